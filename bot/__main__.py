@@ -1,0 +1,147 @@
+"""Command line: `python -m bot run|check|specialist add|specialist list|invite`.
+
+Every command reads the same settings as the bot and works while the bot runs
+(they share the SQLite file). A configuration problem prints one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from telegram import Bot
+from telegram.error import InvalidToken, TelegramError
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.domain.clock import SystemClock
+from bot.logs import setup_logging
+from bot.services.container import Services
+from bot.services.onboarding import InviteRefused
+from bot.services.people import SpecialistError
+
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="porchlight", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the bot (long polling) until Ctrl-C")
+    commands.add_parser("check", help="check the configuration and the token (getMe)")
+    specialist = commands.add_parser("specialist", help="manage specialists")
+    specialist_commands = specialist.add_subparsers(dest="action", required=True)
+    add = specialist_commands.add_parser("add", help="register a specialist")
+    add.add_argument("telegram_user_id", type=int)
+    add.add_argument("--name", required=True, help="display name clients will see")
+    specialist_commands.add_parser("list", help="list specialists")
+    invite = commands.add_parser("invite", help="make an invite link for a specialist")
+    invite.add_argument("specialist_telegram_user_id", type=int)
+    invite.add_argument("--alias", required=True, help="the name the specialist will see")
+    return parser
+
+
+def _bot(settings: Settings) -> Bot:
+    root = settings.telegram_api_base_url
+    return Bot(settings.token(), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+
+
+async def _username(settings: Settings) -> str:
+    """Ask Telegram who the bot is (getMe)."""
+    async with _bot(settings) as bot:
+        return bot.username
+
+
+async def _check(settings: Settings) -> int:
+    username = await _username(settings)
+    print(f"Configuration is fine. The bot is @{username}.")
+    return 0
+
+
+async def _specialist_add(settings: Settings, user_id: int, name: str) -> int:
+    services = await Services.open(settings, SystemClock())
+    try:
+        specialist = await services.people.add_specialist(user_id, name)
+    except SpecialistError as error:
+        print(f"Could not add the specialist: {error}.", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        await services.close()
+    print(f"Specialist {specialist.display_name} ({specialist.telegram_user_id}) is registered.")
+    print("They can now open the bot in Telegram and send /start.")
+    return 0
+
+
+async def _specialist_list(settings: Settings) -> int:
+    services = await Services.open(settings, SystemClock())
+    try:
+        found = await services.people.specialists()
+    finally:
+        await services.close()
+    if not found:
+        print("No specialists yet. Add one with: porchlight specialist add <id> --name <name>")
+    for specialist, clients in found:
+        state = "active" if specialist.active else "removed"
+        print(
+            f"{specialist.telegram_user_id}\t{specialist.display_name}\t{state}\t{clients} clients"
+        )
+    return 0
+
+
+async def _invite(settings: Settings, user_id: int, alias: str) -> int:
+    username = await _username(settings)
+    services = await Services.open(settings, SystemClock())
+    try:
+        invite = await services.onboarding.create_invite_for_user(user_id, alias, username)
+    except InviteRefused as refused:
+        print(services.texts.get(refused.key, **refused.params), file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        await services.close()
+    print(
+        f"Invite for {invite.alias}, single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC:"
+    )
+    print(invite.link)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        token = settings.token() if args.command in {"run", "check", "invite"} else None
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging(settings.log_level_number, token)
+    try:
+        if args.command == "run":
+            from bot.app import run
+
+            run(settings)
+            return 0
+        if args.command == "check":
+            return asyncio.run(_check(settings))
+        if args.command == "invite":
+            return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))
+        if args.action == "add":
+            return asyncio.run(_specialist_add(settings, args.telegram_user_id, args.name))
+        return asyncio.run(_specialist_list(settings))
+    except InvalidToken:
+        print(
+            "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    except TelegramError as error:
+        print(
+            f"Could not reach the Bot API ({type(error).__name__}): {error.message}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Queueing messages: what services call, inside their transaction, to say something."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.domain.clock import Clock
+from bot.storage.outbox import OutboxRepository, Priority
+from bot.storage.relay import RelayRepository
+
+Buttons = Sequence[Sequence[tuple[str, str]]]
+
+
+def keyboard(buttons: Buttons) -> dict[str, Any]:
+    """An inline keyboard as the Bot API's JSON: rows of (label, callback data)."""
+    return {
+        "inline_keyboard": [
+            [{"text": label, "callback_data": data} for label, data in row] for row in buttons
+        ]
+    }
+
+
+class Outbox:
+    """Writes messages to the outbox table and wakes the sender."""
+
+    def __init__(self, repo: OutboxRepository, relay: RelayRepository, clock: Clock) -> None:
+        self._repo = repo
+        self._relay = relay
+        self._clock = clock
+        self._wake: Callable[[], None] = lambda: None
+
+    def on_new_item(self, wake: Callable[[], None]) -> None:
+        """Call wake whenever something is queued (the sender connects here)."""
+        self._wake = wake
+
+    async def _add(self, chat_id: int, method: str, payload: dict[str, Any], **kwargs: Any) -> int:
+        item_id = await self._repo.add(
+            chat_id=chat_id, method=method, payload=payload, now=self._clock.now(), **kwargs
+        )
+        self._wake()
+        return item_id or 0
+
+    async def text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        buttons: Buttons | None = None,
+        priority: Priority = Priority.PERSON,
+        relay_link_id: int | None = None,
+        idempotency_key: str | None = None,
+        at_most_once: bool = False,
+        ephemeral: bool = False,
+    ) -> int:
+        """Queue a text from the bot; anything but a relay header ends the relay thread."""
+        payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if buttons:
+            payload["reply_markup"] = keyboard(buttons)
+        if relay_link_id is None and not ephemeral:
+            await self._relay.forget_last_source(chat_id)
+        return await self._add(
+            chat_id,
+            "send_message",
+            payload,
+            priority=priority,
+            relay_link_id=relay_link_id,
+            idempotency_key=idempotency_key,
+            at_most_once=at_most_once,
+            ephemeral=ephemeral,
+        )
+
+    async def copy(
+        self,
+        chat_id: int,
+        from_chat_id: int,
+        message_id: int,
+        *,
+        relay_link_id: int,
+        reply_to: int | None = None,
+    ) -> int:
+        """Queue a copy of a person's message (never a forward: the sender stays hidden)."""
+        payload: dict[str, Any] = {
+            "chat_id": chat_id,
+            "from_chat_id": from_chat_id,
+            "message_id": message_id,
+        }
+        if reply_to is not None:
+            payload["reply_to"] = reply_to
+        return await self._add(
+            chat_id, "copy_message", payload, priority=Priority.PERSON, relay_link_id=relay_link_id
+        )
+
+    async def edit_text(
+        self, chat_id: int, message_id: int, text: str, *, buttons: Buttons | None = None
+    ) -> int:
+        """Queue an edit of one of the bot's own messages (buttons gone unless given)."""
+        payload: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text}
+        if buttons:
+            payload["reply_markup"] = keyboard(buttons)
+        return await self._add(chat_id, "edit_message_text", payload, priority=Priority.PERSON)
+
+    async def remove_buttons(self, chat_id: int, message_id: int) -> int:
+        """Queue the removal of the buttons under one of the bot's messages."""
+        payload = {"chat_id": chat_id, "message_id": message_id}
+        # Ephemeral: the chat may be a stranger's, of whom nothing is kept.
+        return await self._add(
+            chat_id,
+            "edit_message_reply_markup",
+            payload,
+            priority=Priority.PERSON,
+            ephemeral=True,
+        )

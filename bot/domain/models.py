@@ -1,0 +1,81 @@
+"""The people and records Porchlight knows about, as plain immutable values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class ClientStatus(StrEnum):
+    """Where a client stands with scheduled check-ins (relay works in every state)."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    BLOCKED = "blocked"
+
+
+class Direction(StrEnum):
+    """Which way a relayed message travelled."""
+
+    TO_SPECIALIST = "to_specialist"
+    TO_CLIENT = "to_client"
+
+
+@dataclass(frozen=True)
+class Specialist:
+    """A peer support specialist registered by an admin."""
+
+    id: int
+    telegram_user_id: int
+    chat_id: int
+    display_name: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Client:
+    """A person who accepted an invite and consented."""
+
+    id: int
+    telegram_user_id: int
+    chat_id: int
+    alias: str
+    specialist_id: int
+    status: ClientStatus
+    language: str
+    timezone: str
+    consent_version: int
+    consented_at: datetime
+
+
+@dataclass(frozen=True)
+class Invite:
+    """A single-use invitation; only the hash of its code is ever stored."""
+
+    id: int
+    specialist_id: int
+    alias: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+    def is_usable(self, now: datetime) -> bool:
+        """True while the invite is neither used nor expired."""
+        return self.used_at is None and now < self.expires_at
+
+
+@dataclass(frozen=True)
+class RelayLink:
+    """One relayed message: where it came from, where its copy landed, whose it is."""
+
+    id: int
+    client_id: int
+    specialist_id: int
+    direction: Direction
+    source_chat_id: int | None
+    source_message_id: int | None
+    dest_chat_id: int
+    dest_message_id: int | None

@@ -1,0 +1,73 @@
+"""Every sentence the bot says comes from config/messages/<language>.toml through here."""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_LANGUAGE = "en"
+
+
+class TextsError(ValueError):
+    """A message file that cannot be used (missing, unreadable, or a bad key)."""
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, str):
+            flat[name] = value
+        else:
+            raise TextsError(f"{name}: every message must be text")
+    return flat
+
+
+def placeholders(template: str) -> set[str]:
+    """Return the {names} a template expects."""
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field}
+
+
+class Texts:
+    """The catalogue of messages for every language, with English as the fallback."""
+
+    def __init__(self, catalogues: Mapping[str, Mapping[str, str]]) -> None:
+        if DEFAULT_LANGUAGE not in catalogues:
+            raise TextsError(f"no {DEFAULT_LANGUAGE} messages")
+        self._catalogues = {lang: dict(messages) for lang, messages in catalogues.items()}
+
+    @classmethod
+    def load(cls, folder: Path) -> Texts:
+        """Read every <language>.toml in the folder."""
+        catalogues: dict[str, dict[str, str]] = {}
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                with path.open("rb") as handle:
+                    catalogues[path.stem] = _flatten(tomllib.load(handle))
+            except (OSError, tomllib.TOMLDecodeError) as error:
+                raise TextsError(f"{path}: {error}") from error
+        return cls(catalogues)
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """Languages with a message file."""
+        return frozenset(self._catalogues)
+
+    def names(self, language: str = DEFAULT_LANGUAGE) -> frozenset[str]:
+        """All message keys of one language."""
+        return frozenset(self._catalogues[language])
+
+    def has(self, key: str) -> bool:
+        """True if the key exists in English."""
+        return key in self._catalogues[DEFAULT_LANGUAGE]
+
+    def get(self, key: str, language: str = DEFAULT_LANGUAGE, **params: object) -> str:
+        """Render one message in the language, falling back to English."""
+        catalogue = self._catalogues.get(language, self._catalogues[DEFAULT_LANGUAGE])
+        template = catalogue.get(key) or self._catalogues[DEFAULT_LANGUAGE][key]
+        return template.format_map(params)

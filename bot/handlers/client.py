@@ -1,0 +1,50 @@
+"""The client's side: consent buttons and messages to their specialist."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.domain.models import Client
+from bot.handlers.context import Context, services
+from bot.services.onboarding import parse_consent_data
+from bot.services.people import Person
+
+
+async def on_consent_button(update: Update, context: Context, person: Person) -> None:
+    """'Yes, let's begin' / 'Not now' under the consent text."""
+    query = update.callback_query
+    assert query is not None
+    parsed = parse_consent_data(query.data or "")
+    if parsed is None or query.message is None:
+        await query.answer(services(context).texts.get("consent.button_expired"))
+        return
+    await query.answer()
+    answer, code = parsed
+    language = update.effective_user.language_code if update.effective_user else None
+    await services(context).onboarding.answer_consent(
+        person, answer, code, query.message.message_id, language
+    )
+
+
+async def on_client_message(update: Update, context: Context, client: Client) -> None:
+    """Anything a client writes goes to their specialist."""
+    message = update.message
+    assert message is not None
+    await services(context).relay.from_client(
+        update.update_id, client, message.message_id, replied_to(update)
+    )
+
+
+async def client_note(context: Context, client: Client, key: str) -> None:
+    """A kind note to a client: an unsupported message, an edit, an unknown command."""
+    found = services(context)
+    name = await found.people.specialist_name(client)
+    await found.notices.say(client.chat_id, key, client.language, specialist=name)
+
+
+def replied_to(update: Update) -> int | None:
+    """The id of the message the update's message replies to, if any."""
+    message = update.message
+    if message is None or message.reply_to_message is None:
+        return None
+    return message.reply_to_message.message_id

@@ -1,0 +1,81 @@
+"""Handlers that look at who is writing first: /start, /help, and anything in a group."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import ChatMemberUpdated, Update
+
+from bot.handlers.context import Context, services
+from bot.services.people import Person
+
+log = logging.getLogger(__name__)
+
+
+async def identify(update: Update, context: Context) -> Person | None:
+    """The person behind an update, if it has a user."""
+    user = update.effective_user
+    if user is None:
+        return None
+    return await services(context).people.identify(user.id)
+
+
+async def cmd_start(update: Update, context: Context) -> None:
+    """/start with an invite code opens the invite; bare /start greets by role."""
+    person = await identify(update, context)
+    if person is None:
+        return
+    found = services(context)
+    if context.args:
+        await found.onboarding.open_invite(person, context.args[0])
+    elif person.specialist is not None:
+        await found.notices.say(
+            person.user_id, "specialist.greeting", name=person.specialist.display_name
+        )
+    elif person.client is not None:
+        await cmd_help(update, context)
+    elif person.is_admin:
+        await found.notices.say(person.user_id, "admin.greeting")
+    else:
+        await found.notices.say_to_stranger(person.user_id)
+
+
+async def cmd_help(update: Update, context: Context) -> None:
+    """/help: what this person can do here."""
+    person = await identify(update, context)
+    if person is None:
+        return
+    found = services(context)
+    if person.specialist is not None:
+        await found.notices.say(person.user_id, "specialist.help")
+    elif person.client is not None:
+        name = await found.people.specialist_name(person.client)
+        await found.notices.say(
+            person.user_id, "client.help", person.client.language, specialist=name
+        )
+    elif person.is_admin:
+        await found.notices.say(person.user_id, "admin.greeting")
+    else:
+        await found.notices.say_to_stranger(person.user_id)
+
+
+async def on_added_to_group(update: Update, context: Context) -> None:
+    """The bot works in private chats only: leave any group it is added to."""
+    member: ChatMemberUpdated | None = update.my_chat_member
+    if member is None or member.chat.type == "private":
+        return
+    if member.new_chat_member.status in {"left", "kicked"}:
+        return
+    log.info("group.leave chat=%d", member.chat.id)
+    await context.bot.leave_chat(member.chat.id)
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure by event name and ids only (an update can hold a client's words)."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error(
+        "handler.error update=%s error=%s",
+        update_id,
+        type(context.error).__name__,
+        exc_info=context.error,
+    )

@@ -1,0 +1,28 @@
+"""The typed context every handler receives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
+
+from bot.services.container import Services
+
+
+class Runtime:
+    """What the application carries between handlers (PTB's bot_data, typed)."""
+
+    services: Services
+    bot_username: str
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Runtime]
+CONTEXT_TYPES = ContextTypes(bot_data=Runtime)
+PorchlightApp = Application[
+    ExtBot[None], Context, dict[Any, Any], dict[Any, Any], Runtime, JobQueue[Context]
+]
+
+
+def services(context: Context) -> Services:
+    """The services of the running bot."""
+    return context.bot_data.services

@@ -1,0 +1,134 @@
+"""Every handler, registered in one visible place, and the role checks in front of them.
+
+Order matters: commands first, then relayable messages, then the catch-alls that
+explain what does not work. Everything but leaving groups is for private chats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.domain.models import Specialist
+from bot.handlers.client import client_note, on_client_message, on_consent_button
+from bot.handlers.common import cmd_help, cmd_start, identify, on_added_to_group, on_error
+from bot.handlers.context import Context, PorchlightApp, services
+from bot.handlers.specialist import cmd_invite, on_specialist_message
+
+PRIVATE = filters.ChatType.PRIVATE
+NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
+
+# What copy_message can carry and a person is likely to send.
+RELAYABLE = (
+    filters.TEXT
+    | filters.PHOTO
+    | filters.VIDEO
+    | filters.VOICE
+    | filters.AUDIO
+    | filters.Document.ALL
+    | filters.Sticker.ALL
+    | filters.ANIMATION
+    | filters.VIDEO_NOTE
+    | filters.LOCATION
+    | filters.CONTACT
+    | filters.VENUE
+) & ~filters.COMMAND
+
+SpecialistHandler = Callable[[Update, Context, Specialist], Awaitable[None]]
+
+
+def for_specialists(
+    handler: SpecialistHandler,
+) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    """Let only active specialists through; tell anyone else kindly."""
+
+    async def checked(update: Update, context: Context) -> None:
+        person = await identify(update, context)
+        if person is None:
+            return
+        if person.specialist is not None:
+            await handler(update, context, person.specialist)
+        elif person.is_stranger:
+            await services(context).notices.say_to_stranger(person.user_id)
+        else:
+            language = person.client.language if person.client else "en"
+            await services(context).notices.say(person.user_id, "invite.not_available", language)
+
+    return checked
+
+
+async def on_private_message(update: Update, context: Context) -> None:
+    """A message to relay: from a client to their specialist, or a specialist's reply."""
+    person = await identify(update, context)
+    if person is None:
+        return
+    if person.specialist is not None:
+        await on_specialist_message(update, context, person.specialist)
+    elif person.client is not None:
+        await on_client_message(update, context, person.client)
+    else:
+        await services(context).notices.say_to_stranger(person.user_id)
+
+
+async def _explain(update: Update, context: Context, key: str, tell_strangers: bool) -> None:
+    person = await identify(update, context)
+    if person is None:
+        return
+    if person.specialist is not None:
+        await services(context).notices.say(person.user_id, f"specialist.{key}")
+    elif person.client is not None:
+        await client_note(context, person.client, f"client.{key}")
+    elif tell_strangers:
+        await services(context).notices.say_to_stranger(person.user_id)
+
+
+async def on_unsupported(update: Update, context: Context) -> None:
+    """A poll, dice, game or other kind that cannot be relayed."""
+    await _explain(update, context, "unsupported", tell_strangers=True)
+
+
+async def on_edited(update: Update, context: Context) -> None:
+    """An edit: copies cannot follow it, so say so."""
+    await _explain(update, context, "edit_not_relayed", tell_strangers=False)
+
+
+async def on_unknown_command(update: Update, context: Context) -> None:
+    """A command we do not know."""
+    await _explain(update, context, "unknown_command", tell_strangers=True)
+
+
+async def on_button(update: Update, context: Context) -> None:
+    """Every button press; unknown or forged data gets a kind answer and changes nothing."""
+    query = update.callback_query
+    person = await identify(update, context)
+    if query is None or person is None:
+        return
+    if (query.data or "").startswith("consent:"):
+        await on_consent_button(update, context, person)
+        return
+    await query.answer(services(context).texts.get("consent.button_expired"))
+
+
+def register(application: PorchlightApp) -> None:
+    """Add every handler to the application."""
+    application.add_handler(CommandHandler("start", cmd_start, filters=NEW_MESSAGE))
+    application.add_handler(CommandHandler("help", cmd_help, filters=NEW_MESSAGE))
+    application.add_handler(
+        CommandHandler("invite", for_specialists(cmd_invite), filters=NEW_MESSAGE)
+    )
+    application.add_handler(CallbackQueryHandler(on_button))
+    application.add_handler(MessageHandler(NEW_MESSAGE & RELAYABLE, on_private_message))
+    application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND, on_unknown_command))
+    application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))
+    application.add_handler(MessageHandler(NEW_MESSAGE, on_unsupported))
+    application.add_handler(ChatMemberHandler(on_added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_error_handler(on_error)

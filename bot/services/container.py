@@ -1,0 +1,92 @@
+"""Every service, built in order over one database; opened at start, closed at stop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import Bot
+
+from bot.config import CONFIG_DIR, Settings
+from bot.delivery.limiter import RateLimiter
+from bot.delivery.outbox import Outbox
+from bot.delivery.sender import Sender
+from bot.domain.clock import Clock
+from bot.domain.texts import Texts
+from bot.services.notices import Notices
+from bot.services.onboarding import Onboarding
+from bot.services.people import People
+from bot.services.relay import Relay
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database
+from bot.storage.invites import InviteRepository
+from bot.storage.outbox import OutboxRepository
+from bot.storage.relay import RelayRepository
+from bot.storage.specialists import SpecialistRepository
+
+
+@dataclass
+class Services:
+    """The running bot's services; handlers reach them through the context."""
+
+    db: Database
+    texts: Texts
+    clock: Clock
+    people: People
+    notices: Notices
+    onboarding: Onboarding
+    relay: Relay
+    outbox: Outbox
+    sender: Sender | None
+
+    @classmethod
+    async def open(cls, settings: Settings, clock: Clock, bot: Bot | None = None) -> Services:
+        """Open the database and wire the services; with a bot, the sender too."""
+        texts = Texts.load(CONFIG_DIR / "messages")
+        db = await Database.open(settings.database_path)
+        specialists = SpecialistRepository(db)
+        clients = ClientRepository(db)
+        invites = InviteRepository(db)
+        relay_repo = RelayRepository(db)
+        outbox_repo = OutboxRepository(db)
+        outbox = Outbox(outbox_repo, relay_repo, clock)
+        sender = None
+        if bot is not None:
+            limiter = RateLimiter(settings.send_per_second, settings.send_per_chat_interval)
+            sender = Sender(db, outbox_repo, relay_repo, bot, limiter, clock)
+            outbox.on_new_item(sender.wake)
+        return cls(
+            db=db,
+            texts=texts,
+            clock=clock,
+            people=People(db, specialists, clients, settings.admin_ids, clock),
+            notices=Notices(db, outbox, texts),
+            onboarding=Onboarding(
+                db,
+                specialists,
+                clients,
+                invites,
+                outbox,
+                texts,
+                clock,
+                invite_ttl=timedelta(days=settings.invite_ttl_days),
+                default_timezone=settings.default_timezone,
+            ),
+            relay=Relay(db, specialists, clients, relay_repo, outbox, texts, clock),
+            outbox=outbox,
+            sender=sender,
+        )
+
+    async def start(self) -> None:
+        """Start sending."""
+        if self.sender is not None:
+            await self.sender.start()
+
+    async def stop(self) -> None:
+        """Finish what is being sent."""
+        if self.sender is not None:
+            await self.sender.stop()
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.db.close()

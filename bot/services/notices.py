@@ -1,0 +1,28 @@
+"""Single texts to one person: greetings, help, refusals, hints."""
+
+from __future__ import annotations
+
+from bot.delivery.outbox import Outbox
+from bot.domain.texts import DEFAULT_LANGUAGE, Texts
+from bot.storage.db import Database
+
+
+class Notices:
+    """Queues one message from config/messages for one chat."""
+
+    def __init__(self, db: Database, outbox: Outbox, texts: Texts) -> None:
+        self._db = db
+        self._outbox = outbox
+        self._texts = texts
+
+    async def say(
+        self, chat_id: int, key: str, language: str = DEFAULT_LANGUAGE, **params: object
+    ) -> None:
+        """Send the text `key` to a person we know."""
+        async with self._db.transaction():
+            await self._outbox.text(chat_id, self._texts.get(key, language, **params))
+
+    async def say_to_stranger(self, chat_id: int, key: str = "stranger.invitation_only") -> None:
+        """Answer someone we keep nothing about (the queued reply is deleted once sent)."""
+        async with self._db.transaction():
+            await self._outbox.text(chat_id, self._texts.get(key), ephemeral=True)

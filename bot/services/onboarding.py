@@ -1,0 +1,237 @@
+"""Invites and consent: how a client arrives.
+
+A client row is created only when the person says yes; declining stores nothing,
+and the invite stays usable. The consent buttons carry the invite code itself, so
+a forged button can never claim someone else's invite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.delivery.outbox import Outbox
+from bot.domain.clock import Clock
+from bot.domain.invites import AliasError, clean_alias, hash_code, looks_like_code, new_code
+from bot.domain.models import Invite, Specialist
+from bot.domain.texts import DEFAULT_LANGUAGE, Texts
+from bot.services.people import Person
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database
+from bot.storage.invites import InviteRepository
+from bot.storage.specialists import SpecialistRepository
+
+
+class InviteRefused(ValueError):
+    """An invite that cannot be made; args[0] is the text key, params in .params."""
+
+    def __init__(self, key: str, **params: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    """A freshly made invite and its link (the code exists only here)."""
+
+    alias: str
+    link: str
+    expires_at: datetime
+
+
+def consent_data(answer: str, code: str) -> str:
+    """Callback data of a consent button."""
+    return f"consent:{answer}:{code}"
+
+
+def parse_consent_data(data: str) -> tuple[str, str] | None:
+    """The (answer, code) of a consent button, or None if it was not one of ours."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != "consent" or parts[1] not in {"yes", "no"}:
+        return None
+    if not looks_like_code(parts[2]):
+        return None
+    return parts[1], parts[2]
+
+
+class Onboarding:
+    """Makes invites, offers consent, and turns a yes into a client."""
+
+    def __init__(
+        self,
+        db: Database,
+        specialists: SpecialistRepository,
+        clients: ClientRepository,
+        invites: InviteRepository,
+        outbox: Outbox,
+        texts: Texts,
+        clock: Clock,
+        *,
+        invite_ttl: timedelta,
+        default_timezone: str,
+    ) -> None:
+        self._db = db
+        self._specialists = specialists
+        self._clients = clients
+        self._invites = invites
+        self._outbox = outbox
+        self._texts = texts
+        self._clock = clock
+        self._invite_ttl = invite_ttl
+        self._default_timezone = default_timezone
+
+    async def create_invite(
+        self, specialist: Specialist, raw_alias: str, bot_username: str
+    ) -> NewInvite:
+        """Make a single-use invite for a new client of this specialist."""
+        try:
+            alias = clean_alias(raw_alias)
+        except AliasError as error:
+            raise InviteRefused(str(error)) from None
+        now = self._clock.now()
+        code = new_code()
+        async with self._db.transaction():
+            if await self._clients.alias_taken(
+                specialist.id, alias
+            ) or await self._invites.open_alias_taken(specialist.id, alias, now):
+                raise InviteRefused("invite.alias_taken", alias=alias)
+            invite = await self._invites.add(
+                hash_code(code), specialist.id, alias, now, now + self._invite_ttl
+            )
+        link = f"https://t.me/{bot_username}?start={code}"
+        return NewInvite(alias, link, invite.expires_at)
+
+    async def create_invite_for_user(
+        self, specialist_user_id: int, raw_alias: str, bot_username: str
+    ) -> NewInvite:
+        """The command line's way in: look the specialist up by Telegram user id."""
+        async with self._db.transaction():
+            specialist = await self._specialists.by_user(specialist_user_id)
+        if specialist is None or not specialist.active:
+            raise InviteRefused("invite.not_available")
+        return await self.create_invite(specialist, raw_alias, bot_username)
+
+    async def send_invite_link(
+        self, specialist: Specialist, raw_alias: str, username: str
+    ) -> None:
+        """Answer a specialist's /invite in their chat."""
+        try:
+            invite = await self.create_invite(specialist, raw_alias, username)
+        except InviteRefused as refused:
+            await self._say(specialist.chat_id, refused.key, **refused.params)
+            return
+        await self._say(
+            specialist.chat_id,
+            "invite.created",
+            alias=invite.alias,
+            link=invite.link,
+            expires=f"{invite.expires_at:%d %b %Y, %H:%M} UTC",
+        )
+
+    async def _usable_invite(self, code: str, now: datetime) -> Invite | None:
+        if not looks_like_code(code):
+            return None
+        invite = await self._invites.by_hash(hash_code(code))
+        return invite if invite is not None and invite.is_usable(now) else None
+
+    async def _refusal(self, person: Person) -> tuple[str, dict[str, str]] | None:
+        """Why this person cannot take an invite, if they cannot."""
+        if person.specialist is not None:
+            return "consent.not_for_specialists", {}
+        if person.client is not None:
+            specialist = await self._specialists.by_id(person.client.specialist_id)
+            name = specialist.display_name if specialist else ""
+            return "consent.already_client", {"specialist": name}
+        return None
+
+    async def open_invite(self, person: Person, code: str) -> None:
+        """Someone opened an invite link: show the consent text, or explain kindly."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            refusal = await self._refusal(person)
+            if refusal is not None:
+                await self._say_now(person.user_id, refusal[0], **refusal[1])
+                return
+            invite = await self._usable_invite(code, now)
+            if invite is None:
+                await self._say_to_stranger(person.user_id)
+                return
+            specialist = await self._specialists.by_id(invite.specialist_id)
+            if specialist is None or not specialist.active:
+                await self._say_to_stranger(person.user_id)
+                return
+            await self._outbox.text(
+                person.user_id,
+                self._texts.get("consent.text", specialist=specialist.display_name),
+                buttons=[
+                    [
+                        (self._texts.get("consent.yes"), consent_data("yes", code)),
+                        (self._texts.get("consent.no"), consent_data("no", code)),
+                    ]
+                ],
+                ephemeral=True,
+            )
+
+    async def answer_consent(
+        self, person: Person, answer: str, code: str, message_id: int, language: str | None
+    ) -> None:
+        """A consent button was tapped: yes makes a client, no leaves nothing behind."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            refusal = await self._refusal(person)
+            if refusal is not None:
+                await self._outbox.remove_buttons(person.user_id, message_id)
+                await self._say_now(person.user_id, refusal[0], **refusal[1])
+                return
+            invite = await self._usable_invite(code, now)
+            if invite is None:
+                await self._outbox.remove_buttons(person.user_id, message_id)
+                await self._say_to_stranger(person.user_id, "consent.button_expired")
+                return
+            if answer == "no":
+                await self._outbox.remove_buttons(person.user_id, message_id)
+                await self._say_to_stranger(person.user_id, "consent.declined")
+                return
+            specialist = await self._specialists.by_id(invite.specialist_id)
+            if (
+                specialist is None
+                or not specialist.active
+                or not await self._invites.mark_used(invite.id, now)
+            ):
+                await self._say_to_stranger(person.user_id, "consent.button_expired")
+                return
+            alias = await self._free_alias(specialist.id, invite.alias)
+            lang = language if language in self._texts.languages else DEFAULT_LANGUAGE
+            await self._clients.add(
+                telegram_user_id=person.user_id,
+                alias=alias,
+                specialist_id=specialist.id,
+                language=lang,
+                timezone=self._default_timezone,
+                consent_version=int(self._texts.get("consent.version")),
+                now=now,
+            )
+            await self._outbox.remove_buttons(person.user_id, message_id)
+            await self._say_now(
+                person.user_id, "consent.welcome", specialist=specialist.display_name
+            )
+            await self._say_now(specialist.chat_id, "specialist.joined", alias=alias)
+
+    async def _free_alias(self, specialist_id: int, alias: str) -> str:
+        """The invite's alias, numbered if another client took it meanwhile."""
+        candidate, number = alias, 2
+        while await self._clients.alias_taken(specialist_id, candidate):
+            candidate, number = f"{alias} ({number})", number + 1
+        return candidate
+
+    async def _say(self, chat_id: int, key: str, **params: str) -> None:
+        async with self._db.transaction():
+            await self._say_now(chat_id, key, **params)
+
+    async def _say_now(self, chat_id: int, key: str, **params: str) -> None:
+        await self._outbox.text(chat_id, self._texts.get(key, **params))
+
+    async def _say_to_stranger(self, chat_id: int, key: str = "stranger.invitation_only") -> None:
+        """Answer someone we keep nothing about: the queued reply is deleted once sent."""
+        await self._outbox.text(chat_id, self._texts.get(key), ephemeral=True)

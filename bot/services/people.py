@@ -1,0 +1,83 @@
+"""Who is writing: a specialist, a client, an admin, or someone the bot does not know."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.clock import Clock
+from bot.domain.models import Client, Specialist
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database
+from bot.storage.specialists import SpecialistRepository
+
+
+@dataclass(frozen=True)
+class Person:
+    """A Telegram user as Porchlight sees them."""
+
+    user_id: int
+    specialist: Specialist | None
+    client: Client | None
+    is_admin: bool
+
+    @property
+    def is_stranger(self) -> bool:
+        """Nobody we know: not a specialist, client or admin."""
+        return self.specialist is None and self.client is None and not self.is_admin
+
+
+class SpecialistError(ValueError):
+    """A specialist that cannot be registered; the message says why."""
+
+
+class People:
+    """Looks people up and registers specialists."""
+
+    def __init__(
+        self,
+        db: Database,
+        specialists: SpecialistRepository,
+        clients: ClientRepository,
+        admin_ids: frozenset[int],
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._specialists = specialists
+        self._clients = clients
+        self._admin_ids = admin_ids
+        self._clock = clock
+
+    async def identify(self, user_id: int) -> Person:
+        """Who this Telegram user is to us (inactive specialists count as strangers)."""
+        async with self._db.transaction():
+            specialist = await self._specialists.by_user(user_id)
+            client = await self._clients.by_user(user_id)
+        if specialist is not None and not specialist.active:
+            specialist = None
+        return Person(user_id, specialist, client, user_id in self._admin_ids)
+
+    async def specialist_name(self, client: Client) -> str:
+        """The display name of the client's specialist."""
+        async with self._db.transaction():
+            specialist = await self._specialists.by_id(client.specialist_id)
+        return specialist.display_name if specialist else ""
+
+    async def add_specialist(self, telegram_user_id: int, display_name: str) -> Specialist:
+        """Register (or rename) a specialist; refuse a client's account or a blank name."""
+        name = " ".join(display_name.split())
+        if not name:
+            raise SpecialistError("the display name is empty")
+        if len(name) > 64:
+            raise SpecialistError("the display name is longer than 64 characters")
+        if telegram_user_id <= 0:
+            raise SpecialistError("a Telegram user id is a positive number")
+        async with self._db.transaction():
+            if await self._clients.by_user(telegram_user_id) is not None:
+                raise SpecialistError("that Telegram account is a client of this bot")
+            return await self._specialists.add(telegram_user_id, name, self._clock.now())
+
+    async def specialists(self) -> list[tuple[Specialist, int]]:
+        """Every specialist with their number of clients."""
+        async with self._db.transaction():
+            found = await self._specialists.all()
+            return [(s, await self._specialists.client_count(s.id)) for s in found]

@@ -1,0 +1,192 @@
+"""The two-way relay: a client's words to their specialist, the specialist's answers back.
+
+Messages are copied by id (copy_message), never forwarded, so the specialist's own
+account stays hidden and clients who hide forwards still work. Every copy is paired
+with its client in relay_links, so a specialist answers simply by replying. A header
+naming the sender goes before a copy when the chat last heard from someone else, or
+not for a while; a run of messages from one person reads as one conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from enum import StrEnum
+
+from bot.delivery.outbox import Outbox
+from bot.domain.clock import Clock
+from bot.domain.models import Client, Direction, RelayLink, Specialist
+from bot.domain.texts import Texts
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database
+from bot.storage.relay import RelayRepository
+from bot.storage.specialists import SpecialistRepository
+
+log = logging.getLogger(__name__)
+
+HEADER_GAP = timedelta(minutes=30)
+
+
+class Outcome(StrEnum):
+    """What became of a message someone sent."""
+
+    RELAYED = "relayed"
+    DUPLICATE = "duplicate"
+    NOT_A_REPLY = "not_a_reply"
+    CLIENT_GONE = "client_gone"
+    NOT_YOUR_CLIENT = "not_your_client"
+
+
+class Relay:
+    """Carries messages between clients and specialists."""
+
+    def __init__(
+        self,
+        db: Database,
+        specialists: SpecialistRepository,
+        clients: ClientRepository,
+        relay: RelayRepository,
+        outbox: Outbox,
+        texts: Texts,
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._specialists = specialists
+        self._clients = clients
+        self._relay = relay
+        self._outbox = outbox
+        self._texts = texts
+        self._clock = clock
+
+    async def from_client(
+        self, update_id: int, client: Client, message_id: int, reply_to: int | None
+    ) -> Outcome:
+        """Copy a client's message to their specialist (once per update, whatever happens)."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            if not await self._relay.first_time(update_id, now):
+                return Outcome.DUPLICATE
+            specialist = await self._specialists.by_id(client.specialist_id)
+            if specialist is None:
+                return Outcome.CLIENT_GONE
+            # A client replying to a specialist's message: thread the copy under the original.
+            answered = await self._linked(client.chat_id, reply_to, specialist.id)
+            thread_to = (
+                answered.source_message_id
+                if answered and answered.direction is Direction.TO_CLIENT
+                else None
+            )
+            new_thread = await self._copy(
+                client=client,
+                specialist=specialist,
+                direction=Direction.TO_SPECIALIST,
+                source=(client.chat_id, message_id),
+                dest_chat_id=specialist.chat_id,
+                header=self._texts.get("relay.header_to_specialist", alias=client.alias),
+                reply_to=thread_to,
+            )
+            if new_thread:
+                await self._outbox.text(
+                    client.chat_id,
+                    self._texts.get(
+                        "client.passed_on", client.language, specialist=specialist.display_name
+                    ),
+                )
+        log.info("relay.to_specialist client=%d specialist=%d", client.id, specialist.id)
+        return Outcome.RELAYED
+
+    async def from_specialist(
+        self, update_id: int, specialist: Specialist, message_id: int, reply_to: int | None
+    ) -> Outcome:
+        """Copy a specialist's reply to the client whose message it answers."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            if not await self._relay.first_time(update_id, now):
+                return Outcome.DUPLICATE
+            link = await self._linked(specialist.chat_id, reply_to, None)
+            if link is None:
+                return await self._explain(specialist, Outcome.NOT_A_REPLY)
+            client = await self._clients.by_id(link.client_id)
+            if client is None:
+                return await self._explain(specialist, Outcome.CLIENT_GONE)
+            if client.specialist_id != specialist.id or link.specialist_id != specialist.id:
+                return await self._explain(specialist, Outcome.NOT_YOUR_CLIENT)
+            # Answering a client's message: thread the copy under the client's original.
+            thread_to = (
+                link.source_message_id if link.direction is Direction.TO_SPECIALIST else None
+            )
+            await self._copy(
+                client=client,
+                specialist=specialist,
+                direction=Direction.TO_CLIENT,
+                source=(specialist.chat_id, message_id),
+                dest_chat_id=client.chat_id,
+                header=self._texts.get(
+                    "relay.header_to_client", client.language, specialist=specialist.display_name
+                ),
+                reply_to=thread_to,
+            )
+        log.info("relay.to_client client=%d specialist=%d", client.id, specialist.id)
+        return Outcome.RELAYED
+
+    async def _linked(
+        self, chat_id: int, message_id: int | None, specialist_id: int | None
+    ) -> RelayLink | None:
+        """The relay link behind a message in this chat: a copy we made, or an original."""
+        if message_id is None:
+            return None
+        link = await self._relay.by_dest(chat_id, message_id)
+        if link is None:
+            link = await self._relay.by_source(chat_id, message_id)
+        if link is not None and specialist_id is not None and link.specialist_id != specialist_id:
+            return None
+        return link
+
+    async def _copy(
+        self,
+        *,
+        client: Client,
+        specialist: Specialist,
+        direction: Direction,
+        source: tuple[int, int],
+        dest_chat_id: int,
+        header: str,
+        reply_to: int | None,
+    ) -> bool:
+        """Queue the header (when needed) and the copy; return True if a header went."""
+        now = self._clock.now()
+        source_key = f"{direction.value}:{client.id}"
+        last = await self._relay.last_source(dest_chat_id)
+        needs_header = last is None or last[0] != source_key or now - last[1] > HEADER_GAP
+        if needs_header:
+            header_link = await self._relay.add_link(
+                client_id=client.id,
+                specialist_id=specialist.id,
+                direction=direction,
+                source=None,
+                dest_chat_id=dest_chat_id,
+                now=now,
+            )
+            await self._outbox.text(dest_chat_id, header, relay_link_id=header_link)
+        link = await self._relay.add_link(
+            client_id=client.id,
+            specialist_id=specialist.id,
+            direction=direction,
+            source=source,
+            dest_chat_id=dest_chat_id,
+            now=now,
+        )
+        await self._outbox.copy(
+            dest_chat_id, source[0], source[1], relay_link_id=link, reply_to=reply_to
+        )
+        await self._relay.set_last_source(dest_chat_id, source_key, now)
+        return needs_header
+
+    async def _explain(self, specialist: Specialist, outcome: Outcome) -> Outcome:
+        key = {
+            Outcome.NOT_A_REPLY: "specialist.reply_hint",
+            Outcome.CLIENT_GONE: "specialist.client_gone",
+            Outcome.NOT_YOUR_CLIENT: "specialist.not_your_client",
+        }[outcome]
+        await self._outbox.text(specialist.chat_id, self._texts.get(key))
+        return outcome

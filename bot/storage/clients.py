@@ -1,0 +1,108 @@
+"""Clients: created at consent, looked up by Telegram user id or alias."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain.models import Client, ClientStatus
+from bot.storage.db import Database, from_db, to_db
+
+_COLUMNS = (
+    "id, telegram_user_id, chat_id, alias, specialist_id, status, language, timezone,"
+    " consent_version, consented_at"
+)
+
+
+def _client(row: aiosqlite.Row) -> Client:
+    return Client(
+        id=row["id"],
+        telegram_user_id=row["telegram_user_id"],
+        chat_id=row["chat_id"],
+        alias=row["alias"],
+        specialist_id=row["specialist_id"],
+        status=ClientStatus(row["status"]),
+        language=row["language"],
+        timezone=row["timezone"],
+        consent_version=row["consent_version"],
+        consented_at=from_db(row["consented_at"]),
+    )
+
+
+class ClientRepository:
+    """Reads and writes the clients table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        telegram_user_id: int,
+        alias: str,
+        specialist_id: int,
+        language: str,
+        timezone: str,
+        consent_version: int,
+        now: datetime,
+    ) -> Client:
+        """Create an active client who has just consented."""
+        await self._db.conn.execute(
+            "INSERT INTO clients (telegram_user_id, chat_id, alias, specialist_id, status,"
+            " language, timezone, consent_version, consented_at, created_at)"
+            " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)",
+            (
+                telegram_user_id,
+                telegram_user_id,
+                alias,
+                specialist_id,
+                language,
+                timezone,
+                consent_version,
+                to_db(now),
+                to_db(now),
+            ),
+        )
+        found = await self.by_user(telegram_user_id)
+        assert found is not None
+        return found
+
+    async def by_user(self, telegram_user_id: int) -> Client | None:
+        """The client with this Telegram user id."""
+        async with self._db.conn.execute(
+            f"SELECT {_COLUMNS} FROM clients WHERE telegram_user_id = ?", (telegram_user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _client(row)
+
+    async def by_id(self, client_id: int) -> Client | None:
+        """The client with this row id."""
+        async with self._db.conn.execute(
+            f"SELECT {_COLUMNS} FROM clients WHERE id = ?", (client_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _client(row)
+
+    async def alias_taken(self, specialist_id: int, alias: str) -> bool:
+        """True if the specialist already has a client by this alias (any case)."""
+        async with self._db.conn.execute(
+            "SELECT 1 FROM clients WHERE specialist_id = ? AND alias = ? COLLATE NOCASE",
+            (specialist_id, alias),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def of_specialist(self, specialist_id: int) -> list[Client]:
+        """The specialist's clients, by alias."""
+        async with self._db.conn.execute(
+            f"SELECT {_COLUMNS} FROM clients WHERE specialist_id = ?"
+            " ORDER BY alias COLLATE NOCASE",
+            (specialist_id,),
+        ) as cursor:
+            return [_client(row) async for row in cursor]
+
+    async def set_status(self, client_id: int, status: ClientStatus) -> None:
+        """Change a client's status."""
+        await self._db.conn.execute(
+            "UPDATE clients SET status = ? WHERE id = ?", (status.value, client_id)
+        )

@@ -1,0 +1,97 @@
+"""One long-lived aiosqlite connection, WAL, foreign keys, and explicit transactions.
+
+All access goes through `transaction()`: an asyncio lock makes sure two coroutines
+never interleave statements on the shared connection, and `conn` refuses to be used
+outside it, so a forgotten transaction fails loudly in tests instead of racing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+
+from bot.storage.migrations import migrate
+
+BUSY_TIMEOUT_MS = 5000
+
+
+def to_db(moment: datetime) -> str:
+    """Store a moment as fixed-width UTC ISO text, which sorts like time."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime reached storage")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db(text: str) -> datetime:
+    """Read a moment written by to_db."""
+    return datetime.fromisoformat(text)
+
+
+def maybe_from_db(text: str | None) -> datetime | None:
+    """Read an optional moment."""
+    return None if text is None else from_db(text)
+
+
+def _create_private(path: Path) -> None:
+    """Create the folder and an empty database file readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)
+
+
+class Database:
+    """The store: the only truth about specialists, clients, routing and the outbox."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task[object] | None = None
+
+    @classmethod
+    async def open(cls, path: Path) -> Database:
+        """Open (creating if needed) and migrate the database at path."""
+        _create_private(path)
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA foreign_keys=ON")
+        await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        database = cls(connection)
+        async with database.transaction() as conn:
+            await migrate(conn)
+        return database
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._connection.close()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        """The connection, for the task that holds the current transaction only."""
+        if self._holder is None or self._holder is not asyncio.current_task():
+            raise RuntimeError("database used outside a transaction")
+        return self._connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Run the block in one IMMEDIATE transaction; roll back on any error."""
+        async with self._lock:
+            self._holder = asyncio.current_task()
+            try:
+                await self._connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._connection
+                except BaseException:
+                    await self._connection.rollback()
+                    raise
+                await self._connection.commit()
+            finally:
+                self._holder = None

@@ -1,0 +1,151 @@
+"""Forward-only schema migrations, recorded in schema_migrations.
+
+Each step is a small named function; a comment says why it exists. Never edit a
+step that has shipped: add a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import aiosqlite
+
+Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+async def run_script(conn: aiosqlite.Connection, script: str) -> None:
+    """Run statements one by one: executescript would commit the open transaction."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            await conn.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError("migration script ends with an incomplete statement")
+
+
+async def m001_foundation(conn: aiosqlite.Connection) -> None:
+    """Specialists, clients, invites, relay routing, the outbox and update de-duplication."""
+    await run_script(
+        conn,
+        """
+        CREATE TABLE specialists (
+            id INTEGER PRIMARY KEY,
+            telegram_user_id INTEGER NOT NULL UNIQUE,
+            chat_id INTEGER NOT NULL,
+            display_name TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+
+        -- A client row exists only after consent: declining leaves nothing behind.
+        CREATE TABLE clients (
+            id INTEGER PRIMARY KEY,
+            telegram_user_id INTEGER NOT NULL UNIQUE,
+            chat_id INTEGER NOT NULL,
+            alias TEXT NOT NULL,
+            specialist_id INTEGER NOT NULL REFERENCES specialists(id),
+            status TEXT NOT NULL
+                CHECK (status IN ('active', 'paused', 'stopped', 'blocked')),
+            language TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            consent_version INTEGER NOT NULL,
+            consented_at TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX clients_alias ON clients(specialist_id, alias COLLATE NOCASE);
+
+        -- Only a hash of the code: a leaked database cannot be used to join.
+        CREATE TABLE invites (
+            id INTEGER PRIMARY KEY,
+            code_hash BLOB NOT NULL UNIQUE,
+            specialist_id INTEGER NOT NULL REFERENCES specialists(id),
+            alias TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT
+        );
+
+        -- Every relayed copy (and its header) pairs with its client, so a reply to
+        -- either finds its way back. Ids only: message content is never stored.
+        CREATE TABLE relay_links (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+            specialist_id INTEGER NOT NULL REFERENCES specialists(id),
+            direction TEXT NOT NULL CHECK (direction IN ('to_specialist', 'to_client')),
+            source_chat_id INTEGER,
+            source_message_id INTEGER,
+            dest_chat_id INTEGER NOT NULL,
+            dest_message_id INTEGER,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX relay_links_dest ON relay_links(dest_chat_id, dest_message_id);
+        CREATE INDEX relay_links_source ON relay_links(source_chat_id, source_message_id);
+
+        -- The last relay source per destination chat decides whether a new copy
+        -- needs a header naming who it is from.
+        CREATE TABLE relay_threads (
+            chat_id INTEGER PRIMARY KEY,
+            source_key TEXT NOT NULL,
+            last_at TEXT NOT NULL
+        );
+
+        -- Everything the bot sends leaves through here. Payloads hold the bot's own
+        -- texts and message ids, never what a client wrote.
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_id INTEGER NOT NULL,
+            method TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            relay_link_id INTEGER REFERENCES relay_links(id) ON DELETE SET NULL,
+            idempotency_key TEXT UNIQUE,
+            at_most_once INTEGER NOT NULL DEFAULT 0,
+            -- Replies to strangers are deleted once sent: nothing about them is kept.
+            ephemeral INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'sending', 'sent', 'dead')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            sent_message_id INTEGER,
+            last_error TEXT
+        );
+        CREATE INDEX outbox_due ON outbox(priority, not_before, id) WHERE status = 'pending';
+        CREATE INDEX outbox_chat ON outbox(chat_id) WHERE status = 'pending';
+
+        -- A redelivered update (after a crash before Telegram saw our offset) is
+        -- recognised here and not relayed twice.
+        CREATE TABLE processed_updates (
+            update_id INTEGER PRIMARY KEY,
+            processed_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_foundation,)
+
+
+async def migrate(conn: aiosqlite.Connection) -> list[str]:
+    """Apply the migrations not yet recorded; return their names."""
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+    )
+    async with conn.execute("SELECT name FROM schema_migrations") as cursor:
+        done = {row[0] async for row in cursor}
+    applied = []
+    for step in MIGRATIONS:
+        if step.__name__ in done:
+            continue
+        await step(conn)
+        await conn.execute(
+            "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+            (step.__name__, datetime.now(UTC).isoformat()),
+        )
+        applied.append(step.__name__)
+    return applied

@@ -1,0 +1,181 @@
+"""The outbox table: every message the bot will send, and what became of it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.db import Database, from_db, to_db
+
+
+class Priority(IntEnum):
+    """Lower goes first: a person waiting beats a scheduled check-in."""
+
+    PERSON = 0
+    SCHEDULED = 1
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One message waiting to be sent."""
+
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    priority: Priority
+    relay_link_id: int | None
+    attempts: int
+    at_most_once: bool
+    created_at: datetime
+
+
+def _item(row: aiosqlite.Row) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        chat_id=row["chat_id"],
+        method=row["method"],
+        payload=json.loads(row["payload"]),
+        priority=Priority(row["priority"]),
+        relay_link_id=row["relay_link_id"],
+        attempts=row["attempts"],
+        at_most_once=bool(row["at_most_once"]),
+        created_at=from_db(row["created_at"]),
+    )
+
+
+class OutboxRepository:
+    """Reads and writes the outbox table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        chat_id: int,
+        method: str,
+        payload: dict[str, Any],
+        priority: Priority,
+        now: datetime,
+        relay_link_id: int | None = None,
+        idempotency_key: str | None = None,
+        at_most_once: bool = False,
+        ephemeral: bool = False,
+    ) -> int | None:
+        """Queue a message; None if one with the same idempotency key exists already."""
+        # A chat paused by Telegram stays paused for what is queued after the pause too,
+        # so messages to one chat never overtake each other.
+        cursor = await self._db.conn.execute(
+            "INSERT OR IGNORE INTO outbox (chat_id, method, payload, priority, relay_link_id,"
+            " idempotency_key, at_most_once, ephemeral, not_before, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, max(?, coalesce((SELECT max(not_before) FROM outbox"
+            " WHERE chat_id = ? AND status = 'pending'), '')), ?)",
+            (
+                chat_id,
+                method,
+                json.dumps(payload, separators=(",", ":")),
+                int(priority),
+                relay_link_id,
+                idempotency_key,
+                int(at_most_once),
+                int(ephemeral),
+                to_db(now),
+                chat_id,
+                to_db(now),
+            ),
+        )
+        item_id = cursor.lastrowid if cursor.rowcount == 1 else None
+        await cursor.close()
+        return item_id
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Pending items whose time has come, most urgent first, oldest first."""
+        async with self._db.conn.execute(
+            "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ?"
+            " ORDER BY priority, id LIMIT ?",
+            (to_db(now), limit),
+        ) as cursor:
+            return [_item(row) async for row in cursor]
+
+    async def next_not_before(self) -> datetime | None:
+        """When the earliest pending item becomes due."""
+        async with self._db.conn.execute(
+            "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None or row[0] is None else from_db(row[0])
+
+    async def mark_sending(self, item_id: int) -> None:
+        """The request is about to leave: a crash from here on is ambiguous."""
+        await self._db.conn.execute(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+            (item_id,),
+        )
+
+    async def _delete_if_ephemeral(self, item_id: int) -> None:
+        await self._db.conn.execute(
+            "DELETE FROM outbox WHERE id = ? AND ephemeral = 1", (item_id,)
+        )
+
+    async def mark_sent(self, item_id: int, message_id: int | None, now: datetime) -> None:
+        """Telegram accepted the message."""
+        await self._db.conn.execute(
+            "DELETE FROM outbox WHERE id = ? AND ephemeral = 1", (item_id,)
+        )
+        await self._db.conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, sent_message_id = ?,"
+            " last_error = NULL WHERE id = ?",
+            (to_db(now), message_id, item_id),
+        )
+
+    async def retry_later(self, item_id: int, not_before: datetime, error: str) -> None:
+        """Put an item back to be tried again at not_before."""
+        await self._db.conn.execute(
+            "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            (to_db(not_before), error, item_id),
+        )
+
+    async def pause_chat(self, chat_id: int, until: datetime) -> None:
+        """Hold every pending item of one chat until a moment (Telegram's retry_after)."""
+        await self._db.conn.execute(
+            "UPDATE outbox SET not_before = max(not_before, ?)"
+            " WHERE chat_id = ? AND status = 'pending'",
+            (to_db(until), chat_id),
+        )
+
+    async def mark_dead(self, item_id: int, error: str) -> None:
+        """Give up on an item."""
+        await self._db.conn.execute(
+            "DELETE FROM outbox WHERE id = ? AND ephemeral = 1", (item_id,)
+        )
+        await self._db.conn.execute(
+            "UPDATE outbox SET status = 'dead', last_error = ? WHERE id = ?", (error, item_id)
+        )
+
+    async def recover_interrupted(self) -> tuple[int, int]:
+        """After a crash: resend what may be sent twice, drop what must be sent at most once."""
+        cursor = await self._db.conn.execute(
+            "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND at_most_once = 0"
+        )
+        retried = cursor.rowcount
+        await cursor.close()
+        cursor = await self._db.conn.execute(
+            "UPDATE outbox SET status = 'dead', last_error = 'interrupted'"
+            " WHERE status = 'sending' AND at_most_once = 1"
+        )
+        dropped = cursor.rowcount
+        await cursor.close()
+        return retried, dropped
+
+    async def counts(self) -> dict[str, int]:
+        """How many items are in each status."""
+        async with self._db.conn.execute(
+            "SELECT status, count(*) FROM outbox GROUP BY status"
+        ) as cursor:
+            return {row[0]: row[1] async for row in cursor}

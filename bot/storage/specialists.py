@@ -1,0 +1,75 @@
+"""Specialists: registered by an admin, looked up by Telegram user id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain.models import Specialist
+from bot.storage.db import Database, from_db, to_db
+
+_COLUMNS = "id, telegram_user_id, chat_id, display_name, active, created_at"
+
+
+def _specialist(row: aiosqlite.Row) -> Specialist:
+    return Specialist(
+        id=row["id"],
+        telegram_user_id=row["telegram_user_id"],
+        chat_id=row["chat_id"],
+        display_name=row["display_name"],
+        active=bool(row["active"]),
+        created_at=from_db(row["created_at"]),
+    )
+
+
+class SpecialistRepository:
+    """Reads and writes the specialists table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, telegram_user_id: int, display_name: str, now: datetime) -> Specialist:
+        """Register a specialist (or reactivate and rename one who was removed)."""
+        # In Telegram a private chat's id is the user's id.
+        await self._db.conn.execute(
+            "INSERT INTO specialists (telegram_user_id, chat_id, display_name, active, created_at)"
+            " VALUES (?, ?, ?, 1, ?)"
+            " ON CONFLICT (telegram_user_id) DO UPDATE SET"
+            " display_name = excluded.display_name, active = 1",
+            (telegram_user_id, telegram_user_id, display_name, to_db(now)),
+        )
+        found = await self.by_user(telegram_user_id)
+        assert found is not None
+        return found
+
+    async def by_user(self, telegram_user_id: int) -> Specialist | None:
+        """The specialist with this Telegram user id, active or not."""
+        async with self._db.conn.execute(
+            f"SELECT {_COLUMNS} FROM specialists WHERE telegram_user_id = ?", (telegram_user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _specialist(row)
+
+    async def by_id(self, specialist_id: int) -> Specialist | None:
+        """The specialist with this row id."""
+        async with self._db.conn.execute(
+            f"SELECT {_COLUMNS} FROM specialists WHERE id = ?", (specialist_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _specialist(row)
+
+    async def all(self) -> list[Specialist]:
+        """Every specialist, oldest first."""
+        async with self._db.conn.execute(
+            f"SELECT {_COLUMNS} FROM specialists ORDER BY id"
+        ) as cursor:
+            return [_specialist(row) async for row in cursor]
+
+    async def client_count(self, specialist_id: int) -> int:
+        """How many clients the specialist has."""
+        async with self._db.conn.execute(
+            "SELECT count(*) FROM clients WHERE specialist_id = ?", (specialist_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0

@@ -1,0 +1,135 @@
+"""Drive the real Porchlight Application over HTTP against the fake Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import build_application, running
+from bot.config import Settings
+from bot.domain.clock import ManualClock
+from bot.handlers.context import PorchlightApp
+from bot.services.container import Services
+from bot.storage.outbox import OutboxRepository
+from tests.conftest import make_settings
+from tests.fakes.bot_api import FakeBotApi, FakeMessage
+
+SETTLE_SECONDS = 5.0
+LINK_RE = re.compile(r"https://t\.me/porchlight_test_bot\?start=([A-Za-z0-9_-]{22})")
+
+
+class Harness:
+    """One running bot, its clock and its fake Telegram; restartable."""
+
+    def __init__(self, api: FakeBotApi, database: Path) -> None:
+        self.api = api
+        self.settings: Settings = make_settings(database, telegram_api_base_url=api.base_url)
+        self.clock = ManualClock(datetime.now(UTC))
+        self.app: PorchlightApp | None = None
+        self._stack: AsyncExitStack | None = None
+
+    @property
+    def services(self) -> Services:
+        """The running bot's services."""
+        assert self.app is not None
+        return self.app.bot_data.services
+
+    async def start(self) -> None:
+        """Build and start the same Application that `run` serves."""
+        self._stack = AsyncExitStack()
+        self.app = build_application(self.settings, self.clock)
+        await self._stack.enter_async_context(running(self.app, timedelta(seconds=1)))
+
+    async def stop(self) -> None:
+        """Stop the bot the way SIGTERM does."""
+        assert self._stack is not None
+        await self._stack.aclose()
+        self._stack = None
+        self.app = None
+
+    async def restart(self) -> None:
+        """Stop, then start a new Application on the same database."""
+        await self.stop()
+        await self.start()
+
+    async def add_specialist(self, user_id: int, name: str) -> None:
+        """Register a specialist as the command line does, and open their chat."""
+        self.api.add_user(user_id, name.split()[0])
+        await self.services.people.add_specialist(user_id, name)
+
+    async def said(self, chat_id: int, count: int) -> list[FakeMessage]:
+        """Wait until the bot has sent `count` messages to the chat; return them all."""
+        return await self.api.wait_for_messages(chat_id, count)
+
+    async def next_text(self, chat_id: int, since: int) -> FakeMessage:
+        """Wait for the bot's next message to the chat after `since` earlier ones."""
+        return (await self.said(chat_id, since + 1))[since]
+
+    async def invite(self, specialist_id: int, alias: str) -> str:
+        """Ask for an invite in Telegram; return the code from the link."""
+        before = len(self.api.sent_to(specialist_id))
+        self.api.send_text(specialist_id, f"/invite {alias}")
+        reply = await self.next_text(specialist_id, before)
+        found = LINK_RE.search(reply.text or "")
+        assert found, reply.text
+        return found.group(1)
+
+    async def join(self, client_id: int, first_name: str, specialist_id: int, alias: str) -> None:
+        """Invite, open the link, consent: the client is then connected."""
+        code = await self.invite(specialist_id, alias)
+        self.api.add_user(client_id, first_name)
+        before = len(self.api.sent_to(client_id))
+        self.api.send_text(client_id, f"/start {code}")
+        consent = await self.next_text(client_id, before)
+        yes = consent.buttons()[0][0]
+        joined_before = len(self.api.sent_to(specialist_id))
+        self.api.press_button(client_id, consent.message_id, yes[1])
+        await self.api.wait_until(
+            lambda: any(
+                m.text == f"{alias} has joined."
+                for m in self.api.sent_to(specialist_id)[joined_before:]
+            ),
+            what=f"{alias} has joined",
+        )
+
+    async def barrier(self, user_id: int) -> None:
+        """Handle everything sent so far: updates go one at a time, so once the answer to a
+        /help from user_id arrives, every earlier update has been handled; then drain."""
+        before = len(self.api.sent_to(user_id))
+        self.api.send_text(user_id, "/help")
+        await self.next_text(user_id, before)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Poll, with a deadline, until the outbox holds nothing pending or in flight."""
+        repo = OutboxRepository(self.services.db)
+        deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+        while True:
+            async with self.services.db.transaction():
+                counts = await repo.counts()
+            if counts.get("pending", 0) + counts.get("sending", 0) == 0:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"outbox did not drain: {counts}")
+            await asyncio.sleep(0.01)
+
+    async def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        """Read the database as it is now."""
+        async with self.services.db.transaction() as conn, conn.execute(sql, params) as cursor:
+            return [tuple(row) async for row in cursor]
+
+
+@asynccontextmanager
+async def harness(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
+    """A started harness, stopped afterwards."""
+    bot = Harness(api, tmp_path / "porchlight.sqlite3")
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        if bot.app is not None:
+            await bot.stop()

@@ -1,0 +1,170 @@
+"""The database file, its migrations and transactions, on a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.domain.models import Direction
+from bot.storage.db import Database
+from bot.storage.migrations import MIGRATIONS
+from bot.storage.outbox import OutboxRepository, Priority
+from bot.storage.relay import RelayRepository
+from bot.storage.specialists import SpecialistRepository
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "nested" / "porchlight.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def scalar(db: Database, sql: str, *params: object) -> object:
+    async with db.transaction() as conn, conn.execute(sql, params) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
+async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "porchlight.sqlite3"
+    first = await Database.open(path)
+    await first.close()
+    again = await Database.open(path)
+    try:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert await scalar(again, "PRAGMA journal_mode") == "wal"
+        assert await scalar(again, "PRAGMA foreign_keys") == 1
+        assert await scalar(again, "SELECT count(*) FROM schema_migrations") == len(MIGRATIONS)
+    finally:
+        await again.close()
+
+
+async def test_a_failed_transaction_leaves_nothing(db: Database) -> None:
+    specialists = SpecialistRepository(db)
+    with pytest.raises(RuntimeError):
+        async with db.transaction():
+            await specialists.add(1001, "Sam", NOW)
+            raise RuntimeError("boom")
+    assert await scalar(db, "SELECT count(*) FROM specialists") == 0
+
+
+async def test_the_connection_refuses_use_outside_a_transaction(db: Database) -> None:
+    with pytest.raises(RuntimeError, match="outside a transaction"):
+        await SpecialistRepository(db).by_user(1)
+
+
+async def test_outbox_order_idempotency_and_chat_pause(db: Database) -> None:
+    outbox = OutboxRepository(db)
+    async with db.transaction():
+        checkin = await outbox.add(
+            chat_id=1,
+            method="send_message",
+            payload={"text": "c"},
+            priority=Priority.SCHEDULED,
+            now=NOW,
+            idempotency_key="checkin:1:2026-11-28",
+        )
+        twice = await outbox.add(
+            chat_id=1,
+            method="send_message",
+            payload={"text": "c"},
+            priority=Priority.SCHEDULED,
+            now=NOW,
+            idempotency_key="checkin:1:2026-11-28",
+        )
+        relay = await outbox.add(
+            chat_id=2, method="copy_message", payload={}, priority=Priority.PERSON, now=NOW
+        )
+    assert twice is None
+    async with db.transaction():
+        due = await outbox.due(NOW, 10)
+    assert [item.id for item in due] == [relay, checkin]  # a person waiting goes first
+
+    async with db.transaction():
+        await outbox.pause_chat(2, NOW + timedelta(seconds=30))
+        later = await outbox.add(
+            chat_id=2, method="send_message", payload={}, priority=Priority.PERSON, now=NOW
+        )
+        due = await outbox.due(NOW + timedelta(seconds=10), 10)
+    # Queued after the pause, still behind it: one chat's messages never overtake.
+    assert [item.id for item in due] == [checkin]
+    async with db.transaction():
+        due = await outbox.due(NOW + timedelta(seconds=30), 10)
+    assert [item.id for item in due] == [relay, later, checkin]
+
+
+async def test_after_a_crash_relays_are_resent_and_checkins_dropped(db: Database) -> None:
+    outbox = OutboxRepository(db)
+    async with db.transaction():
+        relay = await outbox.add(
+            chat_id=1, method="copy_message", payload={}, priority=Priority.PERSON, now=NOW
+        )
+        checkin = await outbox.add(
+            chat_id=1,
+            method="send_message",
+            payload={},
+            priority=Priority.SCHEDULED,
+            now=NOW,
+            at_most_once=True,
+        )
+        assert relay is not None and checkin is not None
+        await outbox.mark_sending(relay)
+        await outbox.mark_sending(checkin)
+        assert await outbox.recover_interrupted() == (1, 1)
+        counts = await outbox.counts()
+        due = await outbox.due(NOW, 10)
+    assert counts == {"pending": 1, "dead": 1}
+    assert [item.id for item in due] == [relay]
+
+
+async def test_ephemeral_items_vanish_once_sent(db: Database) -> None:
+    outbox = OutboxRepository(db)
+    async with db.transaction():
+        item = await outbox.add(
+            chat_id=5,
+            method="send_message",
+            payload={"text": "hi"},
+            priority=Priority.PERSON,
+            now=NOW,
+            ephemeral=True,
+        )
+        assert item is not None
+        await outbox.mark_sent(item, 9, NOW)
+    assert await scalar(db, "SELECT count(*) FROM outbox") == 0
+
+
+async def test_relay_links_route_both_ways_and_updates_count_once(db: Database) -> None:
+    relay = RelayRepository(db)
+    async with db.transaction() as conn:
+        specialist = await SpecialistRepository(db).add(1001, "Sam", NOW)
+        await conn.execute(
+            "INSERT INTO clients (telegram_user_id, chat_id, alias, specialist_id, status,"
+            " language, timezone, consent_version, consented_at, created_at)"
+            " VALUES (2001, 2001, 'Alex', ?, 'active', 'en', 'UTC', 1, '', '')",
+            (specialist.id,),
+        )
+        link = await relay.add_link(
+            client_id=1,
+            specialist_id=specialist.id,
+            direction=Direction.TO_SPECIALIST,
+            source=(2001, 5),
+            dest_chat_id=1001,
+            now=NOW,
+        )
+        await relay.set_dest_message(link, 77)
+        by_dest = await relay.by_dest(1001, 77)
+        by_source = await relay.by_source(2001, 5)
+        assert await relay.first_time(42, NOW)
+        assert not await relay.first_time(42, NOW)
+    assert by_dest is not None and by_dest.client_id == 1
+    assert by_source == by_dest

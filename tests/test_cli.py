@@ -1,0 +1,92 @@
+"""The command line: exit codes, what it prints, and that it works beside a running bot."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from tests.conftest import TOKEN
+from tests.fakes.bot_api import FakeBotApi
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A working folder without .env and a database of its own."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("TELEGRAM_BOT_TOKEN", "ADMIN_IDS", "DEFAULT_TIMEZONE", "TELEGRAM_API_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    database = tmp_path / "db" / "porchlight.sqlite3"
+    monkeypatch.setenv("DATABASE_PATH", str(database))
+    return database
+
+
+@pytest.mark.parametrize("command", [["run"], ["check"], ["invite", "1", "--alias", "A"]])
+def test_commands_that_need_a_token_say_so(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(command) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("TELEGRAM_BOT_TOKEN is not set")
+
+
+def test_a_bad_setting_exits_2_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ADMIN_IDS", "ten")
+    assert main(["specialist", "list"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (
+        "ADMIN_IDS: 'ten' is not a Telegram user id; use comma-separated Telegram user ids,"
+        " like 11111111,22222222"
+    )
+    assert "Traceback" not in captured.err
+
+
+def test_specialist_add_and_list(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["specialist", "add", "1001", "--name", "Sam  Rivera"]) == 0
+    assert "Specialist Sam Rivera (1001) is registered." in capsys.readouterr().out
+    assert main(["specialist", "list"]) == 0
+    assert capsys.readouterr().out.strip() == "1001\tSam Rivera\tactive\t0 clients"
+    assert stat.S_IMODE(os.stat(environment).st_mode) == 0o600
+
+
+def test_specialist_add_refuses_a_blank_name(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["specialist", "add", "1001", "--name", "   "]) == 1
+    assert "display name is empty" in capsys.readouterr().err
+    assert main(["specialist", "list"]) == 0
+    assert "No specialists yet" in capsys.readouterr().out
+
+
+async def test_check_and_invite_against_the_bot_api(
+    fake_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_api.base_url)
+    # The command line runs its own event loop: give it a thread, keep ours serving.
+    assert await asyncio.to_thread(main, ["check"]) == 0
+    assert "The bot is @porchlight_test_bot." in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["specialist", "add", "1001", "--name", "Sam"]) == 0
+    assert await asyncio.to_thread(main, ["invite", "1001", "--alias", "Alex"]) == 0
+    last_line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last_line.startswith("https://t.me/porchlight_test_bot?start=")
+    assert await asyncio.to_thread(main, ["invite", "1001", "--alias", "alex"]) == 1
+    assert "already have a client or an open invite called alex" in capsys.readouterr().err
+    assert await asyncio.to_thread(main, ["invite", "4242", "--alias", "Bo"]) == 1
+    assert "only available to peer support specialists" in capsys.readouterr().err
+
+
+async def test_check_reports_a_refused_token(
+    fake_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "999999:WRONG-token-for-this-server-xx")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_api.base_url)
+    assert await asyncio.to_thread(main, ["check"]) == 2
+    err = capsys.readouterr().err
+    assert "refused by Telegram" in err
+    assert "WRONG-token" not in err
