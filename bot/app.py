@@ -21,6 +21,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
 from bot.handlers.routing import register
 from bot.logs import hold_back_libraries
+from bot.scheduling import start_tick
 from bot.services.container import Services
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         runtime.bot_username = application.bot.username
         runtime.services = await Services.open(settings, the_clock, application.bot)
         await runtime.services.start()
+        start_tick(application, settings.checkin_tick_seconds)
         log.info("bot.started username=%s", runtime.bot_username)
 
     async def post_stop(application: PorchlightApp) -> None:

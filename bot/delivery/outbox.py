@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.clock import Clock
-from bot.storage.outbox import OutboxRepository, Priority
+from bot.storage.outbox import NewItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
@@ -19,6 +20,25 @@ def keyboard(buttons: Buttons) -> dict[str, Any]:
             [{"text": label, "callback_data": data} for label, data in row] for row in buttons
         ]
     }
+
+
+def _text_payload(chat_id: int, text: str, buttons: Buttons | None) -> dict[str, Any]:
+    payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
+    if buttons:
+        payload["reply_markup"] = keyboard(buttons)
+    return payload
+
+
+@dataclass(frozen=True)
+class NewText:
+    """A text to queue in a batch."""
+
+    chat_id: int
+    text: str
+    buttons: Buttons | None = None
+    priority: Priority = Priority.SCHEDULED
+    idempotency_key: str | None = None
+    at_most_once: bool = False
 
 
 class Outbox:
@@ -54,9 +74,7 @@ class Outbox:
         ephemeral: bool = False,
     ) -> int:
         """Queue a text from the bot; anything but a relay header ends the relay thread."""
-        payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
-        if buttons:
-            payload["reply_markup"] = keyboard(buttons)
+        payload = _text_payload(chat_id, text, buttons)
         if relay_link_id is None and not ephemeral:
             await self._relay.forget_last_source(chat_id)
         return await self._add(
@@ -69,6 +87,27 @@ class Outbox:
             at_most_once=at_most_once,
             ephemeral=ephemeral,
         )
+
+    async def texts(self, items: Sequence[NewText]) -> None:
+        """Queue many texts at once (the check-in tick); each ends its chat's relay thread."""
+        if not items:
+            return
+        await self._relay.forget_last_sources([item.chat_id for item in items])
+        await self._repo.add_many(
+            [
+                NewItem(
+                    chat_id=item.chat_id,
+                    method="send_message",
+                    payload=_text_payload(item.chat_id, item.text, item.buttons),
+                    priority=item.priority,
+                    idempotency_key=item.idempotency_key,
+                    at_most_once=item.at_most_once,
+                )
+                for item in items
+            ],
+            self._clock.now(),
+        )
+        self._wake()
 
     async def copy(
         self,
@@ -95,9 +134,8 @@ class Outbox:
         self, chat_id: int, message_id: int, text: str, *, buttons: Buttons | None = None
     ) -> int:
         """Queue an edit of one of the bot's own messages (buttons gone unless given)."""
-        payload: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text}
-        if buttons:
-            payload["reply_markup"] = keyboard(buttons)
+        payload = _text_payload(chat_id, text, buttons)
+        payload["message_id"] = message_id
         return await self._add(chat_id, "edit_message_text", payload, priority=Priority.PERSON)
 
     async def remove_buttons(self, chat_id: int, message_id: int) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+
+from bot.domain.rhythm import QuietHours, Rhythm
 
 
 class ClientStatus(StrEnum):
@@ -79,3 +81,45 @@ class RelayLink:
     source_message_id: int | None
     dest_chat_id: int
     dest_message_id: int | None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A client's check-in settings and where the engine stands with them."""
+
+    client_id: int
+    rhythm: Rhythm | None  # None until the client has chosen
+    quiet: QuietHours | None
+    timezone: str
+    timezone_chosen: bool
+    paused_until: datetime | None
+    next_due_at: datetime | None
+    manual_due_at: datetime | None
+    last_slot: date | None
+    unanswered: int
+    last_prompt: str | None
+    last_sent_kind: str | None
+    welcome_back: bool
+    awaiting: str | None
+
+
+class CheckinKind(StrEnum):
+    """What was sent: a scheduled check-in, one a specialist asked for, or the ease-off offer."""
+
+    SCHEDULED = "scheduled"
+    MANUAL = "manual"
+    PATIENCE = "patience"
+
+
+@dataclass(frozen=True)
+class Checkin:
+    """One check-in as sent, and how (not what) it was answered."""
+
+    id: int
+    client_id: int
+    kind: CheckinKind
+    due_at: datetime
+    sent_at: datetime
+    prompt_key: str | None
+    answered_at: datetime | None
+    answer: str | None

@@ -11,7 +11,7 @@ from bot.services.people import Person
 
 
 async def on_consent_button(update: Update, context: Context, person: Person) -> None:
-    """'Yes, let's begin' / 'Not now' under the consent text."""
+    """'Yes, let's begin' / 'Not now' under the consent text; yes leads on to the rhythm."""
     query = update.callback_query
     assert query is not None
     parsed = parse_consent_data(query.data or "")
@@ -21,18 +21,23 @@ async def on_consent_button(update: Update, context: Context, person: Person) ->
     await query.answer()
     answer, code = parsed
     language = update.effective_user.language_code if update.effective_user else None
-    await services(context).onboarding.answer_consent(
+    found = services(context)
+    client = await found.onboarding.answer_consent(
         person, answer, code, query.message.message_id, language
     )
+    if client is not None:
+        await found.preferences.ask(client, found.preferences.cadence_question(client))
 
 
 async def on_client_message(update: Update, context: Context, client: Client) -> None:
-    """Anything a client writes goes to their specialist."""
+    """Anything a client writes goes to their specialist (unless it is a time they were
+    asked to type, like 09:30 or Europe/Madrid)."""
     message = update.message
     assert message is not None
-    await services(context).relay.from_client(
-        update.update_id, client, message.message_id, replied_to(update)
-    )
+    found = services(context)
+    if message.text and await found.preferences.typed_answer(client, message.text):
+        return
+    await found.relay.from_client(update.update_id, client, message.message_id, replied_to(update))
 
 
 async def client_note(context: Context, client: Client, key: str) -> None:

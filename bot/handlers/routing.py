@@ -18,11 +18,21 @@ from telegram.ext import (
     filters,
 )
 
-from bot.domain.models import Specialist
+from bot.domain.models import Client, Specialist
 from bot.handlers.client import client_note, on_client_message, on_consent_button
 from bot.handlers.common import cmd_help, cmd_start, identify, on_added_to_group, on_error
 from bot.handlers.context import Context, PorchlightApp, services
-from bot.handlers.specialist import cmd_invite, on_specialist_message
+from bot.handlers.settings import (
+    cmd_pause,
+    cmd_quiet,
+    cmd_resume,
+    cmd_schedule,
+    cmd_settings,
+    cmd_stop,
+    cmd_timezone,
+    on_settings_button,
+)
+from bot.handlers.specialist import cmd_checkin, cmd_invite, on_specialist_message
 
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
@@ -44,11 +54,11 @@ RELAYABLE = (
 ) & ~filters.COMMAND
 
 SpecialistHandler = Callable[[Update, Context, Specialist], Awaitable[None]]
+ClientHandler = Callable[[Update, Context, Client, Specialist], Awaitable[None]]
+Checked = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
-def for_specialists(
-    handler: SpecialistHandler,
-) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+def for_specialists(handler: SpecialistHandler) -> Checked:
     """Let only active specialists through; tell anyone else kindly."""
 
     async def checked(update: Update, context: Context) -> None:
@@ -62,6 +72,23 @@ def for_specialists(
         else:
             language = person.client.language if person.client else "en"
             await services(context).notices.say(person.user_id, "invite.not_available", language)
+
+    return checked
+
+
+def for_clients(handler: ClientHandler) -> Checked:
+    """Let only clients through; tell anyone else kindly."""
+
+    async def checked(update: Update, context: Context) -> None:
+        person = await identify(update, context)
+        if person is None:
+            return
+        if person.client is not None and person.their_specialist is not None:
+            await handler(update, context, person.client, person.their_specialist)
+        elif person.is_stranger:
+            await services(context).notices.say_to_stranger(person.user_id)
+        else:
+            await services(context).notices.say(person.user_id, "settings.clients_only")
 
     return checked
 
@@ -115,6 +142,11 @@ async def on_button(update: Update, context: Context) -> None:
     if (query.data or "").startswith("consent:"):
         await on_consent_button(update, context, person)
         return
+    client, specialist = person.client, person.their_specialist
+    known = query.message is not None and client is not None and specialist is not None
+    if known and await on_settings_button(update, context, client, specialist):  # type: ignore[arg-type]
+        await query.answer()
+        return
     await query.answer(services(context).texts.get("consent.button_expired"))
 
 
@@ -122,9 +154,24 @@ def register(application: PorchlightApp) -> None:
     """Add every handler to the application."""
     application.add_handler(CommandHandler("start", cmd_start, filters=NEW_MESSAGE))
     application.add_handler(CommandHandler("help", cmd_help, filters=NEW_MESSAGE))
-    application.add_handler(
-        CommandHandler("invite", for_specialists(cmd_invite), filters=NEW_MESSAGE)
-    )
+    specialist_commands = {"invite": cmd_invite, "checkin": cmd_checkin}
+    for name, specialist_command in specialist_commands.items():
+        application.add_handler(
+            CommandHandler(name, for_specialists(specialist_command), filters=NEW_MESSAGE)
+        )
+    client_commands = {
+        "settings": cmd_settings,
+        "schedule": cmd_schedule,
+        "timezone": cmd_timezone,
+        "quiet": cmd_quiet,
+        "pause": cmd_pause,
+        "resume": cmd_resume,
+        "stop": cmd_stop,
+    }
+    for name, client_command in client_commands.items():
+        application.add_handler(
+            CommandHandler(name, for_clients(client_command), filters=NEW_MESSAGE)
+        )
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(MessageHandler(NEW_MESSAGE & RELAYABLE, on_private_message))
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND, on_unknown_command))

@@ -19,6 +19,11 @@ async def cmd_invite(update: Update, context: Context, specialist: Specialist) -
     await found.onboarding.send_invite_link(specialist, alias, context.bot_data.bot_username)
 
 
+async def cmd_checkin(update: Update, context: Context, specialist: Specialist) -> None:
+    """/checkin <alias>: a check-in to that client now (or when their quiet hours end)."""
+    await services(context).checkins.request(specialist, " ".join(context.args or []))
+
+
 async def on_specialist_message(update: Update, context: Context, specialist: Specialist) -> None:
     """A specialist's message: a reply to a relayed message goes to that client."""
     message = update.message

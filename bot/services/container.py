@@ -13,15 +13,18 @@ from bot.delivery.outbox import Outbox
 from bot.delivery.sender import Sender
 from bot.domain.clock import Clock
 from bot.domain.texts import Texts
+from bot.services.checkins import CheckIns
 from bot.services.notices import Notices
 from bot.services.onboarding import Onboarding
 from bot.services.people import People
+from bot.services.preferences import Preferences
 from bot.services.relay import Relay
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.invites import InviteRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.relay import RelayRepository
+from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
 
 
@@ -36,6 +39,8 @@ class Services:
     notices: Notices
     onboarding: Onboarding
     relay: Relay
+    checkins: CheckIns
+    preferences: Preferences
     outbox: Outbox
     sender: Sender | None
 
@@ -49,7 +54,18 @@ class Services:
         invites = InviteRepository(db)
         relay_repo = RelayRepository(db)
         outbox_repo = OutboxRepository(db)
+        schedules = ScheduleRepository(db)
         outbox = Outbox(outbox_repo, relay_repo, clock)
+        checkins = CheckIns(
+            db,
+            clients,
+            schedules,
+            outbox,
+            texts,
+            clock,
+            patience_after=settings.patience_after,
+            staff_timezone=settings.default_timezone,
+        )
         sender = None
         if bot is not None:
             limiter = RateLimiter(settings.send_per_second, settings.send_per_chat_interval)
@@ -72,7 +88,17 @@ class Services:
                 invite_ttl=timedelta(days=settings.invite_ttl_days),
                 default_timezone=settings.default_timezone,
             ),
-            relay=Relay(db, specialists, clients, relay_repo, outbox, texts, clock),
+            relay=Relay(db, specialists, clients, relay_repo, outbox, checkins, texts, clock),
+            checkins=checkins,
+            preferences=Preferences(
+                db,
+                clients,
+                schedules,
+                outbox,
+                texts,
+                clock,
+                default_timezone=settings.default_timezone,
+            ),
             outbox=outbox,
             sender=sender,
         )

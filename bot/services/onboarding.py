@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.invites import AliasError, clean_alias, hash_code, looks_like_code, new_code
-from bot.domain.models import Invite, Specialist
+from bot.domain.models import Client, Invite, Specialist
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.services.people import Person
 from bot.storage.clients import ClientRepository
@@ -175,7 +175,7 @@ class Onboarding:
 
     async def answer_consent(
         self, person: Person, answer: str, code: str, message_id: int, language: str | None
-    ) -> None:
+    ) -> Client | None:
         """A consent button was tapped: yes makes a client, no leaves nothing behind."""
         now = self._clock.now()
         async with self._db.transaction():
@@ -183,16 +183,16 @@ class Onboarding:
             if refusal is not None:
                 await self._outbox.remove_buttons(person.user_id, message_id)
                 await self._say_now(person.user_id, refusal[0], **refusal[1])
-                return
+                return None
             invite = await self._usable_invite(code, now)
             if invite is None:
                 await self._outbox.remove_buttons(person.user_id, message_id)
                 await self._say_to_stranger(person.user_id, "consent.button_expired")
-                return
+                return None
             if answer == "no":
                 await self._outbox.remove_buttons(person.user_id, message_id)
                 await self._say_to_stranger(person.user_id, "consent.declined")
-                return
+                return None
             specialist = await self._specialists.by_id(invite.specialist_id)
             if (
                 specialist is None
@@ -200,10 +200,10 @@ class Onboarding:
                 or not await self._invites.mark_used(invite.id, now)
             ):
                 await self._say_to_stranger(person.user_id, "consent.button_expired")
-                return
+                return None
             alias = await self._free_alias(specialist.id, invite.alias)
             lang = language if language in self._texts.languages else DEFAULT_LANGUAGE
-            await self._clients.add(
+            client = await self._clients.add(
                 telegram_user_id=person.user_id,
                 alias=alias,
                 specialist_id=specialist.id,
@@ -217,6 +217,7 @@ class Onboarding:
                 person.user_id, "consent.welcome", specialist=specialist.display_name
             )
             await self._say_now(specialist.chat_id, "specialist.joined", alias=alias)
+        return client
 
     async def _free_alias(self, specialist_id: int, alias: str) -> str:
         """The invite's alias, numbered if another client took it meanwhile."""

@@ -19,6 +19,8 @@ class Person:
     specialist: Specialist | None
     client: Client | None
     is_admin: bool
+    # For a client: the specialist who reads their messages.
+    their_specialist: Specialist | None = None
 
     @property
     def is_stranger(self) -> bool:
@@ -52,9 +54,10 @@ class People:
         async with self._db.transaction():
             specialist = await self._specialists.by_user(user_id)
             client = await self._clients.by_user(user_id)
+            theirs = await self._specialists.by_id(client.specialist_id) if client else None
         if specialist is not None and not specialist.active:
             specialist = None
-        return Person(user_id, specialist, client, user_id in self._admin_ids)
+        return Person(user_id, specialist, client, user_id in self._admin_ids, theirs)
 
     async def specialist_name(self, client: Client) -> str:
         """The display name of the client's specialist."""

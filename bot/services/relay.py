@@ -17,6 +17,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.models import Client, Direction, RelayLink, Specialist
 from bot.domain.texts import Texts
+from bot.services.checkins import CheckIns
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.relay import RelayRepository
@@ -47,10 +48,12 @@ class Relay:
         clients: ClientRepository,
         relay: RelayRepository,
         outbox: Outbox,
+        checkins: CheckIns,
         texts: Texts,
         clock: Clock,
     ) -> None:
         self._db = db
+        self._checkins = checkins
         self._specialists = specialists
         self._clients = clients
         self._relay = relay
@@ -69,21 +72,31 @@ class Relay:
             specialist = await self._specialists.by_id(client.specialist_id)
             if specialist is None:
                 return Outcome.CLIENT_GONE
+            answered = await self._checkins.answered_by_message(client, now)
             # A client replying to a specialist's message: thread the copy under the original.
-            answered = await self._linked(client.chat_id, reply_to, specialist.id)
+            original = await self._linked(client.chat_id, reply_to, specialist.id)
             thread_to = (
-                answered.source_message_id
-                if answered and answered.direction is Direction.TO_CLIENT
+                original.source_message_id
+                if original and original.direction is Direction.TO_CLIENT
                 else None
             )
+            if answered is None:
+                header = self._texts.get("relay.header_to_specialist", alias=client.alias)
+            else:
+                header = self._texts.get(
+                    "to_specialist.answering",
+                    alias=client.alias,
+                    when=self._checkins.label(answered),
+                )
             new_thread = await self._copy(
                 client=client,
                 specialist=specialist,
                 direction=Direction.TO_SPECIALIST,
                 source=(client.chat_id, message_id),
                 dest_chat_id=specialist.chat_id,
-                header=self._texts.get("relay.header_to_specialist", alias=client.alias),
+                header=header,
                 reply_to=thread_to,
+                force_header=answered is not None,
             )
             if new_thread:
                 await self._outbox.text(
@@ -152,12 +165,15 @@ class Relay:
         dest_chat_id: int,
         header: str,
         reply_to: int | None,
+        force_header: bool = False,
     ) -> bool:
         """Queue the header (when needed) and the copy; return True if a header went."""
         now = self._clock.now()
         source_key = f"{direction.value}:{client.id}"
         last = await self._relay.last_source(dest_chat_id)
-        needs_header = last is None or last[0] != source_key or now - last[1] > HEADER_GAP
+        needs_header = (
+            force_header or last is None or last[0] != source_key or now - last[1] > HEADER_GAP
+        )
         if needs_header:
             header_link = await self._relay.add_link(
                 client_id=client.id,

@@ -9,13 +9,13 @@ import aiosqlite
 from bot.domain.models import Client, ClientStatus
 from bot.storage.db import Database, from_db, to_db
 
-_COLUMNS = (
+CLIENT_COLUMNS = (
     "id, telegram_user_id, chat_id, alias, specialist_id, status, language, timezone,"
     " consent_version, consented_at"
 )
 
 
-def _client(row: aiosqlite.Row) -> Client:
+def client_from_row(row: aiosqlite.Row) -> Client:
     return Client(
         id=row["id"],
         telegram_user_id=row["telegram_user_id"],
@@ -71,18 +71,18 @@ class ClientRepository:
     async def by_user(self, telegram_user_id: int) -> Client | None:
         """The client with this Telegram user id."""
         async with self._db.conn.execute(
-            f"SELECT {_COLUMNS} FROM clients WHERE telegram_user_id = ?", (telegram_user_id,)
+            f"SELECT {CLIENT_COLUMNS} FROM clients WHERE telegram_user_id = ?", (telegram_user_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else _client(row)
+        return None if row is None else client_from_row(row)
 
     async def by_id(self, client_id: int) -> Client | None:
         """The client with this row id."""
         async with self._db.conn.execute(
-            f"SELECT {_COLUMNS} FROM clients WHERE id = ?", (client_id,)
+            f"SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?", (client_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else _client(row)
+        return None if row is None else client_from_row(row)
 
     async def alias_taken(self, specialist_id: int, alias: str) -> bool:
         """True if the specialist already has a client by this alias (any case)."""
@@ -95,11 +95,11 @@ class ClientRepository:
     async def of_specialist(self, specialist_id: int) -> list[Client]:
         """The specialist's clients, by alias."""
         async with self._db.conn.execute(
-            f"SELECT {_COLUMNS} FROM clients WHERE specialist_id = ?"
+            f"SELECT {CLIENT_COLUMNS} FROM clients WHERE specialist_id = ?"
             " ORDER BY alias COLLATE NOCASE",
             (specialist_id,),
         ) as cursor:
-            return [_client(row) async for row in cursor]
+            return [client_from_row(row) async for row in cursor]
 
     async def set_status(self, client_id: int, status: ClientStatus) -> None:
         """Change a client's status."""

@@ -128,7 +128,58 @@ async def m001_foundation(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_foundation,)
+async def m002_checkins(conn: aiosqlite.Connection) -> None:
+    """The client's rhythm and the check-in engine's bookkeeping.
+
+    Scheduling is one indexed column (next_due_at, UTC) per client, not a job per
+    client: the tick claims due rows in small batches. Paused clients carry their
+    pause's end there, so the same tick resumes them.
+    """
+    await run_script(
+        conn,
+        """
+        ALTER TABLE clients ADD COLUMN cadence TEXT;
+        ALTER TABLE clients ADD COLUMN weekdays TEXT;
+        ALTER TABLE clients ADD COLUMN window TEXT;
+        ALTER TABLE clients ADD COLUMN at TEXT;
+        ALTER TABLE clients ADD COLUMN quiet TEXT;
+        ALTER TABLE clients ADD COLUMN timezone_chosen INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE clients ADD COLUMN paused_until TEXT;
+        ALTER TABLE clients ADD COLUMN next_due_at TEXT;
+        ALTER TABLE clients ADD COLUMN manual_due_at TEXT;
+        ALTER TABLE clients ADD COLUMN last_slot TEXT;
+        ALTER TABLE clients ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE clients ADD COLUMN last_prompt TEXT;
+        ALTER TABLE clients ADD COLUMN last_sent_kind TEXT;
+        ALTER TABLE clients ADD COLUMN welcome_back INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE clients ADD COLUMN awaiting TEXT;
+        ALTER TABLE clients ADD COLUMN last_checkin_at TEXT;
+        ALTER TABLE clients ADD COLUMN last_reply_at TEXT;
+        CREATE INDEX clients_next_due ON clients(next_due_at) WHERE next_due_at IS NOT NULL;
+        CREATE INDEX clients_manual_due ON clients(manual_due_at)
+            WHERE manual_due_at IS NOT NULL;
+
+        -- One row per check-in (or patience offer) sent: when, which prompt, and how it
+        -- was answered (a button's name, or 'message'). Never the answer's words.
+        -- UNIQUE (client_id, due_at): a due slot becomes at most one check-in, also
+        -- across a crash and restart.
+        CREATE TABLE checkins (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('scheduled', 'manual', 'patience')),
+            due_at TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            prompt_key TEXT,
+            answered_at TEXT,
+            answer TEXT,
+            UNIQUE (client_id, due_at)
+        );
+        CREATE INDEX checkins_client ON checkins(client_id, id);
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_foundation, m002_checkins)
 
 
 async def migrate(conn: aiosqlite.Connection) -> list[str]:

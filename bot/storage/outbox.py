@@ -35,6 +35,18 @@ class OutboxItem:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class NewItem:
+    """A message to queue in a batch."""
+
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    priority: Priority
+    idempotency_key: str | None = None
+    at_most_once: bool = False
+
+
 def _item(row: aiosqlite.Row) -> OutboxItem:
     return OutboxItem(
         id=row["id"],
@@ -93,6 +105,30 @@ class OutboxRepository:
         item_id = cursor.lastrowid if cursor.rowcount == 1 else None
         await cursor.close()
         return item_id
+
+    async def add_many(self, items: list[NewItem], now: datetime) -> None:
+        """Queue many messages in one statement (the check-in tick's batches)."""
+        stamp = to_db(now)
+        await self._db.conn.executemany(
+            "INSERT OR IGNORE INTO outbox (chat_id, method, payload, priority, idempotency_key,"
+            " at_most_once, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, max(?, coalesce(("
+            "SELECT max(not_before) FROM outbox WHERE chat_id = ? AND status = 'pending'), '')),"
+            " ?)",
+            [
+                (
+                    item.chat_id,
+                    item.method,
+                    json.dumps(item.payload, separators=(",", ":")),
+                    int(item.priority),
+                    item.idempotency_key,
+                    int(item.at_most_once),
+                    stamp,
+                    item.chat_id,
+                    stamp,
+                )
+                for item in items
+            ],
+        )
 
     async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
         """Pending items whose time has come, most urgent first, oldest first."""

@@ -110,6 +110,12 @@ class RelayRepository:
         """Something other than a relay was sent to the chat: the next copy needs a header."""
         await self._db.conn.execute("DELETE FROM relay_threads WHERE chat_id = ?", (chat_id,))
 
+    async def forget_last_sources(self, chat_ids: list[int]) -> None:
+        """forget_last_source for many chats at once."""
+        await self._db.conn.executemany(
+            "DELETE FROM relay_threads WHERE chat_id = ?", [(chat,) for chat in chat_ids]
+        )
+
     async def first_time(self, update_id: int, now: datetime) -> bool:
         """Record an update as handled; False if it was handled before."""
         cursor = await self._db.conn.execute(

@@ -25,9 +25,13 @@ LINK_RE = re.compile(r"https://t\.me/porchlight_test_bot\?start=([A-Za-z0-9_-]{2
 class Harness:
     """One running bot, its clock and its fake Telegram; restartable."""
 
-    def __init__(self, api: FakeBotApi, database: Path) -> None:
+    def __init__(self, api: FakeBotApi, database: Path, **overrides: object) -> None:
         self.api = api
-        self.settings: Settings = make_settings(database, telegram_api_base_url=api.base_url)
+        # The tick runs once at start; tests call tick() after moving the clock.
+        values: dict[str, object] = {"checkin_tick_seconds": 3600, **overrides}
+        self.settings: Settings = make_settings(
+            database, telegram_api_base_url=api.base_url, **values
+        )
         self.clock = ManualClock(datetime.now(UTC))
         self.app: PorchlightApp | None = None
         self._stack: AsyncExitStack | None = None
@@ -95,6 +99,30 @@ class Harness:
             ),
             what=f"{alias} has joined",
         )
+        await self.api.wait_until(
+            lambda: "How often" in (self.api.sent_to(client_id)[-1].text or ""),
+            what="the rhythm question",
+        )
+
+    async def tick(self) -> None:
+        """Run the check-in tick at the clock's time, and let what it queued go out."""
+        await self.services.checkins.tick()
+        await self.settle()
+
+    async def client_row(self, user_id: int) -> dict[str, object]:
+        """The client's row as stored."""
+        async with (
+            self.services.db.transaction() as conn,
+            conn.execute("SELECT * FROM clients WHERE telegram_user_id = ?", (user_id,)) as cursor,
+        ):
+            row = await cursor.fetchone()
+        assert row is not None, f"no client {user_id}"
+        return dict(row)
+
+    async def next_due(self, user_id: int) -> datetime | None:
+        """When the client's next check-in is due."""
+        value = (await self.client_row(user_id))["next_due_at"]
+        return None if value is None else datetime.fromisoformat(str(value))
 
     async def barrier(self, user_id: int) -> None:
         """Handle everything sent so far: updates go one at a time, so once the answer to a
@@ -124,9 +152,13 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
-    """A started harness, stopped afterwards."""
-    bot = Harness(api, tmp_path / "porchlight.sqlite3")
+async def harness(
+    api: FakeBotApi, tmp_path: Path, start: datetime | None = None, **overrides: object
+) -> AsyncIterator[Harness]:
+    """A started harness, stopped afterwards (its clock at `start` if given)."""
+    bot = Harness(api, tmp_path / "porchlight.sqlite3", **overrides)
+    if start is not None:
+        bot.clock.set(start)
     await bot.start()
     try:
         yield bot

@@ -153,7 +153,7 @@ async def test_invite_refusals(bot: Harness) -> None:
     assert "already have a client or an open invite called alex" in answers[1]
     assert "characters I can't use" in answers[2]
     assert "32 characters" in answers[3]
-    alex_answer = await bot.next_text(ALEX, 2)
+    alex_answer = await bot.next_text(ALEX, 3)  # after consent, welcome, rhythm question
     assert "only available to peer support specialists" in (alex_answer.text or "")
     assert INVITATION_ONLY in ((await bot.said(STRANGER, 1))[0].text or "")
     await bot.settle()
@@ -165,7 +165,7 @@ async def test_specialists_and_clients_cannot_take_another_invite(bot: Harness) 
     code = await bot.invite(RIA, "Alex again")
     bot.api.send_text(ALEX, f"/start {code}")
     bot.api.send_text(SAM, f"/start {code}")
-    already = await bot.next_text(ALEX, 2)
+    already = await bot.next_text(ALEX, 3)
     assert "already connected with Sam Rivera" in (already.text or "")
     refused = await bot.next_text(SAM, 2)
     assert "registered as a specialist" in (refused.text or "")

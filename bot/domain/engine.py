@@ -1,0 +1,112 @@
+"""What the check-in tick does with one due client: pure policy, no I/O.
+
+Patience over pressure, in code: a client who is paused, stopped or blocked gets
+nothing; a check-in that would now arrive late, outside the chosen window or in
+quiet hours is skipped rather than sent (is_stale); after `patience_after`
+unanswered check-ins in a row the next one is replaced by a single offer to ease
+off, never two offers in a row; the frequency is never raised here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from bot.domain.models import ClientStatus, Schedule
+from bot.domain.rhythm import is_stale, next_due, slot_date, zone
+
+
+class Action(StrEnum):
+    """What the tick does for one client."""
+
+    CHECKIN = "checkin"
+    PATIENCE = "patience"
+    SKIP = "skip"
+    RESUME = "resume"
+    CLEAR = "clear"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The tick's verdict: what to send, and the schedule to store."""
+
+    action: Action
+    schedule: Schedule
+    status: ClientStatus
+    prompt_key: str | None = None
+    welcome_back: bool = False
+
+
+def choose_prompt(keys: Sequence[str], last: str | None, rng: random.Random) -> str:
+    """A prompt other than the last one sent (when there is more than one)."""
+    candidates = [key for key in keys if key != last] or list(keys)
+    return rng.choice(candidates)
+
+
+def decide(
+    status: ClientStatus,
+    schedule: Schedule,
+    now: datetime,
+    *,
+    prompt_keys: Sequence[str],
+    patience_after: int,
+    rng: random.Random,
+) -> Decision:
+    """Decide what a due client gets, and when they are due next."""
+    tz = zone(schedule.timezone)
+    rhythm = schedule.rhythm
+    if status is ClientStatus.PAUSED:
+        if schedule.paused_until is None or schedule.paused_until > now:
+            return Decision(
+                Action.CLEAR, replace(schedule, next_due_at=schedule.paused_until), status
+            )
+        following = (
+            next_due(rhythm, tz, schedule.quiet, now, last_slot=schedule.last_slot, rng=rng)
+            if rhythm is not None
+            else None
+        )
+        resumed = replace(schedule, paused_until=None, next_due_at=following, welcome_back=True)
+        return Decision(Action.RESUME, resumed, ClientStatus.ACTIVE)
+    due = schedule.next_due_at
+    if status is not ClientStatus.ACTIVE or rhythm is None or due is None:
+        return Decision(Action.CLEAR, replace(schedule, next_due_at=None), status)
+    slot = slot_date(due, tz)
+    following = next_due(rhythm, tz, schedule.quiet, now, last_slot=slot, rng=rng)
+    advanced = replace(schedule, next_due_at=following, last_slot=slot)
+    if is_stale(rhythm, tz, schedule.quiet, due, now):
+        return Decision(Action.SKIP, advanced, status)
+    if schedule.unanswered >= patience_after and schedule.last_sent_kind != Action.PATIENCE:
+        offer = replace(advanced, unanswered=0, last_sent_kind=Action.PATIENCE.value)
+        return Decision(Action.PATIENCE, offer, status)
+    return _checkin(advanced, status, prompt_keys, rng)
+
+
+def decide_manual(
+    status: ClientStatus,
+    schedule: Schedule,
+    *,
+    prompt_keys: Sequence[str],
+    rng: random.Random,
+) -> Decision:
+    """A check-in a specialist asked for, now that it may go (not if the client paused since)."""
+    cleared = replace(schedule, manual_due_at=None)
+    if status is not ClientStatus.ACTIVE:
+        return Decision(Action.CLEAR, cleared, status)
+    return _checkin(cleared, status, prompt_keys, rng)
+
+
+def _checkin(
+    schedule: Schedule, status: ClientStatus, prompt_keys: Sequence[str], rng: random.Random
+) -> Decision:
+    prompt = choose_prompt(prompt_keys, schedule.last_prompt, rng)
+    sent = replace(
+        schedule,
+        unanswered=schedule.unanswered + 1,
+        last_prompt=prompt,
+        last_sent_kind=Action.CHECKIN.value,
+        welcome_back=False,
+    )
+    return Decision(Action.CHECKIN, sent, status, prompt, welcome_back=schedule.welcome_back)

@@ -1,0 +1,407 @@
+"""The check-in engine: one repeating tick over an indexed next_due_at, and the answers.
+
+The tick claims due clients in small batches; for each batch, in one transaction,
+it decides (bot.domain.engine), writes the check-ins to the outbox and advances
+next_due_at from now. Batches are written with executemany, so 20,000 clients due
+in the same minute cost a few statements per batch rather than per client, and no
+batch holds the event loop for long. Check-ins are queued at-most-once under an
+idempotency key per client and due moment: never the same check-in twice, also
+across a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from bot.delivery.outbox import Buttons, NewText, Outbox
+from bot.domain.clock import Clock
+from bot.domain.engine import Action, Decision, decide, decide_manual
+from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
+from bot.domain.rhythm import after_quiet, next_due, step_down, zone
+from bot.domain.texts import Texts
+from bot.services.phrasing import Phrasing
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database
+from bot.storage.outbox import Priority
+from bot.storage.schedules import DueClient, ScheduleRepository
+
+log = logging.getLogger(__name__)
+
+BATCH = 250
+MOOD_ANSWERS = ("ok", "meh", "not_today", "talk")
+
+
+def checkin_data(due_at: datetime, answer: str) -> str:
+    """Callback data of a check-in button: the slot (epoch seconds) and the answer."""
+    return f"ci:{int(due_at.timestamp())}:{answer}"
+
+
+def parse_checkin_data(data: str) -> tuple[datetime, str] | None:
+    """The (due moment, answer) of a check-in button, or None if it is not one of ours."""
+    parts = data.split(":")
+    answers = (*MOOD_ANSWERS, "fewer", "pause", "less", "keep")
+    if len(parts) != 3 or parts[0] != "ci" or not parts[1].isdigit() or parts[2] not in answers:
+        return None
+    try:
+        return datetime.fromtimestamp(int(parts[1]), tz=zone("UTC")), parts[2]
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+class Tap(StrEnum):
+    """What a tap on a check-in's button led to."""
+
+    DONE = "done"
+    PAUSE = "pause"
+    INVALID = "invalid"
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for logs and benchmarks."""
+
+    checkins: int = 0
+    offers: int = 0
+    skipped: int = 0
+    resumed: int = 0
+    cleared: int = 0
+
+    def count(self, action: Action) -> None:
+        """Count one decision."""
+        field = {
+            Action.CHECKIN: "checkins",
+            Action.PATIENCE: "offers",
+            Action.SKIP: "skipped",
+            Action.RESUME: "resumed",
+            Action.CLEAR: "cleared",
+        }[action]
+        setattr(self, field, getattr(self, field) + 1)
+
+
+class CheckIns:
+    """Sends check-ins when they are due and carries their answers to the specialist."""
+
+    def __init__(
+        self,
+        db: Database,
+        clients: ClientRepository,
+        schedules: ScheduleRepository,
+        outbox: Outbox,
+        texts: Texts,
+        clock: Clock,
+        *,
+        patience_after: int,
+        staff_timezone: str,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._db = db
+        self._clients = clients
+        self._schedules = schedules
+        self._outbox = outbox
+        self._texts = texts
+        self._phrasing = Phrasing(texts)
+        self._clock = clock
+        self._patience_after = patience_after
+        self._staff_tz = zone(staff_timezone)
+        self._rng = rng or random.Random()
+        self._prompt_keys = sorted(
+            key.removeprefix("prompts.") for key in texts.names() if key.startswith("prompts.")
+        )
+
+    # ------------------------------------------------------------------ the tick
+
+    async def tick(self) -> TickReport:
+        """Handle every client whose moment has come, batch by batch."""
+        report = TickReport()
+        now = self._clock.now()
+        for manual in (False, True):
+            while True:
+                async with self._db.transaction():
+                    claimed = await (
+                        self._schedules.manual_due(now, BATCH)
+                        if manual
+                        else self._schedules.due(now, BATCH)
+                    )
+                    await self._handle_batch(claimed, now, manual, report)
+                if len(claimed) < BATCH:
+                    break
+        if report.checkins or report.offers or report.resumed:
+            log.info(
+                "checkins.tick sent=%d offers=%d skipped=%d resumed=%d",
+                report.checkins,
+                report.offers,
+                report.skipped,
+                report.resumed,
+            )
+        return report
+
+    async def _handle_batch(
+        self, claimed: list[DueClient], now: datetime, manual: bool, report: TickReport
+    ) -> None:
+        schedules: list[Schedule] = []
+        checkins: list[tuple[int, CheckinKind, datetime, str | None]] = []
+        texts: list[NewText] = []
+        status_changes: list[tuple[int, ClientStatus]] = []
+        for due in claimed:
+            decision = self._decide(due, now, manual)
+            report.count(decision.action)
+            schedules.append(decision.schedule)
+            if decision.status is not due.client.status:
+                status_changes.append((due.client.id, decision.status))
+            sent = self._render(due, decision, now, manual)
+            if sent is not None:
+                kind, due_at, text = sent
+                checkins.append((due.client.id, kind, due_at, decision.prompt_key))
+                texts.append(text)
+            if decision.action is Action.PATIENCE:
+                texts.append(self._patience_note(due))
+        await self._schedules.save_many(schedules)
+        for client_id, status in status_changes:
+            await self._clients.set_status(client_id, status)
+        await self._schedules.add_checkins(checkins, now)
+        await self._outbox.texts(texts)
+
+    def _decide(self, due: DueClient, now: datetime, manual: bool) -> Decision:
+        if manual:
+            return decide_manual(
+                due.client.status, due.schedule, prompt_keys=self._prompt_keys, rng=self._rng
+            )
+        return decide(
+            due.client.status,
+            due.schedule,
+            now,
+            prompt_keys=self._prompt_keys,
+            patience_after=self._patience_after,
+            rng=self._rng,
+        )
+
+    def _render(
+        self, due: DueClient, decision: Decision, now: datetime, manual: bool
+    ) -> tuple[CheckinKind, datetime, NewText] | None:
+        """The check-in (or offer) message for a decision that sends one."""
+        if decision.action not in (Action.CHECKIN, Action.PATIENCE):
+            return None
+        slot = due.schedule.manual_due_at if manual else due.schedule.next_due_at
+        assert slot is not None
+        due_at = slot.replace(microsecond=0)
+        language = due.client.language
+        if decision.action is Action.PATIENCE:
+            kind = CheckinKind.PATIENCE
+            text = self._texts.get("checkin.patience", language)
+            buttons = self._patience_buttons(due_at, language)
+        else:
+            kind = CheckinKind.MANUAL if manual else CheckinKind.SCHEDULED
+            text = self._texts.get(
+                f"prompts.{decision.prompt_key}", language, specialist=due.specialist_name
+            )
+            if decision.welcome_back:
+                text = f"{self._texts.get('checkin.welcome_back', language)}\n\n{text}"
+            buttons = self._checkin_buttons(due_at, language)
+        message = NewText(
+            chat_id=due.client.chat_id,
+            text=text,
+            buttons=buttons,
+            priority=Priority.SCHEDULED,
+            idempotency_key=f"checkin:{due.client.id}:{int(due_at.timestamp())}",
+            at_most_once=True,
+        )
+        return kind, due_at, message
+
+    def _checkin_buttons(self, due_at: datetime, language: str) -> Buttons:
+        def button(answer: str) -> tuple[str, str]:
+            return self._texts.get(f"checkin.{answer}", language), checkin_data(due_at, answer)
+
+        return [
+            [button("ok"), button("meh")],
+            [button("not_today"), button("talk")],
+            [button("fewer"), button("pause")],
+        ]
+
+    def _patience_buttons(self, due_at: datetime, language: str) -> Buttons:
+        return [
+            [
+                (self._texts.get("checkin.patience_less", language), checkin_data(due_at, "less")),
+                (self._texts.get("checkin.patience_keep", language), checkin_data(due_at, "keep")),
+            ],
+            [(self._texts.get("checkin.patience_pause", language), checkin_data(due_at, "pause"))],
+        ]
+
+    def _patience_note(self, due: DueClient) -> NewText:
+        text = self._texts.get(
+            "to_specialist.patience_note", alias=due.client.alias, count=self._patience_after
+        )
+        return NewText(chat_id=due.specialist_chat_id, text=text)
+
+    # ------------------------------------------------------------------ answers
+
+    async def answer(
+        self,
+        client: Client,
+        specialist: Specialist,
+        due_at: datetime,
+        answer: str,
+        message_id: int,
+    ) -> Tap:
+        """A tap on a check-in's button.
+
+        A tap on a check-in that is not this client's changes nothing (INVALID); one on a
+        check-in already answered by a tap is thanked and changes nothing. PAUSE asks the
+        caller to show the pause choices.
+        """
+        now = self._clock.now()
+        async with self._db.transaction():
+            checkin = await self._schedules.checkin_at(client.id, due_at)
+            if checkin is None:
+                return Tap.INVALID
+            if checkin.answer not in (None, "message"):
+                await self._outbox.remove_buttons(client.chat_id, message_id)
+                await self._outbox.text(
+                    client.chat_id, self._texts.get("checkin.button_used", client.language)
+                )
+                return Tap.DONE
+            await self._schedules.answer_checkin(checkin.id, answer, now)
+            await self._schedules.mark_contact(client.id, now)
+            await self._outbox.remove_buttons(client.chat_id, message_id)
+            if answer in MOOD_ANSWERS:
+                await self._report_mood(client, specialist, checkin, answer)
+                return Tap.DONE
+            if answer in ("fewer", "less"):
+                await self._fewer(client, specialist, now)
+                return Tap.DONE
+            if answer == "keep":
+                await self._outbox.text(
+                    client.chat_id, self._texts.get("checkin.patience_kept", client.language)
+                )
+                return Tap.DONE
+        return Tap.PAUSE
+
+    async def _report_mood(
+        self, client: Client, specialist: Specialist, checkin: Checkin, answer: str
+    ) -> None:
+        when = self.label(checkin)
+        language = client.language
+        await self._outbox.text(
+            client.chat_id,
+            self._texts.get(f"checkin.ack_{answer}", language, specialist=specialist.display_name),
+        )
+        if answer == "talk":
+            note = self._texts.get("to_specialist.wants_to_talk", alias=client.alias, when=when)
+        else:
+            note = self._texts.get(
+                "to_specialist.tapped",
+                alias=client.alias,
+                answer=self._texts.get(f"answer.{answer}"),
+                when=when,
+            )
+        await self._outbox.text(specialist.chat_id, note)
+
+    async def _fewer(self, client: Client, specialist: Specialist, now: datetime) -> None:
+        schedule = await self._schedules.get(client.id)
+        assert schedule is not None
+        rhythm = schedule.rhythm
+        tz = zone(schedule.timezone)
+        lower = step_down(rhythm, now.astimezone(tz).weekday()) if rhythm else None
+        if rhythm is None or lower is None:
+            await self._outbox.text(
+                client.chat_id,
+                self._texts.get(
+                    "checkin.fewer_lowest",
+                    client.language,
+                    rhythm=self._phrasing.rhythm(rhythm, client.language),
+                ),
+            )
+            return
+        following = next_due(
+            lower, tz, schedule.quiet, now, last_slot=schedule.last_slot, rng=self._rng
+        )
+        await self._schedules.save(replace(schedule, rhythm=lower, next_due_at=following))
+        await self._outbox.text(
+            client.chat_id,
+            self._texts.get(
+                "checkin.fewer_now",
+                client.language,
+                rhythm=self._phrasing.rhythm(lower, client.language),
+            ),
+        )
+        await self._outbox.text(
+            specialist.chat_id,
+            self._texts.get(
+                "to_specialist.fewer",
+                alias=client.alias,
+                rhythm=self._phrasing.rhythm(lower, "en"),
+            ),
+        )
+
+    async def answered_by_message(self, client: Client, now: datetime) -> Checkin | None:
+        """Inside the relay's transaction: a client's message answers their latest check-in."""
+        await self._schedules.mark_contact(client.id, now)
+        latest = await self._schedules.latest_checkin(client.id)
+        if latest is None or latest.answered_at is not None or latest.kind is CheckinKind.PATIENCE:
+            return None
+        await self._schedules.answer_checkin(latest.id, "message", now)
+        return latest
+
+    def label(self, checkin: Checkin) -> str:
+        """'Tue 10:14': the check-in as the specialist knows it."""
+        return self._phrasing.checkin_label(checkin.sent_at, self._staff_tz, "en")
+
+    # ------------------------------------------------------------------ on demand
+
+    async def request(self, specialist: Specialist, alias: str) -> None:
+        """A specialist's /checkin: now, or when the client's quiet hours end."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            client = await self._own_client(specialist, alias)
+            if client is None:
+                return
+            schedule = await self._schedules.get(client.id)
+            assert schedule is not None
+            if client.status is not ClientStatus.ACTIVE:
+                state = self._texts.get(f"state.{client.status.value}")
+                await self._outbox.text(
+                    specialist.chat_id,
+                    self._texts.get(
+                        "to_specialist.checkin_not_scheduled", alias=client.alias, state=state
+                    ),
+                )
+                return
+            tz = zone(schedule.timezone)
+            at = after_quiet(now, tz, schedule.quiet)
+            await self._schedules.save(replace(schedule, manual_due_at=at))
+            if at > now:
+                await self._outbox.text(
+                    specialist.chat_id,
+                    self._texts.get(
+                        "to_specialist.checkin_waits",
+                        alias=client.alias,
+                        time=f"{at.astimezone(tz):%H:%M}",
+                    ),
+                )
+            else:
+                await self._outbox.text(
+                    specialist.chat_id,
+                    self._texts.get("to_specialist.checkin_sent", alias=client.alias),
+                )
+        await self.tick()
+
+    async def _own_client(self, specialist: Specialist, alias: str) -> Client | None:
+        """The specialist's client by alias, or a helpful answer and None."""
+        alias = " ".join(alias.split())
+        if not alias:
+            await self._outbox.text(
+                specialist.chat_id, self._texts.get("to_specialist.checkin_usage")
+            )
+            return None
+        theirs = await self._clients.of_specialist(specialist.id)
+        found = next((c for c in theirs if c.alias.casefold() == alias.casefold()), None)
+        if found is None:
+            key = "to_specialist.no_such_client" if theirs else "to_specialist.no_clients"
+            names = ", ".join(c.alias for c in theirs)
+            await self._outbox.text(
+                specialist.chat_id, self._texts.get(key, alias=alias, clients=names)
+            )
+        return found

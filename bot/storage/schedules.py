@@ -1,0 +1,222 @@
+"""The client's rhythm and the engine's bookkeeping (columns on clients), and check-ins."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import aiosqlite
+
+from bot.domain.models import Checkin, CheckinKind, Client, Schedule
+from bot.domain.rhythm import QuietHours, Rhythm, parse_quiet
+from bot.storage.clients import CLIENT_COLUMNS, client_from_row
+from bot.storage.db import Database, from_db, maybe_from_db, to_db
+
+_SCHEDULE_COLUMNS = (
+    "cadence, weekdays, window, at, quiet, timezone, timezone_chosen, paused_until,"
+    " next_due_at, manual_due_at, last_slot, unanswered, last_prompt, last_sent_kind,"
+    " welcome_back, awaiting"
+)
+_BOTH_QUALIFIED = ", ".join(
+    f"c.{name.strip()}" for name in f"{CLIENT_COLUMNS}, {_SCHEDULE_COLUMNS}".split(",")
+)
+
+
+def _rhythm(row: aiosqlite.Row) -> Rhythm | None:
+    if row["cadence"] is None:
+        return None
+    return Rhythm.from_storage(
+        {
+            "cadence": row["cadence"],
+            "weekdays": row["weekdays"],
+            "window": row["window"],
+            "at": row["at"],
+        }
+    )
+
+
+def _quiet(text: str | None) -> QuietHours | None:
+    return None if text is None else parse_quiet(text)
+
+
+def schedule_from_row(row: aiosqlite.Row) -> Schedule:
+    """A Schedule from a clients row that holds the schedule columns."""
+    return Schedule(
+        client_id=row["id"],
+        rhythm=_rhythm(row),
+        quiet=_quiet(row["quiet"]),
+        timezone=row["timezone"],
+        timezone_chosen=bool(row["timezone_chosen"]),
+        paused_until=maybe_from_db(row["paused_until"]),
+        next_due_at=maybe_from_db(row["next_due_at"]),
+        manual_due_at=maybe_from_db(row["manual_due_at"]),
+        last_slot=None if row["last_slot"] is None else date.fromisoformat(row["last_slot"]),
+        unanswered=row["unanswered"],
+        last_prompt=row["last_prompt"],
+        last_sent_kind=row["last_sent_kind"],
+        welcome_back=bool(row["welcome_back"]),
+        awaiting=row["awaiting"],
+    )
+
+
+_SAVE = (
+    "UPDATE clients SET cadence = ?, weekdays = ?, window = ?, at = ?, quiet = ?,"
+    " timezone = ?, timezone_chosen = ?, paused_until = ?, next_due_at = ?,"
+    " manual_due_at = ?, last_slot = ?, unanswered = ?, last_prompt = ?,"
+    " last_sent_kind = ?, welcome_back = ?, awaiting = ? WHERE id = ?"
+)
+
+
+def _save_params(schedule: Schedule) -> tuple[object, ...]:
+    rhythm = schedule.rhythm.to_storage() if schedule.rhythm else {}
+    return (
+        rhythm.get("cadence"),
+        rhythm.get("weekdays"),
+        rhythm.get("window"),
+        rhythm.get("at"),
+        None if schedule.quiet is None else schedule.quiet.to_storage(),
+        schedule.timezone,
+        int(schedule.timezone_chosen),
+        _maybe_db(schedule.paused_until),
+        _maybe_db(schedule.next_due_at),
+        _maybe_db(schedule.manual_due_at),
+        None if schedule.last_slot is None else schedule.last_slot.isoformat(),
+        schedule.unanswered,
+        schedule.last_prompt,
+        schedule.last_sent_kind,
+        int(schedule.welcome_back),
+        schedule.awaiting,
+        schedule.client_id,
+    )
+
+
+@dataclass(frozen=True)
+class DueClient:
+    """A claimed client with their schedule and who their specialist is."""
+
+    client: Client
+    schedule: Schedule
+    specialist_chat_id: int
+    specialist_name: str
+
+
+def _maybe_db(moment: datetime | None) -> str | None:
+    return None if moment is None else to_db(moment)
+
+
+def _checkin(row: aiosqlite.Row) -> Checkin:
+    return Checkin(
+        id=row["id"],
+        client_id=row["client_id"],
+        kind=CheckinKind(row["kind"]),
+        due_at=from_db(row["due_at"]),
+        sent_at=from_db(row["sent_at"]),
+        prompt_key=row["prompt_key"],
+        answered_at=maybe_from_db(row["answered_at"]),
+        answer=row["answer"],
+    )
+
+
+class ScheduleRepository:
+    """Reads and writes schedules and check-ins."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, client_id: int) -> Schedule | None:
+        """The schedule of one client."""
+        async with self._db.conn.execute(
+            f"SELECT id, {_SCHEDULE_COLUMNS} FROM clients WHERE id = ?", (client_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else schedule_from_row(row)
+
+    async def due(self, now: datetime, limit: int) -> list[DueClient]:
+        """Clients whose next check-in (or pause end) has come, earliest first."""
+        return await self._claim("next_due_at", now, limit)
+
+    async def manual_due(self, now: datetime, limit: int) -> list[DueClient]:
+        """Clients with a check-in a specialist asked for that may now go."""
+        return await self._claim("manual_due_at", now, limit)
+
+    async def _claim(self, column: str, now: datetime, limit: int) -> list[DueClient]:
+        async with self._db.conn.execute(
+            f"SELECT {_BOTH_QUALIFIED}, s.chat_id AS specialist_chat_id,"
+            " s.display_name AS specialist_name"
+            f" FROM clients c JOIN specialists s ON s.id = c.specialist_id"
+            f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
+            (to_db(now), limit),
+        ) as cursor:
+            return [
+                DueClient(
+                    client_from_row(row),
+                    schedule_from_row(row),
+                    row["specialist_chat_id"],
+                    row["specialist_name"],
+                )
+                async for row in cursor
+            ]
+
+    async def save_many(self, schedules: list[Schedule]) -> None:
+        """save() for a batch, in one statement."""
+        await self._db.conn.executemany(_SAVE, [_save_params(s) for s in schedules])
+
+    async def add_checkins(
+        self, rows: list[tuple[int, CheckinKind, datetime, str | None]], now: datetime
+    ) -> None:
+        """Record a batch of check-ins (client id, kind, due at, prompt) sent now."""
+        stamp = to_db(now)
+        await self._db.conn.executemany(
+            "INSERT OR IGNORE INTO checkins (client_id, kind, due_at, sent_at, prompt_key)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [
+                (client, kind.value, to_db(due), stamp, prompt)
+                for client, kind, due, prompt in rows
+            ],
+        )
+        await self._db.conn.executemany(
+            "UPDATE clients SET last_checkin_at = ? WHERE id = ?",
+            [(stamp, client) for client, _, _, _ in rows],
+        )
+
+    async def save(self, schedule: Schedule) -> None:
+        """Write every schedule field back."""
+        await self._db.conn.execute(_SAVE, _save_params(schedule))
+
+    async def mark_contact(self, client_id: int, now: datetime) -> None:
+        """The client wrote or tapped: the unanswered count starts again."""
+        await self._db.conn.execute(
+            "UPDATE clients SET unanswered = 0, last_reply_at = ? WHERE id = ?",
+            (to_db(now), client_id),
+        )
+
+    async def checkin(self, checkin_id: int) -> Checkin | None:
+        """One check-in by id."""
+        async with self._db.conn.execute(
+            "SELECT * FROM checkins WHERE id = ?", (checkin_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _checkin(row)
+
+    async def checkin_at(self, client_id: int, due_at: datetime) -> Checkin | None:
+        """The client's check-in for one due moment."""
+        async with self._db.conn.execute(
+            "SELECT * FROM checkins WHERE client_id = ? AND due_at = ?", (client_id, to_db(due_at))
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _checkin(row)
+
+    async def latest_checkin(self, client_id: int) -> Checkin | None:
+        """The client's most recent check-in or offer."""
+        async with self._db.conn.execute(
+            "SELECT * FROM checkins WHERE client_id = ? ORDER BY id DESC LIMIT 1", (client_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _checkin(row)
+
+    async def answer_checkin(self, checkin_id: int, answer: str, now: datetime) -> None:
+        """Record how a check-in was answered (the button's name or 'message')."""
+        await self._db.conn.execute(
+            "UPDATE checkins SET answered_at = ?, answer = ? WHERE id = ?",
+            (to_db(now), answer, checkin_id),
+        )

@@ -1,0 +1,450 @@
+"""Check-ins the client controls, end to end, on a controllable clock."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import CONFIG_DIR
+from bot.domain.texts import Texts
+from tests.e2e.harness import Harness, harness
+from tests.fakes.bot_api import FakeBotApi, FakeMessage
+
+SAM, RIA = 1001, 1002
+ALEX, BO, CY = 2001, 2002, 2003
+MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
+TEXTS = Texts.load(CONFIG_DIR / "messages")
+PROMPTS = {
+    TEXTS.get(k, specialist="Sam Rivera") for k in TEXTS.names() if k.startswith("prompts.")
+}
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC) as running_bot:
+        await running_bot.add_specialist(SAM, "Sam Rivera")
+        await running_bot.add_specialist(RIA, "Ria Okafor")
+        await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
+        await running_bot.join(BO, "Bo", SAM, "Bo")
+        await running_bot.join(CY, "Cyrus", RIA, "Cy")
+        await running_bot.settle()
+        yield running_bot
+
+
+async def say(bot: Harness, user: int, text: str) -> FakeMessage:
+    """The user writes; return the bot's first answer."""
+    before = len(bot.api.sent_to(user))
+    bot.api.send_text(user, text)
+    return await bot.next_text(user, before)
+
+
+async def tap(bot: Harness, user: int, message: FakeMessage, label: str) -> None:
+    """Tap the button with this label and wait until the tap is answered."""
+    data = next(d for row in message.buttons() for text, d in row if text == label)
+    assert data is not None
+    query = bot.api.press_button(user, message.message_id, data)
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what=f"tap {label}")
+    await bot.settle()
+
+
+def current(bot: Harness, user: int, message: FakeMessage) -> FakeMessage:
+    """The message as it is now (after edits)."""
+    return next(m for m in bot.api.sent_to(user) if m.message_id == message.message_id)
+
+
+async def daily_at_nine_in_berlin(bot: Harness, user: int) -> None:
+    await say(bot, user, "/schedule daily 09:00")
+    summary = await say(bot, user, "/timezone Europe/Berlin")
+    assert "every day, at 09:00" in (summary.text or "")
+
+
+def checkins(bot: Harness, user: int) -> list[FakeMessage]:
+    return [m for m in bot.api.sent_to(user) if any(m.text and p in m.text for p in PROMPTS)]
+
+
+async def test_the_client_picks_a_rhythm_with_buttons_and_the_checkin_arrives(
+    bot: Harness,
+) -> None:
+    question = bot.api.sent_to(ALEX)[-1]
+    assert "How often would you like a gentle check-in?" in (question.text or "")
+    await tap(bot, ALEX, question, "Every day")
+    await tap(bot, ALEX, current(bot, ALEX, question), "A set time")
+    assert "Which time?" in (current(bot, ALEX, question).text or "")
+    await tap(bot, ALEX, current(bot, ALEX, question), "09:00")
+    assert "Which time zone" in (current(bot, ALEX, question).text or "")
+    await tap(bot, ALEX, current(bot, ALEX, question), "Europe/Berlin")
+    summary = current(bot, ALEX, question).text or ""
+    assert "Your check-ins: every day, at 09:00." in summary
+    assert "Time zone: Europe/Berlin." in summary
+    assert "Next check-in: today at 09:00." in summary
+    row = await bot.client_row(ALEX)
+    assert (row["cadence"], row["at"], row["timezone"]) == ("daily", "09:00", "Europe/Berlin")
+    assert await bot.next_due(ALEX) == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+    bot.clock.set(datetime(2026, 11, 30, 7, 59, tzinfo=UTC))
+    await bot.tick()
+    assert checkins(bot, ALEX) == []
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, 15, tzinfo=UTC))
+    await bot.tick()
+    sent = checkins(bot, ALEX)
+    assert len(sent) == 1
+    labels = [label for row in sent[0].buttons() for label, _ in row]
+    assert labels == [
+        "Doing okay",
+        "Could be better",
+        "Not today",
+        "I'd like to talk",
+        "Fewer check-ins",
+        "Pause",
+    ]
+    assert await bot.next_due(ALEX) == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    # Nobody else got one: Bo and Cy have not chosen a rhythm.
+    assert checkins(bot, BO) == [] and checkins(bot, CY) == []
+
+
+async def test_weekdays_and_a_window_with_buttons(bot: Harness) -> None:
+    question = bot.api.sent_to(BO)[-1]
+    await tap(bot, BO, question, "Chosen weekdays")
+    await tap(bot, BO, current(bot, BO, question), "Mon")
+    await tap(bot, BO, current(bot, BO, question), "Thu")
+    labels = [label for row in current(bot, BO, question).buttons() for label, _ in row]
+    assert "✓ Mon" in labels and "✓ Thu" in labels and "Tue" in labels
+    await tap(bot, BO, current(bot, BO, question), "Done")
+    await tap(bot, BO, current(bot, BO, question), TEXTS.get("setup.evening"))
+    await tap(bot, BO, current(bot, BO, question), "UTC")
+    summary = current(bot, BO, question).text or ""
+    assert "on Monday and Thursday, in the evening" in summary
+    assert "Next check-in: later today, in the evening." in summary
+    due = await bot.next_due(BO)
+    assert due is not None and due.weekday() == 0 and 18 <= due.hour < 21
+
+
+async def test_typed_commands_and_their_mistakes(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    before = await bot.client_row(ALEX)
+    for wrong in ("/schedule sometimes", "/schedule daily 25:00", "/schedule weekly blursday"):
+        answer = await say(bot, ALEX, wrong)
+        assert "/schedule every 3 days morning" in (answer.text or "")
+    assert "/timezone Europe/Berlin" in (
+        (await say(bot, ALEX, "/timezone Mars/Olympus")).text or ""
+    )
+    assert "/quiet 22:00-08:00" in ((await say(bot, ALEX, "/quiet 22:00")).text or "")
+    assert "/pause 1w" in ((await say(bot, ALEX, "/pause forever")).text or "")
+    assert await bot.client_row(ALEX) == before
+
+    summary = await say(bot, ALEX, "/schedule weekdays mon,wed,fri 18:15")
+    assert "on Monday, Wednesday and Friday, at 18:15" in (summary.text or "")
+    summary = await say(bot, ALEX, "/timezone UTC+02:00")
+    assert "Time zone: UTC+02:00." in (summary.text or "")
+    summary = await say(bot, ALEX, "/quiet 22:00-08:00")
+    assert "Quiet hours: 22:00 to 08:00." in (summary.text or "")
+    row = await bot.client_row(ALEX)
+    assert (row["cadence"], row["weekdays"], row["at"], row["timezone"], row["quiet"]) == (
+        "weekdays",
+        "0,2,4",
+        "18:15",
+        "UTC+02:00",
+        "22:00-08:00",
+    )
+    assert await bot.next_due(ALEX) == datetime(2026, 11, 30, 16, 15, tzinfo=UTC)
+    summary = await say(bot, ALEX, "/schedule every 3 days morning")
+    assert "every 3 days, in the morning" in (summary.text or "")
+    summary = await say(bot, ALEX, "/schedule off")
+    assert "only when you write" in (summary.text or "")
+    assert await bot.next_due(ALEX) is None
+
+
+async def test_a_typed_time_is_taken_and_anything_else_is_relayed(bot: Harness) -> None:
+    question = bot.api.sent_to(ALEX)[-1]
+    await tap(bot, ALEX, question, "Every 2 days")
+    await tap(bot, ALEX, current(bot, ALEX, question), "A set time")
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "not sure yet, honestly")
+    relayed = await bot.said(SAM, sam_before + 2)
+    assert relayed[-1].text == "not sure yet, honestly"
+    timezone_question = await say(bot, ALEX, "07:45")
+    assert "Which time zone" in (timezone_question.text or "")
+    summary = await say(bot, ALEX, "America/New_York")
+    assert "every 2 days, at 07:45" in (summary.text or "")
+    assert "America/New_York" in (summary.text or "")
+    assert all(m.text not in {"07:45", "America/New_York"} for m in bot.api.sent_to(SAM))
+
+
+async def test_taps_reach_the_specialist_and_buttons_go(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    checkin = checkins(bot, ALEX)[-1]
+    sam_before = len(bot.api.sent_to(SAM))
+    await tap(bot, ALEX, checkin, "Could be better")
+    assert current(bot, ALEX, checkin).buttons() == []
+    assert "Thank you for telling me" in (bot.api.sent_to(ALEX)[-1].text or "")
+    note = (await bot.said(SAM, sam_before + 1))[-1]
+    assert note.text == "Alex: could be better (check-in of Mon 08:00)"
+    row = await bot.rows("SELECT answer FROM checkins")
+    assert row == [("meh",)]
+    # The same button again (a replayed tap) changes nothing.
+    bot.api.press_button(ALEX, checkin.message_id, "ci:1764489600:talk", force=True)
+    await bot.barrier(SAM)
+    assert await bot.rows("SELECT answer FROM checkins") == [("meh",)]
+    assert not any("would like to talk" in (m.text or "") for m in bot.api.sent_to(SAM))
+
+
+async def test_wanting_to_talk_is_marked_for_the_specialist(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    sam_before = len(bot.api.sent_to(SAM))
+    await tap(bot, ALEX, checkins(bot, ALEX)[-1], "I'd like to talk")
+    note = (await bot.said(SAM, sam_before + 1))[-1]
+    assert note.text == "🔔 Alex would like to talk (check-in of Mon 08:00)."
+    assert "I've let Sam Rivera know" in (bot.api.sent_to(ALEX)[-1].text or "")
+
+
+async def test_a_message_after_a_checkin_answers_it(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.clock.advance(timedelta(minutes=20))
+    bot.api.send_text(ALEX, "honestly, not great")
+    got = (await bot.said(SAM, sam_before + 2))[sam_before:]
+    assert [m.text for m in got] == [
+        "From Alex, answering the check-in of Mon 08:00:",
+        "honestly, not great",
+    ]
+    assert await bot.rows("SELECT answer FROM checkins") == [("message",)]
+    assert (await bot.client_row(ALEX))["unanswered"] == 0
+
+
+async def test_someone_elses_checkin_button_does_nothing(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    alex_checkin = checkins(bot, ALEX)[-1]
+    data = alex_checkin.buttons()[1][1][1]
+    assert data is not None
+    bo_message = bot.api.sent_to(BO)[-1]
+    query = bot.api.press_button(BO, bo_message.message_id, data, force=True)
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what="answered")
+    assert "no longer works" in str(bot.api.answered_callbacks[query].get("text"))
+    await bot.barrier(SAM)
+    assert await bot.rows("SELECT answer FROM checkins") == [(None,)]
+    assert not any("would like to talk" in (m.text or "") for m in bot.api.sent_to(SAM))
+
+
+async def test_fewer_checkins_steps_down_one_notch(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    sam_before = len(bot.api.sent_to(SAM))
+    await tap(bot, ALEX, checkins(bot, ALEX)[-1], "Fewer check-ins")
+    assert bot.api.sent_to(ALEX)[-1].text == "Done. From now on: every 2 days, at 09:00."
+    note = (await bot.said(SAM, sam_before + 1))[-1]
+    assert note.text == "Alex asked for fewer check-ins: now every 2 days, at 09:00."
+    assert (await bot.client_row(ALEX))["cadence"] == "every_2_days"
+    assert await bot.next_due(ALEX) == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+
+
+async def test_pause_suppresses_and_the_return_is_welcomed(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    sam_before = len(bot.api.sent_to(SAM))
+    answer = await say(bot, ALEX, "/pause 1w")
+    assert "paused until Monday 7 December at 07:00" in (answer.text or "")
+    note = (await bot.said(SAM, sam_before + 1))[-1]
+    assert note.text == "Alex paused check-ins until Monday 7 December."
+    for day in range(1, 7):
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC) + timedelta(days=day))
+        await bot.tick()
+    assert checkins(bot, ALEX) == []
+    assert (await bot.client_row(ALEX))["status"] == "paused"
+    bot.clock.set(datetime(2026, 12, 7, 6, 0, 10, tzinfo=UTC))
+    await bot.tick()
+    assert (await bot.client_row(ALEX))["status"] == "active"
+    bot.clock.set(datetime(2026, 12, 7, 8, 0, 10, tzinfo=UTC))
+    await bot.tick()
+    sent = checkins(bot, ALEX)
+    assert len(sent) == 1
+    assert (sent[0].text or "").startswith("Welcome back.")
+    bot.clock.set(datetime(2026, 12, 8, 8, 0, 10, tzinfo=UTC))
+    await bot.tick()
+    assert not (checkins(bot, ALEX)[-1].text or "").startswith("Welcome back.")
+
+
+async def test_pause_buttons_and_resume(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    choices = await say(bot, ALEX, "/pause")
+    assert [label for row in choices.buttons() for label, _ in row] == [
+        "1 day",
+        "1 week",
+        "2 weeks",
+        "Until I say",
+    ]
+    await tap(bot, ALEX, choices, "Until I say")
+    assert "paused until you say" in (current(bot, ALEX, choices).text or "")
+    assert await bot.next_due(ALEX) is None
+    bot.clock.advance(timedelta(days=30))
+    await bot.tick()
+    assert checkins(bot, ALEX) == []
+    sam_before = len(bot.api.sent_to(SAM))
+    answer = await say(bot, ALEX, "/resume")
+    assert "every day, at 09:00" in (answer.text or "")
+    note = (await bot.said(SAM, sam_before + 1))[-1]
+    assert note.text == "Alex started check-ins again: every day, at 09:00."
+    assert (await bot.client_row(ALEX))["status"] == "active"
+
+
+async def test_stop_asks_first_then_only_the_relay_remains(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    question = await say(bot, ALEX, "/stop")
+    await tap(bot, ALEX, question, "Keep them")
+    assert (await bot.client_row(ALEX))["status"] == "active"
+    question = await say(bot, ALEX, "/stop")
+    sam_before = len(bot.api.sent_to(SAM))
+    await tap(bot, ALEX, question, "Yes, stop them")
+    assert (await bot.client_row(ALEX))["status"] == "stopped"
+    note = (await bot.said(SAM, sam_before + 1))[-1]
+    assert note.text == "Alex stopped scheduled check-ins. They can still write to you here."
+    for day in range(3):
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC) + timedelta(days=day))
+        await bot.tick()
+    assert checkins(bot, ALEX) == []
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "still here though")
+    assert (await bot.said(SAM, sam_before + 2))[-1].text == "still here though"
+    summary = await say(bot, ALEX, "/schedule daily 10:00")
+    assert "Next check-in" in (summary.text or "")
+    assert (await bot.client_row(ALEX))["status"] == "active"
+
+
+async def test_patience_offer_after_three_unanswered_and_not_twice(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    sam_before = len(bot.api.sent_to(SAM))
+    for day in range(3):
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC) + timedelta(days=day))
+        await bot.tick()
+    assert len(checkins(bot, ALEX)) == 3
+    bot.clock.set(datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    offer = bot.api.sent_to(ALEX)[-1]
+    assert "Would you like me to ease off?" in (offer.text or "")
+    assert [label for row in offer.buttons() for label, _ in row] == [
+        "Less often",
+        "Keep as is",
+        "Pause for a while",
+    ]
+    notes = [m.text for m in bot.api.sent_to(SAM)[sam_before:]]
+    assert notes == [
+        "Alex hasn't answered the last 3 check-ins, which is okay. I've offered to ease off;"
+        " nothing for you to do."
+    ]
+    bot.clock.set(datetime(2026, 12, 4, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    assert len(checkins(bot, ALEX)) == 4  # a plain check-in, not a second offer
+    offers = [m for m in bot.api.sent_to(ALEX) if "ease off" in (m.text or "")]
+    assert len(offers) == 1
+    # The offer can still be taken up: less often.
+    await tap(bot, ALEX, offer, "Less often")
+    assert (await bot.client_row(ALEX))["cadence"] == "every_2_days"
+
+
+async def test_any_message_resets_the_unanswered_count(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    for day in range(3):
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC) + timedelta(days=day))
+        await bot.tick()
+    bot.api.send_text(ALEX, "hi")
+    await bot.barrier(ALEX)
+    assert (await bot.client_row(ALEX))["unanswered"] == 0
+    bot.clock.set(datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    assert not any("ease off" in (m.text or "") for m in bot.api.sent_to(ALEX))
+
+
+async def test_downtime_gives_at_most_one_makeup(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    await daily_at_nine_in_berlin(bot, BO)
+    await say(bot, BO, "/schedule daily morning")
+    await bot.stop()
+    # Down for three days: every slot is long past, so none is made up.
+    bot.clock.set(datetime(2026, 12, 3, 10, 30, tzinfo=UTC))
+    await bot.start()
+    await bot.tick()
+    assert checkins(bot, ALEX) == []
+    due = await bot.next_due(ALEX)
+    assert due == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    await bot.stop()
+    # Down across today's 09:00 (Berlin), back an hour late: exactly one check-in.
+    bot.clock.set(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+    await bot.start()
+    await bot.tick()
+    await bot.tick()
+    assert len(checkins(bot, ALEX)) == 1
+    assert await bot.next_due(ALEX) == datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+
+
+async def test_specialist_sends_a_checkin_now_or_after_quiet_hours(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    bot.clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=UTC))  # 11:00 in Berlin
+    await say(bot, ALEX, "/quiet 22:00-08:00")
+    answer = await say(bot, SAM, "/checkin alex")
+    assert answer.text == "A check-in is on its way to Alex."
+    await bot.settle()
+    assert len(checkins(bot, ALEX)) == 1
+    assert await bot.rows("SELECT kind FROM checkins") == [("manual",)]
+    # The regular schedule is untouched.
+    assert await bot.next_due(ALEX) == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+    bot.clock.set(datetime(2026, 11, 30, 22, 30, tzinfo=UTC))  # 23:30 in Berlin
+    answer = await say(bot, SAM, "/checkin Alex")
+    assert answer.text == (
+        "It's quiet hours for Alex, so the check-in will go when they end (08:00 their time)."
+    )
+    await bot.settle()
+    assert len(checkins(bot, ALEX)) == 1
+    bot.clock.set(datetime(2026, 12, 1, 7, 0, 5, tzinfo=UTC))
+    await bot.tick()
+    assert len(checkins(bot, ALEX)) == 2
+
+
+async def test_checkin_refusals(bot: Harness) -> None:
+    answer = await say(bot, SAM, "/checkin Cy")
+    assert answer.text == "You have no client called Cy. Your clients: Alex, Bo."
+    assert (await say(bot, SAM, "/checkin")).text == "Which client? For example: /checkin Alex"
+    refused = await say(bot, ALEX, "/checkin Bo")
+    assert "only available to peer support specialists" in (refused.text or "")
+    await say(bot, ALEX, "/pause 1d")
+    await bot.settle()  # Sam's "Alex paused" note is out
+    answer = await say(bot, SAM, "/checkin Alex")
+    assert "Alex has paused check-ins, so I won't send a check-in" in (answer.text or "")
+    await bot.settle()
+    assert checkins(bot, ALEX) == [] and checkins(bot, BO) == []
+    assert (
+        await say(bot, SAM, "/pause")
+    ).text == "That command is for clients. /help lists yours."
+
+
+async def test_prompts_rotate_without_repeating(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    for day in range(10):
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC) + timedelta(days=day))
+        bot.api.send_text(ALEX, "hello")  # answering keeps the patience offer away
+        await bot.barrier(ALEX)
+        await bot.tick()
+    keys = [row[0] for row in await bot.rows("SELECT prompt_key FROM checkins ORDER BY id")]
+    assert len(keys) == 10
+    assert all(a != b for a, b in itertools.pairwise(keys))
+    assert len(PROMPTS) >= 12
+
+
+async def test_the_tick_runs_by_itself(fake_api: FakeBotApi, tmp_path: Path) -> None:
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, checkin_tick_seconds=0.05) as bot:
+        await bot.add_specialist(SAM, "Sam Rivera")
+        await bot.join(ALEX, "Alex", SAM, "Alex")
+        await daily_at_nine_in_berlin(bot, ALEX)
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, 1, tzinfo=UTC))
+        await bot.api.wait_until(lambda: len(checkins(bot, ALEX)) == 1, what="a check-in")
