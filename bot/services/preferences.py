@@ -267,8 +267,9 @@ class Preferences:
         *,
         status: ClientStatus | None = None,
         edit: int | None = None,
+        then: tuple[str, Buttons] | None = None,
     ) -> None:
-        """Store a changed schedule, reschedule, and answer with the summary."""
+        """Store a changed schedule, reschedule, and answer with the summary (or `then`)."""
         now = self._clock.now()
         new_status = status or client.status
         if new_status is ClientStatus.STOPPED:
@@ -289,11 +290,11 @@ class Preferences:
                 await self._clients.set_status(client.id, new_status)
             fresh = await self._clients.by_id(client.id)
             assert fresh is not None
-            text = self._summary(fresh, change)
+            text, buttons = then or (self._summary(fresh, change), None)
             if edit is not None:
-                await self._outbox.edit_text(client.chat_id, edit, text)
+                await self._outbox.edit_text(client.chat_id, edit, text, buttons=buttons)
             else:
-                await self._outbox.text(client.chat_id, text)
+                await self._outbox.text(client.chat_id, text, buttons=buttons)
 
     async def _schedule(self, client: Client) -> Schedule:
         async with self._db.transaction():
@@ -307,15 +308,15 @@ class Preferences:
         # Choosing a schedule is how a stopped client starts again.
         status = ClientStatus.ACTIVE if client.status is ClientStatus.STOPPED else None
         if rhythm.is_scheduled and not schedule.timezone_chosen:
-            async with self._db.transaction():
-                await self._schedules.save(replace(schedule, awaiting="timezone"))
-                if status is not None:
-                    await self._clients.set_status(client.id, status)
-            question = self.timezone_question(client)
-            if edit is not None:
-                await self.show(client, edit, question)
-            else:
-                await self.ask(client, question)
+            # Scheduled already in the programme's zone, so a client who never answers
+            # the zone question still gets the check-ins they chose.
+            await self._change(
+                client,
+                replace(schedule, awaiting="timezone"),
+                status=status,
+                edit=edit,
+                then=self.timezone_question(client),
+            )
             return
         await self._change(client, schedule, status=status, edit=edit)
 
@@ -348,24 +349,26 @@ class Preferences:
             await self._schedules.save(replace(schedule, awaiting="timezone"))
 
     async def typed_answer(self, client: Client, text: str) -> bool:
-        """If the client was asked to type a time or zone and this is one, use it."""
+        """If the client was just asked to type a time or zone and this is one, use it.
+
+        Only the very next message is considered: whatever else it is, it is relayed
+        and the question lapses, so a later "+1" or "UTC" in conversation is never
+        taken for a setting.
+        """
         schedule = await self._schedule(client)
         awaiting = schedule.awaiting
-        if awaiting is None or len(text) > 40:
+        if awaiting is None:
             return False
-        if awaiting == "timezone":
-            try:
-                name = parse_zone(text.strip())
-            except ValueError:
-                return False
-            await self.set_timezone(client, name)
-            return True
-        _, cadence, mask = awaiting.split(":")
         try:
-            rhythm = self.build_rhythm(cadence, mask, at=text.strip())
+            if awaiting == "timezone":
+                await self.set_timezone(client, parse_zone(text.strip()))
+            else:
+                _, cadence, mask = awaiting.split(":")
+                await self.set_rhythm(client, self.build_rhythm(cadence, mask, at=text.strip()))
         except ValueError:
+            async with self._db.transaction():
+                await self._schedules.save(replace(schedule, awaiting=None))
             return False
-        await self.set_rhythm(client, rhythm)
         return True
 
     @staticmethod

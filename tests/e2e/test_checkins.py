@@ -162,16 +162,24 @@ async def test_a_typed_time_is_taken_and_anything_else_is_relayed(bot: Harness) 
     question = bot.api.sent_to(ALEX)[-1]
     await tap(bot, ALEX, question, "Every 2 days")
     await tap(bot, ALEX, current(bot, ALEX, question), "A set time")
-    sam_before = len(bot.api.sent_to(SAM))
-    bot.api.send_text(ALEX, "not sure yet, honestly")
-    relayed = await bot.said(SAM, sam_before + 2)
-    assert relayed[-1].text == "not sure yet, honestly"
     timezone_question = await say(bot, ALEX, "07:45")
     assert "Which time zone" in (timezone_question.text or "")
     summary = await say(bot, ALEX, "America/New_York")
     assert "every 2 days, at 07:45" in (summary.text or "")
-    assert "America/New_York" in (summary.text or "")
+    assert "Time zone: America/New_York." in (summary.text or "")
     assert all(m.text not in {"07:45", "America/New_York"} for m in bot.api.sent_to(SAM))
+
+    # Something else instead of the asked-for time is relayed, and the question lapses:
+    # a later "08:00" in conversation is a message, not a setting.
+    question = await say(bot, ALEX, "/schedule")
+    await tap(bot, ALEX, question, "Every day")
+    await tap(bot, ALEX, current(bot, ALEX, question), "A set time")
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "not sure yet, honestly")
+    bot.api.send_text(ALEX, "08:00")
+    relayed = (await bot.said(SAM, sam_before + 3))[sam_before:]
+    assert [m.text for m in relayed] == ["From Alex:", "not sure yet, honestly", "08:00"]
+    assert (await bot.client_row(ALEX))["cadence"] == "every_2_days"
 
 
 async def test_taps_reach_the_specialist_and_buttons_go(bot: Harness) -> None:
@@ -448,3 +456,22 @@ async def test_the_tick_runs_by_itself(fake_api: FakeBotApi, tmp_path: Path) -> 
         await daily_at_nine_in_berlin(bot, ALEX)
         bot.clock.set(datetime(2026, 11, 30, 8, 0, 1, tzinfo=UTC))
         await bot.api.wait_until(lambda: len(checkins(bot, ALEX)) == 1, what="a check-in")
+
+
+async def test_settings_shows_a_summary_and_a_menu(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    menu = await say(bot, ALEX, "/settings")
+    text = menu.text or ""
+    assert "Your check-ins: every day, at 09:00." in text
+    assert "Quiet hours: none." in text
+    assert "Next check-in: today at 09:00." in text
+    await tap(bot, ALEX, menu, "Quiet hours")
+    await tap(bot, ALEX, current(bot, ALEX, menu), "22:00 to 07:00")
+    assert "Quiet hours: 22:00 to 07:00." in (current(bot, ALEX, menu).text or "")
+    assert (await bot.client_row(ALEX))["quiet"] == "22:00-07:00"
+    menu = await say(bot, ALEX, "/settings")
+    await tap(bot, ALEX, menu, "Time zone")
+    await tap(bot, ALEX, current(bot, ALEX, menu), "America/Chicago")
+    assert (await bot.client_row(ALEX))["timezone"] == "America/Chicago"
+    # 09:00 in Chicago is 15:00 UTC.
+    assert await bot.next_due(ALEX) == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
