@@ -19,6 +19,7 @@ from telegram.ext import ApplicationBuilder
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
+from bot.handlers.inbox import InboxQueue
 from bot.handlers.routing import register
 from bot.logs import hold_back_libraries
 from bot.scheduling import start_tick
@@ -38,6 +39,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         runtime.bot_username = application.bot.username
         runtime.services = await Services.open(settings, the_clock, application.bot)
         await runtime.services.start()
+        # What a crash left unhandled goes first; from now on every message is kept.
+        await runtime.services.relay.replay()
+        inbox.keep_with(runtime.services.relay.keep)
         start_tick(application, settings.checkin_tick_seconds)
         log.info("bot.started username=%s", runtime.bot_username)
 
@@ -49,10 +53,15 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         log.info("bot.stopped")
 
     # The builder's inferred type loses the context's generics; this is the same object.
+    inbox = InboxQueue()
     application = cast(
         PorchlightApp,
         ApplicationBuilder()
         .token(settings.token())
+        .update_queue(inbox)
+        .read_timeout(settings.api_timeout_seconds)
+        .write_timeout(settings.api_timeout_seconds)
+        .connect_timeout(settings.api_timeout_seconds)
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(CONTEXT_TYPES)

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     send_per_second: float = Field(default=29, gt=0)
     send_per_chat_interval: float = Field(default=1.0, ge=0)
+    api_timeout_seconds: float = Field(default=10, gt=0, le=120)
     checkin_tick_seconds: float = Field(default=15, gt=0, le=3600)
     patience_after: int = Field(default=3, ge=1, le=50)
 

@@ -1,49 +1,86 @@
-"""Our own rate limiter: smooth overall pace plus a minimum gap per chat.
+"""Our own rate limiter: a smooth overall pace, a hard one-second cap, and a gap per chat.
 
-PTB's AIORateLimiter spaces nothing per chat and pauses every chat on any 429;
-Telegram's limits are about 30 messages a second overall and one a second per chat.
+PTB's AIORateLimiter spaces nothing per chat and pauses every chat on any 429.
+Telegram allows about 30 messages a second overall and about one a second in one
+chat. Here every message waits for its chat's gap (one second by default); then
+scheduled traffic (check-ins) is paced smoothly at `per_second`, while a message a
+person is waiting for (a relay, an answer) may go at once as long as fewer than
+`window_cap` messages left in the past second. So a relay never waits behind a
+storm of check-ins, and no second ever carries more than `window_cap`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+
+WINDOW = 1.0
 
 
 class RateLimiter:
-    """Hands out sending slots: one per 1/per_second overall, one per interval per chat."""
+    """Hands out sending moments; call acquire() right before each request."""
 
     def __init__(
         self,
         per_second: float,
         per_chat_interval: float,
+        *,
+        window_cap: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._gap = 1.0 / per_second
         self._chat_gap = per_chat_interval
+        self._cap = window_cap if window_cap is not None else math.floor(per_second) + 1
         self._monotonic = monotonic
         self._sleep = sleep
         self._next_slot = 0.0
         self._chat_ready: dict[int, float] = {}
+        self._sent: deque[float] = deque()
+        self._paused_until = 0.0
 
-    async def acquire(self, chat_id: int) -> None:
-        """Wait until a message may go to chat_id, and claim that moment."""
+    def pause_all(self, seconds: float) -> None:
+        """Telegram asked the whole bot to wait (a 429 not tied to one chat)."""
+        self._paused_until = max(self._paused_until, self._monotonic() + seconds)
+
+    def pause_chat(self, chat_id: int, seconds: float) -> None:
+        """Telegram asked us to leave one chat alone for a while."""
+        until = self._monotonic() + seconds
+        self._chat_ready[chat_id] = max(self._chat_ready.get(chat_id, 0.0), until)
+
+    async def acquire(self, chat_id: int, *, urgent: bool = False) -> None:
+        """Wait until a message may go to chat_id, and count it as sent."""
+        await self._until(lambda: max(self._chat_ready.get(chat_id, 0.0), self._paused_until))
+        if not urgent:
+            # Reserve a smooth slot; reserving before sleeping keeps the order fair.
+            slot = max(self._monotonic(), self._next_slot)
+            self._next_slot = slot + self._gap
+            await self._until(lambda: slot)
+        # Scheduled traffic leaves the last place in every second to a person waiting.
+        limit = self._cap if urgent else self._cap - 1
+        await self._until(lambda: self._window_free_at(limit))
         now = self._monotonic()
-        ready = self._chat_ready.get(chat_id, 0.0)
-        if ready > now:
-            await self._sleep(ready - now)
-        # Reserve the overall slot only once the chat is ready, so a slow chat never
-        # holds back the others.
-        now = self._monotonic()
-        slot = max(now, self._next_slot)
-        self._next_slot = slot + self._gap
-        self._chat_ready[chat_id] = slot + self._chat_gap
-        if slot > now:
-            await self._sleep(slot - now)
+        if urgent:
+            # An urgent message uses up a smooth slot too, so the average pace holds.
+            self._next_slot = max(self._next_slot, now) + self._gap
+        self._sent.append(now)
+        self._chat_ready[chat_id] = now + self._chat_gap
         if len(self._chat_ready) > 10_000:
-            self._forget_idle(now)
+            self._chat_ready = {c: at for c, at in self._chat_ready.items() if at > now}
 
-    def _forget_idle(self, now: float) -> None:
-        self._chat_ready = {chat: at for chat, at in self._chat_ready.items() if at > now}
+    def _window_free_at(self, limit: int) -> float:
+        """When the past second will hold fewer than `limit` messages."""
+        now = self._monotonic()
+        while self._sent and self._sent[0] <= now - WINDOW:
+            self._sent.popleft()
+        if len(self._sent) < limit:
+            return now
+        return self._sent[len(self._sent) - limit] + WINDOW
+
+    async def _until(self, moment: Callable[[], float]) -> None:
+        """Sleep until moment() has passed, re-reading it after each sleep."""
+        while (wait := moment() - self._monotonic()) > 0:
+            await self._sleep(wait)

@@ -1,8 +1,16 @@
 """The one sender: drains the outbox under the rate limiter, in order per chat.
 
-A message is marked `sending` before the request leaves. After a crash, items
-left `sending` are sent again (at least once) unless they are marked at-most-once
-(check-ins), which are dropped rather than risk a double.
+A dispatcher claims due items (people waiting first, then check-ins) and hands each
+chat's items to that chat's worker, which sends them one by one; chats proceed in
+parallel, each under the limiter. A message is marked `sending` before the request
+leaves: after a crash, items left `sending` are sent again (at least once) unless
+they are at-most-once (check-ins), which are dropped rather than risk a double.
+
+Failures: a 429 pauses that chat for retry_after (and everyone, when several chats
+are told to wait at once); network errors, timeouts and 5xx are retried with
+exponential back-off and jitter until `give_up_after`; a 403 means the person
+blocked the bot; a 400 will not get better by retrying. What is given up on is
+reported to DeliveryEvents, which tells a person once.
 """
 
 from __future__ import annotations
@@ -12,23 +20,37 @@ import contextlib
 import logging
 import random
 import warnings
-from collections import defaultdict
+from collections import deque
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot, InlineKeyboardMarkup, Message, MessageId, ReplyParameters
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.delivery.limiter import RateLimiter
 from bot.domain.clock import Clock
 from bot.storage.db import Database
-from bot.storage.outbox import OutboxItem, OutboxRepository
+from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
 
 log = logging.getLogger(__name__)
 
-BATCH = 100
+MAX_IN_FLIGHT = 200
 IDLE_WAIT_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 300.0
+STALE_AFTER = timedelta(hours=3)
+# This many different chats told to wait within a second means the whole bot is.
+GLOBAL_429_CHATS = 3
+
+
+class DeliveryEvents(Protocol):
+    """Who hears about messages that could not be delivered."""
+
+    async def blocked(self, chat_id: int) -> None:
+        """The person in chat_id blocked the bot (Telegram answered 403)."""
+
+    async def dead(self, item: OutboxItem, reason: str) -> None:
+        """The item was given up on."""
 
 
 def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
@@ -55,7 +77,9 @@ class Sender:
         limiter: RateLimiter,
         clock: Clock,
         *,
+        events: DeliveryEvents | None = None,
         give_up_after: timedelta = timedelta(hours=24),
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self._db = db
         self._outbox = outbox
@@ -63,10 +87,16 @@ class Sender:
         self._bot = bot
         self._limiter = limiter
         self._clock = clock
+        self._events = events
         self._give_up_after = give_up_after
+        self._max_in_flight = max_in_flight
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[int] = set()
+        self._queues: dict[int, deque[OutboxItem]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._recent_429: deque[tuple[float, int]] = deque()
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -79,24 +109,25 @@ class Sender:
         if retried or dropped:
             log.warning("outbox.recovered retried=%d dropped=%d", retried, dropped)
         self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
-        """Finish what is in flight, then stop."""
+        """Finish the messages being sent right now, then stop; the rest waits in the outbox."""
         self._stopping = True
         self._wake.set()
         if self._task is not None:
             await self._task
             self._task = None
+        if self._workers:
+            await asyncio.gather(*self._workers.values())
 
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                sent = await self.send_due()
+                await self._dispatch()
             except Exception:
-                log.exception("outbox.loop_error")
-                sent = 0
-            if sent == 0 and not self._stopping:
+                log.exception("outbox.dispatch_error")
+            if not self._stopping:
                 await self._idle()
 
     async def _idle(self) -> None:
@@ -104,49 +135,79 @@ class Sender:
             next_at = await self._outbox.next_not_before()
         timeout = IDLE_WAIT_SECONDS
         if next_at is not None:
-            timeout = min(timeout, max(0.01, (next_at - self._clock.now()).total_seconds()))
+            timeout = min(timeout, max(0.005, (next_at - self._clock.now()).total_seconds()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
         self._wake.clear()
 
-    async def send_due(self) -> int:
-        """Send one batch of what is due now; return how many were attempted."""
+    async def _dispatch(self) -> None:
+        """Hand due items to their chats' workers, up to max_in_flight at a time."""
         self._wake.clear()
+        room = self._max_in_flight - len(self._in_flight)
+        if room <= 0:
+            return
         async with self._db.transaction():
-            items = await self._outbox.due(self._clock.now(), BATCH)
-        by_chat: dict[int, list[OutboxItem]] = defaultdict(list)
+            # Items already handed out are still pending in the store: ask for enough.
+            items = await self._outbox.due(self._clock.now(), len(self._in_flight) + room)
         for item in items:
-            by_chat[item.chat_id].append(item)
-        await asyncio.gather(*(self._send_chat(chat_items) for chat_items in by_chat.values()))
-        return len(items)
+            if item.id in self._in_flight:
+                continue
+            if len(self._in_flight) >= self._max_in_flight:
+                break
+            self._in_flight.add(item.id)
+            self._queues.setdefault(item.chat_id, deque()).append(item)
+            if item.chat_id not in self._workers:
+                self._workers[item.chat_id] = asyncio.create_task(
+                    self._work(item.chat_id), name=f"outbox-chat-{item.chat_id}"
+                )
 
-    async def _send_chat(self, items: list[OutboxItem]) -> None:
+    async def _work(self, chat_id: int) -> None:
         """Send one chat's items in order; stop at the first that has to wait."""
-        for item in items:
-            if not await self._send_one(item):
-                return
+        queue = self._queues[chat_id]
+        try:
+            while queue and not self._stopping:
+                item = queue.popleft()
+                try:
+                    sent = await self._send_one(item)
+                except Exception:
+                    log.exception("outbox.send_error item=%d", item.id)
+                    sent = False
+                finally:
+                    self._in_flight.discard(item.id)
+                if not sent:
+                    break
+        finally:
+            for left in queue:
+                self._in_flight.discard(left.id)
+            del self._queues[chat_id]
+            del self._workers[chat_id]
+            self._wake.set()
 
     async def _send_one(self, item: OutboxItem) -> bool:
-        await self._limiter.acquire(item.chat_id)
+        """Send one item; False when the chat has to wait before its next message."""
+        if item.at_most_once and self._clock.now() - item.created_at > STALE_AFTER:
+            # A check-in that waited this long (a long outage) would no longer be the one
+            # the client chose: drop it rather than deliver it late.
+            async with self._db.transaction():
+                await self._outbox.mark_dead(item.id, "stale")
+            return True
+        await self._limiter.acquire(item.chat_id, urgent=item.priority is Priority.PERSON)
         async with self._db.transaction():
             await self._outbox.mark_sending(item.id)
         try:
             message_id = await self._call(item)
         except RetryAfter as error:
-            seconds = _retry_seconds(error)
-            log.warning("outbox.rate_limited chat=%d retry_after=%.0f", item.chat_id, seconds)
-            until = self._clock.now() + timedelta(seconds=seconds)
-            async with self._db.transaction():
-                await self._outbox.retry_later(item.id, until, "RetryAfter")
-                await self._outbox.pause_chat(item.chat_id, until)
+            await self._rate_limited(item, _retry_seconds(error))
             return False
         except Forbidden as error:
             await self._give_up(item, error)
+            if self._events is not None:
+                await self._events.blocked(item.chat_id)
             return True
         except BadRequest as error:
-            await self._give_up(item, error)
+            await self._give_up(item, error, tell=True)
             return True
-        except (NetworkError, TelegramError) as error:
+        except TelegramError as error:
             return await self._retry(item, error)
         async with self._db.transaction():
             await self._outbox.mark_sent(item.id, message_id, self._clock.now())
@@ -155,13 +216,28 @@ class Sender:
         log.debug("outbox.sent item=%d chat=%d method=%s", item.id, item.chat_id, item.method)
         return True
 
+    async def _rate_limited(self, item: OutboxItem, seconds: float) -> None:
+        log.warning("outbox.rate_limited chat=%d retry_after=%.0f", item.chat_id, seconds)
+        now = asyncio.get_running_loop().time()
+        self._recent_429.append((now, item.chat_id))
+        while self._recent_429 and self._recent_429[0][0] < now - 1.0:
+            self._recent_429.popleft()
+        if len({chat for _, chat in self._recent_429}) >= GLOBAL_429_CHATS:
+            self._limiter.pause_all(seconds)
+        self._limiter.pause_chat(item.chat_id, seconds)
+        until = self._clock.now() + timedelta(seconds=seconds)
+        async with self._db.transaction():
+            await self._outbox.retry_later(item.id, until, "RetryAfter")
+            await self._outbox.pause_chat(item.chat_id, until)
+
     async def _retry(self, item: OutboxItem, error: TelegramError) -> bool:
-        """Back off exponentially with jitter, up to give_up_after since the item was queued."""
+        """Back off exponentially with jitter, until give_up_after since the item was queued."""
         now = self._clock.now()
         if now - item.created_at > self._give_up_after:
-            await self._give_up(item, error)
+            await self._give_up(item, error, tell=True)
             return True
-        delay = min(300.0, 2.0 ** (item.attempts + 1)) * random.uniform(0.5, 1.0)
+        backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** (item.attempts + 1))
+        delay = backoff * random.uniform(0.5, 1.0)  # jitter spreads retries apart
         log.warning(
             "outbox.retry item=%d chat=%d error=%s in=%.1fs",
             item.id,
@@ -175,12 +251,16 @@ class Sender:
             await self._outbox.pause_chat(item.chat_id, until)
         return False
 
-    async def _give_up(self, item: OutboxItem, error: TelegramError) -> None:
+    async def _give_up(
+        self, item: OutboxItem, error: TelegramError, *, tell: bool = False
+    ) -> None:
         # Telegram's descriptions name the problem, never the message's content.
         reason = f"{type(error).__name__}: {error.message}"
         log.warning("outbox.dead item=%d chat=%d reason=%s", item.id, item.chat_id, reason)
         async with self._db.transaction():
             await self._outbox.mark_dead(item.id, reason)
+        if tell and self._events is not None:
+            await self._events.dead(item, reason)
 
     async def _call(self, item: OutboxItem) -> int | None:
         """Make the Bot API call for one item; return the id of the message it produced."""
@@ -190,6 +270,7 @@ class Sender:
                 chat_id=payload["chat_id"],
                 text=payload["text"],
                 reply_markup=_markup(payload),
+                disable_notification=payload.get("silent"),
             )
         elif item.method == "copy_message":
             reply_to = payload.get("reply_to")
@@ -202,6 +283,7 @@ class Sender:
                     if reply_to
                     else None
                 ),
+                disable_notification=payload.get("silent"),
             )
         elif item.method == "edit_message_text":
             sent = await self._bot.edit_message_text(

@@ -35,6 +35,7 @@ async def on_client_message(update: Update, context: Context, client: Client) ->
     message = update.message
     assert message is not None
     found = services(context)
+    await found.preferences.unblock(client)
     if message.text and await found.preferences.typed_answer(client, message.text):
         return
     await found.relay.from_client(update.update_id, client, message.message_id, replied_to(update))

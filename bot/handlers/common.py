@@ -59,12 +59,22 @@ async def cmd_help(update: Update, context: Context) -> None:
         await found.notices.say_to_stranger(person.user_id)
 
 
-async def on_added_to_group(update: Update, context: Context) -> None:
-    """The bot works in private chats only: leave any group it is added to."""
+async def on_my_chat_member(update: Update, context: Context) -> None:
+    """A person blocked or unblocked the bot, or someone added it to a group (it leaves)."""
     member: ChatMemberUpdated | None = update.my_chat_member
-    if member is None or member.chat.type == "private":
+    if member is None:
         return
-    if member.new_chat_member.status in {"left", "kicked"}:
+    status = member.new_chat_member.status
+    if member.chat.type == "private":
+        found = services(context)
+        if status == "kicked":
+            await found.reports.blocked(member.chat.id)
+            return
+        person = await found.people.identify(member.chat.id)
+        if person.client is not None:
+            await found.preferences.unblock(person.client)
+        return
+    if status in {"left", "kicked"}:
         return
     log.info("group.leave chat=%d", member.chat.id)
     await context.bot.leave_chat(member.chat.id)

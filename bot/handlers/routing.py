@@ -15,13 +15,15 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.domain.models import Client, Specialist
 from bot.handlers.client import client_note, on_client_message, on_consent_button
-from bot.handlers.common import cmd_help, cmd_start, identify, on_added_to_group, on_error
+from bot.handlers.common import cmd_help, cmd_start, identify, on_error, on_my_chat_member
 from bot.handlers.context import Context, PorchlightApp, services
+from bot.handlers.inbox import forget_handled
 from bot.handlers.settings import (
     cmd_pause,
     cmd_quiet,
@@ -34,6 +36,7 @@ from bot.handlers.settings import (
 )
 from bot.handlers.specialist import cmd_checkin, cmd_invite, on_specialist_message
 
+HANDLED_GROUP = 100
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
 
@@ -177,5 +180,7 @@ def register(application: PorchlightApp) -> None:
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))
     application.add_handler(MessageHandler(NEW_MESSAGE, on_unsupported))
-    application.add_handler(ChatMemberHandler(on_added_to_group, ChatMemberHandler.MY_CHAT_MEMBER))
+    application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    # Last, after every other handler has run (groups run in order).
+    application.add_handler(TypeHandler(Update, forget_handled), group=HANDLED_GROUP)
     application.add_error_handler(on_error)

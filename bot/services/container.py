@@ -14,6 +14,7 @@ from bot.delivery.sender import Sender
 from bot.domain.clock import Clock
 from bot.domain.texts import Texts
 from bot.services.checkins import CheckIns
+from bot.services.delivery_reports import DeliveryReports
 from bot.services.notices import Notices
 from bot.services.onboarding import Onboarding
 from bot.services.people import People
@@ -21,6 +22,7 @@ from bot.services.preferences import Preferences
 from bot.services.relay import Relay
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
+from bot.storage.inbox import InboxRepository
 from bot.storage.invites import InviteRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.relay import RelayRepository
@@ -42,6 +44,7 @@ class Services:
     checkins: CheckIns
     preferences: Preferences
     outbox: Outbox
+    reports: DeliveryReports
     sender: Sender | None
 
     @classmethod
@@ -66,10 +69,13 @@ class Services:
             patience_after=settings.patience_after,
             staff_timezone=settings.default_timezone,
         )
+        reports = DeliveryReports(
+            db, specialists, clients, schedules, relay_repo, outbox, texts, settings.admin_ids
+        )
         sender = None
         if bot is not None:
             limiter = RateLimiter(settings.send_per_second, settings.send_per_chat_interval)
-            sender = Sender(db, outbox_repo, relay_repo, bot, limiter, clock)
+            sender = Sender(db, outbox_repo, relay_repo, bot, limiter, clock, events=reports)
             outbox.on_new_item(sender.wake)
         return cls(
             db=db,
@@ -88,7 +94,17 @@ class Services:
                 invite_ttl=timedelta(days=settings.invite_ttl_days),
                 default_timezone=settings.default_timezone,
             ),
-            relay=Relay(db, specialists, clients, relay_repo, outbox, checkins, texts, clock),
+            relay=Relay(
+                db,
+                specialists,
+                clients,
+                relay_repo,
+                InboxRepository(db),
+                outbox,
+                checkins,
+                texts,
+                clock,
+            ),
             checkins=checkins,
             preferences=Preferences(
                 db,
@@ -100,6 +116,7 @@ class Services:
                 default_timezone=settings.default_timezone,
             ),
             outbox=outbox,
+            reports=reports,
             sender=sender,
         )
 

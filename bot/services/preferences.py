@@ -524,6 +524,25 @@ class Preferences:
                 specialist.chat_id, self._texts.get("to_specialist.stopped", alias=client.alias)
             )
 
+    async def unblock(self, client: Client) -> None:
+        """A client who had blocked the bot is back: check-ins resume as they were."""
+        if client.status is not ClientStatus.BLOCKED:
+            return
+        schedule = await self._schedule(client)
+        following = None
+        if schedule.rhythm is not None:
+            following = next_due(
+                schedule.rhythm,
+                zone(schedule.timezone),
+                schedule.quiet,
+                self._clock.now(),
+                last_slot=schedule.last_slot,
+                rng=self._rng,
+            )
+        async with self._db.transaction():
+            await self._schedules.save(replace(schedule, next_due_at=following))
+            await self._clients.set_status(client.id, ClientStatus.ACTIVE)
+
     async def keep(self, client: Client, edit: int) -> None:
         """'Keep them' under the stop question."""
         async with self._db.transaction():

@@ -20,6 +20,7 @@ from bot.domain.texts import Texts
 from bot.services.checkins import CheckIns
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
+from bot.storage.inbox import InboxRepository, Received
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
 
@@ -47,6 +48,7 @@ class Relay:
         specialists: SpecialistRepository,
         clients: ClientRepository,
         relay: RelayRepository,
+        inbox: InboxRepository,
         outbox: Outbox,
         checkins: CheckIns,
         texts: Texts,
@@ -54,6 +56,7 @@ class Relay:
     ) -> None:
         self._db = db
         self._checkins = checkins
+        self._inbox = inbox
         self._specialists = specialists
         self._clients = clients
         self._relay = relay
@@ -67,6 +70,7 @@ class Relay:
         """Copy a client's message to their specialist (once per update, whatever happens)."""
         now = self._clock.now()
         async with self._db.transaction():
+            await self._inbox.forget(update_id)
             if not await self._relay.first_time(update_id, now):
                 return Outcome.DUPLICATE
             specialist = await self._specialists.by_id(client.specialist_id)
@@ -114,6 +118,7 @@ class Relay:
         """Copy a specialist's reply to the client whose message it answers."""
         now = self._clock.now()
         async with self._db.transaction():
+            await self._inbox.forget(update_id)
             if not await self._relay.first_time(update_id, now):
                 return Outcome.DUPLICATE
             link = await self._linked(specialist.chat_id, reply_to, None)
@@ -141,6 +146,45 @@ class Relay:
             )
         log.info("relay.to_client client=%d specialist=%d", client.id, specialist.id)
         return Outcome.RELAYED
+
+    async def keep(self, received: Received) -> None:
+        """Store a message's ids until it is handled (see bot.handlers.inbox)."""
+        async with self._db.transaction():
+            await self._inbox.keep(received, self._clock.now())
+
+    async def forget(self, update_id: int) -> None:
+        """A message was handled."""
+        async with self._db.transaction():
+            await self._inbox.forget(update_id)
+
+    async def replay(self) -> int:
+        """Relay what a crash left unhandled; return how many messages there were."""
+        async with self._db.transaction():
+            left = await self._inbox.unhandled()
+        for message in left:
+            specialist = await self._specialist_by_user(message.user_id)
+            client = await self._client_by_user(message.user_id)
+            if specialist is not None:
+                await self.from_specialist(
+                    message.update_id, specialist, message.message_id, message.reply_to_message_id
+                )
+            elif client is not None:
+                await self.from_client(
+                    message.update_id, client, message.message_id, message.reply_to_message_id
+                )
+            await self.forget(message.update_id)
+        if left:
+            log.warning("inbox.replayed count=%d", len(left))
+        return len(left)
+
+    async def _specialist_by_user(self, user_id: int) -> Specialist | None:
+        async with self._db.transaction():
+            specialist = await self._specialists.by_user(user_id)
+        return specialist if specialist is not None and specialist.active else None
+
+    async def _client_by_user(self, user_id: int) -> Client | None:
+        async with self._db.transaction():
+            return await self._clients.by_user(user_id)
 
     async def _linked(
         self, chat_id: int, message_id: int | None, specialist_id: int | None

@@ -179,7 +179,30 @@ async def m002_checkins(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_foundation, m002_checkins)
+async def m003_inbox(conn: aiosqlite.Connection) -> None:
+    """Messages received but not yet handled, so a crash cannot lose them.
+
+    python-telegram-bot confirms an update to Telegram (with its next getUpdates)
+    before the handlers have run; a message kept here first survives a kill -9 in
+    between and is relayed at the next start. Ids only: the words stay in Telegram,
+    and the row is deleted as soon as the update is handled.
+    """
+    await run_script(
+        conn,
+        """
+        CREATE TABLE inbox (
+            update_id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL,
+            chat_id INTEGER NOT NULL,
+            message_id INTEGER NOT NULL,
+            reply_to_message_id INTEGER,
+            received_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_foundation, m002_checkins, m003_inbox)
 
 
 async def migrate(conn: aiosqlite.Connection) -> list[str]:

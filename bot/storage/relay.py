@@ -70,6 +70,14 @@ class RelayRepository:
             "UPDATE relay_links SET dest_message_id = ? WHERE id = ?", (message_id, link_id)
         )
 
+    async def by_id(self, link_id: int) -> RelayLink | None:
+        """One link by id."""
+        async with self._db.conn.execute(
+            f"SELECT {_COLUMNS} FROM relay_links WHERE id = ?", (link_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _link(row)
+
     async def by_dest(self, chat_id: int, message_id: int) -> RelayLink | None:
         """The link whose copy is this message."""
         async with self._db.conn.execute(

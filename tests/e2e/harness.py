@@ -104,6 +104,12 @@ class Harness:
             what="the rhythm question",
         )
 
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock on and let the sender look at what became due."""
+        self.clock.advance(delta)
+        assert self.services.sender is not None
+        self.services.sender.wake()
+
     async def tick(self) -> None:
         """Run the check-in tick at the clock's time, and let what it queued go out."""
         await self.services.checkins.tick()

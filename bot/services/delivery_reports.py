@@ -1,0 +1,100 @@
+"""Telling a person, once, about what could not be delivered.
+
+A client who blocks the bot is marked blocked (no more check-ins) and their
+specialist is told once; when the client writes again they are active again. A
+relayed message given up on is reported to whoever sent it: the specialist for
+their own replies, the admins for a client's message that could not reach the
+specialist. Reports name the people, never the content.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from bot.delivery.outbox import Outbox
+from bot.domain.models import ClientStatus, Direction
+from bot.domain.texts import Texts
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database
+from bot.storage.outbox import OutboxItem
+from bot.storage.relay import RelayRepository
+from bot.storage.schedules import ScheduleRepository
+from bot.storage.specialists import SpecialistRepository
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryReports:
+    """The sender's listener for blocked chats and dead messages."""
+
+    def __init__(
+        self,
+        db: Database,
+        specialists: SpecialistRepository,
+        clients: ClientRepository,
+        schedules: ScheduleRepository,
+        relay: RelayRepository,
+        outbox: Outbox,
+        texts: Texts,
+        admin_ids: frozenset[int],
+    ) -> None:
+        self._db = db
+        self._specialists = specialists
+        self._clients = clients
+        self._schedules = schedules
+        self._relay = relay
+        self._outbox = outbox
+        self._texts = texts
+        self._admin_ids = admin_ids
+
+    async def blocked(self, chat_id: int) -> None:
+        """The person in this chat blocked the bot."""
+        async with self._db.transaction():
+            client = await self._clients.by_user(chat_id)
+            if client is not None:
+                if client.status is ClientStatus.BLOCKED:
+                    return
+                schedule = await self._schedules.get(client.id)
+                assert schedule is not None
+                await self._clients.set_status(client.id, ClientStatus.BLOCKED)
+                await self._schedules.save(replace(schedule, next_due_at=None))
+                specialist = await self._specialists.by_id(client.specialist_id)
+                log.info("client.blocked client=%d", client.id)
+                if specialist is not None:
+                    await self._outbox.text(
+                        specialist.chat_id,
+                        self._texts.get("to_specialist.client_blocked", alias=client.alias),
+                    )
+                return
+            specialist = await self._specialists.by_user(chat_id)
+            if specialist is not None:
+                log.info("specialist.blocked specialist=%d", specialist.id)
+                await self._tell_admins("admin.specialist_blocked", name=specialist.display_name)
+
+    async def dead(self, item: OutboxItem, reason: str) -> None:
+        """A message was given up on: tell the sender of a relayed message."""
+        if item.relay_link_id is None:
+            log.info("outbox.dead_unreported item=%d", item.id)
+            return
+        async with self._db.transaction():
+            link = await self._relay.by_id(item.relay_link_id)
+            if link is None or link.source_message_id is None:
+                return  # a header: the copy behind it reports for both
+            client = await self._clients.by_id(link.client_id)
+            specialist = await self._specialists.by_id(link.specialist_id)
+            if client is None or specialist is None:
+                return
+            if link.direction is Direction.TO_CLIENT:
+                await self._outbox.text(
+                    specialist.chat_id,
+                    self._texts.get("to_specialist.not_delivered", alias=client.alias),
+                )
+            else:
+                await self._tell_admins(
+                    "admin.not_delivered", alias=client.alias, name=specialist.display_name
+                )
+
+    async def _tell_admins(self, key: str, **params: str) -> None:
+        for admin in sorted(self._admin_ids):
+            await self._outbox.text(admin, self._texts.get(key, **params))

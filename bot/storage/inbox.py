@@ -1,0 +1,53 @@
+"""The inbox: ids of messages received and not yet handled (never their content)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.storage.db import Database, to_db
+
+
+@dataclass(frozen=True)
+class Received:
+    """A message that arrived: enough to relay it by id after a crash."""
+
+    update_id: int
+    user_id: int
+    chat_id: int
+    message_id: int
+    reply_to_message_id: int | None
+
+
+class InboxRepository:
+    """Reads and writes the inbox table."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def keep(self, received: Received, now: datetime) -> None:
+        """Remember a message until it is handled."""
+        await self._db.conn.execute(
+            "INSERT OR IGNORE INTO inbox (update_id, user_id, chat_id, message_id,"
+            " reply_to_message_id, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                received.update_id,
+                received.user_id,
+                received.chat_id,
+                received.message_id,
+                received.reply_to_message_id,
+                to_db(now),
+            ),
+        )
+
+    async def forget(self, update_id: int) -> None:
+        """The message was handled."""
+        await self._db.conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+
+    async def unhandled(self) -> list[Received]:
+        """Messages a crash left unhandled, oldest first."""
+        async with self._db.conn.execute(
+            "SELECT update_id, user_id, chat_id, message_id, reply_to_message_id FROM inbox"
+            " ORDER BY update_id"
+        ) as cursor:
+            return [Received(*row) async for row in cursor]
