@@ -8,6 +8,7 @@ is in flight), and the database is closed in post_shutdown.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typing import cast
 
 from telegram import Update
 from telegram.ext import ApplicationBuilder
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 def build_application(settings: Settings, clock: Clock | None = None) -> PorchlightApp:
     """The Application that `run` serves and the end-to-end tests drive."""
     hold_back_libraries()
+    # PTB warns on every 429 that retry_after will become a timedelta; the sender reads
+    # it either way, so the warning says nothing to whoever runs the bot.
+    warnings.filterwarnings("ignore", message=".*retry_after.*", category=PTBDeprecationWarning)
     the_clock = clock or SystemClock()
     root = settings.telegram_api_base_url
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +20,7 @@ ADMIN = 900
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
 
+@asynccontextmanager
 async def started(api: FakeBotApi, tmp_path: Path, **overrides: object) -> AsyncIterator[Harness]:
     async with harness(api, tmp_path, start=MONDAY_6_UTC, **overrides) as bot:
         api.add_user(ADMIN, "Ada")
@@ -33,7 +35,7 @@ async def started(api: FakeBotApi, tmp_path: Path, **overrides: object) -> Async
 
 @pytest.fixture
 async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
-    async for running in started(fake_api, tmp_path, api_timeout_seconds=0.5):
+    async with started(fake_api, tmp_path, api_timeout_seconds=0.5) as running:
         yield running
 
 
@@ -73,7 +75,9 @@ async def test_a_burst_under_telegrams_limits_loses_and_doubles_nothing(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
     # The real limits scaled down tenfold in time, the limiter set just inside them.
-    async for bot in started(fake_api, tmp_path, send_per_second=290, send_per_chat_interval=0.11):
+    async with started(
+        fake_api, tmp_path, send_per_second=290, send_per_chat_interval=0.15
+    ) as bot:
         fake_api.enforce_limits(per_second=300, per_chat_interval=0.1)
         for user in (ALEX, BO, CY):
             await bot.services.preferences.schedule_command(
