@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,13 @@ def _text_payload(chat_id: int, text: str, buttons: Buttons | None) -> dict[str,
     return payload
 
 
+def _batch_payload(item: NewText) -> dict[str, Any] | str:
+    if item.markup_json is None:
+        return _text_payload(item.chat_id, item.text, item.buttons)
+    text = json.dumps(item.text, ensure_ascii=False)
+    return f'{{"chat_id":{item.chat_id},"text":{text},"reply_markup":{item.markup_json}}}'
+
+
 @dataclass(frozen=True)
 class NewText:
     """A text to queue in a batch."""
@@ -36,6 +44,8 @@ class NewText:
     chat_id: int
     text: str
     buttons: Buttons | None = None
+    # The inline keyboard already as Bot API JSON (the tick renders thousands alike).
+    markup_json: str | None = None
     priority: Priority = Priority.SCHEDULED
     idempotency_key: str | None = None
     at_most_once: bool = False
@@ -98,7 +108,7 @@ class Outbox:
                 NewItem(
                     chat_id=item.chat_id,
                     method="send_message",
-                    payload=_text_payload(item.chat_id, item.text, item.buttons),
+                    payload=_batch_payload(item),
                     priority=item.priority,
                     idempotency_key=item.idempotency_key,
                     at_most_once=item.at_most_once,

@@ -75,13 +75,20 @@ def decide(
         return Decision(Action.CLEAR, replace(schedule, next_due_at=None), status)
     slot = slot_date(due, tz)
     following = next_due(rhythm, tz, schedule.quiet, now, last_slot=slot, rng=rng)
-    advanced = replace(schedule, next_due_at=following, last_slot=slot)
     if is_stale(rhythm, tz, schedule.quiet, due, now):
-        return Decision(Action.SKIP, advanced, status)
+        return Decision(
+            Action.SKIP, replace(schedule, next_due_at=following, last_slot=slot), status
+        )
     if schedule.unanswered >= patience_after and schedule.last_sent_kind != Action.PATIENCE:
-        offer = replace(advanced, unanswered=0, last_sent_kind=Action.PATIENCE.value)
+        offer = replace(
+            schedule,
+            next_due_at=following,
+            last_slot=slot,
+            unanswered=0,
+            last_sent_kind=Action.PATIENCE.value,
+        )
         return Decision(Action.PATIENCE, offer, status)
-    return _checkin(advanced, status, prompt_keys, rng)
+    return _checkin(schedule, status, prompt_keys, rng, next_due_at=following, last_slot=slot)
 
 
 def decide_manual(
@@ -92,14 +99,17 @@ def decide_manual(
     rng: random.Random,
 ) -> Decision:
     """A check-in a specialist asked for, now that it may go (not if the client paused since)."""
-    cleared = replace(schedule, manual_due_at=None)
     if status is not ClientStatus.ACTIVE:
-        return Decision(Action.CLEAR, cleared, status)
-    return _checkin(cleared, status, prompt_keys, rng)
+        return Decision(Action.CLEAR, replace(schedule, manual_due_at=None), status)
+    return _checkin(schedule, status, prompt_keys, rng, manual_due_at=None)
 
 
 def _checkin(
-    schedule: Schedule, status: ClientStatus, prompt_keys: Sequence[str], rng: random.Random
+    schedule: Schedule,
+    status: ClientStatus,
+    prompt_keys: Sequence[str],
+    rng: random.Random,
+    **changes: object,
 ) -> Decision:
     prompt = choose_prompt(prompt_keys, schedule.last_prompt, rng)
     sent = replace(
@@ -108,5 +118,6 @@ def _checkin(
         last_prompt=prompt,
         last_sent_kind=Action.CHECKIN.value,
         welcome_back=False,
+        **changes,  # type: ignore[arg-type]
     )
     return Decision(Action.CHECKIN, sent, status, prompt, welcome_back=schedule.welcome_back)

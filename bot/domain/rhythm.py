@@ -189,8 +189,9 @@ def parse_zone(text: str) -> str:
     raise ValueError(f"unknown time zone {text!r}")
 
 
+@cache
 def zone(name: str) -> tzinfo:
-    """The tzinfo for a canonical name from :func:`parse_zone`."""
+    """The tzinfo for a canonical name from :func:`parse_zone` (cached: the tick asks often)."""
     if match := _CANONICAL_OFFSET.fullmatch(name):
         return timezone(timedelta(minutes=_offset_minutes(match)), name)
     if name not in _iana_names().values():

@@ -11,13 +11,14 @@ across a crash.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from bot.delivery.outbox import Buttons, NewText, Outbox
+from bot.delivery.outbox import NewText, Outbox, keyboard
 from bot.domain.clock import Clock
 from bot.domain.engine import Action, Decision, decide, decide_manual
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
@@ -33,6 +34,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 250
 MOOD_ANSWERS = ("ok", "meh", "not_today", "talk")
+CHECKIN_ROWS = (("ok", "meh"), ("not_today", "talk"), ("fewer", "pause"))
+PATIENCE_ROWS = (("less", "keep"), ("pause",))
+SLOT = "<slot>"
 
 
 def checkin_data(due_at: datetime, answer: str) -> str:
@@ -108,6 +112,7 @@ class CheckIns:
         self._patience_after = patience_after
         self._staff_tz = zone(staff_timezone)
         self._rng = rng or random.Random()
+        self._keyboards: dict[tuple[CheckinKind, str], str] = {}
         self._prompt_keys = sorted(
             key.removeprefix("prompts.") for key in texts.names() if key.startswith("prompts.")
         )
@@ -159,7 +164,7 @@ class CheckIns:
                 texts.append(text)
             if decision.action is Action.PATIENCE:
                 texts.append(self._patience_note(due))
-        await self._schedules.save_many(schedules)
+        await self._schedules.save_progress(schedules)
         for client_id, status in status_changes:
             await self._clients.set_status(client_id, status)
         await self._schedules.add_checkins(checkins, now)
@@ -192,7 +197,6 @@ class CheckIns:
         if decision.action is Action.PATIENCE:
             kind = CheckinKind.PATIENCE
             text = self._texts.get("checkin.patience", language)
-            buttons = self._patience_buttons(due_at, language)
         else:
             kind = CheckinKind.MANUAL if manual else CheckinKind.SCHEDULED
             text = self._texts.get(
@@ -200,35 +204,36 @@ class CheckIns:
             )
             if decision.welcome_back:
                 text = f"{self._texts.get('checkin.welcome_back', language)}\n\n{text}"
-            buttons = self._checkin_buttons(due_at, language)
+        slot_key = str(int(due_at.timestamp()))
         message = NewText(
             chat_id=due.client.chat_id,
             text=text,
-            buttons=buttons,
+            markup_json=self._keyboard_json(kind, language).replace(SLOT, slot_key),
             priority=Priority.SCHEDULED,
-            idempotency_key=f"checkin:{due.client.id}:{int(due_at.timestamp())}",
+            idempotency_key=f"checkin:{due.client.id}:{slot_key}",
             at_most_once=True,
         )
         return kind, due_at, message
 
-    def _checkin_buttons(self, due_at: datetime, language: str) -> Buttons:
-        def button(answer: str) -> tuple[str, str]:
-            return self._texts.get(f"checkin.{answer}", language), checkin_data(due_at, answer)
-
-        return [
-            [button("ok"), button("meh")],
-            [button("not_today"), button("talk")],
-            [button("fewer"), button("pause")],
-        ]
-
-    def _patience_buttons(self, due_at: datetime, language: str) -> Buttons:
-        return [
-            [
-                (self._texts.get("checkin.patience_less", language), checkin_data(due_at, "less")),
-                (self._texts.get("checkin.patience_keep", language), checkin_data(due_at, "keep")),
-            ],
-            [(self._texts.get("checkin.patience_pause", language), checkin_data(due_at, "pause"))],
-        ]
+    def _keyboard_json(self, kind: CheckinKind, language: str) -> str:
+        """The buttons under a check-in or an offer, as JSON with SLOT for the due moment."""
+        cached = self._keyboards.get((kind, language))
+        if cached is None:
+            rows = PATIENCE_ROWS if kind is CheckinKind.PATIENCE else CHECKIN_ROWS
+            labels = "patience_" if kind is CheckinKind.PATIENCE else ""
+            buttons = [
+                [
+                    (
+                        self._texts.get(f"checkin.{labels}{answer}", language),
+                        f"ci:{SLOT}:{answer}",
+                    )
+                    for answer in row
+                ]
+                for row in rows
+            ]
+            cached = json.dumps(keyboard(buttons), ensure_ascii=False, separators=(",", ":"))
+            self._keyboards[(kind, language)] = cached
+        return cached
 
     def _patience_note(self, due: DueClient) -> NewText:
         text = self._texts.get(

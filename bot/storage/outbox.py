@@ -41,10 +41,14 @@ class NewItem:
 
     chat_id: int
     method: str
-    payload: dict[str, Any]
+    payload: dict[str, Any] | str  # a dict, or the same already serialised as JSON
     priority: Priority
     idempotency_key: str | None = None
     at_most_once: bool = False
+
+
+def _json(payload: dict[str, Any] | str) -> str:
+    return payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
 
 
 def _item(row: aiosqlite.Row) -> OutboxItem:
@@ -118,7 +122,7 @@ class OutboxRepository:
                 (
                     item.chat_id,
                     item.method,
-                    json.dumps(item.payload, separators=(",", ":")),
+                    _json(item.payload),
                     int(item.priority),
                     item.idempotency_key,
                     int(item.at_most_once),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import aiosqlite
@@ -120,8 +121,9 @@ class RelayRepository:
 
     async def forget_last_sources(self, chat_ids: list[int]) -> None:
         """forget_last_source for many chats at once."""
-        await self._db.conn.executemany(
-            "DELETE FROM relay_threads WHERE chat_id = ?", [(chat,) for chat in chat_ids]
+        await self._db.conn.execute(
+            "DELETE FROM relay_threads WHERE chat_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(chat_ids),),
         )
 
     async def first_time(self, update_id: int, now: datetime) -> bool:

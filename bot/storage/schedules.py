@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 import aiosqlite
 
@@ -22,19 +24,23 @@ _BOTH_QUALIFIED = ", ".join(
 )
 
 
-def _rhythm(row: aiosqlite.Row) -> Rhythm | None:
-    if row["cadence"] is None:
+@cache
+def _rhythm_of(
+    cadence: str | None, weekdays: str | None, window: str | None, at: str | None
+) -> Rhythm | None:
+    # Cached: thousands of clients share a handful of rhythms, and the tick reads them all.
+    if cadence is None:
         return None
     return Rhythm.from_storage(
-        {
-            "cadence": row["cadence"],
-            "weekdays": row["weekdays"],
-            "window": row["window"],
-            "at": row["at"],
-        }
+        {"cadence": cadence, "weekdays": weekdays, "window": window, "at": at}
     )
 
 
+def _rhythm(row: aiosqlite.Row) -> Rhythm | None:
+    return _rhythm_of(row["cadence"], row["weekdays"], row["window"], row["at"])
+
+
+@cache
 def _quiet(text: str | None) -> QuietHours | None:
     return None if text is None else parse_quiet(text)
 
@@ -147,19 +153,38 @@ class ScheduleRepository:
             f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
             (to_db(now), limit),
         ) as cursor:
-            return [
-                DueClient(
-                    client_from_row(row),
-                    schedule_from_row(row),
-                    row["specialist_chat_id"],
-                    row["specialist_name"],
-                )
-                async for row in cursor
-            ]
+            rows = await cursor.fetchall()
+        return [
+            DueClient(
+                client_from_row(row),
+                schedule_from_row(row),
+                row["specialist_chat_id"],
+                row["specialist_name"],
+            )
+            for row in rows
+        ]
 
-    async def save_many(self, schedules: list[Schedule]) -> None:
-        """save() for a batch, in one statement."""
-        await self._db.conn.executemany(_SAVE, [_save_params(s) for s in schedules])
+    async def save_progress(self, schedules: list[Schedule]) -> None:
+        """Store what the tick changes (never the client's choices), for a batch at once."""
+        await self._db.conn.executemany(
+            "UPDATE clients SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
+            " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?,"
+            " welcome_back = ? WHERE id = ?",
+            [
+                (
+                    _maybe_db(s.paused_until),
+                    _maybe_db(s.next_due_at),
+                    _maybe_db(s.manual_due_at),
+                    None if s.last_slot is None else s.last_slot.isoformat(),
+                    s.unanswered,
+                    s.last_prompt,
+                    s.last_sent_kind,
+                    int(s.welcome_back),
+                    s.client_id,
+                )
+                for s in schedules
+            ],
+        )
 
     async def add_checkins(
         self, rows: list[tuple[int, CheckinKind, datetime, str | None]], now: datetime
@@ -174,9 +199,9 @@ class ScheduleRepository:
                 for client, kind, due, prompt in rows
             ],
         )
-        await self._db.conn.executemany(
-            "UPDATE clients SET last_checkin_at = ? WHERE id = ?",
-            [(stamp, client) for client, _, _, _ in rows],
+        await self._db.conn.execute(
+            "UPDATE clients SET last_checkin_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+            (stamp, json.dumps([client for client, _, _, _ in rows])),
         )
 
     async def save(self, schedule: Schedule) -> None:
