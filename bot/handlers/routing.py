@@ -25,6 +25,7 @@ from bot.handlers.common import cmd_help, cmd_start, identify, on_error, on_my_c
 from bot.handlers.context import Context, PorchlightApp, services
 from bot.handlers.inbox import forget_handled
 from bot.handlers.settings import (
+    cmd_forget,
     cmd_pause,
     cmd_quiet,
     cmd_resume,
@@ -170,6 +171,7 @@ def register(application: PorchlightApp) -> None:
         "pause": cmd_pause,
         "resume": cmd_resume,
         "stop": cmd_stop,
+        "forget": cmd_forget,
     }
     for name, client_command in client_commands.items():
         application.add_handler(

@@ -54,6 +54,13 @@ async def cmd_stop(
     await prefs.ask(client, prefs.stop_question(client, specialist.display_name))
 
 
+async def cmd_forget(
+    update: Update, context: Context, client: Client, specialist: Specialist
+) -> None:
+    """/forget: erase everything about the client, after a confirmation."""
+    await services(context).erasure.ask(client, specialist)
+
+
 async def on_settings_button(
     update: Update, context: Context, client: Client, specialist: Specialist
 ) -> bool:
@@ -84,6 +91,13 @@ async def on_settings_button(
                 await prefs.stop(client, specialist, message_id)
             else:
                 await prefs.keep(client, message_id)
+            return True
+        if kind == "f" and rest in {"yes", "no"}:
+            erasure = services(context).erasure
+            if rest == "yes":
+                await erasure.erase(client, specialist, message_id)
+            else:
+                await erasure.keep(client, message_id)
             return True
         if kind == "ci":
             return await _checkin_tap(context, client, specialist, data, message_id)

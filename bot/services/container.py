@@ -15,6 +15,7 @@ from bot.domain.clock import Clock
 from bot.domain.texts import Texts
 from bot.services.checkins import CheckIns
 from bot.services.delivery_reports import DeliveryReports
+from bot.services.erasure import Erasure
 from bot.services.notices import Notices
 from bot.services.onboarding import Onboarding
 from bot.services.people import People
@@ -45,6 +46,7 @@ class Services:
     preferences: Preferences
     outbox: Outbox
     reports: DeliveryReports
+    erasure: Erasure
     sender: Sender | None
 
     @classmethod
@@ -117,6 +119,7 @@ class Services:
             ),
             outbox=outbox,
             reports=reports,
+            erasure=Erasure(db, clients, outbox, texts),
             sender=sender,
         )
 

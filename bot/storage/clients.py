@@ -101,6 +101,24 @@ class ClientRepository:
         ) as cursor:
             return [client_from_row(row) async for row in cursor]
 
+    async def erase(self, client: Client) -> None:
+        """Delete every row about the client (check-ins and routing go by cascade)."""
+        conn = self._db.conn
+        await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (client.chat_id,))
+        await conn.execute(
+            "DELETE FROM outbox WHERE relay_link_id IN"
+            " (SELECT id FROM relay_links WHERE client_id = ?)",
+            (client.id,),
+        )
+        await conn.execute("DELETE FROM inbox WHERE user_id = ?", (client.telegram_user_id,))
+        await conn.execute("DELETE FROM relay_threads WHERE chat_id = ?", (client.chat_id,))
+        await conn.execute(
+            "DELETE FROM invites WHERE specialist_id = ? AND used_at IS NOT NULL"
+            " AND alias = ? COLLATE NOCASE",
+            (client.specialist_id, client.alias),
+        )
+        await conn.execute("DELETE FROM clients WHERE id = ?", (client.id,))
+
     async def set_status(self, client_id: int, status: ClientStatus) -> None:
         """Change a client's status."""
         await self._db.conn.execute(

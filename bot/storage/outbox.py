@@ -169,8 +169,9 @@ class OutboxRepository:
             "DELETE FROM outbox WHERE id = ? AND ephemeral = 1", (item_id,)
         )
         await self._db.conn.execute(
+            # The payload goes once sent: even the bot's own texts name people.
             "UPDATE outbox SET status = 'sent', sent_at = ?, sent_message_id = ?,"
-            " last_error = NULL WHERE id = ?",
+            " last_error = NULL, payload = '{}' WHERE id = ?",
             (to_db(now), message_id, item_id),
         )
 

@@ -1,0 +1,76 @@
+"""/forget: a client erases everything stored about them, after a confirmation.
+
+Every row about the client goes in one transaction: their client row (and with
+it, by cascade, their check-ins and relay routing), what waits for them in the
+outbox and inbox, and the used invite that carried their alias. The goodbye to the
+client and the note to the specialist are queued as ephemeral, so they too leave
+no row once sent. Copies already in the specialist's chat stay there; the
+confirmation says so.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.delivery.outbox import Buttons, Outbox
+from bot.domain.models import Client, Specialist
+from bot.domain.texts import Texts
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Erasure:
+    """Asks, then erases."""
+
+    def __init__(
+        self, db: Database, clients: ClientRepository, outbox: Outbox, texts: Texts
+    ) -> None:
+        self._db = db
+        self._clients = clients
+        self._outbox = outbox
+        self._texts = texts
+
+    def question(self, client: Client, specialist: Specialist) -> tuple[str, Buttons]:
+        """Erase everything? / Cancel."""
+        language = client.language
+        text = self._texts.get("forget.question", language, specialist=specialist.display_name)
+        return text, [
+            [
+                (self._texts.get("forget.yes", language), "f:yes"),
+                (self._texts.get("forget.no", language), "f:no"),
+            ]
+        ]
+
+    async def ask(self, client: Client, specialist: Specialist) -> None:
+        """Send the question."""
+        text, buttons = self.question(client, specialist)
+        async with self._db.transaction():
+            await self._outbox.text(client.chat_id, text, buttons=buttons)
+
+    async def keep(self, client: Client, message_id: int) -> None:
+        """'Cancel': nothing changes."""
+        async with self._db.transaction():
+            await self._outbox.edit_text(
+                client.chat_id, message_id, self._texts.get("forget.kept", client.language)
+            )
+
+    async def erase(self, client: Client, specialist: Specialist, message_id: int) -> None:
+        """Delete every row about the client; say goodbye; tell the specialist."""
+        async with self._db.transaction():
+            await self._clients.erase(client)
+            await self._outbox.remove_buttons(client.chat_id, message_id)
+            await self._outbox.text(
+                client.chat_id,
+                self._texts.get(
+                    "forget.done", client.language, specialist=specialist.display_name
+                ),
+                ephemeral=True,
+            )
+            await self._outbox.text(
+                specialist.chat_id,
+                self._texts.get("forget.to_specialist", alias=client.alias),
+                ephemeral=True,
+            )
+        log.info("client.erased specialist=%d", specialist.id)

@@ -1,0 +1,98 @@
+"""/forget: a client erases everything stored about them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.harness import Harness, harness
+from tests.fakes.bot_api import FakeBotApi, FakeMessage
+
+SAM = 1001
+ALEX, BO = 2001, 2002
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
+    start = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+    async with harness(fake_api, tmp_path, start=start) as running_bot:
+        await running_bot.add_specialist(SAM, "Sam Rivera")
+        await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
+        await running_bot.join(BO, "Bo", SAM, "Bo")
+        yield running_bot
+
+
+async def say(bot: Harness, user: int, text: str) -> FakeMessage:
+    before = len(bot.api.sent_to(user))
+    bot.api.send_text(user, text)
+    return await bot.next_text(user, before)
+
+
+async def tap(bot: Harness, user: int, message: FakeMessage, label: str) -> None:
+    data = next(d for row in message.buttons() for text, d in row if text == label)
+    assert data is not None
+    query = bot.api.press_button(user, message.message_id, data)
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what=label)
+    await bot.settle()
+
+
+async def rows_about_alex(bot: Harness) -> dict[str, int]:
+    counts = {}
+    for table, where in {
+        "clients": "telegram_user_id = 2001",
+        "checkins": "1",
+        "relay_links": "client_id = 1",
+        "outbox": "chat_id = 2001 OR payload LIKE '%Alex%'",
+        "invites": "alias = 'Alex'",
+        "inbox": "user_id = 2001",
+    }.items():
+        found = await bot.rows(f"SELECT count(*) FROM {table} WHERE {where}")
+        counts[table] = int(str(found[0][0]))
+    return counts
+
+
+async def test_cancel_keeps_everything_and_erase_leaves_nothing(bot: Harness) -> None:
+    await say(bot, ALEX, "/schedule daily 07:00")
+    await say(bot, ALEX, "/timezone UTC")
+    bot.clock.set(datetime(2026, 11, 30, 7, 0, 5, tzinfo=UTC))
+    await bot.tick()
+    bot.api.send_text(ALEX, "something personal")
+    copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2))[-1]
+    await bot.settle()
+    before = await rows_about_alex(bot)
+    assert before["clients"] == 1 and before["checkins"] == 1 and before["relay_links"] == 2
+
+    question = await say(bot, ALEX, "/forget")
+    assert "Messages already delivered to Sam Rivera stay in their chat" in (question.text or "")
+    await tap(bot, ALEX, question, "Cancel")
+    after_cancel = await rows_about_alex(bot)
+    del after_cancel["outbox"], before["outbox"]  # the question and its answer were sent
+    assert after_cancel == before
+
+    question = await say(bot, ALEX, "/forget")
+    await tap(bot, ALEX, question, "Erase everything")
+    goodbye = bot.api.sent_to(ALEX)[-1]
+    assert "Everything about you has been erased" in (goodbye.text or "")
+    note = await bot.api.wait_until(
+        lambda: (
+            bot.api.sent_to(SAM)[-1].text
+            == "Alex has left and erased their data. Messages already in this chat stay here."
+        ),
+        what="the note",
+    )
+    await bot.settle()
+    assert await rows_about_alex(bot) == dict.fromkeys([*before, "outbox"], 0)
+    assert (await bot.client_row(BO))["alias"] == "Bo"  # nobody else touched
+    del note
+
+    # Afterwards Alex is a stranger, and Sam's replies to old copies go nowhere.
+    answer = await say(bot, ALEX, "hello again")
+    assert "works by invitation" in (answer.text or "")
+    hint = await say(bot, SAM, "are you still there?")
+    assert "reply to their message" in (hint.text or "")
+    bot.api.send_text(SAM, "Alex?", reply_to=copy.message_id)
+    await bot.barrier(SAM)
+    assert all(m.text != "Alex?" for m in bot.api.sent_to(ALEX))
