@@ -38,7 +38,12 @@ async def on_client_message(update: Update, context: Context, client: Client) ->
     await found.preferences.unblock(client)
     if message.text and await found.preferences.typed_answer(client, message.text):
         return
-    await found.relay.from_client(update.update_id, client, message.message_id, replied_to(update))
+    # Screened in memory only; the words are never stored or logged.
+    words = message.text or message.caption
+    flagged = found.safety.screen(words, client.language) if words else None
+    await found.relay.from_client(
+        update.update_id, client, message.message_id, replied_to(update), flagged
+    )
 
 
 async def client_note(context: Context, client: Client, key: str) -> None:

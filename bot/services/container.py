@@ -12,6 +12,7 @@ from bot.delivery.limiter import RateLimiter
 from bot.delivery.outbox import Outbox
 from bot.delivery.sender import Sender
 from bot.domain.clock import Clock
+from bot.domain.safety import SafetyScreen
 from bot.domain.texts import Texts
 from bot.services.checkins import CheckIns
 from bot.services.delivery_reports import DeliveryReports
@@ -37,6 +38,7 @@ class Services:
 
     db: Database
     texts: Texts
+    safety: SafetyScreen
     clock: Clock
     people: People
     notices: Notices
@@ -53,6 +55,7 @@ class Services:
     async def open(cls, settings: Settings, clock: Clock, bot: Bot | None = None) -> Services:
         """Open the database and wire the services; with a bot, the sender too."""
         texts = Texts.load(CONFIG_DIR / "messages")
+        safety = SafetyScreen.load(CONFIG_DIR / "safety")
         db = await Database.open(settings.database_path)
         specialists = SpecialistRepository(db)
         clients = ClientRepository(db)
@@ -82,6 +85,7 @@ class Services:
         return cls(
             db=db,
             texts=texts,
+            safety=safety,
             clock=clock,
             people=People(db, specialists, clients, settings.admin_ids, clock),
             notices=Notices(db, outbox, texts),
@@ -104,6 +108,7 @@ class Services:
                 InboxRepository(db),
                 outbox,
                 checkins,
+                safety,
                 texts,
                 clock,
             ),

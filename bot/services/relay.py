@@ -10,12 +10,13 @@ not for a while; a run of messages from one person reads as one conversation.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.models import Client, Direction, RelayLink, Specialist
+from bot.domain.safety import SafetyMatch, SafetyScreen
 from bot.domain.texts import Texts
 from bot.services.checkins import CheckIns
 from bot.storage.clients import ClientRepository
@@ -27,6 +28,7 @@ from bot.storage.specialists import SpecialistRepository
 log = logging.getLogger(__name__)
 
 HEADER_GAP = timedelta(minutes=30)
+SAFETY_REPLY_EVERY = timedelta(hours=1)
 
 
 class Outcome(StrEnum):
@@ -51,12 +53,14 @@ class Relay:
         inbox: InboxRepository,
         outbox: Outbox,
         checkins: CheckIns,
+        safety: SafetyScreen,
         texts: Texts,
         clock: Clock,
     ) -> None:
         self._db = db
         self._checkins = checkins
         self._inbox = inbox
+        self._safety = safety
         self._specialists = specialists
         self._clients = clients
         self._relay = relay
@@ -65,9 +69,19 @@ class Relay:
         self._clock = clock
 
     async def from_client(
-        self, update_id: int, client: Client, message_id: int, reply_to: int | None
+        self,
+        update_id: int,
+        client: Client,
+        message_id: int,
+        reply_to: int | None,
+        flagged: SafetyMatch | None = None,
     ) -> Outcome:
-        """Copy a client's message to their specialist (once per update, whatever happens)."""
+        """Copy a client's message to their specialist (once per update, whatever happens).
+
+        A message the safety screen flagged goes first all the same, under a header that
+        marks it as possibly urgent; then the client gets the resources (at most once an
+        hour) and a line saying their message has gone to their specialist.
+        """
         now = self._clock.now()
         async with self._db.transaction():
             await self._inbox.forget(update_id)
@@ -84,7 +98,9 @@ class Relay:
                 if original and original.direction is Direction.TO_CLIENT
                 else None
             )
-            if answered is None:
+            if flagged is not None:
+                header = self._texts.get("relay.urgent_header", alias=client.alias)
+            elif answered is None:
                 header = self._texts.get("relay.header_to_specialist", alias=client.alias)
             else:
                 header = self._texts.get(
@@ -100,16 +116,23 @@ class Relay:
                 dest_chat_id=specialist.chat_id,
                 header=header,
                 reply_to=thread_to,
-                force_header=answered is not None,
+                force_header=answered is not None or flagged is not None,
             )
-            if new_thread:
+            if flagged is not None:
+                await self._safety_reply(client, specialist, now)
+            elif new_thread:
                 await self._outbox.text(
                     client.chat_id,
                     self._texts.get(
                         "client.passed_on", client.language, specialist=specialist.display_name
                     ),
                 )
-        log.info("relay.to_specialist client=%d specialist=%d", client.id, specialist.id)
+        log.info(
+            "relay.to_specialist client=%d specialist=%d flagged=%s",
+            client.id,
+            specialist.id,
+            flagged.category if flagged else "-",
+        )
         return Outcome.RELAYED
 
     async def from_specialist(
@@ -146,6 +169,18 @@ class Relay:
             )
         log.info("relay.to_client client=%d specialist=%d", client.id, specialist.id)
         return Outcome.RELAYED
+
+    async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> None:
+        """The resources to a client whose words may signal risk, at most once an hour."""
+        if not await self._clients.claim_safety_reply(client.id, now, SAFETY_REPLY_EVERY):
+            return
+        text = self._texts.get(
+            "client.safety",
+            client.language,
+            specialist=specialist.display_name,
+            resources=self._safety.resources(client.language),
+        )
+        await self._outbox.text(client.chat_id, text)
 
     async def keep(self, received: Received) -> None:
         """Store a message's ids until it is handled (see bot.handlers.inbox)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiosqlite
 
@@ -100,6 +100,17 @@ class ClientRepository:
             (specialist_id,),
         ) as cursor:
             return [client_from_row(row) async for row in cursor]
+
+    async def claim_safety_reply(self, client_id: int, now: datetime, every: timedelta) -> bool:
+        """True (and noted) if the client has not had the safety resources within `every`."""
+        cursor = await self._db.conn.execute(
+            "UPDATE clients SET last_safety_reply_at = ? WHERE id = ?"
+            " AND (last_safety_reply_at IS NULL OR last_safety_reply_at <= ?)",
+            (to_db(now), client_id, to_db(now - every)),
+        )
+        claimed = cursor.rowcount == 1
+        await cursor.close()
+        return claimed
 
     async def erase(self, client: Client) -> None:
         """Delete every row about the client (check-ins and routing go by cascade)."""

@@ -202,7 +202,12 @@ async def m003_inbox(conn: aiosqlite.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_foundation, m002_checkins, m003_inbox)
+async def m004_safety(conn: aiosqlite.Connection) -> None:
+    """When a client last got the safety resources: at most once an hour, never a flood."""
+    await run_script(conn, "ALTER TABLE clients ADD COLUMN last_safety_reply_at TEXT;")
+
+
+MIGRATIONS: tuple[Migration, ...] = (m001_foundation, m002_checkins, m003_inbox, m004_safety)
 
 
 async def migrate(conn: aiosqlite.Connection) -> list[str]:
