@@ -15,8 +15,10 @@ log = logging.getLogger(__name__)
 
 
 async def job_checkin_tick(context: Context) -> None:
-    """Send the check-ins that are due (and resume pauses that have ended)."""
-    await services(context).checkins.tick()
+    """Send the check-ins that are due (and resume pauses that have ended); tidy up."""
+    found = services(context)
+    await found.checkins.tick()
+    await found.relay.tidy()
 
 
 def start_tick(application: PorchlightApp, seconds: float) -> None:

@@ -25,7 +25,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from telegram import Bot, InlineKeyboardMarkup, Message, MessageId, ReplyParameters
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
 from bot.delivery.limiter import RateLimiter
 from bot.domain.clock import Clock
@@ -39,6 +39,7 @@ MAX_IN_FLIGHT = 200
 IDLE_WAIT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
 STALE_AFTER = timedelta(hours=3)
+ERROR_PAUSE_SECONDS = 1.0
 # This many different chats told to wait within a second means the whole bot is.
 GLOBAL_429_CHATS = 3
 
@@ -91,6 +92,7 @@ class Sender:
         self._give_up_after = give_up_after
         self._max_in_flight = max_in_flight
         self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
@@ -109,30 +111,38 @@ class Sender:
         if retried or dropped:
             log.warning("outbox.recovered retried=%d dropped=%d", retried, dropped)
         self._stopping = False
+        self._stopped.clear()
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
 
     async def stop(self) -> None:
         """Finish the messages being sent right now, then stop; the rest waits in the outbox."""
         self._stopping = True
+        self._stopped.set()
         self._wake.set()
         if self._task is not None:
-            await self._task
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         if self._workers:
-            await asyncio.gather(*self._workers.values())
+            await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
     async def _run(self) -> None:
         while not self._stopping:
             try:
                 await self._dispatch()
+                if not self._stopping:
+                    await self._idle()
             except Exception:
+                # A locked database (a backup, the command line) must not end sending.
                 log.exception("outbox.dispatch_error")
-            if not self._stopping:
-                await self._idle()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopped.wait(), ERROR_PAUSE_SECONDS)
 
     async def _idle(self) -> None:
+        """Sleep until something is queued, a worker finishes, or a retry comes due."""
         async with self._db.transaction():
-            next_at = await self._outbox.next_not_before()
+            # What is due now is either handed out already (its worker wakes us when done)
+            # or waits for room (likewise): only a future moment needs a timer.
+            next_at = await self._outbox.next_not_before(after=self._clock.now())
         timeout = IDLE_WAIT_SECONDS
         if next_at is not None:
             timeout = min(timeout, max(0.005, (next_at - self._clock.now()).total_seconds()))
@@ -191,7 +201,8 @@ class Sender:
             async with self._db.transaction():
                 await self._outbox.mark_dead(item.id, "stale")
             return True
-        await self._limiter.acquire(item.chat_id, urgent=item.priority is Priority.PERSON)
+        if not await self._wait_turn(item):
+            return False  # stopping: the item stays pending for the next start
         async with self._db.transaction():
             await self._outbox.mark_sending(item.id)
         try:
@@ -207,6 +218,13 @@ class Sender:
         except BadRequest as error:
             await self._give_up(item, error, tell=True)
             return True
+        except TimedOut as error:
+            if item.at_most_once:
+                # Telegram may have delivered it before the answer timed out: a second
+                # try could send the same check-in twice, so this one is given up.
+                await self._give_up(item, error)
+                return True
+            return await self._retry(item, error)
         except TelegramError as error:
             return await self._retry(item, error)
         async with self._db.transaction():
@@ -215,6 +233,20 @@ class Sender:
                 await self._relay.set_dest_message(item.relay_link_id, message_id)
         log.debug("outbox.sent item=%d chat=%d method=%s", item.id, item.chat_id, item.method)
         return True
+
+    async def _wait_turn(self, item: OutboxItem) -> bool:
+        """Wait for the limiter; False if the sender stops first."""
+        turn = asyncio.ensure_future(
+            self._limiter.acquire(item.chat_id, urgent=item.priority is Priority.PERSON)
+        )
+        stop = asyncio.ensure_future(self._stopped.wait())
+        await asyncio.wait({turn, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if turn.done():
+            turn.result()
+            return True
+        turn.cancel()
+        return False
 
     async def _rate_limited(self, item: OutboxItem, seconds: float) -> None:
         log.warning("outbox.rate_limited chat=%d retry_after=%.0f", item.chat_id, seconds)

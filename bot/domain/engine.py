@@ -4,7 +4,8 @@ Patience over pressure, in code: a client who is paused, stopped or blocked gets
 nothing; a check-in that would now arrive late, outside the chosen window or in
 quiet hours is skipped rather than sent (is_stale); after `patience_after`
 unanswered check-ins in a row the next one is replaced by a single offer to ease
-off, never two offers in a row; the frequency is never raised here.
+off, made once per silence (any word or tap from the client allows the next one);
+the frequency is never raised here.
 """
 
 from __future__ import annotations
@@ -79,12 +80,12 @@ def decide(
         return Decision(
             Action.SKIP, replace(schedule, next_due_at=following, last_slot=slot), status
         )
-    if schedule.unanswered >= patience_after and schedule.last_sent_kind != Action.PATIENCE:
+    if schedule.unanswered >= patience_after and not schedule.patience_offered:
         offer = replace(
             schedule,
             next_due_at=following,
             last_slot=slot,
-            unanswered=0,
+            patience_offered=True,
             last_sent_kind=Action.PATIENCE.value,
         )
         return Decision(Action.PATIENCE, offer, status)

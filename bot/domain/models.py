@@ -101,6 +101,7 @@ class Schedule:
     last_sent_kind: str | None
     welcome_back: bool
     awaiting: str | None
+    patience_offered: bool = False
 
 
 class CheckinKind(StrEnum):

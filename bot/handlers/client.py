@@ -5,6 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.domain.models import Client
+from bot.handlers.common import answer_quietly
 from bot.handlers.context import Context, services
 from bot.services.onboarding import parse_consent_data
 from bot.services.people import Person
@@ -16,9 +17,8 @@ async def on_consent_button(update: Update, context: Context, person: Person) ->
     assert query is not None
     parsed = parse_consent_data(query.data or "")
     if parsed is None or query.message is None:
-        await query.answer(services(context).texts.get("consent.button_expired"))
+        await answer_quietly(query, services(context).texts.get("consent.button_expired"))
         return
-    await query.answer()
     answer, code = parsed
     language = update.effective_user.language_code if update.effective_user else None
     found = services(context)
@@ -27,6 +27,7 @@ async def on_consent_button(update: Update, context: Context, person: Person) ->
     )
     if client is not None:
         await found.preferences.ask(client, found.preferences.cadence_question(client))
+    await answer_quietly(query)
 
 
 async def on_client_message(update: Update, context: Context, client: Client) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from telegram import ChatMemberUpdated, Update
+from telegram import CallbackQuery, ChatMemberUpdated, Update
+from telegram.error import TelegramError
 
 from bot.handlers.context import Context, services
 from bot.services.people import Person
@@ -73,6 +75,8 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
         person = await found.people.identify(member.chat.id)
         if person.client is not None:
             await found.preferences.unblock(person.client)
+        if person.specialist is not None:
+            await found.people.specialist_unblocked(person.specialist)
         return
     if status in {"left", "kicked"}:
         return
@@ -80,9 +84,17 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
     await context.bot.leave_chat(member.chat.id)
 
 
+async def answer_quietly(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a button press; Telegram refuses answers to old presses, which is harmless."""
+    with contextlib.suppress(TelegramError):
+        await query.answer(text)
+
+
 async def on_error(update: object, context: Context) -> None:
     """Log the failure by event name and ids only (an update can hold a client's words)."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if update_id is not None:
+        context.bot_data.failed_updates.add(update_id)
     log.error(
         "handler.error update=%s error=%s",
         update_id,

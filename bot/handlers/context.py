@@ -15,6 +15,10 @@ class Runtime:
     services: Services
     bot_username: str
 
+    def __init__(self) -> None:
+        # Updates whose handling failed: their inbox rows stay for the next start.
+        self.failed_updates: set[int] = set()
+
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Runtime]
 CONTEXT_TYPES = ContextTypes(bot_data=Runtime)

@@ -21,7 +21,14 @@ from telegram.ext import (
 
 from bot.domain.models import Client, Specialist
 from bot.handlers.client import client_note, on_client_message, on_consent_button
-from bot.handlers.common import cmd_help, cmd_start, identify, on_error, on_my_chat_member
+from bot.handlers.common import (
+    answer_quietly,
+    cmd_help,
+    cmd_start,
+    identify,
+    on_error,
+    on_my_chat_member,
+)
 from bot.handlers.context import Context, PorchlightApp, services
 from bot.handlers.inbox import forget_handled
 from bot.handlers.settings import (
@@ -149,9 +156,9 @@ async def on_button(update: Update, context: Context) -> None:
     client, specialist = person.client, person.their_specialist
     known = query.message is not None and client is not None and specialist is not None
     if known and await on_settings_button(update, context, client, specialist):  # type: ignore[arg-type]
-        await query.answer()
+        await answer_quietly(query)
         return
-    await query.answer(services(context).texts.get("consent.button_expired"))
+    await answer_quietly(query, services(context).texts.get("consent.button_expired"))
 
 
 def register(application: PorchlightApp) -> None:

@@ -10,10 +10,9 @@ specialist. Reports name the people, never the content.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from bot.delivery.outbox import Outbox
-from bot.domain.models import ClientStatus, Direction
+from bot.domain.models import Direction
 from bot.domain.texts import Texts
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
@@ -53,12 +52,8 @@ class DeliveryReports:
         async with self._db.transaction():
             client = await self._clients.by_user(chat_id)
             if client is not None:
-                if client.status is ClientStatus.BLOCKED:
-                    return
-                schedule = await self._schedules.get(client.id)
-                assert schedule is not None
-                await self._clients.set_status(client.id, ClientStatus.BLOCKED)
-                await self._schedules.save(replace(schedule, next_due_at=None))
+                if not await self._clients.block(client.id):
+                    return  # told already
                 specialist = await self._specialists.by_id(client.specialist_id)
                 log.info("client.blocked client=%d", client.id)
                 if specialist is not None:
@@ -68,7 +63,7 @@ class DeliveryReports:
                     )
                 return
             specialist = await self._specialists.by_user(chat_id)
-            if specialist is not None:
+            if specialist is not None and await self._specialists.set_blocked(specialist.id, True):
                 log.info("specialist.blocked specialist=%d", specialist.id)
                 await self._tell_admins("admin.specialist_blocked", name=specialist.display_name)
 

@@ -65,6 +65,11 @@ class People:
             specialist = await self._specialists.by_id(client.specialist_id)
         return specialist.display_name if specialist else ""
 
+    async def specialist_unblocked(self, specialist: Specialist) -> None:
+        """The specialist unblocked the bot: admins will hear of a new block again."""
+        async with self._db.transaction():
+            await self._specialists.set_blocked(specialist.id, False)
+
     async def add_specialist(self, telegram_user_id: int, display_name: str) -> Specialist:
         """Register (or rename) a specialist; refuse a client's account or a blank name."""
         name = " ".join(display_name.split())

@@ -52,6 +52,8 @@ QUIET_CHOICES = (
     QuietHours(time(23), time(8)),
     QuietHours(time(21), time(9)),
 )
+# How long a "type a time" or "type a time zone" question waits for its answer.
+ANSWER_WINDOW = timedelta(minutes=15)
 PAUSES = {"1d": timedelta(days=1), "1w": timedelta(weeks=1), "2w": timedelta(weeks=2)}
 CADENCE_ROWS = (
     (Cadence.DAILY, Cadence.EVERY_2_DAYS),
@@ -312,7 +314,7 @@ class Preferences:
             # the zone question still gets the check-ins they chose.
             await self._change(
                 client,
-                replace(schedule, awaiting="timezone"),
+                replace(schedule, awaiting=self._asked("timezone")),
                 status=status,
                 edit=edit,
                 then=self.timezone_question(client),
@@ -340,26 +342,31 @@ class Preferences:
         """Remember that the next plain text may be the time for this rhythm."""
         schedule = await self._schedule(client)
         async with self._db.transaction():
-            await self._schedules.save(replace(schedule, awaiting=f"time:{cadence.value}:{mask}"))
+            await self._schedules.save(
+                replace(schedule, awaiting=self._asked(f"time:{cadence.value}:{mask}"))
+            )
 
     async def await_timezone(self, client: Client) -> None:
         """Remember that the next plain text may be a time zone."""
         schedule = await self._schedule(client)
         async with self._db.transaction():
-            await self._schedules.save(replace(schedule, awaiting="timezone"))
+            await self._schedules.save(replace(schedule, awaiting=self._asked("timezone")))
 
     async def typed_answer(self, client: Client, text: str) -> bool:
         """If the client was just asked to type a time or zone and this is one, use it.
 
-        Only the very next message is considered: whatever else it is, it is relayed
-        and the question lapses, so a later "+1" or "UTC" in conversation is never
-        taken for a setting.
+        Only the very next message, and only within ANSWER_WINDOW of the question, is
+        considered: whatever else it is, it is relayed and the question lapses, so a
+        later "Japan", "+1" or "UTC" in conversation is never taken for a setting.
         """
         schedule = await self._schedule(client)
-        awaiting = schedule.awaiting
-        if awaiting is None:
+        if schedule.awaiting is None:
             return False
+        awaiting, _, asked_at = schedule.awaiting.partition("@")
+        asked = float(asked_at) if asked_at.isdigit() else 0.0
         try:
+            if self._clock.now().timestamp() - asked > ANSWER_WINDOW.total_seconds():
+                raise ValueError("the question has lapsed")
             if awaiting == "timezone":
                 await self.set_timezone(client, parse_zone(text.strip()))
             else:
@@ -370,6 +377,10 @@ class Preferences:
                 await self._schedules.save(replace(schedule, awaiting=None))
             return False
         return True
+
+    def _asked(self, question: str) -> str:
+        """What `awaiting` holds: the question, and when it was asked."""
+        return f"{question}@{int(self._clock.now().timestamp())}"
 
     @staticmethod
     def build_rhythm(
@@ -525,23 +536,24 @@ class Preferences:
             )
 
     async def unblock(self, client: Client) -> None:
-        """A client who had blocked the bot is back: check-ins resume as they were."""
+        """A client who had blocked the bot is back: everything resumes as it was before."""
         if client.status is not ClientStatus.BLOCKED:
             return
-        schedule = await self._schedule(client)
-        following = None
-        if schedule.rhythm is not None:
-            following = next_due(
-                schedule.rhythm,
-                zone(schedule.timezone),
-                schedule.quiet,
-                self._clock.now(),
-                last_slot=schedule.last_slot,
-                rng=self._rng,
-            )
         async with self._db.transaction():
+            restored = await self._clients.unblock(client.id)
+            schedule = await self._schedules.get(client.id)
+            assert schedule is not None
+            following = schedule.paused_until if restored is ClientStatus.PAUSED else None
+            if restored is ClientStatus.ACTIVE and schedule.rhythm is not None:
+                following = next_due(
+                    schedule.rhythm,
+                    zone(schedule.timezone),
+                    schedule.quiet,
+                    self._clock.now(),
+                    last_slot=schedule.last_slot,
+                    rng=self._rng,
+                )
             await self._schedules.save(replace(schedule, next_due_at=following))
-            await self._clients.set_status(client.id, ClientStatus.ACTIVE)
 
     async def keep(self, client: Client, edit: int) -> None:
         """'Keep them' under the stop question."""

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 HEADER_GAP = timedelta(minutes=30)
 SAFETY_REPLY_EVERY = timedelta(hours=1)
+UPDATE_MEMORY = timedelta(days=3)
 
 
 class Outcome(StrEnum):
@@ -181,6 +182,11 @@ class Relay:
             resources=self._safety.resources(client.language),
         )
         await self._outbox.text(client.chat_id, text)
+
+    async def tidy(self) -> None:
+        """Forget update ids older than Telegram keeps updates (24 hours), with room to spare."""
+        async with self._db.transaction():
+            await self._relay.forget_updates_before(self._clock.now() - UPDATE_MEMORY)
 
     async def keep(self, received: Received) -> None:
         """Store a message's ids until it is handled (see bot.handlers.inbox)."""

@@ -130,6 +130,30 @@ class ClientRepository:
         )
         await conn.execute("DELETE FROM clients WHERE id = ?", (client.id,))
 
+    async def block(self, client_id: int) -> bool:
+        """Mark the client blocked, remembering their status; False if they were already."""
+        cursor = await self._db.conn.execute(
+            "UPDATE clients SET status_before_block = status, status = 'blocked',"
+            " next_due_at = NULL WHERE id = ? AND status != 'blocked'",
+            (client_id,),
+        )
+        changed = cursor.rowcount == 1
+        await cursor.close()
+        return changed
+
+    async def unblock(self, client_id: int) -> ClientStatus:
+        """Restore the status the client had before blocking the bot, and return it."""
+        async with self._db.conn.execute(
+            "SELECT status_before_block FROM clients WHERE id = ?", (client_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        restored = ClientStatus(row[0]) if row and row[0] else ClientStatus.ACTIVE
+        await self._db.conn.execute(
+            "UPDATE clients SET status = ?, status_before_block = NULL WHERE id = ?",
+            (restored.value, client_id),
+        )
+        return restored
+
     async def set_status(self, client_id: int, status: ClientStatus) -> None:
         """Change a client's status."""
         await self._db.conn.execute(

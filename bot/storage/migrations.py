@@ -202,12 +202,34 @@ async def m003_inbox(conn: aiosqlite.Connection) -> None:
     )
 
 
-async def m004_safety(conn: aiosqlite.Connection) -> None:
-    """When a client last got the safety resources: at most once an hour, never a flood."""
-    await run_script(conn, "ALTER TABLE clients ADD COLUMN last_safety_reply_at TEXT;")
+async def m004_safety_and_blocks(conn: aiosqlite.Connection) -> None:
+    """Safety replies at most once an hour; blocks that undo nothing; one ease-off offer.
+
+    - last_safety_reply_at: when the client last got the resources.
+    - status_before_block: a client who paused or stopped, then blocked and unblocked
+      the bot, is paused or stopped again, not active.
+    - specialists.blocked: admins hear once that a specialist blocked the bot.
+    - patience_offered: the offer to ease off comes once per silence; any contact
+      from the client clears it.
+    """
+    await run_script(
+        conn,
+        """
+        ALTER TABLE clients ADD COLUMN last_safety_reply_at TEXT;
+        ALTER TABLE clients ADD COLUMN status_before_block TEXT;
+        ALTER TABLE clients ADD COLUMN patience_offered INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE specialists ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX processed_updates_at ON processed_updates(processed_at);
+        """,
+    )
 
 
-MIGRATIONS: tuple[Migration, ...] = (m001_foundation, m002_checkins, m003_inbox, m004_safety)
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_foundation,
+    m002_checkins,
+    m003_inbox,
+    m004_safety_and_blocks,
+)
 
 
 async def migrate(conn: aiosqlite.Connection) -> list[str]:

@@ -143,10 +143,11 @@ class OutboxRepository:
         ) as cursor:
             return [_item(row) async for row in cursor]
 
-    async def next_not_before(self) -> datetime | None:
-        """When the earliest pending item becomes due."""
+    async def next_not_before(self, after: datetime) -> datetime | None:
+        """When the earliest pending item that is not yet due becomes due."""
         async with self._db.conn.execute(
-            "SELECT min(not_before) FROM outbox WHERE status = 'pending'"
+            "SELECT min(not_before) FROM outbox WHERE status = 'pending' AND not_before > ?",
+            (to_db(after),),
         ) as cursor:
             row = await cursor.fetchone()
         return None if row is None or row[0] is None else from_db(row[0])
@@ -165,9 +166,7 @@ class OutboxRepository:
 
     async def mark_sent(self, item_id: int, message_id: int | None, now: datetime) -> None:
         """Telegram accepted the message."""
-        await self._db.conn.execute(
-            "DELETE FROM outbox WHERE id = ? AND ephemeral = 1", (item_id,)
-        )
+        await self._delete_if_ephemeral(item_id)
         await self._db.conn.execute(
             # The payload goes once sent: even the bot's own texts name people.
             "UPDATE outbox SET status = 'sent', sent_at = ?, sent_message_id = ?,"
@@ -191,12 +190,11 @@ class OutboxRepository:
         )
 
     async def mark_dead(self, item_id: int, error: str) -> None:
-        """Give up on an item."""
+        """Give up on an item (its payload goes: it may name people)."""
+        await self._delete_if_ephemeral(item_id)
         await self._db.conn.execute(
-            "DELETE FROM outbox WHERE id = ? AND ephemeral = 1", (item_id,)
-        )
-        await self._db.conn.execute(
-            "UPDATE outbox SET status = 'dead', last_error = ? WHERE id = ?", (error, item_id)
+            "UPDATE outbox SET status = 'dead', last_error = ?, payload = '{}' WHERE id = ?",
+            (error, item_id),
         )
 
     async def recover_interrupted(self) -> tuple[int, int]:
@@ -207,7 +205,7 @@ class OutboxRepository:
         retried = cursor.rowcount
         await cursor.close()
         cursor = await self._db.conn.execute(
-            "UPDATE outbox SET status = 'dead', last_error = 'interrupted'"
+            "UPDATE outbox SET status = 'dead', last_error = 'interrupted', payload = '{}'"
             " WHERE status = 'sending' AND at_most_once = 1"
         )
         dropped = cursor.rowcount

@@ -126,6 +126,12 @@ class RelayRepository:
             (json.dumps(chat_ids),),
         )
 
+    async def forget_updates_before(self, moment: datetime) -> None:
+        """Drop de-duplication records old enough that Telegram will not redeliver them."""
+        await self._db.conn.execute(
+            "DELETE FROM processed_updates WHERE processed_at < ?", (to_db(moment),)
+        )
+
     async def first_time(self, update_id: int, now: datetime) -> bool:
         """Record an update as handled; False if it was handled before."""
         cursor = await self._db.conn.execute(

@@ -17,7 +17,7 @@ from bot.storage.db import Database, from_db, maybe_from_db, to_db
 _SCHEDULE_COLUMNS = (
     "cadence, weekdays, window, at, quiet, timezone, timezone_chosen, paused_until,"
     " next_due_at, manual_due_at, last_slot, unanswered, last_prompt, last_sent_kind,"
-    " welcome_back, awaiting"
+    " welcome_back, awaiting, patience_offered"
 )
 _BOTH_QUALIFIED = ", ".join(
     f"c.{name.strip()}" for name in f"{CLIENT_COLUMNS}, {_SCHEDULE_COLUMNS}".split(",")
@@ -62,6 +62,7 @@ def schedule_from_row(row: aiosqlite.Row) -> Schedule:
         last_sent_kind=row["last_sent_kind"],
         welcome_back=bool(row["welcome_back"]),
         awaiting=row["awaiting"],
+        patience_offered=bool(row["patience_offered"]),
     )
 
 
@@ -69,7 +70,7 @@ _SAVE = (
     "UPDATE clients SET cadence = ?, weekdays = ?, window = ?, at = ?, quiet = ?,"
     " timezone = ?, timezone_chosen = ?, paused_until = ?, next_due_at = ?,"
     " manual_due_at = ?, last_slot = ?, unanswered = ?, last_prompt = ?,"
-    " last_sent_kind = ?, welcome_back = ?, awaiting = ? WHERE id = ?"
+    " last_sent_kind = ?, welcome_back = ?, awaiting = ?, patience_offered = ? WHERE id = ?"
 )
 
 
@@ -92,6 +93,7 @@ def _save_params(schedule: Schedule) -> tuple[object, ...]:
         schedule.last_sent_kind,
         int(schedule.welcome_back),
         schedule.awaiting,
+        int(schedule.patience_offered),
         schedule.client_id,
     )
 
@@ -169,7 +171,7 @@ class ScheduleRepository:
         await self._db.conn.executemany(
             "UPDATE clients SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
             " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?,"
-            " welcome_back = ? WHERE id = ?",
+            " welcome_back = ?, patience_offered = ? WHERE id = ?",
             [
                 (
                     _maybe_db(s.paused_until),
@@ -180,6 +182,7 @@ class ScheduleRepository:
                     s.last_prompt,
                     s.last_sent_kind,
                     int(s.welcome_back),
+                    int(s.patience_offered),
                     s.client_id,
                 )
                 for s in schedules
@@ -211,7 +214,8 @@ class ScheduleRepository:
     async def mark_contact(self, client_id: int, now: datetime) -> None:
         """The client wrote or tapped: the unanswered count starts again."""
         await self._db.conn.execute(
-            "UPDATE clients SET unanswered = 0, last_reply_at = ? WHERE id = ?",
+            "UPDATE clients SET unanswered = 0, patience_offered = 0, last_reply_at = ?"
+            " WHERE id = ?",
             (to_db(now), client_id),
         )
 

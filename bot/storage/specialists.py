@@ -66,6 +66,16 @@ class SpecialistRepository:
         ) as cursor:
             return [_specialist(row) async for row in cursor]
 
+    async def set_blocked(self, specialist_id: int, blocked: bool) -> bool:
+        """Note that the specialist blocked (or unblocked) the bot; False if no change."""
+        cursor = await self._db.conn.execute(
+            "UPDATE specialists SET blocked = ? WHERE id = ? AND blocked != ?",
+            (int(blocked), specialist_id, int(blocked)),
+        )
+        changed = cursor.rowcount == 1
+        await cursor.close()
+        return changed
+
     async def client_count(self, specialist_id: int) -> int:
         """How many clients the specialist has."""
         async with self._db.conn.execute(

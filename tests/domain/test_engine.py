@@ -86,13 +86,19 @@ def test_a_paused_client_before_the_end_gets_nothing() -> None:
     assert decision.schedule.next_due_at == NINE + timedelta(days=2)
 
 
-def test_patience_offer_replaces_the_fourth_and_is_never_sent_twice_in_a_row() -> None:
+def test_patience_offer_replaces_the_fourth_and_comes_once_per_silence() -> None:
     offer = run(ClientStatus.ACTIVE, schedule(unanswered=3))
     assert offer.action is Action.PATIENCE
-    assert offer.schedule.unanswered == 0
-    still_silent = replace(offer.schedule, unanswered=3, next_due_at=NINE)
-    again = run(ClientStatus.ACTIVE, still_silent)
-    assert again.action is Action.CHECKIN
+    assert offer.schedule.patience_offered
+    still_silent = offer.schedule
+    for _ in range(10):
+        still_silent = replace(still_silent, next_due_at=NINE)
+        later = run(ClientStatus.ACTIVE, still_silent)
+        assert later.action is Action.CHECKIN
+        still_silent = later.schedule
+    assert still_silent.unanswered == 13
+    after_contact = replace(still_silent, unanswered=3, patience_offered=False, next_due_at=NINE)
+    assert run(ClientStatus.ACTIVE, after_contact).action is Action.PATIENCE
 
 
 def test_manual_checkin_leaves_the_schedule_alone() -> None:

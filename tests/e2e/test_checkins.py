@@ -475,3 +475,28 @@ async def test_settings_shows_a_summary_and_a_menu(bot: Harness) -> None:
     assert (await bot.client_row(ALEX))["timezone"] == "America/Chicago"
     # 09:00 in Chicago is 15:00 UTC.
     assert await bot.next_due(ALEX) == datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
+
+
+async def test_a_zone_typed_long_after_the_question_is_a_message(bot: Harness) -> None:
+    question = bot.api.sent_to(ALEX)[-1]
+    await tap(bot, ALEX, question, "Every day")
+    await tap(bot, ALEX, current(bot, ALEX, question), "Morning (9–12)")  # noqa: RUF001
+    assert "Which time zone" in (current(bot, ALEX, question).text or "")
+    bot.clock.advance(timedelta(days=3))
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "Japan")
+    relayed = (await bot.said(SAM, sam_before + 2))[sam_before:]
+    assert relayed[-1].text == "Japan"
+    assert (await bot.client_row(ALEX))["timezone"] == "UTC"
+
+
+async def test_one_offer_per_silence_however_long(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    for day in range(12):
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC) + timedelta(days=day))
+        await bot.tick()
+    offers = [m for m in bot.api.sent_to(ALEX) if "ease off" in (m.text or "")]
+    assert len(offers) == 1
+    assert len(checkins(bot, ALEX)) == 11
+    notes = [m for m in bot.api.sent_to(SAM) if "offered to ease off" in (m.text or "")]
+    assert len(notes) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -217,3 +218,84 @@ async def test_a_stale_checkin_left_in_the_outbox_is_dropped_not_sent_late(bot: 
     await bot.settle()
     assert await bot.rows("SELECT last_error FROM outbox WHERE at_most_once = 1") == [("stale",)]
     assert not any("Doing okay" in str(m.reply_markup) for m in bot.api.sent_to(ALEX))
+
+
+async def test_stop_then_block_then_unblock_stays_stopped(bot: Harness) -> None:
+    await bot.services.preferences.schedule_command(await _client(bot, ALEX), ["daily", "07:00"])
+    await bot.services.preferences.stop(
+        await _client(bot, ALEX),
+        (await bot.services.people.identify(SAM)).specialist,  # type: ignore[arg-type]
+        bot.api.sent_to(ALEX)[-1].message_id,
+    )
+    bot.api.block_bot(ALEX)
+    await bot.barrier(SAM)
+    assert (await bot.client_row(ALEX))["status"] == "blocked"
+    bot.api.unblock_bot(ALEX)
+    await bot.barrier(SAM)
+    row = await bot.client_row(ALEX)
+    assert (row["status"], row["next_due_at"]) == ("stopped", None)
+
+
+async def test_admins_hear_once_that_a_specialist_blocked_the_bot(bot: Harness) -> None:
+    bot.api.block_bot(SAM)
+    for text in ("one", "two", "three"):
+        bot.api.send_text(ALEX, text)
+    await bot.barrier(ALEX)
+    await bot.barrier(BO)
+    notes = [
+        m for m in bot.api.sent_to(ADMIN) if "Sam Rivera has blocked the bot" in (m.text or "")
+    ]
+    assert len(notes) == 1
+
+
+async def test_a_checkin_whose_answer_timed_out_is_not_sent_again(bot: Harness) -> None:
+    await bot.services.preferences.schedule_command(await _client(bot, ALEX), ["daily", "07:00"])
+    await bot.settle()
+    # Telegram takes the message but answers too late: it may well have been delivered.
+    bot.api.fail_next("sendMessage", chat_id=ALEX, status=200, delay=1.0)
+    bot.clock.set(datetime(2026, 11, 30, 7, 0, 10, tzinfo=UTC))
+    await bot.services.checkins.tick()
+    await bot.settle()
+    bot.advance(timedelta(minutes=30))
+    await bot.settle()
+    checkins = [m for m in bot.api.sent_to(ALEX) if "Doing okay" in str(m.reply_markup)]
+    assert len(checkins) == 1
+    assert await bot.rows("SELECT status FROM outbox WHERE at_most_once = 1") == [("dead",)]
+
+
+async def test_sending_survives_a_database_error(bot: Harness) -> None:
+    repo = bot.services.sender._outbox  # type: ignore[union-attr]
+    real = repo.next_not_before
+    failures = {"left": 1}
+
+    async def flaky(after: datetime) -> datetime | None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return await real(after)
+
+    repo.next_not_before = flaky  # type: ignore[method-assign]
+    bot.api.send_text(ALEX, "first")
+    await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2)
+    assert failures["left"] == 0
+    before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "second")
+    assert (await bot.said(SAM, before + 1))[-1].text == "second"
+
+
+async def test_a_message_whose_handling_failed_is_relayed_after_a_restart(bot: Harness) -> None:
+    relay = bot.services.relay
+    real = relay.from_client
+
+    async def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("a bug")
+
+    relay.from_client = broken  # type: ignore[method-assign]
+    original = bot.api.send_text(ALEX, "please do not lose me")
+    await bot.barrier(ALEX)
+    assert await bot.rows("SELECT message_id FROM inbox") == [(original.message_id,)]
+    relay.from_client = real  # type: ignore[method-assign]
+    await bot.restart()
+    await bot.api.wait_until(
+        lambda: (ALEX, original.message_id) in copies_of(bot, SAM), what="relayed after restart"
+    )
