@@ -75,7 +75,7 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         reports = DeliveryReports(
-            db, specialists, clients, schedules, relay_repo, outbox, texts, settings.admin_ids
+            db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
         )
         sender = None
         if bot is not None:

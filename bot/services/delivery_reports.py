@@ -18,7 +18,6 @@ from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxItem
 from bot.storage.relay import RelayRepository
-from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
 
 log = logging.getLogger(__name__)
@@ -32,7 +31,6 @@ class DeliveryReports:
         db: Database,
         specialists: SpecialistRepository,
         clients: ClientRepository,
-        schedules: ScheduleRepository,
         relay: RelayRepository,
         outbox: Outbox,
         texts: Texts,
@@ -41,7 +39,6 @@ class DeliveryReports:
         self._db = db
         self._specialists = specialists
         self._clients = clients
-        self._schedules = schedules
         self._relay = relay
         self._outbox = outbox
         self._texts = texts
