@@ -18,6 +18,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 WINDOW = 1.0
+# Requests do not arrive exactly as they leave: a little room keeps a burst that
+# bunches on the way from looking like too many in one second, or two in one chat.
+MARGIN = 0.01
 
 
 class RateLimiter:
@@ -67,18 +70,18 @@ class RateLimiter:
             # An urgent message uses up a smooth slot too, so the average pace holds.
             self._next_slot = max(self._next_slot, now) + self._gap
         self._sent.append(now)
-        self._chat_ready[chat_id] = now + self._chat_gap
+        self._chat_ready[chat_id] = now + self._chat_gap + (MARGIN if self._chat_gap else 0.0)
         if len(self._chat_ready) > 10_000:
             self._chat_ready = {c: at for c, at in self._chat_ready.items() if at > now}
 
     def _window_free_at(self, limit: int) -> float:
         """When the past second will hold fewer than `limit` messages."""
         now = self._monotonic()
-        while self._sent and self._sent[0] <= now - WINDOW:
+        while self._sent and self._sent[0] <= now - WINDOW - MARGIN:
             self._sent.popleft()
         if len(self._sent) < limit:
             return now
-        return self._sent[len(self._sent) - limit] + WINDOW
+        return self._sent[len(self._sent) - limit] + WINDOW + MARGIN
 
     async def _until(self, moment: Callable[[], float]) -> None:
         """Sleep until moment() has passed, re-reading it after each sleep."""

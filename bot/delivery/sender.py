@@ -36,6 +36,8 @@ from bot.storage.relay import RelayRepository
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 200
+SCHEDULED_IN_FLIGHT = 30
+SCHEDULED_REFILL = 10
 IDLE_WAIT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
 STALE_AFTER = timedelta(hours=3)
@@ -81,6 +83,7 @@ class Sender:
         events: DeliveryEvents | None = None,
         give_up_after: timedelta = timedelta(hours=24),
         max_in_flight: int = MAX_IN_FLIGHT,
+        scheduled_in_flight: int = SCHEDULED_IN_FLIGHT,
     ) -> None:
         self._db = db
         self._outbox = outbox
@@ -96,6 +99,8 @@ class Sender:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
+        self._in_flight_by: dict[Priority, set[int]] = {p: set() for p in Priority}
+        self._scheduled_in_flight = scheduled_in_flight
         self._queues: dict[int, deque[OutboxItem]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._recent_429: deque[tuple[float, int]] = deque()
@@ -151,25 +156,38 @@ class Sender:
         self._wake.clear()
 
     async def _dispatch(self) -> None:
-        """Hand due items to their chats' workers, up to max_in_flight at a time."""
+        """Hand due items to their chats' workers, within each priority's allowance.
+
+        Check-ins in flight are held to about a second's worth (they mostly wait for
+        their pacing slot), so a message a person is waiting for always finds room.
+        """
         self._wake.clear()
-        room = self._max_in_flight - len(self._in_flight)
-        if room <= 0:
-            return
-        async with self._db.transaction():
-            # Items already handed out are still pending in the store: ask for enough.
-            items = await self._outbox.due(self._clock.now(), len(self._in_flight) + room)
-        for item in items:
-            if item.id in self._in_flight:
+        for priority, allowance, least in (
+            (Priority.PERSON, self._max_in_flight, 1),
+            (Priority.SCHEDULED, self._scheduled_in_flight, SCHEDULED_REFILL),
+        ):
+            handed = self._in_flight_by[priority]
+            room = allowance - len(handed)
+            if room < min(least, allowance):
                 continue
-            if len(self._in_flight) >= self._max_in_flight:
-                break
-            self._in_flight.add(item.id)
-            self._queues.setdefault(item.chat_id, deque()).append(item)
-            if item.chat_id not in self._workers:
-                self._workers[item.chat_id] = asyncio.create_task(
-                    self._work(item.chat_id), name=f"outbox-chat-{item.chat_id}"
+            async with self._db.transaction():
+                items = await self._outbox.due(
+                    self._clock.now(), room, priority=priority, exclude=handed
                 )
+            for item in items:
+                self._hand_out(item)
+
+    def _hand_out(self, item: OutboxItem) -> None:
+        """Queue an item on its chat's worker, starting the worker if needed."""
+        if item.id in self._in_flight:
+            return
+        self._in_flight.add(item.id)
+        self._in_flight_by[item.priority].add(item.id)
+        self._queues.setdefault(item.chat_id, deque()).append(item)
+        if item.chat_id not in self._workers:
+            self._workers[item.chat_id] = asyncio.create_task(
+                self._work(item.chat_id), name=f"outbox-chat-{item.chat_id}"
+            )
 
     async def _work(self, chat_id: int) -> None:
         """Send one chat's items in order; stop at the first that has to wait."""
@@ -183,15 +201,19 @@ class Sender:
                     log.exception("outbox.send_error item=%d", item.id)
                     sent = False
                 finally:
-                    self._in_flight.discard(item.id)
+                    self._release(item)
                 if not sent:
                     break
         finally:
             for left in queue:
-                self._in_flight.discard(left.id)
+                self._release(left)
             del self._queues[chat_id]
             del self._workers[chat_id]
             self._wake.set()
+
+    def _release(self, item: OutboxItem) -> None:
+        self._in_flight.discard(item.id)
+        self._in_flight_by[item.priority].discard(item.id)
 
     async def _send_one(self, item: OutboxItem) -> bool:
         """Send one item; False when the chat has to wait before its next message."""
@@ -201,10 +223,14 @@ class Sender:
             async with self._db.transaction():
                 await self._outbox.mark_dead(item.id, "stale")
             return True
-        if not await self._wait_turn(item):
-            return False  # stopping: the item stays pending for the next start
         async with self._db.transaction():
             await self._outbox.mark_sending(item.id)
+        # The limiter comes last, so the request leaves the moment its slot is granted
+        # (a database wait in between bunched requests past Telegram's limits).
+        if not await self._wait_turn(item):
+            async with self._db.transaction():  # stopping: back to pending, unsent
+                await self._outbox.retry_later(item.id, self._clock.now(), "stopped")
+            return False
         try:
             message_id = await self._call(item)
         except RetryAfter as error:

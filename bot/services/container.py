@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -80,7 +81,17 @@ class Services:
         sender = None
         if bot is not None:
             limiter = RateLimiter(settings.send_per_second, settings.send_per_chat_interval)
-            sender = Sender(db, outbox_repo, relay_repo, bot, limiter, clock, events=reports)
+            sender = Sender(
+                db,
+                outbox_repo,
+                relay_repo,
+                bot,
+                limiter,
+                clock,
+                events=reports,
+                # About a second's worth of check-ins waits for its pacing slot at a time.
+                scheduled_in_flight=max(30, math.ceil(settings.send_per_second) + 1),
+            )
             outbox.on_new_item(sender.wake)
         return cls(
             db=db,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
@@ -134,14 +135,30 @@ class OutboxRepository:
             ],
         )
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxItem]:
-        """Pending items whose time has come, most urgent first, oldest first."""
-        async with self._db.conn.execute(
-            "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ?"
-            " ORDER BY priority, id LIMIT ?",
-            (to_db(now), limit),
-        ) as cursor:
-            return [_item(row) async for row in cursor]
+    async def due(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        priority: Priority | None = None,
+        exclude: Collection[int] = (),
+    ) -> list[OutboxItem]:
+        """Pending items whose time has come, most urgent first, oldest first.
+
+        `exclude` leaves out items already handed to a worker (still pending in here).
+        """
+        sql = "SELECT * FROM outbox WHERE status = 'pending' AND not_before <= ?"
+        params: list[object] = [to_db(now)]
+        if priority is not None:
+            sql += " AND priority = ?"
+            params.append(int(priority))
+        if exclude:
+            sql += " AND id NOT IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(exclude)))
+        params.append(limit)
+        async with self._db.conn.execute(f"{sql} ORDER BY priority, id LIMIT ?", params) as cursor:
+            rows = await cursor.fetchall()
+        return [_item(row) for row in rows]
 
     async def next_not_before(self, after: datetime) -> datetime | None:
         """When the earliest pending item that is not yet due becomes due."""
