@@ -18,17 +18,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from bot.delivery.outbox import NewText, Outbox, keyboard
-from bot.domain.clock import Clock
+from bot.delivery.outbox import NewText, keyboard
 from bot.domain.engine import Action, Decision, decide, decide_manual
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
 from bot.domain.rhythm import after_quiet, next_due, step_down, zone
-from bot.domain.texts import Texts
-from bot.services.phrasing import Phrasing
-from bot.storage.clients import ClientRepository
-from bot.storage.db import Database
+from bot.services.base import ScheduleContext, ScheduleService
 from bot.storage.outbox import Priority
-from bot.storage.schedules import DueClient, ScheduleRepository
+from bot.storage.schedules import DueClient
 
 log = logging.getLogger(__name__)
 
@@ -86,35 +82,25 @@ class TickReport:
         setattr(self, field, getattr(self, field) + 1)
 
 
-class CheckIns:
+class CheckIns(ScheduleService):
     """Sends check-ins when they are due and carries their answers to the specialist."""
 
     def __init__(
         self,
-        db: Database,
-        clients: ClientRepository,
-        schedules: ScheduleRepository,
-        outbox: Outbox,
-        texts: Texts,
-        clock: Clock,
+        context: ScheduleContext,
         *,
         patience_after: int,
         staff_timezone: str,
         rng: random.Random | None = None,
     ) -> None:
-        self._db = db
-        self._clients = clients
-        self._schedules = schedules
-        self._outbox = outbox
-        self._texts = texts
-        self._phrasing = Phrasing(texts)
-        self._clock = clock
+        super().__init__(context, rng)
         self._patience_after = patience_after
         self._staff_tz = zone(staff_timezone)
-        self._rng = rng or random.Random()
         self._keyboards: dict[tuple[CheckinKind, str], str] = {}
         self._prompt_keys = sorted(
-            key.removeprefix("prompts.") for key in texts.names() if key.startswith("prompts.")
+            key.removeprefix("prompts.")
+            for key in self._texts.names()
+            if key.startswith("prompts.")
         )
 
     # ------------------------------------------------------------------ the tick

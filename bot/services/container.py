@@ -15,6 +15,7 @@ from bot.delivery.sender import Sender
 from bot.domain.clock import Clock
 from bot.domain.safety import SafetyScreen
 from bot.domain.texts import Texts
+from bot.services.base import ScheduleContext
 from bot.services.checkins import CheckIns
 from bot.services.delivery_reports import DeliveryReports
 from bot.services.erasure import Erasure
@@ -65,13 +66,9 @@ class Services:
         outbox_repo = OutboxRepository(db)
         schedules = ScheduleRepository(db)
         outbox = Outbox(outbox_repo, relay_repo, clock)
+        schedule_context = ScheduleContext(db, clients, schedules, outbox, texts, clock)
         checkins = CheckIns(
-            db,
-            clients,
-            schedules,
-            outbox,
-            texts,
-            clock,
+            schedule_context,
             patience_after=settings.patience_after,
             staff_timezone=settings.default_timezone,
         )
@@ -124,15 +121,7 @@ class Services:
                 clock,
             ),
             checkins=checkins,
-            preferences=Preferences(
-                db,
-                clients,
-                schedules,
-                outbox,
-                texts,
-                clock,
-                default_timezone=settings.default_timezone,
-            ),
+            preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),
             outbox=outbox,
             reports=reports,
             erasure=Erasure(db, clients, outbox, texts),

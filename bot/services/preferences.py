@@ -14,8 +14,7 @@ import random
 from dataclasses import replace
 from datetime import time, timedelta
 
-from bot.delivery.outbox import Buttons, Outbox
-from bot.domain.clock import Clock
+from bot.delivery.outbox import Buttons
 from bot.domain.models import Client, ClientStatus, Schedule, Specialist
 from bot.domain.rhythm import (
     Cadence,
@@ -30,11 +29,7 @@ from bot.domain.rhythm import (
     parse_zone,
     zone,
 )
-from bot.domain.texts import Texts
-from bot.services.phrasing import Phrasing
-from bot.storage.clients import ClientRepository
-from bot.storage.db import Database
-from bot.storage.schedules import ScheduleRepository
+from bot.services.base import ScheduleContext, ScheduleService
 
 COMMON_ZONES = (
     "UTC",
@@ -78,30 +73,18 @@ def _days(mask: int) -> frozenset[int]:
     return frozenset(day for day in range(7) if mask >> day & 1)
 
 
-class Preferences:
+class Preferences(ScheduleService):
     """Reads and changes a client's schedule, and says what it now is."""
 
     def __init__(
         self,
-        db: Database,
-        clients: ClientRepository,
-        schedules: ScheduleRepository,
-        outbox: Outbox,
-        texts: Texts,
-        clock: Clock,
+        context: ScheduleContext,
         *,
         default_timezone: str,
         rng: random.Random | None = None,
     ) -> None:
-        self._db = db
-        self._clients = clients
-        self._schedules = schedules
-        self._outbox = outbox
-        self._texts = texts
-        self._phrasing = Phrasing(texts)
-        self._clock = clock
+        super().__init__(context, rng)
         self._default_timezone = default_timezone
-        self._rng = rng or random.Random()
 
     # ------------------------------------------------------------------ questions
 

@@ -171,3 +171,24 @@ async def harness(
     finally:
         if bot.app is not None:
             await bot.stop()
+
+
+async def say(bot: Harness, user: int, text: str) -> FakeMessage:
+    """The user writes; return the bot's first answer."""
+    before = len(bot.api.sent_to(user))
+    bot.api.send_text(user, text)
+    return await bot.next_text(user, before)
+
+
+async def tap(bot: Harness, user: int, message: FakeMessage, label: str) -> None:
+    """Tap the button with this label and wait until the tap is answered and handled."""
+    data = next(d for row in message.buttons() for text, d in row if text == label)
+    assert data is not None
+    query = bot.api.press_button(user, message.message_id, data)
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what=f"tap {label}")
+    await bot.settle()
+
+
+def current(bot: Harness, user: int, message: FakeMessage) -> FakeMessage:
+    """The message as it is now (after edits)."""
+    return next(m for m in bot.api.sent_to(user) if m.message_id == message.message_id)

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import CONFIG_DIR
 from bot.domain.texts import Texts
-from tests.e2e.harness import Harness, harness
+from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SAM, RIA = 1001, 1002
@@ -33,27 +33,6 @@ async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
         await running_bot.join(CY, "Cyrus", RIA, "Cy")
         await running_bot.settle()
         yield running_bot
-
-
-async def say(bot: Harness, user: int, text: str) -> FakeMessage:
-    """The user writes; return the bot's first answer."""
-    before = len(bot.api.sent_to(user))
-    bot.api.send_text(user, text)
-    return await bot.next_text(user, before)
-
-
-async def tap(bot: Harness, user: int, message: FakeMessage, label: str) -> None:
-    """Tap the button with this label and wait until the tap is answered."""
-    data = next(d for row in message.buttons() for text, d in row if text == label)
-    assert data is not None
-    query = bot.api.press_button(user, message.message_id, data)
-    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what=f"tap {label}")
-    await bot.settle()
-
-
-def current(bot: Harness, user: int, message: FakeMessage) -> FakeMessage:
-    """The message as it is now (after edits)."""
-    return next(m for m in bot.api.sent_to(user) if m.message_id == message.message_id)
 
 
 async def daily_at_nine_in_berlin(bot: Harness, user: int) -> None:

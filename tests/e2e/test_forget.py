@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Harness, harness
-from tests.fakes.bot_api import FakeBotApi, FakeMessage
+from tests.e2e.harness import Harness, harness, say, tap
+from tests.fakes.bot_api import FakeBotApi
 
 SAM = 1001
 ALEX, BO = 2001, 2002
@@ -23,20 +23,6 @@ async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
         await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
         await running_bot.join(BO, "Bo", SAM, "Bo")
         yield running_bot
-
-
-async def say(bot: Harness, user: int, text: str) -> FakeMessage:
-    before = len(bot.api.sent_to(user))
-    bot.api.send_text(user, text)
-    return await bot.next_text(user, before)
-
-
-async def tap(bot: Harness, user: int, message: FakeMessage, label: str) -> None:
-    data = next(d for row in message.buttons() for text, d in row if text == label)
-    assert data is not None
-    query = bot.api.press_button(user, message.message_id, data)
-    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what=label)
-    await bot.settle()
 
 
 async def rows_about_alex(bot: Harness) -> dict[str, int]:
