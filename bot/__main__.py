@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
@@ -57,6 +58,16 @@ async def _check(settings: Settings) -> int:
     username = await _username(settings)
     print(f"Configuration is fine. The bot is @{username}.")
     return 0
+
+
+def _warn_if_env_is_readable(env: Path = Path(".env")) -> None:
+    """The token lives in .env: say so when others on the machine can read it."""
+    if env.exists() and env.stat().st_mode & 0o077:
+        print(
+            "Warning: .env holds the bot token and others on this machine can read it;"
+            " run: chmod 600 .env",
+            file=sys.stderr,
+        )
 
 
 async def _specialist_add(settings: Settings, user_id: int, name: str) -> int:
@@ -123,6 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run(settings)
             return 0
         if args.command == "check":
+            _warn_if_env_is_readable()
             return asyncio.run(_check(settings))
         if args.command == "invite":
             return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))

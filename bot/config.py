@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     send_per_second: float = Field(default=29, gt=0)
     send_per_chat_interval: float = Field(default=1.0, ge=0)
     api_timeout_seconds: float = Field(default=10, gt=0, le=120)
+    retention_days: int = Field(default=180, ge=1, le=3650)
     checkin_tick_seconds: float = Field(default=15, gt=0, le=3600)
     patience_after: int = Field(default=3, ge=1, le=50)
 

@@ -18,7 +18,7 @@ async def job_checkin_tick(context: Context) -> None:
     """Send the check-ins that are due (and resume pauses that have ended); tidy up."""
     found = services(context)
     await found.checkins.tick()
-    await found.relay.tidy()
+    await found.relay.tidy(found.retention)
 
 
 def start_tick(application: PorchlightApp, seconds: float) -> None:

@@ -90,3 +90,18 @@ async def test_check_reports_a_refused_token(
     err = capsys.readouterr().err
     assert "refused by Telegram" in err
     assert "WRONG-token" not in err
+
+
+def test_check_warns_when_env_is_readable_by_others(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import _warn_if_env_is_readable
+
+    env = tmp_path / ".env"
+    env.write_text("TELEGRAM_BOT_TOKEN=x\n")
+    env.chmod(0o644)
+    _warn_if_env_is_readable(env)
+    assert "chmod 600 .env" in capsys.readouterr().err
+    env.chmod(0o600)
+    _warn_if_env_is_readable(env)
+    assert capsys.readouterr().err == ""

@@ -34,6 +34,7 @@ from bot.handlers.inbox import forget_handled
 from bot.handlers.settings import (
     cmd_forget,
     cmd_pause,
+    cmd_privacy,
     cmd_quiet,
     cmd_resume,
     cmd_schedule,
@@ -179,6 +180,7 @@ def register(application: PorchlightApp) -> None:
         "resume": cmd_resume,
         "stop": cmd_stop,
         "forget": cmd_forget,
+        "privacy": cmd_privacy,
     }
     for name, client_command in client_commands.items():
         application.add_handler(

@@ -54,6 +54,20 @@ async def cmd_stop(
     await prefs.ask(client, prefs.stop_question(client, specialist.display_name))
 
 
+async def cmd_privacy(
+    update: Update, context: Context, client: Client, specialist: Specialist
+) -> None:
+    """/privacy: what is stored, for how long, who sees what."""
+    found = services(context)
+    await found.notices.say(
+        client.chat_id,
+        "privacy.text",
+        client.language,
+        specialist=specialist.display_name,
+        days=found.retention.days,
+    )
+
+
 async def cmd_forget(
     update: Update, context: Context, client: Client, specialist: Specialist
 ) -> None:

@@ -49,6 +49,7 @@ class Services:
     checkins: CheckIns
     preferences: Preferences
     outbox: Outbox
+    retention: timedelta
     reports: DeliveryReports
     erasure: Erasure
     sender: Sender | None
@@ -123,6 +124,7 @@ class Services:
             checkins=checkins,
             preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),
             outbox=outbox,
+            retention=timedelta(days=settings.retention_days),
             reports=reports,
             erasure=Erasure(db, clients, outbox, texts),
             sender=sender,

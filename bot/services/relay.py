@@ -183,10 +183,12 @@ class Relay:
         )
         await self._outbox.text(client.chat_id, text)
 
-    async def tidy(self) -> None:
-        """Forget update ids older than Telegram keeps updates (24 hours), with room to spare."""
+    async def tidy(self, retention: timedelta) -> None:
+        """Forget update ids Telegram will not redeliver, and whatever is past retention."""
+        now = self._clock.now()
         async with self._db.transaction():
-            await self._relay.forget_updates_before(self._clock.now() - UPDATE_MEMORY)
+            await self._relay.forget_updates_before(now - UPDATE_MEMORY)
+            await self._relay.purge_before(now - retention)
 
     async def keep(self, received: Received) -> None:
         """Store a message's ids until it is handled (see bot.handlers.inbox)."""

@@ -126,6 +126,15 @@ class RelayRepository:
             (json.dumps(chat_ids),),
         )
 
+    async def purge_before(self, moment: datetime) -> None:
+        """Retention: routing, check-in history and sent messages older than the moment go."""
+        stamp = to_db(moment)
+        await self._db.conn.execute("DELETE FROM relay_links WHERE created_at < ?", (stamp,))
+        await self._db.conn.execute("DELETE FROM checkins WHERE sent_at < ?", (stamp,))
+        await self._db.conn.execute(
+            "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?", (stamp,)
+        )
+
     async def forget_updates_before(self, moment: datetime) -> None:
         """Drop de-duplication records old enough that Telegram will not redeliver them."""
         await self._db.conn.execute(

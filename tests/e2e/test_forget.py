@@ -1,9 +1,9 @@
-"""/forget: a client erases everything stored about them."""
+"""/forget, /privacy and retention: what is kept about a client, and for how long."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -82,3 +82,35 @@ async def test_cancel_keeps_everything_and_erase_leaves_nothing(bot: Harness) ->
     bot.api.send_text(SAM, "Alex?", reply_to=copy.message_id)
     await bot.barrier(SAM)
     assert all(m.text != "Alex?" for m in bot.api.sent_to(ALEX))
+
+
+async def test_privacy_says_what_is_kept_and_for_how_long(bot: Harness) -> None:
+    answer = await say(bot, ALEX, "/privacy")
+    text = answer.text or ""
+    assert "only Sam Rivera sees them" in text
+    assert "deleted after 180 days" in text
+    assert "/forget" in text
+    refused = await say(bot, SAM, "/privacy")
+    assert refused.text == "That command is for clients. /help lists yours."
+
+
+async def test_routing_and_history_past_retention_are_purged(bot: Harness) -> None:
+    await say(bot, ALEX, "/schedule daily 07:00")
+    await say(bot, ALEX, "/timezone UTC")
+    bot.clock.set(datetime(2026, 11, 30, 7, 0, 5, tzinfo=UTC))
+    await bot.tick()
+    bot.api.send_text(ALEX, "old news")
+    old_copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2))[-1]
+    await bot.settle()
+    assert await bot.rows("SELECT count(*) FROM relay_links") == [(2,)]
+    bot.clock.advance(timedelta(days=181))
+    await bot.services.relay.tidy(bot.services.retention)
+    assert await bot.rows("SELECT count(*) FROM relay_links") == [(0,)]
+    assert await bot.rows("SELECT count(*) FROM checkins") == [(0,)]
+    assert await bot.rows("SELECT count(*) FROM outbox WHERE status = 'sent'") == [(0,)]
+    assert (await bot.client_row(ALEX))["cadence"] == "daily"  # settings stay
+    hint = await say(bot, SAM, "still there?")
+    assert "reply to their message" in (hint.text or "")
+    bot.api.send_text(SAM, "an old thread", reply_to=old_copy.message_id)
+    await bot.barrier(SAM)
+    assert all(m.text != "an old thread" for m in bot.api.sent_to(ALEX))
