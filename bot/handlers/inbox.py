@@ -61,11 +61,13 @@ class InboxQueue(asyncio.Queue[object]):
 
 async def forget_handled(update: object, context: Context) -> None:
     """After every handler has run: the message is safe, its inbox row can go."""
-    if not isinstance(update, Update) or received(update) is None:
+    if not isinstance(update, Update):
         return
-    if update.update_id in context.bot_data.failed_updates:
+    failed = context.bot_data.failed_updates
+    if update.update_id in failed:
         # A handler failed (its transaction rolled back): keep the row, so the message is
         # relayed at the next start instead of being lost.
-        context.bot_data.failed_updates.discard(update.update_id)
+        failed.discard(update.update_id)
         return
-    await services(context).relay.forget(update.update_id)
+    if received(update) is not None:
+        await services(context).relay.forget(update.update_id)
