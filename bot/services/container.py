@@ -73,6 +73,7 @@ class Services:
             patience_after=settings.patience_after,
             staff_timezone=settings.default_timezone,
         )
+        notices = Notices(db, outbox, texts)
         reports = DeliveryReports(
             db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
         )
@@ -97,13 +98,14 @@ class Services:
             safety=safety,
             clock=clock,
             people=People(db, specialists, clients, settings.admin_ids, clock),
-            notices=Notices(db, outbox, texts),
+            notices=notices,
             onboarding=Onboarding(
                 db,
                 specialists,
                 clients,
                 invites,
                 outbox,
+                notices,
                 texts,
                 clock,
                 invite_ttl=timedelta(days=settings.invite_ttl_days),

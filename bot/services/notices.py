@@ -20,9 +20,21 @@ class Notices:
     ) -> None:
         """Send the text `key` to a person we know."""
         async with self._db.transaction():
-            await self._outbox.text(chat_id, self._texts.get(key, language, **params))
+            await self.say_now(chat_id, key, language, **params)
+
+    async def say_now(
+        self, chat_id: int, key: str, language: str = DEFAULT_LANGUAGE, **params: object
+    ) -> None:
+        """say(), inside the caller's transaction."""
+        await self._outbox.text(chat_id, self._texts.get(key, language, **params))
 
     async def say_to_stranger(self, chat_id: int, key: str = "stranger.invitation_only") -> None:
         """Answer someone we keep nothing about (the queued reply is deleted once sent)."""
         async with self._db.transaction():
-            await self._outbox.text(chat_id, self._texts.get(key), ephemeral=True)
+            await self.say_to_stranger_now(chat_id, key)
+
+    async def say_to_stranger_now(
+        self, chat_id: int, key: str = "stranger.invitation_only"
+    ) -> None:
+        """say_to_stranger(), inside the caller's transaction."""
+        await self._outbox.text(chat_id, self._texts.get(key), ephemeral=True)

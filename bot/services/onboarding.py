@@ -15,6 +15,7 @@ from bot.domain.clock import Clock
 from bot.domain.invites import AliasError, clean_alias, hash_code, looks_like_code, new_code
 from bot.domain.models import Client, Invite, Specialist
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
+from bot.services.notices import Notices
 from bot.services.people import Person
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
@@ -65,6 +66,7 @@ class Onboarding:
         clients: ClientRepository,
         invites: InviteRepository,
         outbox: Outbox,
+        notices: Notices,
         texts: Texts,
         clock: Clock,
         *,
@@ -76,6 +78,7 @@ class Onboarding:
         self._clients = clients
         self._invites = invites
         self._outbox = outbox
+        self._notices = notices
         self._texts = texts
         self._clock = clock
         self._invite_ttl = invite_ttl
@@ -119,9 +122,9 @@ class Onboarding:
         try:
             invite = await self.create_invite(specialist, raw_alias, username)
         except InviteRefused as refused:
-            await self._say(specialist.chat_id, refused.key, **refused.params)
+            await self._notices.say(specialist.chat_id, refused.key, **refused.params)
             return
-        await self._say(
+        await self._notices.say(
             specialist.chat_id,
             "invite.created",
             alias=invite.alias,
@@ -151,15 +154,15 @@ class Onboarding:
         async with self._db.transaction():
             refusal = await self._refusal(person)
             if refusal is not None:
-                await self._say_now(person.user_id, refusal[0], **refusal[1])
+                await self._notices.say_now(person.user_id, refusal[0], **refusal[1])
                 return
             invite = await self._usable_invite(code, now)
             if invite is None:
-                await self._say_to_stranger(person.user_id)
+                await self._notices.say_to_stranger_now(person.user_id)
                 return
             specialist = await self._specialists.by_id(invite.specialist_id)
             if specialist is None or not specialist.active:
-                await self._say_to_stranger(person.user_id)
+                await self._notices.say_to_stranger_now(person.user_id)
                 return
             await self._outbox.text(
                 person.user_id,
@@ -182,16 +185,16 @@ class Onboarding:
             refusal = await self._refusal(person)
             if refusal is not None:
                 await self._outbox.remove_buttons(person.user_id, message_id)
-                await self._say_now(person.user_id, refusal[0], **refusal[1])
+                await self._notices.say_now(person.user_id, refusal[0], **refusal[1])
                 return None
             invite = await self._usable_invite(code, now)
             if invite is None:
                 await self._outbox.remove_buttons(person.user_id, message_id)
-                await self._say_to_stranger(person.user_id, "consent.button_expired")
+                await self._notices.say_to_stranger_now(person.user_id, "consent.button_expired")
                 return None
             if answer == "no":
                 await self._outbox.remove_buttons(person.user_id, message_id)
-                await self._say_to_stranger(person.user_id, "consent.declined")
+                await self._notices.say_to_stranger_now(person.user_id, "consent.declined")
                 return None
             specialist = await self._specialists.by_id(invite.specialist_id)
             if (
@@ -199,7 +202,7 @@ class Onboarding:
                 or not specialist.active
                 or not await self._invites.mark_used(invite.id, now)
             ):
-                await self._say_to_stranger(person.user_id, "consent.button_expired")
+                await self._notices.say_to_stranger_now(person.user_id, "consent.button_expired")
                 return None
             alias = await self._free_alias(specialist.id, invite.alias)
             lang = language if language in self._texts.languages else DEFAULT_LANGUAGE
@@ -213,10 +216,10 @@ class Onboarding:
                 now=now,
             )
             await self._outbox.remove_buttons(person.user_id, message_id)
-            await self._say_now(
+            await self._notices.say_now(
                 person.user_id, "consent.welcome", specialist=specialist.display_name
             )
-            await self._say_now(specialist.chat_id, "specialist.joined", alias=alias)
+            await self._notices.say_now(specialist.chat_id, "specialist.joined", alias=alias)
         return client
 
     async def _free_alias(self, specialist_id: int, alias: str) -> str:
@@ -225,14 +228,3 @@ class Onboarding:
         while await self._clients.alias_taken(specialist_id, candidate):
             candidate, number = f"{alias} ({number})", number + 1
         return candidate
-
-    async def _say(self, chat_id: int, key: str, **params: str) -> None:
-        async with self._db.transaction():
-            await self._say_now(chat_id, key, **params)
-
-    async def _say_now(self, chat_id: int, key: str, **params: str) -> None:
-        await self._outbox.text(chat_id, self._texts.get(key, **params))
-
-    async def _say_to_stranger(self, chat_id: int, key: str = "stranger.invitation_only") -> None:
-        """Answer someone we keep nothing about: the queued reply is deleted once sent."""
-        await self._outbox.text(chat_id, self._texts.get(key), ephemeral=True)
