@@ -74,6 +74,7 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         notices = Notices(db, outbox, texts)
+        people = People(db, specialists, clients, settings.admin_ids, clock)
         reports = DeliveryReports(
             db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
         )
@@ -97,7 +98,7 @@ class Services:
             texts=texts,
             safety=safety,
             clock=clock,
-            people=People(db, specialists, clients, settings.admin_ids, clock),
+            people=people,
             notices=notices,
             onboarding=Onboarding(
                 db,
@@ -117,6 +118,7 @@ class Services:
                 clients,
                 relay_repo,
                 InboxRepository(db),
+                people,
                 outbox,
                 checkins,
                 safety,

@@ -19,6 +19,7 @@ from bot.domain.models import Client, Direction, RelayLink, Specialist
 from bot.domain.safety import SafetyMatch, SafetyScreen
 from bot.domain.texts import Texts
 from bot.services.checkins import CheckIns
+from bot.services.people import People
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.inbox import InboxRepository, Received
@@ -52,6 +53,7 @@ class Relay:
         clients: ClientRepository,
         relay: RelayRepository,
         inbox: InboxRepository,
+        people: People,
         outbox: Outbox,
         checkins: CheckIns,
         safety: SafetyScreen,
@@ -61,6 +63,7 @@ class Relay:
         self._db = db
         self._checkins = checkins
         self._inbox = inbox
+        self._people = people
         self._safety = safety
         self._specialists = specialists
         self._clients = clients
@@ -205,29 +208,25 @@ class Relay:
         async with self._db.transaction():
             left = await self._inbox.unhandled()
         for message in left:
-            specialist = await self._specialist_by_user(message.user_id)
-            client = await self._client_by_user(message.user_id)
-            if specialist is not None:
+            person = await self._people.identify(message.user_id)
+            if person.specialist is not None:
                 await self.from_specialist(
-                    message.update_id, specialist, message.message_id, message.reply_to_message_id
+                    message.update_id,
+                    person.specialist,
+                    message.message_id,
+                    message.reply_to_message_id,
                 )
-            elif client is not None:
+            elif person.client is not None:
                 await self.from_client(
-                    message.update_id, client, message.message_id, message.reply_to_message_id
+                    message.update_id,
+                    person.client,
+                    message.message_id,
+                    message.reply_to_message_id,
                 )
             await self.forget(message.update_id)
         if left:
             log.warning("inbox.replayed count=%d", len(left))
         return len(left)
-
-    async def _specialist_by_user(self, user_id: int) -> Specialist | None:
-        async with self._db.transaction():
-            specialist = await self._specialists.by_user(user_id)
-        return specialist if specialist is not None and specialist.active else None
-
-    async def _client_by_user(self, user_id: int) -> Client | None:
-        async with self._db.transaction():
-            return await self._clients.by_user(user_id)
 
     async def _linked(
         self, chat_id: int, message_id: int | None, specialist_id: int | None
