@@ -110,16 +110,7 @@ class CheckIns(ScheduleService):
         report = TickReport()
         now = self._clock.now()
         for manual in (False, True):
-            while True:
-                async with self._db.transaction():
-                    claimed = await (
-                        self._schedules.manual_due(now, BATCH)
-                        if manual
-                        else self._schedules.due(now, BATCH)
-                    )
-                    await self._handle_batch(claimed, now, manual, report)
-                if len(claimed) < BATCH:
-                    break
+            await self._drain(manual, now, report)
         if report.checkins or report.offers or report.resumed:
             log.info(
                 "checkins.tick sent=%d offers=%d skipped=%d resumed=%d",
@@ -129,6 +120,20 @@ class CheckIns(ScheduleService):
                 report.resumed,
             )
         return report
+
+    async def _drain(self, manual: bool, now: datetime, report: TickReport) -> None:
+        """Claim and handle due clients (scheduled, or asked for by a specialist) in batches."""
+        while True:
+            async with self._db.transaction():
+                claimed = await (
+                    self._schedules.manual_due(now, BATCH)
+                    if manual
+                    else self._schedules.due(now, BATCH)
+                )
+                if claimed:
+                    await self._handle_batch(claimed, now, manual, report)
+            if len(claimed) < BATCH:
+                return
 
     async def _handle_batch(
         self, claimed: list[DueClient], now: datetime, manual: bool, report: TickReport
@@ -377,7 +382,8 @@ class CheckIns(ScheduleService):
                     specialist.chat_id,
                     self._texts.get("to_specialist.checkin_sent", alias=client.alias),
                 )
-        await self.tick()
+        # Only the check-in asked for: the scheduled ones wait for the tick.
+        await self._drain(True, self._clock.now(), TickReport())
 
     async def _own_client(self, specialist: Specialist, alias: str) -> Client | None:
         """The specialist's client by alias, or a helpful answer and None."""
