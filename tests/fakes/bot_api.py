@@ -495,6 +495,19 @@ def _format(text: str, parse_mode: Any, entities: Any) -> tuple[str, list[JSONDi
     raise _bad(f"unsupported parse_mode {parse_mode!r}")
 
 
+def _message_text(p: Params) -> tuple[str, list[JSONDict]]:
+    """The plain text and entities of a sendMessage or editMessageText, validated."""
+    text = p.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise _bad("message text is empty")
+    plain, entities = _format(text, p.get("parse_mode"), p.get("entities"))
+    if not plain.strip():
+        raise _bad("message text is empty")
+    if len(plain) > TEXT_LIMIT:
+        raise _bad("message is too long")
+    return plain, entities
+
+
 def _command_entities(text: str) -> list[JSONDict]:
     m = re.match(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?", text)
     return [{"type": "bot_command", "offset": 0, "length": _u16(m.group())}] if m else []
@@ -1077,14 +1090,7 @@ class FakeBotApi:
 
     async def _send_message(self, p: Params) -> JSONDict:
         chat = self._target_chat(p)
-        text = p.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise _bad("message text is empty")
-        plain, entities = _format(text, p.get("parse_mode"), p.get("entities"))
-        if not plain.strip():
-            raise _bad("message text is empty")
-        if len(plain) > TEXT_LIMIT:
-            raise _bad("message is too long")
+        plain, entities = _message_text(p)
         content: JSONDict = {"text": plain}
         if entities:
             content["entities"] = entities
@@ -1130,14 +1136,7 @@ class FakeBotApi:
         message = self._editable(p)
         if message.kind != "text":
             raise _bad("there is no text in the message to edit")
-        text = p.get("text")
-        if not isinstance(text, str) or not text.strip():
-            raise _bad("message text is empty")
-        plain, entities = _format(text, p.get("parse_mode"), p.get("entities"))
-        if not plain.strip():
-            raise _bad("message text is empty")
-        if len(plain) > TEXT_LIMIT:
-            raise _bad("message is too long")
+        plain, entities = _message_text(p)
         markup = _check_markup(p.get("reply_markup"))
         if (
             plain == message.text
