@@ -47,7 +47,6 @@ import functools
 import json
 import logging
 import math
-import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -57,11 +56,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Figure, at_least, at_most, exactly, info, median, percentile
-from bench.population import CLIENT_COLUMNS
+from bench.population import CLIENT_COLUMNS, write_rows
 from bot.app import build_application, running
 from bot.config import load_settings
 from bot.logs import RedactToken, hold_back_libraries
-from bot.storage.db import Database, to_db
+from bot.storage.db import to_db
 
 TITLE = "Delivery (storm, relays)"
 
@@ -197,11 +196,6 @@ def _populate(path: Path, storm: int) -> None:
     for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         stale.unlink(missing_ok=True)
 
-    async def migrate() -> None:
-        database = await Database.open(path)
-        await database.close()
-
-    asyncio.run(migrate())
     created = to_db(START - timedelta(days=365))
     specialists = [
         (
@@ -233,23 +227,7 @@ def _populate(path: Path, storm: int) -> None:
         _client_row(storm + n, _relay_user(n), STORM_SPECIALISTS + n, f"writer {n}", due=False)
         for n in range(1, RELAY_PAIRS + 1)
     ]
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        connection.execute("BEGIN")
-        connection.executemany(
-            "INSERT INTO specialists"
-            " (id, telegram_user_id, chat_id, display_name, active, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            specialists,
-        )
-        marks = ", ".join("?" for _ in CLIENT_COLUMNS)
-        connection.executemany(
-            f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)}) VALUES ({marks})", clients
-        )
-        connection.execute("COMMIT")
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        connection.close()
+    write_rows(path, specialists, clients)
 
 
 def _users(storm: int) -> list[tuple[int, str]]:

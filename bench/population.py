@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -182,6 +183,13 @@ def specialist_rows(population: Population) -> list[tuple[object, ...]]:
 
 def populate(path: Path, population: Population) -> None:
     """Create the schema with the bot's own migrations, then fill it with plain SQL."""
+    write_rows(path, specialist_rows(population), client_rows(population))
+
+
+def write_rows(
+    path: Path, specialists: Sequence[Sequence[object]], clients: Sequence[Sequence[object]]
+) -> None:
+    """Migrate a new database at path and insert the rows (clients in CLIENT_COLUMNS order)."""
 
     async def migrate() -> None:
         database = await Database.open(path)
@@ -195,12 +203,11 @@ def populate(path: Path, population: Population) -> None:
             "INSERT INTO specialists"
             " (id, telegram_user_id, chat_id, display_name, active, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            specialist_rows(population),
+            specialists,
         )
         marks = ", ".join("?" for _ in CLIENT_COLUMNS)
         connection.executemany(
-            f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)}) VALUES ({marks})",
-            client_rows(population),
+            f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)}) VALUES ({marks})", clients
         )
         connection.execute("COMMIT")
         # Leave one self-contained file behind, so that copying it copies everything.
