@@ -47,13 +47,6 @@ async def on_client_message(update: Update, context: Context, client: Client) ->
     )
 
 
-async def client_note(context: Context, client: Client, key: str) -> None:
-    """A kind note to a client: an unsupported message, an edit, an unknown command."""
-    found = services(context)
-    name = await found.people.specialist_name(client)
-    await found.notices.say(client.chat_id, key, client.language, specialist=name)
-
-
 def replied_to(update: Update) -> int | None:
     """The id of the message the update's message replies to, if any."""
     message = update.message

@@ -22,6 +22,14 @@ async def identify(update: Update, context: Context) -> Person | None:
     return await services(context).people.identify(user.id)
 
 
+async def client_note(context: Context, person: Person, key: str) -> None:
+    """A note to a client, naming their specialist: help, an unsupported message, an edit."""
+    client, theirs = person.client, person.their_specialist
+    assert client is not None
+    name = theirs.display_name if theirs else ""
+    await services(context).notices.say(client.chat_id, key, client.language, specialist=name)
+
+
 async def cmd_start(update: Update, context: Context) -> None:
     """/start with an invite code opens the invite; bare /start greets by role."""
     person = await identify(update, context)
@@ -51,10 +59,7 @@ async def cmd_help(update: Update, context: Context) -> None:
     if person.specialist is not None:
         await found.notices.say(person.user_id, "specialist.help")
     elif person.client is not None:
-        name = await found.people.specialist_name(person.client)
-        await found.notices.say(
-            person.user_id, "client.help", person.client.language, specialist=name
-        )
+        await client_note(context, person, "client.help")
     elif person.is_admin:
         await found.notices.say(person.user_id, "admin.greeting")
     else:

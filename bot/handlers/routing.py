@@ -20,9 +20,10 @@ from telegram.ext import (
 )
 
 from bot.domain.models import Client, Specialist
-from bot.handlers.client import client_note, on_client_message, on_consent_button
+from bot.handlers.client import on_client_message, on_consent_button
 from bot.handlers.common import (
     answer_quietly,
+    client_note,
     cmd_help,
     cmd_start,
     identify,
@@ -125,7 +126,7 @@ async def _explain(update: Update, context: Context, key: str, tell_strangers: b
     if person.specialist is not None:
         await services(context).notices.say(person.user_id, f"specialist.{key}")
     elif person.client is not None:
-        await client_note(context, person.client, f"client.{key}")
+        await client_note(context, person, f"client.{key}")
     elif tell_strangers:
         await services(context).notices.say_to_stranger(person.user_id)
 

@@ -59,12 +59,6 @@ class People:
             specialist = None
         return Person(user_id, specialist, client, user_id in self._admin_ids, theirs)
 
-    async def specialist_name(self, client: Client) -> str:
-        """The display name of the client's specialist."""
-        async with self._db.transaction():
-            specialist = await self._specialists.by_id(client.specialist_id)
-        return specialist.display_name if specialist else ""
-
     async def specialist_unblocked(self, specialist: Specialist) -> None:
         """The specialist unblocked the bot: admins will hear of a new block again."""
         async with self._db.transaction():
