@@ -21,7 +21,7 @@ import logging
 import random
 import warnings
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from telegram import Bot, InlineKeyboardMarkup, Message, MessageId, ReplyParameters
@@ -133,21 +133,17 @@ class Sender:
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                await self._dispatch()
+                next_at = await self._dispatch()
                 if not self._stopping:
-                    await self._idle()
+                    await self._idle(next_at)
             except Exception:
                 # A locked database (a backup, the command line) must not end sending.
                 log.exception("outbox.dispatch_error")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopped.wait(), ERROR_PAUSE_SECONDS)
 
-    async def _idle(self) -> None:
+    async def _idle(self, next_at: datetime | None) -> None:
         """Sleep until something is queued, a worker finishes, or a retry comes due."""
-        async with self._db.transaction():
-            # What is due now is either handed out already (its worker wakes us when done)
-            # or waits for room (likewise): only a future moment needs a timer.
-            next_at = await self._outbox.next_not_before(after=self._clock.now())
         timeout = IDLE_WAIT_SECONDS
         if next_at is not None:
             timeout = min(timeout, max(0.005, (next_at - self._clock.now()).total_seconds()))
@@ -155,27 +151,31 @@ class Sender:
             await asyncio.wait_for(self._wake.wait(), timeout)
         self._wake.clear()
 
-    async def _dispatch(self) -> None:
-        """Hand due items to their chats' workers, within each priority's allowance.
+    async def _dispatch(self) -> datetime | None:
+        """Hand due items to their chats' workers, within each priority's allowance;
+        return when the earliest item not yet due becomes due.
 
         Check-ins in flight are held to about a second's worth (they mostly wait for
         their pacing slot), so a message a person is waiting for always finds room.
         """
         self._wake.clear()
-        for priority, allowance, least in (
-            (Priority.PERSON, self._max_in_flight, 1),
-            (Priority.SCHEDULED, self._scheduled_in_flight, SCHEDULED_REFILL),
-        ):
-            handed = self._in_flight_by[priority]
-            room = allowance - len(handed)
-            if room < min(least, allowance):
-                continue
-            async with self._db.transaction():
+        async with self._db.autocommit():
+            for priority, allowance, least in (
+                (Priority.PERSON, self._max_in_flight, 1),
+                (Priority.SCHEDULED, self._scheduled_in_flight, SCHEDULED_REFILL),
+            ):
+                handed = self._in_flight_by[priority]
+                room = allowance - len(handed)
+                if room < min(least, allowance):
+                    continue
                 items = await self._outbox.due(
                     self._clock.now(), room, priority=priority, exclude=handed
                 )
-            for item in items:
-                self._hand_out(item)
+                for item in items:
+                    self._hand_out(item)
+            # What is due now is either handed out already (its worker wakes us when done)
+            # or waits for room (likewise): only a future moment needs a timer.
+            return await self._outbox.next_not_before(after=self._clock.now())
 
     def _hand_out(self, item: OutboxItem) -> None:
         """Queue an item on its chat's worker, starting the worker if needed."""
@@ -220,15 +220,15 @@ class Sender:
         if item.at_most_once and self._clock.now() - item.created_at > STALE_AFTER:
             # A check-in that waited this long (a long outage) would no longer be the one
             # the client chose: drop it rather than deliver it late.
-            async with self._db.transaction():
-                await self._outbox.mark_dead(item.id, "stale")
+            async with self._db.autocommit():
+                await self._outbox.mark_dead(item, "stale")
             return True
-        async with self._db.transaction():
+        async with self._db.autocommit():
             await self._outbox.mark_sending(item.id)
         # The limiter comes last, so the request leaves the moment its slot is granted
         # (a database wait in between bunched requests past Telegram's limits).
         if not await self._wait_turn(item):
-            async with self._db.transaction():  # stopping: back to pending, unsent
+            async with self._db.autocommit():  # stopping: back to pending, unsent
                 await self._outbox.retry_later(item.id, self._clock.now(), "stopped")
             return False
         try:
@@ -253,8 +253,9 @@ class Sender:
             return await self._retry(item, error)
         except TelegramError as error:
             return await self._retry(item, error)
-        async with self._db.transaction():
-            await self._outbox.mark_sent(item.id, message_id, self._clock.now())
+        linked = item.relay_link_id is not None and message_id is not None
+        async with self._db.transaction() if linked else self._db.autocommit():
+            await self._outbox.mark_sent(item, message_id, self._clock.now())
             if item.relay_link_id is not None and message_id is not None:
                 await self._relay.set_dest_message(item.relay_link_id, message_id)
         log.debug("outbox.sent item=%d chat=%d method=%s", item.id, item.chat_id, item.method)
@@ -315,8 +316,8 @@ class Sender:
         # Telegram's descriptions name the problem, never the message's content.
         reason = f"{type(error).__name__}: {error.message}"
         log.warning("outbox.dead item=%d chat=%d reason=%s", item.id, item.chat_id, reason)
-        async with self._db.transaction():
-            await self._outbox.mark_dead(item.id, reason)
+        async with self._db.autocommit():
+            await self._outbox.mark_dead(item, reason)
         if tell and self._events is not None:
             await self._events.dead(item, reason)
 

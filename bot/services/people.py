@@ -51,7 +51,7 @@ class People:
 
     async def identify(self, user_id: int) -> Person:
         """Who this Telegram user is to us (inactive specialists count as strangers)."""
-        async with self._db.transaction():
+        async with self._db.autocommit():
             specialist = await self._specialists.by_user(user_id)
             client = await self._clients.by_user(user_id)
             theirs = await self._specialists.by_id(client.specialist_id) if client else None

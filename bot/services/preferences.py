@@ -282,7 +282,7 @@ class Preferences(ScheduleService):
                 await self._outbox.text(client.chat_id, text, buttons=buttons)
 
     async def _schedule(self, client: Client) -> Schedule:
-        async with self._db.transaction():
+        async with self._db.autocommit():
             schedule = await self._schedules.get(client.id)
         assert schedule is not None
         return schedule

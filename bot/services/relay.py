@@ -71,6 +71,8 @@ class Relay:
         self._outbox = outbox
         self._texts = texts
         self._clock = clock
+        # Updates whose inbox row a relay transaction removed: forget() has nothing to do.
+        self._settled: set[int] = set()
 
     async def from_client(
         self,
@@ -88,7 +90,7 @@ class Relay:
         """
         now = self._clock.now()
         async with self._db.transaction():
-            await self._inbox.forget(update_id)
+            await self._settle(update_id)
             if not await self._relay.first_time(update_id, now):
                 return Outcome.DUPLICATE
             specialist = await self._specialists.by_id(client.specialist_id)
@@ -145,7 +147,7 @@ class Relay:
         """Copy a specialist's reply to the client whose message it answers."""
         now = self._clock.now()
         async with self._db.transaction():
-            await self._inbox.forget(update_id)
+            await self._settle(update_id)
             if not await self._relay.first_time(update_id, now):
                 return Outcome.DUPLICATE
             link = await self._linked(specialist.chat_id, reply_to, None)
@@ -195,12 +197,20 @@ class Relay:
 
     async def keep(self, received: Received) -> None:
         """Store a message's ids until it is handled (see bot.handlers.inbox)."""
-        async with self._db.transaction():
+        async with self._db.autocommit():
             await self._inbox.keep(received, self._clock.now())
 
+    async def _settle(self, update_id: int) -> None:
+        """Inside the relay's transaction: the message is handled once this commits."""
+        await self._inbox.forget(update_id)
+        self._settled.add(update_id)
+
     async def forget(self, update_id: int) -> None:
-        """A message was handled."""
-        async with self._db.transaction():
+        """A message was handled (the relay may have said so in its own transaction)."""
+        if update_id in self._settled:
+            self._settled.discard(update_id)
+            return
+        async with self._db.autocommit():
             await self._inbox.forget(update_id)
 
     async def replay(self) -> int:

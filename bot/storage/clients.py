@@ -48,7 +48,7 @@ class ClientRepository:
         now: datetime,
     ) -> Client:
         """Create an active client who has just consented."""
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT INTO clients (telegram_user_id, chat_id, alias, specialist_id, status,"
             " language, timezone, consent_version, consented_at, created_at)"
             " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)",
@@ -70,46 +70,47 @@ class ClientRepository:
 
     async def by_user(self, telegram_user_id: int) -> Client | None:
         """The client with this Telegram user id."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT {CLIENT_COLUMNS} FROM clients WHERE telegram_user_id = ?", (telegram_user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else client_from_row(row)
 
     async def by_id(self, client_id: int) -> Client | None:
         """The client with this row id."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?", (client_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else client_from_row(row)
 
     async def alias_taken(self, specialist_id: int, alias: str) -> bool:
         """True if the specialist already has a client by this alias (any case)."""
-        async with self._db.conn.execute(
-            "SELECT 1 FROM clients WHERE specialist_id = ? AND alias = ? COLLATE NOCASE",
-            (specialist_id, alias),
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        return (
+            await self._db.fetch_one(
+                "SELECT 1 FROM clients WHERE specialist_id = ? AND alias = ? COLLATE NOCASE",
+                (specialist_id, alias),
+            )
+            is not None
+        )
 
     async def of_specialist(self, specialist_id: int) -> list[Client]:
         """The specialist's clients, by alias."""
-        async with self._db.conn.execute(
+        rows = await self._db.fetch_all(
             f"SELECT {CLIENT_COLUMNS} FROM clients WHERE specialist_id = ?"
             " ORDER BY alias COLLATE NOCASE",
             (specialist_id,),
-        ) as cursor:
-            return [client_from_row(row) async for row in cursor]
+        )
+        return [client_from_row(row) for row in rows]
 
     async def claim_safety_reply(self, client_id: int, now: datetime, every: timedelta) -> bool:
         """True (and noted) if the client has not had the safety resources within `every`."""
-        cursor = await self._db.conn.execute(
-            "UPDATE clients SET last_safety_reply_at = ? WHERE id = ?"
-            " AND (last_safety_reply_at IS NULL OR last_safety_reply_at <= ?)",
-            (to_db(now), client_id, to_db(now - every)),
+        claimed = (
+            await self._db.write(
+                "UPDATE clients SET last_safety_reply_at = ? WHERE id = ?"
+                " AND (last_safety_reply_at IS NULL OR last_safety_reply_at <= ?)",
+                (to_db(now), client_id, to_db(now - every)),
+            )
+            == 1
         )
-        claimed = cursor.rowcount == 1
-        await cursor.close()
         return claimed
 
     async def erase(self, client: Client) -> None:
@@ -132,23 +133,23 @@ class ClientRepository:
 
     async def block(self, client_id: int) -> bool:
         """Mark the client blocked, remembering their status; False if they were already."""
-        cursor = await self._db.conn.execute(
-            "UPDATE clients SET status_before_block = status, status = 'blocked',"
-            " next_due_at = NULL WHERE id = ? AND status != 'blocked'",
-            (client_id,),
+        changed = (
+            await self._db.write(
+                "UPDATE clients SET status_before_block = status, status = 'blocked',"
+                " next_due_at = NULL WHERE id = ? AND status != 'blocked'",
+                (client_id,),
+            )
+            == 1
         )
-        changed = cursor.rowcount == 1
-        await cursor.close()
         return changed
 
     async def unblock(self, client_id: int) -> ClientStatus:
         """Restore the status the client had before blocking the bot, and return it."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             "SELECT status_before_block FROM clients WHERE id = ?", (client_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         restored = ClientStatus(row[0]) if row and row[0] else ClientStatus.ACTIVE
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE clients SET status = ?, status_before_block = NULL WHERE id = ?",
             (restored.value, client_id),
         )
@@ -156,6 +157,6 @@ class ClientRepository:
 
     async def set_status(self, client_id: int, status: ClientStatus) -> None:
         """Change a client's status."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE clients SET status = ? WHERE id = ?", (status.value, client_id)
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,8 @@ import aiosqlite
 from bot.storage.migrations import migrate
 
 BUSY_TIMEOUT_MS = 5000
+
+Params = Sequence[object]
 
 
 def to_db(moment: datetime) -> str:
@@ -79,6 +81,44 @@ class Database:
         if self._holder is None or self._holder is not asyncio.current_task():
             raise RuntimeError("database used outside a transaction")
         return self._connection
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
+        """The first row of a query, in one trip to the database thread."""
+        rows = await self.conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
+        """Every row of a query, in one trip to the database thread."""
+        return list(await self.conn.execute_fetchall(sql, params))
+
+    async def write(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; how many rows it changed."""
+        cursor = await self.conn.execute(sql, params)
+        return cursor.rowcount
+
+    async def insert(self, sql: str, params: Params = ()) -> int | None:
+        """Run one INSERT; the new row's id, or None if it inserted nothing (OR IGNORE)."""
+        cursor = await self.conn.execute(sql, params)
+        return cursor.lastrowid if cursor.rowcount == 1 else None
+
+    async def write_many(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement for each set of parameters."""
+        await self.conn.executemany(sql, rows)
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[None]:
+        """Hold the connection without a transaction: each statement commits on its own.
+
+        For lookups and single-statement writes, which SQLite already runs atomically:
+        BEGIN and COMMIT would be two more trips to the database thread for nothing.
+        The lock still keeps this process's other tasks out in between.
+        """
+        async with self._lock:
+            self._holder = asyncio.current_task()
+            try:
+                yield
+            finally:
+                self._holder = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

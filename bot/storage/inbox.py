@@ -27,7 +27,7 @@ class InboxRepository:
 
     async def keep(self, received: Received, now: datetime) -> None:
         """Remember a message until it is handled."""
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT OR IGNORE INTO inbox (update_id, user_id, chat_id, message_id,"
             " reply_to_message_id, received_at) VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -42,12 +42,12 @@ class InboxRepository:
 
     async def forget(self, update_id: int) -> None:
         """The message was handled."""
-        await self._db.conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+        await self._db.write("DELETE FROM inbox WHERE update_id = ?", (update_id,))
 
     async def unhandled(self) -> list[Received]:
         """Messages a crash left unhandled, oldest first."""
-        async with self._db.conn.execute(
+        rows = await self._db.fetch_all(
             "SELECT update_id, user_id, chat_id, message_id, reply_to_message_id FROM inbox"
             " ORDER BY update_id"
-        ) as cursor:
-            return [Received(*row) async for row in cursor]
+        )
+        return [Received(*row) for row in rows]

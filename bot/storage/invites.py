@@ -33,38 +33,35 @@ class InviteRepository:
         self, code_hash: bytes, specialist_id: int, alias: str, now: datetime, expires: datetime
     ) -> Invite:
         """Store a new invite."""
-        cursor = await self._db.conn.execute(
+        invite_id = await self._db.insert(
             "INSERT INTO invites (code_hash, specialist_id, alias, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (code_hash, specialist_id, alias, to_db(now), to_db(expires)),
         )
-        invite_id = cursor.lastrowid
-        await cursor.close()
         return Invite(invite_id or 0, specialist_id, alias, now, expires, None)
 
     async def by_hash(self, code_hash: bytes) -> Invite | None:
         """The invite whose code hashes to this."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM invites WHERE code_hash = ?", (code_hash,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else _invite(row)
 
     async def open_alias_taken(self, specialist_id: int, alias: str, now: datetime) -> bool:
         """True if an unused, unexpired invite of the specialist already carries the alias."""
-        async with self._db.conn.execute(
-            "SELECT 1 FROM invites WHERE specialist_id = ? AND alias = ? COLLATE NOCASE"
-            " AND used_at IS NULL AND expires_at > ?",
-            (specialist_id, alias, to_db(now)),
-        ) as cursor:
-            return await cursor.fetchone() is not None
+        return (
+            await self._db.fetch_one(
+                "SELECT 1 FROM invites WHERE specialist_id = ? AND alias = ? COLLATE NOCASE"
+                " AND used_at IS NULL AND expires_at > ?",
+                (specialist_id, alias, to_db(now)),
+            )
+            is not None
+        )
 
     async def mark_used(self, invite_id: int, now: datetime) -> bool:
         """Use the invite; False if it was used already (a race lost)."""
-        cursor = await self._db.conn.execute(
+        changed = await self._db.write(
             "UPDATE invites SET used_at = ? WHERE id = ? AND used_at IS NULL",
             (to_db(now), invite_id),
         )
-        changed = cursor.rowcount
-        await cursor.close()
         return changed == 1

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.db import Database, from_db, to_db
+from bot.storage.db import Database, Params, from_db, to_db
 
 
 class Priority(IntEnum):
@@ -34,6 +34,7 @@ class OutboxItem:
     attempts: int
     at_most_once: bool
     created_at: datetime
+    ephemeral: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def _item(row: aiosqlite.Row) -> OutboxItem:
         attempts=row["attempts"],
         at_most_once=bool(row["at_most_once"]),
         created_at=from_db(row["created_at"]),
+        ephemeral=bool(row["ephemeral"]),
     )
 
 
@@ -88,7 +90,7 @@ class OutboxRepository:
         """Queue a message; None if one with the same idempotency key exists already."""
         # A chat paused by Telegram stays paused for what is queued after the pause too,
         # so messages to one chat never overtake each other.
-        cursor = await self._db.conn.execute(
+        item_id = await self._db.insert(
             "INSERT OR IGNORE INTO outbox (chat_id, method, payload, priority, relay_link_id,"
             " idempotency_key, at_most_once, ephemeral, not_before, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, max(?, coalesce((SELECT max(not_before) FROM outbox"
@@ -107,14 +109,12 @@ class OutboxRepository:
                 to_db(now),
             ),
         )
-        item_id = cursor.lastrowid if cursor.rowcount == 1 else None
-        await cursor.close()
         return item_id
 
     async def add_many(self, items: list[NewItem], now: datetime) -> None:
         """Queue many messages in one statement (the check-in tick's batches)."""
         stamp = to_db(now)
-        await self._db.conn.executemany(
+        await self._db.write_many(
             "INSERT OR IGNORE INTO outbox (chat_id, method, payload, priority, idempotency_key,"
             " at_most_once, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, max(?, coalesce(("
             "SELECT max(not_before) FROM outbox WHERE chat_id = ? AND status = 'pending'), '')),"
@@ -156,82 +156,76 @@ class OutboxRepository:
             sql += " AND id NOT IN (SELECT value FROM json_each(?))"
             params.append(json.dumps(list(exclude)))
         params.append(limit)
-        async with self._db.conn.execute(f"{sql} ORDER BY priority, id LIMIT ?", params) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._db.fetch_all(f"{sql} ORDER BY priority, id LIMIT ?", params)
         return [_item(row) for row in rows]
 
     async def next_not_before(self, after: datetime) -> datetime | None:
         """When the earliest pending item that is not yet due becomes due."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             "SELECT min(not_before) FROM outbox WHERE status = 'pending' AND not_before > ?",
             (to_db(after),),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None or row[0] is None else from_db(row[0])
 
     async def mark_sending(self, item_id: int) -> None:
         """The request is about to leave: a crash from here on is ambiguous."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
             (item_id,),
         )
 
-    async def _delete_if_ephemeral(self, item_id: int) -> None:
-        await self._db.conn.execute(
-            "DELETE FROM outbox WHERE id = ? AND ephemeral = 1", (item_id,)
-        )
+    async def _finish(self, item: OutboxItem, sql: str, params: Params) -> None:
+        """Mark an item done, or delete it if it was never to be kept (a stranger's note)."""
+        if item.ephemeral:
+            await self._db.write("DELETE FROM outbox WHERE id = ?", (item.id,))
+        else:
+            await self._db.write(sql, params)
 
-    async def mark_sent(self, item_id: int, message_id: int | None, now: datetime) -> None:
+    async def mark_sent(self, item: OutboxItem, message_id: int | None, now: datetime) -> None:
         """Telegram accepted the message."""
-        await self._delete_if_ephemeral(item_id)
-        await self._db.conn.execute(
+        await self._finish(
+            item,
             # The payload goes once sent: even the bot's own texts name people.
             "UPDATE outbox SET status = 'sent', sent_at = ?, sent_message_id = ?,"
             " last_error = NULL, payload = '{}' WHERE id = ?",
-            (to_db(now), message_id, item_id),
+            (to_db(now), message_id, item.id),
         )
 
     async def retry_later(self, item_id: int, not_before: datetime, error: str) -> None:
         """Put an item back to be tried again at not_before."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?",
             (to_db(not_before), error, item_id),
         )
 
     async def pause_chat(self, chat_id: int, until: datetime) -> None:
         """Hold every pending item of one chat until a moment (Telegram's retry_after)."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE outbox SET not_before = max(not_before, ?)"
             " WHERE chat_id = ? AND status = 'pending'",
             (to_db(until), chat_id),
         )
 
-    async def mark_dead(self, item_id: int, error: str) -> None:
+    async def mark_dead(self, item: OutboxItem, error: str) -> None:
         """Give up on an item (its payload goes: it may name people)."""
-        await self._delete_if_ephemeral(item_id)
-        await self._db.conn.execute(
+        await self._finish(
+            item,
             "UPDATE outbox SET status = 'dead', last_error = ?, payload = '{}' WHERE id = ?",
-            (error, item_id),
+            (error, item.id),
         )
 
     async def recover_interrupted(self) -> tuple[int, int]:
         """After a crash: resend what may be sent twice, drop what must be sent at most once."""
-        cursor = await self._db.conn.execute(
+        retried = await self._db.write(
             "UPDATE outbox SET status = 'pending' WHERE status = 'sending' AND at_most_once = 0"
         )
-        retried = cursor.rowcount
-        await cursor.close()
-        cursor = await self._db.conn.execute(
+        dropped = await self._db.write(
             "UPDATE outbox SET status = 'dead', last_error = 'interrupted', payload = '{}'"
             " WHERE status = 'sending' AND at_most_once = 1"
         )
-        dropped = cursor.rowcount
-        await cursor.close()
         return retried, dropped
 
     async def counts(self) -> dict[str, int]:
         """How many items are in each status."""
-        async with self._db.conn.execute(
-            "SELECT status, count(*) FROM outbox GROUP BY status"
-        ) as cursor:
-            return {row[0]: row[1] async for row in cursor}
+        rows = await self._db.fetch_all("SELECT status, count(*) FROM outbox GROUP BY status")
+        return {row[0]: row[1] for row in rows}

@@ -47,7 +47,7 @@ class RelayRepository:
     ) -> int:
         """Record a copy (or header) about to be sent; its message id comes later."""
         source_chat, source_message = source if source else (None, None)
-        cursor = await self._db.conn.execute(
+        link_id = await self._db.insert(
             "INSERT INTO relay_links (client_id, specialist_id, direction, source_chat_id,"
             " source_message_id, dest_chat_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
@@ -60,55 +60,49 @@ class RelayRepository:
                 to_db(now),
             ),
         )
-        link_id = cursor.lastrowid
-        await cursor.close()
         assert link_id is not None
         return link_id
 
     async def set_dest_message(self, link_id: int, message_id: int) -> None:
         """Remember where the copy landed."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE relay_links SET dest_message_id = ? WHERE id = ?", (message_id, link_id)
         )
 
     async def by_id(self, link_id: int) -> RelayLink | None:
         """One link by id."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM relay_links WHERE id = ?", (link_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else _link(row)
 
     async def by_dest(self, chat_id: int, message_id: int) -> RelayLink | None:
         """The link whose copy is this message."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM relay_links WHERE dest_chat_id = ? AND dest_message_id = ?",
             (chat_id, message_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else _link(row)
 
     async def by_source(self, chat_id: int, message_id: int) -> RelayLink | None:
         """The newest link that copied this message."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM relay_links"
             " WHERE source_chat_id = ? AND source_message_id = ? ORDER BY id DESC LIMIT 1",
             (chat_id, message_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else _link(row)
 
     async def last_source(self, chat_id: int) -> tuple[str, datetime] | None:
         """Who was last relayed into this chat, and when, if nothing else came since."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             "SELECT source_key, last_at FROM relay_threads WHERE chat_id = ?", (chat_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else (row["source_key"], from_db(row["last_at"]))
 
     async def set_last_source(self, chat_id: int, source_key: str, now: datetime) -> None:
         """Remember who was just relayed into this chat."""
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT INTO relay_threads (chat_id, source_key, last_at) VALUES (?, ?, ?)"
             " ON CONFLICT (chat_id) DO UPDATE SET source_key = excluded.source_key,"
             " last_at = excluded.last_at",
@@ -117,11 +111,11 @@ class RelayRepository:
 
     async def forget_last_source(self, chat_id: int) -> None:
         """Something other than a relay was sent to the chat: the next copy needs a header."""
-        await self._db.conn.execute("DELETE FROM relay_threads WHERE chat_id = ?", (chat_id,))
+        await self._db.write("DELETE FROM relay_threads WHERE chat_id = ?", (chat_id,))
 
     async def forget_last_sources(self, chat_ids: list[int]) -> None:
         """forget_last_source for many chats at once."""
-        await self._db.conn.execute(
+        await self._db.write(
             "DELETE FROM relay_threads WHERE chat_id IN (SELECT value FROM json_each(?))",
             (json.dumps(chat_ids),),
         )
@@ -129,24 +123,22 @@ class RelayRepository:
     async def purge_before(self, moment: datetime) -> None:
         """Retention: routing, check-in history and sent messages older than the moment go."""
         stamp = to_db(moment)
-        await self._db.conn.execute("DELETE FROM relay_links WHERE created_at < ?", (stamp,))
-        await self._db.conn.execute("DELETE FROM checkins WHERE sent_at < ?", (stamp,))
-        await self._db.conn.execute(
+        await self._db.write("DELETE FROM relay_links WHERE created_at < ?", (stamp,))
+        await self._db.write("DELETE FROM checkins WHERE sent_at < ?", (stamp,))
+        await self._db.write(
             "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?", (stamp,)
         )
 
     async def forget_updates_before(self, moment: datetime) -> None:
         """Drop de-duplication records old enough that Telegram will not redeliver them."""
-        await self._db.conn.execute(
+        await self._db.write(
             "DELETE FROM processed_updates WHERE processed_at < ?", (to_db(moment),)
         )
 
     async def first_time(self, update_id: int, now: datetime) -> bool:
         """Record an update as handled; False if it was handled before."""
-        cursor = await self._db.conn.execute(
+        inserted = await self._db.write(
             "INSERT OR IGNORE INTO processed_updates (update_id, processed_at) VALUES (?, ?)",
             (update_id, to_db(now)),
         )
-        inserted = cursor.rowcount
-        await cursor.close()
         return inserted == 1

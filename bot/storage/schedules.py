@@ -133,10 +133,9 @@ class ScheduleRepository:
 
     async def get(self, client_id: int) -> Schedule | None:
         """The schedule of one client."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT id, {_SCHEDULE_COLUMNS} FROM clients WHERE id = ?", (client_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else schedule_from_row(row)
 
     async def due(self, now: datetime, limit: int) -> list[DueClient]:
@@ -148,14 +147,13 @@ class ScheduleRepository:
         return await self._claim("manual_due_at", now, limit)
 
     async def _claim(self, column: str, now: datetime, limit: int) -> list[DueClient]:
-        async with self._db.conn.execute(
+        rows = await self._db.fetch_all(
             f"SELECT {_BOTH_QUALIFIED}, s.chat_id AS specialist_chat_id,"
             " s.display_name AS specialist_name"
             f" FROM clients c JOIN specialists s ON s.id = c.specialist_id"
             f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
             (to_db(now), limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [
             DueClient(
                 client_from_row(row),
@@ -168,7 +166,7 @@ class ScheduleRepository:
 
     async def save_progress(self, schedules: list[Schedule]) -> None:
         """Store what the tick changes (never the client's choices), for a batch at once."""
-        await self._db.conn.executemany(
+        await self._db.write_many(
             "UPDATE clients SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
             " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?,"
             " welcome_back = ?, patience_offered = ? WHERE id = ?",
@@ -194,7 +192,7 @@ class ScheduleRepository:
     ) -> None:
         """Record a batch of check-ins (client id, kind, due at, prompt) sent now."""
         stamp = to_db(now)
-        await self._db.conn.executemany(
+        await self._db.write_many(
             "INSERT OR IGNORE INTO checkins (client_id, kind, due_at, sent_at, prompt_key)"
             " VALUES (?, ?, ?, ?, ?)",
             [
@@ -202,18 +200,18 @@ class ScheduleRepository:
                 for client, kind, due, prompt in rows
             ],
         )
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE clients SET last_checkin_at = ? WHERE id IN (SELECT value FROM json_each(?))",
             (stamp, json.dumps([client for client, _, _, _ in rows])),
         )
 
     async def save(self, schedule: Schedule) -> None:
         """Write every schedule field back."""
-        await self._db.conn.execute(_SAVE, _save_params(schedule))
+        await self._db.write(_SAVE, _save_params(schedule))
 
     async def mark_contact(self, client_id: int, now: datetime) -> None:
         """The client wrote or tapped: the unanswered count starts again."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE clients SET unanswered = 0, patience_offered = 0, last_reply_at = ?"
             " WHERE id = ?",
             (to_db(now), client_id),
@@ -221,31 +219,26 @@ class ScheduleRepository:
 
     async def checkin(self, checkin_id: int) -> Checkin | None:
         """One check-in by id."""
-        async with self._db.conn.execute(
-            "SELECT * FROM checkins WHERE id = ?", (checkin_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetch_one("SELECT * FROM checkins WHERE id = ?", (checkin_id,))
         return None if row is None else _checkin(row)
 
     async def checkin_at(self, client_id: int, due_at: datetime) -> Checkin | None:
         """The client's check-in for one due moment."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             "SELECT * FROM checkins WHERE client_id = ? AND due_at = ?", (client_id, to_db(due_at))
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else _checkin(row)
 
     async def latest_checkin(self, client_id: int) -> Checkin | None:
         """The client's most recent check-in or offer."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             "SELECT * FROM checkins WHERE client_id = ? ORDER BY id DESC LIMIT 1", (client_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else _checkin(row)
 
     async def answer_checkin(self, checkin_id: int, answer: str, now: datetime) -> None:
         """Record how a check-in was answered (the button's name or 'message')."""
-        await self._db.conn.execute(
+        await self._db.write(
             "UPDATE checkins SET answered_at = ?, answer = ? WHERE id = ?",
             (to_db(now), answer, checkin_id),
         )

@@ -32,7 +32,7 @@ class SpecialistRepository:
     async def add(self, telegram_user_id: int, display_name: str, now: datetime) -> Specialist:
         """Register a specialist (or reactivate and rename one who was removed)."""
         # In Telegram a private chat's id is the user's id.
-        await self._db.conn.execute(
+        await self._db.write(
             "INSERT INTO specialists (telegram_user_id, chat_id, display_name, active, created_at)"
             " VALUES (?, ?, ?, 1, ?)"
             " ON CONFLICT (telegram_user_id) DO UPDATE SET"
@@ -45,41 +45,37 @@ class SpecialistRepository:
 
     async def by_user(self, telegram_user_id: int) -> Specialist | None:
         """The specialist with this Telegram user id, active or not."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM specialists WHERE telegram_user_id = ?", (telegram_user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else _specialist(row)
 
     async def by_id(self, specialist_id: int) -> Specialist | None:
         """The specialist with this row id."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM specialists WHERE id = ?", (specialist_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return None if row is None else _specialist(row)
 
     async def all(self) -> list[Specialist]:
         """Every specialist, oldest first."""
-        async with self._db.conn.execute(
-            f"SELECT {_COLUMNS} FROM specialists ORDER BY id"
-        ) as cursor:
-            return [_specialist(row) async for row in cursor]
+        rows = await self._db.fetch_all(f"SELECT {_COLUMNS} FROM specialists ORDER BY id")
+        return [_specialist(row) for row in rows]
 
     async def set_blocked(self, specialist_id: int, blocked: bool) -> bool:
         """Note that the specialist blocked (or unblocked) the bot; False if no change."""
-        cursor = await self._db.conn.execute(
-            "UPDATE specialists SET blocked = ? WHERE id = ? AND blocked != ?",
-            (int(blocked), specialist_id, int(blocked)),
+        changed = (
+            await self._db.write(
+                "UPDATE specialists SET blocked = ? WHERE id = ? AND blocked != ?",
+                (int(blocked), specialist_id, int(blocked)),
+            )
+            == 1
         )
-        changed = cursor.rowcount == 1
-        await cursor.close()
         return changed
 
     async def client_count(self, specialist_id: int) -> int:
         """How many clients the specialist has."""
-        async with self._db.conn.execute(
+        row = await self._db.fetch_one(
             "SELECT count(*) FROM clients WHERE specialist_id = ?", (specialist_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return int(row[0]) if row else 0

@@ -139,7 +139,8 @@ async def test_ephemeral_items_vanish_once_sent(db: Database) -> None:
             ephemeral=True,
         )
         assert item is not None
-        await outbox.mark_sent(item, 9, NOW)
+        [due] = await outbox.due(NOW, 10)
+        await outbox.mark_sent(due, 9, NOW)
     assert await scalar(db, "SELECT count(*) FROM outbox") == 0
 
 
