@@ -20,6 +20,7 @@ from telegram.ext import ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
+from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
 from bot.handlers.inbox import InboxQueue
@@ -29,6 +30,10 @@ from bot.scheduling import start_tick
 from bot.services.container import Services
 
 log = logging.getLogger(__name__)
+
+# PTB's own defaults for the long-poll request, and for waiting on a pooled connection.
+GET_UPDATES_TIMEOUT_SECONDS = 5.0
+POOL_TIMEOUT_SECONDS = 1.0
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> PorchlightApp:
@@ -68,9 +73,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         ApplicationBuilder()
         .token(settings.token())
         .update_queue(inbox)
-        .read_timeout(settings.api_timeout_seconds)
-        .write_timeout(settings.api_timeout_seconds)
-        .connect_timeout(settings.api_timeout_seconds)
+        .request(_transport(settings.api_timeout_seconds, pool_size=256))
+        .get_updates_request(_transport(GET_UPDATES_TIMEOUT_SECONDS, pool_size=1))
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .context_types(CONTEXT_TYPES)
@@ -81,6 +85,17 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     )
     register(application)
     return application
+
+
+def _transport(timeout: float, pool_size: int) -> AiohttpRequest:
+    """The HTTP transport for Bot API calls (see bot.delivery.transport for why not httpx)."""
+    return AiohttpRequest(
+        connection_pool_size=pool_size,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        connect_timeout=timeout,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+    )
 
 
 def run(settings: Settings) -> None:
