@@ -118,7 +118,7 @@ async def ours(workdir: Path, quick: bool) -> list[Figure]:
             db,
             ClientRepository(db),
             ScheduleRepository(db),
-            Outbox(OutboxRepository(db), RelayRepository(db), clock),
+            Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
             Texts.load(CONFIG_DIR / "messages"),
             clock,
         ),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bot.domain.clock import Clock
-from bot.storage.outbox import NewItem, OutboxRepository, Priority
+from bot.storage.db import Database
+from bot.storage.outbox import NewItem, OutboxItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
@@ -52,24 +54,37 @@ class NewText:
 
 
 class Outbox:
-    """Writes messages to the outbox table and wakes the sender."""
+    """Writes messages to the outbox table and tells the sender."""
 
-    def __init__(self, repo: OutboxRepository, relay: RelayRepository, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, repo: OutboxRepository, relay: RelayRepository, clock: Clock
+    ) -> None:
+        self._db = db
         self._repo = repo
         self._relay = relay
         self._clock = clock
         self._wake: Callable[[], None] = lambda: None
+        self._offer: Callable[[OutboxItem], None] = lambda item: None
 
-    def on_new_item(self, wake: Callable[[], None]) -> None:
-        """Call wake whenever something is queued (the sender connects here)."""
+    def connect(self, wake: Callable[[], None], offer: Callable[[OutboxItem], None]) -> None:
+        """How to tell the sender: wake it to look at the outbox, or offer it one item."""
         self._wake = wake
+        self._offer = offer
 
     async def _add(self, chat_id: int, method: str, payload: dict[str, Any], **kwargs: Any) -> int:
-        item_id = await self._repo.add(
-            chat_id=chat_id, method=method, payload=payload, now=self._clock.now(), **kwargs
+        now = self._clock.now()
+        item = await self._repo.add(
+            chat_id=chat_id, method=method, payload=payload, now=now, **kwargs
         )
-        self._wake()
-        return item_id or 0
+        if item is None:
+            return 0
+        if item.priority is Priority.PERSON and item.not_before <= now:
+            # Someone is waiting for it: straight to the sender once it is committed, not
+            # after the sender's next look at the outbox (most of a relay's latency).
+            self._db.after_commit(partial(self._offer, item))
+        else:
+            self._wake()
+        return item.id
 
     async def text(
         self,

@@ -104,6 +104,8 @@ class Sender:
         self._queues: dict[int, deque[OutboxItem]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._recent_429: deque[tuple[float, int]] = deque()
+        # An offered item was left in the outbox: offers wait until the dispatcher has it.
+        self._left_waiting = False
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -173,9 +175,25 @@ class Sender:
                 )
                 for item in items:
                     self._hand_out(item)
+                if priority is Priority.PERSON and len(items) < room:
+                    self._left_waiting = False  # every person's message due is handed out
             # What is due now is either handed out already (its worker wakes us when done)
             # or waits for room (likewise): only a future moment needs a timer.
             return await self._outbox.next_not_before(after=self._clock.now())
+
+    def offer(self, item: OutboxItem) -> None:
+        """A message a person waits for, just committed and due: to its chat's worker now.
+
+        Without room (or while stopping) the dispatcher finds it in the outbox instead.
+        One chat's messages keep their order: an item is only offered when it is due at
+        once, and not while an earlier one waits in the outbox for room.
+        """
+        full = len(self._in_flight_by[item.priority]) >= self._max_in_flight
+        if self._stopping or full or self._left_waiting:
+            self._left_waiting = True
+            self._wake.set()
+            return
+        self._hand_out(item)
 
     def _hand_out(self, item: OutboxItem) -> None:
         """Queue an item on its chat's worker, starting the worker if needed."""

@@ -66,7 +66,7 @@ class Services:
         relay_repo = RelayRepository(db)
         outbox_repo = OutboxRepository(db)
         schedules = ScheduleRepository(db)
-        outbox = Outbox(outbox_repo, relay_repo, clock)
+        outbox = Outbox(db, outbox_repo, relay_repo, clock)
         schedule_context = ScheduleContext(db, clients, schedules, outbox, texts, clock)
         checkins = CheckIns(
             schedule_context,
@@ -92,7 +92,7 @@ class Services:
                 # About a second's worth of check-ins waits for its pacing slot at a time.
                 scheduled_in_flight=max(30, math.ceil(settings.send_per_second) + 1),
             )
-            outbox.on_new_item(sender.wake)
+            outbox.connect(sender.wake, sender.offer)
         return cls(
             db=db,
             texts=texts,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,6 +55,7 @@ class Database:
         self._connection = connection
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[object] | None = None
+        self._after_commit: list[Callable[[], None]] = []
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -78,9 +79,12 @@ class Database:
     @property
     def conn(self) -> aiosqlite.Connection:
         """The connection, for the task that holds the current transaction only."""
+        self._check_holder()
+        return self._connection
+
+    def _check_holder(self) -> None:
         if self._holder is None or self._holder is not asyncio.current_task():
             raise RuntimeError("database used outside a transaction")
-        return self._connection
 
     async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """The first row of a query, in one trip to the database thread."""
@@ -105,6 +109,16 @@ class Database:
         """Run one statement for each set of parameters."""
         await self.conn.executemany(sql, rows)
 
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run action once what the current block wrote is committed (never on rollback)."""
+        self._check_holder()
+        self._after_commit.append(action)
+
+    def _committed(self) -> None:
+        actions, self._after_commit = self._after_commit, []
+        for action in actions:
+            action()
+
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[None]:
         """Hold the connection without a transaction: each statement commits on its own.
@@ -119,6 +133,8 @@ class Database:
                 yield
             finally:
                 self._holder = None
+                # Whatever ran before an error is committed all the same.
+                self._committed()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -133,5 +149,9 @@ class Database:
                     await self._connection.rollback()
                     raise
                 await self._connection.commit()
+            except BaseException:
+                self._after_commit.clear()
+                raise
             finally:
                 self._holder = None
+        self._committed()

@@ -34,6 +34,7 @@ class OutboxItem:
     attempts: int
     at_most_once: bool
     created_at: datetime
+    not_before: datetime
     ephemeral: bool = False
 
 
@@ -64,6 +65,7 @@ def _item(row: aiosqlite.Row) -> OutboxItem:
         attempts=row["attempts"],
         at_most_once=bool(row["at_most_once"]),
         created_at=from_db(row["created_at"]),
+        not_before=from_db(row["not_before"]),
         ephemeral=bool(row["ephemeral"]),
     )
 
@@ -86,15 +88,15 @@ class OutboxRepository:
         idempotency_key: str | None = None,
         at_most_once: bool = False,
         ephemeral: bool = False,
-    ) -> int | None:
+    ) -> OutboxItem | None:
         """Queue a message; None if one with the same idempotency key exists already."""
         # A chat paused by Telegram stays paused for what is queued after the pause too,
         # so messages to one chat never overtake each other.
-        item_id = await self._db.insert(
+        row = await self._db.fetch_one(
             "INSERT OR IGNORE INTO outbox (chat_id, method, payload, priority, relay_link_id,"
             " idempotency_key, at_most_once, ephemeral, not_before, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, max(?, coalesce((SELECT max(not_before) FROM outbox"
-            " WHERE chat_id = ? AND status = 'pending'), '')), ?)",
+            " WHERE chat_id = ? AND status = 'pending'), '')), ?) RETURNING *",
             (
                 chat_id,
                 method,
@@ -109,7 +111,7 @@ class OutboxRepository:
                 to_db(now),
             ),
         )
-        return item_id
+        return None if row is None else _item(row)
 
     async def add_many(self, items: list[NewItem], now: datetime) -> None:
         """Queue many messages in one statement (the check-in tick's batches)."""

@@ -85,10 +85,10 @@ async def test_outbox_order_idempotency_and_chat_pause(db: Database) -> None:
         relay = await outbox.add(
             chat_id=2, method="copy_message", payload={}, priority=Priority.PERSON, now=NOW
         )
-    assert twice is None
+    assert twice is None and relay is not None and checkin is not None
     async with db.transaction():
         due = await outbox.due(NOW, 10)
-    assert [item.id for item in due] == [relay, checkin]  # a person waiting goes first
+    assert [item.id for item in due] == [relay.id, checkin.id]  # a person waiting goes first
 
     async with db.transaction():
         await outbox.pause_chat(2, NOW + timedelta(seconds=30))
@@ -97,10 +97,11 @@ async def test_outbox_order_idempotency_and_chat_pause(db: Database) -> None:
         )
         due = await outbox.due(NOW + timedelta(seconds=10), 10)
     # Queued after the pause, still behind it: one chat's messages never overtake.
-    assert [item.id for item in due] == [checkin]
+    assert [item.id for item in due] == [checkin.id]
+    assert later is not None and later.not_before == NOW + timedelta(seconds=30)
     async with db.transaction():
         due = await outbox.due(NOW + timedelta(seconds=30), 10)
-    assert [item.id for item in due] == [relay, later, checkin]
+    assert [item.id for item in due] == [relay.id, later.id, checkin.id]
 
 
 async def test_after_a_crash_relays_are_resent_and_checkins_dropped(db: Database) -> None:
@@ -118,13 +119,13 @@ async def test_after_a_crash_relays_are_resent_and_checkins_dropped(db: Database
             at_most_once=True,
         )
         assert relay is not None and checkin is not None
-        await outbox.mark_sending(relay)
-        await outbox.mark_sending(checkin)
+        await outbox.mark_sending(relay.id)
+        await outbox.mark_sending(checkin.id)
         assert await outbox.recover_interrupted() == (1, 1)
         counts = await outbox.counts()
         due = await outbox.due(NOW, 10)
     assert counts == {"pending": 1, "dead": 1}
-    assert [item.id for item in due] == [relay]
+    assert [item.id for item in due] == [relay.id]
 
 
 async def test_ephemeral_items_vanish_once_sent(db: Database) -> None:
@@ -138,9 +139,8 @@ async def test_ephemeral_items_vanish_once_sent(db: Database) -> None:
             now=NOW,
             ephemeral=True,
         )
-        assert item is not None
-        [due] = await outbox.due(NOW, 10)
-        await outbox.mark_sent(due, 9, NOW)
+        assert item is not None and item.ephemeral
+        await outbox.mark_sent(item, 9, NOW)
     assert await scalar(db, "SELECT count(*) FROM outbox") == 0
 
 
@@ -169,3 +169,27 @@ async def test_relay_links_route_both_ways_and_updates_count_once(db: Database) 
         assert not await relay.first_time(42, NOW)
     assert by_dest is not None and by_dest.client_id == 1
     assert by_source == by_dest
+
+
+async def test_after_commit_runs_only_for_what_was_committed(db: Database) -> None:
+    ran: list[str] = []
+    async with db.transaction():
+        db.after_commit(lambda: ran.append("committed"))
+        assert ran == []  # not before the commit
+    with pytest.raises(ValueError, match="rolled back"):
+        async with db.transaction():
+            db.after_commit(lambda: ran.append("rolled back"))
+            raise ValueError("rolled back")
+    async with db.autocommit():
+        db.after_commit(lambda: ran.append("autocommit"))
+    assert ran == ["committed", "autocommit"]
+    with pytest.raises(RuntimeError, match="outside a transaction"):
+        db.after_commit(lambda: ran.append("outside"))
+
+
+async def test_lookups_and_single_writes_need_no_transaction(db: Database) -> None:
+    async with db.autocommit():
+        specialist = await SpecialistRepository(db).add(1001, "Sam", NOW)
+    async with db.autocommit():
+        found = await SpecialistRepository(db).by_user(1001)
+    assert found == specialist
