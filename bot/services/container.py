@@ -29,6 +29,7 @@ from bot.storage.db import Database
 from bot.storage.inbox import InboxRepository
 from bot.storage.invites import InviteRepository
 from bot.storage.outbox import OutboxRepository
+from bot.storage.people import PeopleRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
@@ -74,7 +75,7 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         notices = Notices(db, outbox, texts)
-        people = People(db, specialists, clients, settings.admin_ids, clock)
+        people = People(db, PeopleRepository(db), specialists, clients, settings.admin_ids, clock)
         reports = DeliveryReports(
             db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
         )

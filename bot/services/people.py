@@ -8,6 +8,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Client, Specialist
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
+from bot.storage.people import PeopleRepository
 from bot.storage.specialists import SpecialistRepository
 
 
@@ -38,12 +39,14 @@ class People:
     def __init__(
         self,
         db: Database,
+        lookup: PeopleRepository,
         specialists: SpecialistRepository,
         clients: ClientRepository,
         admin_ids: frozenset[int],
         clock: Clock,
     ) -> None:
         self._db = db
+        self._lookup = lookup
         self._specialists = specialists
         self._clients = clients
         self._admin_ids = admin_ids
@@ -52,12 +55,12 @@ class People:
     async def identify(self, user_id: int) -> Person:
         """Who this Telegram user is to us (inactive specialists count as strangers)."""
         async with self._db.autocommit():
-            specialist = await self._specialists.by_user(user_id)
-            client = await self._clients.by_user(user_id)
-            theirs = await self._specialists.by_id(client.specialist_id) if client else None
+            found = await self._lookup.lookup(user_id)
+        specialist = found.specialist
         if specialist is not None and not specialist.active:
             specialist = None
-        return Person(user_id, specialist, client, user_id in self._admin_ids, theirs)
+        is_admin = user_id in self._admin_ids
+        return Person(user_id, specialist, found.client, is_admin, found.their_specialist)
 
     async def specialist_unblocked(self, specialist: Specialist) -> None:
         """The specialist unblocked the bot: admins will hear of a new block again."""

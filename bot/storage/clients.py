@@ -15,18 +15,19 @@ CLIENT_COLUMNS = (
 )
 
 
-def client_from_row(row: aiosqlite.Row) -> Client:
+def client_from_row(row: aiosqlite.Row, prefix: str = "") -> Client:
+    """A client from CLIENT_COLUMNS, each name optionally prefixed (in a join)."""
     return Client(
-        id=row["id"],
-        telegram_user_id=row["telegram_user_id"],
-        chat_id=row["chat_id"],
-        alias=row["alias"],
-        specialist_id=row["specialist_id"],
-        status=ClientStatus(row["status"]),
-        language=row["language"],
-        timezone=row["timezone"],
-        consent_version=row["consent_version"],
-        consented_at=from_db(row["consented_at"]),
+        id=row[f"{prefix}id"],
+        telegram_user_id=row[f"{prefix}telegram_user_id"],
+        chat_id=row[f"{prefix}chat_id"],
+        alias=row[f"{prefix}alias"],
+        specialist_id=row[f"{prefix}specialist_id"],
+        status=ClientStatus(row[f"{prefix}status"]),
+        language=row[f"{prefix}language"],
+        timezone=row[f"{prefix}timezone"],
+        consent_version=row[f"{prefix}consent_version"],
+        consented_at=from_db(row[f"{prefix}consented_at"]),
     )
 
 

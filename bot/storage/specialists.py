@@ -9,17 +9,18 @@ import aiosqlite
 from bot.domain.models import Specialist
 from bot.storage.db import Database, from_db, to_db
 
-_COLUMNS = "id, telegram_user_id, chat_id, display_name, active, created_at"
+SPECIALIST_COLUMNS = "id, telegram_user_id, chat_id, display_name, active, created_at"
 
 
-def _specialist(row: aiosqlite.Row) -> Specialist:
+def specialist_from_row(row: aiosqlite.Row, prefix: str = "") -> Specialist:
+    """A specialist from SPECIALIST_COLUMNS, each name optionally prefixed (in a join)."""
     return Specialist(
-        id=row["id"],
-        telegram_user_id=row["telegram_user_id"],
-        chat_id=row["chat_id"],
-        display_name=row["display_name"],
-        active=bool(row["active"]),
-        created_at=from_db(row["created_at"]),
+        id=row[f"{prefix}id"],
+        telegram_user_id=row[f"{prefix}telegram_user_id"],
+        chat_id=row[f"{prefix}chat_id"],
+        display_name=row[f"{prefix}display_name"],
+        active=bool(row[f"{prefix}active"]),
+        created_at=from_db(row[f"{prefix}created_at"]),
     )
 
 
@@ -46,21 +47,24 @@ class SpecialistRepository:
     async def by_user(self, telegram_user_id: int) -> Specialist | None:
         """The specialist with this Telegram user id, active or not."""
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM specialists WHERE telegram_user_id = ?", (telegram_user_id,)
+            f"SELECT {SPECIALIST_COLUMNS} FROM specialists WHERE telegram_user_id = ?",
+            (telegram_user_id,),
         )
-        return None if row is None else _specialist(row)
+        return None if row is None else specialist_from_row(row)
 
     async def by_id(self, specialist_id: int) -> Specialist | None:
         """The specialist with this row id."""
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM specialists WHERE id = ?", (specialist_id,)
+            f"SELECT {SPECIALIST_COLUMNS} FROM specialists WHERE id = ?", (specialist_id,)
         )
-        return None if row is None else _specialist(row)
+        return None if row is None else specialist_from_row(row)
 
     async def all(self) -> list[Specialist]:
         """Every specialist, oldest first."""
-        rows = await self._db.fetch_all(f"SELECT {_COLUMNS} FROM specialists ORDER BY id")
-        return [_specialist(row) for row in rows]
+        rows = await self._db.fetch_all(
+            f"SELECT {SPECIALIST_COLUMNS} FROM specialists ORDER BY id"
+        )
+        return [specialist_from_row(row) for row in rows]
 
     async def set_blocked(self, specialist_id: int, blocked: bool) -> bool:
         """Note that the specialist blocked (or unblocked) the bot; False if no change."""

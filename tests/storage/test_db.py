@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.domain.models import Direction
+from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.outbox import OutboxRepository, Priority
+from bot.storage.people import Found, PeopleRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
 
@@ -193,3 +195,24 @@ async def test_lookups_and_single_writes_need_no_transaction(db: Database) -> No
     async with db.autocommit():
         found = await SpecialistRepository(db).by_user(1001)
     assert found == specialist
+
+
+async def test_one_lookup_finds_a_specialist_a_client_and_their_specialist(db: Database) -> None:
+    async with db.transaction():
+        sam = await SpecialistRepository(db).add(1001, "Sam", NOW)
+        alex = await ClientRepository(db).add(
+            telegram_user_id=2002,
+            alias="Alex",
+            specialist_id=sam.id,
+            language="en",
+            timezone="UTC",
+            consent_version=1,
+            now=NOW,
+        )
+    async with db.autocommit():
+        as_specialist = await PeopleRepository(db).lookup(1001)
+        as_client = await PeopleRepository(db).lookup(2002)
+        stranger = await PeopleRepository(db).lookup(3003)
+    assert as_specialist == Found(sam, None, None)
+    assert as_client == Found(None, alex, sam)
+    assert stranger == Found(None, None, None)
