@@ -19,7 +19,11 @@ async def identify(update: Update, context: Context) -> Person | None:
     user = update.effective_user
     if user is None:
         return None
-    return await services(context).people.identify(user.id)
+    found = services(context)
+    person = await found.people.identify(user.id)
+    if person.client is not None and person.their_specialist is not None:
+        await found.onboarding.show_changed_terms(person.client, person.their_specialist)
+    return person
 
 
 async def client_note(context: Context, person: Person, key: str) -> None:

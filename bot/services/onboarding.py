@@ -166,7 +166,11 @@ class Onboarding:
                 return
             await self._outbox.text(
                 person.user_id,
-                self._texts.get("consent.text", specialist=specialist.display_name),
+                self._texts.get(
+                    "consent.text",
+                    specialist=specialist.display_name,
+                    terms=self._terms(specialist, DEFAULT_LANGUAGE),
+                ),
                 buttons=[
                     [
                         (self._texts.get("consent.yes"), consent_data("yes", code)),
@@ -212,7 +216,7 @@ class Onboarding:
                 specialist_id=specialist.id,
                 language=lang,
                 timezone=self._default_timezone,
-                consent_version=int(self._texts.get("consent.version")),
+                consent_version=self._consent_version(),
                 now=now,
             )
             await self._outbox.remove_buttons(person.user_id, message_id)
@@ -221,6 +225,27 @@ class Onboarding:
             )
             await self._notices.say_now(specialist.chat_id, "specialist.joined", alias=alias)
         return client
+
+    async def show_changed_terms(self, client: Client, specialist: Specialist) -> None:
+        """At a client's first contact after the terms changed: the new terms, once."""
+        version = self._consent_version()
+        if client.consent_version >= version:
+            return
+        async with self._db.transaction():
+            if not await self._clients.note_terms_shown(client.id, version, self._clock.now()):
+                return  # another of their updates showed them a moment ago
+            await self._notices.say_now(
+                client.chat_id,
+                "consent.changed",
+                client.language,
+                terms=self._terms(specialist, client.language),
+            )
+
+    def _consent_version(self) -> int:
+        return int(self._texts.get("consent.version"))
+
+    def _terms(self, specialist: Specialist, language: str) -> str:
+        return self._texts.get("consent.terms", language, specialist=specialist.display_name)
 
     async def _free_alias(self, specialist_id: int, alias: str) -> str:
         """The invite's alias, numbered if another client took it meanwhile."""

@@ -114,6 +114,15 @@ class ClientRepository:
         )
         return claimed
 
+    async def note_terms_shown(self, client_id: int, version: int, now: datetime) -> bool:
+        """Record that the client was shown this version of the terms; False if they had."""
+        changed = await self._db.write(
+            "UPDATE clients SET consent_version = ?, consented_at = ?"
+            " WHERE id = ? AND consent_version < ?",
+            (version, to_db(now), client_id, version),
+        )
+        return changed == 1
+
     async def erase(self, client: Client) -> None:
         """Delete every row about the client (check-ins and routing go by cascade)."""
         conn = self._db.conn

@@ -172,3 +172,35 @@ async def test_specialists_and_clients_cannot_take_another_invite(bot: Harness) 
     await bot.settle()
     assert await clients_of(bot) == [(ALEX, "Alex", SAM, "active")]
     assert await bot.rows("SELECT used_at FROM invites WHERE alias = 'Alex again'") == [(None,)]
+
+
+async def test_changed_terms_are_shown_once_at_the_next_contact(bot: Harness) -> None:
+    await bot.join(ALEX, "Alexandra", SAM, "Alex")
+    await bot.join(BO, "Bo", SAM, "Bo")
+    # Alex consented under earlier terms (version 0); Bo under the current ones.
+    await bot.rows("UPDATE clients SET consent_version = 0 WHERE telegram_user_id = ?", ALEX)
+    bot.clock.advance(timedelta(days=3))
+    to_sam, to_alex = len(bot.api.sent_to(SAM)), len(bot.api.sent_to(ALEX))
+
+    bot.api.send_text(ALEX, "hello again")
+    note = await bot.next_text(ALEX, to_alex)
+    assert "has been updated since you joined" in (note.text or "")
+    assert "goes to Sam Rivera, your peer support specialist" in (note.text or "")
+    assert "/forget erases everything" in (note.text or "")
+    await bot.said(SAM, to_sam + 1)  # the message itself is relayed all the same
+    await bot.settle()
+
+    row = await bot.client_row(ALEX)
+    assert row["consent_version"] == 1
+    assert row["consented_at"] == bot.clock.now().isoformat(timespec="microseconds")
+    for user, text in ((ALEX, "and once more"), (BO, "hi")):
+        bot.api.send_text(user, text)
+    await bot.barrier(ALEX)
+    await bot.barrier(BO)
+    notes = [
+        m
+        for user in (ALEX, BO)
+        for m in bot.api.sent_to(user)
+        if "has been updated" in (m.text or "")
+    ]
+    assert notes == [note]
