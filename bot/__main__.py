@@ -15,8 +15,9 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import CONFIG_DIR, ConfigError, Settings, load_settings
 from bot.domain.clock import SystemClock
+from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
 from bot.logs import setup_logging
 from bot.services.container import Services
 from bot.services.onboarding import InviteRefused
@@ -58,6 +59,21 @@ async def _check(settings: Settings) -> int:
     username = await _username(settings)
     print(f"Configuration is fine. The bot is @{username}.")
     return 0
+
+
+def _warn_if_resources_unfilled(folder: Path) -> None:
+    """Clients in crisis are shown the safety resources: say if local lines are missing."""
+    try:
+        unfilled = SafetyScreen.load(folder).unfilled()
+    except SafetyConfigError as error:
+        print(f"Error in the safety configuration: {error}", file=sys.stderr)
+        return
+    for language in unfilled:
+        print(
+            f"Warning: {folder / language}.toml still has the placeholder for local crisis"
+            f" lines ({PLACEHOLDER} ...]): replace it with your programme's own.",
+            file=sys.stderr,
+        )
 
 
 def _warn_if_env_is_readable(env: Path = Path(".env")) -> None:
@@ -135,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "check":
             _warn_if_env_is_readable()
+            _warn_if_resources_unfilled(CONFIG_DIR / "safety")
             return asyncio.run(_check(settings))
         if args.command == "invite":
             return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))

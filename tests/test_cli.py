@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.config import CONFIG_DIR
 from tests.conftest import TOKEN
 from tests.fakes.bot_api import FakeBotApi
 
@@ -104,4 +105,20 @@ def test_check_warns_when_env_is_readable_by_others(
     assert "chmod 600 .env" in capsys.readouterr().err
     env.chmod(0o600)
     _warn_if_env_is_readable(env)
+    assert capsys.readouterr().err == ""
+
+
+def test_check_warns_while_the_crisis_lines_are_a_placeholder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.__main__ import _warn_if_resources_unfilled
+
+    shipped = (CONFIG_DIR / "safety" / "en.toml").read_text()
+    (tmp_path / "en.toml").write_text(shipped)
+    _warn_if_resources_unfilled(tmp_path)
+    assert "en.toml still has the placeholder for local crisis lines" in capsys.readouterr().err
+
+    filled = shipped.replace("[Programme: add your local crisis lines here]", "Call 112.")
+    (tmp_path / "en.toml").write_text(filled)
+    _warn_if_resources_unfilled(tmp_path)
     assert capsys.readouterr().err == ""

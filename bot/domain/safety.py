@@ -35,6 +35,8 @@ from typing import Any
 FALLBACK_LANGUAGE = "en"
 MAX_PHRASE_LENGTH = 300
 MAX_WORDINGS_PER_PHRASE = 512
+# How the shipped resources text marks the place for a programme's local crisis lines.
+PLACEHOLDER = "[Programme:"
 
 # Apostrophe, grave and acute accents, curly and reversed quotes, prime, full-width and
 # modifier apostrophes: all dropped, so "don't" however it is typed reads as "dont".
@@ -414,6 +416,14 @@ class SafetyScreen:
             if category is not None:
                 return SafetyMatch(category)
         return None
+
+    def unfilled(self) -> list[str]:
+        """Languages whose resources still hold the place left for the programme's own lines."""
+        return sorted(
+            code
+            for code, table in self._languages.items()
+            if table.resources is not None and PLACEHOLDER in table.resources
+        )
 
     def resources(self, language: str) -> str:
         """The resources text in the language, or in English if it has none."""

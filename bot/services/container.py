@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,8 @@ from bot.storage.relay import RelayRepository
 from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Services:
@@ -60,6 +63,8 @@ class Services:
         """Open the database and wire the services; with a bot, the sender too."""
         texts = Texts.load(CONFIG_DIR / "messages")
         safety = SafetyScreen.load(CONFIG_DIR / "safety")
+        if bot is not None and (unfilled := safety.unfilled()):
+            log.warning("safety.resources_placeholder languages=%s", ",".join(unfilled))
         db = await Database.open(settings.database_path)
         specialists = SpecialistRepository(db)
         clients = ClientRepository(db)
