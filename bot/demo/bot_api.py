@@ -19,6 +19,11 @@ What it fakes:
   ``description``, ``parameters.retry_after``);
 - long polling: getUpdates with offset/limit/timeout/allowed_updates wakes as soon as an update
   is pushed and answers at once when the server stops;
+- webhooks: after setWebhook (``webhook_url``, ``webhook_secret`` recorded), every update is
+  POSTed to the URL with the ``X-Telegram-Bot-Api-Secret-Token`` header, one at a time and in
+  order, and retried until the bot answers 200 (``webhook_posts`` keeps each attempt); getUpdates
+  answers 409 meanwhile. ``post_to_webhook`` sends a request of the test's own, with any secret
+  or none (``text_update`` makes one);
 - per-chat message ids, replies, inline keyboards, copies, forwards, edits (an edit without
   reply_markup drops the inline keyboard, as in Telegram; an identical edit is "message is not
   modified"), deletions, callback answers, commands per scope, files and their download route;
@@ -26,7 +31,8 @@ What it fakes:
   entities and rejecting what Telegram rejects (an unknown tag, an unescaped "." in MarkdownV2);
 - faults: injected errors and slow answers, users who block the bot, optional flood limits.
 
-What it does not fake: webhooks (setWebhook only makes getUpdates answer 409), inline mode,
+What it does not fake: certificates and Telegram's webhook concurrency and back-off (it
+delivers one update at a time and retries after a tenth of a second), inline mode,
 payments, media groups, channels, forum topics, business connections, cross-chat replies,
 group privacy mode (the bot sees every group message), the 409 between two concurrent
 getUpdates, and Telegram's exact length arithmetic (lengths here count code points).
@@ -47,12 +53,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 JSONDict = dict[str, Any]
 Params = dict[str, Any]
 
 TEXT_LIMIT = 4096
+WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+WEBHOOK_RETRY_SECONDS = 0.1
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
 
@@ -159,6 +168,16 @@ class ApiCall:
     ok: bool = True
     error_code: int | None = None
     at: float = 0.0
+
+
+@dataclass
+class WebhookPost:
+    """One POST of an update to the bot's webhook: what was sent and the HTTP status back
+    (0 when the bot could not be reached)."""
+
+    update_id: int
+    secret_token: str | None
+    status: int
 
 
 @dataclass
@@ -573,6 +592,8 @@ class FakeBotApi:
         self.deleted: list[FakeMessage] = []
         self.internal_errors: list[Exception] = []
         self.webhook_url = ""
+        self.webhook_secret: str | None = None
+        self.webhook_posts: list[WebhookPost] = []
 
         self._users: dict[int, JSONDict] = {}
         self._chats: dict[int, _Chat] = {}
@@ -591,6 +612,7 @@ class FakeBotApi:
         self._stopped = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._webhook_task: asyncio.Task[None] | None = None
 
         self._methods: dict[str, Callable[[Params], Awaitable[Any]]] = {
             name.lower(): handler
@@ -644,6 +666,11 @@ class FakeBotApi:
             return
         self._stopped.set()
         self._notify()
+        if self._webhook_task is not None:
+            self._webhook_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._webhook_task
+            self._webhook_task = None
         await self._runner.cleanup()
         self._runner = None
 
@@ -785,6 +812,25 @@ class FakeBotApi:
                 return int(raw["update_id"])
         return self._push(raw)
 
+    def text_update(self, user_id: int, text: str) -> JSONDict:
+        """The user writes ``text``, but the update goes to the test instead of the queue (for
+        ``post_to_webhook``); it has an update id of its own."""
+        chat = self._chat_for_helper(user_id)
+        message = self._store(
+            chat, copy.deepcopy(self._user(user_id)), {"text": text}, None, from_bot=False
+        )
+        message.update_id = self._next_update_id
+        self._next_update_id += 1
+        return {"update_id": message.update_id, "message": copy.deepcopy(message.raw)}
+
+    async def post_to_webhook(self, update: JSONDict, *, secret_token: str | None) -> int:
+        """POST an update to the bot's webhook as Telegram does, with this secret header (None:
+        without one); returns the HTTP status. The update does not join the queue."""
+        if not self.webhook_url:
+            raise AssertionError("no webhook is set: the bot is not in webhook mode")
+        async with ClientSession() as session:
+            return await self._post_update(session, update, secret_token)
+
     # --- what the bot did -----------------------------------------------------------------------
 
     def sent_to(self, chat_id: int) -> list[FakeMessage]:
@@ -870,6 +916,9 @@ class FakeBotApi:
             shown = {k: v for k, v in c.params.items() if k in ("chat_id", "text", "message_id")}
             lines.append(f"    {c.method} {status} {shown}")
         lines.append(f"  pending updates: {[u['update_id'] for u in self._updates]}")
+        if self.webhook_url:
+            recent = [(w.update_id, w.status) for w in self.webhook_posts[-10:]]
+            lines.append(f"  webhook {self.webhook_url}; last posts (update, status): {recent}")
         return "\n".join(lines)
 
     # --- faults ---------------------------------------------------------------------------------
@@ -1071,22 +1120,75 @@ class FakeBotApi:
 
     async def _delete_webhook(self, p: Params) -> bool:
         self.webhook_url = ""
+        self.webhook_secret = None
         if p.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
     async def _set_webhook(self, p: Params) -> bool:
-        if not isinstance(p.get("url"), str):
+        url, secret = p.get("url"), p.get("secret_token")
+        if not isinstance(url, str) or not url:
             raise _bad("url is empty")
-        self.webhook_url = p["url"]
+        if not url.startswith(("http://", "https://")):
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        if secret is not None and not _WEBHOOK_SECRET_RE.fullmatch(str(secret)):
+            raise _bad("secret token contains unallowed characters")
+        if p.get("drop_pending_updates"):
+            self._updates.clear()
+        if isinstance(p.get("allowed_updates"), list):
+            self._allowed_updates = set(p["allowed_updates"]) or None
+        self.webhook_url, self.webhook_secret = url, secret
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._deliver_to_webhook())
         return True
 
     async def _get_webhook_info(self, p: Params) -> JSONDict:
-        return {
+        info: JSONDict = {
             "url": self.webhook_url,
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+        failed = next((w for w in reversed(self.webhook_posts) if w.status != 200), None)
+        if self.webhook_url and failed is not None:
+            info["last_error_message"] = f"Wrong response from the webhook: {failed.status}"
+        return info
+
+    async def _deliver_to_webhook(self) -> None:
+        """Telegram's side of a webhook: each update in order, retried until answered 200."""
+        loop = asyncio.get_running_loop()
+        async with ClientSession() as session:
+            while self.webhook_url and not self._stopped.is_set():
+                self._updates = [u for u in self._updates if self._is_allowed(u)]
+                if not self._updates:
+                    await self._wait_change(loop.time() + 1.0)
+                    continue
+                update = self._updates[0]
+                status = await self._post_update(session, update, self.webhook_secret)
+                if status == 200:
+                    self._updates = [u for u in self._updates if u is not update]
+                    self._notify()
+                else:
+                    await self._pause(WEBHOOK_RETRY_SECONDS)
+
+    async def _post_update(
+        self, session: ClientSession, update: JSONDict, secret_token: str | None
+    ) -> int:
+        headers = {"Content-Type": "application/json"}
+        if secret_token is not None:
+            headers[WEBHOOK_SECRET_HEADER] = secret_token
+        try:
+            async with session.post(
+                self.webhook_url,
+                data=_dumps(update).encode(),
+                headers=headers,
+                timeout=ClientTimeout(total=10),
+            ) as response:
+                status = response.status
+        except (ClientError, TimeoutError):
+            status = 0
+        self.webhook_posts.append(WebhookPost(int(update["update_id"]), secret_token, status))
+        self._notify()
+        return status
 
     async def _send_message(self, p: Params) -> JSONDict:
         chat = self._target_chat(p)

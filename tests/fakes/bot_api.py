@@ -11,6 +11,7 @@ from bot.demo.bot_api import (
     FakeMessage,
     JSONDict,
     Params,
+    WebhookPost,
     running_fake_api,
 )
 
@@ -25,5 +26,6 @@ __all__ = [
     "FakeMessage",
     "JSONDict",
     "Params",
+    "WebhookPost",
     "running_fake_api",
 ]
