@@ -122,11 +122,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        token = settings.token() if args.command in {"run", "check", "invite"} else None
+        if args.command in {"run", "check", "invite"}:
+            settings.token()
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(settings.log_level_number, token)
+    setup_logging(
+        settings.log_level_number,
+        settings.secret_values(),
+        json_lines=settings.log_format == "json",
+    )
     try:
         if args.command == "run":
             from bot.app import run

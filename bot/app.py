@@ -8,7 +8,6 @@ is in flight), and the database is closed in post_shutdown.
 from __future__ import annotations
 
 import gc
-import logging
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,11 +23,11 @@ from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
 from bot.handlers.inbox import InboxQueue
 from bot.handlers.routing import register
-from bot.logs import hold_back_libraries
+from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
 from bot.services.container import Services
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 
 def build_application(settings: Settings, clock: Clock | None = None) -> PorchlightApp:
@@ -52,7 +51,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()
         start_tick(application, settings.checkin_tick_seconds)
-        log.info("bot.started username=%s", runtime.bot_username)
+        log.info("bot.started", username=runtime.bot_username)
 
     async def post_stop(application: PorchlightApp) -> None:
         await application.bot_data.services.stop()
