@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|check|specialist add|specialist list|invite|backup`.
+"""Command line: `python -m bot run|check|specialist add|specialist list|invite|backup|demo`.
 
 Every command reads the same settings as the bot and works while the bot runs
 (they share the SQLite file). A configuration problem prints one line and exits 2.
@@ -17,7 +17,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.backup import BackupError, backup
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, MissingToken, Settings, load_settings
 from bot.domain.clock import SystemClock
 from bot.logs import setup_logging
 from bot.services.container import Services
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("specialist_telegram_user_id", type=int)
     invite.add_argument("--alias", required=True, help="the name the specialist will see")
     _add_backup_command(commands)
+    _add_demo_command(commands)
     return parser
 
 
@@ -52,6 +53,12 @@ def _add_backup_command(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     backup_command.add_argument("path", type=Path, help="the file to write (or a folder)")
     backup_command.add_argument("--force", action="store_true", help="replace an existing file")
+
+
+def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commands.add_parser(
+        "demo", help="watch a specialist and a client use the bot (no token, no network)"
+    )
 
 
 def _bot(settings: Settings) -> Bot:
@@ -141,13 +148,27 @@ def _backup(settings: Settings, path: Path, force: bool) -> int:
     return 0
 
 
+def _demo() -> int:
+    """The real bot against a Bot API server inside this process: no token, no .env."""
+    from bot.demo.script import run_demo
+
+    return asyncio.run(run_demo())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo()
     try:
         settings = load_settings()
         if args.command in {"run", "check", "invite"}:
             settings.token()
+    except MissingToken as error:
+        print(error, file=sys.stderr)
+        if args.command == "run":
+            print("No token yet? See the bot at work with: python -m bot demo", file=sys.stderr)
+        return EXIT_CONFIG
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG

@@ -39,6 +39,10 @@ class ConfigError(Exception):
     """A setting that cannot be used; the message is one line a person can act on."""
 
 
+class MissingToken(ConfigError):
+    """TELEGRAM_BOT_TOKEN is not set (the demo needs none)."""
+
+
 # What to say for each setting that fails validation.
 _ADVICE = {
     "telegram_bot_token": "set it to the token @BotFather gave you (like 123456:ABC-DEF...)",
@@ -132,6 +136,8 @@ class Settings(BaseSettings):
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
     def _token_shape(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value in (None, ""):
             return None
         if not _TOKEN_RE.match(str(value).strip()):
@@ -214,7 +220,7 @@ class Settings(BaseSettings):
     def token(self) -> str:
         """The bot token, or ConfigError when it is missing."""
         if self.telegram_bot_token is None:
-            raise ConfigError(
+            raise MissingToken(
                 "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env "
                 "(see .env.example) or in the environment"
             )
