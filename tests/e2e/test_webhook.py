@@ -16,6 +16,8 @@ from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SAM, RIA = 1001, 1002
 ALEX, CY = 2001, 2003
+PEOPLE = {SAM: "Sam Rivera", RIA: "Ria Okafor"}
+CLIENTS = {ALEX: ("Alexandra", SAM, "Alex"), CY: ("Cyrus", RIA, "Cy")}
 SECRET = "webhook-secret-for-the-tests-0123456789"
 
 
@@ -36,10 +38,10 @@ async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
         webhook_port=port,
         webhook_secret=SECRET,
     ) as running_bot:
-        await running_bot.add_specialist(SAM, "Sam Rivera")
-        await running_bot.add_specialist(RIA, "Ria Okafor")
-        await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
-        await running_bot.join(CY, "Cyrus", RIA, "Cy")
+        for specialist, name in PEOPLE.items():
+            await running_bot.add_specialist(specialist, name)
+        for client, (first_name, specialist, alias) in CLIENTS.items():
+            await running_bot.join(client, first_name, specialist, alias)
         await running_bot.settle()
         yield running_bot
 
