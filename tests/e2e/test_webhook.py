@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +14,7 @@ from telegram import Update
 from telegram.ext import TypeHandler
 
 from tests.e2e.harness import Harness, harness
+from tests.e2e.test_crash import start_bot
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SAM, RIA = 1001, 1002
@@ -140,3 +143,34 @@ async def test_what_is_written_while_the_bot_is_down_arrives_after_the_restart(
     relayed = (await bot.said(SAM, before + 2))[-1]
     assert relayed.copied_from == (ALEX, alex_says.message_id)
     assert len(api.calls_to("setWebhook")) == 2
+
+
+async def test_python_m_bot_run_serves_the_webhook(fake_api: FakeBotApi, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "bot.log"
+    bot = await start_bot(
+        fake_api,
+        tmp_path / "porchlight.sqlite3",
+        log,
+        WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+        WEBHOOK_PORT=str(port),
+        WEBHOOK_SECRET=SECRET,
+        LOG_FORMAT="json",
+    )
+    try:
+        await fake_api.wait_until(lambda: fake_api.webhook_url != "", what="setWebhook")
+        fake_api.add_user(3001, "Robin")
+        fake_api.send_text(3001, "hello?")
+        [answer] = await fake_api.wait_for_messages(3001, timeout=30)
+        assert "works by invitation" in (answer.text or "")
+        forged = fake_api.text_update(3001, "hello again")
+        assert await fake_api.post_to_webhook(forged, secret_token=None) == 403
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(bot.wait(), timeout=30)
+    assert code == 0, log.read_text()
+    assert fake_api.calls_to("getUpdates") == []
+    assert fake_api.calls_to("setWebhook")[0].params["secret_token"] == SECRET
+    events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
+    assert "bot.started" in events and "bot.stopped" in events
+    assert SECRET not in log.read_text()
