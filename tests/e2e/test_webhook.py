@@ -6,6 +6,7 @@ import asyncio
 import json
 import signal
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from telegram import Update
 from telegram.ext import TypeHandler
 
+from bot.handlers.inbox import InboxQueue
+from bot.storage.inbox import Received
 from tests.e2e.harness import Harness, harness
 from tests.e2e.test_crash import start_bot
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
@@ -126,6 +129,28 @@ async def test_a_message_is_stored_before_the_webhook_answers_200(bot: Harness) 
     assert relayed.copied_from == (ALEX, message_id)
     await bot.barrier(SAM)
     assert await inbox(bot) == []
+
+
+async def test_a_message_that_cannot_be_stored_is_refused_and_comes_again(bot: Harness) -> None:
+    assert bot.app is not None
+    queue = bot.app.update_queue
+    assert isinstance(queue, InboxQueue)
+    refused: list[int] = []
+
+    async def keep_after_one_failure(received: Received) -> None:
+        if not refused:
+            refused.append(received.update_id)
+            raise sqlite3.OperationalError("database is locked")
+        await bot.services.relay.keep(received)
+
+    queue.keep_with(keep_after_one_failure)
+    before = len(bot.api.sent_to(SAM))
+    alex_says = bot.api.send_text(ALEX, "did this arrive?")
+    relayed = (await bot.said(SAM, before + 2))[-1]
+    assert relayed.copied_from == (ALEX, alex_says.message_id)
+    statuses = [p.status for p in bot.api.webhook_posts if p.update_id == alex_says.update_id]
+    assert statuses == [500, 200]  # not taken, so Telegram sent it again
+    assert refused == [alex_says.update_id]
 
 
 async def test_what_is_written_while_the_bot_is_down_arrives_after_the_restart(
