@@ -1,10 +1,10 @@
 """Logging: one line per event with an event name and ids, never a message's text.
 
-Code logs through `EventLog`: `log.info("relay.to_client", client=12, specialist=3)` is the
-line `event=relay.to_client client=12 specialist=3`, or with LOG_FORMAT=json one JSON object
-per line: `{"time": ..., "level": "INFO", "logger": "bot.services.relay",
-"event": "relay.to_client", "client": 12, "specialist": 3}`. There is no place for text: an
-event takes a name and ids (numbers, names of things, error classes).
+Code logs through `EventLog`: `log.info("checkins.tick", sent=3, offers=1)` is the line
+`event=checkins.tick sent=3 offers=1`, or with LOG_FORMAT=json one JSON object per line:
+`{"time": ..., "level": "INFO", "logger": "bot.services.checkins", "event": "checkins.tick",
+"sent": 3, "offers": 1}`. There is no place for text: an event takes a name and ids
+(numbers, names of things, error classes).
 
 Other libraries are held back whatever LOG_LEVEL says: python-telegram-bot logs whole
 updates (a client's words) at DEBUG, aiosqlite logs statements and their parameters at
