@@ -20,10 +20,11 @@ What it fakes:
 - long polling: getUpdates with offset/limit/timeout/allowed_updates wakes as soon as an update
   is pushed and answers at once when the server stops;
 - webhooks: after setWebhook (``webhook_url``, ``webhook_secret`` recorded), every update is
-  POSTed to the URL with the ``X-Telegram-Bot-Api-Secret-Token`` header, one at a time and in
-  order, and retried until the bot answers 200 (``webhook_posts`` keeps each attempt); getUpdates
-  answers 409 meanwhile. ``post_to_webhook`` sends a request of the test's own, with any secret
-  or none (``text_update`` makes one);
+  POSTed to the URL (on this machine only) with the ``X-Telegram-Bot-Api-Secret-Token``
+  header, one at a time and in order, and retried until the bot answers 200
+  (``webhook_posts`` keeps each attempt); getUpdates answers 409 meanwhile.
+  ``post_to_webhook`` sends a request of the test's own, with any secret or none
+  (``text_update`` makes one);
 - per-chat message ids, replies, inline keyboards, copies, forwards, edits (an edit without
   reply_markup drops the inline keyboard, as in Telegram; an identical edit is "message is not
   modified"), deletions, callback answers, commands per scope, files and their download route;
@@ -52,6 +53,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
@@ -62,6 +64,7 @@ TEXT_LIMIT = 4096
 WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_RETRY_SECONDS = 0.1
 _WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 CAPTION_LIMIT = 1024
 CALLBACK_ANSWER_LIMIT = 200
 
@@ -1138,7 +1141,9 @@ class FakeBotApi:
         if isinstance(p.get("allowed_updates"), list):
             self._allowed_updates = set(p["allowed_updates"]) or None
         self.webhook_url, self.webhook_secret = url, secret
-        if self._webhook_task is None or self._webhook_task.done():
+        # The fake never reaches beyond this machine: other hosts are recorded, not called.
+        loopback = urlsplit(url).hostname in _LOOPBACK
+        if loopback and (self._webhook_task is None or self._webhook_task.done()):
             self._webhook_task = asyncio.create_task(self._deliver_to_webhook())
         return True
 
