@@ -15,16 +15,9 @@ def test_the_demo_plays_every_step_and_exits(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=not-a-token\nADMIN_IDS=ten\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM_")}
     env.update(ADMIN_IDS="ten", PYTHONPATH=str(ROOT))
-    demo = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    shown, errors = demo.stdout, demo.stderr
+    command = [sys.executable, "-m", "bot", "demo"]
+    demo = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=60)
+    shown, errors = demo.stdout.decode(), demo.stderr.decode()
     assert demo.returncode == 0, errors
     assert "Traceback" not in errors
 
