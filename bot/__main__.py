@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -135,6 +136,24 @@ async def _invite(settings: Settings, user_id: int, alias: str) -> int:
     return 0
 
 
+def _run(settings: Settings) -> int:
+    """Serve until Ctrl-C or SIGTERM; a webhook port that cannot be had is one line."""
+    from bot.app import run
+
+    try:
+        run(settings)
+    except OSError as error:
+        if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+            raise
+        print(
+            f"Could not listen on {settings.webhook_listen}:{settings.webhook_port} for the "
+            f"webhook ({error.strerror}): set WEBHOOK_LISTEN and WEBHOOK_PORT to a free address.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return 0
+
+
 def _backup(settings: Settings, path: Path, force: bool) -> int:
     """Copy the database with SQLite's online backup; the bot may keep running."""
     try:
@@ -179,10 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command == "run":
-            from bot.app import run
-
-            run(settings)
-            return 0
+            return _run(settings)
         if args.command == "check":
             _warn_if_env_is_readable()
             return asyncio.run(_check(settings))

@@ -57,7 +57,12 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         await application.bot_data.services.stop()
 
     async def post_shutdown(application: PorchlightApp) -> None:
-        await application.bot_data.services.close()
+        # When starting failed after post_init (a webhook port in use), PTB skips post_stop:
+        # stop sending before the database closes (stopping twice is harmless).
+        services = getattr(application.bot_data, "services", None)
+        if services is not None:
+            await services.stop()
+            await services.close()
         log.info("bot.stopped")
 
     # The builder's inferred type loses the context's generics; this is the same object.
@@ -124,17 +129,17 @@ async def running(
     own their loop): for the end-to-end tests and the demo.
     """
     await application.initialize()
-    if application.post_init:
-        await application.post_init(application)
     assert application.updater is not None
-    if webhook is None:
-        await application.updater.start_polling(
-            poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
-        )
-    else:
-        await application.updater.start_webhook(**webhook_options(webhook))
-    await application.start()
     try:
+        if application.post_init:
+            await application.post_init(application)
+        if webhook is None:
+            await application.updater.start_polling(
+                poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
+        else:
+            await application.updater.start_webhook(**webhook_options(webhook))
+        await application.start()
         yield application
     finally:
         if application.updater.running:

@@ -27,8 +27,8 @@ from pydantic_settings import (
 CONFIG_DIR = Path(os.environ.get("PORCHLIGHT_CONFIG_DIR", Path(__file__).parent.parent / "config"))
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # Telegram allows 1-256 of these characters; fewer than 16 would be guessable.
-_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
-_WEBHOOK_PATH_RE = re.compile(r"^[A-Za-z0-9/_.~-]*$")
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
+_WEBHOOK_PATH_RE = re.compile(r"[A-Za-z0-9/_.~-]*")
 OFFICIAL_API = "https://api.telegram.org"
 # Read from the environment or .env only, never from config/settings.toml (which is
 # shared, copied into images and often committed).
@@ -201,7 +201,7 @@ class Settings(BaseSettings):
         if parts.scheme == "http" and info.data.get("telegram_api_base_url") == OFFICIAL_API:
             # Only a self-hosted Bot API server calls plain http (and the tests' fake).
             raise ValueError("Telegram only calls https:// webhooks")
-        if not _WEBHOOK_PATH_RE.match(parts.path) or parts.query or parts.fragment:
+        if not _WEBHOOK_PATH_RE.fullmatch(parts.path) or parts.query or parts.fragment:
             raise ValueError(f"{url!r} has characters the path cannot use")
         return url
 
@@ -213,7 +213,7 @@ class Settings(BaseSettings):
                 raise ValueError("not set, and webhook mode (WEBHOOK_URL) needs it")
             return None
         secret = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
-        if not _WEBHOOK_SECRET_RE.match(secret):
+        if not _WEBHOOK_SECRET_RE.fullmatch(secret):
             raise ValueError("this secret has the wrong length or characters")
         return secret
 

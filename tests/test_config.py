@@ -119,6 +119,7 @@ def test_polling_unless_a_webhook_url_is_set(monkeypatch: pytest.MonkeyPatch) ->
         ("https://example.org/hook", None, r"^WEBHOOK_SECRET: not set, and webhook mode"),
         ("https://example.org/hook", "short", r"^WEBHOOK_SECRET: this secret has the wrong"),
         ("https://example.org/hook", "x" * 20 + "!", r"^WEBHOOK_SECRET: this secret has"),
+        ("https://example.org/hook", "x" * 20 + "\n", r"^WEBHOOK_SECRET: this secret has"),
         ("http://example.org/hook", WEBHOOK_SECRET, r"^WEBHOOK_URL: Telegram only calls https"),
         ("example.org/hook", WEBHOOK_SECRET, r"^WEBHOOK_URL: 'example.org/hook' is not an http"),
         ("https://example.org/a?b=c", WEBHOOK_SECRET, r"^WEBHOOK_URL: .* the path cannot use"),

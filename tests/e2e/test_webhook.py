@@ -199,3 +199,26 @@ async def test_python_m_bot_run_serves_the_webhook(fake_api: FakeBotApi, tmp_pat
     events = [json.loads(line)["event"] for line in log.read_text().splitlines()]
     assert "bot.started" in events and "bot.stopped" in events
     assert SECRET not in log.read_text()
+
+
+async def test_a_webhook_port_in_use_is_named_in_one_line(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    log = tmp_path / "bot.log"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        bot = await start_bot(
+            fake_api,
+            tmp_path / "porchlight.sqlite3",
+            log,
+            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
+            WEBHOOK_PORT=str(port),
+            WEBHOOK_SECRET=SECRET,
+        )
+        code = await asyncio.wait_for(bot.wait(), timeout=30)
+    written = log.read_text()
+    assert code == 1, written
+    assert f"Could not listen on 127.0.0.1:{port} for the webhook" in written
+    assert "Traceback" not in written  # nor did sending outlive the database
