@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|check|specialist add|specialist list|invite`.
+"""Command line: `python -m bot run|check|specialist add|specialist list|invite|backup|demo`.
 
 Every command reads the same settings as the bot and works while the bot runs
 (they share the SQLite file). A configuration problem prints one line and exits 2.
@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
-from bot.config import CONFIG_DIR, ConfigError, Settings, load_settings
+from bot.backup import BackupError, backup
+from bot.config import CONFIG_DIR, ConfigError, MissingToken, Settings, load_settings
 from bot.domain.clock import SystemClock
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
 from bot.logs import setup_logging
@@ -30,7 +33,7 @@ EXIT_CONFIG = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="porchlight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling) until Ctrl-C")
+    commands.add_parser("run", help="run the bot (long polling, or a webhook) until Ctrl-C")
     commands.add_parser("check", help="check the configuration and the token (getMe)")
     specialist = commands.add_parser("specialist", help="manage specialists")
     specialist_commands = specialist.add_subparsers(dest="action", required=True)
@@ -41,7 +44,23 @@ def _parser() -> argparse.ArgumentParser:
     invite = commands.add_parser("invite", help="make an invite link for a specialist")
     invite.add_argument("specialist_telegram_user_id", type=int)
     invite.add_argument("--alias", required=True, help="the name the specialist will see")
+    _add_backup_command(commands)
+    _add_demo_command(commands)
     return parser
+
+
+def _add_backup_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backup_command = commands.add_parser(
+        "backup", help="copy the database to a file, safely while the bot runs"
+    )
+    backup_command.add_argument("path", type=Path, help="the file to write (or a folder)")
+    backup_command.add_argument("--force", action="store_true", help="replace an existing file")
+
+
+def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    commands.add_parser(
+        "demo", help="watch a specialist and a client use the bot (no token, no network)"
+    )
 
 
 def _bot(settings: Settings) -> Bot:
@@ -133,28 +152,77 @@ async def _invite(settings: Settings, user_id: int, alias: str) -> int:
     return 0
 
 
+def _run(settings: Settings) -> int:
+    """Serve until Ctrl-C or SIGTERM; a webhook port that cannot be had is one line."""
+    from bot.app import run
+
+    try:
+        run(settings)
+    except OSError as error:
+        if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
+            raise
+        print(
+            f"Could not listen on {settings.webhook_listen}:{settings.webhook_port} for the "
+            f"webhook ({error.strerror}): set WEBHOOK_LISTEN and WEBHOOK_PORT to a free address.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return 0
+
+
+def _backup(settings: Settings, path: Path, force: bool) -> int:
+    """Copy the database with SQLite's online backup; the bot may keep running."""
+    try:
+        written = backup(settings.database_path, path, now=datetime.now(UTC), force=force)
+    except BackupError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    size = written.stat().st_size
+    print(f"Backed up {settings.database_path} to {written} ({size / 1024:.0f} KB).")
+    print("To restore it, see 'Backups' in README.md.")
+    return 0
+
+
+def _demo() -> int:
+    """The real bot against a Bot API server inside this process: no token, no .env."""
+    from bot.demo.script import run_demo
+
+    return asyncio.run(run_demo())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return the exit code."""
     args = _parser().parse_args(argv)
+    if args.command == "demo":
+        return _demo()
     try:
         settings = load_settings()
-        token = settings.token() if args.command in {"run", "check", "invite"} else None
+        if args.command in {"run", "check", "invite"}:
+            settings.token()
+    except MissingToken as error:
+        print(error, file=sys.stderr)
+        if args.command == "run":
+            print("No token yet? See the bot at work with: python -m bot demo", file=sys.stderr)
+        return EXIT_CONFIG
     except ConfigError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(settings.log_level_number, token)
+    setup_logging(
+        settings.log_level_number,
+        settings.secret_values(),
+        json_lines=settings.log_format == "json",
+    )
     try:
         if args.command == "run":
-            from bot.app import run
-
-            run(settings)
-            return 0
+            return _run(settings)
         if args.command == "check":
             _warn_if_env_is_readable()
             _warn_if_resources_unfilled(CONFIG_DIR / "safety")
             return asyncio.run(_check(settings))
         if args.command == "invite":
             return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))
+        if args.command == "backup":
+            return _backup(settings, args.path, args.force)
         if args.action == "add":
             return asyncio.run(_specialist_add(settings, args.telegram_user_id, args.name))
         return asyncio.run(_specialist_list(settings))

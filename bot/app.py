@@ -8,28 +8,27 @@ is in flight), and the database is closed in post_shutdown.
 from __future__ import annotations
 
 import gc
-import logging
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import cast
+from typing import Any, cast
 
 from telegram import Update
 from telegram.ext import ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.config import Settings
+from bot.config import Settings, Webhook
 from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
 from bot.handlers.inbox import InboxQueue
 from bot.handlers.routing import register
-from bot.logs import hold_back_libraries
+from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
 from bot.services.container import Services
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 # PTB's own defaults for the long-poll request, and for waiting on a pooled connection.
 GET_UPDATES_TIMEOUT_SECONDS = 5.0
@@ -57,13 +56,18 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()
         start_tick(application, settings.checkin_tick_seconds)
-        log.info("bot.started username=%s", runtime.bot_username)
+        log.info("bot.started", username=runtime.bot_username)
 
     async def post_stop(application: PorchlightApp) -> None:
         await application.bot_data.services.stop()
 
     async def post_shutdown(application: PorchlightApp) -> None:
-        await application.bot_data.services.close()
+        # When starting failed after post_init (a webhook port in use), PTB skips post_stop:
+        # stop sending before the database closes (stopping twice is harmless).
+        services = getattr(application.bot_data, "services", None)
+        if services is not None:
+            await services.stop()
+            await services.close()
         log.info("bot.stopped")
 
     # The builder's inferred type loses the context's generics; this is the same object.
@@ -98,30 +102,59 @@ def _transport(timeout: float, pool_size: int) -> AiohttpRequest:
     )
 
 
+def webhook_options(webhook: Webhook) -> dict[str, Any]:
+    """What run_webhook and Updater.start_webhook need: where to listen, what to check.
+
+    PTB's server answers 403 to any request without the secret header, and puts every other
+    update into the InboxQueue, which stores a message's ids before the 200 goes back.
+    """
+    return {
+        "listen": webhook.listen,
+        "port": webhook.port,
+        "url_path": webhook.path,
+        "webhook_url": webhook.url,
+        "secret_token": webhook.secret.get_secret_value(),
+        "allowed_updates": Update.ALL_TYPES,
+        "drop_pending_updates": False,
+    }
+
+
 def run(settings: Settings) -> None:
-    """Long polling until Ctrl-C or SIGTERM; updates that waited while we were down count."""
+    """Serve until Ctrl-C or SIGTERM: a webhook with WEBHOOK_URL, else long polling.
+
+    Updates that waited while we were down count, either way.
+    """
     application = build_application(settings)
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    webhook = settings.webhook()
+    if webhook is None:
+        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    else:
+        application.run_webhook(**webhook_options(webhook))
 
 
 @asynccontextmanager
 async def running(
-    application: PorchlightApp, poll_timeout: timedelta = timedelta(seconds=10)
+    application: PorchlightApp,
+    poll_timeout: timedelta = timedelta(seconds=10),
+    webhook: Webhook | None = None,
 ) -> AsyncIterator[PorchlightApp]:
     """Start and stop the application inside an event loop that is already running.
 
-    The same steps, in the same order, as Application.run_polling (which owns its loop):
-    for the end-to-end tests and the demo.
+    The same steps, in the same order, as Application.run_polling or run_webhook (which
+    own their loop): for the end-to-end tests and the demo.
     """
     await application.initialize()
-    if application.post_init:
-        await application.post_init(application)
     assert application.updater is not None
-    await application.updater.start_polling(
-        poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
-    )
-    await application.start()
     try:
+        if application.post_init:
+            await application.post_init(application)
+        if webhook is None:
+            await application.updater.start_polling(
+                poll_interval=0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
+        else:
+            await application.updater.start_webhook(**webhook_options(webhook))
+        await application.start()
         yield application
     finally:
         if application.updater.running:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -24,10 +26,21 @@ from pydantic_settings import (
 
 CONFIG_DIR = Path(os.environ.get("PORCHLIGHT_CONFIG_DIR", Path(__file__).parent.parent / "config"))
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+# Telegram allows 1-256 of these characters; fewer than 16 would be guessable.
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
+_WEBHOOK_PATH_RE = re.compile(r"[A-Za-z0-9/_.~-]*")
+OFFICIAL_API = "https://api.telegram.org"
+# Read from the environment or .env only, never from config/settings.toml (which is
+# shared, copied into images and often committed).
+SECRETS = frozenset({"telegram_bot_token", "webhook_secret"})
 
 
 class ConfigError(Exception):
     """A setting that cannot be used; the message is one line a person can act on."""
+
+
+class MissingToken(ConfigError):
+    """TELEGRAM_BOT_TOKEN is not set (the demo needs none)."""
 
 
 # What to say for each setting that fails validation.
@@ -37,7 +50,37 @@ _ADVICE = {
     "default_timezone": "use an IANA time zone name such as Europe/Berlin or UTC",
     "log_level": "use one of DEBUG, INFO, WARNING, ERROR",
     "telegram_api_base_url": "use a URL like https://api.telegram.org",
+    "webhook_url": "use the public https URL Telegram should call, like https://example.org/hook",
+    "webhook_port": "use a port number between 1 and 65535",
+    "webhook_secret": "use 16-256 letters, digits, _ or -; make one with: "
+    "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+    "log_format": "use text or json",
 }
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where `run` listens for Telegram's calls, and the secret each call must carry."""
+
+    url: str
+    path: str
+    listen: str
+    port: int
+    secret: SecretStr
+
+
+class _TomlWithoutSecrets(TomlConfigSettingsSource):
+    """config/settings.toml, refusing the secrets that belong in .env or the environment."""
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        found = sorted(SECRETS & values.keys())
+        if found:
+            raise ConfigError(
+                f"{found[0].upper()} is a secret: remove it from config/settings.toml and put "
+                "it in .env or the environment"
+            )
+        return values
 
 
 class Settings(BaseSettings):
@@ -58,6 +101,7 @@ class Settings(BaseSettings):
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     default_timezone: str = "UTC"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     send_per_second: float = Field(default=29, gt=0)
     send_per_chat_interval: float = Field(default=1.0, ge=0)
@@ -65,6 +109,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=180, ge=1, le=3650)
     checkin_tick_seconds: float = Field(default=15, gt=0, le=3600)
     patience_after: int = Field(default=3, ge=1, le=50)
+    # Webhook mode (long polling without WEBHOOK_URL). The secret comes after the URL:
+    # its check reads the URL.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
 
     @classmethod
     def settings_customise_sources(
@@ -80,12 +130,14 @@ class Settings(BaseSettings):
             init_settings,
             env_settings,
             dotenv_settings,
-            TomlConfigSettingsSource(settings_cls),
+            _TomlWithoutSecrets(settings_cls),
         )
 
     @field_validator("telegram_bot_token", mode="before")
     @classmethod
     def _token_shape(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
         if value in (None, ""):
             return None
         if not _TOKEN_RE.match(str(value).strip()):
@@ -132,14 +184,64 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_name(cls, value: Any) -> Any:
+        return str(value).strip().lower()
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: Any, info: ValidationInfo) -> Any:
+        if value in (None, ""):
+            return None
+        url = str(value).strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        if parts.scheme == "http" and info.data.get("telegram_api_base_url") == OFFICIAL_API:
+            # Only a self-hosted Bot API server calls plain http (and the tests' fake).
+            raise ValueError("Telegram only calls https:// webhooks")
+        if not _WEBHOOK_PATH_RE.fullmatch(parts.path) or parts.query or parts.fragment:
+            raise ValueError(f"{url!r} has characters the path cannot use")
+        return url
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: Any, info: ValidationInfo) -> Any:
+        if value in (None, ""):
+            if info.data.get("webhook_url"):
+                raise ValueError("not set, and webhook mode (WEBHOOK_URL) needs it")
+            return None
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if not _WEBHOOK_SECRET_RE.fullmatch(secret):
+            raise ValueError("this secret has the wrong length or characters")
+        return secret
+
     def token(self) -> str:
         """The bot token, or ConfigError when it is missing."""
         if self.telegram_bot_token is None:
-            raise ConfigError(
+            raise MissingToken(
                 "TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather in .env "
                 "(see .env.example) or in the environment"
             )
         return self.telegram_bot_token.get_secret_value()
+
+    def webhook(self) -> Webhook | None:
+        """Webhook mode's settings, or None for long polling."""
+        if self.webhook_url is None or self.webhook_secret is None:
+            return None
+        return Webhook(
+            url=self.webhook_url,
+            path=urlsplit(self.webhook_url).path.rstrip("/"),
+            listen=self.webhook_listen,
+            port=self.webhook_port,
+            secret=self.webhook_secret,
+        )
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the logs to blank out."""
+        found = (self.telegram_bot_token, self.webhook_secret)
+        return [secret.get_secret_value() for secret in found if secret is not None]
 
     @property
     def log_level_number(self) -> int:

@@ -1,18 +1,163 @@
 """Logging: one line per event with an event name and ids, never a message's text.
 
-Other libraries are held back whatever LOG_LEVEL says: python-telegram-bot logs
-whole updates (a client's words) at DEBUG, aiosqlite logs statements and their
-parameters at DEBUG, and httpx logs every request URL (which holds the token) at
-INFO. A filter also blanks the token wherever it might still appear.
+Code logs through `EventLog`: `log.info("checkins.tick", sent=3, offers=1)` is the line
+`event=checkins.tick sent=3 offers=1`, or with LOG_FORMAT=json one JSON object per line:
+`{"time": ..., "level": "INFO", "logger": "bot.services.checkins", "event": "checkins.tick",
+"sent": 3, "offers": 1}`. There is no place for text: an event takes a name and ids
+(numbers, names of things, error classes).
+
+Other libraries are held back whatever LOG_LEVEL says: python-telegram-bot logs whole
+updates (a client's words) at DEBUG, aiosqlite logs statements and their parameters at
+DEBUG, and httpx logs every request URL (which holds the token) at INFO. The formatter also
+blanks the token and the webhook secret wherever they might still appear, tracebacks included.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+Id = int | float | str | bool | None
+ExcInfo = BaseException | bool | None
+
+_SIMPLE_VALUE = re.compile(r"[^\s\"=]+")
+# A line in the older style, "relay.to_client client=12 specialist=3", read as an event.
+_EVENT_LINE = re.compile(r"([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)((?: [a-z_][a-z0-9_]*=\S+)*)")
+_INT = re.compile(r"-?\d+")
+
+
+class EventLog:
+    """A logger that takes an event name and ids, never free text."""
+
+    def __init__(self, name: str) -> None:
+        self._logger = logging.getLogger(name)
+
+    def debug(self, event: str, /, **ids: Id) -> None:
+        """Log a DEBUG event."""
+        self._log(logging.DEBUG, event, ids)
+
+    def info(self, event: str, /, **ids: Id) -> None:
+        """Log an INFO event."""
+        self._log(logging.INFO, event, ids)
+
+    def warning(self, event: str, /, **ids: Id) -> None:
+        """Log a WARNING event."""
+        self._log(logging.WARNING, event, ids)
+
+    def error(self, event: str, /, *, exc_info: ExcInfo = None, **ids: Id) -> None:
+        """Log an ERROR event, with the traceback of `exc_info` if given."""
+        self._log(logging.ERROR, event, ids, exc_info)
+
+    def exception(self, event: str, /, **ids: Id) -> None:
+        """Log an ERROR event with the exception being handled."""
+        self._log(logging.ERROR, event, ids, True)
+
+    def _log(self, level: int, event: str, ids: dict[str, Id], exc_info: ExcInfo = None) -> None:
+        if not self._logger.isEnabledFor(level):
+            return  # the sender logs every message at DEBUG: build nothing when it is off
+        self._logger.log(
+            level,
+            event_line(event, ids),
+            exc_info=exc_info,
+            extra={"event": event, "ids": ids},
+            stacklevel=3,
+        )
+
+
+def event_line(event: str, ids: Mapping[str, Id]) -> str:
+    """`event=<name> key=value ...`; values with spaces or quotes are quoted."""
+    parts = [f"event={event}"]
+    parts.extend(f"{key}={_text_value(value)}" for key, value in ids.items())
+    return " ".join(parts)
+
+
+def _text_value(value: Id) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    text = str(value)
+    return text if _SIMPLE_VALUE.fullmatch(text) else json.dumps(text, ensure_ascii=False)
+
+
+def _json_value(value: Id) -> Id:
+    return round(value, 3) if isinstance(value, float) else value
+
+
+def _read_value(text: str) -> Id:
+    if _INT.fullmatch(text):
+        return int(text)
+    return text
+
+
+def _event_of(record: logging.LogRecord) -> tuple[str, Mapping[str, Id]] | None:
+    """The event and ids of a record: from EventLog, or read from an older-style line."""
+    event = getattr(record, "event", None)
+    if isinstance(event, str):
+        ids: Mapping[str, Id] = getattr(record, "ids", {})
+        return event, ids
+    found = _EVENT_LINE.fullmatch(record.getMessage())
+    if found is None:
+        return None
+    pairs = (pair.split("=", 1) for pair in found.group(2).split())
+    return found.group(1), {key: _read_value(value) for key, value in pairs}
+
+
+class EventFormatter(logging.Formatter):
+    """Text (`time LEVEL logger event=... ids`) or JSON lines, with every secret blanked."""
+
+    def __init__(self, *, json_lines: bool = False, secrets: Iterable[str] = ()) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+        self._json_lines = json_lines
+        self._secrets = [secret for secret in secrets if secret]
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One line (a traceback follows it in text mode), secrets replaced."""
+        line = self._json(record) if self._json_lines else self._text(record)
+        for secret in self._secrets:
+            line = line.replace(secret, "<secret>")
+        return line
+
+    def _text(self, record: logging.LogRecord) -> str:
+        found = _event_of(record)
+        if found is not None and not hasattr(record, "event"):
+            # An older-style line: say it the same way as the rest (on a copy: other
+            # handlers see the record as it was).
+            record = logging.makeLogRecord(record.__dict__)
+            record.msg, record.args = event_line(*found), None
+        return super().format(record)
+
+    def _json(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        found = _event_of(record)
+        if found is None:
+            entry["event"] = "log"  # another library's sentence
+            entry["message"] = record.getMessage()
+        else:
+            entry["event"] = found[0]
+            for key, value in found[1].items():
+                entry.setdefault(key, _json_value(value))
+        if record.exc_info:
+            error = record.exc_info[1]
+            entry["error"] = type(error).__name__ if error is not None else None
+            entry["traceback"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 class RedactToken(logging.Filter):
-    """Replace the bot token in any log record."""
+    """Replace the bot token in a record's message (for handlers with a plain Formatter)."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
@@ -26,12 +171,10 @@ class RedactToken(logging.Filter):
         return True
 
 
-def setup_logging(level: int, token: str | None) -> None:
-    """Configure the root logger for the command line."""
+def setup_logging(level: int, secrets: Iterable[str] = (), *, json_lines: bool = False) -> None:
+    """Configure the root logger for the command line: text or JSON lines on stderr."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    if token:
-        handler.addFilter(RedactToken(token))
+    handler.setFormatter(EventFormatter(json_lines=json_lines, secrets=secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -45,6 +188,8 @@ _LIBRARY_FLOORS = {
     "httpx": logging.WARNING,  # URLs with the token at INFO
     "httpcore": logging.WARNING,
     "apscheduler": logging.WARNING,  # a line per job run at INFO
+    "tornado": logging.WARNING,  # the webhook server: a line per request at INFO
+    "aiohttp": logging.WARNING,  # the demo's Bot API server: a line per request at INFO
 }
 
 

@@ -7,11 +7,10 @@ client); this job only asks it, every CHECKIN_TICK_SECONDS, who is due.
 
 from __future__ import annotations
 
-import logging
-
 from bot.handlers.context import Context, PorchlightApp, services
+from bot.logs import EventLog
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 
 async def job_checkin_tick(context: Context) -> None:
@@ -31,4 +30,4 @@ def start_tick(application: PorchlightApp, seconds: float) -> None:
         name="checkin-tick",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
-    log.info("tick.started every=%ss", seconds)
+    log.info("tick.started", every_seconds=seconds)

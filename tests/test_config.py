@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 GOOD_TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwx"
 
@@ -23,6 +23,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         "DATABASE_PATH",
         "TELEGRAM_API_BASE_URL",
         "INVITE_TTL_DAYS",
+        "LOG_FORMAT",
+        "WEBHOOK_URL",
+        "WEBHOOK_LISTEN",
+        "WEBHOOK_PORT",
+        "WEBHOOK_SECRET",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -69,6 +74,8 @@ def test_missing_token_is_explained() -> None:
         ("LOG_LEVEL", "chatty", r"^LOG_LEVEL: 'chatty' is not a log level"),
         ("TELEGRAM_API_BASE_URL", "ftp://x", r"^TELEGRAM_API_BASE_URL: 'ftp://x' is not an http"),
         ("INVITE_TTL_DAYS", "0", r"^INVITE_TTL_DAYS: "),
+        ("LOG_FORMAT", "xml", r"^LOG_FORMAT: .*; use text or json$"),
+        ("WEBHOOK_PORT", "70000", r"^WEBHOOK_PORT: .*; use a port number between 1 and 65535$"),
     ],
 )
 def test_bad_values_name_the_setting(
@@ -85,3 +92,67 @@ def test_the_token_never_shows_in_the_settings_repr(monkeypatch: pytest.MonkeyPa
     settings = load_settings()
     assert GOOD_TOKEN not in repr(settings)
     assert GOOD_TOKEN not in str(settings)
+
+
+WEBHOOK_SECRET = "s3cret-for-the-webhook-0123456789"
+
+
+def test_polling_unless_a_webhook_url_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().webhook() is None
+    monkeypatch.setenv("WEBHOOK_URL", "https://example.org/hook/")
+    monkeypatch.setenv("WEBHOOK_SECRET", WEBHOOK_SECRET)
+    webhook = load_settings().webhook()
+    assert webhook is not None
+    assert (webhook.url, webhook.path, webhook.listen, webhook.port) == (
+        "https://example.org/hook/",
+        "/hook",
+        "127.0.0.1",
+        8443,
+    )
+    assert webhook.secret.get_secret_value() == WEBHOOK_SECRET
+    assert WEBHOOK_SECRET not in repr(load_settings())
+
+
+@pytest.mark.parametrize(
+    ("url", "secret", "message"),
+    [
+        ("https://example.org/hook", None, r"^WEBHOOK_SECRET: not set, and webhook mode"),
+        ("https://example.org/hook", "short", r"^WEBHOOK_SECRET: this secret has the wrong"),
+        ("https://example.org/hook", "x" * 20 + "!", r"^WEBHOOK_SECRET: this secret has"),
+        ("https://example.org/hook", "x" * 20 + "\n", r"^WEBHOOK_SECRET: this secret has"),
+        ("http://example.org/hook", WEBHOOK_SECRET, r"^WEBHOOK_URL: Telegram only calls https"),
+        ("example.org/hook", WEBHOOK_SECRET, r"^WEBHOOK_URL: 'example.org/hook' is not an http"),
+        ("https://example.org/a?b=c", WEBHOOK_SECRET, r"^WEBHOOK_URL: .* the path cannot use"),
+    ],
+)
+def test_webhook_mistakes_are_named(
+    monkeypatch: pytest.MonkeyPatch, url: str, secret: str | None, message: str
+) -> None:
+    monkeypatch.setenv("WEBHOOK_URL", url)
+    if secret is not None:
+        monkeypatch.setenv("WEBHOOK_SECRET", secret)
+    with pytest.raises(ConfigError, match=message) as refused:
+        load_settings()
+    assert "\n" not in str(refused.value)
+    if secret is not None and secret != WEBHOOK_SECRET:
+        assert secret not in str(refused.value)
+
+
+def test_plain_http_webhooks_only_with_a_self_hosted_bot_api(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:8081")
+    monkeypatch.setenv("WEBHOOK_URL", "http://127.0.0.1:8443/hook")
+    monkeypatch.setenv("WEBHOOK_SECRET", WEBHOOK_SECRET)
+    assert load_settings().webhook() is not None
+
+
+def test_secrets_are_refused_in_settings_toml(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    toml = tmp_path / "settings.toml"
+    toml.write_text(f'webhook_secret = "{WEBHOOK_SECRET}"\n')
+    monkeypatch.setitem(Settings.model_config, "toml_file", toml)
+    with pytest.raises(ConfigError, match=r"^WEBHOOK_SECRET is a secret: remove it from") as no:
+        load_settings()
+    assert WEBHOOK_SECRET not in str(no.value)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import warnings
 from collections import deque
@@ -29,11 +28,12 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, Tim
 
 from bot.delivery.limiter import RateLimiter
 from bot.domain.clock import Clock
+from bot.logs import EventLog
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 MAX_IN_FLIGHT = 200
 SCHEDULED_IN_FLIGHT = 30
@@ -116,7 +116,7 @@ class Sender:
         async with self._db.transaction():
             retried, dropped = await self._outbox.recover_interrupted()
         if retried or dropped:
-            log.warning("outbox.recovered retried=%d dropped=%d", retried, dropped)
+            log.warning("outbox.recovered", retried=retried, dropped=dropped)
         self._stopping = False
         self._stopped.clear()
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
@@ -216,7 +216,7 @@ class Sender:
                 try:
                     sent = await self._send_one(item)
                 except Exception:
-                    log.exception("outbox.send_error item=%d", item.id)
+                    log.exception("outbox.send_error", item=item.id)
                     sent = False
                 finally:
                     self._release(item)
@@ -276,7 +276,7 @@ class Sender:
             await self._outbox.mark_sent(item, message_id, self._clock.now())
             if item.relay_link_id is not None and message_id is not None:
                 await self._relay.set_dest_message(item.relay_link_id, message_id)
-        log.debug("outbox.sent item=%d chat=%d method=%s", item.id, item.chat_id, item.method)
+        log.debug("outbox.sent", item=item.id, chat=item.chat_id, method=item.method)
         return True
 
     async def _wait_turn(self, item: OutboxItem) -> bool:
@@ -294,7 +294,7 @@ class Sender:
         return False
 
     async def _rate_limited(self, item: OutboxItem, seconds: float) -> None:
-        log.warning("outbox.rate_limited chat=%d retry_after=%.0f", item.chat_id, seconds)
+        log.warning("outbox.rate_limited", chat=item.chat_id, retry_after=seconds)
         now = asyncio.get_running_loop().time()
         self._recent_429.append((now, item.chat_id))
         while self._recent_429 and self._recent_429[0][0] < now - 1.0:
@@ -316,11 +316,11 @@ class Sender:
         backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** (item.attempts + 1))
         delay = backoff * random.uniform(0.5, 1.0)  # jitter spreads retries apart
         log.warning(
-            "outbox.retry item=%d chat=%d error=%s in=%.1fs",
-            item.id,
-            item.chat_id,
-            type(error).__name__,
-            delay,
+            "outbox.retry",
+            item=item.id,
+            chat=item.chat_id,
+            error=type(error).__name__,
+            in_seconds=delay,
         )
         until = now + timedelta(seconds=delay)
         async with self._db.transaction():
@@ -333,7 +333,7 @@ class Sender:
     ) -> None:
         # Telegram's descriptions name the problem, never the message's content.
         reason = f"{type(error).__name__}: {error.message}"
-        log.warning("outbox.dead item=%d chat=%d reason=%s", item.id, item.chat_id, reason)
+        log.warning("outbox.dead", item=item.id, chat=item.chat_id, reason=reason)
         async with self._db.autocommit():
             await self._outbox.mark_dead(item, reason)
         if tell and self._events is not None:

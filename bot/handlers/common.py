@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 
 from telegram import CallbackQuery, ChatMemberUpdated, Update
 from telegram.error import TelegramError
 
 from bot.handlers.context import Context, services
+from bot.logs import EventLog
 from bot.services.people import Person
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 
 async def identify(update: Update, context: Context) -> Person | None:
@@ -89,7 +89,7 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
         return
     if status in {"left", "kicked"}:
         return
-    log.info("group.leave chat=%d", member.chat.id)
+    log.info("group.leave", chat=member.chat.id)
     await context.bot.leave_chat(member.chat.id)
 
 
@@ -105,8 +105,8 @@ async def on_error(update: object, context: Context) -> None:
     if update_id is not None:
         context.bot_data.failed_updates.add(update_id)
     log.error(
-        "handler.error update=%s error=%s",
-        update_id,
-        type(context.error).__name__,
+        "handler.error",
+        update=update_id,
+        error=type(context.error).__name__,
         exc_info=context.error,
     )

@@ -10,15 +10,12 @@ and the relay's de-duplication by update id keeps anything from going twice.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
 from bot.handlers.context import Context, services
 from bot.storage.inbox import Received
-
-log = logging.getLogger(__name__)
 
 
 def received(update: Update) -> Received | None:

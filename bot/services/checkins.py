@@ -12,7 +12,6 @@ across a crash.
 from __future__ import annotations
 
 import json
-import logging
 import random
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,11 +21,12 @@ from bot.delivery.outbox import NewText, keyboard
 from bot.domain.engine import Action, Decision, decide, decide_manual
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
 from bot.domain.rhythm import after_quiet, next_due, step_down, zone
+from bot.logs import EventLog
 from bot.services.base import ScheduleContext, ScheduleService
 from bot.storage.outbox import Priority
 from bot.storage.schedules import DueClient
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 BATCH = 250
 MOOD_ANSWERS = ("ok", "meh", "not_today", "talk")
@@ -113,11 +113,11 @@ class CheckIns(ScheduleService):
             await self._drain(manual, now, report)
         if report.checkins or report.offers or report.resumed:
             log.info(
-                "checkins.tick sent=%d offers=%d skipped=%d resumed=%d",
-                report.checkins,
-                report.offers,
-                report.skipped,
-                report.resumed,
+                "checkins.tick",
+                sent=report.checkins,
+                offers=report.offers,
+                skipped=report.skipped,
+                resumed=report.resumed,
             )
         return report
 

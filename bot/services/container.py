@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +15,7 @@ from bot.delivery.sender import Sender
 from bot.domain.clock import Clock
 from bot.domain.safety import SafetyScreen
 from bot.domain.texts import Texts
+from bot.logs import EventLog
 from bot.services.base import ScheduleContext
 from bot.services.checkins import CheckIns
 from bot.services.delivery_reports import DeliveryReports
@@ -35,7 +35,7 @@ from bot.storage.relay import RelayRepository
 from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 
 @dataclass
@@ -64,7 +64,7 @@ class Services:
         texts = Texts.load(CONFIG_DIR / "messages")
         safety = SafetyScreen.load(CONFIG_DIR / "safety")
         if bot is not None and (unfilled := safety.unfilled()):
-            log.warning("safety.resources_placeholder languages=%s", ",".join(unfilled))
+            log.warning("safety.resources_placeholder", languages=",".join(unfilled))
         db = await Database.open(settings.database_path)
         specialists = SpecialistRepository(db)
         clients = ClientRepository(db)

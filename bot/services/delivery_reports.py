@@ -9,18 +9,17 @@ specialist. Reports name the people, never the content.
 
 from __future__ import annotations
 
-import logging
-
 from bot.delivery.outbox import Outbox
 from bot.domain.models import Direction
 from bot.domain.texts import Texts
+from bot.logs import EventLog
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxItem
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 
 class DeliveryReports:
@@ -52,7 +51,7 @@ class DeliveryReports:
                 if not await self._clients.block(client.id):
                     return  # told already
                 specialist = await self._specialists.by_id(client.specialist_id)
-                log.info("client.blocked client=%d", client.id)
+                log.info("client.blocked", client=client.id)
                 if specialist is not None:
                     await self._outbox.text(
                         specialist.chat_id,
@@ -61,13 +60,13 @@ class DeliveryReports:
                 return
             specialist = await self._specialists.by_user(chat_id)
             if specialist is not None and await self._specialists.set_blocked(specialist.id, True):
-                log.info("specialist.blocked specialist=%d", specialist.id)
+                log.info("specialist.blocked", specialist=specialist.id)
                 await self._tell_admins("admin.specialist_blocked", name=specialist.display_name)
 
     async def dead(self, item: OutboxItem, reason: str) -> None:
         """A message was given up on: tell the sender of a relayed message."""
         if item.relay_link_id is None:
-            log.info("outbox.dead_unreported item=%d", item.id)
+            log.info("outbox.dead_unreported", item=item.id)
             return
         async with self._db.transaction():
             link = await self._relay.by_id(item.relay_link_id)

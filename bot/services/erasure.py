@@ -10,15 +10,14 @@ confirmation says so.
 
 from __future__ import annotations
 
-import logging
-
 from bot.delivery.outbox import Buttons, Outbox
 from bot.domain.models import Client, Specialist
 from bot.domain.texts import Texts
+from bot.logs import EventLog
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 
 class Erasure:
@@ -73,4 +72,4 @@ class Erasure:
                 self._texts.get("forget.to_specialist", alias=client.alias),
                 ephemeral=True,
             )
-        log.info("client.erased specialist=%d", specialist.id)
+        log.info("client.erased", specialist=specialist.id)

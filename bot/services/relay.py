@@ -9,7 +9,6 @@ not for a while; a run of messages from one person reads as one conversation.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -18,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Client, Direction, RelayLink, Specialist
 from bot.domain.safety import SafetyMatch, SafetyScreen
 from bot.domain.texts import Texts
+from bot.logs import EventLog
 from bot.services.checkins import CheckIns
 from bot.services.people import People
 from bot.storage.clients import ClientRepository
@@ -26,7 +26,7 @@ from bot.storage.inbox import InboxRepository, Received
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
 
-log = logging.getLogger(__name__)
+log = EventLog(__name__)
 
 HEADER_GAP = timedelta(minutes=30)
 SAFETY_REPLY_EVERY = timedelta(hours=1)
@@ -134,10 +134,10 @@ class Relay:
                     ),
                 )
         log.info(
-            "relay.to_specialist client=%d specialist=%d flagged=%s",
-            client.id,
-            specialist.id,
-            flagged.category if flagged else "-",
+            "relay.to_specialist",
+            client=client.id,
+            specialist=specialist.id,
+            flagged=flagged.category if flagged else None,
         )
         return Outcome.RELAYED
 
@@ -173,7 +173,7 @@ class Relay:
                 ),
                 reply_to=thread_to,
             )
-        log.info("relay.to_client client=%d specialist=%d", client.id, specialist.id)
+        log.info("relay.to_client", client=client.id, specialist=specialist.id)
         return Outcome.RELAYED
 
     async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> None:
@@ -235,7 +235,7 @@ class Relay:
                 )
             await self.forget(message.update_id)
         if left:
-            log.warning("inbox.replayed count=%d", len(left))
+            log.warning("inbox.replayed", count=len(left))
         return len(left)
 
     async def _linked(

@@ -46,7 +46,8 @@ class Harness:
         """Build and start the same Application that `run` serves."""
         self._stack = AsyncExitStack()
         self.app = build_application(self.settings, self.clock)
-        await self._stack.enter_async_context(running(self.app, timedelta(seconds=1)))
+        webhook = self.settings.webhook()  # None: long polling, as without WEBHOOK_URL
+        await self._stack.enter_async_context(running(self.app, timedelta(seconds=1), webhook))
 
     async def stop(self) -> None:
         """Stop the bot the way SIGTERM does."""

@@ -71,7 +71,10 @@ async def drained(database: Path) -> None:
         await asyncio.sleep(0.05)
 
 
-async def start_bot(api: FakeBotApi, database: Path, log: Path) -> asyncio.subprocess.Process:
+async def start_bot(
+    api: FakeBotApi, database: Path, log: Path, **settings: str
+) -> asyncio.subprocess.Process:
+    """`python -m bot run` against the fake, with these settings on top."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -86,6 +89,7 @@ async def start_bot(api: FakeBotApi, database: Path, log: Path) -> asyncio.subpr
         CHECKIN_TICK_SECONDS="0.2",
         PYTHONPATH=str(ROOT),
     )
+    env.update(settings)
     with log.open("ab") as out:
         return await asyncio.create_subprocess_exec(
             sys.executable,

@@ -22,6 +22,7 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
+    Conflict,
     EndPointNotFound,
     Forbidden,
     InvalidToken,
@@ -536,3 +537,20 @@ async def test_application_update_is_confirmed(api: FakeBotApi, app: Application
     await api.wait_for_update_consumed(message.update_id)
     await api.wait_for_messages(SAM)
     assert api.pending_updates() == 0
+
+
+async def test_webhook_set_and_deleted(api: FakeBotApi, bot: Bot) -> None:
+    url = "http://127.0.0.1:9/hook"  # nothing listens there; no update is pending anyway
+    assert await bot.set_webhook(url, secret_token="s3cret_-token")
+    assert (api.webhook_url, api.webhook_secret) == (url, "s3cret_-token")
+    assert (await bot.get_webhook_info()).url == url
+    with pytest.raises(Conflict):
+        await bot.get_updates()
+    with pytest.raises(BadRequest, match="unallowed characters"):
+        await bot.set_webhook(url, secret_token="not allowed")
+    assert await bot.delete_webhook()
+    assert (api.webhook_url, api.webhook_secret) == ("", None)
+    api.send_text(ALEX, "back to polling")
+    [update] = await bot.get_updates()
+    assert update.message is not None and update.message.text == "back to polling"
+    assert api.webhook_posts == []

@@ -1,0 +1,137 @@
+"""Logs: one line per event with ids, as text or JSON; never the token, never a message."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.logs import EventFormatter, EventLog, setup_logging
+from tests.conftest import TOKEN
+from tests.e2e.harness import harness
+from tests.fakes.bot_api import FakeBotApi
+
+WEBHOOK_SECRET = "webhook-secret-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger() -> Iterator[None]:
+    """setup_logging replaces the root handlers: put pytest's back afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, exc.__traceback__) if exc is not None else None
+    return logging.LogRecord("bot.test", logging.WARNING, __file__, 1, message, args, exc_info)
+
+
+def event_record(event: str, **ids: object) -> logging.LogRecord:
+    """What EventLog hands to the logging module."""
+    captured: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            captured.append(record)
+
+    logger = logging.getLogger("bot.services.relay")
+    keep, level = Keep(), logger.level
+    logger.addHandler(keep)
+    logger.setLevel(logging.INFO)
+    try:
+        EventLog("bot.services.relay").info(event, **ids)  # type: ignore[arg-type]
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(level)
+    [found] = captured
+    return found
+
+
+def test_an_event_is_one_text_line_with_its_ids() -> None:
+    line = EventFormatter().format(
+        event_record("relay.to_client", client=12, specialist=3, flagged=None)
+    )
+    assert line.endswith(
+        " INFO bot.services.relay event=relay.to_client client=12 specialist=3 flagged=-"
+    )
+    assert "\n" not in line
+
+
+def test_a_value_with_spaces_is_quoted() -> None:
+    line = EventFormatter().format(event_record("outbox.dead", item=5, reason="Forbidden: no"))
+    assert line.endswith('event=outbox.dead item=5 reason="Forbidden: no"')
+
+
+def test_in_json_mode_every_record_is_one_json_object_with_its_event() -> None:
+    line = EventFormatter(json_lines=True).format(
+        event_record("relay.to_specialist", client=12, specialist=3, retry_after=1.23456)
+    )
+    entry = json.loads(line)
+    assert entry["event"] == "relay.to_specialist"
+    assert (entry["client"], entry["specialist"], entry["retry_after"]) == (12, 3, 1.235)
+    assert (entry["level"], entry["logger"]) == ("INFO", "bot.services.relay")
+    assert entry["time"].endswith("+00:00")
+    assert "\n" not in line
+
+
+def test_older_style_lines_and_other_libraries_in_json() -> None:
+    formatter = EventFormatter(json_lines=True)
+    older = json.loads(formatter.format(record("client.blocked client=%d", 7)))
+    assert (older["event"], older["client"]) == ("client.blocked", 7)
+    library = json.loads(formatter.format(record("Application started")))
+    assert (library["event"], library["message"]) == ("log", "Application started")
+    text = EventFormatter().format(record("client.blocked client=%d", 7))
+    assert text.endswith("event=client.blocked client=7")
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_the_token_and_the_webhook_secret_never_appear(json_lines: bool) -> None:
+    formatter = EventFormatter(json_lines=json_lines, secrets=[TOKEN, WEBHOOK_SECRET])
+    url = f"https://api.telegram.org/bot{TOKEN}/sendMessage"
+    try:
+        raise ConnectionError(f"could not reach {url} (secret {WEBHOOK_SECRET})")
+    except ConnectionError as error:
+        failed = record("httpx: POST %s failed", url, exc=error)
+    lines = [
+        formatter.format(record("HTTP Request: POST %s", url)),
+        formatter.format(failed),
+        formatter.format(event_record("bot.started", username=TOKEN)),
+    ]
+    for line in lines:
+        assert TOKEN not in line
+        assert TOKEN.split(":")[1] not in line
+        assert WEBHOOK_SECRET not in line
+        assert "<secret>" in line
+    if json_lines:
+        entry = json.loads(lines[1])
+        assert entry["error"] == "ConnectionError"
+        assert "Traceback" in entry["traceback"]
+
+
+async def test_a_running_bot_logs_json_events_without_words_or_token(
+    fake_api: FakeBotApi, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging(logging.DEBUG, [TOKEN], json_lines=True)
+    async with harness(fake_api, tmp_path) as bot:
+        await bot.add_specialist(1001, "Sam Rivera")
+        await bot.join(2001, "Alexandra", 1001, "Alex")
+        before = len(fake_api.sent_to(1001))
+        fake_api.send_text(2001, "my very private words 7f3a")
+        await bot.said(1001, before + 2)
+        await bot.barrier(1001)
+    lines = capsys.readouterr().err.strip().splitlines()
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "event"} <= entry.keys() for entry in entries)
+    relayed = [entry for entry in entries if entry["event"] == "relay.to_specialist"]
+    assert [(entry["client"], entry["specialist"]) for entry in relayed] == [(1, 1)]
+    assert any(entry["event"] == "outbox.sent" for entry in entries)  # DEBUG reached us
+    everything = "\n".join(lines)
+    assert "7f3a" not in everything
+    assert "private words" not in everything
+    assert TOKEN.split(":")[1] not in everything
