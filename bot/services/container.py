@@ -15,20 +15,27 @@ from bot.delivery.sender import Sender
 from bot.domain.clock import Clock
 from bot.domain.safety import SafetyScreen
 from bot.domain.texts import Texts
-from bot.services.base import ScheduleContext
+from bot.services.admin import Admin
+from bot.services.away import Away
+from bot.services.base import ScheduleContext, StaffContext
 from bot.services.checkins import CheckIns
 from bot.services.delivery_reports import DeliveryReports
+from bot.services.digest import Digests
 from bot.services.erasure import Erasure
 from bot.services.notices import Notices
 from bot.services.onboarding import Onboarding
+from bot.services.overview import Overview
 from bot.services.people import People
 from bot.services.preferences import Preferences
 from bot.services.relay import Relay
+from bot.services.transfers import Transfers
+from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.inbox import InboxRepository
 from bot.storage.invites import InviteRepository
 from bot.storage.outbox import OutboxRepository
+from bot.storage.overview import OverviewRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
@@ -52,6 +59,11 @@ class Services:
     retention: timedelta
     reports: DeliveryReports
     erasure: Erasure
+    away: Away
+    overview: Overview
+    transfers: Transfers
+    digests: Digests
+    admin: Admin
     sender: Sender | None
 
     @classmethod
@@ -66,6 +78,8 @@ class Services:
         relay_repo = RelayRepository(db)
         outbox_repo = OutboxRepository(db)
         schedules = ScheduleRepository(db)
+        audit = AuditRepository(db)
+        facts = OverviewRepository(db)
         outbox = Outbox(outbox_repo, relay_repo, clock)
         schedule_context = ScheduleContext(db, clients, schedules, outbox, texts, clock)
         checkins = CheckIns(
@@ -74,7 +88,21 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         notices = Notices(db, outbox, texts)
-        people = People(db, specialists, clients, settings.admin_ids, clock)
+        people = People(db, specialists, clients, audit, settings.admin_ids, clock)
+        staff = StaffContext(
+            db,
+            specialists,
+            clients,
+            audit,
+            facts,
+            outbox,
+            notices,
+            texts,
+            clock,
+            staff_timezone=settings.default_timezone,
+        )
+        away = Away(staff, safety)
+        overview = Overview(staff)
         reports = DeliveryReports(
             db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
         )
@@ -105,6 +133,7 @@ class Services:
                 specialists,
                 clients,
                 invites,
+                audit,
                 outbox,
                 notices,
                 texts,
@@ -121,6 +150,7 @@ class Services:
                 people,
                 outbox,
                 checkins,
+                away,
                 safety,
                 texts,
                 clock,
@@ -130,7 +160,12 @@ class Services:
             outbox=outbox,
             retention=timedelta(days=settings.retention_days),
             reports=reports,
-            erasure=Erasure(db, clients, outbox, texts),
+            erasure=Erasure(db, clients, audit, outbox, texts, clock),
+            away=away,
+            overview=overview,
+            transfers=Transfers(staff, overview),
+            digests=Digests(staff, overview),
+            admin=Admin(staff),
             sender=sender,
         )
 
