@@ -103,28 +103,38 @@ class Transfers(StaffService):
             if theirs and target is None:
                 raise Refused("admin.remove_needs_target", name=leaving.display_name)
             await self._specialists.deactivate(leaving.id)
-            moved_to = (
-                None if target is None else f"clients to specialist {target.telegram_user_id}"
-            )
+            moving = target if theirs else None
+            detail = None if moving is None else f"clients to specialist {moving.telegram_user_id}"
             await self._audit.record(
-                actor, "specialist_removed", now, specialist_id=leaving.id, detail=moved_to
+                actor, "specialist_removed", now, specialist_id=leaving.id, detail=detail
             )
-            if target is not None and theirs:
-                lines = []
-                for client in theirs:
-                    await self._move(client, leaving, target, actor, now)
-                    lines.append(await self._line(client, now))
-                introduction = self._texts.get(
-                    "admin.handed_over", count=len(theirs), previous=leaving.display_name
-                )
-                await self._introduce(target, introduction, lines)
-            farewell = self._texts.get(
-                "admin.to_removed" if target is not None else "admin.to_removed_alone",
-                name=target.display_name if target is not None else "",
-            )
-            await self._outbox.text(leaving.chat_id, farewell)
+            if moving is None:
+                await self._outbox.text(leaving.chat_id, self._texts.get("admin.to_removed_alone"))
+            else:
+                await self._hand_over(theirs, leaving, moving, actor, now)
         log.info("specialist.removed specialist=%d moved=%d", leaving.id, len(theirs))
-        return Removal(leaving, target, len(theirs))
+        return Removal(leaving, moving, len(theirs) if moving else 0)
+
+    async def _hand_over(
+        self,
+        clients: list[Client],
+        leaving: Specialist,
+        target: Specialist,
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        """Every client of a removed specialist to `target`, who gets one list of them."""
+        lines = []
+        for client in clients:
+            await self._move(client, leaving, target, actor, now)
+            lines.append(await self._line(client, now))
+        introduction = self._texts.get(
+            "admin.handed_over", count=len(clients), previous=leaving.display_name
+        )
+        await self._introduce(target, introduction, lines)
+        await self._outbox.text(
+            leaving.chat_id, self._texts.get("admin.to_removed", name=target.display_name)
+        )
 
     async def _move(
         self, client: Client, old: Specialist, new: Specialist, actor: Actor, now: datetime

@@ -38,6 +38,13 @@ async def test_admin_adds_lists_and_removes_specialists(bot: Harness) -> None:
         "Lee Park (1003), clients: 0"
     )
 
+    # Lee has no clients: nothing moves, and Lee hears a plain goodbye.
+    removed = await say(bot, ADMIN, "/removespecialist 1003 to Ria Okafor")
+    assert removed.text == "Lee Park is no longer a specialist."
+    goodbye = "You're no longer registered as a specialist here. Thank you for your work."
+    await bot.api.wait_until(
+        lambda: any(m.text == goodbye for m in bot.api.sent_to(LEE)), what="Lee's goodbye"
+    )
     ria_before = len(bot.api.sent_to(RIA))
     removed = await say(bot, ADMIN, "/removespecialist 1001 to Ria Okafor")
     assert removed.text == (
@@ -69,6 +76,7 @@ async def test_admin_adds_lists_and_removes_specialists(bot: Harness) -> None:
     listed = await say(bot, ADMIN, "/specialists")
     assert "Sam Rivera (1001), clients: 0, removed" in (listed.text or "")
     assert "Ria Okafor (1002), clients: 3" in (listed.text or "")
+    assert "Lee Park (1003), clients: 0, removed" in (listed.text or "")
 
 
 async def test_nobody_else_can_use_admin_commands(bot: Harness) -> None:
