@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|check|specialist add|specialist list|invite|backup|demo`.
+"""Command line: `python -m bot run|check|specialist add|list|remove|invite|audit|backup|demo`.
 
 Every command reads the same settings as the bot and works while the bot runs
 (they share the SQLite file). A configuration problem prints one line and exits 2.
@@ -10,7 +10,8 @@ import argparse
 import asyncio
 import errno
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,9 +23,11 @@ from bot.config import CONFIG_DIR, ConfigError, MissingToken, Settings, load_set
 from bot.domain.clock import SystemClock
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
 from bot.logs import setup_logging
+from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
 from bot.services.container import Services
+from bot.services.notices import Refused
 from bot.services.onboarding import InviteRefused
-from bot.services.people import SpecialistError
+from bot.services.people import CLI, SpecialistError
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -41,11 +44,27 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("telegram_user_id", type=int)
     add.add_argument("--name", required=True, help="display name clients will see")
     specialist_commands.add_parser("list", help="list specialists")
+    remove = specialist_commands.add_parser(
+        "remove", help="remove a specialist; their clients go to another, each told"
+    )
+    remove.add_argument("telegram_user_id", type=int)
+    remove.add_argument(
+        "--to", dest="to", help="the specialist (Telegram user id or display name) to take over"
+    )
     invite = commands.add_parser("invite", help="make an invite link for a specialist")
     invite.add_argument("specialist_telegram_user_id", type=int)
     invite.add_argument("--alias", required=True, help="the name the specialist will see")
     _add_backup_command(commands)
     _add_demo_command(commands)
+    audit = commands.add_parser("audit", help="print the newest audit log entries")
+    audit.add_argument(
+        "-n",
+        type=int,
+        default=AUDIT_DEFAULT,
+        choices=range(1, AUDIT_MAX + 1),
+        metavar=f"1..{AUDIT_MAX}",
+        help=f"how many entries (default {AUDIT_DEFAULT})",
+    )
     return parser
 
 
@@ -105,26 +124,36 @@ def _warn_if_env_is_readable(env: Path = Path(".env")) -> None:
         )
 
 
-async def _specialist_add(settings: Settings, user_id: int, name: str) -> int:
+@asynccontextmanager
+async def _opened(settings: Settings) -> AsyncIterator[Services]:
+    """The services over the bot's database (no sender: the running bot sends)."""
     services = await Services.open(settings, SystemClock())
     try:
-        specialist = await services.people.add_specialist(user_id, name)
-    except SpecialistError as error:
-        print(f"Could not add the specialist: {error}.", file=sys.stderr)
-        return EXIT_FAILURE
+        yield services
     finally:
         await services.close()
+
+
+def _refuse(services: Services, refused: Refused) -> int:
+    print(services.texts.get(refused.key, "en", **refused.params), file=sys.stderr)
+    return EXIT_FAILURE
+
+
+async def _specialist_add(settings: Settings, user_id: int, name: str) -> int:
+    async with _opened(settings) as services:
+        try:
+            specialist = await services.people.add_specialist(user_id, name, CLI)
+        except SpecialistError as error:
+            reason = services.texts.get(error.key)
+            return _refuse(services, Refused("admin.add_refused", reason=reason))
     print(f"Specialist {specialist.display_name} ({specialist.telegram_user_id}) is registered.")
     print("They can now open the bot in Telegram and send /start.")
     return 0
 
 
 async def _specialist_list(settings: Settings) -> int:
-    services = await Services.open(settings, SystemClock())
-    try:
+    async with _opened(settings) as services:
         found = await services.people.specialists()
-    finally:
-        await services.close()
     if not found:
         print("No specialists yet. Add one with: porchlight specialist add <id> --name <name>")
     for specialist, clients in found:
@@ -135,16 +164,42 @@ async def _specialist_list(settings: Settings) -> int:
     return 0
 
 
+async def _specialist_remove(settings: Settings, user_id: int, to: str | None) -> int:
+    async with _opened(settings) as services:
+        try:
+            removal = await services.transfers.remove_specialist(CLI, user_id, to)
+        except Refused as refused:
+            return _refuse(services, refused)
+    leaving, target = removal.specialist, removal.target
+    if target is None:
+        print(services.texts.get("admin.removed_alone", name=leaving.display_name))
+        return 0
+    print(
+        services.texts.get(
+            "admin.removed",
+            name=leaving.display_name,
+            count=removal.moved,
+            target=target.display_name,
+        )
+    )
+    print("(The running bot sends their messages within seconds; a stopped one when it starts.)")
+    return 0
+
+
+async def _audit(settings: Settings, count: int) -> int:
+    async with _opened(settings) as services:
+        lines = await services.admin.audit(count)
+    print("\n".join(lines))
+    return 0
+
+
 async def _invite(settings: Settings, user_id: int, alias: str) -> int:
     username = await _username(settings)
-    services = await Services.open(settings, SystemClock())
-    try:
-        invite = await services.onboarding.create_invite_for_user(user_id, alias, username)
-    except InviteRefused as refused:
-        print(services.texts.get(refused.key, **refused.params), file=sys.stderr)
-        return EXIT_FAILURE
-    finally:
-        await services.close()
+    async with _opened(settings) as services:
+        try:
+            invite = await services.onboarding.create_invite_for_user(user_id, alias, username)
+        except InviteRefused as refused:
+            return _refuse(services, refused)
     print(
         f"Invite for {invite.alias}, single use, expires {invite.expires_at:%Y-%m-%d %H:%M} UTC:"
     )
@@ -223,8 +278,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))
         if args.command == "backup":
             return _backup(settings, args.path, args.force)
+        if args.command == "audit":
+            return asyncio.run(_audit(settings, args.n))
         if args.action == "add":
             return asyncio.run(_specialist_add(settings, args.telegram_user_id, args.name))
+        if args.action == "remove":
+            return asyncio.run(_specialist_remove(settings, args.telegram_user_id, args.to))
         return asyncio.run(_specialist_list(settings))
     except InvalidToken:
         print(

@@ -23,6 +23,7 @@ from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
 from bot.handlers.inbox import InboxQueue
+from bot.handlers.menus import set_menus
 from bot.handlers.routing import register
 from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
@@ -52,6 +53,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         # What a crash left unhandled goes first; from now on every message is kept.
         await runtime.services.relay.replay()
         inbox.keep_with(runtime.services.relay.keep)
+        # Menus are settings, not messages: set directly; a refusal never stops the start.
+        await set_menus(application.bot, runtime.services)
         # Everything built so far lives as long as the bot: keep the collector from
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()

@@ -2,22 +2,31 @@
 
 Not a job per client: each job costs APScheduler memory and an O(n) insert, and a
 burst of simultaneous jobs can be missed. The store is the truth (next_due_at per
-client); this job only asks it, every CHECKIN_TICK_SECONDS, who is due.
+client); this job only asks it, every CHECKIN_TICK_SECONDS, who is due. The same
+tick ends away times whose date has passed and sends the daily summaries that are
+due, also asked of the store.
 """
 
 from __future__ import annotations
 
 from bot.handlers.context import Context, PorchlightApp, services
 from bot.logs import EventLog
+from bot.services.container import Services
 
 log = EventLog(__name__)
 
 
-async def job_checkin_tick(context: Context) -> None:
-    """Send the check-ins that are due (and resume pauses that have ended); tidy up."""
-    found = services(context)
+async def tick(found: Services) -> None:
+    """One tick: check-ins and ended pauses, ended away times, daily summaries; tidy up."""
     await found.checkins.tick()
+    await found.away.end_passed()
+    await found.digests.tick()
     await found.relay.tidy(found.retention)
+
+
+async def job_checkin_tick(context: Context) -> None:
+    """The repeating job: one tick."""
+    await tick(services(context))
 
 
 def start_tick(application: PorchlightApp, seconds: float) -> None:

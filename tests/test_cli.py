@@ -124,3 +124,78 @@ def test_check_warns_while_the_crisis_lines_are_a_placeholder(
     (tmp_path / "en.toml").write_text(filled)
     _warn_if_resources_unfilled(tmp_path)
     assert capsys.readouterr().err == ""
+
+
+async def _client_of(user_id: int, database: Path) -> None:
+    """A client who joined the specialist with this Telegram id (as consent makes one)."""
+    from datetime import UTC, datetime
+
+    from bot.storage.clients import ClientRepository
+    from bot.storage.db import Database
+    from bot.storage.specialists import SpecialistRepository
+
+    db = await Database.open(database)
+    try:
+        async with db.transaction():
+            specialist = await SpecialistRepository(db).by_user(user_id)
+            assert specialist is not None
+            await ClientRepository(db).add(
+                telegram_user_id=2001,
+                alias="Alex",
+                specialist_id=specialist.id,
+                language="en",
+                timezone="UTC",
+                consent_version=1,
+                now=datetime.now(UTC),
+            )
+    finally:
+        await db.close()
+
+
+def test_specialist_remove_moves_clients_and_audit_shows_it(
+    environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["specialist", "add", "1001", "--name", "Sam Rivera"]) == 0
+    assert main(["specialist", "add", "1002", "--name", "Ria Okafor"]) == 0
+    asyncio.run(_client_of(1001, environment))
+    capsys.readouterr()
+
+    assert main(["specialist", "remove", "1001"]) == 1
+    assert "Sam Rivera still has clients" in capsys.readouterr().err
+    assert main(["specialist", "remove", "1001", "--to", "Nobody"]) == 1
+    assert "I don't know a specialist called Nobody" in capsys.readouterr().err
+    assert main(["specialist", "remove", "4242", "--to", "1002"]) == 1
+    assert "no active specialist with the Telegram user id 4242" in capsys.readouterr().err
+    assert main(["specialist", "list"]) == 0
+    assert "1001\tSam Rivera\tactive\t1 clients" in capsys.readouterr().out
+
+    assert main(["specialist", "remove", "1001", "--to", "Ria Okafor"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "Sam Rivera is no longer a specialist. Their clients (1) now talk with Ria Okafor" in out
+    )
+    assert main(["specialist", "list"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "1001\tSam Rivera\tremoved\t0 clients",
+        "1002\tRia Okafor\tactive\t1 clients",
+    ]
+
+    assert main(["audit", "-n", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "The newest 3 audit entries (UTC), newest first:"
+    assert [line.split(" · ", 1)[1] for line in lines[1:]] == [
+        "the command line · transfer · client 1 (Alex) · specialist Ria Okafor"
+        " · from specialist 1001",
+        "the command line · specialist_removed · specialist Sam Rivera"
+        " · clients to specialist 1002",
+        "the command line · specialist_added · specialist Ria Okafor",
+    ]
+    assert main(["audit"]) == 0
+    assert "specialist_added · specialist Sam Rivera" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["audit", "-n", "0"])
+
+
+def test_audit_of_an_empty_log(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit"]) == 0
+    assert capsys.readouterr().out.strip() == "The audit log is empty."

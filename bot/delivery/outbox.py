@@ -97,9 +97,12 @@ class Outbox:
         idempotency_key: str | None = None,
         at_most_once: bool = False,
         ephemeral: bool = False,
+        silent: bool = False,
     ) -> int:
         """Queue a text from the bot; anything but a relay header ends the relay thread."""
         payload = _text_payload(chat_id, text, buttons)
+        if silent:
+            payload["silent"] = True  # arrives without a sound (the specialist is away)
         if relay_link_id is None and not ephemeral:
             await self._relay.forget_last_source(chat_id)
         return await self._add(
@@ -142,6 +145,7 @@ class Outbox:
         *,
         relay_link_id: int,
         reply_to: int | None = None,
+        silent: bool = False,
     ) -> int:
         """Queue a copy of a person's message (never a forward: the sender stays hidden)."""
         payload: dict[str, Any] = {
@@ -149,6 +153,8 @@ class Outbox:
             "from_chat_id": from_chat_id,
             "message_id": message_id,
         }
+        if silent:
+            payload["silent"] = True
         if reply_to is not None:
             payload["reply_to"] = reply_to
         return await self._add(

@@ -197,6 +197,7 @@ class FakeMessage:
     reply_to_message_id: int | None = None
     copied_from: tuple[int, int] | None = None
     edited: bool = False
+    silent: bool = False  # sent with disable_notification: no sound, no banner
     raw: JSONDict = field(default_factory=dict, repr=False)
     update_id: int | None = None  # the update that brought a user's message to the bot
 
@@ -1495,9 +1496,11 @@ class FakeBotApi:
         reply_to = self._reply_target(chat, p)
         self._admit_send(chat.id)
         sender = copy.deepcopy(self.bot_user)
-        return self._store(
+        message = self._store(
             chat, sender, content, reply_to, from_bot=True, markup=markup, copied_from=copied_from
         )
+        message.silent = p.get("disable_notification") is True
+        return message
 
     def _admit_send(self, chat_id: int) -> None:
         if self._limits is None:

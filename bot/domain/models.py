@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from enum import StrEnum
 
 from bot.domain.rhythm import QuietHours, Rhythm
@@ -35,6 +35,17 @@ class Specialist:
     display_name: str
     active: bool
     created_at: datetime
+    # Away mode: on until /back, or through away_until (a date in the staff's zone).
+    away: bool = False
+    away_until: date | None = None
+    away_note: str | None = None
+    # The daily summary: its local time ("HH:MM"), and the local date it last went.
+    digest_at: time | None = None
+    digest_sent_on: date | None = None
+
+    def is_away(self, today: date) -> bool:
+        """Away on this (local) day: until /back, or through the until-date."""
+        return self.away and (self.away_until is None or today <= self.away_until)
 
 
 @dataclass(frozen=True)
@@ -124,3 +135,34 @@ class Checkin:
     prompt_key: str | None
     answered_at: datetime | None
     answer: str | None
+
+
+class ActorRole(StrEnum):
+    """Who did something recorded in the audit log."""
+
+    CLIENT = "client"
+    SPECIALIST = "specialist"
+    ADMIN = "admin"
+    CLI = "cli"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: their role and, for staff, their Telegram user id."""
+
+    role: ActorRole
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit log: who did what to whom, when. Never message content."""
+
+    id: int
+    at: datetime
+    actor: Actor
+    action: str
+    client_id: int | None
+    specialist_id: int | None
+    detail: str | None

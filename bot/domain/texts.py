@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 DEFAULT_LANGUAGE = "en"
+# Telegram takes 4096 characters in a message; a little room is left for a header.
+MESSAGE_LIMIT = 4000
 
 
 class TextsError(ValueError):
@@ -71,3 +73,19 @@ class Texts:
         catalogue = self._catalogues.get(language, self._catalogues[DEFAULT_LANGUAGE])
         template = catalogue.get(key) or self._catalogues[DEFAULT_LANGUAGE][key]
         return template.format_map(params)
+
+
+def chunks(lines: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Join lines into as few messages as fit within `limit` characters each."""
+    messages: list[str] = []
+    current = ""
+    for line in lines:
+        line = line[:limit]
+        if current and len(current) + 1 + len(line) > limit:
+            messages.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        messages.append(current)
+    return messages

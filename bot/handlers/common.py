@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Awaitable
 
 from telegram import CallbackQuery, ChatMemberUpdated, Update
 from telegram.error import TelegramError
 
 from bot.handlers.context import Context, services
 from bot.logs import EventLog
+from bot.services.notices import Refused
 from bot.services.people import Person
 
 log = EventLog(__name__)
@@ -24,6 +26,23 @@ async def identify(update: Update, context: Context) -> Person | None:
     if person.client is not None and person.their_specialist is not None:
         await found.onboarding.show_changed_terms(person.client, person.their_specialist)
     return person
+
+
+def command_text(update: Update) -> str:
+    """What was typed after the command, as typed (line breaks kept)."""
+    message = update.message
+    if message is None or message.text is None:
+        return ""
+    parts = message.text.split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+async def refusing(context: Context, chat_id: int, request: Awaitable[None]) -> None:
+    """Run a request; if it is refused, say why (it changed nothing)."""
+    try:
+        await request
+    except Refused as refused:
+        await services(context).notices.refuse(chat_id, refused)
 
 
 async def client_note(context: Context, person: Person, key: str) -> None:
@@ -62,6 +81,8 @@ async def cmd_help(update: Update, context: Context) -> None:
     found = services(context)
     if person.specialist is not None:
         await found.notices.say(person.user_id, "specialist.help")
+        if person.is_admin:
+            await found.notices.say(person.user_id, "admin.greeting")
     elif person.client is not None:
         await client_note(context, person, "client.help")
     elif person.is_admin:

@@ -20,6 +20,7 @@ from telegram.ext import (
 )
 
 from bot.domain.models import Client, Specialist
+from bot.handlers.admin import cmd_addspecialist, cmd_audit, cmd_removespecialist, cmd_specialists
 from bot.handlers.client import on_client_message, on_consent_button
 from bot.handlers.common import (
     answer_quietly,
@@ -44,7 +45,19 @@ from bot.handlers.settings import (
     cmd_timezone,
     on_settings_button,
 )
-from bot.handlers.specialist import cmd_checkin, cmd_invite, on_specialist_message
+from bot.handlers.specialist import (
+    cmd_away,
+    cmd_back,
+    cmd_checkin,
+    cmd_clients,
+    cmd_digest,
+    cmd_invite,
+    cmd_to,
+    cmd_transfer,
+    on_clients_page,
+    on_specialist_message,
+)
+from bot.services.people import Person
 
 HANDLED_GROUP = 100
 PRIVATE = filters.ChatType.PRIVATE
@@ -68,42 +81,66 @@ RELAYABLE = (
 
 SpecialistHandler = Callable[[Update, Context, Specialist], Awaitable[None]]
 ClientHandler = Callable[[Update, Context, Client, Specialist], Awaitable[None]]
+PersonHandler = Callable[[Update, Context, Person], Awaitable[None]]
 Checked = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
-def for_specialists(handler: SpecialistHandler) -> Checked:
-    """Let only active specialists through; tell anyone else kindly."""
+def _only(
+    allowed: Callable[[Person], bool],
+    handler: PersonHandler,
+    refusal: str,
+    strangers: str = "stranger.invitation_only",
+) -> Checked:
+    """Let through whom `allowed` accepts; tell anyone else kindly (strangers keep nothing)."""
 
     async def checked(update: Update, context: Context) -> None:
         person = await identify(update, context)
         if person is None:
             return
-        if person.specialist is not None:
-            await handler(update, context, person.specialist)
+        notices = services(context).notices
+        if allowed(person):
+            await handler(update, context, person)
         elif person.is_stranger:
-            await services(context).notices.say_to_stranger(person.user_id)
+            await notices.say_to_stranger(person.user_id, strangers)
         else:
             language = person.client.language if person.client else "en"
-            await services(context).notices.say(person.user_id, "invite.not_available", language)
+            await notices.say(person.user_id, refusal, language)
 
     return checked
+
+
+def for_specialists(handler: SpecialistHandler) -> Checked:
+    """Let only active specialists through."""
+
+    async def as_specialist(update: Update, context: Context, person: Person) -> None:
+        assert person.specialist is not None
+        await handler(update, context, person.specialist)
+
+    return _only(lambda p: p.specialist is not None, as_specialist, "invite.not_available")
 
 
 def for_clients(handler: ClientHandler) -> Checked:
-    """Let only clients through; tell anyone else kindly."""
+    """Let only clients through."""
 
-    async def checked(update: Update, context: Context) -> None:
-        person = await identify(update, context)
-        if person is None:
-            return
-        if person.client is not None and person.their_specialist is not None:
-            await handler(update, context, person.client, person.their_specialist)
-        elif person.is_stranger:
-            await services(context).notices.say_to_stranger(person.user_id)
-        else:
-            await services(context).notices.say(person.user_id, "settings.clients_only")
+    async def as_client(update: Update, context: Context, person: Person) -> None:
+        assert person.client is not None and person.their_specialist is not None
+        await handler(update, context, person.client, person.their_specialist)
 
-    return checked
+    return _only(
+        lambda p: p.client is not None and p.their_specialist is not None,
+        as_client,
+        "settings.clients_only",
+    )
+
+
+def for_admins(handler: PersonHandler) -> Checked:
+    """Let only admins (ADMIN_IDS) through; anyone else hears it is not available."""
+    return _only(lambda p: p.is_admin, handler, "admin.not_available", "admin.not_available")
+
+
+def for_staff(handler: PersonHandler) -> Checked:
+    """Let specialists and admins through (/transfer)."""
+    return _only(lambda p: p.specialist is not None or p.is_admin, handler, "invite.not_available")
 
 
 async def on_private_message(update: Update, context: Context) -> None:
@@ -155,6 +192,9 @@ async def on_button(update: Update, context: Context) -> None:
     if (query.data or "").startswith("consent:"):
         await on_consent_button(update, context, person)
         return
+    if (query.data or "").startswith("cl:"):
+        await on_clients_page(update, context, person)
+        return
     client, specialist = person.client, person.their_specialist
     known = query.message is not None and client is not None and specialist is not None
     if known and await on_settings_button(update, context, client, specialist):  # type: ignore[arg-type]
@@ -167,26 +207,31 @@ def register(application: PorchlightApp) -> None:
     """Add every handler to the application."""
     application.add_handler(CommandHandler("start", cmd_start, filters=NEW_MESSAGE))
     application.add_handler(CommandHandler("help", cmd_help, filters=NEW_MESSAGE))
-    specialist_commands = {"invite": cmd_invite, "checkin": cmd_checkin}
-    for name, specialist_command in specialist_commands.items():
-        application.add_handler(
-            CommandHandler(name, for_specialists(specialist_command), filters=NEW_MESSAGE)
-        )
-    client_commands = {
-        "settings": cmd_settings,
-        "schedule": cmd_schedule,
-        "timezone": cmd_timezone,
-        "quiet": cmd_quiet,
-        "pause": cmd_pause,
-        "resume": cmd_resume,
-        "stop": cmd_stop,
-        "forget": cmd_forget,
-        "privacy": cmd_privacy,
+    commands: dict[str, Checked] = {
+        "invite": for_specialists(cmd_invite),
+        "checkin": for_specialists(cmd_checkin),
+        "clients": for_specialists(cmd_clients),
+        "to": for_specialists(cmd_to),
+        "away": for_specialists(cmd_away),
+        "back": for_specialists(cmd_back),
+        "digest": for_specialists(cmd_digest),
+        "transfer": for_staff(cmd_transfer),
+        "specialists": for_admins(cmd_specialists),
+        "addspecialist": for_admins(cmd_addspecialist),
+        "removespecialist": for_admins(cmd_removespecialist),
+        "audit": for_admins(cmd_audit),
+        "settings": for_clients(cmd_settings),
+        "schedule": for_clients(cmd_schedule),
+        "timezone": for_clients(cmd_timezone),
+        "quiet": for_clients(cmd_quiet),
+        "pause": for_clients(cmd_pause),
+        "resume": for_clients(cmd_resume),
+        "stop": for_clients(cmd_stop),
+        "forget": for_clients(cmd_forget),
+        "privacy": for_clients(cmd_privacy),
     }
-    for name, client_command in client_commands.items():
-        application.add_handler(
-            CommandHandler(name, for_clients(client_command), filters=NEW_MESSAGE)
-        )
+    for name, checked in commands.items():
+        application.add_handler(CommandHandler(name, checked, filters=NEW_MESSAGE))
     application.add_handler(CallbackQueryHandler(on_button))
     application.add_handler(MessageHandler(NEW_MESSAGE & RELAYABLE, on_private_message))
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND, on_unknown_command))

@@ -1,4 +1,5 @@
-"""The specialist's side: /invite, and replies that go back to a client."""
+"""The specialist's side: invites, the overview, direct messages, away mode, transfers,
+the daily summary, and replies that go back to a client."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ from telegram import Update
 
 from bot.domain.models import Specialist
 from bot.handlers.client import replied_to
+from bot.handlers.common import answer_quietly, command_text, refusing
 from bot.handlers.context import Context, services
+from bot.services.notices import Refused
+from bot.services.people import Person
 
 
 async def cmd_invite(update: Update, context: Context, specialist: Specialist) -> None:
@@ -22,6 +26,62 @@ async def cmd_invite(update: Update, context: Context, specialist: Specialist) -
 async def cmd_checkin(update: Update, context: Context, specialist: Specialist) -> None:
     """/checkin <alias>: a check-in to that client now (or when their quiet hours end)."""
     await services(context).checkins.request(specialist, " ".join(context.args or []))
+
+
+async def cmd_clients(update: Update, context: Context, specialist: Specialist) -> None:
+    """/clients: every client, those who may need the specialist first."""
+    await services(context).overview.send(specialist)
+
+
+async def cmd_to(update: Update, context: Context, specialist: Specialist) -> None:
+    """/to <alias> <message>: write to a client without a message to reply to."""
+    message = update.message
+    assert message is not None
+    relay = services(context).relay
+    await refusing(
+        context,
+        specialist.chat_id,
+        relay.write_to(update.update_id, specialist, message.message_id, command_text(update)),
+    )
+
+
+async def cmd_away(update: Update, context: Context, specialist: Specialist) -> None:
+    """/away [until <date or weekday>] [note]."""
+    away = services(context).away.away(specialist, command_text(update))
+    await refusing(context, specialist.chat_id, away)
+
+
+async def cmd_back(update: Update, context: Context, specialist: Specialist) -> None:
+    """/back: away mode off."""
+    await services(context).away.back(specialist)
+
+
+async def cmd_digest(update: Update, context: Context, specialist: Specialist) -> None:
+    """/digest HH:MM or /digest off."""
+    digest = services(context).digests.set(specialist, command_text(update))
+    await refusing(context, specialist.chat_id, digest)
+
+
+async def cmd_transfer(update: Update, context: Context, person: Person) -> None:
+    """/transfer <alias> <specialist> [note], by the client's specialist or an admin."""
+    transfer = services(context).transfers.transfer(person, command_text(update))
+    await refusing(context, person.user_id, transfer)
+
+
+async def on_clients_page(update: Update, context: Context, person: Person) -> None:
+    """◀ ▶ under /clients: that page in place, or a kind answer if the button is not theirs."""
+    query = update.callback_query
+    assert query is not None
+    found = services(context)
+    if query.message is None:
+        await answer_quietly(query, found.texts.get("clients.page_gone"))
+        return
+    try:
+        await found.overview.turn(person.specialist, query.data or "", query.message.message_id)
+    except Refused as refused:
+        await answer_quietly(query, found.texts.get(refused.key, "en", **refused.params))
+        return
+    await answer_quietly(query)
 
 
 async def on_specialist_message(update: Update, context: Context, specialist: Specialist) -> None:

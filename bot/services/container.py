@@ -16,20 +16,27 @@ from bot.domain.clock import Clock
 from bot.domain.safety import SafetyScreen
 from bot.domain.texts import Texts
 from bot.logs import EventLog
-from bot.services.base import ScheduleContext
+from bot.services.admin import Admin
+from bot.services.away import Away
+from bot.services.base import ScheduleContext, StaffContext
 from bot.services.checkins import CheckIns
 from bot.services.delivery_reports import DeliveryReports
+from bot.services.digest import Digests
 from bot.services.erasure import Erasure
 from bot.services.notices import Notices
 from bot.services.onboarding import Onboarding
+from bot.services.overview import Overview
 from bot.services.people import People
 from bot.services.preferences import Preferences
 from bot.services.relay import Relay
+from bot.services.transfers import Transfers
+from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.inbox import InboxRepository
 from bot.storage.invites import InviteRepository
 from bot.storage.outbox import OutboxRepository
+from bot.storage.overview import OverviewRepository
 from bot.storage.people import PeopleRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.schedules import ScheduleRepository
@@ -56,6 +63,11 @@ class Services:
     retention: timedelta
     reports: DeliveryReports
     erasure: Erasure
+    away: Away
+    overview: Overview
+    transfers: Transfers
+    digests: Digests
+    admin: Admin
     sender: Sender | None
 
     @classmethod
@@ -72,6 +84,8 @@ class Services:
         relay_repo = RelayRepository(db)
         outbox_repo = OutboxRepository(db)
         schedules = ScheduleRepository(db)
+        audit = AuditRepository(db)
+        facts = OverviewRepository(db)
         outbox = Outbox(db, outbox_repo, relay_repo, clock)
         schedule_context = ScheduleContext(db, clients, schedules, outbox, texts, clock)
         checkins = CheckIns(
@@ -80,7 +94,23 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         notices = Notices(db, outbox, texts)
-        people = People(db, PeopleRepository(db), specialists, clients, settings.admin_ids, clock)
+        people = People(
+            db, PeopleRepository(db), specialists, clients, audit, settings.admin_ids, clock
+        )
+        staff = StaffContext(
+            db,
+            specialists,
+            clients,
+            audit,
+            facts,
+            outbox,
+            notices,
+            texts,
+            clock,
+            staff_timezone=settings.default_timezone,
+        )
+        away = Away(staff, safety)
+        overview = Overview(staff)
         reports = DeliveryReports(
             db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
         )
@@ -111,6 +141,7 @@ class Services:
                 specialists,
                 clients,
                 invites,
+                audit,
                 outbox,
                 notices,
                 texts,
@@ -127,6 +158,7 @@ class Services:
                 people,
                 outbox,
                 checkins,
+                away,
                 safety,
                 texts,
                 clock,
@@ -136,7 +168,12 @@ class Services:
             outbox=outbox,
             retention=timedelta(days=settings.retention_days),
             reports=reports,
-            erasure=Erasure(db, clients, outbox, texts),
+            erasure=Erasure(db, clients, audit, outbox, texts, clock),
+            away=away,
+            overview=overview,
+            transfers=Transfers(staff, overview),
+            digests=Digests(staff, overview),
+            admin=Admin(staff),
             sender=sender,
         )
 

@@ -2,7 +2,8 @@
 
 Every row about the client goes in one transaction: their client row (and with
 it, by cascade, their check-ins and relay routing), what waits for them in the
-outbox and inbox, and the used invite that carried their alias. The goodbye to the
+outbox and inbox, and the used invite that carried their alias; audit entries about
+them stay without their id, and the erasure is logged without one. The goodbye to the
 client and the note to the specialist are queued as ephemeral, so they too leave
 no row once sent. Copies already in the specialist's chat stay there; the
 confirmation says so.
@@ -11,9 +12,11 @@ confirmation says so.
 from __future__ import annotations
 
 from bot.delivery.outbox import Buttons, Outbox
-from bot.domain.models import Client, Specialist
+from bot.domain.clock import Clock
+from bot.domain.models import Actor, ActorRole, Client, Specialist
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 
@@ -24,12 +27,20 @@ class Erasure:
     """Asks, then erases."""
 
     def __init__(
-        self, db: Database, clients: ClientRepository, outbox: Outbox, texts: Texts
+        self,
+        db: Database,
+        clients: ClientRepository,
+        audit: AuditRepository,
+        outbox: Outbox,
+        texts: Texts,
+        clock: Clock,
     ) -> None:
         self._db = db
         self._clients = clients
+        self._audit = audit
         self._outbox = outbox
         self._texts = texts
+        self._clock = clock
 
     def question(self, client: Client, specialist: Specialist) -> tuple[str, Buttons]:
         """Erase everything? / Cancel."""
@@ -59,6 +70,12 @@ class Erasure:
         """Delete every row about the client; say goodbye; tell the specialist."""
         async with self._db.transaction():
             await self._clients.erase(client)
+            # The log keeps that an erasure happened, and nothing that says whose: the
+            # entries about the client stay without their id, and this one has none.
+            await self._audit.forget_client(client.id)
+            await self._audit.record(
+                Actor(ActorRole.CLIENT), "erase", self._clock.now(), specialist_id=specialist.id
+            )
             await self._outbox.remove_buttons(client.chat_id, message_id)
             await self._outbox.text(
                 client.chat_id,

@@ -7,6 +7,15 @@ from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.storage.db import Database
 
 
+class Refused(ValueError):
+    """A request that changes nothing; `key` names the text that says why, with `params`."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
 class Notices:
     """Queues one message from config/messages for one chat."""
 
@@ -38,3 +47,10 @@ class Notices:
     ) -> None:
         """say_to_stranger(), inside the caller's transaction."""
         await self._outbox.text(chat_id, self._texts.get(key), ephemeral=True)
+
+    async def refuse(
+        self, chat_id: int, refused: Refused, language: str = DEFAULT_LANGUAGE
+    ) -> None:
+        """Say why a request changed nothing."""
+        async with self._db.transaction():
+            await self.say_now(chat_id, refused.key, language, **refused.params)

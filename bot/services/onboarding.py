@@ -13,23 +13,19 @@ from datetime import datetime, timedelta
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.invites import AliasError, clean_alias, hash_code, looks_like_code, new_code
-from bot.domain.models import Client, Invite, Specialist
+from bot.domain.models import Actor, ActorRole, Client, Invite, Specialist
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
-from bot.services.notices import Notices
+from bot.services.notices import Notices, Refused
 from bot.services.people import Person
+from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.invites import InviteRepository
 from bot.storage.specialists import SpecialistRepository
 
 
-class InviteRefused(ValueError):
-    """An invite that cannot be made; args[0] is the text key, params in .params."""
-
-    def __init__(self, key: str, **params: str) -> None:
-        super().__init__(key)
-        self.key = key
-        self.params = params
+class InviteRefused(Refused):
+    """An invite that cannot be made; `key` names the text that says why."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +61,7 @@ class Onboarding:
         specialists: SpecialistRepository,
         clients: ClientRepository,
         invites: InviteRepository,
+        audit: AuditRepository,
         outbox: Outbox,
         notices: Notices,
         texts: Texts,
@@ -77,6 +74,7 @@ class Onboarding:
         self._specialists = specialists
         self._clients = clients
         self._invites = invites
+        self._audit = audit
         self._outbox = outbox
         self._notices = notices
         self._texts = texts
@@ -85,7 +83,7 @@ class Onboarding:
         self._default_timezone = default_timezone
 
     async def create_invite(
-        self, specialist: Specialist, raw_alias: str, bot_username: str
+        self, specialist: Specialist, raw_alias: str, bot_username: str, actor: Actor
     ) -> NewInvite:
         """Make a single-use invite for a new client of this specialist."""
         try:
@@ -102,6 +100,8 @@ class Onboarding:
             invite = await self._invites.add(
                 hash_code(code), specialist.id, alias, now, now + self._invite_ttl
             )
+            # No alias in the log: it may be the only name a client is known by.
+            await self._audit.record(actor, "invite", now, specialist_id=specialist.id)
         link = f"https://t.me/{bot_username}?start={code}"
         return NewInvite(alias, link, invite.expires_at)
 
@@ -113,16 +113,21 @@ class Onboarding:
             specialist = await self._specialists.by_user(specialist_user_id)
         if specialist is None or not specialist.active:
             raise InviteRefused("invite.not_available")
-        return await self.create_invite(specialist, raw_alias, bot_username)
+        return await self.create_invite(specialist, raw_alias, bot_username, Actor(ActorRole.CLI))
 
     async def send_invite_link(
         self, specialist: Specialist, raw_alias: str, username: str
     ) -> None:
         """Answer a specialist's /invite in their chat."""
         try:
-            invite = await self.create_invite(specialist, raw_alias, username)
+            invite = await self.create_invite(
+                specialist,
+                raw_alias,
+                username,
+                Actor(ActorRole.SPECIALIST, specialist.telegram_user_id),
+            )
         except InviteRefused as refused:
-            await self._notices.say(specialist.chat_id, refused.key, **refused.params)
+            await self._notices.refuse(specialist.chat_id, refused)
             return
         await self._notices.say(
             specialist.chat_id,
@@ -208,7 +213,7 @@ class Onboarding:
             ):
                 await self._notices.say_to_stranger_now(person.user_id, "consent.button_expired")
                 return None
-            alias = await self._free_alias(specialist.id, invite.alias)
+            alias = await self._clients.free_alias(specialist.id, invite.alias)
             lang = language if language in self._texts.languages else DEFAULT_LANGUAGE
             client = await self._clients.add(
                 telegram_user_id=person.user_id,
@@ -218,6 +223,14 @@ class Onboarding:
                 timezone=self._default_timezone,
                 consent_version=self._consent_version(),
                 now=now,
+            )
+            await self._audit.record(
+                Actor(ActorRole.CLIENT),
+                "join",
+                now,
+                client_id=client.id,
+                specialist_id=specialist.id,
+                detail=f"consent version {client.consent_version}",
             )
             await self._outbox.remove_buttons(person.user_id, message_id)
             await self._notices.say_now(
@@ -232,8 +245,17 @@ class Onboarding:
         if client.consent_version >= version:
             return
         async with self._db.transaction():
-            if not await self._clients.note_terms_shown(client.id, version, self._clock.now()):
+            now = self._clock.now()
+            if not await self._clients.note_terms_shown(client.id, version, now):
                 return  # another of their updates showed them a moment ago
+            await self._audit.record(
+                Actor(ActorRole.CLIENT),
+                "terms_shown",
+                now,
+                client_id=client.id,
+                specialist_id=specialist.id,
+                detail=f"consent version {version}",
+            )
             await self._notices.say_now(
                 client.chat_id,
                 "consent.changed",
@@ -246,10 +268,3 @@ class Onboarding:
 
     def _terms(self, specialist: Specialist, language: str) -> str:
         return self._texts.get("consent.terms", language, specialist=specialist.display_name)
-
-    async def _free_alias(self, specialist_id: int, alias: str) -> str:
-        """The invite's alias, numbered if another client took it meanwhile."""
-        candidate, number = alias, 2
-        while await self._clients.alias_taken(specialist_id, candidate):
-            candidate, number = f"{alias} ({number})", number + 1
-        return candidate

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.clock import Clock
-from bot.domain.models import Client, Specialist
+from bot.domain.models import Actor, ActorRole, Client, Specialist
+from bot.services.notices import Refused
+from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.people import PeopleRepository
 from bot.storage.specialists import SpecialistRepository
+
+CLI = Actor(ActorRole.CLI)
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,8 @@ class Person:
         return self.specialist is None and self.client is None and not self.is_admin
 
 
-class SpecialistError(ValueError):
-    """A specialist that cannot be registered; the message says why."""
+class SpecialistError(Refused):
+    """A specialist that cannot be registered; the key names the text that says why."""
 
 
 class People:
@@ -42,6 +46,7 @@ class People:
         lookup: PeopleRepository,
         specialists: SpecialistRepository,
         clients: ClientRepository,
+        audit: AuditRepository,
         admin_ids: frozenset[int],
         clock: Clock,
     ) -> None:
@@ -49,8 +54,14 @@ class People:
         self._lookup = lookup
         self._specialists = specialists
         self._clients = clients
+        self._audit = audit
         self._admin_ids = admin_ids
         self._clock = clock
+
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        """The Telegram user ids of the programme's admins."""
+        return self._admin_ids
 
     async def identify(self, user_id: int) -> Person:
         """Who this Telegram user is to us (inactive specialists count as strangers)."""
@@ -67,19 +78,24 @@ class People:
         async with self._db.transaction():
             await self._specialists.set_blocked(specialist.id, False)
 
-    async def add_specialist(self, telegram_user_id: int, display_name: str) -> Specialist:
+    async def add_specialist(
+        self, telegram_user_id: int, display_name: str, actor: Actor = CLI
+    ) -> Specialist:
         """Register (or rename) a specialist; refuse a client's account or a blank name."""
         name = " ".join(display_name.split())
         if not name:
-            raise SpecialistError("the display name is empty")
+            raise SpecialistError("people.empty_name")
         if len(name) > 64:
-            raise SpecialistError("the display name is longer than 64 characters")
+            raise SpecialistError("people.long_name")
         if telegram_user_id <= 0:
-            raise SpecialistError("a Telegram user id is a positive number")
+            raise SpecialistError("people.bad_id")
+        now = self._clock.now()
         async with self._db.transaction():
             if await self._clients.by_user(telegram_user_id) is not None:
-                raise SpecialistError("that Telegram account is a client of this bot")
-            return await self._specialists.add(telegram_user_id, name, self._clock.now())
+                raise SpecialistError("people.is_client")
+            specialist = await self._specialists.add(telegram_user_id, name, now)
+            await self._audit.record(actor, "specialist_added", now, specialist_id=specialist.id)
+            return specialist
 
     async def specialists(self) -> list[tuple[Specialist, int]]:
         """Every specialist with their number of clients."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from bot.domain.rhythm import Cadence, QuietHours, Rhythm, describe_next
 from bot.domain.texts import Texts
@@ -108,3 +108,19 @@ class Phrasing:
         """'Tue 10:14': how a specialist recognises a check-in."""
         local = sent_at.astimezone(tz)
         return f"{self.weekday_short(local.weekday(), language)} {local:%H:%M}"
+
+    def ago(self, moment: datetime, now: datetime, language: str) -> str:
+        """'just now', '5 min ago', '3 h ago', 'a day ago', '4 days ago', '3 weeks ago'."""
+        elapsed = max(now - moment, timedelta(0))
+        minutes = int(elapsed.total_seconds() // 60)
+        if minutes < 1:
+            return self._texts.get("ago.now", language)
+        if minutes < 60:
+            return self._texts.get("ago.minutes", language, n=minutes)
+        if elapsed < timedelta(days=1):
+            return self._texts.get("ago.hours", language, n=minutes // 60)
+        if elapsed < timedelta(days=2):
+            return self._texts.get("ago.day", language)
+        if elapsed < timedelta(days=14):
+            return self._texts.get("ago.days", language, n=elapsed.days)
+        return self._texts.get("ago.weeks", language, n=elapsed.days // 7)

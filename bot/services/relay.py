@@ -14,11 +14,14 @@ from enum import StrEnum
 
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
-from bot.domain.models import Client, Direction, RelayLink, Specialist
+from bot.domain.models import Client, ClientStatus, Direction, RelayLink, Specialist
 from bot.domain.safety import SafetyMatch, SafetyScreen
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.services.away import Away
 from bot.services.checkins import CheckIns
+from bot.services.lookup import Lookup
+from bot.services.notices import Refused
 from bot.services.people import People
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
@@ -56,12 +59,15 @@ class Relay:
         people: People,
         outbox: Outbox,
         checkins: CheckIns,
+        away: Away,
         safety: SafetyScreen,
         texts: Texts,
         clock: Clock,
     ) -> None:
         self._db = db
         self._checkins = checkins
+        self._away = away
+        self._lookup = Lookup(clients, specialists)
         self._inbox = inbox
         self._people = people
         self._safety = safety
@@ -86,7 +92,9 @@ class Relay:
 
         A message the safety screen flagged goes first all the same, under a header that
         marks it as possibly urgent; then the client gets the resources (at most once an
-        hour) and a line saying their message has gone to their specialist.
+        hour) and a line saying their message has gone to their specialist. While the
+        specialist is away the copy arrives silently (unless flagged), and the client gets
+        the away note once a day.
         """
         now = self._clock.now()
         async with self._db.transaction():
@@ -104,7 +112,9 @@ class Relay:
                 if original and original.direction is Direction.TO_CLIENT
                 else None
             )
+            away = specialist.is_away(self._away.today(now))
             if flagged is not None:
+                await self._clients.mark_flagged(client.id, now)
                 header = self._texts.get("relay.urgent_header", alias=client.alias)
             elif answered is None:
                 header = self._texts.get("relay.header_to_specialist", alias=client.alias)
@@ -123,10 +133,15 @@ class Relay:
                 header=header,
                 reply_to=thread_to,
                 force_header=answered is not None or flagged is not None,
+                silent=away and flagged is None,
             )
-            if flagged is not None:
-                await self._safety_reply(client, specialist, now)
-            elif new_thread:
+            resources_sent = flagged is not None and await self._safety_reply(
+                client, specialist, now
+            )
+            noted = away and await self._away.note(
+                client, specialist, now, with_resources=not resources_sent
+            )
+            if flagged is None and new_thread and not noted:
                 await self._outbox.text(
                     client.chat_id,
                     self._texts.get(
@@ -162,24 +177,60 @@ class Relay:
             thread_to = (
                 link.source_message_id if link.direction is Direction.TO_SPECIALIST else None
             )
-            await self._copy(
-                client=client,
-                specialist=specialist,
-                direction=Direction.TO_CLIENT,
-                source=(specialist.chat_id, message_id),
-                dest_chat_id=client.chat_id,
-                header=self._texts.get(
-                    "relay.header_to_client", client.language, specialist=specialist.display_name
-                ),
-                reply_to=thread_to,
-            )
+            await self._to_client(client, specialist, message_id, reply_to=thread_to)
         log.info("relay.to_client", client=client.id, specialist=specialist.id)
         return Outcome.RELAYED
 
-    async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> None:
+    async def write_to(
+        self, update_id: int, specialist: Specialist, message_id: int, text: str
+    ) -> None:
+        """/to <alias> <words>: the words to one of the specialist's clients, unprompted.
+
+        Sent as the bot's text under the usual header, and paired with the /to message in
+        relay_links, so a reply from the client threads back under it.
+        """
+        now = self._clock.now()
+        async with self._db.transaction():
+            if not await self._relay.first_time(update_id, now):
+                return
+            if not text.strip():
+                raise Refused("to.usage")
+            named = await self._lookup.client(text, specialist)
+            client = named.found
+            if not named.rest:
+                raise Refused("to.empty", alias=client.alias)
+            if client.status is ClientStatus.BLOCKED:
+                raise Refused("to.blocked", alias=client.alias)
+            await self._to_client(client, specialist, message_id, reply_to=None, text=named.rest)
+        log.info("relay.to_client", client=client.id, specialist=specialist.id, direct=1)
+
+    async def _to_client(
+        self,
+        client: Client,
+        specialist: Specialist,
+        message_id: int,
+        *,
+        reply_to: int | None,
+        text: str | None = None,
+    ) -> None:
+        """A specialist's message (or the words of their /to) to their client."""
+        await self._copy(
+            client=client,
+            specialist=specialist,
+            direction=Direction.TO_CLIENT,
+            source=(specialist.chat_id, message_id),
+            dest_chat_id=client.chat_id,
+            header=self._texts.get(
+                "relay.header_to_client", client.language, specialist=specialist.display_name
+            ),
+            reply_to=reply_to,
+            text=text,
+        )
+
+    async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> bool:
         """The resources to a client whose words may signal risk, at most once an hour."""
         if not await self._clients.claim_safety_reply(client.id, now, SAFETY_REPLY_EVERY):
-            return
+            return False
         text = self._texts.get(
             "client.safety",
             client.language,
@@ -187,6 +238,7 @@ class Relay:
             resources=self._safety.resources(client.language),
         )
         await self._outbox.text(client.chat_id, text)
+        return True
 
     async def tidy(self, retention: timedelta) -> None:
         """Forget update ids Telegram will not redeliver, and whatever is past retention."""
@@ -262,10 +314,16 @@ class Relay:
         header: str,
         reply_to: int | None,
         force_header: bool = False,
+        silent: bool = False,
+        text: str | None = None,
     ) -> bool:
-        """Queue the header (when needed) and the copy; return True if a header went."""
+        """Queue the header (when needed) and the copy; return True if a header went.
+
+        With `text`, the bot sends those words in place of a copy (a specialist's /to).
+        """
         now = self._clock.now()
-        source_key = f"{direction.value}:{client.id}"
+        # The specialist is part of the key: after a transfer the client hears a new name.
+        source_key = f"{direction.value}:{client.id}:{specialist.id}"
         last = await self._relay.last_source(dest_chat_id)
         needs_header = (
             force_header or last is None or last[0] != source_key or now - last[1] > HEADER_GAP
@@ -279,7 +337,7 @@ class Relay:
                 dest_chat_id=dest_chat_id,
                 now=now,
             )
-            await self._outbox.text(dest_chat_id, header, relay_link_id=header_link)
+            await self._outbox.text(dest_chat_id, header, relay_link_id=header_link, silent=silent)
         link = await self._relay.add_link(
             client_id=client.id,
             specialist_id=specialist.id,
@@ -288,9 +346,17 @@ class Relay:
             dest_chat_id=dest_chat_id,
             now=now,
         )
-        await self._outbox.copy(
-            dest_chat_id, source[0], source[1], relay_link_id=link, reply_to=reply_to
-        )
+        if text is not None:
+            await self._outbox.text(dest_chat_id, text, relay_link_id=link)
+        else:
+            await self._outbox.copy(
+                dest_chat_id,
+                source[0],
+                source[1],
+                relay_link_id=link,
+                reply_to=reply_to,
+                silent=silent,
+            )
         await self._relay.set_last_source(dest_chat_id, source_key, now)
         return needs_header
 

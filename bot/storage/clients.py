@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import aiosqlite
 
@@ -170,3 +170,51 @@ class ClientRepository:
         await self._db.write(
             "UPDATE clients SET status = ? WHERE id = ?", (status.value, client_id)
         )
+
+    async def with_alias(self, alias: str, specialist_id: int | None = None) -> list[Client]:
+        """Clients by this alias (any case): one specialist's, or everyone's (for admins)."""
+        sql = f"SELECT {CLIENT_COLUMNS} FROM clients WHERE alias = ? COLLATE NOCASE"
+        params: tuple[object, ...] = (alias,)
+        if specialist_id is not None:
+            sql += " AND specialist_id = ?"
+            params = (alias, specialist_id)
+        rows = await self._db.fetch_all(f"{sql} ORDER BY id", params)
+        return [client_from_row(row) for row in rows]
+
+    async def aliases(self, specialist_id: int | None = None) -> list[str]:
+        """Every alias in use: one specialist's, or everyone's."""
+        sql = "SELECT DISTINCT alias FROM clients"
+        params: tuple[object, ...] = ()
+        if specialist_id is not None:
+            sql, params = f"{sql} WHERE specialist_id = ?", (specialist_id,)
+        rows = await self._db.fetch_all(sql, params)
+        return [row[0] for row in rows]
+
+    async def move(self, client_id: int, specialist_id: int, alias: str) -> None:
+        """The client now talks with another specialist, who knows them by `alias`."""
+        await self._db.write(
+            "UPDATE clients SET specialist_id = ?, alias = ?, away_note_on = NULL WHERE id = ?",
+            (specialist_id, alias, client_id),
+        )
+
+    async def mark_flagged(self, client_id: int, now: datetime) -> None:
+        """The client's message was marked possibly urgent."""
+        await self._db.write(
+            "UPDATE clients SET last_flagged_at = ? WHERE id = ?", (to_db(now), client_id)
+        )
+
+    async def claim_away_note(self, client_id: int, today: date) -> bool:
+        """True (and noted) if the client has not had the away note on this local day."""
+        changed = await self._db.write(
+            "UPDATE clients SET away_note_on = ? WHERE id = ?"
+            " AND (away_note_on IS NULL OR away_note_on != ?)",
+            (today.isoformat(), client_id, today.isoformat()),
+        )
+        return changed == 1
+
+    async def free_alias(self, specialist_id: int, alias: str) -> str:
+        """The alias, numbered ("Alex (2)") if the specialist already has a client by it."""
+        candidate, number = alias, 2
+        while await self.alias_taken(specialist_id, candidate):
+            candidate, number = f"{alias} ({number})", number + 1
+        return candidate

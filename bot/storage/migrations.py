@@ -224,11 +224,53 @@ async def m004_safety_and_blocks(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m005_staff_tools(conn: aiosqlite.Connection) -> None:
+    """The specialist's and admin's side: the audit log, away mode, the daily digest.
+
+    - audit_log: who did what to whom and when; ids and event names, never message
+      content. Entries outlive the people they name (no foreign keys); erasing a client
+      blanks their id in the entries about them.
+    - specialists.away, away_until (a local date, inclusive), away_note: away mode.
+    - specialists.digest_at ("HH:MM" local) and digest_sent_on (a local date): the daily
+      summary, at most once a day.
+    - clients.away_note_on: the client's local date of the last away note (once a day).
+    - clients.last_flagged_at: the last possibly urgent message, which puts the client at
+      the top of the specialist's overview until the specialist writes to them.
+    - relay_links_client: the overview asks per client when they last wrote.
+    """
+    await run_script(
+        conn,
+        """
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor_role TEXT NOT NULL
+                CHECK (actor_role IN ('client', 'specialist', 'admin', 'cli', 'system')),
+            actor_id INTEGER,
+            action TEXT NOT NULL,
+            client_id INTEGER,
+            specialist_id INTEGER,
+            detail TEXT
+        );
+        CREATE INDEX audit_log_client ON audit_log(client_id) WHERE client_id IS NOT NULL;
+        ALTER TABLE specialists ADD COLUMN away INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE specialists ADD COLUMN away_until TEXT;
+        ALTER TABLE specialists ADD COLUMN away_note TEXT;
+        ALTER TABLE specialists ADD COLUMN digest_at TEXT;
+        ALTER TABLE specialists ADD COLUMN digest_sent_on TEXT;
+        ALTER TABLE clients ADD COLUMN away_note_on TEXT;
+        ALTER TABLE clients ADD COLUMN last_flagged_at TEXT;
+        CREATE INDEX relay_links_client ON relay_links(client_id, direction, created_at);
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
     m003_inbox,
     m004_safety_and_blocks,
+    m005_staff_tools,
 )
 
 

@@ -14,13 +14,13 @@ from bot.domain.rhythm import QuietHours, Rhythm, parse_quiet
 from bot.storage.clients import CLIENT_COLUMNS, client_from_row
 from bot.storage.db import Database, from_db, maybe_from_db, to_db
 
-_SCHEDULE_COLUMNS = (
+SCHEDULE_COLUMNS = (
     "cadence, weekdays, window, at, quiet, timezone, timezone_chosen, paused_until,"
     " next_due_at, manual_due_at, last_slot, unanswered, last_prompt, last_sent_kind,"
     " welcome_back, awaiting, patience_offered"
 )
-_BOTH_QUALIFIED = ", ".join(
-    f"c.{name.strip()}" for name in f"{CLIENT_COLUMNS}, {_SCHEDULE_COLUMNS}".split(",")
+CLIENT_AND_SCHEDULE_COLUMNS = ", ".join(
+    f"c.{name.strip()}" for name in f"{CLIENT_COLUMNS}, {SCHEDULE_COLUMNS}".split(",")
 )
 
 
@@ -134,7 +134,7 @@ class ScheduleRepository:
     async def get(self, client_id: int) -> Schedule | None:
         """The schedule of one client."""
         row = await self._db.fetch_one(
-            f"SELECT id, {_SCHEDULE_COLUMNS} FROM clients WHERE id = ?", (client_id,)
+            f"SELECT id, {SCHEDULE_COLUMNS} FROM clients WHERE id = ?", (client_id,)
         )
         return None if row is None else schedule_from_row(row)
 
@@ -148,7 +148,7 @@ class ScheduleRepository:
 
     async def _claim(self, column: str, now: datetime, limit: int) -> list[DueClient]:
         rows = await self._db.fetch_all(
-            f"SELECT {_BOTH_QUALIFIED}, s.chat_id AS specialist_chat_id,"
+            f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS}, s.chat_id AS specialist_chat_id,"
             " s.display_name AS specialist_name"
             f" FROM clients c JOIN specialists s ON s.id = c.specialist_id"
             f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +13,7 @@ from bot.app import build_application, running
 from bot.config import Settings
 from bot.domain.clock import ManualClock
 from bot.handlers.context import PorchlightApp
+from bot.scheduling import tick
 from bot.services.container import Services
 from bot.storage.outbox import OutboxRepository
 from tests.conftest import make_settings
@@ -105,6 +106,23 @@ class Harness:
             what="the rhythm question",
         )
 
+    async def add_people(self) -> None:
+        """The usual cast: Sam Rivera (1001) and Ria Okafor (1002) are specialists; Alex (2001)
+        and Bo (2002) join Sam, Cy (2003) joins Ria; the admin (900) has opened the bot."""
+        self.api.add_user(900, "Ada")
+        await self.add_specialist(1001, "Sam Rivera")
+        await self.add_specialist(1002, "Ria Okafor")
+        await self.join(2001, "Alexandra", 1001, "Alex")
+        await self.join(2002, "Bo", 1001, "Bo")
+        await self.join(2003, "Cyrus", 1002, "Cy")
+        await self.settle()
+
+    async def expect_answers(self, user: int, expected: Iterable[tuple[str, str]]) -> None:
+        """The user sends each command in turn; the answer must begin with the text given."""
+        for command, beginning in expected:
+            answer = (await say(self, user, command)).text or ""
+            assert answer.startswith(beginning), (command, answer)
+
     def advance(self, delta: timedelta) -> None:
         """Move the clock on and let the sender look at what became due."""
         self.clock.advance(delta)
@@ -114,6 +132,11 @@ class Harness:
     async def tick(self) -> None:
         """Run the check-in tick at the clock's time, and let what it queued go out."""
         await self.services.checkins.tick()
+        await self.settle()
+
+    async def run_tick(self) -> None:
+        """Run the whole tick as the job does (check-ins, away times, daily summaries)."""
+        await tick(self.services)
         await self.settle()
 
     async def client_row(self, user_id: int) -> dict[str, object]:

@@ -67,10 +67,11 @@ async def test_every_update_comes_by_webhook_with_the_secret(bot: Harness) -> No
     assert set_webhook.params["secret_token"] == api.webhook_secret == SECRET
     assert api.calls_to("getUpdates") == []  # no long polling
 
+    to_sam, to_ria = len(api.sent_to(SAM)), len(api.sent_to(RIA))
     alex_says = api.send_text(ALEX, "a hard day, but I'm here")
     cy_says = api.send_text(CY, "hello from Cy")
-    sam_got = (await bot.said(SAM, len(api.sent_to(SAM)) + 2))[-2:]
-    ria_got = (await bot.said(RIA, len(api.sent_to(RIA)) + 2))[-2:]
+    sam_got = (await bot.said(SAM, to_sam + 2))[-2:]
+    ria_got = (await bot.said(RIA, to_ria + 2))[-2:]
     assert [m.text for m in sam_got] == ["From Alex:", "a hard day, but I'm here"]
     assert copies(sam_got)[0].copied_from == (ALEX, alex_says.message_id)
     assert copies(ria_got)[0].copied_from == (CY, cy_says.message_id)

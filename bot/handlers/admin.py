@@ -1,0 +1,88 @@
+"""The admins' commands: /specialists, /addspecialist, /removespecialist, /audit.
+
+Admins are the Telegram user ids in ADMIN_IDS; routing lets nobody else through.
+Every command here is logged in the audit log by the service it calls.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.domain.models import Actor, ActorRole
+from bot.handlers.common import command_text
+from bot.handlers.context import Context, services
+from bot.handlers.menus import role_of, set_menu
+from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
+from bot.services.notices import Refused
+from bot.services.people import Person, SpecialistError
+
+
+def _actor(person: Person) -> Actor:
+    return Actor(ActorRole.ADMIN, person.user_id)
+
+
+async def cmd_specialists(update: Update, context: Context, person: Person) -> None:
+    """/specialists: who is registered, with their clients and whether away."""
+    await services(context).admin.show_specialists(person.user_id, _actor(person))
+
+
+async def cmd_addspecialist(update: Update, context: Context, person: Person) -> None:
+    """/addspecialist <telegram_user_id> <display name>."""
+    found = services(context)
+    user_id, _, name = command_text(update).partition(" ")
+    if not user_id.isdigit() or not name.strip():
+        await found.notices.say(person.user_id, "admin.add_usage")
+        return
+    try:
+        specialist = await found.people.add_specialist(int(user_id), name, _actor(person))
+    except SpecialistError as error:
+        reason = found.texts.get(error.key)
+        await found.notices.say(person.user_id, "admin.add_refused", reason=reason)
+        return
+    await found.notices.say(
+        person.user_id,
+        "admin.added",
+        name=specialist.display_name,
+        user_id=specialist.telegram_user_id,
+    )
+    is_admin = specialist.telegram_user_id in found.people.admin_ids
+    await set_menu(context.bot, found.texts, specialist.chat_id, role_of(True, is_admin))
+
+
+async def cmd_removespecialist(update: Update, context: Context, person: Person) -> None:
+    """/removespecialist <telegram_user_id> to <other specialist>: their clients move."""
+    found = services(context)
+    words = command_text(update).split(maxsplit=2)
+    if not words or not words[0].isdigit() or (len(words) > 1 and words[1].casefold() != "to"):
+        await found.notices.say(person.user_id, "admin.remove_usage")
+        return
+    target = words[2] if len(words) == 3 else None
+    try:
+        removal = await found.transfers.remove_specialist(_actor(person), int(words[0]), target)
+    except Refused as refused:
+        await found.notices.refuse(person.user_id, refused)
+        return
+    leaving = removal.specialist
+    if removal.target is None:
+        await found.notices.say(person.user_id, "admin.removed_alone", name=leaving.display_name)
+    else:
+        await found.notices.say(
+            person.user_id,
+            "admin.removed",
+            name=leaving.display_name,
+            count=removal.moved,
+            target=removal.target.display_name,
+        )
+    is_admin = leaving.telegram_user_id in found.people.admin_ids
+    await set_menu(context.bot, found.texts, leaving.chat_id, role_of(False, is_admin))
+
+
+async def cmd_audit(update: Update, context: Context, person: Person) -> None:
+    """/audit [n]: the newest n entries of the audit log (20 unless given)."""
+    found = services(context)
+    given = command_text(update).strip()
+    if given and not (given.isdigit() and 1 <= int(given) <= AUDIT_MAX):
+        await found.notices.say(person.user_id, "admin.audit_usage", most=AUDIT_MAX)
+        return
+    count = int(given) if given else AUDIT_DEFAULT
+    await found.admin.show_audit(person.user_id, count, _actor(person))

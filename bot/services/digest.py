@@ -1,0 +1,111 @@
+"""/digest HH:MM or /digest off: a daily summary for a specialist, off by default.
+
+The tick sends it once the specialist's local time (the programme's zone) has
+passed HH:MM and none went today. It covers the last 24 hours, from stored
+metadata only: who wrote (how many messages), who tapped which button, who is
+paused or stopped, and who has been quiet for more than two weeks. Never what
+anyone wrote.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.domain.commands import parse_digest
+from bot.domain.models import ClientStatus, Specialist
+from bot.domain.texts import chunks
+from bot.logs import EventLog
+from bot.services.base import StaffContext, StaffService
+from bot.services.notices import Refused
+from bot.services.overview import Overview
+
+log = EventLog(__name__)
+
+PERIOD = timedelta(hours=24)
+
+
+class Digests(StaffService):
+    """Sets the daily summary's time, and sends the summaries that are due."""
+
+    def __init__(self, context: StaffContext, overview: Overview) -> None:
+        super().__init__(context)
+        self._overview = overview
+        self._zone_name = context.staff_timezone
+
+    async def set(self, specialist: Specialist, text: str) -> None:
+        """/digest HH:MM or /digest off; anything else is refused with an example."""
+        try:
+            at = parse_digest(text)
+        except ValueError as error:
+            raise Refused(str(error)) from None
+        local = self._clock.now().astimezone(self._staff_tz)
+        # A time already past today starts tomorrow: no summary the moment it is asked for.
+        passed = at is not None and local.time() >= at
+        sent_on = local.date() if passed else specialist.digest_sent_on
+        async with self._db.transaction():
+            await self._specialists.set_digest(specialist.id, at, sent_on)
+            if at is None:
+                await self._notices.say_now(specialist.chat_id, "digest.off")
+            else:
+                await self._notices.say_now(
+                    specialist.chat_id,
+                    "digest.on_tomorrow" if passed else "digest.on_today",
+                    time=f"{at:%H:%M}",
+                    zone=self._zone_name,
+                )
+
+    async def tick(self) -> int:
+        """Send every summary whose time has come today; return how many went."""
+        now = self._clock.now()
+        local = now.astimezone(self._staff_tz)
+        async with self._db.transaction():
+            wanting = await self._specialists.with_digest()
+        sent = 0
+        for specialist in wanting:
+            assert specialist.digest_at is not None
+            if local.time() < specialist.digest_at:
+                continue
+            async with self._db.transaction():
+                if not await self._specialists.claim_digest(specialist.id, local.date()):
+                    continue
+                for message in chunks(await self._summary(specialist, now)):
+                    await self._outbox.text(specialist.chat_id, message)
+            sent += 1
+        if sent:
+            log.info("digest.sent", count=sent)
+        return sent
+
+    async def _summary(self, specialist: Specialist, now: datetime) -> list[str]:
+        since = now - PERIOD
+        wrote = await self._facts.wrote_since(specialist.id, since)
+        taps = await self._facts.taps_since(specialist.id, since)
+        facts = await self._facts.of_specialist(specialist.id)
+        paused = [f for f in facts if f.client.status is ClientStatus.PAUSED]
+        stopped = [f for f in facts if f.client.status is ClientStatus.STOPPED]
+        quiet = sorted(
+            ((f, silence) for f in facts if (silence := f.quiet_for(now)) is not None),
+            key=lambda pair: -pair[1],
+        )
+        t = self._texts.get
+        sections = {
+            "digest.wrote": [t("digest.wrote_item", alias=a, count=n) for a, n in wrote],
+            "digest.tapped": [
+                t("digest.tapped_item", alias=a, answer=t(f"answer.{answer}"))
+                for a, answer in taps
+            ],
+            "digest.paused": [
+                t("digest.paused_item", alias=f.client.alias, until=self._overview.until(f))
+                for f in paused
+            ],
+            "digest.stopped": [f.client.alias for f in stopped],
+            "digest.quiet": [
+                t("digest.quiet_item", alias=f.client.alias, days=silence.days)
+                for f, silence in quiet
+            ],
+        }
+        day = self._phrasing.date(now.astimezone(self._staff_tz).date(), "en")
+        lines = [t("digest.title", date=day)]
+        lines += [t(key, items="; ".join(items)) for key, items in sections.items() if items]
+        if len(lines) == 1:
+            lines.append(t("digest.nothing"))
+        return lines

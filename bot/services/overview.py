@@ -1,0 +1,118 @@
+"""/clients: every client of a specialist on one line, those who may need them first.
+
+Long lists come in pages with ◀ ▶ buttons. A button carries the specialist's row id
+and the page; a press by anyone else, or for a page that no longer exists, gets a
+kind answer and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.delivery.outbox import Buttons
+from bot.domain.models import ClientStatus, Specialist
+from bot.domain.overview import Attention, ClientFacts, by_attention
+from bot.domain.rhythm import zone
+from bot.services.base import StaffService
+from bot.services.notices import Refused
+
+PAGE_SIZE = 10
+_MARKERS = {
+    Attention.URGENT: "clients.marker_urgent",
+    Attention.TALK: "clients.marker_talk",
+    Attention.QUIET: "clients.marker_quiet",
+}
+
+
+def page_data(specialist_id: int, page: int) -> str:
+    """Callback data of a page button."""
+    return f"cl:{specialist_id}:{page}"
+
+
+def parse_page_data(data: str) -> tuple[int, int] | None:
+    """The (specialist row id, page) of a page button, or None if it is not one of ours."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != "cl" or not all(p.isdigit() for p in parts[1:]):
+        return None
+    return int(parts[1]), int(parts[2])
+
+
+class Overview(StaffService):
+    """Renders a specialist's clients, in pages."""
+
+    def line(self, facts: ClientFacts, now: datetime) -> str:
+        """'🔔 Alex · every day, at 09:00 · active · last wrote 2 h ago · 3 unanswered'."""
+        client, schedule = facts.client, facts.schedule
+        marker = _MARKERS.get(facts.attention(now))
+        if client.status is ClientStatus.PAUSED:
+            status = self._texts.get("clients.paused", until=self.until(facts))
+        else:
+            status = self._texts.get(f"clients.status_{client.status.value}")
+        if facts.last_wrote_at is None:
+            wrote = self._texts.get("clients.never_wrote")
+        else:
+            wrote = self._texts.get(
+                "clients.wrote", ago=self._phrasing.ago(facts.last_wrote_at, now, "en")
+            )
+        parts = [
+            (self._texts.get(marker) if marker else "") + client.alias,
+            self._phrasing.rhythm(schedule.rhythm, "en"),
+            status,
+            wrote,
+        ]
+        if schedule.unanswered:
+            parts.append(self._texts.get("clients.unanswered", count=schedule.unanswered))
+        return " · ".join(parts)
+
+    def until(self, facts: ClientFacts) -> str:
+        """How long a paused client's pause lasts: 'until Friday 4 December', 'until they say'."""
+        paused_until = facts.schedule.paused_until
+        if paused_until is None:
+            return self._texts.get("to_specialist.until_open")
+        day = paused_until.astimezone(zone(facts.schedule.timezone)).date()
+        return self._texts.get("to_specialist.until_date", date=self._phrasing.date(day, "en"))
+
+    async def send(self, specialist: Specialist) -> None:
+        """/clients: the first page, as a new message."""
+        async with self._db.transaction():
+            text, buttons = await self._page(specialist, 0)
+            await self._outbox.text(specialist.chat_id, text, buttons=buttons)
+
+    async def turn(self, specialist: Specialist | None, data: str, message_id: int) -> None:
+        """A page button: show that page in place, or refuse (Refused) and change nothing."""
+        parsed = parse_page_data(data)
+        if parsed is None:
+            raise Refused("clients.page_gone")
+        owner, page = parsed
+        if specialist is None or specialist.id != owner:
+            raise Refused("clients.not_yours")
+        async with self._db.transaction():
+            text, buttons = await self._page(specialist, page)
+            await self._outbox.edit_text(specialist.chat_id, message_id, text, buttons=buttons)
+
+    async def _page(self, specialist: Specialist, page: int) -> tuple[str, Buttons | None]:
+        now = self._clock.now()
+        ordered = by_attention(await self._facts.of_specialist(specialist.id), now)
+        if not ordered:
+            if page:
+                raise Refused("clients.page_gone")
+            return self._texts.get("clients.none"), None
+        pages = (len(ordered) + PAGE_SIZE - 1) // PAGE_SIZE
+        if page >= pages:
+            raise Refused("clients.page_gone")
+        shown = ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        text = "\n\n".join(
+            [
+                self._texts.get("clients.title", count=len(ordered)),
+                "\n".join(self.line(facts, now) for facts in shown),
+            ]
+        )
+        if pages == 1:
+            return text, None
+        text += "\n\n" + self._texts.get("clients.page", page=page + 1, pages=pages)
+        row = []
+        if page > 0:
+            row.append((self._texts.get("clients.previous"), page_data(specialist.id, page - 1)))
+        if page < pages - 1:
+            row.append((self._texts.get("clients.next"), page_data(specialist.id, page + 1)))
+        return text, [row]

@@ -1,0 +1,175 @@
+"""Handing clients over: /transfer by their specialist or an admin, and removing a specialist.
+
+The client is told who reads their messages from now on; the new specialist gets
+the note and the client's overview line. From then on the old specialist's replies
+to the client's earlier messages are refused (the relay checks whose client it is),
+and a reply from the client never threads under the old specialist's messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.models import Actor, ActorRole, Client, Specialist
+from bot.domain.texts import chunks
+from bot.logs import EventLog
+from bot.services.base import StaffContext, StaffService
+from bot.services.lookup import Lookup, Named
+from bot.services.notices import Refused
+from bot.services.overview import Overview
+from bot.services.people import Person
+
+log = EventLog(__name__)
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A specialist removed, and where their clients went."""
+
+    specialist: Specialist
+    target: Specialist | None
+    moved: int
+
+
+class Transfers(StaffService):
+    """Moves clients between specialists."""
+
+    def __init__(self, context: StaffContext, overview: Overview) -> None:
+        super().__init__(context)
+        self._overview = overview
+        self._lookup = Lookup(context.clients, context.specialists)
+
+    async def transfer(self, person: Person, text: str) -> None:
+        """/transfer <alias> <specialist> [note], by the client's specialist or an admin."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            if not text.strip():
+                raise Refused("transfer.usage")
+            named = await self._client(person, text)
+            client = named.found
+            if not named.rest:
+                raise Refused("transfer.usage")
+            target = await self._lookup.specialist(named.rest)
+            new, note = target.found, target.rest
+            old = await self._specialists.by_id(client.specialist_id)
+            assert old is not None
+            if new.id == old.id:
+                raise Refused("transfer.same", alias=client.alias, name=new.display_name)
+            theirs = person.specialist is not None and person.specialist.id == old.id
+            actor = Actor(ActorRole.SPECIALIST if theirs else ActorRole.ADMIN, person.user_id)
+            alias = await self._move(client, old, new, actor, now)
+            introduction = self._texts.get(
+                "transfer.to_new", alias=alias, previous=old.display_name
+            )
+            if note:
+                introduction += "\n" + self._texts.get("transfer.note", note=note)
+            await self._introduce(new, introduction, [await self._line(client, now)])
+            done = self._texts.get("transfer.done", alias=client.alias, name=new.display_name)
+            await self._outbox.text(person.user_id, done)
+            if not theirs:
+                await self._outbox.text(
+                    old.chat_id,
+                    self._texts.get("transfer.to_old", alias=client.alias, name=new.display_name),
+                )
+        log.info(
+            "client.transferred", client=client.id, from_specialist=old.id, to_specialist=new.id
+        )
+
+    async def _client(self, person: Person, text: str) -> Named[Client]:
+        """A specialist names their own client; an admin may name anyone's."""
+        if person.specialist is not None:
+            try:
+                return await self._lookup.client(text, person.specialist)
+            except Refused:
+                if not person.is_admin:
+                    raise
+        return await self._lookup.client(text, None)
+
+    async def remove_specialist(self, actor: Actor, user_id: int, to: str | None) -> Removal:
+        """Deactivate a specialist; their clients go to the specialist named by `to`."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            leaving = await self._specialists.by_user(user_id)
+            if leaving is None or not leaving.active:
+                raise Refused("admin.remove_unknown", user_id=user_id)
+            theirs = await self._clients.of_specialist(leaving.id)
+            target = None
+            if to is not None and to.strip():
+                named = await self._lookup.specialist(to)
+                if named.rest:
+                    raise Refused("admin.remove_usage")
+                target = named.found
+            if target is not None and target.id == leaving.id:
+                raise Refused("admin.remove_same")
+            if theirs and target is None:
+                raise Refused("admin.remove_needs_target", name=leaving.display_name)
+            await self._specialists.deactivate(leaving.id)
+            moving = target if theirs else None
+            detail = None if moving is None else f"clients to specialist {moving.telegram_user_id}"
+            await self._audit.record(
+                actor, "specialist_removed", now, specialist_id=leaving.id, detail=detail
+            )
+            if moving is None:
+                await self._outbox.text(leaving.chat_id, self._texts.get("admin.to_removed_alone"))
+            else:
+                await self._hand_over(theirs, leaving, moving, actor, now)
+        log.info("specialist.removed", specialist=leaving.id, moved=len(theirs))
+        return Removal(leaving, moving, len(theirs) if moving else 0)
+
+    async def _hand_over(
+        self,
+        clients: list[Client],
+        leaving: Specialist,
+        target: Specialist,
+        actor: Actor,
+        now: datetime,
+    ) -> None:
+        """Every client of a removed specialist to `target`, who gets one list of them."""
+        lines = []
+        for client in clients:
+            await self._move(client, leaving, target, actor, now)
+            lines.append(await self._line(client, now))
+        introduction = self._texts.get(
+            "admin.handed_over", count=len(clients), previous=leaving.display_name
+        )
+        await self._introduce(target, introduction, lines)
+        await self._outbox.text(
+            leaving.chat_id, self._texts.get("admin.to_removed", name=target.display_name)
+        )
+
+    async def _move(
+        self, client: Client, old: Specialist, new: Specialist, actor: Actor, now: datetime
+    ) -> str:
+        """Give the client to `new` and tell them; return the alias `new` knows them by."""
+        alias = await self._clients.free_alias(new.id, client.alias)
+        await self._clients.move(client.id, new.id, alias)
+        await self._audit.record(
+            actor,
+            "transfer",
+            now,
+            client_id=client.id,
+            specialist_id=new.id,
+            detail=f"from specialist {old.telegram_user_id}",
+        )
+        await self._outbox.text(
+            client.chat_id,
+            self._texts.get(
+                "transfer.to_client",
+                client.language,
+                specialist=new.display_name,
+                previous=old.display_name,
+            ),
+        )
+        return alias
+
+    async def _line(self, client: Client, now: datetime) -> str:
+        facts = await self._facts.of_client(client.id)
+        assert facts is not None
+        return self._overview.line(facts, now)
+
+    async def _introduce(
+        self, specialist: Specialist, introduction: str, lines: list[str]
+    ) -> None:
+        for message in chunks([introduction, *lines]):
+            await self._outbox.text(specialist.chat_id, message)
