@@ -169,6 +169,12 @@ class Outbox:
         payload["message_id"] = message_id
         return await self._add(chat_id, "edit_message_text", payload, priority=Priority.PERSON)
 
+    async def document(self, chat_id: int, filename: str, content: str, *, caption: str) -> int:
+        """Queue a text file (a client's data export) with a caption."""
+        payload = {"chat_id": chat_id, "filename": filename, "content": content}
+        payload["caption"] = caption
+        return await self._add(chat_id, "send_document", payload, priority=Priority.PERSON)
+
     async def remove_buttons(self, chat_id: int, message_id: int) -> int:
         """Queue the removal of the buttons under one of the bot's messages."""
         payload = {"chat_id": chat_id, "message_id": message_id}

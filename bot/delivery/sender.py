@@ -23,7 +23,7 @@ from collections import deque
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from telegram import Bot, InlineKeyboardMarkup, Message, MessageId, ReplyParameters
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
 from bot.delivery.limiter import RateLimiter
@@ -361,6 +361,14 @@ class Sender:
                     else None
                 ),
                 disable_notification=payload.get("silent"),
+            )
+        elif item.method == "send_document":
+            sent = await self._bot.send_document(
+                chat_id=payload["chat_id"],
+                document=InputFile(
+                    payload["content"].encode("utf-8"), filename=payload["filename"]
+                ),
+                caption=payload["caption"],
             )
         elif item.method == "edit_message_text":
             sent = await self._bot.edit_message_text(

@@ -844,6 +844,10 @@ class FakeBotApi:
         chat = self._chats.get(chat_id)
         return list(chat.messages.values()) if chat else []
 
+    def file_data(self, file_id: str) -> bytes:
+        """The bytes of a file the bot uploaded (or a user sent)."""
+        return self._files[file_id].data
+
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method.lower() == method.lower()]
 

@@ -32,6 +32,7 @@ CLIENT_COMMANDS = (
     "resume",
     "stop",
     "privacy",
+    "mydata",
     "forget",
     "help",
 )

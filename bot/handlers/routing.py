@@ -35,6 +35,7 @@ from bot.handlers.context import Context, PorchlightApp, services
 from bot.handlers.inbox import forget_handled
 from bot.handlers.settings import (
     cmd_forget,
+    cmd_mydata,
     cmd_pause,
     cmd_privacy,
     cmd_quiet,
@@ -229,6 +230,7 @@ def register(application: PorchlightApp) -> None:
         "stop": for_clients(cmd_stop),
         "forget": for_clients(cmd_forget),
         "privacy": for_clients(cmd_privacy),
+        "mydata": for_clients(cmd_mydata),
     }
     for name, checked in commands.items():
         application.add_handler(CommandHandler(name, checked, filters=NEW_MESSAGE))

@@ -54,6 +54,13 @@ async def cmd_stop(
     await prefs.ask(client, prefs.stop_question(client, specialist.display_name))
 
 
+async def cmd_mydata(
+    update: Update, context: Context, client: Client, specialist: Specialist
+) -> None:
+    """/mydata: everything stored about the client, as a JSON file."""
+    await services(context).export.send(client, specialist)
+
+
 async def cmd_privacy(
     update: Update, context: Context, client: Client, specialist: Specialist
 ) -> None:

@@ -23,6 +23,7 @@ from bot.services.checkins import CheckIns
 from bot.services.delivery_reports import DeliveryReports
 from bot.services.digest import Digests
 from bot.services.erasure import Erasure
+from bot.services.export import DataExport
 from bot.services.notices import Notices
 from bot.services.onboarding import Onboarding
 from bot.services.overview import Overview
@@ -33,6 +34,7 @@ from bot.services.transfers import Transfers
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
+from bot.storage.export import ExportRepository
 from bot.storage.inbox import InboxRepository
 from bot.storage.invites import InviteRepository
 from bot.storage.outbox import OutboxRepository
@@ -63,6 +65,7 @@ class Services:
     retention: timedelta
     reports: DeliveryReports
     erasure: Erasure
+    export: DataExport
     away: Away
     overview: Overview
     transfers: Transfers
@@ -169,6 +172,7 @@ class Services:
             retention=timedelta(days=settings.retention_days),
             reports=reports,
             erasure=Erasure(db, clients, audit, outbox, texts, clock),
+            export=DataExport(db, ExportRepository(db), audit, outbox, texts, clock),
             away=away,
             overview=overview,
             transfers=Transfers(staff, overview),

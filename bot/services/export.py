@@ -1,0 +1,84 @@
+"""/mydata: everything stored about a client, sent to them as a JSON document.
+
+The document is built in the same transaction that records the export in the audit log,
+and queued like every other message (the outbox blanks its payload once sent).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from bot.delivery.outbox import Outbox
+from bot.domain.clock import Clock
+from bot.domain.models import Actor, ActorRole, AuditEntry, Client, Specialist
+from bot.domain.texts import Texts
+from bot.logs import EventLog
+from bot.storage.audit import AuditRepository
+from bot.storage.db import Database, to_db
+from bot.storage.export import ExportRepository
+
+log = EventLog(__name__)
+
+FORMAT = "porchlight-mydata/1"
+FILENAME = "porchlight-my-data.json"
+
+
+class DataExport:
+    """Gathers a client's rows and sends them the document."""
+
+    def __init__(
+        self,
+        db: Database,
+        rows: ExportRepository,
+        audit: AuditRepository,
+        outbox: Outbox,
+        texts: Texts,
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._rows = rows
+        self._audit = audit
+        self._outbox = outbox
+        self._texts = texts
+        self._clock = clock
+
+    async def send(self, client: Client, specialist: Specialist) -> None:
+        """Queue the client's data for them, and note in the audit log that it was sent."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            await self._audit.record(
+                Actor(ActorRole.CLIENT),
+                "export",
+                now,
+                client_id=client.id,
+                specialist_id=specialist.id,
+            )
+            document = {
+                "format": FORMAT,
+                "exported_at": to_db(now),
+                "about": self._texts.get("mydata.about", client.language),
+                "specialist": specialist.display_name,
+                "client": await self._rows.client_row(client),
+                "check_ins": await self._rows.checkins(client),
+                "messages_relayed": await self._rows.relayed(client),
+                "messages_waiting": await self._rows.waiting(client),
+                "messages_received_not_yet_passed_on": await self._rows.unhandled(client),
+                "audit": [_entry(entry) for entry in await self._audit.about_client(client.id)],
+            }
+            await self._outbox.document(
+                client.chat_id,
+                FILENAME,
+                json.dumps(document, ensure_ascii=False, indent=2),
+                caption=self._texts.get("mydata.caption", client.language),
+            )
+        log.info("client.exported", client=client.id)
+
+
+def _entry(entry: AuditEntry) -> dict[str, Any]:
+    """An audit entry as the client reads it: who (by role and id), what, when."""
+    found = asdict(entry)
+    found["at"] = to_db(entry.at)
+    found["actor"] = {"role": entry.actor.role.value, "user_id": entry.actor.user_id}
+    return found
