@@ -36,14 +36,19 @@ def received(update: Update) -> Received | None:
     )
 
 
+# Store a message's ids; given its words (or caption) and the sender's Telegram language
+# to screen, never to keep.
+Keep = Callable[[Received, str | None, str | None], Awaitable[None]]
+
+
 class InboxQueue(asyncio.Queue[object]):
     """The application's update queue, keeping each private message before it is queued."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._keep: Callable[[Received], Awaitable[None]] | None = None
+        self._keep: Keep | None = None
 
-    def keep_with(self, keep: Callable[[Received], Awaitable[None]]) -> None:
+    def keep_with(self, keep: Keep) -> None:
         """Store with this from now on (set once the database is open)."""
         self._keep = keep
 
@@ -51,8 +56,10 @@ class InboxQueue(asyncio.Queue[object]):
         """Store the message's ids, then queue the update."""
         if self._keep is not None and isinstance(item, Update):
             kept = received(item)
-            if kept is not None:
-                await self._keep(kept)
+            if kept is not None and item.message is not None:
+                words = item.message.text or item.message.caption
+                language = item.effective_user.language_code if item.effective_user else None
+                await self._keep(kept, words, language)
         await super().put(item)
 
 

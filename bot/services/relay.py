@@ -9,6 +9,7 @@ not for a while; a run of messages from one person reads as one conversation.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -16,7 +17,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.models import Client, ClientStatus, Direction, RelayLink, Specialist
 from bot.domain.safety import SafetyMatch, SafetyScreen
-from bot.domain.texts import Texts
+from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.logs import EventLog
 from bot.services.away import Away
 from bot.services.checkins import CheckIns
@@ -247,8 +248,13 @@ class Relay:
             await self._relay.forget_updates_before(now - UPDATE_MEMORY)
             await self._relay.purge_before(now - retention)
 
-    async def keep(self, received: Received) -> None:
-        """Store a message's ids until it is handled (see bot.handlers.inbox)."""
+    async def keep(self, received: Received, words: str | None, language: str | None) -> None:
+        """Store a message's ids until it is handled (see bot.handlers.inbox), with what the
+        safety screen finds in its words, so a message relayed after a crash is still
+        marked possibly urgent. The words themselves are not kept."""
+        flagged = self._safety.screen(words, language or DEFAULT_LANGUAGE) if words else None
+        if flagged is not None:
+            received = replace(received, safety_category=flagged.category)
         async with self._db.autocommit():
             await self._inbox.keep(received, self._clock.now())
 
@@ -279,11 +285,13 @@ class Relay:
                     message.reply_to_message_id,
                 )
             elif person.client is not None:
+                category = message.safety_category
                 await self.from_client(
                     message.update_id,
                     person.client,
                     message.message_id,
                     message.reply_to_message_id,
+                    SafetyMatch(category) if category is not None else None,
                 )
             await self.forget(message.update_id)
         if left:

@@ -17,6 +17,8 @@ class Received:
     chat_id: int
     message_id: int
     reply_to_message_id: int | None
+    # What the safety screen found when the message arrived (a category, never words).
+    safety_category: str | None = None
 
 
 class InboxRepository:
@@ -29,13 +31,14 @@ class InboxRepository:
         """Remember a message until it is handled."""
         await self._db.write(
             "INSERT OR IGNORE INTO inbox (update_id, user_id, chat_id, message_id,"
-            " reply_to_message_id, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+            " reply_to_message_id, safety_category, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 received.update_id,
                 received.user_id,
                 received.chat_id,
                 received.message_id,
                 received.reply_to_message_id,
+                received.safety_category,
                 to_db(now),
             ),
         )
@@ -47,7 +50,8 @@ class InboxRepository:
     async def unhandled(self) -> list[Received]:
         """Messages a crash left unhandled, oldest first."""
         rows = await self._db.fetch_all(
-            "SELECT update_id, user_id, chat_id, message_id, reply_to_message_id FROM inbox"
+            "SELECT update_id, user_id, chat_id, message_id, reply_to_message_id,"
+            " safety_category FROM inbox"
             " ORDER BY update_id"
         )
         return [Received(*row) for row in rows]

@@ -265,12 +265,22 @@ async def m005_staff_tools(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m006_inbox_safety(conn: aiosqlite.Connection) -> None:
+    """What the safety screen found in a message, kept with its ids in the inbox.
+
+    The inbox holds ids only, so a message relayed after a crash could not be screened
+    again; the category (never the words) lets it still be marked possibly urgent.
+    """
+    await conn.execute("ALTER TABLE inbox ADD COLUMN safety_category TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
     m003_inbox,
     m004_safety_and_blocks,
     m005_staff_tools,
+    m006_inbox_safety,
 )
 
 

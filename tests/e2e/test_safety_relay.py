@@ -68,3 +68,27 @@ async def test_everyday_words_are_not_flagged(bot: Harness) -> None:
     assert got[0].text == "From Alex:"
     await bot.barrier(ALEX)
     assert resources_sent(bot) == 0
+
+
+async def test_a_message_relayed_after_a_failure_is_still_marked_urgent(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox keeps ids and the screen's category, never words: a message whose handler
+    failed is relayed at the next start, still marked possibly urgent."""
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(bot.services.relay, "from_client", failing)
+    original = bot.api.send_text(ALEX, "I want to end my life")
+    await bot.barrier(ALEX)
+    kept = await bot.rows("SELECT message_id, safety_category FROM inbox")
+    assert kept == [(original.message_id, "suicide")]
+    assert not any(m.copied_from == (ALEX, original.message_id) for m in bot.api.sent_to(SAM))
+
+    before = len(bot.api.sent_to(SAM))
+    await bot.restart()
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "⚠️ Possibly urgent. From Alex:"
+    assert got[1].copied_from == (ALEX, original.message_id)
+    assert await bot.rows("SELECT count(*) FROM inbox") == [(0,)]
