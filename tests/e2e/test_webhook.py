@@ -138,11 +138,13 @@ async def test_a_message_that_cannot_be_stored_is_refused_and_comes_again(bot: H
     assert isinstance(queue, InboxQueue)
     refused: list[int] = []
 
-    async def keep_after_one_failure(received: Received) -> None:
+    async def keep_after_one_failure(
+        received: Received, words: str | None, language: str | None
+    ) -> None:
         if not refused:
             refused.append(received.update_id)
             raise sqlite3.OperationalError("database is locked")
-        await bot.services.relay.keep(received)
+        await bot.services.relay.keep(received, words, language)
 
     queue.keep_with(keep_after_one_failure)
     before = len(bot.api.sent_to(SAM))
