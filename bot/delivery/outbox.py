@@ -175,6 +175,10 @@ class Outbox:
         payload["caption"] = caption
         return await self._add(chat_id, "send_document", payload, priority=Priority.PERSON)
 
+    async def withdraw_checkins(self, chat_id: int) -> None:
+        """A client paused or stopped: a check-in still waiting to go no longer goes."""
+        await self._repo.withdraw_checkins(chat_id)
+
     async def remove_buttons(self, chat_id: int, message_id: int) -> int:
         """Queue the removal of the buttons under one of the bot's messages."""
         payload = {"chat_id": chat_id, "message_id": message_id}

@@ -273,6 +273,8 @@ class Preferences(ScheduleService):
             await self._schedules.save(change)
             if new_status is not client.status:
                 await self._clients.set_status(client.id, new_status)
+            if new_status in (ClientStatus.PAUSED, ClientStatus.STOPPED):
+                await self._outbox.withdraw_checkins(client.chat_id)
             fresh = await self._clients.by_id(client.id)
             assert fresh is not None
             text, buttons = then or (self._summary(fresh, change), None)
@@ -464,6 +466,7 @@ class Preferences(ScheduleService):
         async with self._db.transaction():
             await self._schedules.save(replace(schedule, paused_until=until, next_due_at=until))
             await self._clients.set_status(client.id, ClientStatus.PAUSED)
+            await self._outbox.withdraw_checkins(client.chat_id)
             name = specialist.display_name
             if until is None:
                 text = self._t(client, "pause.done_open", specialist=name)
@@ -509,6 +512,7 @@ class Preferences(ScheduleService):
         async with self._db.transaction():
             await self._schedules.save(replace(schedule, next_due_at=None, paused_until=None))
             await self._clients.set_status(client.id, ClientStatus.STOPPED)
+            await self._outbox.withdraw_checkins(client.chat_id)
             await self._outbox.edit_text(
                 client.chat_id,
                 edit,

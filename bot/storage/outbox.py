@@ -216,6 +216,14 @@ class OutboxRepository:
             (error, item.id),
         )
 
+    async def withdraw_checkins(self, chat_id: int) -> int:
+        """Give up the check-ins still waiting for one chat (the client paused or stopped)."""
+        return await self._db.write(
+            "UPDATE outbox SET status = 'dead', last_error = 'withdrawn', payload = '{}'"
+            " WHERE chat_id = ? AND status = 'pending' AND priority = ? AND at_most_once = 1",
+            (chat_id, int(Priority.SCHEDULED)),
+        )
+
     async def recover_interrupted(self) -> tuple[int, int]:
         """After a crash: resend what may be sent twice, drop what must be sent at most once."""
         retried = await self._db.write(

@@ -479,3 +479,29 @@ async def test_one_offer_per_silence_however_long(bot: Harness) -> None:
     assert len(checkins(bot, ALEX)) == 11
     notes = [m for m in bot.api.sent_to(SAM) if "offered to ease off" in (m.text or "")]
     assert len(notes) == 1
+
+
+async def test_a_checkin_still_waiting_to_go_is_withdrawn_when_the_client_pauses(
+    bot: Harness,
+) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    # Telegram holds Alex's chat back for a second: the check-in waits in the outbox.
+    bot.api.fail_next("sendMessage", chat_id=ALEX, status=429, retry_after=1)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, 10, tzinfo=UTC))
+    await bot.services.checkins.tick()
+    await bot.api.wait_until(
+        lambda: any(c.error_code == 429 for c in bot.api.calls_to("sendMessage")), what="the 429"
+    )
+    before, sam_before = len(bot.api.sent_to(ALEX)), len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "/pause 1w")
+    note = (await bot.said(SAM, sam_before + 1))[-1]  # the pause is handled
+    assert (note.text or "").startswith("Alex paused check-ins")
+    bot.advance(timedelta(seconds=2))  # Telegram's retry_after has passed
+    answer = await bot.next_text(ALEX, before)
+    assert "paused" in (answer.text or "")
+    await bot.settle()
+    assert checkins(bot, ALEX) == []
+    withdrawn = await bot.rows(
+        "SELECT status, last_error, payload FROM outbox WHERE chat_id = ? AND priority = 1", ALEX
+    )
+    assert withdrawn == [("dead", "withdrawn", "{}")]
