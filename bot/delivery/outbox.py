@@ -9,6 +9,7 @@ from functools import partial
 from typing import Any
 
 from bot.domain.clock import Clock
+from bot.domain.models import Client, Direction, Specialist
 from bot.storage.db import Database
 from bot.storage.outbox import NewItem, OutboxItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
@@ -174,6 +175,28 @@ class Outbox:
         payload = {"chat_id": chat_id, "filename": filename, "content": content}
         payload["caption"] = caption
         return await self._add(chat_id, "send_document", payload, priority=Priority.PERSON)
+
+    async def note_about(self, specialist: Specialist, client: Client, text: str) -> int:
+        """A note to a specialist about one client ("Alex would like to talk"): linked like
+        a relay header, so a reply to it reaches that client."""
+        link = await self._relay.add_link(
+            client_id=client.id,
+            specialist_id=specialist.id,
+            direction=Direction.TO_SPECIALIST,
+            source=None,
+            dest_chat_id=specialist.chat_id,
+            now=self._clock.now(),
+        )
+        # Not a header: the next relay into this chat opens with one again.
+        await self._relay.forget_last_source(specialist.chat_id)
+        payload = _text_payload(specialist.chat_id, text, None)
+        return await self._add(
+            specialist.chat_id,
+            "send_message",
+            payload,
+            priority=Priority.PERSON,
+            relay_link_id=link,
+        )
 
     async def withdraw_checkins(self, chat_id: int) -> None:
         """A client paused or stopped: a check-in still waiting to go no longer goes."""

@@ -293,7 +293,7 @@ class CheckIns(ScheduleService):
                 answer=self._texts.get(f"answer.{answer}"),
                 when=when,
             )
-        await self._outbox.text(specialist.chat_id, note)
+        await self._outbox.note_about(specialist, client, note)
 
     async def _fewer(self, client: Client, specialist: Specialist, now: datetime) -> None:
         schedule = await self._schedules.get(client.id)
@@ -323,8 +323,9 @@ class CheckIns(ScheduleService):
                 rhythm=self._phrasing.rhythm(lower, client.language),
             ),
         )
-        await self._outbox.text(
-            specialist.chat_id,
+        await self._outbox.note_about(
+            specialist,
+            client,
             self._texts.get(
                 "to_specialist.fewer",
                 alias=client.alias,

@@ -236,7 +236,8 @@ class Onboarding:
             await self._notices.say_now(
                 person.user_id, "consent.welcome", specialist=specialist.display_name
             )
-            await self._notices.say_now(specialist.chat_id, "specialist.joined", alias=alias)
+            joined = self._texts.get("specialist.joined", alias=alias)
+            await self._outbox.note_about(specialist, client, joined)
         return client
 
     async def show_changed_terms(self, client: Client, specialist: Specialist) -> None:

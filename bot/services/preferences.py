@@ -481,8 +481,9 @@ class Preferences(ScheduleService):
                 await self._outbox.edit_text(client.chat_id, edit, text)
             else:
                 await self._outbox.text(client.chat_id, text)
-            await self._outbox.text(
-                specialist.chat_id,
+            await self._outbox.note_about(
+                specialist,
+                client,
                 self._texts.get("to_specialist.paused", alias=client.alias, until=when),
             )
 
@@ -501,8 +502,9 @@ class Preferences(ScheduleService):
         await self._change(client, resumed, status=ClientStatus.ACTIVE)
         rhythm = self._phrasing.rhythm(schedule.rhythm, "en")
         async with self._db.transaction():
-            await self._outbox.text(
-                specialist.chat_id,
+            await self._outbox.note_about(
+                specialist,
+                client,
                 self._texts.get("to_specialist.resumed", alias=client.alias, rhythm=rhythm),
             )
 
@@ -518,8 +520,8 @@ class Preferences(ScheduleService):
                 edit,
                 self._t(client, "pause.stopped", specialist=specialist.display_name),
             )
-            await self._outbox.text(
-                specialist.chat_id, self._texts.get("to_specialist.stopped", alias=client.alias)
+            await self._outbox.note_about(
+                specialist, client, self._texts.get("to_specialist.stopped", alias=client.alias)
             )
 
     async def unblock(self, client: Client) -> None:

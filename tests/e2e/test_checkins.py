@@ -191,6 +191,15 @@ async def test_wanting_to_talk_is_marked_for_the_specialist(bot: Harness) -> Non
     assert note.text == "🔔 Alex would like to talk (check-in of Mon 08:00)."
     assert "I've let Sam Rivera know" in (bot.api.sent_to(ALEX)[-1].text or "")
 
+    # Sam answers the note itself: the reply reaches Alex, like a reply to a relayed message.
+    before = len(bot.api.sent_to(ALEX))
+    sam_says = bot.api.send_text(SAM, "Of course. Tonight at 7?", reply_to=note.message_id)
+    got = (await bot.said(ALEX, before + 2))[before:]
+    assert got[0].text == "From Sam Rivera, your peer support specialist:"
+    assert got[1].copied_from == (SAM, sam_says.message_id)
+    await bot.settle()
+    assert not any("reply to their message" in (m.text or "") for m in bot.api.sent_to(SAM))
+
 
 async def test_a_message_after_a_checkin_answers_it(bot: Harness) -> None:
     await daily_at_nine_in_berlin(bot, ALEX)

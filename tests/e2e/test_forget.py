@@ -49,7 +49,7 @@ async def test_cancel_keeps_everything_and_erase_leaves_nothing(bot: Harness) ->
     copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2))[-1]
     await bot.settle()
     before = await rows_about_alex(bot)
-    assert before["clients"] == 1 and before["checkins"] == 1 and before["relay_links"] == 2
+    assert before["clients"] == 1 and before["checkins"] == 1 and before["relay_links"] == 3
 
     question = await say(bot, ALEX, "/forget")
     assert "Messages already delivered to Sam Rivera stay in their chat" in (question.text or "")
@@ -102,7 +102,8 @@ async def test_routing_and_history_past_retention_are_purged(bot: Harness) -> No
     bot.api.send_text(ALEX, "old news")
     old_copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2))[-1]
     await bot.settle()
-    assert await bot.rows("SELECT count(*) FROM relay_links") == [(2,)]
+    # Two "has joined" notes (a reply to one reaches that client), the header and the copy.
+    assert await bot.rows("SELECT count(*) FROM relay_links") == [(4,)]
     bot.clock.advance(timedelta(days=181))
     await bot.services.relay.tidy(bot.services.retention)
     assert await bot.rows("SELECT count(*) FROM relay_links") == [(0,)]
