@@ -255,21 +255,11 @@ class Preferences(ScheduleService):
         then: tuple[str, Buttons] | None = None,
     ) -> None:
         """Store a changed schedule, reschedule, and answer with the summary (or `then`)."""
-        now = self._clock.now()
         new_status = status or client.status
-        if new_status is ClientStatus.STOPPED:
-            change = replace(change, next_due_at=None, paused_until=None)
-        elif new_status is ClientStatus.PAUSED:
-            change = replace(change, next_due_at=change.paused_until)
-        elif change.rhythm is not None:
-            tz = zone(change.timezone)
-            change = replace(
-                change,
-                next_due_at=next_due(
-                    change.rhythm, tz, change.quiet, now, last_slot=change.last_slot, rng=self._rng
-                ),
-            )
         async with self._db.transaction():
+            stored = await self._schedules.get(client.id)
+            assert stored is not None
+            change = self._reschedule(_with_choices(stored, change), new_status)
             await self._schedules.save(change)
             if new_status is not client.status:
                 await self._clients.set_status(client.id, new_status)
@@ -282,6 +272,31 @@ class Preferences(ScheduleService):
                 await self._outbox.edit_text(client.chat_id, edit, text, buttons=buttons)
             else:
                 await self._outbox.text(client.chat_id, text, buttons=buttons)
+
+    def _reschedule(self, change: Schedule, status: ClientStatus) -> Schedule:
+        """When the next check-in is due under the changed schedule and this status."""
+        if status is ClientStatus.STOPPED:
+            return replace(change, next_due_at=None, paused_until=None)
+        if status is ClientStatus.PAUSED:
+            return replace(change, next_due_at=change.paused_until)
+        if change.rhythm is None:
+            return change
+        following = next_due(
+            change.rhythm,
+            zone(change.timezone),
+            change.quiet,
+            self._clock.now(),
+            last_slot=change.last_slot,
+            rng=self._rng,
+        )
+        return replace(change, next_due_at=following)
+
+    async def _save(self, change: Schedule) -> None:
+        """Inside a transaction: store the client's choices from `change` onto the schedule
+        as it is now, so a tick that committed since `change` was read is not undone."""
+        stored = await self._schedules.get(change.client_id)
+        assert stored is not None
+        await self._schedules.save(_with_choices(stored, change))
 
     async def _schedule(self, client: Client) -> Schedule:
         async with self._db.autocommit():
@@ -327,7 +342,7 @@ class Preferences(ScheduleService):
         """Remember that the next plain text may be the time for this rhythm."""
         schedule = await self._schedule(client)
         async with self._db.transaction():
-            await self._schedules.save(
+            await self._save(
                 replace(schedule, awaiting=self._asked(f"time:{cadence.value}:{mask}"))
             )
 
@@ -335,7 +350,7 @@ class Preferences(ScheduleService):
         """Remember that the next plain text may be a time zone."""
         schedule = await self._schedule(client)
         async with self._db.transaction():
-            await self._schedules.save(replace(schedule, awaiting=self._asked("timezone")))
+            await self._save(replace(schedule, awaiting=self._asked("timezone")))
 
     async def typed_answer(self, client: Client, text: str) -> bool:
         """If the client was just asked to type a time or zone and this is one, use it.
@@ -359,7 +374,7 @@ class Preferences(ScheduleService):
                 await self.set_rhythm(client, self.build_rhythm(cadence, mask, at=text.strip()))
         except ValueError:
             async with self._db.transaction():
-                await self._schedules.save(replace(schedule, awaiting=None))
+                await self._save(replace(schedule, awaiting=None))
             return False
         return True
 
@@ -464,7 +479,7 @@ class Preferences(ScheduleService):
         until = None if length is None else now + length
         tz = zone(schedule.timezone)
         async with self._db.transaction():
-            await self._schedules.save(replace(schedule, paused_until=until, next_due_at=until))
+            await self._save(replace(schedule, paused_until=until, next_due_at=until))
             await self._clients.set_status(client.id, ClientStatus.PAUSED)
             await self._outbox.withdraw_checkins(client.chat_id)
             name = specialist.display_name
@@ -512,7 +527,7 @@ class Preferences(ScheduleService):
         """Stop scheduled check-ins (after the confirmation); the relay stays open."""
         schedule = await self._schedule(client)
         async with self._db.transaction():
-            await self._schedules.save(replace(schedule, next_due_at=None, paused_until=None))
+            await self._save(replace(schedule, next_due_at=None, paused_until=None))
             await self._clients.set_status(client.id, ClientStatus.STOPPED)
             await self._outbox.withdraw_checkins(client.chat_id)
             await self._outbox.edit_text(
@@ -542,9 +557,25 @@ class Preferences(ScheduleService):
                     last_slot=schedule.last_slot,
                     rng=self._rng,
                 )
-            await self._schedules.save(replace(schedule, next_due_at=following))
+            await self._save(replace(schedule, next_due_at=following))
 
     async def keep(self, client: Client, edit: int) -> None:
         """'Keep them' under the stop question."""
         async with self._db.transaction():
             await self._outbox.edit_text(client.chat_id, edit, self._t(client, "pause.stop_kept"))
+
+
+def _with_choices(stored: Schedule, change: Schedule) -> Schedule:
+    """The client's choices (and what follows from them) from `change`; the tick's progress
+    (last slot, unanswered count, last prompt, manual check-in) as stored."""
+    return replace(
+        stored,
+        rhythm=change.rhythm,
+        quiet=change.quiet,
+        timezone=change.timezone,
+        timezone_chosen=change.timezone_chosen,
+        paused_until=change.paused_until,
+        next_due_at=change.next_due_at,
+        welcome_back=change.welcome_back,
+        awaiting=change.awaiting,
+    )

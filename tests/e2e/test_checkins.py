@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import CONFIG_DIR
+from bot.domain.models import Client, Schedule
 from bot.domain.texts import Texts
 from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
@@ -514,3 +515,25 @@ async def test_a_checkin_still_waiting_to_go_is_withdrawn_when_the_client_pauses
         "SELECT status, last_error, payload FROM outbox WHERE chat_id = ? AND priority = 1", ALEX
     )
     assert withdrawn == [("dead", "withdrawn", "{}")]
+
+
+async def test_a_settings_change_does_not_undo_a_tick_that_ran_meanwhile(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, 10, tzinfo=UTC))
+    preferences = bot.services.preferences
+    read = preferences._schedule
+
+    async def read_then_tick(client: Client) -> Schedule:
+        schedule = await read(client)
+        await bot.services.checkins.tick()  # commits between the read and the write
+        return schedule
+
+    monkeypatch.setattr(preferences, "_schedule", read_then_tick)
+    await say(bot, ALEX, "/quiet 22:00-07:00")
+    await bot.settle()
+    row = await bot.client_row(ALEX)
+    assert (row["last_slot"], row["unanswered"], row["quiet"]) == ("2026-11-30", 1, "22:00-07:00")
+    assert row["next_due_at"].startswith("2026-12-01T08:")
+    assert len(checkins(bot, ALEX)) == 1
