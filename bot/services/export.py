@@ -7,7 +7,7 @@ and queued like every other message (the outbox blanks its payload once sent).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.delivery.outbox import Outbox
@@ -25,30 +25,22 @@ FORMAT = "porchlight-mydata/1"
 FILENAME = "porchlight-my-data.json"
 
 
+@dataclass(frozen=True)
 class DataExport:
     """Gathers a client's rows and sends them the document."""
 
-    def __init__(
-        self,
-        db: Database,
-        rows: ExportRepository,
-        audit: AuditRepository,
-        outbox: Outbox,
-        texts: Texts,
-        clock: Clock,
-    ) -> None:
-        self._db = db
-        self._rows = rows
-        self._audit = audit
-        self._outbox = outbox
-        self._texts = texts
-        self._clock = clock
+    db: Database
+    rows: ExportRepository
+    audit: AuditRepository
+    outbox: Outbox
+    texts: Texts
+    clock: Clock
 
     async def send(self, client: Client, specialist: Specialist) -> None:
         """Queue the client's data for them, and note in the audit log that it was sent."""
-        now = self._clock.now()
-        async with self._db.transaction():
-            await self._audit.record(
+        now = self.clock.now()
+        async with self.db.transaction():
+            await self.audit.record(
                 Actor(ActorRole.CLIENT),
                 "export",
                 now,
@@ -58,20 +50,20 @@ class DataExport:
             document = {
                 "format": FORMAT,
                 "exported_at": to_db(now),
-                "about": self._texts.get("mydata.about", client.language),
+                "about": self.texts.get("mydata.about", client.language),
                 "specialist": specialist.display_name,
-                "client": await self._rows.client_row(client),
-                "check_ins": await self._rows.checkins(client),
-                "messages_relayed": await self._rows.relayed(client),
-                "messages_waiting": await self._rows.waiting(client),
-                "messages_received_not_yet_passed_on": await self._rows.unhandled(client),
-                "audit": [_entry(entry) for entry in await self._audit.about_client(client.id)],
+                "client": await self.rows.client_row(client),
+                "check_ins": await self.rows.checkins(client),
+                "messages_relayed": await self.rows.relayed(client),
+                "messages_waiting": await self.rows.waiting(client),
+                "messages_received_not_yet_passed_on": await self.rows.unhandled(client),
+                "audit": [_entry(entry) for entry in await self.audit.about_client(client.id)],
             }
-            await self._outbox.document(
+            await self.outbox.document(
                 client.chat_id,
                 FILENAME,
                 json.dumps(document, ensure_ascii=False, indent=2),
-                caption=self._texts.get("mydata.caption", client.language),
+                caption=self.texts.get("mydata.caption", client.language),
             )
         log.info("client.exported", client=client.id)
 

@@ -224,14 +224,7 @@ class Onboarding:
                 consent_version=self._consent_version(),
                 now=now,
             )
-            await self._audit.record(
-                Actor(ActorRole.CLIENT),
-                "join",
-                now,
-                client_id=client.id,
-                specialist_id=specialist.id,
-                detail=f"consent version {client.consent_version}",
-            )
+            await self._audit_consent("join", client, specialist, client.consent_version, now)
             await self._outbox.remove_buttons(person.user_id, message_id)
             await self._notices.say_now(
                 person.user_id, "consent.welcome", specialist=specialist.display_name
@@ -249,20 +242,21 @@ class Onboarding:
             now = self._clock.now()
             if not await self._clients.note_terms_shown(client.id, version, now):
                 return  # another of their updates showed them a moment ago
-            await self._audit.record(
-                Actor(ActorRole.CLIENT),
-                "terms_shown",
-                now,
-                client_id=client.id,
-                specialist_id=specialist.id,
-                detail=f"consent version {version}",
-            )
+            await self._audit_consent("terms_shown", client, specialist, version, now)
             await self._notices.say_now(
                 client.chat_id,
                 "consent.changed",
                 client.language,
                 terms=self._terms(specialist, client.language),
             )
+
+    async def _audit_consent(
+        self, action: str, client: Client, specialist: Specialist, version: int, now: datetime
+    ) -> None:
+        detail = f"consent version {version}"
+        actor = Actor(ActorRole.CLIENT)
+        ids = {"client_id": client.id, "specialist_id": specialist.id}
+        await self._audit.record(actor, action, now, detail=detail, **ids)
 
     def _consent_version(self) -> int:
         return int(self._texts.get("consent.version"))

@@ -547,17 +547,7 @@ class Preferences(ScheduleService):
             restored = await self._clients.unblock(client.id)
             schedule = await self._schedules.get(client.id)
             assert schedule is not None
-            following = schedule.paused_until if restored is ClientStatus.PAUSED else None
-            if restored is ClientStatus.ACTIVE and schedule.rhythm is not None:
-                following = next_due(
-                    schedule.rhythm,
-                    zone(schedule.timezone),
-                    schedule.quiet,
-                    self._clock.now(),
-                    last_slot=schedule.last_slot,
-                    rng=self._rng,
-                )
-            await self._save(replace(schedule, next_due_at=following))
+            await self._schedules.save(self._reschedule(schedule, restored))
 
     async def keep(self, client: Client, edit: int) -> None:
         """'Keep them' under the stop question."""

@@ -59,16 +59,20 @@ async def server() -> AsyncIterator[Server]:
 
 @pytest.fixture
 async def transport() -> AsyncIterator[AiohttpRequest]:
-    request = AiohttpRequest(
-        connection_pool_size=4,
-        read_timeout=0.2,
-        write_timeout=0.2,
-        connect_timeout=0.2,
-        pool_timeout=0.2,
-    )
+    request = _transport(0.2)
     await request.initialize()
     yield request
     await request.shutdown()
+
+
+def _transport(timeout: float) -> AiohttpRequest:
+    return AiohttpRequest(
+        connection_pool_size=4,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        connect_timeout=timeout,
+        pool_timeout=timeout,
+    )
 
 
 def _data(**values: object) -> RequestData:
@@ -108,12 +112,6 @@ async def test_a_refused_connection_is_a_network_error(transport: AiohttpRequest
 
 
 async def test_a_call_before_initialize_is_refused() -> None:
-    transport = AiohttpRequest(
-        connection_pool_size=1,
-        read_timeout=1,
-        write_timeout=1,
-        connect_timeout=1,
-        pool_timeout=1,
-    )
+    transport = _transport(1.0)
     with pytest.raises(RuntimeError):
         await transport.do_request("http://127.0.0.1:9/getMe", "POST")
