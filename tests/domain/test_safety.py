@@ -149,47 +149,6 @@ NON_MATCHES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), MATCHES)
-def test_urgent_wording_is_noticed_however_it_is_typed(text: str, category: str) -> None:
-    assert SCREEN.screen(text, "en") == SafetyMatch(category)
-
-
-@pytest.mark.parametrize("text", NON_MATCHES)
-def test_everyday_wording_is_left_alone(text: str) -> None:
-    assert SCREEN.screen(text, "en") is None
-
-
-def _phrases(table: dict[str, Any] = ENGLISH) -> list[tuple[str, str]]:
-    return [
-        (category, phrase)
-        for category, table in table["categories"].items()
-        for phrase in table["phrases"]
-    ]
-
-
-@pytest.mark.parametrize(("category", "phrase"), _phrases())
-def test_every_phrase_in_the_file_matches_each_of_its_wordings(category: str, phrase: str) -> None:
-    for wording in expand_phrase(phrase):
-        for text in (wording, wording.upper(), f"Honestly... {wording}!"):
-            assert SCREEN.screen(text, "en") == SafetyMatch(category), text
-
-
-def test_the_english_file_is_a_reasonable_size_with_the_agreed_categories() -> None:
-    assert {"suicide", "self_harm", "harm_to_others", "abuse", "overdose"} == CATEGORIES
-    assert 40 <= len(_phrases()) <= 80
-
-
-def test_the_resources_send_people_to_emergency_services_and_leave_room_for_local_lines() -> None:
-    text = SCREEN.resources("en")
-    assert "local emergency services" in text
-    assert PLACEHOLDER in text.splitlines()
-    assert "not watching this chat around the clock" in text
-    assert "!!" not in text and text.count("!") <= 1
-    lowered = text.lower()
-    for clinical in ("suicid", "disorder", "depress", "diagnos", "patient", "symptom"):
-        assert clinical not in lowered
-
-
 SPANISH = tomllib.loads((SAFETY_DIR / "es.toml").read_text("utf-8"))
 
 SPANISH_MATCHES = [
@@ -275,22 +234,59 @@ SPANISH_NON_MATCHES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), SPANISH_MATCHES)
-def test_spanish_urgent_wording_is_noticed_however_it_is_typed(text: str, category: str) -> None:
-    assert SCREEN.screen(text, "es") == SafetyMatch(category)
-    assert SCREEN.screen(text, "es-MX") == SafetyMatch(category)
+@pytest.mark.parametrize(
+    ("language", "text", "category"),
+    [("en", *match) for match in MATCHES]
+    + [(code, *match) for match in SPANISH_MATCHES for code in ("es", "es-MX")],
+)
+def test_urgent_wording_is_noticed_however_it_is_typed(
+    language: str, text: str, category: str
+) -> None:
+    assert SCREEN.screen(text, language) == SafetyMatch(category)
 
 
-@pytest.mark.parametrize("text", SPANISH_NON_MATCHES)
-def test_everyday_spanish_is_left_alone(text: str) -> None:
-    assert SCREEN.screen(text, "es") is None
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", text) for text in NON_MATCHES] + [("es", text) for text in SPANISH_NON_MATCHES],
+)
+def test_everyday_wording_is_left_alone(language: str, text: str) -> None:
+    assert SCREEN.screen(text, language) is None
 
 
-@pytest.mark.parametrize(("category", "phrase"), _phrases(SPANISH))
-def test_every_spanish_phrase_matches_each_of_its_wordings(category: str, phrase: str) -> None:
+def _phrases(table: dict[str, Any] = ENGLISH) -> list[tuple[str, str]]:
+    return [
+        (category, phrase)
+        for category, table in table["categories"].items()
+        for phrase in table["phrases"]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("language", "category", "phrase"),
+    [("en", *pair) for pair in _phrases()] + [("es", *pair) for pair in _phrases(SPANISH)],
+)
+def test_every_phrase_in_the_file_matches_each_of_its_wordings(
+    language: str, category: str, phrase: str
+) -> None:
     for wording in expand_phrase(phrase):
-        for text in (wording, wording.upper(), f"No sé... {wording}."):
-            assert SCREEN.screen(text, "es") == SafetyMatch(category), text
+        for text in (wording, wording.upper(), f"... {wording}!"):
+            assert SCREEN.screen(text, language) == SafetyMatch(category), text
+
+
+def test_the_english_file_is_a_reasonable_size_with_the_agreed_categories() -> None:
+    assert {"suicide", "self_harm", "harm_to_others", "abuse", "overdose"} == CATEGORIES
+    assert 40 <= len(_phrases()) <= 80
+
+
+def test_the_resources_send_people_to_emergency_services_and_leave_room_for_local_lines() -> None:
+    text = SCREEN.resources("en")
+    assert "local emergency services" in text
+    assert PLACEHOLDER in text.splitlines()
+    assert "not watching this chat around the clock" in text
+    assert "!!" not in text and text.count("!") <= 1
+    lowered = text.lower()
+    for clinical in ("suicid", "disorder", "depress", "diagnos", "patient", "symptom"):
+        assert clinical not in lowered
 
 
 def test_the_spanish_file_has_the_same_categories_and_a_reasonable_size() -> None:
