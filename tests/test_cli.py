@@ -116,12 +116,23 @@ def test_check_warns_while_the_crisis_lines_are_a_placeholder(
     from bot.__main__ import _warn_if_resources_unfilled
 
     shipped = (CONFIG_DIR / "safety" / "en.toml").read_text()
+    spanish = (CONFIG_DIR / "safety" / "es.toml").read_text()
     (tmp_path / "en.toml").write_text(shipped)
+    (tmp_path / "es.toml").write_text(spanish)
     _warn_if_resources_unfilled(tmp_path)
-    assert "en.toml still has the placeholder for local crisis lines" in capsys.readouterr().err
+    warned = capsys.readouterr().err
+    assert "en.toml still has the placeholder for local crisis lines" in warned
+    # Every language keeps the same marker, so a translated file is checked too.
+    assert "es.toml still has the placeholder for local crisis lines" in warned
 
     filled = shipped.replace("[Programme: add your local crisis lines here]", "Call 112.")
     (tmp_path / "en.toml").write_text(filled)
+    _warn_if_resources_unfilled(tmp_path)
+    warned = capsys.readouterr().err
+    assert "en.toml" not in warned and "es.toml still has the placeholder" in warned
+
+    marked = next(line for line in spanish.splitlines() if line.startswith("[Programme:"))
+    (tmp_path / "es.toml").write_text(spanish.replace(marked, "Línea de crisis: 024"))
     _warn_if_resources_unfilled(tmp_path)
     assert capsys.readouterr().err == ""
 

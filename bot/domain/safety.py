@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.domain.texts import supported_language
+
 FALLBACK_LANGUAGE = "en"
 MAX_PHRASE_LENGTH = 300
 MAX_WORDINGS_PER_PHRASE = 512
@@ -432,8 +434,4 @@ class SafetyScreen:
 
     def _resolve(self, language: str) -> str:
         """The loaded language for a code: es-MX or es_MX means es; an unknown one, English."""
-        code = language.strip().lower().replace("_", "-")
-        if code in self._languages:
-            return code
-        base = code.split("-", 1)[0]
-        return base if base in self._languages else FALLBACK_LANGUAGE
+        return supported_language(language, self._languages, FALLBACK_LANGUAGE)

@@ -4,13 +4,34 @@ from __future__ import annotations
 
 import string
 import tomllib
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 DEFAULT_LANGUAGE = "en"
 # Telegram takes 4096 characters in a message; a little room is left for a header.
 MESSAGE_LIMIT = 4000
+
+
+def supported_language(
+    code: str | None, languages: Collection[str], fallback: str = DEFAULT_LANGUAGE
+) -> str:
+    """The language to use for a Telegram language code: es-MX, es_419 and ES are es; a code
+    with no file of its own (or none at all), the fallback."""
+    if not code:
+        return fallback
+    code = code.strip().lower().replace("_", "-")
+    if code in languages:
+        return code
+    base = code.split("-", 1)[0]
+    return base if base in languages else fallback
+
+
+def _folded(text: str) -> str:
+    """Lower case without accents: "Español" and "espanol" read the same."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 class TextsError(ValueError):
@@ -59,6 +80,19 @@ class Texts:
     def languages(self) -> frozenset[str]:
         """Languages with a message file."""
         return frozenset(self._catalogues)
+
+    def language_for(self, code: str | None) -> str:
+        """The catalogue language for a Telegram language code (English if there is none)."""
+        return supported_language(code, self._catalogues)
+
+    def language_named(self, typed: str) -> str | None:
+        """The language someone typed, as a code ("es", "es-MX") or by its own name
+        ("Español", "espanol"); None if no file has it."""
+        wanted = _folded(typed)
+        for code, messages in sorted(self._catalogues.items()):
+            if wanted == _folded(messages.get("language.name", code)):
+                return code
+        return supported_language(wanted, self._catalogues, "") or None
 
     def names(self, language: str = DEFAULT_LANGUAGE) -> frozenset[str]:
         """All message keys of one language."""

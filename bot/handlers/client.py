@@ -15,18 +15,16 @@ async def on_consent_button(update: Update, context: Context, person: Person) ->
     """'Yes, let's begin' / 'Not now' under the consent text; yes leads on to the rhythm."""
     query = update.callback_query
     assert query is not None
+    found = services(context)
     parsed = parse_consent_data(query.data or "")
     if parsed is None or query.message is None:
-        await answer_quietly(query, services(context).texts.get("consent.button_expired"))
+        await answer_quietly(query, found.texts.get("consent.button_expired", person.language))
         return
     answer, code = parsed
-    language = update.effective_user.language_code if update.effective_user else None
-    found = services(context)
-    client = await found.onboarding.answer_consent(
-        person, answer, code, query.message.message_id, language
-    )
+    client = await found.onboarding.answer_consent(person, answer, code, query.message.message_id)
     if client is not None:
-        await found.preferences.ask(client, found.preferences.cadence_question(client))
+        prefs = found.preferences
+        await prefs.ask(client, prefs.cadence_question(client, languages=True))
     await answer_quietly(query)
 
 

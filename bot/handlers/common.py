@@ -22,7 +22,7 @@ async def identify(update: Update, context: Context) -> Person | None:
     if user is None:
         return None
     found = services(context)
-    person = await found.people.identify(user.id)
+    person = await found.people.identify(user.id, found.texts.language_for(user.language_code))
     if person.client is not None and person.their_specialist is not None:
         await found.onboarding.show_changed_terms(person.client, person.their_specialist)
     return person
@@ -70,7 +70,7 @@ async def cmd_start(update: Update, context: Context) -> None:
     elif person.is_admin:
         await found.notices.say(person.user_id, "admin.greeting")
     else:
-        await found.notices.say_to_stranger(person.user_id)
+        await found.notices.say_to_stranger(person.user_id, language=person.language)
 
 
 async def cmd_help(update: Update, context: Context) -> None:
@@ -88,7 +88,7 @@ async def cmd_help(update: Update, context: Context) -> None:
     elif person.is_admin:
         await found.notices.say(person.user_id, "admin.greeting")
     else:
-        await found.notices.say_to_stranger(person.user_id)
+        await found.notices.say_to_stranger(person.user_id, language=person.language)
 
 
 async def on_my_chat_member(update: Update, context: Context) -> None:

@@ -35,6 +35,7 @@ from bot.handlers.context import Context, PorchlightApp, services
 from bot.handlers.inbox import forget_handled
 from bot.handlers.settings import (
     cmd_forget,
+    cmd_language,
     cmd_mydata,
     cmd_pause,
     cmd_privacy,
@@ -102,10 +103,9 @@ def _only(
         if allowed(person):
             await handler(update, context, person)
         elif person.is_stranger:
-            await notices.say_to_stranger(person.user_id, strangers)
+            await notices.say_to_stranger(person.user_id, strangers, person.language)
         else:
-            language = person.client.language if person.client else "en"
-            await notices.say(person.user_id, refusal, language)
+            await notices.say(person.user_id, refusal, person.language)
 
     return checked
 
@@ -154,7 +154,7 @@ async def on_private_message(update: Update, context: Context) -> None:
     elif person.client is not None:
         await on_client_message(update, context, person.client)
     else:
-        await services(context).notices.say_to_stranger(person.user_id)
+        await services(context).notices.say_to_stranger(person.user_id, language=person.language)
 
 
 async def _explain(update: Update, context: Context, key: str, tell_strangers: bool) -> None:
@@ -166,7 +166,7 @@ async def _explain(update: Update, context: Context, key: str, tell_strangers: b
     elif person.client is not None:
         await client_note(context, person, f"client.{key}")
     elif tell_strangers:
-        await services(context).notices.say_to_stranger(person.user_id)
+        await services(context).notices.say_to_stranger(person.user_id, language=person.language)
 
 
 async def on_unsupported(update: Update, context: Context) -> None:
@@ -201,7 +201,8 @@ async def on_button(update: Update, context: Context) -> None:
     if known and await on_settings_button(update, context, client, specialist):  # type: ignore[arg-type]
         await answer_quietly(query)
         return
-    await answer_quietly(query, services(context).texts.get("consent.button_expired"))
+    expired = services(context).texts.get("consent.button_expired", person.language)
+    await answer_quietly(query, expired)
 
 
 def register(application: PorchlightApp) -> None:
@@ -231,6 +232,7 @@ def register(application: PorchlightApp) -> None:
         "forget": for_clients(cmd_forget),
         "privacy": for_clients(cmd_privacy),
         "mydata": for_clients(cmd_mydata),
+        "language": for_clients(cmd_language),
     }
     for name, checked in commands.items():
         application.add_handler(CommandHandler(name, checked, filters=NEW_MESSAGE))

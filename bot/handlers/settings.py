@@ -1,5 +1,5 @@
 """The client's settings: /settings, /schedule, /timezone, /quiet, /pause, /resume, /stop,
-the setup buttons, and the buttons under each check-in."""
+/language, the setup buttons, and the buttons under each check-in."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from telegram import Update
 
 from bot.domain.models import Client, Specialist
 from bot.domain.rhythm import Cadence, QuietHours, ScheduleSyntaxError, parse_quiet, parse_zone
+from bot.handlers.common import command_text
 from bot.handlers.context import Context, services
+from bot.handlers.menus import set_menu
 from bot.services.checkins import Tap, parse_checkin_data
+from bot.services.languages import SETUP, parse_language_data
 from bot.services.preferences import Preferences
 
 
@@ -82,6 +85,20 @@ async def cmd_forget(
     await services(context).erasure.ask(client, specialist)
 
 
+async def cmd_language(update: Update, context: Context, client: Client, _: Specialist) -> None:
+    """/language: the choices; /language es or /language Español: that language."""
+    chosen = await services(context).languages.command(client, command_text(update))
+    await _menu_follows(context, client, chosen)
+
+
+async def _menu_follows(context: Context, before: Client, after: Client) -> None:
+    """A client who chose another language gets their command menu in it too."""
+    if after.language != before.language:
+        await set_menu(
+            context.bot, services(context).texts, after.chat_id, "client", after.language
+        )
+
+
 async def on_settings_button(
     update: Update, context: Context, client: Client, specialist: Specialist
 ) -> bool:
@@ -117,11 +134,15 @@ async def on_settings_button(
             erasure = services(context).erasure
             if rest == "yes":
                 await erasure.erase(client, specialist, message_id)
+                # Back to the menu everyone gets: no trace of their language choice stays.
+                await set_menu(context.bot, services(context).texts, client.chat_id, None)
             else:
                 await erasure.keep(client, message_id)
             return True
         if kind == "ci":
             return await _checkin_tap(context, client, specialist, data, message_id)
+        if kind == "l":
+            return await _language_tap(context, client, data, message_id)
     except (ValueError, ScheduleSyntaxError):
         return False
     return False
@@ -217,3 +238,22 @@ async def _checkin_tap(
         prefs = found.preferences
         await prefs.ask(client, prefs.pause_question(client, specialist.display_name))
     return tap is not Tap.INVALID
+
+
+async def _language_tap(context: Context, client: Client, data: str, message_id: int) -> bool:
+    """A language button: under /language it is answered in place; under the first
+    question after consent, that question turns into the chosen language."""
+    found = services(context)
+    parsed = parse_language_data(found.texts, data)
+    if parsed is None:
+        return False
+    language, where = parsed
+    if where == SETUP:
+        chosen = await found.languages.change(client, language)
+        if chosen.language != client.language:
+            prefs = found.preferences
+            await prefs.show(chosen, message_id, prefs.cadence_question(chosen, languages=True))
+    else:
+        chosen = await found.languages.choose(client, language, message_id)
+    await _menu_follows(context, client, chosen)
+    return True

@@ -74,12 +74,13 @@ async def on_clients_page(update: Update, context: Context, person: Person) -> N
     assert query is not None
     found = services(context)
     if query.message is None:
-        await answer_quietly(query, found.texts.get("clients.page_gone"))
+        await answer_quietly(query, found.texts.get("clients.page_gone", person.language))
         return
     try:
         await found.overview.turn(person.specialist, query.data or "", query.message.message_id)
     except Refused as refused:
-        await answer_quietly(query, found.texts.get(refused.key, "en", **refused.params))
+        text = found.texts.get(refused.key, person.language, **refused.params)
+        await answer_quietly(query, text)
         return
     await answer_quietly(query)
 

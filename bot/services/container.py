@@ -24,6 +24,7 @@ from bot.services.delivery_reports import DeliveryReports
 from bot.services.digest import Digests
 from bot.services.erasure import Erasure
 from bot.services.export import DataExport
+from bot.services.languages import Languages
 from bot.services.notices import Notices
 from bot.services.onboarding import Onboarding
 from bot.services.overview import Overview
@@ -61,6 +62,7 @@ class Services:
     relay: Relay
     checkins: CheckIns
     preferences: Preferences
+    languages: Languages
     outbox: Outbox
     retention: timedelta
     reports: DeliveryReports
@@ -168,6 +170,7 @@ class Services:
             ),
             checkins=checkins,
             preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),
+            languages=Languages(db, clients, outbox, texts),
             outbox=outbox,
             retention=timedelta(days=settings.retention_days),
             reports=reports,

@@ -37,16 +37,24 @@ class Notices:
         """say(), inside the caller's transaction."""
         await self._outbox.text(chat_id, self._texts.get(key, language, **params))
 
-    async def say_to_stranger(self, chat_id: int, key: str = "stranger.invitation_only") -> None:
+    async def say_to_stranger(
+        self,
+        chat_id: int,
+        key: str = "stranger.invitation_only",
+        language: str = DEFAULT_LANGUAGE,
+    ) -> None:
         """Answer someone we keep nothing about (the queued reply is deleted once sent)."""
         async with self._db.transaction():
-            await self.say_to_stranger_now(chat_id, key)
+            await self.say_to_stranger_now(chat_id, key, language)
 
     async def say_to_stranger_now(
-        self, chat_id: int, key: str = "stranger.invitation_only"
+        self,
+        chat_id: int,
+        key: str = "stranger.invitation_only",
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         """say_to_stranger(), inside the caller's transaction."""
-        await self._outbox.text(chat_id, self._texts.get(key), ephemeral=True)
+        await self._outbox.text(chat_id, self._texts.get(key, language), ephemeral=True)
 
     async def refuse(
         self, chat_id: int, refused: Refused, language: str = DEFAULT_LANGUAGE

@@ -14,7 +14,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.invites import AliasError, clean_alias, hash_code, looks_like_code, new_code
 from bot.domain.models import Actor, ActorRole, Client, Invite, Specialist
-from bot.domain.texts import DEFAULT_LANGUAGE, Texts
+from bot.domain.texts import Texts
 from bot.services.notices import Notices, Refused
 from bot.services.people import Person
 from bot.storage.audit import AuditRepository
@@ -157,53 +157,66 @@ class Onboarding:
         """Someone opened an invite link: show the consent text, or explain kindly."""
         now = self._clock.now()
         async with self._db.transaction():
+            language = person.language
             refusal = await self._refusal(person)
             if refusal is not None:
-                await self._notices.say_now(person.user_id, refusal[0], **refusal[1])
+                await self._notices.say_now(person.user_id, refusal[0], language, **refusal[1])
                 return
             invite = await self._usable_invite(code, now)
             if invite is None:
-                await self._notices.say_to_stranger_now(person.user_id)
+                await self._notices.say_to_stranger_now(person.user_id, language=language)
                 return
             specialist = await self._specialists.by_id(invite.specialist_id)
             if specialist is None or not specialist.active:
-                await self._notices.say_to_stranger_now(person.user_id)
+                await self._notices.say_to_stranger_now(person.user_id, language=language)
                 return
+            # Not yet a client: the consent is in the language of their Telegram app.
             await self._outbox.text(
                 person.user_id,
                 self._texts.get(
                     "consent.text",
+                    language,
                     specialist=specialist.display_name,
-                    terms=self._terms(specialist, DEFAULT_LANGUAGE),
+                    terms=self._terms(specialist, language),
                 ),
                 buttons=[
                     [
-                        (self._texts.get("consent.yes"), consent_data("yes", code)),
-                        (self._texts.get("consent.no"), consent_data("no", code)),
+                        (self._texts.get("consent.yes", language), consent_data("yes", code)),
+                        (self._texts.get("consent.no", language), consent_data("no", code)),
                     ]
                 ],
                 ephemeral=True,
             )
 
     async def answer_consent(
-        self, person: Person, answer: str, code: str, message_id: int, language: str | None
+        self, person: Person, answer: str, code: str, message_id: int
     ) -> Client | None:
-        """A consent button was tapped: yes makes a client, no leaves nothing behind."""
+        """A consent button was tapped: yes makes a client, no leaves nothing behind.
+
+        The new client's language is their Telegram app's, when there is a file for it
+        (the consent they just read was in it); they can change it at once, or later with
+        /language.
+        """
         now = self._clock.now()
+        language = person.language
         async with self._db.transaction():
             refusal = await self._refusal(person)
             if refusal is not None:
                 await self._outbox.remove_buttons(person.user_id, message_id)
-                await self._notices.say_now(person.user_id, refusal[0], **refusal[1])
+                await self._notices.say_now(person.user_id, refusal[0], language, **refusal[1])
                 return None
             invite = await self._usable_invite(code, now)
             if invite is None:
                 await self._outbox.remove_buttons(person.user_id, message_id)
-                await self._notices.say_to_stranger_now(person.user_id, "consent.button_expired")
+                await self._notices.say_to_stranger_now(
+                    person.user_id, "consent.button_expired", language
+                )
                 return None
             if answer == "no":
                 await self._outbox.remove_buttons(person.user_id, message_id)
-                await self._notices.say_to_stranger_now(person.user_id, "consent.declined")
+                await self._notices.say_to_stranger_now(
+                    person.user_id, "consent.declined", language
+                )
                 return None
             specialist = await self._specialists.by_id(invite.specialist_id)
             if (
@@ -211,15 +224,16 @@ class Onboarding:
                 or not specialist.active
                 or not await self._invites.mark_used(invite.id, now)
             ):
-                await self._notices.say_to_stranger_now(person.user_id, "consent.button_expired")
+                await self._notices.say_to_stranger_now(
+                    person.user_id, "consent.button_expired", language
+                )
                 return None
             alias = await self._clients.free_alias(specialist.id, invite.alias)
-            lang = language if language in self._texts.languages else DEFAULT_LANGUAGE
             client = await self._clients.add(
                 telegram_user_id=person.user_id,
                 alias=alias,
                 specialist_id=specialist.id,
-                language=lang,
+                language=language,
                 timezone=self._default_timezone,
                 consent_version=self._consent_version(),
                 now=now,
@@ -227,7 +241,7 @@ class Onboarding:
             await self._audit_consent("join", client, specialist, client.consent_version, now)
             await self._outbox.remove_buttons(person.user_id, message_id)
             await self._notices.say_now(
-                person.user_id, "consent.welcome", specialist=specialist.display_name
+                person.user_id, "consent.welcome", language, specialist=specialist.display_name
             )
             joined = self._texts.get("specialist.joined", alias=alias)
             await self._outbox.note_about(specialist, client, joined)

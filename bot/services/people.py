@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.domain.clock import Clock
 from bot.domain.models import Actor, ActorRole, Client, Specialist
+from bot.domain.texts import DEFAULT_LANGUAGE
 from bot.services.notices import Refused
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
@@ -26,6 +27,18 @@ class Person:
     is_admin: bool
     # For a client: the specialist who reads their messages.
     their_specialist: Specialist | None = None
+    # The language of their Telegram app, when we have a file for it (else English).
+    telegram_language: str = DEFAULT_LANGUAGE
+
+    @property
+    def language(self) -> str:
+        """The language to write to them in: a client's own choice; English for the staff,
+        who have no language setting; their Telegram app's for anyone else."""
+        if self.client is not None:
+            return self.client.language
+        if self.specialist is not None or self.is_admin:
+            return DEFAULT_LANGUAGE
+        return self.telegram_language
 
     @property
     def is_stranger(self) -> bool:
@@ -63,15 +76,18 @@ class People:
         """The Telegram user ids of the programme's admins."""
         return self._admin_ids
 
-    async def identify(self, user_id: int) -> Person:
-        """Who this Telegram user is to us (inactive specialists count as strangers)."""
+    async def identify(self, user_id: int, language: str = DEFAULT_LANGUAGE) -> Person:
+        """Who this Telegram user is to us (inactive specialists count as strangers);
+        `language` is the catalogue language of their Telegram app."""
         async with self._db.autocommit():
             found = await self._lookup.lookup(user_id)
         specialist = found.specialist
         if specialist is not None and not specialist.active:
             specialist = None
         is_admin = user_id in self._admin_ids
-        return Person(user_id, specialist, found.client, is_admin, found.their_specialist)
+        return Person(
+            user_id, specialist, found.client, is_admin, found.their_specialist, language
+        )
 
     async def specialist_unblocked(self, specialist: Specialist) -> None:
         """The specialist unblocked the bot: admins will hear of a new block again."""

@@ -30,6 +30,7 @@ from bot.domain.rhythm import (
     zone,
 )
 from bot.services.base import ScheduleContext, ScheduleService
+from bot.services.languages import SETUP, language_buttons
 
 COMMON_ZONES = (
     "UTC",
@@ -91,12 +92,14 @@ class Preferences(ScheduleService):
     def _t(self, client: Client, key: str, **params: object) -> str:
         return self._texts.get(key, client.language, **params)
 
-    def cadence_question(self, client: Client) -> tuple[str, Buttons]:
-        """How often? Six choices."""
+    def cadence_question(self, client: Client, languages: bool = False) -> tuple[str, Buttons]:
+        """How often? Six choices; right after consent, with a row to change the language."""
         rows = [
             [(self._t(client, CADENCE_LABELS[c]), f"r:c:{c.value}") for c in row]
             for row in CADENCE_ROWS
         ]
+        if languages and len(self._texts.languages) > 1:
+            rows.append(language_buttons(self._texts, client.language, SETUP))
         return self._t(client, "setup.cadence_question"), rows
 
     def weekly_question(self, client: Client) -> tuple[str, Buttons]:

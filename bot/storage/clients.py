@@ -171,6 +171,10 @@ class ClientRepository:
             "UPDATE clients SET status = ? WHERE id = ?", (status.value, client_id)
         )
 
+    async def set_language(self, client_id: int, language: str) -> None:
+        """Change the language the bot writes to a client in."""
+        await self._db.write("UPDATE clients SET language = ? WHERE id = ?", (language, client_id))
+
     async def with_alias(self, alias: str, specialist_id: int | None = None) -> list[Client]:
         """Clients by this alias (any case): one specialist's, or everyone's (for admins)."""
         sql = f"SELECT {CLIENT_COLUMNS} FROM clients WHERE alias = ? COLLATE NOCASE"

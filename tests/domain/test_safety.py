@@ -149,29 +149,128 @@ NON_MATCHES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), MATCHES)
-def test_urgent_wording_is_noticed_however_it_is_typed(text: str, category: str) -> None:
-    assert SCREEN.screen(text, "en") == SafetyMatch(category)
+SPANISH = tomllib.loads((SAFETY_DIR / "es.toml").read_text("utf-8"))
+
+SPANISH_MATCHES = [
+    ("Quiero morir", "suicide"),
+    ("me quiero morir ya", "suicide"),
+    ("ya no quiero vivir", "suicide"),
+    ("No quiero seguir viviendo así", "suicide"),
+    ("a veces pienso en quitarme la vida", "suicide"),
+    ("voy a acabar con mi vida esta noche", "suicide"),
+    ("me voy a matar", "suicide"),
+    ("todos estarían mejor sin mí", "suicide"),
+    ("ojalá estuviera muerta", "suicide"),
+    ("no le encuentro sentido a la vida", "suicide"),
+    ("la vida no vale la pena", "suicide"),
+    ("he pensado en el suicidio", "suicide"),
+    ("me quiero suicidar", "suicide"),
+    ("quiero tirarme de un puente", "suicide"),
+    ("no puedo seguir así", "suicide"),
+    # without accents, capitals, stretched letters, digits and texting spellings
+    ("ya no kiero vivir", "suicide"),
+    ("QUIERO MORIRME", "suicide"),
+    ("quiero moriiiir", "suicide"),
+    ("m3 qu1ero m0rir", "suicide"),
+    ("no tengo razones pa vivir", "suicide"),
+    ("estarian mejor sin mi", "suicide"),
+    ("suisidio", "suicide"),
+    ("ojala no despertarme", "suicide"),
+    ("#quieromorir", "suicide"),
+    ("quiero... morir", "suicide"),
+    # the other categories
+    ("me autolesiono otra vez", "self_harm"),
+    ("auto-lesiones", "self_harm"),
+    ("tengo ganas de hacerme daño", "self_harm"),
+    ("me corté las muñecas", "self_harm"),
+    ("volví a cortarme", "self_harm"),
+    ("quiero matarlo", "harm_to_others"),
+    ("lo voy a matar", "harm_to_others"),
+    ("quiero hacerle daño a alguien", "harm_to_others"),
+    ("mi pareja me pega", "abuse"),
+    ("mi papá me golpea cuando bebe", "abuse"),
+    ("me violaron", "abuse"),
+    ("tengo miedo de volver a casa", "abuse"),
+    ("no me siento segura en casa", "abuse"),
+    ("amenazó con matarme", "abuse"),
+    ("no me deja salir de casa", "abuse"),
+    ("me tomé todas las pastillas", "overdose"),
+    ("me he tomado un puñado de calmantes", "overdose"),
+    ("pensé en una sobredosis", "overdose"),
+    # English is checked too, whatever the language
+    ("i want to die", "suicide"),
+]
+
+# Everyday Spanish that shares words with the phrases; none of it should be flagged.
+SPANISH_NON_MATCHES = [
+    "me muero de ganas de verte",
+    "me muero de risa",
+    "este calor me está matando",
+    "vamos a matar el tiempo en el parque",
+    "mi mamá me va a matar si llego tarde",
+    "mi teléfono se murió otra vez",
+    "quiero vivir en otra ciudad algún día",
+    "no quiero despertar al bebé",
+    "mañana no quiero despertarme temprano",
+    "ojalá no despierte el perro",
+    "ojalá estuviera aquí contigo",
+    "me corté el pelo yo solo",
+    "me hice daño en la rodilla jugando",
+    "tengo que tomarme todas las pastillas del antibiótico",
+    "me tomé una pastilla para el dolor de cabeza",
+    "la película de terror me dio miedo",
+    "voy a terminar con todo el trabajo de hoy",
+    "estoy bien, gracias",
+    "hoy fue un buen día",
+    "me pegó el sol en la cara",
+    "se me pega la ropa con este calor",
+    "abusó de mi confianza",
+    "la violación de datos salió en las noticias",
+    "mi hermano se tomó el día libre",
+    "quiero dormir un rato",
+    "no puedo ir a la cita del jueves",
+    "¿qué tal tu semana?",
+    "",
+]
 
 
-@pytest.mark.parametrize("text", NON_MATCHES)
-def test_everyday_wording_is_left_alone(text: str) -> None:
-    assert SCREEN.screen(text, "en") is None
+@pytest.mark.parametrize(
+    ("language", "text", "category"),
+    [("en", *match) for match in MATCHES]
+    + [(code, *match) for match in SPANISH_MATCHES for code in ("es", "es-MX")],
+)
+def test_urgent_wording_is_noticed_however_it_is_typed(
+    language: str, text: str, category: str
+) -> None:
+    assert SCREEN.screen(text, language) == SafetyMatch(category)
 
 
-def _phrases() -> list[tuple[str, str]]:
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", text) for text in NON_MATCHES] + [("es", text) for text in SPANISH_NON_MATCHES],
+)
+def test_everyday_wording_is_left_alone(language: str, text: str) -> None:
+    assert SCREEN.screen(text, language) is None
+
+
+def _phrases(table: dict[str, Any] = ENGLISH) -> list[tuple[str, str]]:
     return [
         (category, phrase)
-        for category, table in ENGLISH["categories"].items()
+        for category, table in table["categories"].items()
         for phrase in table["phrases"]
     ]
 
 
-@pytest.mark.parametrize(("category", "phrase"), _phrases())
-def test_every_phrase_in_the_file_matches_each_of_its_wordings(category: str, phrase: str) -> None:
+@pytest.mark.parametrize(
+    ("language", "category", "phrase"),
+    [("en", *pair) for pair in _phrases()] + [("es", *pair) for pair in _phrases(SPANISH)],
+)
+def test_every_phrase_in_the_file_matches_each_of_its_wordings(
+    language: str, category: str, phrase: str
+) -> None:
     for wording in expand_phrase(phrase):
-        for text in (wording, wording.upper(), f"Honestly... {wording}!"):
-            assert SCREEN.screen(text, "en") == SafetyMatch(category), text
+        for text in (wording, wording.upper(), f"... {wording}!"):
+            assert SCREEN.screen(text, language) == SafetyMatch(category), text
 
 
 def test_the_english_file_is_a_reasonable_size_with_the_agreed_categories() -> None:
@@ -187,6 +286,24 @@ def test_the_resources_send_people_to_emergency_services_and_leave_room_for_loca
     assert "!!" not in text and text.count("!") <= 1
     lowered = text.lower()
     for clinical in ("suicid", "disorder", "depress", "diagnos", "patient", "symptom"):
+        assert clinical not in lowered
+
+
+def test_the_spanish_file_has_the_same_categories_and_a_reasonable_size() -> None:
+    assert set(SPANISH["categories"]) == CATEGORIES
+    assert 40 <= len(_phrases(SPANISH)) <= 100
+
+
+def test_the_spanish_resources_are_in_spanish_and_keep_the_marked_place() -> None:
+    text = SCREEN.resources("es")
+    assert text == SCREEN.resources("es-419") != SCREEN.resources("en")
+    assert "servicios de emergencia" in text
+    assert "nadie está pendiente de este chat a todas horas" in text
+    # The same marker in every language, so that `check` warns until it is filled in.
+    assert any(line.startswith("[Programme:") for line in text.splitlines())
+    assert SCREEN.unfilled() == ["en", "es"]
+    lowered = text.lower()
+    for clinical in ("suicid", "trastorno", "depres", "diagnós", "paciente", "síntoma"):
         assert clinical not in lowered
 
 

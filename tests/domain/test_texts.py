@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from bot.config import CONFIG_DIR
+from bot.domain.safety import SafetyScreen
 from bot.domain.texts import Texts, TextsError, placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_RE = re.compile(r"""["']((?:[a-z_]+)\.(?:[a-z_]+))["']""")
 # Event names look like keys but are not: log.info("relay.to_client", client=12).
 LOG_EVENT_RE = re.compile(r"""log\.(?:debug|info|warning|error|exception)\(\s*["'][^"']*["']""")
+# Every language with a message file: each must be complete.
+LANGUAGES = sorted(path.stem for path in (CONFIG_DIR / "messages").glob("*.toml"))
 
 
 @pytest.fixture(scope="module")
@@ -28,26 +32,53 @@ def keys_in_code() -> set[str]:
     return found
 
 
-def test_every_key_the_code_names_exists(texts: Texts) -> None:
+def test_english_and_spanish_are_shipped(texts: Texts) -> None:
+    assert {"en", "es"} <= texts.languages
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_key_the_code_names_exists_in_every_language(texts: Texts, language: str) -> None:
     sections = {key.split(".")[0] for key in texts.names()}
     used = {k for k in keys_in_code() if k.split(".")[0] in sections and not k.endswith(".toml")}
     assert used, "the scan found no keys at all"
-    missing = sorted(key for key in used if not texts.has(key))
+    missing = sorted(used - texts.names(language))
     assert missing == []
 
 
-def test_every_language_has_every_key_with_the_same_placeholders(texts: Texts) -> None:
-    english = texts.names("en")
-    for language in texts.languages:
-        assert texts.names(language) == english, language
-        for key in english:
-            assert placeholders(texts.get(key, language, **_dummy(texts, key))) == set()
-            assert placeholders(_raw(language, key)) == placeholders(_raw("en", key))
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_file_has_every_other_files_keys_with_the_same_placeholders(
+    texts: Texts, language: str
+) -> None:
+    for other in LANGUAGES:
+        assert sorted(texts.names(language) ^ texts.names(other)) == [], (language, other)
+        for key in texts.names(other):
+            assert placeholders(_raw(language, key)) == placeholders(_raw(other, key)), key
+    for key in texts.names(language):
+        assert placeholders(texts.get(key, language, **_dummy(key))) == set()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_has_safety_resources(language: str) -> None:
+    table = tomllib.loads((CONFIG_DIR / "safety" / f"{language}.toml").read_text("utf-8"))
+    assert isinstance(table.get("resources"), str) and table["resources"].strip()
+    assert (
+        SafetyScreen.load(CONFIG_DIR / "safety").resources(language) == table["resources"].strip()
+    )
+
+
+def test_every_safety_file_has_resources() -> None:
+    for path in sorted((CONFIG_DIR / "safety").glob("*.toml")):
+        table = tomllib.loads(path.read_text("utf-8"))
+        assert isinstance(table.get("resources"), str) and table["resources"].strip(), path
+
+
+def test_language_names_and_the_consent_version_agree(texts: Texts) -> None:
+    names = [texts.get("language.name", language) for language in LANGUAGES]
+    assert len(set(names)) == len(names)
+    assert {texts.get("consent.version", language) for language in LANGUAGES} == {"1"}
 
 
 def _raw(language: str, key: str) -> str:
-    import tomllib
-
     data = tomllib.loads((CONFIG_DIR / "messages" / f"{language}.toml").read_text("utf-8"))
     for part in key.split("."):
         data = data[part]
@@ -55,15 +86,65 @@ def _raw(language: str, key: str) -> str:
     return data
 
 
-def _dummy(texts: Texts, key: str) -> dict[str, str]:
+def _dummy(key: str) -> dict[str, str]:
     return {name: "x" for name in placeholders(_raw("en", key))}
 
 
-def test_no_text_shouts_or_pressures(texts: Texts) -> None:
-    for key in texts.names():
-        text = _raw("en", key)
+@pytest.mark.parametrize(
+    ("language", "pressure"),
+    [
+        ("en", ("haven't answered", "you didn't reply")),
+        ("es", ("no has respondido", "no has contestado")),
+    ],
+)
+def test_no_text_shouts_or_pressures(
+    texts: Texts, language: str, pressure: tuple[str, ...]
+) -> None:
+    for key in texts.names(language):
+        text = _raw(language, key)
         assert "!!" not in text, key
-        assert "haven't answered" not in text.lower(), key
+        assert not any(words in text.lower() for words in pressure), key
+
+
+@pytest.mark.parametrize(
+    ("code", "language"),
+    [
+        ("es", "es"),
+        ("es-MX", "es"),
+        ("es_419", "es"),
+        ("ES", "es"),
+        ("en-GB", "en"),
+        ("fr", "en"),
+        ("", "en"),
+        (None, "en"),
+    ],
+)
+def test_a_telegram_language_code_picks_a_catalogue(
+    texts: Texts, code: str | None, language: str
+) -> None:
+    assert texts.language_for(code) == language
+
+
+@pytest.mark.parametrize(
+    ("typed", "language"),
+    [
+        ("es", "es"),
+        (" ES ", "es"),
+        ("es-MX", "es"),
+        ("Español", "es"),
+        ("espanol", "es"),
+        ("english", "en"),
+        ("en", "en"),
+        ("fr", None),
+        ("spanish please", None),
+        ("e", None),
+        ("", None),
+    ],
+)
+def test_a_typed_language_is_a_code_or_its_own_name(
+    texts: Texts, typed: str, language: str | None
+) -> None:
+    assert texts.language_named(typed) == language
 
 
 def test_unknown_language_falls_back_to_english(texts: Texts) -> None:

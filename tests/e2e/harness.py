@@ -84,10 +84,18 @@ class Harness:
         assert found, reply.text
         return found.group(1)
 
-    async def join(self, client_id: int, first_name: str, specialist_id: int, alias: str) -> None:
-        """Invite, open the link, consent: the client is then connected."""
+    async def join(
+        self,
+        client_id: int,
+        first_name: str,
+        specialist_id: int,
+        alias: str,
+        language_code: str = "en",
+    ) -> None:
+        """Invite, open the link, consent: the client is then connected (in the language of
+        their Telegram app, when there is a file for it)."""
         code = await self.invite(specialist_id, alias)
-        self.api.add_user(client_id, first_name)
+        self.api.add_user(client_id, first_name, language_code=language_code)
         before = len(self.api.sent_to(client_id))
         self.api.send_text(client_id, f"/start {code}")
         consent = await self.next_text(client_id, before)
@@ -102,7 +110,7 @@ class Harness:
             what=f"{alias} has joined",
         )
         await self.api.wait_until(
-            lambda: "How often" in (self.api.sent_to(client_id)[-1].text or ""),
+            lambda: "r:c:daily" in button_data(self.api.sent_to(client_id)[-1]),
             what="the rhythm question",
         )
 
@@ -211,6 +219,11 @@ async def tap(bot: Harness, user: int, message: FakeMessage, label: str) -> None
     query = bot.api.press_button(user, message.message_id, data)
     await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what=f"tap {label}")
     await bot.settle()
+
+
+def button_data(message: FakeMessage) -> list[str | None]:
+    """The callback data of every button under a message."""
+    return [data for row in message.buttons() for _, data in row]
 
 
 def current(bot: Harness, user: int, message: FakeMessage) -> FakeMessage:

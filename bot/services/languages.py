@@ -1,0 +1,104 @@
+"""The language the bot writes to a client in: /language, and the choice right after consent.
+
+A client starts in their Telegram app's language when there is a message file for it
+(English otherwise): the consent they read was already in it. The first question after
+consent (how often?) carries one button per language, so a client can switch before
+anything else, in place. /language shows the same buttons at any time, or takes a code
+or a language's own name typed after it. The staff's side stays in English: specialists
+and admins have no language setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.delivery.outbox import Buttons, Outbox
+from bot.domain.models import Client
+from bot.domain.texts import Texts
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database
+
+# Button data: "l:<code>" under /language, "l:<code>:setup" under the first question.
+SETUP = "setup"
+
+
+def language_buttons(texts: Texts, current: str, where: str = "") -> list[tuple[str, str]]:
+    """One button per language, each in its own name, the current one ticked."""
+    suffix = f":{where}" if where else ""
+    return [
+        (("✓ " if code == current else "") + texts.get("language.name", code), f"l:{code}{suffix}")
+        for code in sorted(texts.languages)
+    ]
+
+
+def parse_language_data(texts: Texts, data: str) -> tuple[str, str] | None:
+    """The (language, where) of a language button, or None if it is not one of ours."""
+    parts = data.split(":")
+    if len(parts) not in (2, 3) or parts[0] != "l" or parts[1] not in texts.languages:
+        return None
+    where = parts[2] if len(parts) == 3 else ""
+    return (parts[1], where) if where in ("", SETUP) else None
+
+
+class Languages:
+    """Shows the choice of language and stores a client's answer."""
+
+    def __init__(
+        self, db: Database, clients: ClientRepository, outbox: Outbox, texts: Texts
+    ) -> None:
+        self._db = db
+        self._clients = clients
+        self._outbox = outbox
+        self._texts = texts
+
+    def question(self, client: Client) -> tuple[str, Buttons]:
+        """Which language? One button each."""
+        text = self._texts.get("language.question", client.language)
+        return text, [language_buttons(self._texts, client.language)]
+
+    async def command(self, client: Client, typed: str) -> Client:
+        """/language: the buttons; /language es (or Español): that language; anything else, a
+        kind answer listing the choices. Returns the client as they are now."""
+        async with self._db.transaction():
+            if not typed.strip():
+                text, buttons = self.question(client)
+                await self._outbox.text(client.chat_id, text, buttons=buttons)
+                return client
+            language = self._texts.language_named(typed)
+            if language is None:
+                await self._outbox.text(client.chat_id, self._unknown(client.language))
+                return client
+            return await self._switch(client, language, None)
+
+    async def choose(self, client: Client, language: str, message_id: int) -> Client:
+        """A tap under /language: store it and say so, in place of the buttons."""
+        async with self._db.transaction():
+            return await self._switch(client, language, message_id)
+
+    async def change(self, client: Client, language: str) -> Client:
+        """Store a new language without a word (the caller shows what follows)."""
+        if language == client.language:
+            return client
+        async with self._db.transaction():
+            await self._clients.set_language(client.id, language)
+        return replace(client, language=language)
+
+    async def _switch(self, client: Client, language: str, edit: int | None) -> Client:
+        same = language == client.language
+        if not same:
+            await self._clients.set_language(client.id, language)
+        text = self._texts.get("language.unchanged" if same else "language.changed", language)
+        if edit is None:
+            await self._outbox.text(client.chat_id, text)
+        else:
+            await self._outbox.edit_text(client.chat_id, edit, text)
+        return replace(client, language=language)
+
+    def _unknown(self, language: str) -> str:
+        choices = "\n".join(
+            self._texts.get(
+                "language.choice", language, name=self._texts.get("language.name", code), code=code
+            )
+            for code in sorted(self._texts.languages)
+        )
+        return self._texts.get("language.unknown", language, choices=choices)
