@@ -178,7 +178,7 @@ class Outbox:
 
     async def note_about(self, specialist: Specialist, client: Client, text: str) -> int:
         """A note to a specialist about one client ("Alex would like to talk"): linked like
-        a relay header, so a reply to it reaches that client."""
+        a relay header, so a reply to it reaches that client; silent while they are away."""
         link = await self._relay.add_link(
             client_id=client.id,
             specialist_id=specialist.id,
@@ -190,6 +190,8 @@ class Outbox:
         # Not a header: the next relay into this chat opens with one again.
         await self._relay.forget_last_source(specialist.chat_id)
         payload = _text_payload(specialist.chat_id, text, None)
+        if specialist.away:
+            payload["silent"] = True
         return await self._add(
             specialist.chat_id,
             "send_message",

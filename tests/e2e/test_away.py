@@ -159,3 +159,16 @@ async def test_malformed_dates_are_refused_and_change_nothing(bot: Harness) -> N
     assert refused.text == "Sorry, that's only available to peer support specialists."
     got = await relayed(bot, ALEX, "hello")
     assert not any(m.silent for m in got)
+
+
+async def test_notes_about_clients_are_silent_while_away(bot: Harness) -> None:
+    await say(bot, SAM, "/away")
+    before = len(bot.api.sent_to(SAM))
+    await say(bot, ALEX, "/pause 1w")
+    [note] = (await bot.said(SAM, before + 1))[before:]
+    assert (note.text or "").startswith("Alex paused check-ins") and note.silent
+    await say(bot, SAM, "/back")
+    before = len(bot.api.sent_to(SAM))
+    await say(bot, ALEX, "/pause 2w")
+    [note] = (await bot.said(SAM, before + 1))[before:]
+    assert (note.text or "").startswith("Alex paused check-ins") and not note.silent
