@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -183,11 +183,29 @@ async def on_unknown_command(update: Update, context: Context) -> None:
     await _explain(update, context, "unknown_command", tell_strangers=True)
 
 
+def on_its_message(query: CallbackQuery) -> bool:
+    """True if the press is of a button the message shows.
+
+    Telegram's apps press only what a message shows; other data is forged (a modified
+    app) or stale (a keyboard already taken away), and no data names the person it is
+    for, so it could otherwise act on the presser's account from any message, an erasure
+    included, without the question ever being asked.
+    """
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    shown = message.reply_markup.inline_keyboard
+    return any(button.callback_data == query.data for row in shown for button in row)
+
+
 async def on_button(update: Update, context: Context) -> None:
     """Every button press; unknown or forged data gets a kind answer and changes nothing."""
     query = update.callback_query
     person = await identify(update, context)
     if query is None or person is None:
+        return
+    if not on_its_message(query):
+        await answer_quietly(query, services(context).texts.get("consent.button_expired"))
         return
     if (query.data or "").startswith("consent:"):
         await on_consent_button(update, context, person)
