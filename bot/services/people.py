@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.clock import Clock
+from bot.domain.commands import TELEGRAM_ID_LIMIT
 from bot.domain.models import Actor, ActorRole, Client, Specialist
 from bot.services.notices import Refused
 from bot.storage.audit import AuditRepository
@@ -87,7 +88,7 @@ class People:
             raise SpecialistError("people.empty_name")
         if len(name) > 64:
             raise SpecialistError("people.long_name")
-        if telegram_user_id <= 0:
+        if not 0 < telegram_user_id < TELEGRAM_ID_LIMIT:
             raise SpecialistError("people.bad_id")
         now = self._clock.now()
         async with self._db.transaction():
