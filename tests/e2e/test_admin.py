@@ -118,6 +118,13 @@ async def test_admin_mistakes_are_explained_and_change_nothing(bot: Harness) -> 
                 f"/addspecialist 1003 {'L' * 65}",
                 "Could not add the specialist: the display name is",
             ),
+            *(
+                (
+                    f"/addspecialist 1003 Sam{hidden}Rivera",
+                    "Could not add the specialist: the display name has characters that",
+                )
+                for hidden in ("\u202e", "\u200b", "\x07")  # reversing, invisible, a bell
+            ),
             ("/removespecialist", "Remove a specialist like this: /removespecialist 123456789 to"),
             ("/removespecialist 1001 Ria Okafor", "Remove a specialist like this"),
             ("/removespecialist 1001", "Sam Rivera still has clients. Please say who takes them"),
