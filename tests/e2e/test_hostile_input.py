@@ -508,3 +508,13 @@ async def test_an_expired_invite(bot: Bot) -> None:
     await answered(bot, 3201, f"/start {code}", INVITATION_ONLY)
     link = LINK_RE.search((await say(bot.harness, SAM, "/invite Late")).text or "")
     assert link is not None  # the alias is free again
+
+
+async def test_a_long_transfer_note_arrives_whole(bot: Bot) -> None:
+    command = "/transfer Bo Ria Okafor"
+    words = (TEXT_LIMIT - len(command)) // len(" word")
+    seen = await cell(bot, SAM, command + " word" * words)
+    assert seen.answer.startswith("Bo now talks with Ria Okafor")
+    said = " ".join(seen.heard(RIA))
+    assert said.startswith("Bo has been handed over to you by Sam Rivera.")
+    assert said.count("word") == words
