@@ -21,6 +21,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.backup import BackupError, backup
 from bot.config import CONFIG_DIR, ConfigError, MissingToken, Settings, load_settings
 from bot.domain.clock import SystemClock
+from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
 from bot.logs import setup_logging
 from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
@@ -33,6 +34,14 @@ EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 
 
+def _user_id(text: str) -> int:
+    """A Telegram user id argument (a longer number would not fit the database)."""
+    user_id = telegram_id(text)
+    if user_id is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Telegram user id")
+    return user_id
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="porchlight", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -41,18 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     specialist = commands.add_parser("specialist", help="manage specialists")
     specialist_commands = specialist.add_subparsers(dest="action", required=True)
     add = specialist_commands.add_parser("add", help="register a specialist")
-    add.add_argument("telegram_user_id", type=int)
+    add.add_argument("telegram_user_id", type=_user_id)
     add.add_argument("--name", required=True, help="display name clients will see")
     specialist_commands.add_parser("list", help="list specialists")
     remove = specialist_commands.add_parser(
         "remove", help="remove a specialist; their clients go to another, each told"
     )
-    remove.add_argument("telegram_user_id", type=int)
+    remove.add_argument("telegram_user_id", type=_user_id)
     remove.add_argument(
         "--to", dest="to", help="the specialist (Telegram user id or display name) to take over"
     )
     invite = commands.add_parser("invite", help="make an invite link for a specialist")
-    invite.add_argument("specialist_telegram_user_id", type=int)
+    invite.add_argument("specialist_telegram_user_id", type=_user_id)
     invite.add_argument("--alias", required=True, help="the name the specialist will see")
     _add_backup_command(commands)
     _add_demo_command(commands)

@@ -66,6 +66,24 @@ def test_specialist_add_refuses_a_blank_name(capsys: pytest.CaptureFixture[str])
     assert "No specialists yet" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["specialist", "add", "9" * 30, "--name", "Lee"],
+        ["specialist", "remove", "9" * 30],
+        ["invite", "9" * 30, "--alias", "Lee"],
+    ],
+    ids=["add", "remove", "invite"],
+)
+def test_a_user_id_too_long_for_telegram_is_refused(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(command)
+    assert exit_.value.code == 2
+    assert "is not a Telegram user id" in capsys.readouterr().err
+
+
 async def test_check_and_invite_against_the_bot_api(
     fake_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

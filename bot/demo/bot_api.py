@@ -30,13 +30,15 @@ What it fakes:
   modified"), deletions, callback answers, commands per scope, files and their download route;
 - the HTML, MarkdownV2 and Markdown parse modes, as far as turning markup into plain text and
   entities and rejecting what Telegram rejects (an unknown tag, an unescaped "." in MarkdownV2);
+- edits of a user's text (edited_message) and posts in a channel (channel_post);
 - faults: injected errors and slow answers, users who block the bot, optional flood limits.
 
 What it does not fake: certificates and Telegram's webhook concurrency and back-off (it
 delivers one update at a time and retries after a tenth of a second), inline mode,
-payments, media groups, channels, forum topics, business connections, cross-chat replies,
-group privacy mode (the bot sees every group message), the 409 between two concurrent
-getUpdates, and Telegram's exact length arithmetic (lengths here count code points).
+payments, media groups, a channel's members and admins, forum topics, business
+connections, cross-chat replies, group privacy mode (the bot sees every group message),
+the 409 between two concurrent getUpdates, and Telegram's exact length arithmetic
+(lengths here count code points).
 """
 
 from __future__ import annotations
@@ -801,6 +803,27 @@ class FakeBotApi:
         chat = self._group(chat_id)
         chat.bot_member = True
         self._push(self._member_update(chat, user, "left", "member"))
+
+    def edit_text(self, user_id: int, message_id: int, text: str) -> int:
+        """The user edits their own earlier message: an edited_message update (its id)."""
+        message = self._chat_for_helper(user_id).messages.get(message_id)
+        if message is None or message.from_bot or message.text is None:
+            raise AssertionError(f"no text message {message_id} of user {user_id} to edit")
+        message.text = message.raw["text"] = text
+        message.raw["edit_date"] = int(time.time())
+        message.edited = True
+        return self._push({"edited_message": copy.deepcopy(message.raw)})
+
+    def post_to_channel(self, chat_id: int, text: str) -> int:
+        """A post in a channel (created on first use, the bot in it): a channel_post update
+        with no user behind it. Returns its update id."""
+        if chat_id >= 0:
+            raise ValueError(f"channel chat ids are negative, got {chat_id}")
+        raw = {"id": chat_id, "type": "channel", "title": f"Channel {chat_id}"}
+        chat = self._chats.setdefault(chat_id, _Chat(raw=raw))
+        post = self._store(chat, copy.deepcopy(raw), {"text": text}, None, from_bot=False)
+        post.raw["sender_chat"] = post.raw.pop("from")
+        return self._push({"channel_post": copy.deepcopy(post.raw)})
 
     def push_update(self, raw: JSONDict) -> int:
         """Queue any update dict; a message in it joins its chat's history. Returns update_id."""

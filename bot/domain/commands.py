@@ -15,9 +15,23 @@ MAX_NAME_WORDS = 6
 AWAY_NOTE_MAX = 300
 # The furthest ahead an away date may lie: a typo of a year should not silence a year.
 AWAY_MAX_DAYS = 366
+# Telegram's user ids have at most 52 significant bits; a longer number is nobody's id and
+# would not even fit the database's integers.
+TELEGRAM_ID_LIMIT = 2**52
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def whole_number(text: str) -> int | None:
+    """The number typed, if it is one: ASCII digits only ("²" and "٣" are digits to Python)."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+def telegram_id(text: str) -> int | None:
+    """A Telegram user id as typed, or None if it cannot be one."""
+    number = whole_number(text)
+    return number if number is not None and 0 < number < TELEGRAM_ID_LIMIT else None
 
 
 def leading_names(text: str, longest: int = MAX_NAME_WORDS) -> list[tuple[str, str]]:

@@ -44,9 +44,13 @@ def clean_alias(raw: str) -> str:
         raise AliasError("alias.empty")
     if len(alias) > ALIAS_MAX_LENGTH:
         raise AliasError("alias.too_long")
-    if alias.startswith("/"):
+    if alias.startswith("/") or has_hidden_characters(alias):
         raise AliasError("alias.invalid")
-    for char in alias:
-        if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"}:
-            raise AliasError("alias.invalid")
     return alias
+
+
+def has_hidden_characters(name: str) -> bool:
+    """True if the name holds control, formatting or unassigned characters: invisible ones
+    (a zero-width space makes a look-alike of another name) and right-to-left overrides
+    (which rearrange the text around a name shown in a header)."""
+    return any(unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co", "Cn"} for char in name)

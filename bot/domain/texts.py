@@ -5,7 +5,7 @@ from __future__ import annotations
 import string
 import tomllib
 import unicodedata
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -110,11 +110,15 @@ class Texts:
 
 
 def chunks(lines: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Join lines into as few messages as fit within `limit` characters each."""
+    """Join lines into as few messages as fit within `limit` characters each.
+
+    A line longer than that (a long transfer note, a summary naming hundreds of clients)
+    is split where it has a space or a line break, and only where it has none, anywhere:
+    it goes on in the next message instead of being cut short.
+    """
     messages: list[str] = []
     current = ""
-    for line in lines:
-        line = line[:limit]
+    for line in _pieces(lines, limit):
         if current and len(current) + 1 + len(line) > limit:
             messages.append(current)
             current = line
@@ -123,3 +127,17 @@ def chunks(lines: Iterable[str], limit: int = MESSAGE_LIMIT) -> list[str]:
     if current:
         messages.append(current)
     return messages
+
+
+def _pieces(lines: Iterable[str], limit: int) -> Iterator[str]:
+    """The lines, each longer one split into pieces of at most `limit` characters."""
+    for line in lines:
+        while len(line) > limit:
+            cut = max(line.rfind(" ", 1, limit + 1), line.rfind("\n", 1, limit + 1))
+            if cut > 0:
+                yield line[:cut]
+                line = line[cut + 1 :]
+            else:
+                yield line[:limit]
+                line = line[limit:]
+        yield line

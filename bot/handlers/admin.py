@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.domain.commands import telegram_id, whole_number
 from bot.domain.models import Actor, ActorRole
 from bot.handlers.common import command_text
 from bot.handlers.context import Context, services
@@ -29,12 +30,13 @@ async def cmd_specialists(update: Update, context: Context, person: Person) -> N
 async def cmd_addspecialist(update: Update, context: Context, person: Person) -> None:
     """/addspecialist <telegram_user_id> <display name>."""
     found = services(context)
-    user_id, _, name = command_text(update).partition(" ")
-    if not user_id.isdigit() or not name.strip():
+    typed_id, _, name = command_text(update).partition(" ")
+    user_id = telegram_id(typed_id)
+    if user_id is None or not name.strip():
         await found.notices.say(person.user_id, "admin.add_usage")
         return
     try:
-        specialist = await found.people.add_specialist(int(user_id), name, _actor(person))
+        specialist = await found.people.add_specialist(user_id, name, _actor(person))
     except SpecialistError as error:
         reason = found.texts.get(error.key)
         await found.notices.say(person.user_id, "admin.add_refused", reason=reason)
@@ -53,12 +55,13 @@ async def cmd_removespecialist(update: Update, context: Context, person: Person)
     """/removespecialist <telegram_user_id> to <other specialist>: their clients move."""
     found = services(context)
     words = command_text(update).split(maxsplit=2)
-    if not words or not words[0].isdigit() or (len(words) > 1 and words[1].casefold() != "to"):
+    user_id = telegram_id(words[0]) if words else None
+    if user_id is None or (len(words) > 1 and words[1].casefold() != "to"):
         await found.notices.say(person.user_id, "admin.remove_usage")
         return
     target = words[2] if len(words) == 3 else None
     try:
-        removal = await found.transfers.remove_specialist(_actor(person), int(words[0]), target)
+        removal = await found.transfers.remove_specialist(_actor(person), user_id, target)
     except Refused as refused:
         await found.notices.refuse(person.user_id, refused)
         return
@@ -81,8 +84,8 @@ async def cmd_audit(update: Update, context: Context, person: Person) -> None:
     """/audit [n]: the newest n entries of the audit log (20 unless given)."""
     found = services(context)
     given = command_text(update).strip()
-    if given and not (given.isdigit() and 1 <= int(given) <= AUDIT_MAX):
+    count = whole_number(given) if given else AUDIT_DEFAULT
+    if count is None or not 1 <= count <= AUDIT_MAX:
         await found.notices.say(person.user_id, "admin.audit_usage", most=AUDIT_MAX)
         return
-    count = int(given) if given else AUDIT_DEFAULT
     await found.admin.show_audit(person.user_id, count, _actor(person))

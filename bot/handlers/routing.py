@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -153,11 +153,17 @@ async def on_private_message(update: Update, context: Context) -> None:
         await on_specialist_message(update, context, person.specialist)
     elif person.client is not None:
         await on_client_message(update, context, person.client)
+    elif person.is_admin:
+        # Nobody to relay to: what an admin can do here instead.
+        await services(context).notices.say(person.user_id, "admin.greeting")
     else:
         await services(context).notices.say_to_stranger(person.user_id, language=person.language)
 
 
-async def _explain(update: Update, context: Context, key: str, tell_strangers: bool) -> None:
+async def _explain(
+    update: Update, context: Context, key: str, admins: str | None, tell_strangers: bool
+) -> None:
+    """Tell a specialist or client why `key` did nothing; admins get the text `admins`."""
     person = await identify(update, context)
     if person is None:
         return
@@ -165,23 +171,43 @@ async def _explain(update: Update, context: Context, key: str, tell_strangers: b
         await services(context).notices.say(person.user_id, f"specialist.{key}")
     elif person.client is not None:
         await client_note(context, person, f"client.{key}")
+    elif person.is_admin:
+        if admins is not None:
+            await services(context).notices.say(person.user_id, admins)
     elif tell_strangers:
         await services(context).notices.say_to_stranger(person.user_id, language=person.language)
 
 
 async def on_unsupported(update: Update, context: Context) -> None:
     """A poll, dice, game or other kind that cannot be relayed."""
-    await _explain(update, context, "unsupported", tell_strangers=True)
+    await _explain(update, context, "unsupported", "admin.greeting", tell_strangers=True)
 
 
 async def on_edited(update: Update, context: Context) -> None:
-    """An edit: copies cannot follow it, so say so."""
-    await _explain(update, context, "edit_not_relayed", tell_strangers=False)
+    """An edit: copies cannot follow it, so say so (an admin's edit changes nothing)."""
+    await _explain(update, context, "edit_not_relayed", None, tell_strangers=False)
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
     """A command we do not know."""
-    await _explain(update, context, "unknown_command", tell_strangers=True)
+    await _explain(
+        update, context, "unknown_command", "specialist.unknown_command", tell_strangers=True
+    )
+
+
+def on_its_message(query: CallbackQuery) -> bool:
+    """True if the press is of a button the message shows.
+
+    Telegram's apps press only what a message shows; other data is forged (a modified
+    app) or stale (a keyboard already taken away), and no data names the person it is
+    for, so it could otherwise act on the presser's account from any message, an erasure
+    included, without the question ever being asked.
+    """
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    shown = message.reply_markup.inline_keyboard
+    return any(button.callback_data == query.data for row in shown for button in row)
 
 
 async def on_button(update: Update, context: Context) -> None:
@@ -189,6 +215,9 @@ async def on_button(update: Update, context: Context) -> None:
     query = update.callback_query
     person = await identify(update, context)
     if query is None or person is None:
+        return
+    if not on_its_message(query):
+        await answer_quietly(query, services(context).texts.get("consent.button_expired"))
         return
     if (query.data or "").startswith("consent:"):
         await on_consent_button(update, context, person)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from bot.domain.commands import close_matches, leading_names
+from bot.domain.commands import close_matches, leading_names, telegram_id
 from bot.domain.models import Client, Specialist
 from bot.services.notices import Refused
 from bot.storage.clients import ClientRepository
@@ -55,10 +55,11 @@ class Lookup:
 
     async def _qualified(self, name: str) -> list[Client]:
         """ "Alex@1001": the client called Alex of the specialist with Telegram id 1001."""
-        alias, _, owner_id = name.rpartition("@")
-        if not alias or not owner_id.isdigit():
+        alias, _, typed_id = name.rpartition("@")
+        owner_id = telegram_id(typed_id)
+        if not alias or owner_id is None:
             return []
-        owner = await self._specialists.by_user(int(owner_id))
+        owner = await self._specialists.by_user(owner_id)
         return [] if owner is None else await self._clients.with_alias(alias, owner.id)
 
     async def _ambiguous(self, alias: str, found: list[Client]) -> Refused:

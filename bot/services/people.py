@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.clock import Clock
+from bot.domain.commands import TELEGRAM_ID_LIMIT
+from bot.domain.invites import has_hidden_characters
 from bot.domain.models import Actor, ActorRole, Client, Specialist
 from bot.domain.texts import DEFAULT_LANGUAGE
 from bot.services.notices import Refused
@@ -97,13 +99,16 @@ class People:
     async def add_specialist(
         self, telegram_user_id: int, display_name: str, actor: Actor = CLI
     ) -> Specialist:
-        """Register (or rename) a specialist; refuse a client's account or a blank name."""
+        """Register (or rename) a specialist; refuse a client's account, or a name that is
+        blank, long, or holds characters that hide or rearrange text (as aliases may not)."""
         name = " ".join(display_name.split())
         if not name:
             raise SpecialistError("people.empty_name")
         if len(name) > 64:
             raise SpecialistError("people.long_name")
-        if telegram_user_id <= 0:
+        if has_hidden_characters(name):
+            raise SpecialistError("people.hidden_characters")
+        if not 0 < telegram_user_id < TELEGRAM_ID_LIMIT:
             raise SpecialistError("people.bad_id")
         now = self._clock.now()
         async with self._db.transaction():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 from bot.delivery.outbox import Buttons
 from bot.domain.models import Client, ClientStatus, Schedule, Specialist
@@ -476,11 +476,19 @@ class Preferences(ScheduleService):
         length: timedelta | None,
         edit: int | None = None,
     ) -> None:
-        """Pause check-ins for a while, or until the client says."""
+        """Pause check-ins for a while, or until the client says.
+
+        The specialist hears of a pause once: the same pause again (a double tap on the
+        choice, or /pause 1w twice in a day) tells them nothing new and is not announced.
+        """
         now = self._clock.now()
         schedule = await self._schedule(client)
         until = None if length is None else now + length
         tz = zone(schedule.timezone)
+        when = self._pause_for_staff(until)
+        known = client.status is ClientStatus.PAUSED and (
+            self._pause_for_staff(schedule.paused_until) == when
+        )
         async with self._db.transaction():
             await self._save(replace(schedule, paused_until=until, next_due_at=until))
             await self._clients.set_status(client.id, ClientStatus.PAUSED)
@@ -488,22 +496,27 @@ class Preferences(ScheduleService):
             name = specialist.display_name
             if until is None:
                 text = self._t(client, "pause.done_open", specialist=name)
-                when = self._texts.get("to_specialist.until_open")
             else:
                 moment = self._phrasing.moment(until, tz, client.language)
                 text = self._t(client, "pause.done_until", until=moment, specialist=name)
-                when = self._texts.get(
-                    "to_specialist.until_date", date=self._phrasing.date(until.date(), "en")
-                )
             if edit is not None:
                 await self._outbox.edit_text(client.chat_id, edit, text)
             else:
                 await self._outbox.text(client.chat_id, text)
-            await self._outbox.note_about(
-                specialist,
-                client,
-                self._texts.get("to_specialist.paused", alias=client.alias, until=when),
-            )
+            if not known:
+                await self._outbox.note_about(
+                    specialist,
+                    client,
+                    self._texts.get("to_specialist.paused", alias=client.alias, until=when),
+                )
+
+    def _pause_for_staff(self, until: datetime | None) -> str:
+        """How long a pause lasts, as the specialist is told: 'until Monday 7 December'."""
+        if until is None:
+            return self._texts.get("to_specialist.until_open")
+        return self._texts.get(
+            "to_specialist.until_date", date=self._phrasing.date(until.date(), "en")
+        )
 
     async def resume(self, client: Client, specialist: Specialist) -> None:
         """/resume after a pause or a stop."""
@@ -527,8 +540,13 @@ class Preferences(ScheduleService):
             )
 
     async def stop(self, client: Client, specialist: Specialist, edit: int) -> None:
-        """Stop scheduled check-ins (after the confirmation); the relay stays open."""
+        """Stop scheduled check-ins (after the confirmation); the relay stays open.
+
+        Already stopped (a double tap on "Yes, stop them"): the same answer, and the
+        specialist is not told twice.
+        """
         schedule = await self._schedule(client)
+        stopped = client.status is ClientStatus.STOPPED
         async with self._db.transaction():
             await self._save(replace(schedule, next_due_at=None, paused_until=None))
             await self._clients.set_status(client.id, ClientStatus.STOPPED)
@@ -538,9 +556,12 @@ class Preferences(ScheduleService):
                 edit,
                 self._t(client, "pause.stopped", specialist=specialist.display_name),
             )
-            await self._outbox.note_about(
-                specialist, client, self._texts.get("to_specialist.stopped", alias=client.alias)
-            )
+            if not stopped:
+                await self._outbox.note_about(
+                    specialist,
+                    client,
+                    self._texts.get("to_specialist.stopped", alias=client.alias),
+                )
 
     async def unblock(self, client: Client) -> None:
         """A client who had blocked the bot is back: everything resumes as it was before."""

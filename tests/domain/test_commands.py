@@ -13,6 +13,8 @@ from bot.domain.commands import (
     leading_names,
     parse_away,
     parse_digest,
+    telegram_id,
+    whole_number,
 )
 
 MONDAY = date(2026, 11, 30)
@@ -28,6 +30,29 @@ def test_leading_names_longest_first_keeping_the_rest_as_typed() -> None:
     ]
     assert leading_names("") == []
     assert len(leading_names("a b c d e f g h")) == 6
+
+
+@pytest.mark.parametrize(
+    ("typed", "number", "user_id"),
+    [
+        ("42", 42, 42),
+        ("0", 0, None),
+        ("007", 7, 7),
+        (str(2**52 - 1), 2**52 - 1, 2**52 - 1),
+        (str(2**52), 2**52, None),
+        ("9" * 30, int("9" * 30), None),
+        ("-5", None, None),
+        ("4 2", None, None),
+        ("", None, None),
+        ("²", None, None),  # Python calls these digits; int() refuses the first
+        ("٣", None, None),
+    ],
+)
+def test_numbers_and_telegram_ids_as_typed(
+    typed: str, number: int | None, user_id: int | None
+) -> None:
+    assert whole_number(typed) == number
+    assert telegram_id(typed) == user_id
 
 
 def test_close_matches_find_typos_and_missing_words() -> None:

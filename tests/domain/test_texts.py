@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import CONFIG_DIR
 from bot.domain.safety import SafetyScreen
-from bot.domain.texts import Texts, TextsError, placeholders
+from bot.domain.texts import Texts, TextsError, chunks, placeholders
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_RE = re.compile(r"""["']((?:[a-z_]+)\.(?:[a-z_]+))["']""")
@@ -155,3 +155,22 @@ def test_a_broken_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "en.toml").write_text('a = "ok"\nb = 3\n')
     with pytest.raises(TextsError, match="b: every message must be text"):
         Texts.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("lines", "messages"),
+    [
+        (["one", "two", "three"], ["one\ntwo", "three"]),
+        (["a" * 12], ["a" * 10, "aa"]),
+        (["short", "many words here to go"], ["short", "many words", "here to go"]),
+        (["first line\nsecond line"], ["first line", "second", "line"]),
+        ([], []),
+    ],
+)
+def test_chunks_fill_messages_and_split_long_lines_without_losing_words(
+    lines: list[str], messages: list[str]
+) -> None:
+    assert chunks(lines, limit=10) == messages
+    assert "".join(messages).replace("\n", "").replace(" ", "") == (
+        "".join(lines).replace("\n", "").replace(" ", "")
+    )

@@ -11,6 +11,9 @@ import pytest
 from tests.e2e.harness import Harness, harness
 from tests.fakes.bot_api import FakeBotApi
 
+# The helpers' own asserts explain themselves as a test's do (imported later, by tests).
+pytest.register_assert_rewrite("tests.e2e.cells")
+
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
 

@@ -118,6 +118,13 @@ async def test_admin_mistakes_are_explained_and_change_nothing(bot: Harness) -> 
                 f"/addspecialist 1003 {'L' * 65}",
                 "Could not add the specialist: the display name is",
             ),
+            *(
+                (
+                    f"/addspecialist 1003 Sam{hidden}Rivera",
+                    "Could not add the specialist: the display name has characters that",
+                )
+                for hidden in ("\u202e", "\u200b", "\x07")  # reversing, invisible, a bell
+            ),
             ("/removespecialist", "Remove a specialist like this: /removespecialist 123456789 to"),
             ("/removespecialist 1001 Ria Okafor", "Remove a specialist like this"),
             ("/removespecialist 1001", "Sam Rivera still has clients. Please say who takes them"),
@@ -136,6 +143,21 @@ async def test_admin_mistakes_are_explained_and_change_nothing(bot: Harness) -> 
         (RIA, 1),
     ]
     assert await bot.rows("SELECT count(*) FROM clients WHERE specialist_id = 1") == [(2,)]
+
+
+async def test_an_admin_who_writes_hears_what_they_can_do_here(bot: Harness) -> None:
+    # An admin is no stranger: not the invitation-only note, but their own commands.
+    await bot.expect_answers(
+        ADMIN,
+        [
+            ("/nosuchcommand", "I don't know that command. /help lists yours."),
+            ("hello, is this working?", "Hello. You're an admin of this Porchlight."),
+        ],
+    )
+    before = len(bot.api.sent_to(ADMIN))
+    bot.api.send_media(ADMIN, "dice")
+    answer = await bot.next_text(ADMIN, before)
+    assert (answer.text or "").startswith("Hello. You're an admin of this Porchlight.")
 
 
 async def test_an_admin_transfers_and_the_audit_log_tells_who_did_what(bot: Harness) -> None:

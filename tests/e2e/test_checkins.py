@@ -295,6 +295,23 @@ async def test_pause_buttons_and_resume(bot: Harness) -> None:
     assert (await bot.client_row(ALEX))["status"] == "active"
 
 
+async def test_the_specialist_hears_of_a_pause_or_a_stop_once(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    for command in ("/pause 1w", "/pause 1w", "/pause 2w"):
+        await say(bot, ALEX, command)
+    question = await say(bot, ALEX, "/stop")
+    yes = question.buttons()[0][0][1]
+    assert yes == "x:yes"
+    for _ in range(2):  # a double tap: both presses arrive before either is handled
+        bot.api.press_button(ALEX, question.message_id, yes)
+    await bot.barrier(SAM)
+    assert [m.text for m in bot.api.sent_to(SAM) if "check-ins" in (m.text or "")] == [
+        "Alex paused check-ins until Monday 7 December.",
+        "Alex paused check-ins until Monday 14 December.",
+        "Alex stopped scheduled check-ins. They can still write to you here.",
+    ]
+
+
 async def test_stop_asks_first_then_only_the_relay_remains(bot: Harness) -> None:
     await daily_at_nine_in_berlin(bot, ALEX)
     question = await say(bot, ALEX, "/stop")

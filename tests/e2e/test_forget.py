@@ -84,6 +84,21 @@ async def test_cancel_keeps_everything_and_erase_leaves_nothing(bot: Harness) ->
     assert all(m.text != "Alex?" for m in bot.api.sent_to(ALEX))
 
 
+async def test_only_the_question_itself_erases(bot: Harness) -> None:
+    # "Erase everything" pressed from a message that does not show it (a modified app, or
+    # the question's buttons already gone) erases nothing and tells nobody.
+    plain = await say(bot, ALEX, "/privacy")
+    question = await say(bot, BO, "/forget")
+    await tap(bot, BO, question, "Cancel")
+    for user, message in ((ALEX, plain), (BO, question)):
+        query = bot.api.press_button(user, message.message_id, "f:yes", force=True)
+        await bot.api.wait_until(lambda q=query: q in bot.api.answered_callbacks, what="answer")
+        assert "no longer works" in str(bot.api.answered_callbacks[query].get("text"))
+    await bot.barrier(SAM)
+    assert await bot.rows("SELECT telegram_user_id FROM clients ORDER BY id") == [(ALEX,), (BO,)]
+    assert not any("erased" in (m.text or "") for m in bot.api.sent_to(SAM))
+
+
 async def test_privacy_says_what_is_kept_and_for_how_long(bot: Harness) -> None:
     answer = await say(bot, ALEX, "/privacy")
     text = answer.text or ""

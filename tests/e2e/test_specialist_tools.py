@@ -96,22 +96,40 @@ async def test_long_lists_come_in_pages(bot: Harness) -> None:
     await tap(bot, SAM, second, "◀ Back")
     assert current(bot, SAM, overview).text == overview.text
 
-    # A forged page, and Sam's list from anyone else: a kind answer, nothing changes.
+    # A forged page, and Sam's list pressed from anyone else's chat: a kind answer, nothing
+    # changes (a button that is not on the message it comes with does nothing).
     sam_data = overview.buttons()[0][0][1]
     assert sam_data is not None
-    for user, chat, data, answer in (
-        (SAM, SAM, sam_data.rsplit(":", 1)[0] + ":7", "That page isn't there any more."),
-        (SAM, SAM, "cl:1:x", "That page isn't there any more."),
-        (RIA, RIA, sam_data, "This list belongs to someone else"),
-        (ALEX, ALEX, sam_data, "This list belongs to someone else"),
+    for user, data in (
+        (SAM, sam_data.rsplit(":", 1)[0] + ":7"),
+        (SAM, "cl:1:x"),
+        (RIA, sam_data),
+        (ALEX, sam_data),
     ):
-        target = bot.api.sent_to(chat)[-1]
-        before = [(m.text, m.reply_markup) for m in bot.api.sent_to(chat)]
-        query = bot.api.press_button(user, target.message_id, data, force=True)
-        await bot.api.wait_until(lambda q=query: q in bot.api.answered_callbacks, what="answer")
-        assert answer in str(bot.api.answered_callbacks[query].get("text")), data
-        await bot.settle()
-        assert [(m.text, m.reply_markup) for m in bot.api.sent_to(chat)] == before
+        await press_refused(bot, user, data, "This button no longer works.")
+
+    # The page is gone by the time its button is pressed: C08 has left.
+    question = await say(bot, 3008, "/forget")
+    await tap(bot, 3008, question, "Erase everything")
+    before = [(m.text, m.reply_markup) for m in bot.api.sent_to(SAM)]
+    query = bot.api.press_button(SAM, overview.message_id, sam_data)
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what="answer")
+    assert bot.api.answered_callbacks[query].get("text") == (
+        "That page isn't there any more. /clients shows a fresh list."
+    )
+    await bot.settle()
+    assert [(m.text, m.reply_markup) for m in bot.api.sent_to(SAM)] == before
+
+
+async def press_refused(bot: Harness, user: int, data: str, answer: str) -> None:
+    """The user presses data on their latest message: the answer, and nothing changes."""
+    target = bot.api.sent_to(user)[-1]
+    before = [(m.text, m.reply_markup) for m in bot.api.sent_to(user)]
+    query = bot.api.press_button(user, target.message_id, data, force=True)
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what="answer")
+    assert answer in str(bot.api.answered_callbacks[query].get("text")), data
+    await bot.settle()
+    assert [(m.text, m.reply_markup) for m in bot.api.sent_to(user)] == before
 
 
 async def test_to_reaches_the_client_and_their_reply_threads_back(bot: Harness) -> None:

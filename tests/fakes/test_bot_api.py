@@ -46,6 +46,7 @@ from tests.fakes.bot_api import MEDIA_KINDS, FakeBotApi, running_fake_api
 
 ALEX = 1001
 SAM = 1002
+CHANNEL = -1009876543210
 GROUP = -5001
 
 
@@ -529,6 +530,27 @@ async def test_application_group_membership(api: FakeBotApi, app: Application) -
     assert echoed[-1].text == "hi all"
     assert said.raw["chat"]["type"] == "group"
     assert said.raw["from"]["id"] == SAM
+
+
+async def test_application_receives_edits_and_channel_posts(
+    api: FakeBotApi,
+    app: Application,  # type: ignore[type-arg]
+) -> None:
+    first = api.send_text(ALEX, "a typo")
+    await api.wait_for_messages(ALEX)
+    api.edit_text(ALEX, first.message_id, "fixed")
+    echoed = await api.wait_for_messages(ALEX, 2)
+    assert (first.text, first.edited) == ("fixed", True)
+    assert echoed[-1].text == "fixed"
+    with pytest.raises(AssertionError, match="no text message"):
+        api.edit_text(ALEX, echoed[-1].message_id, "not mine")
+
+    api.post_to_channel(CHANNEL, "news")
+    [copied] = await api.wait_for_messages(CHANNEL)
+    assert copied.text == "news"
+    [post] = [m for m in api.messages(CHANNEL) if not m.from_bot]
+    assert post.raw["chat"]["type"] == "channel"
+    assert "from" not in post.raw and post.raw["sender_chat"]["id"] == CHANNEL
 
 
 async def test_application_update_is_confirmed(api: FakeBotApi, app: Application) -> None:  # type: ignore[type-arg]
