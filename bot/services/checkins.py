@@ -28,7 +28,7 @@ from bot.storage.schedules import DueClient
 
 log = EventLog(__name__)
 
-BATCH = 250
+BATCH = 150
 MOOD_ANSWERS = ("ok", "meh", "not_today", "talk")
 CHECKIN_ROWS = (("ok", "meh"), ("not_today", "talk"), ("fewer", "pause"))
 PATIENCE_ROWS = (("less", "keep"), ("pause",))
