@@ -35,6 +35,9 @@ from bot.storage.relay import RelayRepository
 
 log = EventLog(__name__)
 
+# Telegram's answer to an edit that changes nothing.
+NOT_MODIFIED = "message is not modified"
+
 MAX_IN_FLIGHT = 200
 SCHEDULED_IN_FLIGHT = 30
 SCHEDULED_REFILL = 10
@@ -260,8 +263,12 @@ class Sender:
                 await self._events.blocked(item.chat_id)
             return True
         except BadRequest as error:
-            await self._give_up(item, error, tell=True)
-            return True
+            if NOT_MODIFIED in error.message.lower():
+                # An edit to what the message already says (a button tapped twice): done.
+                message_id = None
+            else:
+                await self._give_up(item, error, tell=True)
+                return True
         except TimedOut as error:
             if item.at_most_once:
                 # Telegram may have delivered it before the answer timed out: a second

@@ -46,11 +46,6 @@ TROUBLE = frozenset(
     {"handler.error", "outbox.dead", "outbox.send_error", "outbox.dispatch_error", "outbox.retry"}
 )
 
-# A double tap edits a message to the same text twice; Telegram refuses the second edit as
-# "not modified" and the sender counts it dead. Nobody notices (the message already says
-# it), so it is not a trouble here; the sender could count it sent.
-NOT_MODIFIED = "Message is not modified"
-
 Rows = list[tuple[object, ...]]
 Shown = tuple[int, str | None, str, bool]
 
@@ -64,7 +59,7 @@ class Troubles(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         trouble = record.levelno >= logging.ERROR or getattr(record, "event", None) in TROUBLE
-        if trouble and NOT_MODIFIED not in record.getMessage():
+        if trouble:
             self.records.append(record)
 
     def take(self) -> list[str]:
