@@ -1,15 +1,16 @@
 """/digest HH:MM or /digest off: a daily summary for a specialist, off by default.
 
 The tick sends it once the specialist's local time (the programme's zone) has
-passed HH:MM and none went today. It covers the last 24 hours, from stored
-metadata only: who wrote (how many messages), who tapped which button, who is
-paused or stopped, and who has been quiet for more than two weeks. Never what
-anyone wrote.
+passed HH:MM and none went today. It covers yesterday's HH:MM to today's, local time,
+whenever it is actually sent (a late tick, a restart, a clock change): every message
+and tap falls in exactly one summary. From stored metadata only: who wrote (how many
+messages), who tapped which button, who is paused or stopped, and who has been quiet
+for more than two weeks. Never what anyone wrote.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.domain.commands import parse_digest
 from bot.domain.models import ClientStatus, Specialist
@@ -20,8 +21,6 @@ from bot.services.notices import Refused
 from bot.services.overview import Overview
 
 log = EventLog(__name__)
-
-PERIOD = timedelta(hours=24)
 
 
 class Digests(StaffService):
@@ -68,17 +67,25 @@ class Digests(StaffService):
             async with self._db.transaction():
                 if not await self._specialists.claim_digest(specialist.id, local.date()):
                     continue
-                for message in chunks(await self._summary(specialist, now)):
+                start, end = self._window(specialist.digest_at, local.date())
+                for message in chunks(await self._summary(specialist, now, start, end)):
                     await self._outbox.text(specialist.chat_id, message)
             sent += 1
         if sent:
             log.info("digest.sent", count=sent)
         return sent
 
-    async def _summary(self, specialist: Specialist, now: datetime) -> list[str]:
-        since = now - PERIOD
-        wrote = await self._facts.wrote_since(specialist.id, since)
-        taps = await self._facts.taps_since(specialist.id, since)
+    def _window(self, at: time, today: date) -> tuple[datetime, datetime]:
+        """From yesterday's `at` to today's, in the programme's zone, as UTC moments."""
+        end = datetime.combine(today, at, tzinfo=self._staff_tz)
+        start = datetime.combine(today - timedelta(days=1), at, tzinfo=self._staff_tz)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    async def _summary(
+        self, specialist: Specialist, now: datetime, start: datetime, end: datetime
+    ) -> list[str]:
+        wrote = await self._facts.wrote_between(specialist.id, start, end)
+        taps = await self._facts.taps_between(specialist.id, start, end)
         facts = await self._facts.of_specialist(specialist.id)
         paused = [f for f in facts if f.client.status is ClientStatus.PAUSED]
         stopped = [f for f in facts if f.client.status is ClientStatus.STOPPED]

@@ -58,23 +58,28 @@ class OverviewRepository:
         row = await self._db.fetch_one(f"{_FACTS} WHERE c.id = ?", (client_id,))
         return None if row is None else _facts(row)
 
-    async def wrote_since(self, specialist_id: int, since: datetime) -> list[tuple[str, int]]:
-        """(alias, messages) of the specialist's clients who wrote to them since the moment."""
+    async def wrote_between(
+        self, specialist_id: int, start: datetime, end: datetime
+    ) -> list[tuple[str, int]]:
+        """(alias, messages) of the specialist's clients who wrote to them in [start, end)."""
         rows = await self._db.fetch_all(
             "SELECT c.alias, count(*) FROM relay_links l JOIN clients c ON c.id = l.client_id"
             " WHERE c.specialist_id = ? AND l.specialist_id = ? AND l.direction = 'to_specialist'"
-            " AND l.source_message_id IS NOT NULL AND l.created_at >= ?"
+            " AND l.source_message_id IS NOT NULL AND l.created_at >= ? AND l.created_at < ?"
             " GROUP BY c.id ORDER BY c.alias COLLATE NOCASE",
-            (specialist_id, specialist_id, to_db(since)),
+            (specialist_id, specialist_id, to_db(start), to_db(end)),
         )
         return [(row[0], row[1]) for row in rows]
 
-    async def taps_since(self, specialist_id: int, since: datetime) -> list[tuple[str, str]]:
-        """(alias, button) of every check-in button the specialist's clients tapped since."""
+    async def taps_between(
+        self, specialist_id: int, start: datetime, end: datetime
+    ) -> list[tuple[str, str]]:
+        """(alias, button) of every check-in button the specialist's clients tapped in
+        [start, end)."""
         rows = await self._db.fetch_all(
             "SELECT c.alias, k.answer FROM checkins k JOIN clients c ON c.id = k.client_id"
-            " WHERE c.specialist_id = ? AND k.answered_at >= ? AND k.answer IS NOT NULL"
-            " AND k.answer != 'message' ORDER BY k.answered_at, k.id",
-            (specialist_id, to_db(since)),
+            " WHERE c.specialist_id = ? AND k.answered_at >= ? AND k.answered_at < ?"
+            " AND k.answer IS NOT NULL AND k.answer != 'message' ORDER BY k.answered_at, k.id",
+            (specialist_id, to_db(start), to_db(end)),
         )
         return [(row[0], row[1]) for row in rows]

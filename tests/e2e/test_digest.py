@@ -123,3 +123,35 @@ async def test_a_quiet_day_and_bad_times(bot: Harness) -> None:
         "A quiet day: nobody wrote or tapped a button, and nobody is paused, stopped or long"
         " quiet."
     ]
+
+
+async def test_every_message_is_in_exactly_one_summary_across_a_clock_change(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Summaries cover yesterday's HH:MM to today's, local time, whenever each is sent:
+    on the night clocks go back (a 25-hour day) and when one goes out hours late."""
+    saturday = datetime(2026, 10, 24, 6, 0, tzinfo=UTC)  # Berlin still on summer time
+    async with harness(
+        fake_api, tmp_path, start=saturday, default_timezone="Europe/Berlin"
+    ) as bot:
+        await bot.add_specialist(SAM, "Sam Rivera")
+        await bot.join(ALEX, "Alexandra", SAM, "Alex")
+        await say(bot, SAM, "/digest 20:00")
+        bot.clock.set(datetime(2026, 10, 24, 18, 0, 5, tzinfo=UTC))  # 20:00 summer time
+        await bot.run_tick()
+        bot.clock.set(datetime(2026, 10, 24, 18, 30, tzinfo=UTC))  # 20:30, after it
+        bot.api.send_text(ALEX, "hello")
+        await bot.barrier(ALEX)
+        bot.clock.set(datetime(2026, 10, 25, 19, 0, 5, tzinfo=UTC))  # Sunday 20:00 winter time
+        await bot.run_tick()
+        # Three hours late on Monday: a message at 21:00 belongs to Tuesday's summary.
+        bot.clock.set(datetime(2026, 10, 26, 20, 0, tzinfo=UTC))
+        bot.api.send_text(ALEX, "later")
+        await bot.barrier(ALEX)
+        bot.clock.set(datetime(2026, 10, 26, 22, 0, 5, tzinfo=UTC))
+        await bot.run_tick()
+        bot.clock.set(datetime(2026, 10, 27, 19, 0, 5, tzinfo=UTC))
+        await bot.run_tick()
+        texts = [m.text or "" for m in digests(bot)]
+        assert len(texts) == 4
+        assert ["Alex (1)" in text for text in texts] == [False, True, False, True]
