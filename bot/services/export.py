@@ -7,7 +7,7 @@ and queued like every other message (the outbox blanks its payload once sent).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from bot.delivery.outbox import Outbox
@@ -69,8 +69,15 @@ class DataExport:
 
 
 def _entry(entry: AuditEntry) -> dict[str, Any]:
-    """An audit entry as the client reads it: who (by role and id), what, when."""
-    found = asdict(entry)
-    found["at"] = to_db(entry.at)
-    found["actor"] = {"role": entry.actor.role.value, "user_id": entry.actor.user_id}
-    return found
+    """An audit entry as the client reads it: what was done, when, and by whom by role only.
+
+    Staff are never named by their Telegram ids (their accounts stay hidden from clients,
+    as the relay keeps them), so the details of others' actions, which name them, stay out.
+    """
+    own = entry.actor.role is ActorRole.CLIENT
+    return {
+        "at": to_db(entry.at),
+        "action": entry.action,
+        "by": entry.actor.role.value,
+        "detail": entry.detail if own else None,
+    }

@@ -95,3 +95,20 @@ async def test_only_clients_have_data_to_export(bot: Harness, user: int) -> None
     answer = await say(bot, user, "/mydata")
     assert answer.raw.get("document") is None
     assert await bot.rows("SELECT count(*) FROM audit_log WHERE action = 'export'") == [(0,)]
+
+
+async def test_staff_are_never_named_by_their_telegram_ids(bot: Harness) -> None:
+    answer = await say(bot, SAM, "/transfer Alex Ria Okafor")
+    assert "Ria Okafor" in (answer.text or "")
+    await bot.settle()
+    data = await export_of(bot, ALEX)
+    transfer = next(entry for entry in data["audit"] if entry["action"] == "transfer")
+    assert transfer == {
+        "at": transfer["at"],
+        "action": "transfer",
+        "by": "specialist",
+        "detail": None,
+    }
+    text = json.dumps(data)
+    assert str(SAM) not in text and str(RIA) not in text
+    assert data["specialist"] == "Ria Okafor"
