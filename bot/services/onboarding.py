@@ -222,7 +222,7 @@ class Onboarding:
             if (
                 specialist is None
                 or not specialist.active
-                or not await self._invites.mark_used(invite.id, now)
+                or not await self._invites.use(invite.id)
             ):
                 await self._notices.say_to_stranger_now(
                     person.user_id, "consent.button_expired", language

@@ -134,11 +134,6 @@ class ClientRepository:
         )
         await conn.execute("DELETE FROM inbox WHERE user_id = ?", (client.telegram_user_id,))
         await conn.execute("DELETE FROM relay_threads WHERE chat_id = ?", (client.chat_id,))
-        await conn.execute(
-            "DELETE FROM invites WHERE specialist_id = ? AND used_at IS NOT NULL"
-            " AND alias = ? COLLATE NOCASE",
-            (client.specialist_id, client.alias),
-        )
         await conn.execute("DELETE FROM clients WHERE id = ?", (client.id,))
 
     async def block(self, client_id: int) -> bool:

@@ -58,10 +58,10 @@ class InviteRepository:
             is not None
         )
 
-    async def mark_used(self, invite_id: int, now: datetime) -> bool:
-        """Use the invite; False if it was used already (a race lost)."""
+    async def use(self, invite_id: int) -> bool:
+        """Use the invite up: it is deleted (its alias now lives on the client row, which
+        /forget erases wherever a transfer has taken it); False if a race used it first."""
         changed = await self._db.write(
-            "UPDATE invites SET used_at = ? WHERE id = ? AND used_at IS NULL",
-            (to_db(now), invite_id),
+            "DELETE FROM invites WHERE id = ? AND used_at IS NULL", (invite_id,)
         )
         return changed == 1

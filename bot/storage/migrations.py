@@ -274,6 +274,13 @@ async def m006_inbox_safety(conn: aiosqlite.Connection) -> None:
     await conn.execute("ALTER TABLE inbox ADD COLUMN safety_category TEXT")
 
 
+async def m007_used_invites_go(conn: aiosqlite.Connection) -> None:
+    """A used invite is deleted from now on: its alias (often a first name) lives on in the
+    client row, which /forget erases even after a transfer moved it; the used rows kept so
+    far go too."""
+    await conn.execute("DELETE FROM invites WHERE used_at IS NOT NULL")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -281,6 +288,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m004_safety_and_blocks,
     m005_staff_tools,
     m006_inbox_safety,
+    m007_used_invites_go,
 )
 
 

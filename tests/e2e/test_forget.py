@@ -11,7 +11,7 @@ import pytest
 from tests.e2e.harness import Harness, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi
 
-SAM = 1001
+SAM, RIA = 1001, 1002
 ALEX, BO = 2001, 2002
 
 
@@ -130,3 +130,15 @@ async def test_routing_and_history_past_retention_are_purged(bot: Harness) -> No
     bot.api.send_text(SAM, "an old thread", reply_to=old_copy.message_id)
     await bot.barrier(SAM)
     assert all(m.text != "an old thread" for m in bot.api.sent_to(ALEX))
+
+
+async def test_after_a_transfer_erasing_still_leaves_nothing_with_the_alias(bot: Harness) -> None:
+    await bot.add_specialist(RIA, "Ria Okafor")
+    await say(bot, SAM, "/transfer Alex Ria Okafor")
+    await bot.settle()
+    question = await say(bot, ALEX, "/forget")
+    await tap(bot, ALEX, question, "Erase everything")
+    await bot.settle()
+    for table in ("invites", "clients", "audit_log", "outbox"):
+        found = await bot.rows(f"SELECT * FROM {table}")
+        assert not any("Alex" in str(value) for row in found for value in row), table
