@@ -259,3 +259,8 @@ def load_settings(**overrides: Any) -> Settings:
         reason = str(first["msg"]).removeprefix("Value error, ")
         advice = _ADVICE.get(field, "see .env.example and config/settings.toml")
         raise ConfigError(f"{field.upper()}: {reason}; {advice}") from None
+    except OSError as error:  # an .env or settings file this user may not read
+        raise ConfigError(
+            f"could not read the settings ({error.strerror}: {error.filename});"
+            " run the command from the project folder, as a user who may read it"
+        ) from None

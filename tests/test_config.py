@@ -156,3 +156,15 @@ def test_secrets_are_refused_in_settings_toml(
     with pytest.raises(ConfigError, match=r"^WEBHOOK_SECRET is a secret: remove it from") as no:
         load_settings()
     assert WEBHOOK_SECRET not in str(no.value)
+
+
+def test_an_unreadable_settings_file_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As when a service user runs the command line from a folder it may not enter.
+    def unreadable(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", ".env")
+
+    monkeypatch.setattr(Settings, "__init__", unreadable)
+    with pytest.raises(ConfigError, match=r"could not read the settings \(Permission denied"):
+        load_settings()

@@ -44,8 +44,10 @@ class AiohttpRequest(BaseRequest):
         """Open the session (again, after a shutdown)."""
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size)
+            # trust_env: HTTPS_PROXY and friends, as PTB's httpx transport (and so
+            # `python -m bot check`) honours them.
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}
+                connector=connector, headers={"User-Agent": self.USER_AGENT}, trust_env=True
             )
 
     async def shutdown(self) -> None:

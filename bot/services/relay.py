@@ -252,7 +252,12 @@ class Relay:
         """Store a message's ids until it is handled (see bot.handlers.inbox), with what the
         safety screen finds in its words, so a message relayed after a crash is still
         marked possibly urgent. The words themselves are not kept."""
-        flagged = self._safety.screen(words, language or DEFAULT_LANGUAGE) if words else None
+        # Every language the screen knows: the app's language need not be the one the
+        # client chose to write in, and only a replay after a crash uses this mark.
+        flagged = None
+        for code in (language or DEFAULT_LANGUAGE, *sorted(self._safety.languages)):
+            if words and (flagged := self._safety.screen(words, code)) is not None:
+                break
         if flagged is not None:
             received = replace(received, safety_category=flagged.category)
         async with self._db.autocommit():

@@ -41,6 +41,7 @@ def math_bold(text: str) -> str:
 
 
 MATCHES = [
+    ("I'm going to take all my pills tonight", "overdose"),
     # plain and shouted
     ("I want to kill myself", "suicide"),
     ("KILL MYSELF", "suicide"),
@@ -197,6 +198,18 @@ SPANISH_MATCHES = [
     ("me tomé todas las pastillas", "overdose"),
     ("me he tomado un puñado de calmantes", "overdose"),
     ("pensé en una sobredosis", "overdose"),
+    ("me quiero quitar la vida", "suicide"),
+    ("me voy a quitar la vida", "suicide"),
+    ("me quiero ahorcar", "suicide"),
+    ("me voy a pegar un tiro", "suicide"),
+    ("me quiero cortar las venas", "suicide"),
+    ("me voy a tirar de un puente", "suicide"),
+    ("me voy a tirar por la ventana", "suicide"),
+    ("pienso en matarme", "suicide"),
+    ("me quiero hacer daño", "self_harm"),
+    ("me quiero lastimar", "self_harm"),
+    ("voy a tomarme todas mis pastillas", "overdose"),
+    ("me voy a tomar todas las pastillas", "overdose"),
     # English is checked too, whatever the language
     ("i want to die", "suicide"),
 ]
@@ -223,6 +236,7 @@ SPANISH_NON_MATCHES = [
     "estoy bien, gracias",
     "hoy fue un buen día",
     "me pegó el sol en la cara",
+    "crema para no quemarme la piel",
     "se me pega la ropa con este calor",
     "abusó de mi confianza",
     "la violación de datos salió en las noticias",

@@ -70,8 +70,10 @@ async def test_everyday_words_are_not_flagged(bot: Harness) -> None:
     assert resources_sent(bot) == 0
 
 
+# The second in Spanish from an English app: the client may have chosen Spanish.
+@pytest.mark.parametrize("words", ["I want to end my life", "me quiero morir"])
 async def test_a_message_relayed_after_a_failure_is_still_marked_urgent(
-    bot: Harness, monkeypatch: pytest.MonkeyPatch
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, words: str
 ) -> None:
     """The inbox keeps ids and the screen's category, never words: a message whose handler
     failed is relayed at the next start, still marked possibly urgent."""
@@ -80,7 +82,7 @@ async def test_a_message_relayed_after_a_failure_is_still_marked_urgent(
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(bot.services.relay, "from_client", failing)
-    original = bot.api.send_text(ALEX, "I want to end my life")
+    original = bot.api.send_text(ALEX, words)
     await bot.barrier(ALEX)
     kept = await bot.rows("SELECT message_id, safety_category FROM inbox")
     assert kept == [(original.message_id, "suicide")]
