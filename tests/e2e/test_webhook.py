@@ -173,18 +173,25 @@ async def test_what_is_written_while_the_bot_is_down_arrives_after_the_restart(
     assert len(api.calls_to("setWebhook")) == 2
 
 
-async def test_python_m_bot_run_serves_the_webhook(fake_api: FakeBotApi, tmp_path: Path) -> None:
-    port = free_port()
-    log = tmp_path / "bot.log"
-    bot = await start_bot(
+async def start_webhook_bot(
+    fake_api: FakeBotApi, tmp_path: Path, port: int, **env: str
+) -> asyncio.subprocess.Process:
+    """`python -m bot run` serving a webhook on this port, logging to tmp_path/bot.log."""
+    return await start_bot(
         fake_api,
         tmp_path / "porchlight.sqlite3",
-        log,
+        tmp_path / "bot.log",
         WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
         WEBHOOK_PORT=str(port),
         WEBHOOK_SECRET=SECRET,
-        LOG_FORMAT="json",
+        **env,
     )
+
+
+async def test_python_m_bot_run_serves_the_webhook(fake_api: FakeBotApi, tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "bot.log"
+    bot = await start_webhook_bot(fake_api, tmp_path, port, LOG_FORMAT="json")
     try:
         await fake_api.wait_until(lambda: fake_api.webhook_url != "", what="setWebhook")
         fake_api.add_user(3001, "Robin")
@@ -212,14 +219,7 @@ async def test_a_webhook_port_in_use_is_named_in_one_line(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = int(taken.getsockname()[1])
-        bot = await start_bot(
-            fake_api,
-            tmp_path / "porchlight.sqlite3",
-            log,
-            WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
-            WEBHOOK_PORT=str(port),
-            WEBHOOK_SECRET=SECRET,
-        )
+        bot = await start_webhook_bot(fake_api, tmp_path, port)
         code = await asyncio.wait_for(bot.wait(), timeout=30)
     written = log.read_text()
     assert code == 1, written
