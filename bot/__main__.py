@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -251,6 +252,9 @@ def _demo() -> int:
     """The real bot against a Bot API server inside this process: no token, no .env."""
     from bot.demo.script import run_demo
 
+    # The transcript is the demo's output: only errors besides it (not, say, the warning
+    # that the shipped safety resources still lack local crisis lines).
+    logging.basicConfig(level=logging.ERROR)
     return asyncio.run(run_demo())
 
 
