@@ -172,8 +172,12 @@ class Outbox:
 
     async def document(self, chat_id: int, filename: str, content: str, *, caption: str) -> int:
         """Queue a text file (a client's data export) with a caption."""
-        payload = {"chat_id": chat_id, "filename": filename, "content": content}
-        payload["caption"] = caption
+        payload = {
+            "chat_id": chat_id,
+            "filename": filename,
+            "content": content,
+            "caption": caption,
+        }
         return await self._add(chat_id, "send_document", payload, priority=Priority.PERSON)
 
     async def note_about(self, specialist: Specialist, client: Client, text: str) -> int:
