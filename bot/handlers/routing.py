@@ -217,7 +217,7 @@ async def on_button(update: Update, context: Context) -> None:
     if query is None or person is None:
         return
     if not on_its_message(query):
-        await answer_quietly(query, services(context).texts.get("consent.button_expired"))
+        await answer_quietly(query, button_gone(context, person))
         return
     if (query.data or "").startswith("consent:"):
         await on_consent_button(update, context, person)
@@ -230,8 +230,15 @@ async def on_button(update: Update, context: Context) -> None:
     if known and await on_settings_button(update, context, client, specialist):  # type: ignore[arg-type]
         await answer_quietly(query)
         return
-    expired = services(context).texts.get("consent.button_expired", person.language)
-    await answer_quietly(query, expired)
+    await answer_quietly(query, button_gone(context, person))
+
+
+def button_gone(context: Context, person: Person) -> str:
+    """What a press that no longer does anything is answered: staff are not pointed to
+    invite links, as everyone else is (for whom a stale consent button is the usual case)."""
+    staff = person.specialist is not None or person.is_admin
+    key = "button.gone" if staff else "consent.button_expired"
+    return services(context).texts.get(key, person.language)
 
 
 def register(application: PorchlightApp) -> None:

@@ -24,6 +24,17 @@ from tests.fakes.bot_api import FakeBotApi, FakeMessage, running_fake_api
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 # A stranger whose /help marks the end of a cell: updates are handled one at a time.
 WATCHER = 4999
+STAFF = frozenset({900, 1001, 1002})  # the usual cast's admin and specialists
+
+
+def button_gone(user: int) -> str:
+    """What a press of a button that does nothing is answered: staff are not pointed to
+    invite links."""
+    if user in STAFF:
+        return "This button no longer works."
+    return "This button no longer works. If you have an invite link, you can tap it again."
+
+
 # Every table a person's action could change.
 TABLES = (
     "clients",

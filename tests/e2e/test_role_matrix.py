@@ -64,7 +64,6 @@ INVITATION_ONLY = (
     "Hello. This bot works by invitation from your peer support specialist."
     " If you have one, ask them for a link."
 )
-BUTTON_GONE = "This button no longer works. If you have an invite link, you can tap it again."
 CLIENT_HELP = "Write here whenever you like: text, a voice message, a photo. Sam Rivera"
 STAFF_HELP = "Your commands:\n/clients"
 ADMIN_HELP = "Hello. You're an admin of this Porchlight."
@@ -85,7 +84,7 @@ class Gate(Enum):
 def refusal(gate: Gate, role: Role) -> str:
     """What someone the gate stops is told."""
     if gate is Gate.BUTTON:
-        return BUTTON_GONE
+        return cells.button_gone(USER[role])
     if gate is Gate.ADMINS:
         return ADMINS_ONLY
     if role is STRANGER:
