@@ -245,7 +245,9 @@ class Sender:
                 await self._outbox.mark_dead(item, "stale")
             return True
         async with self._db.autocommit():
-            await self._outbox.mark_sending(item.id)
+            waiting = await self._outbox.mark_sending(item.id)
+        if not waiting:
+            return True  # withdrawn or erased since it was handed out: nothing to send
         # The limiter comes last, so the request leaves the moment its slot is granted
         # (a database wait in between bunched requests past Telegram's limits).
         if not await self._wait_turn(item):

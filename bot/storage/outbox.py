@@ -169,12 +169,15 @@ class OutboxRepository:
         )
         return None if row is None or row[0] is None else from_db(row[0])
 
-    async def mark_sending(self, item_id: int) -> None:
-        """The request is about to leave: a crash from here on is ambiguous."""
-        await self._db.write(
-            "UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?",
+    async def mark_sending(self, item_id: int) -> bool:
+        """The request is about to leave: a crash from here on is ambiguous. False if the
+        item is no longer waiting (withdrawn by a pause, erased by /forget): not to be sent."""
+        changed = await self._db.write(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1"
+            " WHERE id = ? AND status = 'pending'",
             (item_id,),
         )
+        return changed == 1
 
     async def _finish(self, item: OutboxItem, sql: str, params: Params) -> None:
         """Mark an item done, or delete it if it was never to be kept (a stranger's note)."""

@@ -554,3 +554,29 @@ async def test_a_settings_change_does_not_undo_a_tick_that_ran_meanwhile(
     assert (row["last_slot"], row["unanswered"], row["quiet"]) == ("2026-11-30", 1, "22:00-07:00")
     assert row["next_due_at"].startswith("2026-12-01T08:")
     assert len(checkins(bot, ALEX)) == 1
+
+
+async def test_a_checkin_already_handed_to_the_sender_is_withdrawn_by_a_pause(
+    bot: Harness,
+) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+
+    # Alex's chat is busy: the answer to /help takes a second to come back from Telegram,
+    # and the check-in queues behind it in the sender, handed out but not yet sent.
+    def calls_to_alex() -> int:
+        return sum(c.params.get("chat_id") == ALEX for c in bot.api.calls_to("sendMessage"))
+
+    before = calls_to_alex()
+    bot.api.fail_next("sendMessage", chat_id=ALEX, status=200, delay=1.0)
+    bot.api.send_text(ALEX, "/help")
+    await bot.api.wait_until(lambda: calls_to_alex() > before, what="the slow /help answer")
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, 10, tzinfo=UTC))
+    await bot.services.checkins.tick()
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "/pause 1w")
+    await bot.said(SAM, sam_before + 1)  # the pause is handled
+    await bot.settle()
+    assert checkins(bot, ALEX) == []
+    assert "paused until" in (bot.api.sent_to(ALEX)[-1].text or "")
+    withdrawn = await bot.rows("SELECT status, last_error FROM outbox WHERE priority = 1")
+    assert withdrawn == [("dead", "withdrawn")]
