@@ -73,11 +73,10 @@ class Invite:
     alias: str
     created_at: datetime
     expires_at: datetime
-    used_at: datetime | None
 
     def is_usable(self, now: datetime) -> bool:
-        """True while the invite is neither used nor expired."""
-        return self.used_at is None and now < self.expires_at
+        """True until the invite expires (a used one no longer exists)."""
+        return now < self.expires_at
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Invites: stored by the hash of their code, used once."""
+"""Invites: stored by the hash of their code, deleted when used."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import datetime
 import aiosqlite
 
 from bot.domain.models import Invite
-from bot.storage.db import Database, from_db, maybe_from_db, to_db
+from bot.storage.db import Database, from_db, to_db
 
-_COLUMNS = "id, specialist_id, alias, created_at, expires_at, used_at"
+_COLUMNS = "id, specialist_id, alias, created_at, expires_at"
 
 
 def _invite(row: aiosqlite.Row) -> Invite:
@@ -19,7 +19,6 @@ def _invite(row: aiosqlite.Row) -> Invite:
         alias=row["alias"],
         created_at=from_db(row["created_at"]),
         expires_at=from_db(row["expires_at"]),
-        used_at=maybe_from_db(row["used_at"]),
     )
 
 
@@ -38,7 +37,7 @@ class InviteRepository:
             " VALUES (?, ?, ?, ?, ?)",
             (code_hash, specialist_id, alias, to_db(now), to_db(expires)),
         )
-        return Invite(invite_id or 0, specialist_id, alias, now, expires, None)
+        return Invite(invite_id or 0, specialist_id, alias, now, expires)
 
     async def by_hash(self, code_hash: bytes) -> Invite | None:
         """The invite whose code hashes to this."""
@@ -48,11 +47,11 @@ class InviteRepository:
         return None if row is None else _invite(row)
 
     async def open_alias_taken(self, specialist_id: int, alias: str, now: datetime) -> bool:
-        """True if an unused, unexpired invite of the specialist already carries the alias."""
+        """True if an unexpired invite of the specialist already carries the alias."""
         return (
             await self._db.fetch_one(
                 "SELECT 1 FROM invites WHERE specialist_id = ? AND alias = ? COLLATE NOCASE"
-                " AND used_at IS NULL AND expires_at > ?",
+                " AND expires_at > ?",
                 (specialist_id, alias, to_db(now)),
             )
             is not None
@@ -61,7 +60,5 @@ class InviteRepository:
     async def use(self, invite_id: int) -> bool:
         """Use the invite up: it is deleted (its alias now lives on the client row, which
         /forget erases wherever a transfer has taken it); False if a race used it first."""
-        changed = await self._db.write(
-            "DELETE FROM invites WHERE id = ? AND used_at IS NULL", (invite_id,)
-        )
+        changed = await self._db.write("DELETE FROM invites WHERE id = ?", (invite_id,))
         return changed == 1

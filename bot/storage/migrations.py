@@ -277,7 +277,7 @@ async def m006_inbox_safety(conn: aiosqlite.Connection) -> None:
 async def m007_used_invites_go(conn: aiosqlite.Connection) -> None:
     """A used invite is deleted from now on: its alias (often a first name) lives on in the
     client row, which /forget erases even after a transfer moved it; the used rows kept so
-    far go too."""
+    far go too. The used_at column stays, always empty (migrations only go forward)."""
     await conn.execute("DELETE FROM invites WHERE used_at IS NOT NULL")
 
 
