@@ -191,17 +191,11 @@ class Outbox:
             dest_chat_id=specialist.chat_id,
             now=self._clock.now(),
         )
-        # Not a header: the next relay into this chat opens with one again.
+        # Not a header: the next relay into this chat opens with one again (text() keeps
+        # the thread for anything linked, as it must for headers).
         await self._relay.forget_last_source(specialist.chat_id)
-        payload = _text_payload(specialist.chat_id, text, None)
-        if specialist.away:
-            payload["silent"] = True
-        return await self._add(
-            specialist.chat_id,
-            "send_message",
-            payload,
-            priority=Priority.PERSON,
-            relay_link_id=link,
+        return await self.text(
+            specialist.chat_id, text, relay_link_id=link, silent=specialist.away
         )
 
     async def withdraw_checkins(self, chat_id: int) -> None:

@@ -267,10 +267,14 @@ class Onboarding:
     async def _audit_consent(
         self, action: str, client: Client, specialist: Specialist, version: int, now: datetime
     ) -> None:
-        detail = f"consent version {version}"
-        actor = Actor(ActorRole.CLIENT)
-        ids = {"client_id": client.id, "specialist_id": specialist.id}
-        await self._audit.record(actor, action, now, detail=detail, **ids)
+        await self._audit.record(
+            Actor(ActorRole.CLIENT),
+            action,
+            now,
+            client_id=client.id,
+            specialist_id=specialist.id,
+            detail=f"consent version {version}",
+        )
 
     def _consent_version(self) -> int:
         return int(self._texts.get("consent.version"))
