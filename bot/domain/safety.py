@@ -410,10 +410,21 @@ class SafetyScreen:
 
     def screen(self, text: str, language: str) -> SafetyMatch | None:
         """The category of a phrase found in the text (its language's or English), or None."""
+        return self._find(text, (self._resolve(language), FALLBACK_LANGUAGE))
+
+    def screen_all(self, text: str, language: str) -> SafetyMatch | None:
+        """As screen, then in every other loaded language too (for a message whose writer's
+        chosen language is not known yet)."""
+        return self._find(
+            text, (self._resolve(language), FALLBACK_LANGUAGE, *sorted(self._languages))
+        )
+
+    def _find(self, text: str, codes: tuple[str, ...]) -> SafetyMatch | None:
+        """Normalise once; the first of these languages (each read once) that finds a phrase."""
         normalised = normalise(text)
         if not normalised:
             return None
-        for code in dict.fromkeys((self._resolve(language), FALLBACK_LANGUAGE)):
+        for code in dict.fromkeys(codes):
             category = self._languages[code].find(normalised)
             if category is not None:
                 return SafetyMatch(category)

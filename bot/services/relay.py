@@ -254,10 +254,7 @@ class Relay:
         marked possibly urgent. The words themselves are not kept."""
         # Every language the screen knows: the app's language need not be the one the
         # client chose to write in, and only a replay after a crash uses this mark.
-        flagged = None
-        for code in (language or DEFAULT_LANGUAGE, *sorted(self._safety.languages)):
-            if words and (flagged := self._safety.screen(words, code)) is not None:
-                break
+        flagged = self._safety.screen_all(words, language or DEFAULT_LANGUAGE) if words else None
         if flagged is not None:
             received = replace(received, safety_category=flagged.category)
         async with self._db.autocommit():
