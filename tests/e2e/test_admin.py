@@ -65,7 +65,10 @@ async def test_admin_adds_lists_and_removes_specialists(bot: Harness) -> None:
             ),
             what="the client told",
         )
-    assert "no longer registered as a specialist" in (bot.api.sent_to(SAM)[-1].text or "")
+    await bot.api.wait_until(
+        lambda: "no longer registered as a specialist" in (bot.api.sent_to(SAM)[-1].text or ""),
+        what="Sam's goodbye",
+    )
     await bot.api.wait_until(lambda: "chat:1001" not in bot.api.commands, what="Sam's menu gone")
 
     # Sam is a stranger now; Alex's words reach Ria.
