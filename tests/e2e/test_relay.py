@@ -83,6 +83,7 @@ async def test_every_relayable_kind_is_copied_both_ways(bot: Harness, kind: str)
     assert got[1].copied_from == (ALEX, original.message_id)
     assert got[1].caption == caption
 
+    await bot.settle()  # "I'll pass this on" may still be on its way to Alex
     client_before = len(bot.api.sent_to(ALEX))
     answer = bot.api.send_media(SAM, kind, reply_to=got[1].message_id)
     back = (await bot.said(ALEX, client_before + 2))[client_before:]
