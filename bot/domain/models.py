@@ -62,6 +62,8 @@ class Client:
     timezone: str
     consent_version: int
     consented_at: datetime
+    # The question the client was just asked to answer by typing (a time, a zone), if any.
+    awaiting: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.domain.models import Client
+from bot.domain.models import Client, Specialist
 from bot.handlers.common import answer_quietly
 from bot.handlers.context import Context, services
 from bot.services.onboarding import parse_consent_data
@@ -28,7 +28,9 @@ async def on_consent_button(update: Update, context: Context, person: Person) ->
     await answer_quietly(query)
 
 
-async def on_client_message(update: Update, context: Context, client: Client) -> None:
+async def on_client_message(
+    update: Update, context: Context, client: Client, specialist: Specialist
+) -> None:
     """Anything a client writes goes to their specialist (unless it is a time they were
     asked to type, like 09:30 or Europe/Madrid)."""
     message = update.message
@@ -41,7 +43,7 @@ async def on_client_message(update: Update, context: Context, client: Client) ->
     words = message.text or message.caption
     flagged = found.safety.screen(words, client.language) if words else None
     await found.relay.from_client(
-        update.update_id, client, message.message_id, replied_to(update), flagged
+        update.update_id, client, specialist, message.message_id, replied_to(update), flagged
     )
 
 

@@ -151,8 +151,8 @@ async def on_private_message(update: Update, context: Context) -> None:
         return
     if person.specialist is not None:
         await on_specialist_message(update, context, person.specialist)
-    elif person.client is not None:
-        await on_client_message(update, context, person.client)
+    elif person.client is not None and person.their_specialist is not None:
+        await on_client_message(update, context, person.client, person.their_specialist)
     elif person.is_admin:
         # Nobody to relay to: what an admin can do here instead.
         await services(context).notices.say(person.user_id, "admin.greeting")

@@ -362,6 +362,8 @@ class Preferences(ScheduleService):
         considered: whatever else it is, it is relayed and the question lapses, so a
         later "Japan", "+1" or "UTC" in conversation is never taken for a setting.
         """
+        if client.awaiting is None:
+            return False  # nothing asked: no need to read the schedule
         schedule = await self._schedule(client)
         if schedule.awaiting is None:
             return False

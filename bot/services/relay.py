@@ -72,7 +72,6 @@ class Relay:
         self._inbox = inbox
         self._people = people
         self._safety = safety
-        self._specialists = specialists
         self._clients = clients
         self._relay = relay
         self._outbox = outbox
@@ -85,6 +84,7 @@ class Relay:
         self,
         update_id: int,
         client: Client,
+        specialist: Specialist,
         message_id: int,
         reply_to: int | None,
         flagged: SafetyMatch | None = None,
@@ -102,9 +102,6 @@ class Relay:
             await self._settle(update_id)
             if not await self._relay.first_time(update_id, now):
                 return Outcome.DUPLICATE
-            specialist = await self._specialists.by_id(client.specialist_id)
-            if specialist is None:
-                return Outcome.CLIENT_GONE
             answered = await self._checkins.answered_by_message(client, now)
             # A client replying to a specialist's message: thread the copy under the original.
             original = await self._linked(client.chat_id, reply_to, specialist.id)
@@ -286,11 +283,12 @@ class Relay:
                     message.message_id,
                     message.reply_to_message_id,
                 )
-            elif person.client is not None:
+            elif person.client is not None and person.their_specialist is not None:
                 category = message.safety_category
                 await self.from_client(
                     message.update_id,
                     person.client,
+                    person.their_specialist,
                     message.message_id,
                     message.reply_to_message_id,
                     SafetyMatch(category) if category is not None else None,

@@ -11,7 +11,7 @@ from bot.storage.db import Database, from_db, to_db
 
 CLIENT_COLUMNS = (
     "id, telegram_user_id, chat_id, alias, specialist_id, status, language, timezone,"
-    " consent_version, consented_at"
+    " consent_version, consented_at, awaiting"
 )
 
 
@@ -28,6 +28,7 @@ def client_from_row(row: aiosqlite.Row, prefix: str = "") -> Client:
         timezone=row[f"{prefix}timezone"],
         consent_version=row[f"{prefix}consent_version"],
         consented_at=from_db(row[f"{prefix}consented_at"]),
+        awaiting=row[f"{prefix}awaiting"],
     )
 
 
