@@ -31,7 +31,6 @@ from bot.domain.clock import Clock
 from bot.logs import EventLog
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
-from bot.storage.relay import RelayRepository
 
 log = EventLog(__name__)
 
@@ -78,7 +77,6 @@ class Sender:
         self,
         db: Database,
         outbox: OutboxRepository,
-        relay: RelayRepository,
         bot: Bot,
         limiter: RateLimiter,
         clock: Clock,
@@ -90,7 +88,6 @@ class Sender:
     ) -> None:
         self._db = db
         self._outbox = outbox
-        self._relay = relay
         self._bot = bot
         self._limiter = limiter
         self._clock = clock
@@ -280,11 +277,8 @@ class Sender:
             return await self._retry(item, error)
         except TelegramError as error:
             return await self._retry(item, error)
-        linked = item.relay_link_id is not None and message_id is not None
-        async with self._db.transaction() if linked else self._db.autocommit():
+        async with self._db.autocommit():
             await self._outbox.mark_sent(item, message_id, self._clock.now())
-            if item.relay_link_id is not None and message_id is not None:
-                await self._relay.set_dest_message(item.relay_link_id, message_id)
         log.debug("outbox.sent", item=item.id, chat=item.chat_id, method=item.method)
         return True
 

@@ -125,7 +125,6 @@ class Services:
             sender = Sender(
                 db,
                 outbox_repo,
-                relay_repo,
                 bot,
                 limiter,
                 clock,

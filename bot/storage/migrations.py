@@ -281,6 +281,23 @@ async def m007_used_invites_go(conn: aiosqlite.Connection) -> None:
     await conn.execute("DELETE FROM invites WHERE used_at IS NOT NULL")
 
 
+async def m008_sent_links(conn: aiosqlite.Connection) -> None:
+    """A relayed message's id in the chat it reached is written into its relay link by the
+    same statement that marks it sent. A reply is routed by that id, so the two must never
+    part; as one statement they need no transaction, which took three more trips to the
+    database thread for every relayed message."""
+    await conn.execute(
+        """
+        CREATE TRIGGER outbox_sent_into_link AFTER UPDATE OF sent_message_id ON outbox
+        WHEN NEW.relay_link_id IS NOT NULL AND NEW.sent_message_id IS NOT NULL
+        BEGIN
+            UPDATE relay_links SET dest_message_id = NEW.sent_message_id
+            WHERE id = NEW.relay_link_id;
+        END
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -289,6 +306,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m005_staff_tools,
     m006_inbox_safety,
     m007_used_invites_go,
+    m008_sent_links,
 )
 
 

@@ -187,7 +187,7 @@ class OutboxRepository:
             await self._db.write(sql, params)
 
     async def mark_sent(self, item: OutboxItem, message_id: int | None, now: datetime) -> None:
-        """Telegram accepted the message."""
+        """Telegram accepted the message (a relayed one's link learns its id: m008)."""
         await self._finish(
             item,
             # The payload goes once sent: even the bot's own texts name people.

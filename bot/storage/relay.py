@@ -63,12 +63,6 @@ class RelayRepository:
         assert link_id is not None
         return link_id
 
-    async def set_dest_message(self, link_id: int, message_id: int) -> None:
-        """Remember where the copy landed."""
-        await self._db.write(
-            "UPDATE relay_links SET dest_message_id = ? WHERE id = ?", (message_id, link_id)
-        )
-
     async def by_id(self, link_id: int) -> RelayLink | None:
         """One link by id."""
         row = await self._db.fetch_one(

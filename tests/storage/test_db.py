@@ -164,7 +164,18 @@ async def test_relay_links_route_both_ways_and_updates_count_once(db: Database) 
             dest_chat_id=1001,
             now=NOW,
         )
-        await relay.set_dest_message(link, 77)
+        outbox = OutboxRepository(db)
+        copy = await outbox.add(
+            chat_id=1001,
+            method="copy_message",
+            payload={},
+            priority=Priority.PERSON,
+            now=NOW,
+            relay_link_id=link,
+        )
+        assert copy is not None
+        assert await relay.by_dest(1001, 77) is None  # not sent yet: nothing to route by
+        await outbox.mark_sent(copy, 77, NOW)  # where the copy landed, as Telegram said
         by_dest = await relay.by_dest(1001, 77)
         by_source = await relay.by_source(2001, 5)
         assert await relay.first_time(42, NOW)
