@@ -193,8 +193,33 @@ _LIBRARY_FLOORS = {
 }
 
 
+# PTB's webhook server logs a whole update (a client's words included) at CRITICAL when
+# it cannot read it; its logger and the start of that line.
+_WEBHOOK_LOGGER = "telegram.ext.Updater"
+_UNREADABLE_UPDATE = "Something went wrong processing the data received from Telegram"
+
+
+class DropUpdateData(logging.Filter):
+    """Keep PTB's line about an update it could not read, without the update."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite that one line to say what happened and nothing of what was written."""
+        if isinstance(record.msg, str) and record.msg.startswith(_UNREADABLE_UPDATE):
+            error = record.exc_info[1] if record.exc_info else None
+            kind = type(error).__name__ if error is not None else "unknown error"
+            record.msg = f"event=webhook.unreadable_update error={kind}"
+            record.args = None
+            # The exception's own text may quote the update: only its kind is kept.
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 def hold_back_libraries() -> None:
     """Keep other libraries from logging message content or the token."""
     for name, floor in _LIBRARY_FLOORS.items():
         library = logging.getLogger(name)
         library.setLevel(max(library.getEffectiveLevel(), floor))
+    webhook = logging.getLogger(_WEBHOOK_LOGGER)
+    if not any(isinstance(f, DropUpdateData) for f in webhook.filters):
+        webhook.addFilter(DropUpdateData())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import signal
 import socket
 import sqlite3
@@ -108,6 +109,24 @@ async def test_a_request_without_the_secret_is_refused_and_changes_nothing(
     assert await api.post_to_webhook(update, secret_token=SECRET) == 200
     relayed = (await bot.said(SAM, sam_before + 2))[-1]
     assert relayed.copied_from == (ALEX, update["message"]["message_id"])
+
+
+async def test_an_update_the_bot_cannot_read_is_refused_and_its_words_never_logged(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    words = "the words of an update PTB cannot read"
+    update = bot.api.text_update(ALEX, words)
+    update["message"]["date"] = "yesterday"  # not a Message PTB can build
+    sam_before = len(bot.api.sent_to(SAM))
+    # At the levels the bot lets PTB log at (hold_back_libraries).
+    assert await bot.api.post_to_webhook(update, secret_token=SECRET) == 400
+    [line] = [r for r in caplog.records if r.levelno == logging.CRITICAL]
+    assert line.getMessage().startswith("event=webhook.unreadable_update error=")
+    assert line.exc_info is None
+    assert words not in caplog.text
+    await bot.barrier(SAM)
+    assert len(bot.api.sent_to(SAM)) == sam_before + 1  # only the barrier's answer
+    assert await inbox(bot) == []
 
 
 async def test_a_message_is_stored_before_the_webhook_answers_200(bot: Harness) -> None:
