@@ -85,11 +85,11 @@ class ClientRepository:
         return None if row is None else client_from_row(row)
 
     async def alias_taken(self, specialist_id: int, alias: str) -> bool:
-        """True if the specialist already has a client by this alias (any case)."""
+        """True if the specialist already has a client by this alias (any case, any script)."""
         return (
             await self._db.fetch_one(
-                "SELECT 1 FROM clients WHERE specialist_id = ? AND alias = ? COLLATE NOCASE",
-                (specialist_id, alias),
+                "SELECT 1 FROM clients WHERE specialist_id = ? AND casefold(alias) = ?",
+                (specialist_id, alias.casefold()),
             )
             is not None
         )
@@ -172,12 +172,12 @@ class ClientRepository:
         await self._db.write("UPDATE clients SET language = ? WHERE id = ?", (language, client_id))
 
     async def with_alias(self, alias: str, specialist_id: int | None = None) -> list[Client]:
-        """Clients by this alias (any case): one specialist's, or everyone's (for admins)."""
-        sql = f"SELECT {CLIENT_COLUMNS} FROM clients WHERE alias = ? COLLATE NOCASE"
-        params: tuple[object, ...] = (alias,)
+        """Clients by this alias (any case, any script): one specialist's, or everyone's."""
+        sql = f"SELECT {CLIENT_COLUMNS} FROM clients WHERE casefold(alias) = ?"
+        params: tuple[object, ...] = (alias.casefold(),)
         if specialist_id is not None:
             sql += " AND specialist_id = ?"
-            params = (alias, specialist_id)
+            params = (alias.casefold(), specialist_id)
         rows = await self._db.fetch_all(f"{sql} ORDER BY id", params)
         return [client_from_row(row) for row in rows]
 

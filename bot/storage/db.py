@@ -40,6 +40,12 @@ def maybe_from_db(text: str | None) -> datetime | None:
     return None if text is None else from_db(text)
 
 
+def _casefold(text: str | None) -> str | None:
+    """SQL `casefold(x)`: SQLite's NOCASE folds ASCII letters only, so "Ángel" and
+    "ángel" would be two aliases; Python's casefold treats every script alike."""
+    return None if text is None else text.casefold()
+
+
 def _create_private(path: Path) -> None:
     """Create the folder and an empty database file readable by its owner only."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +73,7 @@ class Database:
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await connection.execute("PRAGMA synchronous=NORMAL")
+        await connection.create_function("casefold", 1, _casefold, deterministic=True)
         database = cls(connection)
         async with database.transaction() as conn:
             await migrate(conn)

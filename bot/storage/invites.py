@@ -50,9 +50,9 @@ class InviteRepository:
         """True if an unexpired invite of the specialist already carries the alias."""
         return (
             await self._db.fetch_one(
-                "SELECT 1 FROM invites WHERE specialist_id = ? AND alias = ? COLLATE NOCASE"
+                "SELECT 1 FROM invites WHERE specialist_id = ? AND casefold(alias) = ?"
                 " AND expires_at > ?",
-                (specialist_id, alias, to_db(now)),
+                (specialist_id, alias.casefold(), to_db(now)),
             )
             is not None
         )

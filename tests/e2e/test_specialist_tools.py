@@ -171,6 +171,20 @@ async def test_to_refuses_kindly_and_sends_nothing(bot: Harness) -> None:
     assert len(bot.api.sent_to(ALEX)) == before[ALEX] + 1  # the refusal to Alex's own /to
 
 
+async def test_aliases_match_in_any_case_in_every_script(bot: Harness) -> None:
+    angel = 2099
+    await bot.join(angel, "Ángel", SAM, "Ángel")
+    before = len(bot.api.sent_to(angel))
+    bot.api.send_text(SAM, "/to ángel ¿Qué tal la semana?")
+    got = (await bot.said(angel, before + 2))[before:]
+    assert got[1].text == "¿Qué tal la semana?"
+    # Another "ÁNGEL" would be the same name to Sam: refused, as "ALEX" is.
+    taken = "You already have a client or an open invite called {}. Please choose another alias."
+    assert (await say(bot, SAM, "/invite ÁNGEL")).text == taken.format("ÁNGEL")
+    assert (await say(bot, SAM, "/invite ALEX")).text == taken.format("ALEX")
+    assert await bot.rows("SELECT count(*) FROM invites") == [(0,)]
+
+
 async def test_to_a_client_who_blocked_the_bot_is_refused(bot: Harness) -> None:
     bot.api.block_bot(BO)
     bot.api.send_text(SAM, "/to Bo are you there?")
