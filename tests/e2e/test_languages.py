@@ -185,6 +185,7 @@ async def test_language_with_buttons_or_typed_switches_everything_the_client_rea
     assert "contacta ahora con los servicios de emergencia de tu zona" in caring
     assert "nadie está pendiente de este chat a todas horas" in caring
     # The specialist answers; the client reads who it is from in Spanish.
+    await bot.settle()  # the copy's id is noted, so Sam's reply to it is relayed
     reply_before = len(bot.api.sent_to(ALEX))
     bot.api.send_text(SAM, "Estoy aquí.", reply_to=got[before + 1].message_id)
     header, copy = (await bot.said(ALEX, reply_before + 2))[reply_before:]

@@ -52,6 +52,7 @@ async def test_the_file_holds_what_is_stored_and_none_of_the_words(bot: Harness)
     await tap(bot, ALEX, checkin, "Could be better")
     bot.api.send_text(ALEX, SECRET)
     copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2))[-1]
+    await bot.settle()  # "I'll pass this on" is out, and the copy's id noted
     bot.api.send_text(SAM, f"reply about {SECRET}", reply_to=copy.message_id)
     await bot.said(ALEX, len(bot.api.sent_to(ALEX)) + 2)
     await bot.settle()

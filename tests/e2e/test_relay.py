@@ -99,6 +99,7 @@ async def test_specialist_reply_reaches_the_right_client_threaded(bot: Harness) 
     alex_copy = next(m for m in sam if m.copied_from == (ALEX, alex_says.message_id))
     bo_header = next(m for m in sam if m.text == "From Bo:")
 
+    await bot.settle()  # the "I'll pass this on" notes are out, and the copies' ids noted
     alex_before, bo_before = len(bot.api.sent_to(ALEX)), len(bot.api.sent_to(BO))
     bot.api.send_text(SAM, "Yes, I'm here.", reply_to=alex_copy.message_id)
     bot.api.send_text(SAM, "Good question, Bo.", reply_to=bo_header.message_id)
@@ -119,8 +120,10 @@ async def test_specialist_reply_reaches_the_right_client_threaded(bot: Harness) 
 async def test_client_reply_to_an_answer_is_threaded_for_the_specialist(bot: Harness) -> None:
     bot.api.send_text(ALEX, "first")
     sam = await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2)
+    await bot.settle()  # "I'll pass this on" is out, and the copy's id noted
     sam_answer = bot.api.send_text(SAM, "an answer", reply_to=sam[-1].message_id)
     alex = await bot.said(ALEX, len(bot.api.sent_to(ALEX)) + 2)
+    await bot.settle()  # the answer's id is noted, so a reply to it threads
     before = len(bot.api.sent_to(SAM))
     bot.api.send_text(ALEX, "about your answer", reply_to=alex[-1].message_id)
     got = (await bot.said(SAM, before + 1))[before:]
@@ -170,6 +173,7 @@ async def test_unsupported_kinds_get_a_kind_note(bot: Harness, kind: str) -> Non
 async def test_restart_keeps_routing(bot: Harness) -> None:
     bot.api.send_text(ALEX, "before the restart")
     sam = await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2)
+    await bot.settle()  # "I'll pass this on" reaches Alex before, not after, the restart
     await bot.restart()
     before = len(bot.api.sent_to(ALEX))
     bot.api.send_text(SAM, "after the restart", reply_to=sam[-1].message_id)
@@ -213,6 +217,7 @@ async def test_groups_are_left_and_ignored(bot: Harness) -> None:
 async def test_edits_are_explained_not_relayed(bot: Harness) -> None:
     original = bot.api.send_text(ALEX, "typo")
     await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2)
+    await bot.settle()  # "I'll pass this on" may still be on its way to Alex
     before = len(bot.api.sent_to(ALEX))
     raw = dict(original.raw, text="typo fixed", edit_date=original.raw["date"] + 5)
     bot.api.push_update({"edited_message": raw})
@@ -237,6 +242,7 @@ async def test_logs_never_carry_message_text(
     with caplog.at_level(logging.DEBUG):
         alex_says = bot.api.send_text(ALEX, secret)
         sam = await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2)
+        await bot.settle()  # "I'll pass this on" is out, and the copy's id noted
         bot.api.send_text(SAM, f"reply to {secret}", reply_to=sam[-1].message_id)
         await bot.said(ALEX, len(bot.api.sent_to(ALEX)) + 2)
         await bot.barrier(SAM)

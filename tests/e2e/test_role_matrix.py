@@ -186,7 +186,9 @@ async def both_are_back(bot: Bot) -> None:
 
 
 async def new_invite(bot: Bot) -> dict[str, str]:
-    return {"code": await bot.harness.invite(USER[SPECIALIST], next(ALIASES))}
+    code = await bot.harness.invite(USER[SPECIALIST], next(ALIASES))
+    await bot.harness.settle()  # the link's outbox row is final before the first cell looks
+    return {"code": code}
 
 
 async def consent_offer(bot: Bot) -> FakeMessage:

@@ -140,6 +140,7 @@ async def test_to_reaches_the_client_and_their_reply_threads_back(bot: Harness) 
         "From Sam Rivera, your peer support specialist:",
         "See you on Thursday.\nTake care.",
     ]
+    await bot.settle()  # the words' id is noted, so Alex's reply to them threads
     sam_before = len(bot.api.sent_to(SAM))
     answer = bot.api.send_text(ALEX, "See you then", reply_to=got[1].message_id)
     back = (await bot.said(SAM, sam_before + 2))[sam_before:]
@@ -203,6 +204,7 @@ async def test_transfer_moves_the_client_and_old_replies_stop(bot: Harness) -> N
     before = bot.api.send_text(ALEX, "before the move")
     old_copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2))[-1]
     assert old_copy.copied_from == (ALEX, before.message_id)
+    await bot.settle()  # "I'll pass this on" may still be on its way to Alex
     alex_before, ria_before = len(bot.api.sent_to(ALEX)), len(bot.api.sent_to(RIA))
     done = await say(bot, SAM, "/transfer Alex Ria Okafor Prefers evenings.")
     assert done.text == (
@@ -240,6 +242,7 @@ async def test_transfer_moves_the_client_and_old_replies_stop(bot: Harness) -> N
     assert got[0].text == "From Alex:"
     assert got[1].copied_from == (ALEX, after.message_id)
     # And Ria's reply reaches Alex under her own name.
+    await bot.settle()  # the copy's id is noted, so Ria's reply to it is relayed
     bot.api.send_text(RIA, "Hello Alex, I'm Ria.", reply_to=got[1].message_id)
     back = (await bot.said(ALEX, alex_before + 3))[-2:]
     assert [m.text for m in back] == [
@@ -258,6 +261,7 @@ async def test_transfer_by_telegram_id_renames_a_clash(bot: Harness) -> None:
     await bot.join(DEE, "Dee", SAM, "Cy")  # Sam's Cy; Ria has a Cy too
     done = await say(bot, SAM, "/transfer cy 1002")
     assert (done.text or "").startswith("Cy now talks with Ria Okafor")
+    await bot.settle()  # Ria's chat is not Sam's: the introduction may still be on its way
     introduced = bot.api.sent_to(RIA)[-1]
     assert (introduced.text or "").startswith("Cy (2) has been handed over to you by Sam Rivera.")
     assert (await bot.client_row(DEE))["alias"] == "Cy (2)"

@@ -77,6 +77,7 @@ async def test_every_update_comes_by_webhook_with_the_secret(bot: Harness) -> No
     assert copies(sam_got)[0].copied_from == (ALEX, alex_says.message_id)
     assert copies(ria_got)[0].copied_from == (CY, cy_says.message_id)
 
+    await bot.settle()  # "I'll pass this on" is out, and the copy's id noted
     before = len(api.sent_to(ALEX))
     api.send_text(SAM, "Thank you for writing. I'm here too.", reply_to=sam_got[-1].message_id)
     back = (await bot.said(ALEX, before + 2))[before:]
