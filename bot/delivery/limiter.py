@@ -54,17 +54,29 @@ class RateLimiter:
         until = self._monotonic() + seconds
         self._chat_ready[chat_id] = max(self._chat_ready.get(chat_id, 0.0), until)
 
-    async def acquire(self, chat_id: int, *, urgent: bool = False) -> None:
-        """Wait until a message may go to chat_id, and count it as sent."""
-        await self._until(lambda: max(self._chat_ready.get(chat_id, 0.0), self._paused_until))
+    async def acquire(
+        self,
+        chat_id: int,
+        *,
+        urgent: bool = False,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        """Wait until a message may go to chat_id, and count it as sent.
+
+        Call it in the task that sends, right before the request: the moment counted is
+        then the moment the request leaves. `sleep` replaces the limiter's own (a sleep
+        that raises when the sender stops, say).
+        """
+        nap = sleep or self._sleep
+        await self._until(lambda: max(self._chat_ready.get(chat_id, 0.0), self._paused_until), nap)
         if not urgent:
             # Reserve a smooth slot; reserving before sleeping keeps the order fair.
             slot = max(self._monotonic(), self._next_slot)
             self._next_slot = slot + self._gap
-            await self._until(lambda: slot)
+            await self._until(lambda: slot, nap)
         # Scheduled traffic leaves the last place in every second to a person waiting.
         limit = self._cap if urgent else self._cap - 1
-        await self._until(lambda: self._window_free_at(limit))
+        await self._until(lambda: self._window_free_at(limit), nap)
         now = self._monotonic()
         if urgent:
             # An urgent message uses up a smooth slot too, so the average pace holds.
@@ -83,7 +95,9 @@ class RateLimiter:
             return now
         return self._sent[len(self._sent) - limit] + WINDOW + MARGIN
 
-    async def _until(self, moment: Callable[[], float]) -> None:
+    async def _until(
+        self, moment: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
+    ) -> None:
         """Sleep until moment() has passed, re-reading it after each sleep."""
         while (wait := moment() - self._monotonic()) > 0:
-            await self._sleep(wait)
+            await sleep(wait)

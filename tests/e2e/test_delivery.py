@@ -6,7 +6,7 @@ import asyncio
 import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -308,3 +308,33 @@ async def test_a_message_whose_handling_failed_is_relayed_after_a_restart(bot: H
     await bot.api.wait_until(
         lambda: (ALEX, original.message_id) in copies_of(bot, SAM), what="relayed after restart"
     )
+
+
+async def test_a_stop_while_a_message_waits_for_its_turn_keeps_it_for_the_next_start(
+    bot: Harness,
+) -> None:
+    sender = bot.services.sender
+    assert sender is not None
+    sender._limiter.pause_chat(SAM, 3600)  # Telegram said: leave Sam's chat alone an hour
+    [(last,)] = await bot.rows("SELECT max(id) FROM outbox")
+    said = bot.api.send_text(ALEX, "wait for me")
+    query = "SELECT status, last_error FROM outbox WHERE chat_id = ? AND id > ? ORDER BY id"
+    deadline = asyncio.get_running_loop().time() + 5
+    while await bot.rows(query, SAM, last) != [("sending", None), ("pending", None)]:
+        assert asyncio.get_running_loop().time() < deadline, await bot.rows(query, SAM, last)
+        await asyncio.sleep(0.01)  # polling, as settle() does
+    # Stopping does not wait out the hour: the header goes back to the outbox, unsent.
+    await asyncio.wait_for(bot.stop(), timeout=5)
+    assert copies_of(bot, SAM).get((ALEX, said.message_id)) is None
+    with closing(sqlite3.connect(bot.settings.database_path)) as stopped:
+        assert stopped.execute(query, (SAM, last)).fetchall() == [
+            ("pending", "stopped"),
+            ("pending", None),
+        ]
+    await bot.start()  # a new limiter: the pause was this run's
+    await bot.api.wait_until(
+        lambda: (ALEX, said.message_id) in copies_of(bot, SAM), what="the copy after the start"
+    )
+    await bot.settle()
+    assert await bot.rows(query, SAM, last) == [("sent", None), ("sent", None)]
+    assert copies_of(bot, SAM)[(ALEX, said.message_id)] == 1
