@@ -193,23 +193,29 @@ _LIBRARY_FLOORS = {
 }
 
 
-# PTB's webhook server logs a whole update (a client's words included) at CRITICAL when
-# it cannot read it; its logger and the start of that line.
-_WEBHOOK_LOGGER = "telegram.ext.Updater"
-_UNREADABLE_UPDATE = "Something went wrong processing the data received from Telegram"
+# When PTB cannot read what Telegram sent, it logs all of it (clients' words included) at
+# ERROR or CRITICAL: the webhook server one update, getUpdates a whole batch, the request
+# layer a whole answer. The loggers that do, and the start of each such line.
+_UNREADABLE_DATA = {
+    "telegram.ext.Updater": "Something went wrong processing the data received from Telegram",
+    "telegram.Bot": "Error while parsing updates!",
+    "telegram.ext.ExtBot": "Error while parsing updates!",
+    "telegram.request.BaseRequest": "Can not load invalid JSON data",
+}
 
 
-class DropUpdateData(logging.Filter):
-    """Keep PTB's line about an update it could not read, without the update."""
+class DropReceivedData(logging.Filter):
+    """Keep PTB's lines about data it could not read, without the data."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite that one line to say what happened and nothing of what was written."""
-        if isinstance(record.msg, str) and record.msg.startswith(_UNREADABLE_UPDATE):
+        """Rewrite such a line to say what happened and nothing of what was written."""
+        start = _UNREADABLE_DATA.get(record.name)
+        if start is not None and isinstance(record.msg, str) and record.msg.startswith(start):
             error = record.exc_info[1] if record.exc_info else None
-            kind = type(error).__name__ if error is not None else "unknown error"
-            record.msg = f"event=webhook.unreadable_update error={kind}"
+            kind = type(error).__name__ if error is not None else "unknown"
+            record.msg = f"event=telegram.unreadable_data logger={record.name} error={kind}"
             record.args = None
-            # The exception's own text may quote the update: only its kind is kept.
+            # The exception's own text may quote the data: only its kind is kept.
             record.exc_info = None
             record.exc_text = None
         return True
@@ -220,6 +226,8 @@ def hold_back_libraries() -> None:
     for name, floor in _LIBRARY_FLOORS.items():
         library = logging.getLogger(name)
         library.setLevel(max(library.getEffectiveLevel(), floor))
-    webhook = logging.getLogger(_WEBHOOK_LOGGER)
-    if not any(isinstance(f, DropUpdateData) for f in webhook.filters):
-        webhook.addFilter(DropUpdateData())
+    for name in _UNREADABLE_DATA:
+        # A logger's filters see only its own records: each logger gets one.
+        library = logging.getLogger(name)
+        if not any(isinstance(f, DropReceivedData) for f in library.filters):
+            library.addFilter(DropReceivedData())

@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from telegram.ext import ExtBot
 
-from bot.logs import EventFormatter, EventLog, setup_logging
+from bot.delivery.transport import AiohttpRequest
+from bot.logs import EventFormatter, EventLog, hold_back_libraries, setup_logging
 from tests.conftest import TOKEN
 from tests.e2e.harness import harness
 from tests.fakes.bot_api import FakeBotApi
@@ -135,3 +137,34 @@ async def test_a_running_bot_logs_json_events_without_words_or_token(
     assert "7f3a" not in everything
     assert "private words" not in everything
     assert TOKEN.split(":")[1] not in everything
+
+
+async def test_what_getupdates_cannot_read_is_logged_without_the_words(
+    fake_api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PTB logs a batch of updates it cannot parse, in full, at CRITICAL: never here."""
+    hold_back_libraries()  # as build_application does
+    fake_api.add_user(2001, "Alex")
+    update = fake_api.text_update(2001, "words of an update PTB cannot read 51c9")
+    update["message"]["date"] = "yesterday"  # not a Message PTB can build
+    fake_api.push_update(update)
+    bot = ExtBot(
+        TOKEN,
+        base_url=fake_api.bot_url,
+        request=AiohttpRequest(
+            connection_pool_size=1,
+            read_timeout=5,
+            write_timeout=5,
+            connect_timeout=5,
+            pool_timeout=1,
+        ),
+    )
+    async with bot:
+        with pytest.raises(TypeError):
+            await bot.get_updates(timeout=0)
+    [line] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert line.getMessage() == (
+        "event=telegram.unreadable_data logger=telegram.ext.ExtBot error=TypeError"
+    )
+    assert line.exc_info is None
+    assert "51c9" not in caplog.text
