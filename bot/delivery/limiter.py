@@ -21,6 +21,16 @@ WINDOW = 1.0
 # Requests do not arrive exactly as they leave: a little room keeps a burst that
 # bunches on the way from looking like too many in one second, or two in one chat.
 MARGIN = 0.01
+# A message waiting for its turn looks this often whether the sender stops.
+NAP = 0.25
+
+
+class Stopped(Exception):
+    """The sender stopped while a message waited for its turn; nothing was counted."""
+
+
+def _never() -> bool:
+    return False
 
 
 class RateLimiter:
@@ -55,28 +65,25 @@ class RateLimiter:
         self._chat_ready[chat_id] = max(self._chat_ready.get(chat_id, 0.0), until)
 
     async def acquire(
-        self,
-        chat_id: int,
-        *,
-        urgent: bool = False,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
+        self, chat_id: int, *, urgent: bool = False, stopping: Callable[[], bool] = _never
     ) -> None:
         """Wait until a message may go to chat_id, and count it as sent.
 
         Call it in the task that sends, right before the request: the moment counted is
-        then the moment the request leaves. `sleep` replaces the limiter's own (a sleep
-        that raises when the sender stops, say).
+        then the moment the request leaves. While it waits it looks at `stopping` at
+        least every NAP seconds, and raises Stopped (counting nothing) once it is true.
         """
-        nap = sleep or self._sleep
-        await self._until(lambda: max(self._chat_ready.get(chat_id, 0.0), self._paused_until), nap)
+        await self._until(
+            lambda: max(self._chat_ready.get(chat_id, 0.0), self._paused_until), stopping
+        )
         if not urgent:
             # Reserve a smooth slot; reserving before sleeping keeps the order fair.
             slot = max(self._monotonic(), self._next_slot)
             self._next_slot = slot + self._gap
-            await self._until(lambda: slot, nap)
+            await self._until(lambda: slot, stopping)
         # Scheduled traffic leaves the last place in every second to a person waiting.
         limit = self._cap if urgent else self._cap - 1
-        await self._until(lambda: self._window_free_at(limit), nap)
+        await self._until(lambda: self._window_free_at(limit), stopping)
         now = self._monotonic()
         if urgent:
             # An urgent message uses up a smooth slot too, so the average pace holds.
@@ -95,9 +102,10 @@ class RateLimiter:
             return now
         return self._sent[len(self._sent) - limit] + WINDOW + MARGIN
 
-    async def _until(
-        self, moment: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
-    ) -> None:
-        """Sleep until moment() has passed, re-reading it after each sleep."""
+    async def _until(self, moment: Callable[[], float], stopping: Callable[[], bool]) -> None:
+        """Sleep until moment() has passed, re-reading it after each nap; Stopped if
+        `stopping` turns true while there is still time to wait."""
         while (wait := moment() - self._monotonic()) > 0:
-            await sleep(wait)
+            if stopping():
+                raise Stopped
+            await self._sleep(min(wait, NAP))

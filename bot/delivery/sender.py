@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
-from bot.delivery.limiter import RateLimiter
+from bot.delivery.limiter import RateLimiter, Stopped
 from bot.domain.clock import Clock
 from bot.logs import EventLog
 from bot.storage.db import Database
@@ -44,14 +44,8 @@ IDLE_WAIT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
 STALE_AFTER = timedelta(hours=3)
 ERROR_PAUSE_SECONDS = 1.0
-# A message waiting for the limiter looks up this often to see whether the sender stops.
-NAP_SECONDS = 0.25
 # This many different chats told to wait within a second means the whole bot is.
 GLOBAL_429_CHATS = 3
-
-
-class _Stopping(Exception):
-    """The sender stopped while a message waited for its turn."""
 
 
 class DeliveryEvents(Protocol):
@@ -297,18 +291,13 @@ class Sender:
         """
         try:
             await self._limiter.acquire(
-                item.chat_id, urgent=item.priority is Priority.PERSON, sleep=self._nap
+                item.chat_id,
+                urgent=item.priority is Priority.PERSON,
+                stopping=lambda: self._stopping,
             )
-        except _Stopping:
+        except Stopped:
             return False
         return True
-
-    async def _nap(self, seconds: float) -> None:
-        """The limiter's sleep, in short naps: _Stopping once the sender stops."""
-        if not self._stopping:
-            await asyncio.sleep(min(seconds, NAP_SECONDS))
-        if self._stopping:
-            raise _Stopping
 
     async def _rate_limited(self, item: OutboxItem, seconds: float) -> None:
         log.warning("outbox.rate_limited", chat=item.chat_id, retry_after=seconds)

@@ -8,7 +8,9 @@ import itertools
 from collections.abc import Coroutine
 from typing import Any
 
-from bot.delivery.limiter import RateLimiter
+import pytest
+
+from bot.delivery.limiter import NAP, RateLimiter, Stopped
 
 
 class VirtualTime:
@@ -142,3 +144,26 @@ async def test_pauses_hold_one_chat_or_everyone() -> None:
     limiter.pause_all(3.0)
     await sim.run([sim.send(limiter, 9, urgent=True)])
     assert sim.sends[-1][0] == 8.0
+
+
+async def test_a_wait_ends_when_the_sender_stops_and_counts_nothing() -> None:
+    clock = VirtualTime()
+    limiter = RateLimiter(29, 1.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    limiter.pause_chat(7, 3600)  # Telegram said: an hour
+    start = clock.now
+    stops_at = start + 1.0
+
+    def stopping() -> bool:
+        return clock.now >= stops_at
+
+    with pytest.raises(Stopped):
+        await limiter.acquire(7, stopping=stopping)
+    # It looked a quarter second at a time, so it noticed within one nap of the stop.
+    assert stops_at <= clock.now < stops_at + NAP + 1e-9
+    # Nothing was counted: another chat goes at once, with the whole second free.
+    moment = clock.now
+    for chat in range(8, 8 + 29):
+        await limiter.acquire(chat, urgent=True)
+    assert clock.now == moment
+    # A message that need not wait goes even while stopping (it is already in flight).
+    await limiter.acquire(99, urgent=True, stopping=lambda: True)
