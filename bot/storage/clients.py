@@ -98,7 +98,7 @@ class ClientRepository:
         """The specialist's clients, by alias."""
         rows = await self._db.fetch_all(
             f"SELECT {CLIENT_COLUMNS} FROM clients WHERE specialist_id = ?"
-            " ORDER BY alias COLLATE NOCASE",
+            " ORDER BY casefold(alias)",
             (specialist_id,),
         )
         return [client_from_row(row) for row in rows]

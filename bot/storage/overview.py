@@ -66,7 +66,7 @@ class OverviewRepository:
             "SELECT c.alias, count(*) FROM relay_links l JOIN clients c ON c.id = l.client_id"
             " WHERE c.specialist_id = ? AND l.specialist_id = ? AND l.direction = 'to_specialist'"
             " AND l.source_message_id IS NOT NULL AND l.created_at >= ? AND l.created_at < ?"
-            " GROUP BY c.id ORDER BY c.alias COLLATE NOCASE",
+            " GROUP BY c.id ORDER BY casefold(c.alias)",
             (specialist_id, specialist_id, to_db(start), to_db(end)),
         )
         return [(row[0], row[1]) for row in rows]

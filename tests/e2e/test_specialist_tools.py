@@ -180,11 +180,37 @@ async def test_aliases_match_in_any_case_in_every_script(bot: Harness) -> None:
     bot.api.send_text(SAM, "/to ángel ¿Qué tal la semana?")
     got = (await bot.said(angel, before + 2))[before:]
     assert got[1].text == "¿Qué tal la semana?"
-    # Another "ÁNGEL" would be the same name to Sam: refused, as "ALEX" is.
+    # Another "ángel" would be the same name to Sam: refused, as "ALEX" is.
     taken = "You already have a client or an open invite called {}. Please choose another alias."
-    assert (await say(bot, SAM, "/invite ÁNGEL")).text == taken.format("ÁNGEL")
+    assert (await say(bot, SAM, "/invite ángel")).text == taken.format("ángel")
     assert (await say(bot, SAM, "/invite ALEX")).text == taken.format("ALEX")
     assert await bot.rows("SELECT count(*) FROM invites") == [(0,)]
+
+
+async def test_two_aliases_differing_only_in_accented_case_are_told_apart_by_spelling(
+    bot: Harness,
+) -> None:
+    # A database from before aliases were compared in every script may hold both.
+    first, second = 2099, 2098
+    await bot.join(first, "Ángel", SAM, "Ángel")
+    bot.api.add_user(second, "ángel")
+    await bot.rows(
+        "INSERT INTO clients (telegram_user_id, chat_id, alias, specialist_id, status,"
+        " language, timezone, consent_version, consented_at, created_at)"
+        " SELECT ?, ?, 'ángel', specialist_id, status, language, timezone, consent_version,"
+        " consented_at, created_at FROM clients WHERE telegram_user_id = ?",
+        second,
+        second,
+        first,
+    )
+    await bot.settle()
+    for user, typed in ((second, "ángel"), (first, "Ángel")):
+        before = len(bot.api.sent_to(user))
+        bot.api.send_text(SAM, f"/to {typed} hola")
+        assert (await bot.said(user, before + 2))[-1].text == "hola"
+    await bot.barrier(SAM)
+    assert [m.text for m in bot.api.sent_to(first)].count("hola") == 1
+    assert [m.text for m in bot.api.sent_to(second)].count("hola") == 1
 
 
 async def test_to_a_client_who_blocked_the_bot_is_refused(bot: Harness) -> None:
