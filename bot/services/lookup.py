@@ -44,7 +44,7 @@ class Lookup:
             if not found and owner is None:
                 found = await self._qualified(name)
             if len({c.specialist_id for c in found}) == 1:
-                # "Ángel" and "ÁNGEL" of one specialist, from before aliases were compared
+                # "Ángel" and "ángel" of one specialist, from before aliases were compared
                 # in every script: the spelling typed tells them apart.
                 found = [c for c in found if c.alias == name] or found
             if len(found) == 1:
