@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import Harness, harness, say, tap
-from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SAM, RIA = 1001, 1002
 ALEX, BO = 2001, 2002
@@ -40,14 +40,20 @@ async def rows_about_alex(bot: Harness) -> dict[str, int]:
     return counts
 
 
-async def test_cancel_keeps_everything_and_erase_leaves_nothing(bot: Harness) -> None:
+async def a_checkin_then_a_message(bot: Harness, text: str) -> FakeMessage:
+    """Alex gets a daily 07:00 check-in, then writes `text`; return Sam's copy of it."""
     await say(bot, ALEX, "/schedule daily 07:00")
     await say(bot, ALEX, "/timezone UTC")
     bot.clock.set(datetime(2026, 11, 30, 7, 0, 5, tzinfo=UTC))
     await bot.tick()
-    bot.api.send_text(ALEX, "something personal")
+    bot.api.send_text(ALEX, text)
     copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2))[-1]
     await bot.settle()
+    return copy
+
+
+async def test_cancel_keeps_everything_and_erase_leaves_nothing(bot: Harness) -> None:
+    copy = await a_checkin_then_a_message(bot, "something personal")
     before = await rows_about_alex(bot)
     assert before["clients"] == 1 and before["checkins"] == 1 and before["relay_links"] == 3
 
@@ -110,13 +116,7 @@ async def test_privacy_says_what_is_kept_and_for_how_long(bot: Harness) -> None:
 
 
 async def test_routing_and_history_past_retention_are_purged(bot: Harness) -> None:
-    await say(bot, ALEX, "/schedule daily 07:00")
-    await say(bot, ALEX, "/timezone UTC")
-    bot.clock.set(datetime(2026, 11, 30, 7, 0, 5, tzinfo=UTC))
-    await bot.tick()
-    bot.api.send_text(ALEX, "old news")
-    old_copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2))[-1]
-    await bot.settle()
+    old_copy = await a_checkin_then_a_message(bot, "old news")
     # Two "has joined" notes (a reply to one reaches that client), the header and the copy.
     assert await bot.rows("SELECT count(*) FROM relay_links") == [(4,)]
     bot.clock.advance(timedelta(days=181))
