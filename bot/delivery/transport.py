@@ -6,14 +6,31 @@ requests (the getUpdates that brings it and the copy that sends it) and a storm 
 check-ins one each, all on the one event loop, so the transport was most of the bot's
 own time per message (bench/RESULTS.md). Errors map to PTB's as its httpx transport
 maps them: a timeout is TimedOut, anything else on the network is NetworkError.
+
+A proxy named by the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), which PTB's httpx
+transport and so `python -m bot check` honour, is read once per server. aiohttp's own
+`trust_env` reads it again for every request, on a thread of the default executor,
+together with ~/.netrc: two thread hops per message, which in a storm of check-ins
+made relays wait on the event loop (bench/RESULTS.md).
 """
 
 from __future__ import annotations
+
+from urllib.parse import SplitResult, urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+
+def _proxy_from_environment(server: SplitResult) -> str | None:
+    """The proxy the environment names for a server (None: go direct). Credentials in
+    the proxy's URL are sent to the proxy alone, as aiohttp does with them."""
+    if server.hostname is None or proxy_bypass(server.hostname):
+        return None
+    return getproxies().get(server.scheme) or None
 
 
 class AiohttpRequest(BaseRequest):
@@ -34,6 +51,7 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -44,11 +62,10 @@ class AiohttpRequest(BaseRequest):
         """Open the session (again, after a shutdown)."""
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._pool_size)
-            # trust_env: HTTPS_PROXY and friends, as PTB's httpx transport (and so
-            # `python -m bot check`) honours them.
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}, trust_env=True
+                connector=connector, headers={"User-Agent": self.USER_AGENT}
             )
+            self._proxies.clear()
 
     async def shutdown(self) -> None:
         """Close the session and its connections."""
@@ -80,15 +97,28 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=_sum(read, write),
         )
+        proxy = self._proxy_for(url)
         try:
             async with self._session.request(
-                method, url, data=_body(request_data), timeout=timeout
+                method,
+                url,
+                data=_body(request_data),
+                timeout=timeout,
+                proxy=proxy,
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:
             raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The environment's proxy for this URL's server, read at its first request."""
+        parts = urlsplit(url)
+        server = (parts.scheme, parts.netloc)
+        if server not in self._proxies:
+            self._proxies[server] = _proxy_from_environment(parts)
+        return self._proxies[server]
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

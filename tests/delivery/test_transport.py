@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 from collections.abc import AsyncIterator
 from io import BytesIO
@@ -22,11 +23,14 @@ class Server:
 
     def __init__(self) -> None:
         self.forms: list[dict[str, object]] = []
+        # Each request's Host and Proxy-Authorization: what a proxy would see.
+        self.heard: list[tuple[str | None, str | None]] = []
         self.release = asyncio.Event()
         self.hold = False
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.heard.append((request.host, request.headers.get("Proxy-Authorization")))
         form = await request.post()
         self.forms.append(
             {
@@ -115,3 +119,47 @@ async def test_a_call_before_initialize_is_refused() -> None:
     transport = _transport(1.0)
     with pytest.raises(RuntimeError):
         await transport.do_request("http://127.0.0.1:9/getMe", "POST")
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, proxy: str, exempt: str = "") -> None:
+    """Only this proxy and these exemptions in the environment (either spelling)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("http_proxy", proxy)
+    if exempt:
+        monkeypatch.setenv("no_proxy", exempt)
+
+
+async def test_a_proxy_named_by_the_environment_carries_the_requests(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server plays the proxy: a request for another host arrives there, with the
+    # credentials of the proxy's URL as a header, and with none in the URL it is sent to.
+    _environment(monkeypatch, proxy=server.url.replace("http://", "http://porch:light@"))
+    transport = _transport(1.0)
+    await transport.initialize()
+    try:
+        for _ in range(2):
+            await transport.do_request("http://api.telegram.test/sendMessage", "POST", _data(x=1))
+    finally:
+        await transport.shutdown()
+    expected = "Basic " + base64.b64encode(b"porch:light").decode()
+    assert server.heard == [("api.telegram.test", expected)] * 2
+
+
+async def test_a_server_the_environment_exempts_is_reached_directly(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{unused.getsockname()[1]}"
+    _environment(monkeypatch, proxy=nowhere, exempt="127.0.0.1")
+    transport = _transport(1.0)
+    await transport.initialize()
+    try:
+        status, _ = await transport.do_request(f"{server.url}/getMe", "POST")
+    finally:
+        await transport.shutdown()
+    assert status == 200
+    assert server.heard == [(server.url.removeprefix("http://"), None)]
