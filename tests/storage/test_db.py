@@ -98,8 +98,10 @@ async def test_outbox_order_idempotency_and_chat_pause(db: Database) -> None:
             chat_id=2, method="send_message", payload={}, priority=Priority.PERSON, now=NOW
         )
         due = await outbox.due(NOW + timedelta(seconds=10), 10)
+        next_due = await outbox.next_not_before(after=NOW + timedelta(seconds=10))
     # Queued after the pause, still behind it: one chat's messages never overtake.
     assert [item.id for item in due] == [checkin.id]
+    assert next_due == NOW + timedelta(seconds=30)
     assert later is not None and later.not_before == NOW + timedelta(seconds=30)
     async with db.transaction():
         due = await outbox.due(NOW + timedelta(seconds=30), 10)
