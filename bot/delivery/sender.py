@@ -100,7 +100,14 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
         self._in_flight_by: dict[Priority, set[int]] = {p: set() for p in Priority}
-        self._scheduled_in_flight = scheduled_in_flight
+        # Per priority: how many may be in flight, and how much room makes a look worthwhile.
+        self._allowances = {
+            Priority.PERSON: (max_in_flight, 1),
+            Priority.SCHEDULED: (scheduled_in_flight, SCHEDULED_REFILL),
+        }
+        # Priorities that had more due than room at the dispatcher's last look: a worker
+        # that frees enough room wakes it (any other finish would only make it look again).
+        self._wanting: set[Priority] = set()
         self._queues: dict[int, deque[OutboxItem]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._recent_429: deque[tuple[float, int]] = deque()
@@ -162,21 +169,23 @@ class Sender:
         """
         self._wake.clear()
         async with self._db.autocommit():
-            for priority, allowance, least in (
-                (Priority.PERSON, self._max_in_flight, 1),
-                (Priority.SCHEDULED, self._scheduled_in_flight, SCHEDULED_REFILL),
-            ):
+            for priority, (allowance, least) in self._allowances.items():
                 handed = self._in_flight_by[priority]
                 room = allowance - len(handed)
                 if room < min(least, allowance):
+                    self._wanting.add(priority)
                     continue
                 items = await self._outbox.due(
                     self._clock.now(), room, priority=priority, exclude=handed
                 )
                 for item in items:
                     self._hand_out(item)
-                if priority is Priority.PERSON and len(items) < room:
-                    self._left_waiting = False  # every person's message due is handed out
+                if len(items) < room:
+                    self._wanting.discard(priority)
+                    if priority is Priority.PERSON:
+                        self._left_waiting = False  # every person's message due is out
+                else:
+                    self._wanting.add(priority)
             # What is due now is either handed out already (its worker wakes us when done)
             # or waits for room (likewise): only a future moment needs a timer.
             return await self._outbox.next_not_before(after=self._clock.now())
@@ -210,6 +219,7 @@ class Sender:
     async def _work(self, chat_id: int) -> None:
         """Send one chat's items in order; stop at the first that has to wait."""
         queue = self._queues[chat_id]
+        sent = True
         try:
             while queue and not self._stopping:
                 item = queue.popleft()
@@ -227,11 +237,18 @@ class Sender:
                 self._release(left)
             del self._queues[chat_id]
             del self._workers[chat_id]
-            self._wake.set()
+            if queue or not sent:
+                # The chat has to wait (or the sender stops): the dispatcher looks again,
+                # for what was left and for when the wait ends.
+                self._wake.set()
 
     def _release(self, item: OutboxItem) -> None:
         self._in_flight.discard(item.id)
-        self._in_flight_by[item.priority].discard(item.id)
+        handed = self._in_flight_by[item.priority]
+        handed.discard(item.id)
+        allowance, least = self._allowances[item.priority]
+        if item.priority in self._wanting and allowance - len(handed) >= min(least, allowance):
+            self._wake.set()
 
     async def _send_one(self, item: OutboxItem) -> bool:
         """Send one item; False when the chat has to wait before its next message."""
@@ -248,8 +265,8 @@ class Sender:
         # The limiter comes last, so the request leaves the moment its slot is granted
         # (a database wait in between bunched requests past Telegram's limits).
         if not await self._wait_turn(item):
-            async with self._db.autocommit():  # stopping: back to pending, unsent
-                await self._outbox.retry_later(item.id, self._clock.now(), "stopped")
+            async with self._db.autocommit():  # stopping: back to pending, unsent, in its place
+                await self._outbox.retry_later(item.id, item.not_before, "stopped")
             return False
         try:
             message_id = await self._call(item)

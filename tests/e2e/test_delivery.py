@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery.sender import IDLE_WAIT_SECONDS
+from bot.storage.outbox import Priority
 from tests.e2e.harness import Harness, harness
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
@@ -105,6 +107,33 @@ async def test_a_burst_under_telegrams_limits_loses_and_doubles_nothing(
             assert len(checkins) == 1
         assert fake_api.violations == []
         assert [c for c in fake_api.calls if c.error_code == 429] == []
+
+
+async def test_checkins_beyond_those_allowed_in_flight_follow_one_another(bot: Harness) -> None:
+    # One check-in in flight at a time: each one sent makes room for the next at once,
+    # not at the sender's next idle look seconds later.
+    sender = bot.services.sender
+    assert sender is not None
+    sender._allowances[Priority.SCHEDULED] = (1, 1)
+    for user in (ALEX, BO, CY):
+        await bot.services.preferences.schedule_command(
+            await _client(bot, user), ["daily", "07:00"]
+        )
+    await bot.settle()
+    bot.clock.set(datetime(2026, 11, 30, 7, 0, 5, tzinfo=UTC))
+    await bot.services.checkins.tick()
+
+    def checkins() -> int:
+        return sum(
+            1
+            for user in (ALEX, BO, CY)
+            for m in bot.api.sent_to(user)
+            if "Doing okay" in str(m.reply_markup)
+        )
+
+    await bot.api.wait_until(
+        lambda: checkins() == 3, timeout=IDLE_WAIT_SECONDS / 2, what="three check-ins in a row"
+    )
 
 
 async def _client(bot: Harness, user: int):  # type: ignore[no-untyped-def]
@@ -323,7 +352,9 @@ async def test_a_stop_while_a_message_waits_for_its_turn_keeps_it_for_the_next_s
     while await bot.rows(query, SAM, last) != [("sending", None), ("pending", None)]:
         assert asyncio.get_running_loop().time() < deadline, await bot.rows(query, SAM, last)
         await asyncio.sleep(0.01)  # polling, as settle() does
-    # Stopping does not wait out the hour: the header goes back to the outbox, unsent.
+    # Stopping does not wait out the hour: the header goes back to the outbox, unsent,
+    # in its place before the copy however late the stop.
+    bot.clock.advance(timedelta(minutes=1))
     await asyncio.wait_for(bot.stop(), timeout=5)
     assert copies_of(bot, SAM).get((ALEX, said.message_id)) is None
     with closing(sqlite3.connect(bot.settings.database_path)) as stopped:
@@ -338,3 +369,6 @@ async def test_a_stop_while_a_message_waits_for_its_turn_keeps_it_for_the_next_s
     await bot.settle()
     assert await bot.rows(query, SAM, last) == [("sent", None), ("sent", None)]
     assert copies_of(bot, SAM)[(ALEX, said.message_id)] == 1
+    # In their order still: the header that waited, then the copy.
+    header, copy = bot.api.sent_to(SAM)[-2:]
+    assert "Alex" in header.text and copy.text == "wait for me"
