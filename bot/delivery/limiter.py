@@ -45,12 +45,18 @@ class RateLimiter:
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._gap = 1.0 / per_second
         self._chat_gap = per_chat_interval
         self._cap = window_cap if window_cap is not None else math.floor(per_second) + 1
+        # Scheduled traffic may fill cap - 1 places of any window of WINDOW + MARGIN: a pace
+        # any faster would run into the window, and every message already past its slot
+        # would then watch the window for its turn, all of them after each send.
+        self._gap = max(1.0 / per_second, (WINDOW + MARGIN) / max(1, self._cap - 1))
         self._monotonic = monotonic
         self._sleep = sleep
+        # Scheduled slots are reserved ahead of time on a track that urgent messages move
+        # back by one gap each: a slot's moment is its place on the track plus the shift.
         self._next_slot = 0.0
+        self._shift = 0.0
         self._chat_ready: dict[int, float] = {}
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
@@ -78,16 +84,20 @@ class RateLimiter:
         )
         if not urgent:
             # Reserve a smooth slot; reserving before sleeping keeps the order fair.
-            slot = max(self._monotonic(), self._next_slot)
+            slot = max(self._monotonic() - self._shift, self._next_slot)
             self._next_slot = slot + self._gap
-            await self._until(lambda: slot, stopping)
+            await self._until(lambda: slot + self._shift, stopping)
         # Scheduled traffic leaves the last place in every second to a person waiting.
         limit = self._cap if urgent else self._cap - 1
         await self._until(lambda: self._window_free_at(limit), stopping)
         now = self._monotonic()
         if urgent:
-            # An urgent message uses up a smooth slot too, so the average pace holds.
-            self._next_slot = max(self._next_slot, now) + self._gap
+            # An urgent message uses up a smooth slot too, so the average pace holds: the
+            # slots reserved, if any, move back one gap (else the next one is a gap away).
+            if self._next_slot + self._shift > now:
+                self._shift += self._gap
+            else:
+                self._next_slot = now - self._shift + self._gap
         self._sent.append(now)
         self._chat_ready[chat_id] = now + self._chat_gap + (MARGIN if self._chat_gap else 0.0)
         if len(self._chat_ready) > 10_000:

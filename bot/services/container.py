@@ -129,8 +129,10 @@ class Services:
                 limiter,
                 clock,
                 events=reports,
-                # About a second's worth of check-ins waits for its pacing slot at a time.
-                scheduled_in_flight=max(30, math.ceil(settings.send_per_second) + 1),
+                # About a quarter second's worth of check-ins (at least 30) waits for its
+                # pacing slot at a time: the dispatcher refills well before they run out,
+                # and each waits for its slot in a nap or two (a second's worth took four).
+                scheduled_in_flight=max(30, math.ceil(settings.send_per_second / 4) + 1),
             )
             outbox.connect(sender.wake, sender.offer)
         return cls(
