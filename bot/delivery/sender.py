@@ -168,7 +168,7 @@ class Sender:
         their pacing slot), so a message a person is waiting for always finds room.
         """
         self._wake.clear()
-        async with self._db.autocommit():
+        async with self._db.autocommit(background=True):
             for priority, (allowance, least) in self._allowances.items():
                 handed = self._in_flight_by[priority]
                 room = allowance - len(handed)
@@ -258,7 +258,9 @@ class Sender:
             async with self._db.autocommit():
                 await self._outbox.mark_dead(item, "stale")
             return True
-        async with self._db.autocommit():
+        # A check-in's bookkeeping lets a person's message go first (Database.autocommit).
+        background = item.priority is Priority.SCHEDULED
+        async with self._db.autocommit(background=background):
             waiting = await self._outbox.mark_sending(item.id)
         if not waiting:
             return True  # withdrawn or erased since it was handed out: nothing to send
@@ -294,7 +296,7 @@ class Sender:
             return await self._retry(item, error)
         except TelegramError as error:
             return await self._retry(item, error)
-        async with self._db.autocommit():
+        async with self._db.autocommit(background=background):
             await self._outbox.mark_sent(item, message_id, self._clock.now())
         log.debug("outbox.sent", item=item.id, chat=item.chat_id, method=item.method)
         return True

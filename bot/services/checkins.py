@@ -124,7 +124,8 @@ class CheckIns(ScheduleService):
     async def _drain(self, manual: bool, now: datetime, report: TickReport) -> None:
         """Claim and handle due clients (scheduled, or asked for by a specialist) in batches."""
         while True:
-            async with self._db.transaction():
+            # Between batches, whatever a person is waiting for goes first.
+            async with self._db.transaction(background=True):
                 claimed = await (
                     self._schedules.manual_due(now, BATCH)
                     if manual

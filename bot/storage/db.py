@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -54,12 +55,52 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+class TurnLock:
+    """An asyncio lock where a person waiting goes before background work.
+
+    Background work (check-ins being sent, the tick) waits behind every other waiter;
+    within each kind, first come, first served. On release the lock passes straight
+    to the next waiter, so a newcomer never slips in ahead of the queue. In a storm of
+    check-ins, dozens of their short writes queue for the connection at any moment:
+    a relay waited behind all of them (p99 5 ms per acquisition), now behind one.
+    """
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._waiting: dict[bool, deque[asyncio.Future[None]]] = {False: deque(), True: deque()}
+
+    async def acquire(self, *, background: bool = False) -> None:
+        """Wait for the lock (behind every other waiter if `background`)."""
+        if not self._locked:
+            self._locked = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[background].append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the lock as this task was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        """Hand the lock to the next waiter, or leave it free."""
+        for background in (False, True):
+            waiting = self._waiting[background]
+            while waiting:
+                turn = waiting.popleft()
+                if not turn.done():  # a cancelled waiter's turn is skipped
+                    turn.set_result(None)
+                    return
+        self._locked = False
+
+
 class Database:
     """The store: the only truth about specialists, clients, routing and the outbox."""
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
-        self._lock = asyncio.Lock()
+        self._lock = TurnLock()
         self._holder: asyncio.Task[object] | None = None
         self._after_commit: list[Callable[[], None]] = []
 
@@ -127,27 +168,38 @@ class Database:
             action()
 
     @asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[None]:
+    async def _held(self, background: bool) -> AsyncIterator[None]:
+        """The lock, held by this task for the block."""
+        await self._lock.acquire(background=background)
+        self._holder = asyncio.current_task()
+        try:
+            yield
+        finally:
+            self._holder = None
+            self._lock.release()
+
+    @asynccontextmanager
+    async def autocommit(self, *, background: bool = False) -> AsyncIterator[None]:
         """Hold the connection without a transaction: each statement commits on its own.
 
         For lookups and single-statement writes, which SQLite already runs atomically:
         BEGIN and COMMIT would be two more trips to the database thread for nothing.
-        The lock still keeps this process's other tasks out in between.
+        The lock still keeps this process's other tasks out in between. `background`
+        work waits behind everyone else's (see TurnLock).
         """
-        async with self._lock:
-            self._holder = asyncio.current_task()
+        async with self._held(background):
             try:
                 yield
             finally:
-                self._holder = None
                 # Whatever ran before an error is committed all the same.
                 self._committed()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(
+        self, *, background: bool = False
+    ) -> AsyncIterator[aiosqlite.Connection]:
         """Run the block in one IMMEDIATE transaction; roll back on any error."""
-        async with self._lock:
-            self._holder = asyncio.current_task()
+        async with self._held(background):
             try:
                 await self._connection.execute("BEGIN IMMEDIATE")
                 try:
@@ -159,6 +211,4 @@ class Database:
             except BaseException:
                 self._after_commit.clear()
                 raise
-            finally:
-                self._holder = None
         self._committed()
