@@ -87,8 +87,9 @@ class RateLimiter:
             slot = max(self._monotonic() - self._shift, self._next_slot)
             self._next_slot = slot + self._gap
             await self._until(lambda: slot + self._shift, stopping)
-        # Scheduled traffic leaves the last place in every second to a person waiting.
-        limit = self._cap if urgent else self._cap - 1
+        # Scheduled traffic leaves the last place in every second to a person waiting
+        # (when there is more than one place).
+        limit = self._cap if urgent else max(1, self._cap - 1)
         await self._until(lambda: self._window_free_at(limit), stopping)
         now = self._monotonic()
         if urgent:

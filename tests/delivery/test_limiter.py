@@ -65,6 +65,14 @@ async def test_a_busy_chat_does_not_hold_back_the_others() -> None:
     assert round(times[9] - times[8], 6) == 0.101
 
 
+async def test_a_pace_below_one_a_second_still_sends() -> None:
+    clock = VirtualTime()
+    limiter = RateLimiter(0.5, 0.0, monotonic=clock.monotonic, sleep=clock.sleep)
+    await send_all(limiter, clock, [7, 8, 9])
+    times = [at for at, _ in clock.sends]
+    assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [2.0, 2.0]
+
+
 class Simulation:
     """Many senders on one virtual clock: time jumps to the next wake-up once all wait."""
 
