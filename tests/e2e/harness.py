@@ -20,6 +20,7 @@ from tests.conftest import make_settings
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SETTLE_SECONDS = 5.0
+BARRIER_WATCHER = 4998  # a stranger who only ever writes to mark a barrier
 LINK_RE = re.compile(r"https://t\.me/porchlight_test_bot\?start=([A-Za-z0-9_-]{22})")
 
 
@@ -163,11 +164,18 @@ class Harness:
         return None if value is None else datetime.fromisoformat(str(value))
 
     async def barrier(self, user_id: int) -> None:
-        """Handle everything sent so far: updates go one at a time, so once the answer to a
-        /help from user_id arrives, every earlier update has been handled; then drain."""
-        before = len(self.api.sent_to(user_id))
+        """The user sends /help; everything sent so far is handled, then drained.
+
+        Updates go one at a time, so once a stranger who writes nothing else (the
+        watcher) is answered, every earlier update has been handled. Waiting for an
+        answer to the user was not enough: a message for the user still on its way
+        from an earlier update passed for the answer to their /help.
+        """
         self.api.send_text(user_id, "/help")
-        await self.next_text(user_id, before)
+        self.api.add_user(BARRIER_WATCHER, "Watcher")
+        before = len(self.api.sent_to(BARRIER_WATCHER))
+        self.api.send_text(BARRIER_WATCHER, "/help")
+        await self.next_text(BARRIER_WATCHER, before)
         await self.settle()
 
     async def settle(self) -> None:
