@@ -25,7 +25,7 @@ so once per offset (`event=telegram.updates_held offset=N count=K`).
 The raw batch comes from `do_api_request("getUpdates", ...)`, PTB's public way to make a
 call and get Telegram's answer unparsed, rather than from `Bot._post`, which PTB's own
 `get_updates` uses but which is not PTB's API. Three things differ from `get_updates` and
-are put right here: PTB warns that `get_updates` exists (the warning is silenced), it
+are put right here: PTB warns that `get_updates` exists (the warning is filtered out), it
 calls a refused token EndPointNotFound (it is InvalidToken again, on which PTB's polling
 loop stops rather than retrying), and it knows nothing of the long poll's timeout (the
 read timeout is the transport's own plus the long poll's, as in `get_updates`).
@@ -53,6 +53,12 @@ log = EventLog(__name__)
 
 # The longest a poll waits when all it found were updates without a readable id.
 HELD_PAUSE_SECONDS = 1.0
+
+# do_api_request warns that Bot.getUpdates exists; the one call it would warn about is the one
+# in PollingBot.get_updates. (pyproject.toml repeats the filter for the tests: pytest resets
+# the filters for collection and for each test.)
+GET_UPDATES_WARNING = r"Please use 'Bot\.getUpdates'"
+warnings.filterwarnings("ignore", message=GET_UPDATES_WARNING, category=PTBUserWarning)
 
 
 def read_updates(
@@ -109,11 +115,6 @@ class PollingBot(ExtBot[None]):
         super().__init__(token, get_updates_request=get_updates_request, **kwargs)
         self._poll_request = get_updates_request
         self._held_at: int | None = None  # the offset of the last poll that said it held some
-        # do_api_request warns that get_updates exists: here it is get_updates. (Set here,
-        # not at import: pytest restores the filters after each test.)
-        warnings.filterwarnings(
-            "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
-        )
 
     async def get_updates(
         self,

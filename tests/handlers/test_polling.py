@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import warnings
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from telegram import Update
 from telegram.error import InvalidToken
+from telegram.warnings import PTBUserWarning
 
 from bot.delivery.transport import AiohttpRequest
-from bot.handlers.polling import HELD_PAUSE_SECONDS, PollingBot, read_updates
+from bot.handlers.polling import (
+    GET_UPDATES_WARNING,
+    HELD_PAUSE_SECONDS,
+    PollingBot,
+    read_updates,
+)
 from tests.conftest import TOKEN
 from tests.fakes.bot_api import FakeBotApi, JSONDict
 
@@ -99,7 +107,7 @@ async def test_a_long_poll_may_last_longer_than_the_read_timeout(
 
 
 async def test_updates_are_fetched_as_ptb_fetches_them(
-    recwarn: pytest.WarningsRecorder, polling_bot: PollingBot, fake_api: FakeBotApi
+    polling_bot: PollingBot, fake_api: FakeBotApi
 ) -> None:
     fake_api.add_user(2001, "Alex")
     first = fake_api.send_text(2001, "one").update_id
@@ -110,7 +118,16 @@ async def test_updates_are_fetched_as_ptb_fetches_them(
     assert updates[0].get_bot() is polling_bot
     [call] = fake_api.calls_to("getUpdates")
     assert call.params == {"offset": first, "limit": 1, "allowed_updates": ["message"]}
-    assert [str(w.message) for w in recwarn] == []  # not "Please use 'Bot.getUpdates'"
+
+
+async def test_the_warning_filtered_out_is_the_one_ptb_gives(polling_bot: PollingBot) -> None:
+    """do_api_request warns at every poll that get_updates exists: the filter must match it."""
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        await polling_bot.get_updates(timeout=0)
+    [warning] = shown
+    assert warning.category is PTBUserWarning
+    assert re.match(GET_UPDATES_WARNING, str(warning.message))
 
 
 async def test_a_refused_token_is_an_invalid_token_as_in_ptb(
