@@ -24,6 +24,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
 from bot.handlers.inbox import InboxQueue
 from bot.handlers.menus import set_menus
+from bot.handlers.polling import PollingBot
 from bot.handlers.routing import register
 from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
@@ -78,12 +79,16 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     application = cast(
         PorchlightApp,
         ApplicationBuilder()
-        .token(settings.token())
+        .bot(
+            PollingBot(
+                settings.token(),
+                request=_transport(settings.api_timeout_seconds, pool_size=256),
+                get_updates_request=_transport(GET_UPDATES_TIMEOUT_SECONDS, pool_size=1),
+                base_url=f"{root}/bot",
+                base_file_url=f"{root}/file/bot",
+            )
+        )
         .update_queue(inbox)
-        .request(_transport(settings.api_timeout_seconds, pool_size=256))
-        .get_updates_request(_transport(GET_UPDATES_TIMEOUT_SECONDS, pool_size=1))
-        .base_url(f"{root}/bot")
-        .base_file_url(f"{root}/file/bot")
         .context_types(CONTEXT_TYPES)
         .post_init(post_init)
         .post_stop(post_stop)

@@ -31,7 +31,8 @@ What it fakes:
 - the HTML, MarkdownV2 and Markdown parse modes, as far as turning markup into plain text and
   entities and rejecting what Telegram rejects (an unknown tag, an unescaped "." in MarkdownV2);
 - edits of a user's text (edited_message) and posts in a channel (channel_post);
-- faults: injected errors and slow answers, users who block the bot, optional flood limits.
+- faults: injected errors and slow answers, users who block the bot, optional flood limits,
+  updates the bot cannot read (``push_raw`` hands out anything verbatim).
 
 What it does not fake: certificates and Telegram's webhook concurrency and back-off (it
 delivers one update at a time and retries after a tenth of a second), inline mode,
@@ -605,6 +606,7 @@ class FakeBotApi:
         self._chats: dict[int, _Chat] = {}
         self._files: dict[str, _StoredFile] = {}
         self._updates: list[JSONDict] = []
+        self._raw_updates: dict[int, Any] = {}  # what push_raw queued, by its place in the queue
         self._next_update_id = 1
         self._next_id = 1  # files, polls, callback queries
         self._open_callbacks: set[str] = set()
@@ -839,6 +841,14 @@ class FakeBotApi:
                 return int(raw["update_id"])
         return self._push(raw)
 
+    def push_raw(self, element: Any) -> int:
+        """Queue anything as the next update, handed out verbatim (a field PTB cannot read,
+        an update_id that is not a number, not even an object); an offset past its place
+        confirms it, as for any update. Returns the id of its place in the queue."""
+        place = self._next_update_id
+        self._raw_updates[place] = copy.deepcopy(element)
+        return self._push({"update_id": place})
+
     def text_update(self, user_id: int, text: str) -> JSONDict:
         """The user writes ``text``, but the update goes to the test instead of the queue (for
         ``post_to_webhook``); it has an update id of its own."""
@@ -856,7 +866,7 @@ class FakeBotApi:
         if not self.webhook_url:
             raise AssertionError("no webhook is set: the bot is not in webhook mode")
         async with ClientSession() as session:
-            return await self._post_update(session, update, secret_token)
+            return await self._post_update(session, update, int(update["update_id"]), secret_token)
 
     # --- what the bot did -----------------------------------------------------------------------
 
@@ -1140,10 +1150,16 @@ class FakeBotApi:
         while True:
             self._updates = [u for u in self._updates if self._is_allowed(u)]
             if self._updates or self._stopped.is_set() or loop.time() >= deadline:
-                return self._updates[:limit]
+                return [self._as_sent(u) for u in self._updates[:limit]]
             await self._wait_change(deadline)
 
+    def _as_sent(self, update: JSONDict) -> Any:
+        """An update as Telegram sends it (what push_raw queued, verbatim)."""
+        return self._raw_updates.get(update["update_id"], update)
+
     def _is_allowed(self, update: JSONDict) -> bool:
+        if update["update_id"] in self._raw_updates:
+            return True
         kind = next((k for k in update if k != "update_id"), "")
         if self._allowed_updates is None:
             return kind not in _OPT_IN_UPDATES
@@ -1196,7 +1212,9 @@ class FakeBotApi:
                     await self._wait_change(loop.time() + 1.0)
                     continue
                 update = self._updates[0]
-                status = await self._post_update(session, update, self.webhook_secret)
+                status = await self._post_update(
+                    session, self._as_sent(update), update["update_id"], self.webhook_secret
+                )
                 if status == 200:
                     self._updates = [u for u in self._updates if u is not update]
                     self._notify()
@@ -1204,7 +1222,7 @@ class FakeBotApi:
                     await self._pause(WEBHOOK_RETRY_SECONDS)
 
     async def _post_update(
-        self, session: ClientSession, update: JSONDict, secret_token: str | None
+        self, session: ClientSession, update: Any, update_id: int, secret_token: str | None
     ) -> int:
         headers = {"Content-Type": "application/json"}
         if secret_token is not None:
@@ -1219,7 +1237,7 @@ class FakeBotApi:
                 status = response.status
         except (ClientError, TimeoutError):
             status = 0
-        self.webhook_posts.append(WebhookPost(int(update["update_id"]), secret_token, status))
+        self.webhook_posts.append(WebhookPost(update_id, secret_token, status))
         self._notify()
         return status
 

@@ -160,3 +160,4 @@ async def test_kill_9_mid_burst_then_restart(fake_api: FakeBotApi, tmp_path: Pat
     for client in CLIENTS:
         assert checkins(fake_api, client) <= 1
     assert "Traceback" not in log.read_text()
+    assert "UserWarning" not in log.read_text()  # PTB's about do_api_request("getUpdates")

@@ -347,6 +347,23 @@ async def test_allowed_updates_and_push_update(api: FakeBotApi, bot: Bot) -> Non
     assert api.send_text(ALEX, "next").message_id == 8
 
 
+async def test_push_raw_hands_out_anything_verbatim_in_its_place(api: FakeBotApi) -> None:
+    before = api.send_text(ALEX, "before")
+    place = api.push_raw({"update_id": "not a number", "message": "not a message"})
+    after = api.send_text(ALEX, "after")
+    assert before.update_id is not None and after.update_id is not None
+    assert before.update_id < place < after.update_id
+    url = f"{api.bot_url}{api.token}/getUpdates"
+    async with httpx.AsyncClient() as client:
+        batch = (await client.post(url, json={"allowed_updates": ["message"]})).json()["result"]
+        assert batch[1] == {"update_id": "not a number", "message": "not a message"}
+        assert [u["update_id"] for u in batch[::2]] == [before.update_id, after.update_id]
+        assert api.pending_updates() == 3
+        # An offset past a later update confirms it, as any other.
+        await client.post(url, json={"offset": after.update_id + 1})
+    assert api.pending_updates() == 0
+
+
 # --- faults --------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,165 @@
+"""Long polling that an update the bot cannot read does not stop.
+
+PTB's `Bot.get_updates` parses a whole getUpdates batch with one `Update.de_list`: when
+one element cannot be parsed (a field Telegram sends in a shape PTB does not expect), the
+call fails, the Updater's offset stays where it was, and the next poll fetches the same
+batch and fails again, for ever. Every other update in the batch (up to 100, from any
+client) is never handled, and `Updater.stop` raises from its last getUpdates.
+
+`PollingBot.get_updates` reads each element on its own instead. One that cannot be
+parsed but has a readable `update_id` is logged by that id and the exception's class,
+never its text, which may quote the update (`event=telegram.update_skipped update_id=N
+error=TypeError`), and handed on as an empty `Update` with that id: no handler matches
+it, and the Updater's offset moves past it, which confirms it to Telegram. The others of
+the batch are handled as always.
+
+An element whose `update_id` is not an integer (or that is not an object at all) cannot
+be confirmed by its own id. It is skipped, and confirmed with the next readable update
+after it, as an offset confirms every update before it; it is logged then, with
+`update_id=- error=TypeError`. Guessing its id instead could confirm a real update
+nobody has read. While such elements are the newest Telegram holds, every poll would
+find them again at once: the poll then answers nothing after a pause (HELD_PAUSE_SECONDS,
+never longer than the long poll asked for) instead of asking again in a loop, and says
+so once per offset (`event=telegram.updates_held offset=N count=K`).
+
+The raw batch comes from `do_api_request("getUpdates", ...)`, PTB's public way to make a
+call and get Telegram's answer unparsed, rather than from `Bot._post`, which PTB's own
+`get_updates` uses but which is not PTB's API. Three things differ from `get_updates` and
+are put right here: PTB warns that `get_updates` exists (the warning is filtered out), it
+calls a refused token EndPointNotFound (it is InvalidToken again, on which PTB's polling
+loop stops rather than retrying), and it knows nothing of the long poll's timeout (the
+read timeout is the transport's own plus the long poll's, as in `get_updates`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot, Update
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import JSONDict, ODVInput, TimePeriod
+from telegram.error import EndPointNotFound, InvalidToken
+from telegram.ext import ExtBot
+from telegram.request import BaseRequest
+from telegram.warnings import PTBUserWarning
+
+from bot.logs import EventLog
+
+log = EventLog(__name__)
+
+# The longest a poll waits when all it found were updates without a readable id.
+HELD_PAUSE_SECONDS = 1.0
+
+# do_api_request warns that Bot.getUpdates exists; the one call it would warn about is the one
+# in PollingBot.get_updates. (pyproject.toml repeats the filter for the tests: pytest resets
+# the filters for collection and for each test.)
+GET_UPDATES_WARNING = r"Please use 'Bot\.getUpdates'"
+warnings.filterwarnings("ignore", message=GET_UPDATES_WARNING, category=PTBUserWarning)
+
+
+def read_updates(
+    batch: Sequence[object], bot: Bot | None = None
+) -> tuple[tuple[Update, ...], int]:
+    """A getUpdates answer's updates, each parsed on its own, and how many elements at its
+    end have no readable update_id (not confirmed yet: nothing after them says where they are).
+
+    An update that cannot be parsed is an empty Update with its id; one without a readable
+    id is left out, and confirmed by the next readable one. Each is logged when skipped.
+    """
+    updates: list[Update] = []
+    without_id = 0
+    for element in batch:
+        update_id = _update_id(element)
+        if update_id is None:
+            without_id += 1
+            continue
+        for _ in range(without_id):  # confirmed together with this one
+            log.error("telegram.update_skipped", update_id=None, error="TypeError")
+        without_id = 0
+        updates.append(_parsed(element, update_id, bot))
+    return tuple(updates), without_id
+
+
+def _update_id(element: object) -> int | None:
+    """The element's update_id, if it is an integer."""
+    found = element.get("update_id") if isinstance(element, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+def _parsed(element: Any, update_id: int, bot: Bot | None) -> Update:
+    """The Update, or an empty one with its id when PTB cannot build it."""
+    try:
+        return Update.de_json(element, bot)
+    except Exception as error:
+        # The exception's text may quote the update: only its class is logged.
+        log.error("telegram.update_skipped", update_id=update_id, error=type(error).__name__)
+        skipped = Update(update_id)
+        skipped.set_bot(bot)
+        return skipped
+
+
+def _seconds(period: TimePeriod | float | None) -> float:
+    if isinstance(period, timedelta):
+        return period.total_seconds()
+    return float(period or 0)
+
+
+class PollingBot(ExtBot[None]):
+    """The application's bot: get_updates skips what it cannot read (see the module)."""
+
+    def __init__(self, token: str, *, get_updates_request: BaseRequest, **kwargs: Any) -> None:
+        super().__init__(token, get_updates_request=get_updates_request, **kwargs)
+        self._poll_request = get_updates_request
+        self._held_at: int | None = None  # the offset of the last poll that said it held some
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: TimePeriod | None = None,  # noqa: ASYNC109 (the long poll's, as in PTB)
+        allowed_updates: Sequence[str] | None = None,
+        *,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+    ) -> tuple[Update, ...]:
+        """As PTB's get_updates, but an update that cannot be read is skipped, not fatal."""
+        own = (
+            self._poll_request.read_timeout
+            if isinstance(read_timeout, DefaultValue)
+            else read_timeout
+        )
+        try:
+            batch = await self.do_api_request(
+                "getUpdates",
+                {
+                    "offset": offset,
+                    "limit": limit,
+                    "timeout": timeout,
+                    "allowed_updates": allowed_updates,
+                    **(api_kwargs or {}),
+                },
+                read_timeout=_seconds(own) + _seconds(timeout),
+                write_timeout=write_timeout,
+                connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout,
+            )
+        except EndPointNotFound as error:
+            raise InvalidToken(error.message) from error
+        if not isinstance(batch, list):
+            raise TypeError("getUpdates answered with something other than a list")
+        updates, held = read_updates(batch, self)
+        if held and not updates:
+            if offset != self._held_at:
+                log.warning("telegram.updates_held", offset=offset, count=held)
+                self._held_at = offset
+            await asyncio.sleep(min(_seconds(timeout), HELD_PAUSE_SECONDS))
+        for update in updates:
+            self.insert_callback_data(update)
+        return updates

@@ -1,0 +1,99 @@
+"""Long polling, end to end: an update the bot cannot read is skipped, never a wedge.
+
+PTB parses a getUpdates batch as a whole: one update it cannot read used to fail every
+poll, so no other client's message in the batch was ever handled (see bot.handlers.polling).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from tests.e2e.harness import Harness
+from tests.fakes.bot_api import FakeMessage
+
+SAM, RIA = 1001, 1002
+ALEX, BO, CY = 2001, 2002, 2003
+WORDS = "Bo's words that must never reach a log 9c41"
+
+
+def offsets(bot: Harness) -> list[object]:
+    """The offset of every getUpdates the bot has made, in order."""
+    return [call.params.get("offset") for call in bot.api.calls_to("getUpdates")]
+
+
+def skipped(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "update_skipped" in r.getMessage()]
+
+
+async def relayed(bot: Harness, specialist: int, before: int, said: FakeMessage) -> None:
+    """The client's message reaches their specialist, under its header, as a copy."""
+    header, copy = (await bot.said(specialist, before + 2))[before:]
+    assert copy.copied_from == (said.chat_id, said.message_id), header.text
+
+
+def unreadable(bot: Harness, user: int) -> int:
+    """The user writes, and Telegram sends a date PTB cannot read; the update's id."""
+    update = bot.api.text_update(user, WORDS)
+    update["message"]["date"] = "yesterday"
+    return bot.api.push_update(update)
+
+
+async def assert_stops_cleanly(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    """Updater.stop confirms what was fetched with one more getUpdates: it raised, too."""
+    await bot.stop()
+    assert bot.api.pending_updates() == 0
+    assert WORDS not in caplog.text and "yesterday" not in caplog.text
+    assert [r for r in caplog.records if r.levelno == logging.CRITICAL] == []
+
+
+async def test_an_update_that_cannot_be_read_is_skipped_and_its_batch_handled(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = bot.api
+    sam_before, ria_before, bo_before = (len(api.sent_to(who)) for who in (SAM, RIA, BO))
+    # One batch: nothing polls between these lines.
+    alex_says = api.send_text(ALEX, "a hard week")
+    between = unreadable(bot, BO)
+    cy_says = api.send_text(CY, "hello from Cy")
+    last = unreadable(bot, BO)  # nothing after it in the batch to confirm it
+
+    await relayed(bot, SAM, sam_before, alex_says)
+    await relayed(bot, RIA, ria_before, cy_says)
+    await api.wait_for_update_consumed(last)
+    await bot.barrier(SAM)
+    assert len(api.sent_to(SAM)) == sam_before + 3  # and the answer to the barrier's /help
+    assert len(api.sent_to(BO)) == bo_before  # nothing of Bo's was handled
+    # Fetched together and confirmed together, by one offset past the last.
+    assert alex_says.update_id in offsets(bot) and last + 1 in offsets(bot)
+    assert {between, cy_says.update_id, last} & set(offsets(bot)) == set()
+    assert skipped(caplog) == [
+        f"event=telegram.update_skipped update_id={between} error=TypeError",
+        f"event=telegram.update_skipped update_id={last} error=TypeError",
+    ]
+    await assert_stops_cleanly(bot, caplog)
+
+
+async def test_an_update_whose_id_cannot_be_read_goes_with_the_next_one(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = bot.api
+    sam_before, ria_before = len(api.sent_to(SAM)), len(api.sent_to(RIA))
+    alex_says = api.send_text(ALEX, "a hard week")
+    no_id = api.push_raw({"update_id": "?", "message": {"text": WORDS}})
+    await relayed(bot, SAM, sam_before, alex_says)
+    # The newest update Telegram holds, with no id to confirm it by: the bot asks again
+    # after a pause, not at once in a loop.
+    await api.wait_until(lambda: offsets(bot).count(no_id) >= 2, what="two polls past Alex")
+    first, second = (c.at for c in api.calls_to("getUpdates") if c.params.get("offset") == no_id)
+    assert second - first >= 0.9
+    assert api.pending_updates() == 1
+
+    cy_says = api.send_text(CY, "hello from Cy")
+    await relayed(bot, RIA, ria_before, cy_says)
+    await api.wait_for_update_consumed(no_id)  # confirmed with Cy's
+    assert skipped(caplog) == ["event=telegram.update_skipped update_id=- error=TypeError"]
+    held = [r.getMessage() for r in caplog.records if "updates_held" in r.getMessage()]
+    assert held == [f"event=telegram.updates_held offset={no_id} count=1"]
+    await assert_stops_cleanly(bot, caplog)
