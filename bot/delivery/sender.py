@@ -164,8 +164,9 @@ class Sender:
         """Hand due items to their chats' workers, within each priority's allowance;
         return when the earliest item not yet due becomes due.
 
-        Check-ins in flight are held to about a second's worth (they mostly wait for
-        their pacing slot), so a message a person is waiting for always finds room.
+        Check-ins in flight are held to their own allowance (a fraction of a second's
+        worth: they mostly wait for their pacing slot), so a message a person is waiting
+        for always finds room.
         """
         self._wake.clear()
         async with self._db.autocommit(background=True):
