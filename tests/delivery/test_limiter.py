@@ -45,13 +45,20 @@ async def test_overall_pace_never_exceeds_the_limit_in_any_second() -> None:
     assert 6.8 < times[-1] - times[0] < 7.0
 
 
-async def test_one_chat_gets_one_message_a_second() -> None:
+async def gaps(per_second: float, per_chat_interval: float, chats: list[int]) -> list[float]:
+    """The seconds between one send and the next, each chat's message sent in turn."""
     clock = VirtualTime()
-    limiter = RateLimiter(29, 1.0, monotonic=clock.monotonic, sleep=clock.sleep)
-    await send_all(limiter, clock, [7, 7, 7])
+    limiter = RateLimiter(
+        per_second, per_chat_interval, monotonic=clock.monotonic, sleep=clock.sleep
+    )
+    await send_all(limiter, clock, chats)
     times = [at for at, _ in clock.sends]
+    return [round(b - a, 6) for a, b in itertools.pairwise(times)]
+
+
+async def test_one_chat_gets_one_message_a_second() -> None:
     # One second apart, and a hair more, so that they also arrive a second apart.
-    assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [1.01, 1.01]
+    assert await gaps(29, 1.0, [7, 7, 7]) == [1.01, 1.01]
 
 
 async def test_a_busy_chat_does_not_hold_back_the_others() -> None:
@@ -66,11 +73,7 @@ async def test_a_busy_chat_does_not_hold_back_the_others() -> None:
 
 
 async def test_a_pace_below_one_a_second_still_sends() -> None:
-    clock = VirtualTime()
-    limiter = RateLimiter(0.5, 0.0, monotonic=clock.monotonic, sleep=clock.sleep)
-    await send_all(limiter, clock, [7, 8, 9])
-    times = [at for at, _ in clock.sends]
-    assert [round(b - a, 6) for a, b in itertools.pairwise(times)] == [2.0, 2.0]
+    assert await gaps(0.5, 0.0, [7, 8, 9]) == [2.0, 2.0]
 
 
 class Simulation:
