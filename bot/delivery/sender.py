@@ -111,8 +111,6 @@ class Sender:
         self._queues: dict[int, deque[OutboxItem]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._recent_429: deque[tuple[float, int]] = deque()
-        # An offered item was left in the outbox: offers wait until the dispatcher has it.
-        self._left_waiting = False
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -169,7 +167,9 @@ class Sender:
         for always finds room.
         """
         self._wake.clear()
-        async with self._db.autocommit(background=True):
+        # Not background work: it also hands out people's messages (retries come due,
+        # offers without room), and its two short queries cost a relay little.
+        async with self._db.autocommit():
             for priority, (allowance, least) in self._allowances.items():
                 handed = self._in_flight_by[priority]
                 room = allowance - len(handed)
@@ -183,8 +183,6 @@ class Sender:
                     self._hand_out(item)
                 if len(items) < room:
                     self._wanting.discard(priority)
-                    if priority is Priority.PERSON:
-                        self._left_waiting = False  # every person's message due is out
                 else:
                     self._wanting.add(priority)
             # What is due now is either handed out already (its worker wakes us when done)
@@ -196,11 +194,13 @@ class Sender:
 
         Without room (or while stopping) the dispatcher finds it in the outbox instead.
         One chat's messages keep their order: an item is only offered when it is due at
-        once, and not while an earlier one waits in the outbox for room.
+        once, and goes to the dispatcher too while an item queued before it for the same
+        chat waits in the outbox (a retry come due, an offer without room), not yet
+        handed to the chat's worker.
         """
         full = len(self._in_flight_by[item.priority]) >= self._max_in_flight
-        if self._stopping or full or self._left_waiting:
-            self._left_waiting = True
+        behind = any(earlier not in self._in_flight for earlier in item.queued_before)
+        if self._stopping or full or behind:
             self._wake.set()
             return
         self._hand_out(item)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
@@ -36,6 +36,8 @@ class OutboxItem:
     created_at: datetime
     not_before: datetime
     ephemeral: bool = False
+    # Only from add(): the chat's items still waiting in the outbox, queued before this one.
+    queued_before: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,14 +91,21 @@ class OutboxRepository:
         at_most_once: bool = False,
         ephemeral: bool = False,
     ) -> OutboxItem | None:
-        """Queue a message; None if one with the same idempotency key exists already."""
+        """Queue a message; None if one with the same idempotency key exists already.
+
+        The item knows which of its chat's items still wait in the outbox ahead of it
+        (`queued_before`), so that it is not sent before them.
+        """
         # A chat paused by Telegram stays paused for what is queued after the pause too,
         # so messages to one chat never overtake each other.
         row = await self._db.fetch_one(
             "INSERT OR IGNORE INTO outbox (chat_id, method, payload, priority, relay_link_id,"
             " idempotency_key, at_most_once, ephemeral, not_before, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, max(?, coalesce((SELECT max(not_before) FROM outbox"
-            " WHERE chat_id = ? AND status = 'pending'), '')), ?) RETURNING *",
+            " WHERE chat_id = ? AND status = 'pending'), '')), ?)"
+            " RETURNING *, (SELECT json_group_array(earlier.id) FROM outbox AS earlier"
+            " WHERE earlier.chat_id = outbox.chat_id AND earlier.status = 'pending'"
+            " AND earlier.id < outbox.id) AS queued_before",
             (
                 chat_id,
                 method,
@@ -111,7 +120,9 @@ class OutboxRepository:
                 to_db(now),
             ),
         )
-        return None if row is None else _item(row)
+        if row is None:
+            return None
+        return replace(_item(row), queued_before=tuple(json.loads(row["queued_before"])))
 
     async def add_many(self, items: list[NewItem], now: datetime) -> None:
         """Queue many messages in one statement (the check-in tick's batches)."""
