@@ -138,6 +138,28 @@ async def test_a_relay_does_not_wait_behind_a_storm_of_checkins() -> None:
     assert 149 / 29 - 0.1 < checkin_times[-1] < 149 / 29 + 0.5
 
 
+async def test_relays_move_waiting_checkins_back_instead_of_piling_them_up() -> None:
+    # Check-ins handed out five at a time as they go (as the sender does), a relay every
+    # 0.1 s: each relay takes a slot from the check-ins already waiting, so they do not
+    # pile up past their slots, each waking again for every message that goes.
+    sim = Simulation()
+    naps = 0
+
+    async def counted(seconds: float) -> None:
+        nonlocal naps
+        naps += 1
+        await sim.sleep(seconds)
+
+    limiter = RateLimiter(29, 1.0, monotonic=sim.monotonic, sleep=counted)
+    storm = [
+        sim.send(limiter, chat, urgent=False, start=(chat // 5) * 5 / 29) for chat in range(200)
+    ]
+    relays = [sim.send(limiter, 10_000 + i, urgent=True, start=0.5 + i * 0.1) for i in range(60)]
+    await sim.run(storm + relays)
+    assert most_in_one_second([t for t, _, _ in sim.sends]) <= 30
+    assert naps / len(sim.sends) < 8  # 11 when a relay took only slots not yet reserved
+
+
 async def test_many_urgent_messages_never_exceed_the_cap() -> None:
     sim = Simulation()
     limiter = RateLimiter(29, 1.0, monotonic=sim.monotonic, sleep=sim.sleep)
