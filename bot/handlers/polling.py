@@ -8,10 +8,13 @@ client) is never handled, and `Updater.stop` raises from its last getUpdates.
 
 `PollingBot.get_updates` reads each element on its own instead. One that cannot be
 parsed but has a readable `update_id` is logged by that id and the exception's class,
-never its text, which may quote the update (`event=telegram.update_skipped update_id=N
-error=TypeError`), and handed on as an empty `Update` with that id: no handler matches
-it, and the Updater's offset moves past it, which confirms it to Telegram. The others of
-the batch are handled as always.
+never its text, which may quote the update. A new message is then reduced to the ids
+that copying it needs (who, which chat, which message, the one it replies to) and
+relayed like any other: nothing a client wrote is lost because PTB could not read some
+field of it (`event=telegram.update_reduced update_id=N error=TypeError`). Anything else
+is handed on as an empty `Update` with its id (`event=telegram.update_skipped ...`): no
+handler matches it, and the Updater's offset moves past it, which confirms it to
+Telegram. The others of the batch are handled as always.
 
 An element whose `update_id` is not an integer (or that is not an object at all) cannot
 be confirmed by its own id. It is skipped, and confirmed with the next readable update
@@ -50,6 +53,9 @@ from telegram.warnings import PTBUserWarning
 from bot.logs import EventLog
 
 log = EventLog(__name__)
+
+# Marks a message reduced to its ids (PTB keeps a field it does not know in api_kwargs).
+REDUCED = "porchlight_reduced"
 
 # The longest a poll waits when all it found were updates without a readable id.
 HELD_PAUSE_SECONDS = 1.0
@@ -91,15 +97,57 @@ def _update_id(element: object) -> int | None:
 
 
 def _parsed(element: Any, update_id: int, bot: Bot | None) -> Update:
-    """The Update, or an empty one with its id when PTB cannot build it."""
+    """The Update; when PTB cannot build it, the message reduced to its ids, or else an
+    empty update with its id."""
     try:
         return Update.de_json(element, bot)
     except Exception as error:
         # The exception's text may quote the update: only its class is logged.
-        log.error("telegram.update_skipped", update_id=update_id, error=type(error).__name__)
-        skipped = Update(update_id)
-        skipped.set_bot(bot)
-        return skipped
+        reason = type(error).__name__
+    reduced = _reduced(element, update_id, bot)
+    if reduced is not None:
+        log.error("telegram.update_reduced", update_id=update_id, error=reason)
+        return reduced
+    log.error("telegram.update_skipped", update_id=update_id, error=reason)
+    skipped = Update(update_id)
+    skipped.set_bot(bot)
+    return skipped
+
+
+def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update | None:
+    """A new message PTB cannot read, kept to what copying it needs: who wrote, in which
+    chat, which message (and the one it replies to). Its content is left to Telegram, so
+    a client's words still reach their specialist; None if even those ids are unreadable."""
+    message = element.get("message")
+    if not isinstance(message, dict):
+        return None
+    chat, sender, reply = (message.get(key) for key in ("chat", "from", "reply_to_message"))
+    ids = [message.get("message_id")]
+    ids += [part.get("id") if isinstance(part, dict) else None for part in (chat, sender)]
+    if not all(isinstance(found, int) and not isinstance(found, bool) for found in ids):
+        return None
+    message_id, chat_id, user_id = ids
+    assert isinstance(chat, dict)
+    kept: dict[str, Any] = {
+        "message_id": message_id,
+        "date": 0,  # the date is not needed to copy, and may be what could not be read
+        "chat": {"id": chat_id, "type": chat.get("type", "private")},
+        "from": {"id": user_id, "is_bot": False, "first_name": "?"},
+        REDUCED: True,
+    }
+    replied_to = reply.get("message_id") if isinstance(reply, dict) else None
+    if isinstance(replied_to, int):
+        kept["reply_to_message"] = {"message_id": replied_to, "date": 0, "chat": kept["chat"]}
+    try:
+        return Update.de_json({"update_id": update_id, "message": kept}, bot)
+    except Exception:
+        return None
+
+
+def is_reduced(update: Update) -> bool:
+    """True for a message reduced to its ids (see _reduced): relay it, whatever it holds."""
+    message = update.message
+    return message is not None and bool(message.api_kwargs.get(REDUCED))
 
 
 def _seconds(period: TimePeriod | float | None) -> float:

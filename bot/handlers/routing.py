@@ -33,6 +33,7 @@ from bot.handlers.common import (
 )
 from bot.handlers.context import Context, PorchlightApp, services
 from bot.handlers.inbox import forget_handled
+from bot.handlers.polling import is_reduced
 from bot.handlers.settings import (
     cmd_forget,
     cmd_language,
@@ -65,9 +66,18 @@ HANDLED_GROUP = 100
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
 
+
+class _Reduced(filters.UpdateFilter):
+    """A message PTB could not read, kept to its ids (bot.handlers.polling)."""
+
+    def filter(self, update: Update) -> bool:
+        return is_reduced(update)
+
+
 # What copy_message can carry and a person is likely to send.
 RELAYABLE = (
-    filters.TEXT
+    _Reduced(name="reduced")
+    | filters.TEXT
     | filters.PHOTO
     | filters.VIDEO
     | filters.VOICE

@@ -24,7 +24,15 @@ def offsets(bot: Harness) -> list[object]:
 
 
 def skipped(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if "update_skipped" in r.getMessage()]
+    return logged(caplog, "update_skipped")
+
+
+def reduced(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return logged(caplog, "update_reduced")
+
+
+def logged(caplog: pytest.LogCaptureFixture, event: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if event in r.getMessage()]
 
 
 async def relayed(bot: Harness, specialist: int, before: int, said: FakeMessage) -> None:
@@ -33,11 +41,12 @@ async def relayed(bot: Harness, specialist: int, before: int, said: FakeMessage)
     assert copy.copied_from == (said.chat_id, said.message_id), header.text
 
 
-def unreadable(bot: Harness, user: int) -> int:
-    """The user writes, and Telegram sends a date PTB cannot read; the update's id."""
+def unreadable(bot: Harness, user: int) -> tuple[int, int]:
+    """The user writes, and Telegram sends a date PTB cannot read; the update's id and
+    the message's."""
     update = bot.api.text_update(user, WORDS)
     update["message"]["date"] = "yesterday"
-    return bot.api.push_update(update)
+    return bot.api.push_update(update), update["message"]["message_id"]
 
 
 async def assert_stops_cleanly(bot: Harness, caplog: pytest.LogCaptureFixture) -> None:
@@ -55,22 +64,26 @@ async def test_an_update_that_cannot_be_read_is_skipped_and_its_batch_handled(
     sam_before, ria_before, bo_before = (len(api.sent_to(who)) for who in (SAM, RIA, BO))
     # One batch: nothing polls between these lines.
     alex_says = api.send_text(ALEX, "a hard week")
-    between = unreadable(bot, BO)
+    between, bo_first = unreadable(bot, BO)
     cy_says = api.send_text(CY, "hello from Cy")
-    last = unreadable(bot, BO)  # nothing after it in the batch to confirm it
+    last, bo_second = unreadable(bot, BO)  # nothing after it in the batch to confirm it
 
-    await relayed(bot, SAM, sam_before, alex_says)
     await relayed(bot, RIA, ria_before, cy_says)
     await api.wait_for_update_consumed(last)
     await bot.barrier(SAM)
-    assert len(api.sent_to(SAM)) == sam_before + 3  # and the answer to the barrier's /help
-    assert len(api.sent_to(BO)) == bo_before  # nothing of Bo's was handled
+    # Bo's words still reach Sam: what PTB could not read, Telegram copies.
+    copies = [m.copied_from for m in api.sent_to(SAM)[sam_before:] if m.copied_from]
+    assert copies == [(ALEX, alex_says.message_id), (BO, bo_first), (BO, bo_second)]
+    # And Bo hears what any client hears when they first write.
+    assert [m.text for m in api.sent_to(BO)[bo_before:]] == [
+        "I'll pass this on to Sam Rivera. They'll answer here when they can."
+    ]
     # Fetched together and confirmed together, by one offset past the last.
     assert alex_says.update_id in offsets(bot) and last + 1 in offsets(bot)
     assert {between, cy_says.update_id, last} & set(offsets(bot)) == set()
-    assert skipped(caplog) == [
-        f"event=telegram.update_skipped update_id={between} error=TypeError",
-        f"event=telegram.update_skipped update_id={last} error=TypeError",
+    assert reduced(caplog) == [
+        f"event=telegram.update_reduced update_id={between} error=TypeError",
+        f"event=telegram.update_reduced update_id={last} error=TypeError",
     ]
     await assert_stops_cleanly(bot, caplog)
 

@@ -19,6 +19,7 @@ from bot.handlers.polling import (
     GET_UPDATES_WARNING,
     HELD_PAUSE_SECONDS,
     PollingBot,
+    is_reduced,
     read_updates,
 )
 from tests.conftest import TOKEN
@@ -48,6 +49,25 @@ def test_an_update_that_cannot_be_parsed_keeps_only_its_id(
     assert skipped_lines(caplog) == ["event=telegram.update_skipped update_id=6 error=TypeError"]
     assert WORDS not in caplog.text and "yesterday" not in caplog.text
     assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_a_message_that_cannot_be_parsed_is_kept_to_the_ids_that_copy_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sender = {"id": 2001, "is_bot": False, "first_name": "Alex"}
+    replied = {"message_id": 3, "date": 0, "chat": {"id": 7, "type": "private"}}
+    unreadable = message(6, date="yesterday", reply_to_message=replied, **{"from": sender})
+    [update], _ = read_updates([unreadable])
+    assert is_reduced(update) and update.message is not None
+    assert (update.message.message_id, update.message.chat.id) == (6, 7)
+    assert update.effective_user is not None and update.effective_user.id == 2001
+    assert update.message.reply_to_message is not None
+    assert update.message.reply_to_message.message_id == 3
+    assert update.message.text is None  # the words stay with Telegram, to be copied
+    assert not is_reduced(read_updates([message(5)])[0][0])
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["event=telegram.update_reduced update_id=6 error=TypeError"]
+    assert WORDS not in caplog.text and "yesterday" not in caplog.text
 
 
 def test_an_element_without_a_readable_id_goes_with_the_next_readable_update(
