@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
-from bot.storage.db import TurnLock
+from bot.storage.db import Database, TurnLock
 
 
 async def _queue(lock: TurnLock, order: list[str], name: str, background: bool) -> None:
@@ -65,3 +66,22 @@ async def test_a_cancelled_waiter_neither_takes_nor_keeps_the_lock() -> None:
     await last
     assert order == ["last"]
     await asyncio.wait_for(lock.acquire(), timeout=1)  # and the lock is free again
+
+
+async def test_the_database_serves_a_persons_work_before_queued_background_work(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(tmp_path / "porchlight.sqlite3")
+    order: list[str] = []
+
+    async def work(name: str, background: bool) -> None:
+        async with db.transaction(background=background):
+            order.append(name)
+
+    try:
+        async with db.autocommit():  # someone holds the connection...
+            tasks = await _started(work("the tick", True), work("a relay", False))
+        await asyncio.gather(*tasks)  # ...and when it is free, the relay goes first
+    finally:
+        await db.close()
+    assert order == ["a relay", "the tick"]
