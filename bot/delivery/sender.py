@@ -167,27 +167,31 @@ class Sender:
         for always finds room.
         """
         self._wake.clear()
-        # Not background work: it also hands out people's messages (retries come due,
-        # offers without room), and its two short queries cost a relay little.
+        # People's messages (retries come due, offers without room) are looked for as a
+        # person's work; check-ins and the next moment as background work.
         async with self._db.autocommit():
-            for priority, (allowance, least) in self._allowances.items():
-                handed = self._in_flight_by[priority]
-                room = allowance - len(handed)
-                if room < min(least, allowance):
-                    self._wanting.add(priority)
-                    continue
-                items = await self._outbox.due(
-                    self._clock.now(), room, priority=priority, exclude=handed
-                )
-                for item in items:
-                    self._hand_out(item)
-                if len(items) < room:
-                    self._wanting.discard(priority)
-                else:
-                    self._wanting.add(priority)
+            await self._look(Priority.PERSON)
+        async with self._db.autocommit(background=True):
+            await self._look(Priority.SCHEDULED)
             # What is due now is either handed out already (its worker wakes us when done)
             # or waits for room (likewise): only a future moment needs a timer.
             return await self._outbox.next_not_before(after=self._clock.now())
+
+    async def _look(self, priority: Priority) -> None:
+        """Hand out what is due of one priority, as far as its allowance has room."""
+        allowance, least = self._allowances[priority]
+        handed = self._in_flight_by[priority]
+        room = allowance - len(handed)
+        if room < min(least, allowance):
+            self._wanting.add(priority)
+            return
+        items = await self._outbox.due(self._clock.now(), room, priority=priority, exclude=handed)
+        for item in items:
+            self._hand_out(item)
+        if len(items) < room:
+            self._wanting.discard(priority)
+        else:
+            self._wanting.add(priority)
 
     def offer(self, item: OutboxItem) -> None:
         """A message a person waits for, just committed and due: to its chat's worker now.
