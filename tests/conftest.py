@@ -1,4 +1,5 @@
-"""Shared fixtures: settings pointing at a temporary database, and the fake Bot API."""
+"""Shared fixtures: settings pointing at a temporary database, an open database, and the
+fake Bot API."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings, load_settings
+from bot.storage.db import Database
 from tests.fakes.bot_api import FakeBotApi
 
 TOKEN = "123456:TEST-TOKEN-not-a-real-one-0123"
@@ -32,6 +34,16 @@ def make_settings(database: Path, **overrides: object) -> Settings:
 def settings(tmp_path: Path) -> Settings:
     """Settings with a database in a temporary folder (nothing listens at the API URL)."""
     return make_settings(tmp_path / "data" / "porchlight.sqlite3")
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database in a temporary folder, closed afterwards."""
+    database = await Database.open(tmp_path / "porchlight.sqlite3")
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 @pytest.fixture

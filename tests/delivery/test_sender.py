@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
-import pytest
 from telegram import Bot, MessageId
 
 from bot.delivery.limiter import RateLimiter
@@ -32,15 +29,6 @@ class RecordingBot:
     async def send_message(self, *, chat_id: int, text: str, **_: Any) -> MessageId:
         self.texts.append(text)
         return MessageId(len(self.texts))
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "porchlight.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def test_a_message_queued_behind_one_left_in_the_outbox_is_not_sent_first(

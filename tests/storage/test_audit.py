@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -15,15 +13,6 @@ from bot.storage.db import Database
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 ADMIN = Actor(ActorRole.ADMIN, 900)
 CLIENT = Actor(ActorRole.CLIENT)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "porchlight.sqlite3")
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 async def test_entries_come_back_newest_first_and_per_client(db: Database) -> None:
