@@ -93,7 +93,6 @@ class Sender:
         self._clock = clock
         self._events = events
         self._give_up_after = give_up_after
-        self._max_in_flight = max_in_flight
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -202,7 +201,8 @@ class Sender:
         chat waits in the outbox (a retry come due, an offer without room), not yet
         handed to the chat's worker.
         """
-        full = len(self._in_flight_by[item.priority]) >= self._max_in_flight
+        allowance, _ = self._allowances[item.priority]
+        full = len(self._in_flight_by[item.priority]) >= allowance
         behind = any(earlier not in self._in_flight for earlier in item.queued_before)
         if self._stopping or full or behind:
             self._wake.set()
