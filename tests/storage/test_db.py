@@ -7,6 +7,7 @@ import stat
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from bot.domain.models import Direction
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.migrations import MIGRATIONS
-from bot.storage.outbox import OutboxRepository, Priority
+from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 from bot.storage.people import Found, PeopleRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
@@ -35,6 +36,14 @@ async def scalar(db: Database, sql: str, *params: object) -> object:
     async with db.transaction() as conn, conn.execute(sql, params) as cursor:
         row = await cursor.fetchone()
     return None if row is None else row[0]
+
+
+async def queue(
+    outbox: OutboxRepository, chat_id: int, method: str, priority: Priority, **extra: Any
+) -> OutboxItem | None:
+    """Queue an item at NOW, with an empty payload unless one is given."""
+    values: dict[str, Any] = {"payload": {}, **extra}
+    return await outbox.add(chat_id=chat_id, method=method, priority=priority, now=NOW, **values)
 
 
 async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
@@ -68,25 +77,18 @@ async def test_the_connection_refuses_use_outside_a_transaction(db: Database) ->
 async def test_outbox_order_idempotency_and_chat_pause(db: Database) -> None:
     outbox = OutboxRepository(db)
     async with db.transaction():
-        checkin = await outbox.add(
-            chat_id=1,
-            method="send_message",
-            payload={"text": "c"},
-            priority=Priority.SCHEDULED,
-            now=NOW,
-            idempotency_key="checkin:1:2026-11-28",
-        )
-        twice = await outbox.add(
-            chat_id=1,
-            method="send_message",
-            payload={"text": "c"},
-            priority=Priority.SCHEDULED,
-            now=NOW,
-            idempotency_key="checkin:1:2026-11-28",
-        )
-        relay = await outbox.add(
-            chat_id=2, method="copy_message", payload={}, priority=Priority.PERSON, now=NOW
-        )
+        checkin, twice = [
+            await queue(
+                outbox,
+                1,
+                "send_message",
+                Priority.SCHEDULED,
+                payload={"text": "c"},
+                idempotency_key="checkin:1:2026-11-28",
+            )
+            for _ in range(2)
+        ]
+        relay = await queue(outbox, 2, "copy_message", Priority.PERSON)
     assert twice is None and relay is not None and checkin is not None
     async with db.transaction():
         due = await outbox.due(NOW, 10)
@@ -94,9 +96,7 @@ async def test_outbox_order_idempotency_and_chat_pause(db: Database) -> None:
 
     async with db.transaction():
         await outbox.pause_chat(2, NOW + timedelta(seconds=30))
-        later = await outbox.add(
-            chat_id=2, method="send_message", payload={}, priority=Priority.PERSON, now=NOW
-        )
+        later = await queue(outbox, 2, "send_message", Priority.PERSON)
         due = await outbox.due(NOW + timedelta(seconds=10), 10)
         next_due = await outbox.next_not_before(after=NOW + timedelta(seconds=10))
     # Queued after the pause, still behind it: one chat's messages never overtake.
@@ -111,17 +111,8 @@ async def test_outbox_order_idempotency_and_chat_pause(db: Database) -> None:
 async def test_after_a_crash_relays_are_resent_and_checkins_dropped(db: Database) -> None:
     outbox = OutboxRepository(db)
     async with db.transaction():
-        relay = await outbox.add(
-            chat_id=1, method="copy_message", payload={}, priority=Priority.PERSON, now=NOW
-        )
-        checkin = await outbox.add(
-            chat_id=1,
-            method="send_message",
-            payload={},
-            priority=Priority.SCHEDULED,
-            now=NOW,
-            at_most_once=True,
-        )
+        relay = await queue(outbox, 1, "copy_message", Priority.PERSON)
+        checkin = await queue(outbox, 1, "send_message", Priority.SCHEDULED, at_most_once=True)
         assert relay is not None and checkin is not None
         await outbox.mark_sending(relay.id)
         await outbox.mark_sending(checkin.id)
@@ -135,13 +126,8 @@ async def test_after_a_crash_relays_are_resent_and_checkins_dropped(db: Database
 async def test_ephemeral_items_vanish_once_sent(db: Database) -> None:
     outbox = OutboxRepository(db)
     async with db.transaction():
-        item = await outbox.add(
-            chat_id=5,
-            method="send_message",
-            payload={"text": "hi"},
-            priority=Priority.PERSON,
-            now=NOW,
-            ephemeral=True,
+        item = await queue(
+            outbox, 5, "send_message", Priority.PERSON, payload={"text": "hi"}, ephemeral=True
         )
         assert item is not None and item.ephemeral
         await outbox.mark_sent(item, 9, NOW)
@@ -167,14 +153,7 @@ async def test_relay_links_route_both_ways_and_updates_count_once(db: Database) 
             now=NOW,
         )
         outbox = OutboxRepository(db)
-        copy = await outbox.add(
-            chat_id=1001,
-            method="copy_message",
-            payload={},
-            priority=Priority.PERSON,
-            now=NOW,
-            relay_link_id=link,
-        )
+        copy = await queue(outbox, 1001, "copy_message", Priority.PERSON, relay_link_id=link)
         assert copy is not None
         assert await relay.by_dest(1001, 77) is None  # not sent yet: nothing to route by
         await outbox.mark_sent(copy, 77, NOW)  # where the copy landed, as Telegram said
