@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bot.domain.texts import supported_language
 
@@ -74,11 +74,20 @@ class PhraseError(ValueError):
     """A phrase whose brackets or bars do not follow the phrase syntax."""
 
 
+Level = Literal["urgent", "concern"]
+
+
 @dataclass(frozen=True)
 class SafetyMatch:
-    """What the screen found: a category name only, never the words or the text."""
+    """What the screen found: a category and its level, never the words or the text.
+
+    `urgent`: explicit intent, plan, method, an overdose taken, harm to others, danger at
+    home now (the client gets the crisis reply; escalation starts). `concern`: indirect
+    warning signs (the specialist is told loudly; nothing is pushed on the client).
+    """
 
     category: str
+    level: Level = "urgent"
 
 
 def _class_body(points: list[int]) -> str:
