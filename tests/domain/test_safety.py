@@ -321,10 +321,10 @@ def test_the_spanish_resources_are_in_spanish_and_keep_the_marked_place() -> Non
         assert clinical not in lowered
 
 
-def test_a_match_names_only_a_category_never_the_words() -> None:
+def test_a_match_names_only_a_category_and_level_never_the_words() -> None:
     match = SCREEN.screen("please, I want to kill myself tonight", "en")
     assert match is not None
-    assert [field.name for field in dataclasses.fields(match)] == ["category"]
+    assert [field.name for field in dataclasses.fields(match)] == ["category", "level"]
     assert "myself" not in repr(match) and "tonight" not in repr(match)
 
 
