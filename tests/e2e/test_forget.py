@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Harness, harness, say, tap
+from tests.e2e.harness import Harness, button_data, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 from tests.storage.test_checkpoint import on_disk
 
@@ -157,6 +157,9 @@ async def test_after_forget_nothing_about_them_is_left_in_the_database_files(
     export = await say(bot, ALEX, "/mydata")
     assert export.raw.get("document") is not None
     code = await bot.invite(SAM, "Quillon")  # a link that would still let someone join
+    bot.api.add_user(3001, "Quinn")
+    consent = await say(bot, 3001, f"/start {code}")  # its buttons carry the code
+    assert any(code in (data or "") for data in button_data(consent))
 
     question = await say(bot, ALEX, "/forget")
     await tap(bot, ALEX, question, "Erase everything")
