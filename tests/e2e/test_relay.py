@@ -286,3 +286,27 @@ async def test_a_message_starting_with_a_slash_is_stored_before_it_is_relayed(
     assert relayed.copied_from == (ALEX, says.message_id)
     await bot.barrier(SAM)
     assert await bot.rows(stored) == []
+
+
+async def test_a_forwarded_message_is_marked_as_forwarded_for_the_specialist(
+    bot: Harness,
+) -> None:
+    # Someone else's words, forwarded by Alex, must not read as Alex's own.
+    before = len(bot.api.sent_to(SAM))
+    own = bot.api.send_text(ALEX, "look what I got")
+    forwards = [
+        bot.api.send_forwarded(ALEX, f"a message from my landlord, part {n}") for n in (1, 2)
+    ]
+    after = bot.api.send_text(ALEX, "what should I do?")
+    got = (await bot.said(SAM, before + 7))[before:]
+    assert texts(got) == [
+        "From Alex:",
+        "look what I got",
+        "Alex forwarded:",
+        "a message from my landlord, part 1",
+        "a message from my landlord, part 2",
+        "From Alex:",
+        "what should I do?",
+    ]
+    sources = [m.copied_from for m in copies(got)]
+    assert sources == [(ALEX, m.message_id) for m in (own, *forwards, after)]
