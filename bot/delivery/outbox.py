@@ -10,12 +10,16 @@ from typing import Any
 
 from bot.domain.clock import Clock
 from bot.domain.models import Client, Direction, Specialist
-from bot.domain.texts import MESSAGE_LIMIT, chunks
+from bot.domain.texts import chunks
 from bot.storage.db import Database
 from bot.storage.outbox import NewItem, OutboxItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
+
+# The longest text Telegram sends as one message; a longer one goes in parts (of at most
+# MESSAGE_LIMIT characters, bot.domain.texts.chunks).
+TEXT_LIMIT = 4096
 
 
 def keyboard(buttons: Buttons) -> dict[str, Any]:
@@ -109,7 +113,7 @@ class Outbox:
         """
         if relay_link_id is None and not ephemeral:
             await self._relay.forget_last_source(chat_id)
-        parts = chunks(text.split("\n")) if len(text) > MESSAGE_LIMIT else [text]
+        parts = chunks(text.split("\n")) if len(text) > TEXT_LIMIT else [text]
         first = 0
         for index, part in enumerate(parts):
             payload = _text_payload(chat_id, part, buttons if index == len(parts) - 1 else None)
