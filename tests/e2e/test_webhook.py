@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import signal
@@ -136,7 +135,11 @@ async def test_a_message_the_bot_cannot_parse_is_reduced_relayed_and_its_words_n
 
 async def raw_post(port: int, head: dict[str, str], body: bytes) -> tuple[bytes, bool]:
     """POST to the webhook by hand: the headers, then `body` (the rest never comes).
-    Returns the status line, and whether the server then closed the connection."""
+    Returns the status line, and whether the server then closed the connection.
+
+    What is sent is what the server reads before it answers, so that nothing is left
+    unread when it hangs up (which would reset the connection, the answer with it).
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         lines = [
@@ -147,10 +150,8 @@ async def raw_post(port: int, head: dict[str, str], body: bytes) -> tuple[bytes,
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         await writer.drain()
         status = await asyncio.wait_for(reader.readline(), timeout=5)
-        # Then the end of the connection (reset, when what we sent was left unread).
-        with contextlib.suppress(ConnectionResetError):
-            await asyncio.wait_for(reader.read(), timeout=5)
-        return status.strip(), reader.at_eof() or reader.exception() is not None
+        await asyncio.wait_for(reader.read(), timeout=5)  # then the end of the connection
+        return status.strip(), reader.at_eof()
     finally:
         writer.close()
 
@@ -166,8 +167,8 @@ async def test_an_oversize_body_is_refused_before_it_is_read(bot: Harness, secre
         "X-Telegram-Bot-Api-Secret-Token": secret,
         "Content-Length": str(OVERSIZE),
     }
-    # 64 KiB of the announced 100 MiB: the answer comes without the rest.
-    status, closed = await raw_post(port, head, b"{" + b" " * 65536)
+    # None of the announced 100 MiB: the answer comes without it.
+    status, closed = await raw_post(port, head, b"")
     assert status == (
         b"HTTP/1.1 413 Request Entity Too Large" if secret == SECRET else b"HTTP/1.1 403 Forbidden"
     )
@@ -175,22 +176,24 @@ async def test_an_oversize_body_is_refused_before_it_is_read(bot: Harness, secre
 
 
 async def test_a_chunked_body_is_cut_off_at_the_limit(bot: Harness) -> None:
-    chunk = b" " * 65536
-    framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    def framed(data: bytes) -> bytes:
+        return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
     head = {
         "Content-Type": "application/json",
         "X-Telegram-Bot-Api-Secret-Token": SECRET,
         "Transfer-Encoding": "chunked",
     }
-    # 1 MiB and one chunk more, and no end: the limit, not the end of the body, answers.
-    status, closed = await raw_post(bot.settings.webhook_port, head, framed * 17)
+    # 1 MiB and one byte more, and no end: the limit, not the end of the body, answers.
+    over = framed(b" " * 65536) * 16 + framed(b" ")
+    status, closed = await raw_post(bot.settings.webhook_port, head, over)
     assert status == b"HTTP/1.1 413 Request Entity Too Large"
     assert closed
     sam_before = len(bot.api.sent_to(SAM))
     # A body within the limit, in chunks, is taken as any other.
     update = json.dumps(bot.api.text_update(ALEX, "in pieces")).encode()
     halves = [update[: len(update) // 2], update[len(update) // 2 :]]
-    body = b"".join(f"{len(h):x}\r\n".encode() + h + b"\r\n" for h in halves) + b"0\r\n\r\n"
+    body = b"".join(framed(half) for half in halves) + b"0\r\n\r\n"
     status, _ = await raw_post(bot.settings.webhook_port, {**head, "Connection": "close"}, body)
     assert status == b"HTTP/1.1 200 OK"
     relayed = (await bot.said(SAM, sam_before + 2))[-1]
