@@ -29,8 +29,14 @@ _SIMPLE_VALUE = re.compile(r"[^\s\"=]+")
 # A line in the older style, "relay.to_client client=12 specialist=3", read as an event.
 _EVENT_LINE = re.compile(r"([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)((?: [a-z_][a-z0-9_]*=\S+)*)")
 _INT = re.compile(r"-?\d+")
-# What comes between a URL's scheme and the last @ of its host part: user and password.
-_URL_CREDENTIALS = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^/\s]*@")
+# A URL's user and password: what comes between its scheme and the last @ before its path,
+# query or fragment; or, in a URL they make invalid (a password with a / ? or # left
+# unencoded, which is why an error quotes it whole), "user:" then anything but a port, up
+# to the last @ before a space. "host:8080/a@b" and "[::1]:80/a@b" are left as they are.
+_URL_CREDENTIALS = re.compile(
+    r"\b([A-Za-z][A-Za-z0-9+.-]*://)"
+    r"(?:[^/?#\s]*@|[^/?#\s:@\[]*:(?!\d*(?:[/?#\s]|$))\S*@)"
+)
 
 
 def redact_urls(text: str) -> str:

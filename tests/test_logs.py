@@ -142,6 +142,30 @@ def test_a_urls_user_and_password_never_appear(json_lines: bool) -> None:
     assert "https://t.me/porchlight_bot?start=x and a@b.org" in plain  # nothing else blanked
 
 
+@pytest.mark.parametrize("reserved", ["/", "?", "#"])
+def test_a_password_that_makes_the_url_invalid_is_blanked_too(reserved: str) -> None:
+    # aiohttp refuses such a proxy URL and quotes it whole: "InvalidURL http://porch:...".
+    proxy = f"http://porch:hunter2{reserved}{PROXY_PASSWORD}@proxy.example.org:3128"
+    line = EventFormatter(json_lines=False).format(record("InvalidURL %s", proxy))
+    assert PROXY_PASSWORD not in line and "porch" not in line
+    assert "http://<credentials>@proxy.example.org:3128" in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://proxy.example.org/users/@porch",
+        "http://proxy.example.org:8080/users/@porch",
+        "https://t.me/porchlight_bot?start=a@b.org",
+        "http://[::1]:8080/a@b",
+        "https://example.org?to=a@b.org",
+    ],
+)
+def test_a_url_without_credentials_is_left_as_it_is(url: str) -> None:
+    line = EventFormatter(json_lines=False).format(record("fetching %s", url))
+    assert line.endswith(f"fetching {url}")
+
+
 def test_python_m_bot_run_never_prints_a_proxys_password(tmp_path: Path) -> None:
     # A proxy URL aiohttp refuses (its port is out of range) is quoted whole in the error.
     env = {key: value for key, value in os.environ.items() if not key.endswith("_PROXY")}
