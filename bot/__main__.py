@@ -273,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("No token yet? See the bot at work with: python -m bot demo", file=sys.stderr)
         return EXIT_CONFIG
     except ConfigError as error:
-        print(error, file=sys.stderr)
+        print(redact_urls(str(error)), file=sys.stderr)  # a URL setting may hold a password
         return EXIT_CONFIG
     setup_logging(
         settings.log_level_number,
