@@ -24,7 +24,7 @@ from bot.config import CONFIG_DIR, ConfigError, MissingToken, Settings, load_set
 from bot.domain.clock import SystemClock
 from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
-from bot.logs import setup_logging
+from bot.logs import redact_urls, setup_logging
 from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
 from bot.services.container import Services
 from bot.services.notices import Refused
@@ -273,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("No token yet? See the bot at work with: python -m bot demo", file=sys.stderr)
         return EXIT_CONFIG
     except ConfigError as error:
-        print(error, file=sys.stderr)
+        print(redact_urls(str(error)), file=sys.stderr)  # a URL setting may hold a password
         return EXIT_CONFIG
     setup_logging(
         settings.log_level_number,
@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     except TelegramError as error:
         print(
-            f"Could not reach the Bot API ({type(error).__name__}): {error.message}",
+            f"Could not reach the Bot API ({type(error).__name__}): {redact_urls(error.message)}",
             file=sys.stderr,
         )
         return EXIT_FAILURE

@@ -26,6 +26,7 @@ from bot.handlers.inbox import InboxQueue
 from bot.handlers.menus import set_menus
 from bot.handlers.polling import PollingBot
 from bot.handlers.routing import register
+from bot.handlers.webhook import WebhookUpdater
 from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
 from bot.services.container import Services
@@ -79,16 +80,18 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     application = cast(
         PorchlightApp,
         ApplicationBuilder()
-        .bot(
-            PollingBot(
-                settings.token(),
-                request=_transport(settings.api_timeout_seconds, pool_size=256),
-                get_updates_request=_transport(GET_UPDATES_TIMEOUT_SECONDS, pool_size=1),
-                base_url=f"{root}/bot",
-                base_file_url=f"{root}/file/bot",
+        .updater(
+            WebhookUpdater(
+                PollingBot(
+                    settings.token(),
+                    request=_transport(settings.api_timeout_seconds, pool_size=256),
+                    get_updates_request=_transport(GET_UPDATES_TIMEOUT_SECONDS, pool_size=1),
+                    base_url=f"{root}/bot",
+                    base_file_url=f"{root}/file/bot",
+                ),
+                inbox,
             )
         )
-        .update_queue(inbox)
         .context_types(CONTEXT_TYPES)
         .post_init(post_init)
         .post_stop(post_stop)
@@ -113,8 +116,9 @@ def _transport(timeout: float, pool_size: int) -> AiohttpRequest:
 def webhook_options(webhook: Webhook) -> dict[str, Any]:
     """What run_webhook and Updater.start_webhook need: where to listen, what to check.
 
-    PTB's server answers 403 to any request without the secret header, and puts every other
-    update into the InboxQueue, which stores a message's ids before the 200 goes back.
+    The server (bot.handlers.webhook) answers 403 to any request without the secret header
+    and 413 to a body over 1 MiB, and puts every other update into the InboxQueue, which
+    stores a message's ids before the 200 goes back.
     """
     return {
         "listen": webhook.listen,

@@ -9,7 +9,8 @@ Code logs through `EventLog`: `log.info("checkins.tick", sent=3, offers=1)` is t
 Other libraries are held back whatever LOG_LEVEL says: python-telegram-bot logs whole
 updates (a client's words) at DEBUG, aiosqlite logs statements and their parameters at
 DEBUG, and httpx logs every request URL (which holds the token) at INFO. The formatter also
-blanks the token and the webhook secret wherever they might still appear, tracebacks included.
+blanks the token and the webhook secret wherever they might still appear, tracebacks included,
+and the user and password of every URL (a proxy's, in an error that quotes it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,19 @@ _SIMPLE_VALUE = re.compile(r"[^\s\"=]+")
 # A line in the older style, "relay.to_client client=12 specialist=3", read as an event.
 _EVENT_LINE = re.compile(r"([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)((?: [a-z_][a-z0-9_]*=\S+)*)")
 _INT = re.compile(r"-?\d+")
+# A URL's user and password: what comes between its scheme and the last @ before its path,
+# query or fragment; or, in a URL they make invalid (a password with a / ? or # left
+# unencoded, which is why an error quotes it whole), "user:" then anything but a port, up
+# to the last @ before a space. "host:8080/a@b" and "[::1]:80/a@b" are left as they are.
+_URL_CREDENTIALS = re.compile(
+    r"\b([A-Za-z][A-Za-z0-9+.-]*://)"
+    r"(?:[^/?#\s]*@|[^/?#\s:@\[]*:(?!\d*(?:[/?#\s]|$))\S*@)"
+)
+
+
+def redact_urls(text: str) -> str:
+    """The text with the credentials of every URL in it blanked (`http://<credentials>@...`)."""
+    return _URL_CREDENTIALS.sub(r"\1<credentials>@", text)
 
 
 class EventLog:
@@ -122,7 +136,7 @@ class EventFormatter(logging.Formatter):
         line = self._json(record) if self._json_lines else self._text(record)
         for secret in self._secrets:
             line = line.replace(secret, "<secret>")
-        return line
+        return redact_urls(line)
 
     def _text(self, record: logging.LogRecord) -> str:
         found = _event_of(record)
@@ -157,16 +171,19 @@ class EventFormatter(logging.Formatter):
 
 
 class RedactToken(logging.Filter):
-    """Replace the bot token in a record's message (for handlers with a plain Formatter)."""
+    """Replace the bot token and URLs' credentials in a record's message (for handlers with a
+    plain Formatter)."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
         self._token = token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record without the token; always keep it."""
-        if self._token and self._token in record.getMessage():
-            record.msg = record.getMessage().replace(self._token, "<token>")
+        """Rewrite the record without the token (or a URL's credentials); always keep it."""
+        message = record.getMessage()
+        redacted = redact_urls(message.replace(self._token, "<token>") if self._token else message)
+        if redacted != message:
+            record.msg = redacted
             record.args = None
         return True
 

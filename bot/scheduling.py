@@ -4,7 +4,8 @@ Not a job per client: each job costs APScheduler memory and an O(n) insert, and 
 burst of simultaneous jobs can be missed. The store is the truth (next_due_at per
 client); this job only asks it, every CHECKIN_TICK_SECONDS, who is due. The same
 tick ends away times whose date has passed and sends the daily summaries that are
-due, also asked of the store.
+due, also asked of the store. Last, it checkpoints the database, so that the texts of
+messages sent since are gone from its files too.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from __future__ import annotations
 from bot.handlers.context import Context, PorchlightApp, services
 from bot.logs import EventLog
 from bot.services.container import Services
+from bot.storage.checkpoint import checkpoint
 
 log = EventLog(__name__)
 
 
 async def tick(found: Services) -> None:
-    """One tick: check-ins and ended pauses, ended away times, daily summaries; tidy up."""
+    """One tick: check-ins and ended pauses, ended away times, daily summaries; tidy up,
+    and empty the write-ahead log of what was cleared since (bot.storage.checkpoint)."""
     await found.checkins.tick()
     await found.away.end_passed()
     await found.digests.tick()
     await found.relay.tidy(found.retention)
+    await checkpoint(found.db)
 
 
 async def job_checkin_tick(context: Context) -> None:

@@ -51,6 +51,18 @@ def test_a_bad_setting_exits_2_with_one_line(
     assert "Traceback" not in captured.err
 
 
+@pytest.mark.parametrize("name", ["TELEGRAM_API_BASE_URL", "WEBHOOK_URL"])
+def test_a_bad_url_setting_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # A self-hosted Bot API behind a password, say, with a typo in the scheme.
+    monkeypatch.setenv(name, "htps://porch:hunter2-api-pass@api.example.org/hook")
+    assert main(["specialist", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{name}: 'htps://<credentials>@api.example.org/hook' is not")
+    assert "hunter2-api-pass" not in err and "porch" not in err
+
+
 def test_specialist_add_and_list(environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["specialist", "add", "1001", "--name", "Sam  Rivera"]) == 0
     assert "Specialist Sam Rivera (1001) is registered." in capsys.readouterr().out

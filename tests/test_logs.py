@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +117,77 @@ def test_the_token_and_the_webhook_secret_never_appear(json_lines: bool) -> None
         entry = json.loads(lines[1])
         assert entry["error"] == "ConnectionError"
         assert "Traceback" in entry["traceback"]
+
+
+PROXY_PASSWORD = "hunter2-proxy-pass"
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_a_urls_user_and_password_never_appear(json_lines: bool) -> None:
+    formatter = EventFormatter(json_lines=json_lines)
+    proxies = [
+        f"http://porch:{PROXY_PASSWORD}@proxy.example.org:3128",
+        f"socks5://porch:{PROXY_PASSWORD}@10.0.0.1:1080/",
+        f"http://porch:p@ss-{PROXY_PASSWORD}@proxy:99999",  # an @ left unencoded
+    ]
+    for proxy in proxies:
+        try:
+            raise ValueError(f"InvalidURL: {proxy}")
+        except ValueError as error:
+            failed = record("proxy %s failed", proxy, exc=error)
+        line = formatter.format(failed)
+        assert PROXY_PASSWORD not in line and "porch" not in line
+        assert "<credentials>@" in line
+    plain = formatter.format(record("see https://t.me/porchlight_bot?start=x and a@b.org"))
+    assert "https://t.me/porchlight_bot?start=x and a@b.org" in plain  # nothing else blanked
+
+
+@pytest.mark.parametrize("reserved", ["/", "?", "#"])
+def test_a_password_that_makes_the_url_invalid_is_blanked_too(reserved: str) -> None:
+    # aiohttp refuses such a proxy URL and quotes it whole: "InvalidURL http://porch:...".
+    proxy = f"http://porch:hunter2{reserved}{PROXY_PASSWORD}@proxy.example.org:3128"
+    line = EventFormatter(json_lines=False).format(record("InvalidURL %s", proxy))
+    assert PROXY_PASSWORD not in line and "porch" not in line
+    assert "http://<credentials>@proxy.example.org:3128" in line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://proxy.example.org/users/@porch",
+        "http://proxy.example.org:8080/users/@porch",
+        "https://t.me/porchlight_bot?start=a@b.org",
+        "http://[::1]:8080/a@b",
+        "https://example.org?to=a@b.org",
+    ],
+)
+def test_a_url_without_credentials_is_left_as_it_is(url: str) -> None:
+    line = EventFormatter(json_lines=False).format(record("fetching %s", url))
+    assert line.endswith(f"fetching {url}")
+
+
+def test_python_m_bot_run_never_prints_a_proxys_password(tmp_path: Path) -> None:
+    # A proxy URL aiohttp refuses (its port is out of range) is quoted whole in the error.
+    env = {key: value for key, value in os.environ.items() if not key.endswith("_PROXY")}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        DATABASE_PATH=str(tmp_path / "porchlight.sqlite3"),
+        HTTPS_PROXY=f"http://porch:{PROXY_PASSWORD}@127.0.0.1:99999",
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "Could not reach the Bot API" in done.stderr
+    assert "InvalidURL: http://<credentials>@127.0.0.1:99999" in done.stderr
+    assert PROXY_PASSWORD not in done.stderr + done.stdout
 
 
 async def test_a_running_bot_logs_json_events_without_words_or_token(

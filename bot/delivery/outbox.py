@@ -10,11 +10,16 @@ from typing import Any
 
 from bot.domain.clock import Clock
 from bot.domain.models import Client, Direction, Specialist
+from bot.domain.texts import chunks
 from bot.storage.db import Database
 from bot.storage.outbox import NewItem, OutboxItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
+
+# The longest text Telegram sends as one message; a longer one goes in parts (of at most
+# MESSAGE_LIMIT characters, bot.domain.texts.chunks).
+TEXT_LIMIT = 4096
 
 
 def keyboard(buttons: Buttons) -> dict[str, Any]:
@@ -100,22 +105,34 @@ class Outbox:
         ephemeral: bool = False,
         silent: bool = False,
     ) -> int:
-        """Queue a text from the bot; anything but a relay header ends the relay thread."""
-        payload = _text_payload(chat_id, text, buttons)
-        if silent:
-            payload["silent"] = True  # arrives without a sound (the specialist is away)
+        """Queue a text from the bot; anything but a relay header ends the relay thread.
+
+        A text longer than one message may be (a list of many specialists, an audit, a
+        summary) goes as several, split between lines: Telegram refuses it whole. The first
+        carries the link and the key, the last the buttons; the first one's id is returned.
+        """
         if relay_link_id is None and not ephemeral:
             await self._relay.forget_last_source(chat_id)
-        return await self._add(
-            chat_id,
-            "send_message",
-            payload,
-            priority=priority,
-            relay_link_id=relay_link_id,
-            idempotency_key=idempotency_key,
-            at_most_once=at_most_once,
-            ephemeral=ephemeral,
-        )
+        parts = chunks(text.split("\n")) if len(text) > TEXT_LIMIT else [text]
+        first = 0
+        for index, part in enumerate(parts):
+            payload = _text_payload(chat_id, part, buttons if index == len(parts) - 1 else None)
+            if silent:
+                payload["silent"] = True  # arrives without a sound (the specialist is away)
+            added = await self._add(
+                chat_id,
+                "send_message",
+                payload,
+                priority=priority,
+                relay_link_id=relay_link_id if index == 0 else None,
+                idempotency_key=idempotency_key if index == 0 else None,
+                at_most_once=at_most_once,
+                ephemeral=ephemeral,
+            )
+            if index == 0 and not added:
+                return 0  # queued already (its idempotency key): so were the rest
+            first = first or added
+        return first
 
     async def texts(self, items: Sequence[NewText]) -> None:
         """Queue many texts at once (the check-in tick); each ends its chat's relay thread."""

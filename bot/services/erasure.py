@@ -5,8 +5,9 @@ it, by cascade, their check-ins and relay routing), what waits for them in the
 outbox and inbox, and the used invite that carried their alias; audit entries about
 them stay without their id, and the erasure is logged without one. The goodbye to the
 client and the note to the specialist are queued as ephemeral, so they too leave
-no row once sent. Copies already in the specialist's chat stay there; the
-confirmation says so.
+no row once sent. Nothing stays in the database's files either: freed space is zeroed
+(secure_delete) and the write-ahead log is emptied at once (bot.storage.checkpoint).
+Copies already in the specialist's chat stay there; the confirmation says so.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.domain.models import Actor, ActorRole, Client, Specialist
 from bot.domain.texts import Texts
 from bot.logs import EventLog
 from bot.storage.audit import AuditRepository
+from bot.storage.checkpoint import checkpoint
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 
@@ -89,4 +91,7 @@ class Erasure:
                 self._texts.get("forget.to_specialist", alias=client.alias),
                 ephemeral=True,
             )
+        # The rows are gone from the tables; this takes them out of the log and the file's
+        # free space too. The two goodbyes, ephemeral, leave at the tick after they are sent.
+        await checkpoint(self._db)
         log.info("client.erased", specialist=specialist.id)

@@ -88,8 +88,14 @@ class Relay:
         message_id: int,
         reply_to: int | None,
         flagged: SafetyMatch | None = None,
+        *,
+        forwarded: bool = False,
     ) -> Outcome:
         """Copy a client's message to their specialist (once per update, whatever happens).
+
+        A message the client forwarded (someone else's words) goes under a header that says
+        so, and a run of forwards under one such header; the client's own next words start
+        a new one.
 
         A message the safety screen flagged goes first all the same, under a header that
         marks it as possibly urgent; then the client gets the resources (at most once an
@@ -114,6 +120,8 @@ class Relay:
             if flagged is not None:
                 await self._clients.mark_flagged(client.id, now)
                 header = self._texts.get("relay.urgent_header", alias=client.alias)
+            elif forwarded:
+                header = self._texts.get("forwarded.header", alias=client.alias)
             elif answered is None:
                 header = self._texts.get("relay.header_to_specialist", alias=client.alias)
             else:
@@ -132,6 +140,7 @@ class Relay:
                 reply_to=thread_to,
                 force_header=answered is not None or flagged is not None,
                 silent=away and flagged is None,
+                forwarded=forwarded,
             )
             resources_sent = flagged is not None and await self._safety_reply(
                 client, specialist, now
@@ -324,6 +333,7 @@ class Relay:
         force_header: bool = False,
         silent: bool = False,
         text: str | None = None,
+        forwarded: bool = False,
     ) -> bool:
         """Queue the header (when needed) and the copy; return True if a header went.
 
@@ -331,7 +341,10 @@ class Relay:
         """
         now = self._clock.now()
         # The specialist is part of the key: after a transfer the client hears a new name.
+        # Forwards are a source of their own: their header says whose words they are not.
         source_key = f"{direction.value}:{client.id}:{specialist.id}"
+        if forwarded:
+            source_key += ":forwarded"
         last = await self._relay.last_source(dest_chat_id)
         needs_header = (
             force_header or last is None or last[0] != source_key or now - last[1] > HEADER_GAP

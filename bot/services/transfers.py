@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.domain.models import Actor, ActorRole, Client, Specialist
-from bot.domain.texts import chunks
 from bot.logs import EventLog
 from bot.services.base import StaffContext, StaffService
 from bot.services.lookup import Lookup, Named
@@ -171,5 +170,4 @@ class Transfers(StaffService):
     async def _introduce(
         self, specialist: Specialist, introduction: str, lines: list[str]
     ) -> None:
-        for message in chunks([introduction, *lines]):
-            await self._outbox.text(specialist.chat_id, message)
+        await self._outbox.text(specialist.chat_id, "\n".join([introduction, *lines]))

@@ -114,6 +114,9 @@ class Database:
         await connection.execute("PRAGMA foreign_keys=ON")
         await connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         await connection.execute("PRAGMA synchronous=NORMAL")
+        # What is deleted or overwritten is zeroed on the page, not left in free space for a
+        # copy of the file to show (bot/storage/checkpoint.py empties the log).
+        await connection.execute("PRAGMA secure_delete=ON")
         await connection.create_function("casefold", 1, _casefold, deterministic=True)
         database = cls(connection)
         async with database.transaction() as conn:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Harness, harness, say, tap
+from tests.e2e.harness import Harness, button_data, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
+from tests.storage.test_checkpoint import on_disk
 
 SAM, RIA = 1001, 1002
 ALEX, BO = 2001, 2002
@@ -142,3 +143,33 @@ async def test_after_a_transfer_erasing_still_leaves_nothing_with_the_alias(bot:
     for table in ("invites", "clients", "audit_log", "outbox"):
         found = await bot.rows(f"SELECT * FROM {table}")
         assert not any("Alex" in str(value) for row in found for value in row), table
+
+
+async def test_after_forget_nothing_about_them_is_left_in_the_database_files(
+    bot: Harness,
+) -> None:
+    # Read as a copy of the files would be: the database, its write-ahead log, its index.
+    path = bot.settings.database_path
+    words = "the specialist's own words, to be found: marmalade-obelisk"
+    before = len(bot.api.sent_to(ALEX))
+    bot.api.send_text(SAM, f"/to Alex {words}")
+    await bot.said(ALEX, before + 2)
+    export = await say(bot, ALEX, "/mydata")
+    assert export.raw.get("document") is not None
+    code = await bot.invite(SAM, "Quillon")  # a link that would still let someone join
+    bot.api.add_user(3001, "Quinn")
+    consent = await say(bot, 3001, f"/start {code}")  # its buttons carry the code
+    assert any(code in (data or "") for data in button_data(consent))
+
+    question = await say(bot, ALEX, "/forget")
+    await tap(bot, ALEX, question, "Erase everything")
+    await bot.api.wait_until(
+        lambda: "Alex has left" in (bot.api.sent_to(SAM)[-1].text or ""), what="the note"
+    )
+    await bot.settle()
+    await bot.run_tick()
+    for text in ("Alex", words, "porchlight-mydata/1", code):
+        assert on_disk(path, text) == [], text
+    # Bo is untouched, and the invite still works (it is stored by its hash).
+    assert on_disk(path, "Bo") != []
+    assert (await bot.client_row(BO))["alias"] == "Bo"

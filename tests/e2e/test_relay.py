@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram import Update
+from telegram.ext import TypeHandler
 
 from tests.e2e.harness import Harness, harness
 from tests.fakes.bot_api import MEDIA_KINDS, FakeBotApi, FakeMessage
@@ -254,3 +257,56 @@ async def test_logs_never_carry_message_text(
     # Nor is it stored: the database holds ids only.
     dump = "\n".join(str(row) for row in await bot.rows("SELECT * FROM outbox"))
     assert "7f3a" not in dump
+
+
+@pytest.mark.parametrize("words", ["/ not a command, just a slash", "/", "/¿qué tal?"])
+async def test_a_message_starting_with_a_slash_is_stored_before_it_is_relayed(
+    bot: Harness, words: str
+) -> None:
+    # Telegram marks only "/word" as a command; anything else with a slash is words to relay,
+    # and is kept in the inbox (safe from a crash) until handled, as every message is.
+    assert bot.app is not None
+    handling = asyncio.Event()
+
+    async def hold(update: object, context: object) -> None:
+        await handling.wait()
+
+    bot.app.add_handler(TypeHandler(Update, hold), group=-1000)
+    before = len(bot.api.sent_to(SAM))
+    stored = "SELECT chat_id, message_id FROM inbox"
+    try:
+        says = bot.api.send_text(ALEX, words)
+        deadline = asyncio.get_running_loop().time() + 5
+        while await bot.rows(stored) != [(ALEX, says.message_id)]:
+            assert asyncio.get_running_loop().time() < deadline, await bot.rows(stored)
+            await asyncio.sleep(0.01)
+    finally:
+        handling.set()  # else the held handler keeps the bot from stopping
+    relayed = (await bot.said(SAM, before + 2))[-1]
+    assert relayed.copied_from == (ALEX, says.message_id)
+    await bot.barrier(SAM)
+    assert await bot.rows(stored) == []
+
+
+async def test_a_forwarded_message_is_marked_as_forwarded_for_the_specialist(
+    bot: Harness,
+) -> None:
+    # Someone else's words, forwarded by Alex, must not read as Alex's own.
+    before = len(bot.api.sent_to(SAM))
+    own = bot.api.send_text(ALEX, "look what I got")
+    forwards = [
+        bot.api.send_forwarded(ALEX, f"a message from my landlord, part {n}") for n in (1, 2)
+    ]
+    after = bot.api.send_text(ALEX, "what should I do?")
+    got = (await bot.said(SAM, before + 7))[before:]
+    assert texts(got) == [
+        "From Alex:",
+        "look what I got",
+        "Alex forwarded:",
+        "a message from my landlord, part 1",
+        "a message from my landlord, part 2",
+        "From Alex:",
+        "what should I do?",
+    ]
+    sources = [m.copied_from for m in copies(got)]
+    assert sources == [(ALEX, m.message_id) for m in (own, *forwards, after)]
