@@ -3,8 +3,8 @@
 Not a job per client: each job costs APScheduler memory and an O(n) insert, and a
 burst of simultaneous jobs can be missed. The store is the truth (next_due_at per
 client); this job only asks it, every CHECKIN_TICK_SECONDS, who is due. The same
-tick ends away times whose date has passed and sends the daily summaries that are
-due, also asked of the store.
+tick ends away times whose date has passed, sends the daily summaries that are due,
+and sends escalations and reminders that are due, also asked of the store.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ log = EventLog(__name__)
 
 
 async def tick(found: Services) -> None:
-    """One tick: check-ins and ended pauses, ended away times, daily summaries; tidy up."""
+    """One tick: check-ins and ended pauses, ended away times, daily summaries, escalations
+    and reminders; tidy up."""
     await found.checkins.tick()
     await found.away.end_passed()
     await found.digests.tick()
+    await found.escalations.tick()
     await found.relay.tidy(found.retention)
+    await found.escalations.tidy(found.retention)
 
 
 async def job_checkin_tick(context: Context) -> None:

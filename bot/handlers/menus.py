@@ -38,6 +38,7 @@ CLIENT_COMMANDS = (
     "mydata",
     "forget",
     "language",
+    "crisis",
     "help",
 )
 SPECIALIST_COMMANDS = (
@@ -49,6 +50,7 @@ SPECIALIST_COMMANDS = (
     "back",
     "transfer",
     "digest",
+    "oncall",
     "help",
 )
 ADMIN_COMMANDS = ("specialists", "addspecialist", "removespecialist", "transfer", "audit", "help")

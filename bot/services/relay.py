@@ -15,12 +15,14 @@ from enum import StrEnum
 
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
+from bot.domain.escalation import Responder
 from bot.domain.models import Client, ClientStatus, Direction, RelayLink, Specialist
 from bot.domain.safety import SafetyMatch, SafetyScreen
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.logs import EventLog
 from bot.services.away import Away
 from bot.services.checkins import CheckIns
+from bot.services.escalation import Escalations
 from bot.services.lookup import Lookup
 from bot.services.notices import Refused
 from bot.services.people import People
@@ -64,11 +66,14 @@ class Relay:
         safety: SafetyScreen,
         texts: Texts,
         clock: Clock,
+        escalations: Escalations,
     ) -> None:
         self._db = db
+        self._escalations = escalations
         self._checkins = checkins
         self._away = away
         self._lookup = Lookup(clients, specialists)
+        self._specialists = specialists
         self._inbox = inbox
         self._people = people
         self._safety = safety
@@ -105,9 +110,12 @@ class Relay:
             answered = await self._checkins.answered_by_message(client, now)
             # A client replying to a specialist's message: thread the copy under the original.
             original = await self._linked(client.chat_id, reply_to, specialist.id)
+            # (Not under a supervisor's answer: that original is in the supervisor's chat.)
             thread_to = (
                 original.source_message_id
-                if original and original.direction is Direction.TO_CLIENT
+                if original
+                and original.direction is Direction.TO_CLIENT
+                and original.source_chat_id == specialist.chat_id
                 else None
             )
             away = specialist.is_away(self._away.today(now))
@@ -133,6 +141,17 @@ class Relay:
                 force_header=answered is not None or flagged is not None,
                 silent=away and flagged is None,
             )
+            await self._escalations.waiting(client, now)
+            if flagged is not None and flagged.level == "urgent":
+                # After the specialist's own copy: while they are away it goes on at once.
+                await self._escalations.flagged(
+                    client,
+                    specialist,
+                    (client.chat_id, message_id),
+                    flagged.category,
+                    now,
+                    away=away,
+                )
             resources_sent = flagged is not None and await self._safety_reply(
                 client, specialist, now
             )
@@ -169,6 +188,14 @@ class Relay:
             client = await self._clients.by_id(link.client_id)
             if client is None:
                 return await self._explain(specialist, Outcome.CLIENT_GONE)
+            if await self._escalations.copy_of(link.id) is not None:
+                # A specialist on call answering another specialist's client.
+                responder = Responder(
+                    specialist.telegram_user_id, specialist.chat_id, specialist.display_name
+                )
+                await self._as_supervisor(client, responder, message_id)
+                log.info("relay.to_client", client=client.id, supervisor=responder.user_id)
+                return Outcome.RELAYED
             if client.specialist_id != specialist.id or link.specialist_id != specialist.id:
                 return await self._explain(specialist, Outcome.NOT_YOUR_CLIENT)
             # Answering a client's message: thread the copy under the client's original.
@@ -178,6 +205,58 @@ class Relay:
             await self._to_client(client, specialist, message_id, reply_to=thread_to)
         log.info("relay.to_client", client=client.id, specialist=specialist.id)
         return Outcome.RELAYED
+
+    async def from_supervisor(
+        self, update_id: int, responder: Responder, message_id: int, reply_to: int | None
+    ) -> Outcome:
+        """An admin's reply to an escalated message: copied to that client (anything else
+        an admin writes is not a reply to relay; the caller says what they can do)."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            link = await self._linked(responder.chat_id, reply_to, None)
+            if link is None or await self._escalations.copy_of(link.id) is None:
+                return Outcome.NOT_A_REPLY
+            await self._settle(update_id)
+            if not await self._relay.first_time(update_id, now):
+                return Outcome.DUPLICATE
+            client = await self._clients.by_id(link.client_id)
+            if client is None:
+                await self._outbox.text(
+                    responder.chat_id, self._texts.get("specialist.client_gone")
+                )
+                return Outcome.CLIENT_GONE
+            await self._as_supervisor(client, responder, message_id)
+        log.info("relay.to_client", client=client.id, supervisor=responder.user_id)
+        return Outcome.RELAYED
+
+    async def _as_supervisor(self, client: Client, responder: Responder, message_id: int) -> None:
+        """A supervisor's answer to the client, under their name (or the team's), routed like
+        the specialist's: the client's answer to it reaches their own specialist."""
+        specialist = await self._specialists.by_id(client.specialist_id)
+        assert specialist is not None
+        if responder.name is None:
+            header = self._texts.get(
+                "escalation.header_from_team", client.language, specialist=specialist.display_name
+            )
+        else:
+            header = self._texts.get(
+                "escalation.header_from_colleague",
+                client.language,
+                name=responder.name,
+                specialist=specialist.display_name,
+            )
+        await self._copy(
+            client=client,
+            specialist=specialist,
+            direction=Direction.TO_CLIENT,
+            source=(responder.chat_id, message_id),
+            dest_chat_id=client.chat_id,
+            header=header,
+            reply_to=None,
+            speaker=f"u{responder.user_id}",
+            silent=await self._checkins.quiet_now(client, self._clock.now()),
+        )
+        await self._escalations.answered(client, responder, self._clock.now())
 
     async def write_to(
         self, update_id: int, specialist: Specialist, message_id: int, text: str
@@ -211,7 +290,9 @@ class Relay:
         reply_to: int | None,
         text: str | None = None,
     ) -> None:
-        """A specialist's message (or the words of their /to) to their client."""
+        """A specialist's message (or the words of their /to) to their client, silent in the
+        client's quiet hours (delivered, not held back); it answers whatever was waiting."""
+        now = self._clock.now()
         await self._copy(
             client=client,
             specialist=specialist,
@@ -223,7 +304,12 @@ class Relay:
             ),
             reply_to=reply_to,
             text=text,
+            silent=await self._checkins.quiet_now(client, now),
         )
+        responder = Responder(
+            specialist.telegram_user_id, specialist.chat_id, specialist.display_name
+        )
+        await self._escalations.answered(client, responder, now)
 
     async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> bool:
         """The resources to a client whose words may signal risk, at most once an hour."""
@@ -276,7 +362,12 @@ class Relay:
             left = await self._inbox.unhandled()
         for message in left:
             person = await self._people.identify(message.user_id)
-            if person.specialist is not None:
+            if person.specialist is None and person.is_admin:
+                admin = Responder(person.user_id, person.user_id, None, is_admin=True)
+                await self.from_supervisor(
+                    message.update_id, admin, message.message_id, message.reply_to_message_id
+                )
+            elif person.specialist is not None:
                 await self.from_specialist(
                     message.update_id,
                     person.specialist,
@@ -324,6 +415,7 @@ class Relay:
         force_header: bool = False,
         silent: bool = False,
         text: str | None = None,
+        speaker: str | None = None,
     ) -> bool:
         """Queue the header (when needed) and the copy; return True if a header went.
 
@@ -331,7 +423,8 @@ class Relay:
         """
         now = self._clock.now()
         # The specialist is part of the key: after a transfer the client hears a new name.
-        source_key = f"{direction.value}:{client.id}:{specialist.id}"
+        # A supervisor speaks in their own name: their copies get their own header.
+        source_key = f"{direction.value}:{client.id}:{speaker or specialist.id}"
         last = await self._relay.last_source(dest_chat_id)
         needs_header = (
             force_header or last is None or last[0] != source_key or now - last[1] > HEADER_GAP
@@ -355,7 +448,7 @@ class Relay:
             now=now,
         )
         if text is not None:
-            await self._outbox.text(dest_chat_id, text, relay_link_id=link)
+            await self._outbox.text(dest_chat_id, text, relay_link_id=link, silent=silent)
         else:
             await self._outbox.copy(
                 dest_chat_id,

@@ -1,0 +1,72 @@
+"""Escalation: a possibly urgent message nobody has answered goes to the supervisors.
+
+Pure values and rules; the service (bot.services.escalation) does the sending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One message screened urgent, and where its escalation stands (never its words)."""
+
+    id: int
+    client_id: int
+    specialist_id: int
+    category: str
+    source_chat_id: int
+    source_message_id: int
+    flagged_at: datetime
+    due_at: datetime | None
+    escalated_at: datetime | None
+    answered_at: datetime | None
+    answered_by: int | None
+
+    @property
+    def escalated(self) -> bool:
+        """It has gone to the supervisors (or, with nobody there, the loud reminder went)."""
+        return self.escalated_at is not None
+
+
+@dataclass(frozen=True)
+class Responder:
+    """Whoever answers a client: their specialist, or a supervisor (an admin or on call)."""
+
+    user_id: int
+    chat_id: int
+    # None for an admin who is not a specialist: the client hears "the team".
+    name: str | None
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Supervisor:
+    """Someone who receives escalations: an admin, or a specialist on call."""
+
+    user_id: int
+    chat_id: int
+
+
+def due_at(flagged_at: datetime, after: timedelta, away: bool) -> datetime:
+    """When an urgent message goes to the supervisors: at once while the specialist is away."""
+    return flagged_at if away else flagged_at + after
+
+
+def supervisors(
+    admin_ids: frozenset[int], on_call: list[Supervisor], assigned_user_id: int
+) -> list[Supervisor]:
+    """The admins and everyone on call, once each, without the client's own specialist."""
+    found = {s.user_id: s for s in on_call}
+    for admin in admin_ids:
+        found.setdefault(admin, Supervisor(admin, admin))
+    return sorted(
+        (s for s in found.values() if s.user_id != assigned_user_id), key=lambda s: s.user_id
+    )
+
+
+def category_label(category: str) -> str:
+    """A category as the staff read it: 'self_harm' -> 'self harm'."""
+    return category.replace("_", " ")
