@@ -53,7 +53,15 @@ SPECIALIST_COMMANDS = (
     "oncall",
     "help",
 )
-ADMIN_COMMANDS = ("specialists", "addspecialist", "removespecialist", "transfer", "audit", "help")
+ADMIN_COMMANDS = (
+    "specialists",
+    "addspecialist",
+    "removespecialist",
+    "transfer",
+    "audit",
+    "oncall",
+    "help",
+)
 _ROLES = {"client": CLIENT_COMMANDS, "specialist": SPECIALIST_COMMANDS, "admin": ADMIN_COMMANDS}
 
 

@@ -188,7 +188,8 @@ class Relay:
             client = await self._clients.by_id(link.client_id)
             if client is None:
                 return await self._explain(specialist, Outcome.CLIENT_GONE)
-            if await self._escalations.copy_of(link.id) is not None:
+            escalated = await self._escalations.copy_of(link.id) is not None
+            if escalated and client.specialist_id != specialist.id:
                 # A specialist on call answering another specialist's client.
                 responder = Responder(
                     specialist.telegram_user_id, specialist.chat_id, specialist.display_name
@@ -196,7 +197,9 @@ class Relay:
                 await self._as_supervisor(client, responder, message_id)
                 log.info("relay.to_client", client=client.id, supervisor=responder.user_id)
                 return Outcome.RELAYED
-            if client.specialist_id != specialist.id or link.specialist_id != specialist.id:
+            # (A supervisor's copy of a client since handed to them is theirs to answer.)
+            moved = client.specialist_id != specialist.id or link.specialist_id != specialist.id
+            if moved and not escalated:
                 return await self._explain(specialist, Outcome.NOT_YOUR_CLIENT)
             # Answering a client's message: thread the copy under the client's original.
             thread_to = (
