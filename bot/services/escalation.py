@@ -206,16 +206,17 @@ class Escalations(StaffService):
         header: str,
     ) -> None:
         """The header and a copy of the client's message to one supervisor, both linked to
-        the client, so a reply to either reaches them."""
+        the client, so a reply to either reaches them. The links name no source: the copy
+        is not the client writing again (the overview and the digest count those)."""
         now = self._clock.now()
         source = (escalation.source_chat_id, escalation.source_message_id)
         links = []
-        for linked_source in (None, source):
+        for _ in ("header", "copy"):
             link = await self._relay.add_link(
                 client_id=client.id,
                 specialist_id=specialist.id,
                 direction=Direction.TO_SPECIALIST,
-                source=linked_source,
+                source=None,
                 dest_chat_id=supervisor.chat_id,
                 now=now,
             )

@@ -87,6 +87,10 @@ async def test_an_unanswered_urgent_message_reaches_the_admins_and_whoever_is_on
         "SELECT actor_role, action, detail FROM audit_log WHERE action LIKE 'escal%'"
     )
     assert audit == [("system", "escalated", "escalation 1: to 2")]
+    # The copies are not Alex writing again: Sam's overview still says when Alex wrote.
+    bot.advance(timedelta(minutes=4))
+    overview = (await say(bot, SAM, "/clients")).text or ""
+    assert "⚠️ Alex · not chosen yet · active · last wrote 20 min ago" in overview
 
 
 async def test_an_admins_reply_reaches_the_client_and_closes_it_for_everyone(bot: Harness) -> None:
