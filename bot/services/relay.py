@@ -100,7 +100,9 @@ class Relay:
         marks it as possibly urgent; then the client gets the resources (at most once an
         hour) and a line saying their message has gone to their specialist. While the
         specialist is away the copy arrives silently (unless flagged), and the client gets
-        the away note once a day.
+        the away note once a day. Every message starts the wait for an answer (a reminder
+        after REMIND_AFTER_HOURS); one screened urgent also starts the escalation clock
+        (bot.services.escalation).
         """
         now = self._clock.now()
         async with self._db.transaction():
