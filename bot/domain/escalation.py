@@ -56,14 +56,19 @@ def due_at(flagged_at: datetime, after: timedelta, away: bool) -> datetime:
 
 
 def supervisors(
-    admin_ids: frozenset[int], on_call: list[Supervisor], assigned_user_id: int
+    admin_ids: frozenset[int],
+    on_call: list[Supervisor],
+    assigned_user_id: int,
+    client_user_id: int | None = None,
 ) -> list[Supervisor]:
-    """The admins and everyone on call, once each, without the client's own specialist."""
+    """The admins and everyone on call, once each, without the client's own specialist and
+    without the client (an admin may also be someone's client: never their own message)."""
     found = {s.user_id: s for s in on_call}
     for admin in admin_ids:
         found.setdefault(admin, Supervisor(admin, admin))
+    left_out = {assigned_user_id, client_user_id}
     return sorted(
-        (s for s in found.values() if s.user_id != assigned_user_id), key=lambda s: s.user_id
+        (s for s in found.values() if s.user_id not in left_out), key=lambda s: s.user_id
     )
 
 

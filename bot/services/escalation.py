@@ -151,7 +151,9 @@ class Escalations(StaffService):
         if client is None or specialist is None:
             return 1
         on_call = [supervisor for supervisor, _ in await self._repo.on_call()]
-        found = supervisors(self._admin_ids, on_call, specialist.telegram_user_id)
+        found = supervisors(
+            self._admin_ids, on_call, specialist.telegram_user_id, client.telegram_user_id
+        )
         ago = self._phrasing.ago(escalation.flagged_at, now, "en")
         detail = f"escalation {escalation.id}: to {len(found)}"
         if not found:

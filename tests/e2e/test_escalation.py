@@ -316,3 +316,19 @@ async def test_nowhere_to_go_reminds_the_specialist_once_loudly(
         assert not note.silent
         rows = await bot.rows("SELECT action FROM audit_log WHERE action LIKE 'escal%'")
         assert rows == [("escalation_nowhere",)]
+
+
+async def test_a_client_who_is_also_an_admin_never_gets_their_own_message_as_a_supervisor(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, admin_ids="900,2001") as bot:
+        await bot.add_people()  # Alex (2001) is an admin too, and Sam's client
+        original = await urgent(bot)
+        alex_before = len(bot.api.sent_to(ALEX))
+        bot.advance(timedelta(minutes=16))
+        await bot.run_tick()
+        [header] = headers(bot, ADMIN)
+        assert copy_in(bot, ADMIN, original)
+        # Alex hears nothing about their own message, as any client.
+        assert bot.api.sent_to(ALEX)[alex_before:] == []
+
