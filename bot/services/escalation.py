@@ -161,6 +161,7 @@ class Escalations(StaffService):
                 specialist,
                 client,
                 self._texts.get("escalation.nobody", alias=client.alias, ago=ago),
+                loud=True,
             )
             await self._audit.record(
                 Actor(ActorRole.SYSTEM),

@@ -332,3 +332,16 @@ async def test_a_client_who_is_also_an_admin_never_gets_their_own_message_as_a_s
         # Alex hears nothing about their own message, as any client.
         assert bot.api.sent_to(ALEX)[alex_before:] == []
 
+
+async def test_while_away_with_nowhere_to_go_the_reminder_still_rings(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, admin_ids="") as bot:
+        await bot.add_specialist(SAM, "Sam Rivera")
+        await bot.join(ALEX, "Alexandra", SAM, "Alex")
+        await say(bot, SAM, "/away")
+        await urgent(bot)
+        await bot.settle()
+        [note] = texts(bot, SAM, "⚠️ Alex's possibly urgent message from just now hasn't been")
+        assert not note.silent
+
