@@ -126,6 +126,13 @@ class Escalations(StaffService):
                 break
         while True:
             async with self._db.transaction(background=True):
+                unreached = await self._repo.unreached(BATCH)
+                for escalation in unreached:
+                    await self._unreached(escalation, now)
+            if len(unreached) < BATCH:
+                break
+        while True:
+            async with self._db.transaction(background=True):
                 waiting = await self._repo.waiting_since_before(now - self._remind_after, BATCH)
                 for client, since in waiting:
                     await self._remind(client, since, now)
@@ -199,6 +206,34 @@ class Escalations(StaffService):
             "escalation.sent", client=client.id, specialist=specialist.id, supervisors=len(found)
         )
         return 1
+
+    async def _unreached(self, escalation: Escalation, now: datetime) -> None:
+        """Telegram refused every supervisor's copy: the specialist, told it had gone on,
+        hears that nobody else has it (once, loudly)."""
+        if not await self._repo.mark_unreached(escalation.id, now):
+            return
+        client = await self._clients.by_id(escalation.client_id)
+        specialist = (
+            None if client is None else await self._specialists.by_id(client.specialist_id)
+        )
+        if client is None or specialist is None:
+            return
+        ago = self._phrasing.ago(escalation.flagged_at, now, "en")
+        await self._outbox.note_about(
+            specialist,
+            client,
+            self._texts.get("escalation.unreached", alias=client.alias, ago=ago),
+            loud=True,
+        )
+        await self._audit.record(
+            Actor(ActorRole.SYSTEM),
+            "escalation_unreached",
+            now,
+            client_id=client.id,
+            specialist_id=specialist.id,
+            detail=f"escalation {escalation.id}",
+        )
+        log.warning("escalation.unreached", client=client.id, specialist=specialist.id)
 
     async def _send_copy(
         self,

@@ -96,6 +96,29 @@ class EscalationRepository:
         )
         return changed == 1
 
+    async def unreached(self, limit: int) -> list[Escalation]:
+        """Escalations sent and still unanswered whose every copy Telegram refused (an admin
+        who never opened the bot, say), and the specialist not told yet."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM escalations e WHERE answered_at IS NULL"
+            " AND escalated_at IS NOT NULL AND unreached_at IS NULL"
+            " AND EXISTS (SELECT 1 FROM escalation_copies k WHERE k.escalation_id = e.id)"
+            " AND NOT EXISTS (SELECT 1 FROM escalation_copies k WHERE k.escalation_id = e.id"
+            "   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.relay_link_id = k.relay_link_id"
+            "     AND o.status = 'dead'))"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [_escalation(row) for row in rows]
+
+    async def mark_unreached(self, escalation_id: int, now: datetime) -> bool:
+        """Claim telling the specialist that nobody got the copies; False if told already."""
+        changed = await self._db.write(
+            "UPDATE escalations SET unreached_at = ? WHERE id = ? AND unreached_at IS NULL",
+            (to_db(now), escalation_id),
+        )
+        return changed == 1
+
     async def open_for(self, client_id: int) -> list[Escalation]:
         """The client's escalations nobody has answered yet, oldest first."""
         rows = await self._db.fetch_all(

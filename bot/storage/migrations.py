@@ -303,7 +303,8 @@ async def m010_escalation(conn: aiosqlite.Connection) -> None:
 
     - escalations: one row per message screened urgent, with when it becomes due for the
       supervisors (due_at, indexed, cleared once it has gone or been answered), when it
-      went, and who answered first (a Telegram user id) and when. Ids and times only.
+      went, and who answered first (a Telegram user id) and when; unreached_at: when the
+      specialist heard that Telegram refused every supervisor's copy. Ids and times only.
       A restart reads due_at again: nothing due is forgotten, nothing goes twice.
     - escalation_copies: the copies (and their headers) a supervisor received, by relay
       link, so their reply is recognised as an answer and routed to the client.
@@ -327,7 +328,8 @@ async def m010_escalation(conn: aiosqlite.Connection) -> None:
             due_at TEXT,
             escalated_at TEXT,
             answered_at TEXT,
-            answered_by INTEGER
+            answered_by INTEGER,
+            unreached_at TEXT
         );
         CREATE INDEX escalations_due ON escalations(due_at) WHERE due_at IS NOT NULL;
         CREATE INDEX escalations_open ON escalations(client_id) WHERE answered_at IS NULL;
@@ -337,6 +339,8 @@ async def m010_escalation(conn: aiosqlite.Connection) -> None:
             chat_id INTEGER NOT NULL
         );
         CREATE INDEX escalation_copies_escalation ON escalation_copies(escalation_id);
+        -- Whether Telegram refused a supervisor's copy, without reading the whole outbox.
+        CREATE INDEX outbox_dead_links ON outbox(relay_link_id) WHERE status = 'dead';
         ALTER TABLE specialists ADD COLUMN on_call INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE clients ADD COLUMN waiting_since TEXT;
         ALTER TABLE clients ADD COLUMN waiting_reminded INTEGER NOT NULL DEFAULT 0;

@@ -345,3 +345,26 @@ async def test_while_away_with_nowhere_to_go_the_reminder_still_rings(
         [note] = texts(bot, SAM, "⚠️ Alex's possibly urgent message from just now hasn't been")
         assert not note.silent
 
+
+async def test_a_supervisor_who_cannot_be_written_to_is_not_counted_as_reached(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    # 950 is an admin who never opened the bot: Telegram answers "chat not found".
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, admin_ids="950") as bot:
+        await bot.add_specialist(SAM, "Sam Rivera")
+        await bot.join(ALEX, "Alexandra", SAM, "Alex")
+        await urgent(bot)
+        bot.advance(timedelta(minutes=16))
+        await bot.run_tick()
+        assert texts(bot, SAM, "Alex's possibly urgent message from 16 min ago has gone to")
+        await bot.run_tick()  # the next tick sees that no copy could be delivered
+        unreached = "⚠️ Alex's possibly urgent message from 16 min ago could not reach"
+        [note] = texts(bot, SAM, unreached)
+        assert not note.silent
+        await bot.run_tick()
+        bot.advance(timedelta(minutes=5))
+        await bot.run_tick()
+        assert len(texts(bot, SAM, unreached)) == 1
+        rows = await bot.rows("SELECT action FROM audit_log WHERE action LIKE 'escal%'")
+        assert rows == [("escalated",), ("escalation_unreached",)]
+

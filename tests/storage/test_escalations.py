@@ -183,8 +183,11 @@ async def test_the_due_question_uses_its_index(db: Database) -> None:
             " ORDER BY due_at LIMIT 100",
             "SELECT id FROM clients WHERE waiting_since IS NOT NULL AND waiting_reminded = 0"
             " AND waiting_since <= ? ORDER BY waiting_since LIMIT 100",
+            # Each tick asks this about every copy of an escalation still unanswered.
+            "SELECT 1 FROM outbox o WHERE o.relay_link_id = ? AND o.status = 'dead'",
         ):
             async with conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("x",)) as cursor:
                 plans.append(" ".join([str(row[3]) async for row in cursor]))
     assert "escalations_due" in plans[0]
     assert "clients_waiting" in plans[1]
+    assert "outbox_dead_links" in plans[2]
