@@ -367,12 +367,9 @@ class Relay:
             left = await self._inbox.unhandled()
         for message in left:
             person = await self._people.identify(message.user_id)
-            if person.specialist is None and person.is_admin:
-                admin = Responder(person.user_id, person.user_id, None, is_admin=True)
-                await self.from_supervisor(
-                    message.update_id, admin, message.message_id, message.reply_to_message_id
-                )
-            elif person.specialist is not None:
+            # In the order the live handler asks (bot.handlers.routing): an admin who is also
+            # someone's client writes as that client.
+            if person.specialist is not None:
                 await self.from_specialist(
                     message.update_id,
                     person.specialist,
@@ -388,6 +385,11 @@ class Relay:
                     message.message_id,
                     message.reply_to_message_id,
                     SafetyMatch(category) if category is not None else None,
+                )
+            elif person.is_admin:
+                admin = Responder(person.user_id, person.user_id, None, is_admin=True)
+                await self.from_supervisor(
+                    message.update_id, admin, message.message_id, message.reply_to_message_id
                 )
             await self.forget(message.update_id)
         if left:

@@ -368,3 +368,25 @@ async def test_a_supervisor_who_cannot_be_written_to_is_not_counted_as_reached(
         rows = await bot.rows("SELECT action FROM audit_log WHERE action LIKE 'escal%'")
         assert rows == [("escalated",), ("escalation_unreached",)]
 
+
+async def test_a_message_from_a_client_who_is_also_an_admin_survives_a_restart(
+    fake_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, admin_ids="900,2001") as bot:
+        await bot.add_people()  # Alex (2001) is an admin too, and Sam's client
+
+        async def failing(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("the database went away")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(bot.services.relay, "from_client", failing)
+            original = bot.api.send_text(ALEX, "please do not lose me")
+            await bot.barrier(ALEX)
+        assert await bot.rows("SELECT message_id FROM inbox") == [(original.message_id,)]
+        await bot.restart()
+        await bot.api.wait_until(
+            lambda: any(
+                m.copied_from == (ALEX, original.message_id) for m in bot.api.sent_to(SAM)
+            ),
+            what="Alex's message relayed after the restart",
+        )
