@@ -390,3 +390,17 @@ async def test_a_message_from_a_client_who_is_also_an_admin_survives_a_restart(
             ),
             what="Alex's message relayed after the restart",
         )
+
+
+async def test_a_supervisors_answer_telegram_refuses_is_reported_to_them_not_the_specialist(
+    bot: Harness,
+) -> None:
+    original = await urgent(bot)
+    bot.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    bot.api.fail_next("copyMessage", chat_id=ALEX, status=400)
+    await reply(bot, ADMIN, copy_in(bot, ADMIN, original), "Alex, I'm here with you.")
+    refused = "Your message to Alex could not be delivered."
+    await bot.api.wait_until(lambda: len(texts(bot, ADMIN, refused)) == 1, what="the admin told")
+    await bot.settle()
+    assert texts(bot, SAM, refused) == []
