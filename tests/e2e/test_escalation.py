@@ -404,3 +404,17 @@ async def test_a_supervisors_answer_telegram_refuses_is_reported_to_them_not_the
     await bot.api.wait_until(lambda: len(texts(bot, ADMIN, refused)) == 1, what="the admin told")
     await bot.settle()
     assert texts(bot, SAM, refused) == []
+
+
+async def test_a_removed_specialist_added_again_is_not_on_call_until_they_say_so(
+    bot: Harness,
+) -> None:
+    removed = (await say(bot, ADMIN, "/removespecialist 1003 to Ria Okafor")).text or ""
+    assert "Tess Lee" in removed
+    await say(bot, ADMIN, "/addspecialist 1003 Tess Lee")
+    status = (await say(bot, TESS, "/oncall")).text or ""
+    assert status.startswith("Nobody is on call")
+    await urgent(bot)
+    bot.advance(timedelta(minutes=16))
+    await bot.run_tick()
+    assert len(headers(bot, ADMIN)) == 1 and headers(bot, TESS) == []
