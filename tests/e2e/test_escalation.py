@@ -369,6 +369,27 @@ async def test_a_supervisor_who_cannot_be_written_to_is_not_counted_as_reached(
         assert rows == [("escalated",), ("escalation_unreached",)]
 
 
+async def test_after_forget_no_escalation_notice_keeps_the_alias(bot: Harness) -> None:
+    original = await urgent(bot)
+    bot.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    await reply(bot, ADMIN, copy_in(bot, ADMIN, original), "Alex, I'm here with you.")
+    told = "An admin has answered Alex's possibly urgent message"
+    await bot.api.wait_until(lambda: len(texts(bot, TESS, told)) == 1, what="Tess told")
+    question = await say(bot, ALEX, "/forget")
+    button = question.buttons()[0][0]
+    bot.api.press_button(ALEX, question.message_id, button[1])
+    await bot.api.wait_until(
+        lambda: any("has left" in (m.text or "") for m in bot.api.sent_to(SAM)),
+        what="Sam told Alex left",
+    )
+    await bot.settle()
+    for table in ("escalations", "escalation_copies"):
+        assert await bot.rows(f"SELECT count(*) FROM {table}") == [(0,)], table
+    found = await bot.rows("SELECT payload FROM outbox WHERE payload LIKE '%Alex%'")
+    assert found == []
+
+
 async def test_a_message_from_a_client_who_is_also_an_admin_survives_a_restart(
     fake_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
