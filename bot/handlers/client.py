@@ -42,8 +42,16 @@ async def on_client_message(
     # Screened in memory only; the words are never stored or logged.
     words = message.text or message.caption
     flagged = found.safety.screen(words, client.language) if words else None
+    # Spoken words are not screened: the specialist's header says so.
+    unscreened = bool(message.voice or message.video or message.video_note)
     await found.relay.from_client(
-        update.update_id, client, specialist, message.message_id, replied_to(update), flagged
+        update.update_id,
+        client,
+        specialist,
+        message.message_id,
+        replied_to(update),
+        flagged,
+        unscreened=unscreened,
     )
 
 

@@ -93,6 +93,8 @@ class Relay:
         message_id: int,
         reply_to: int | None,
         flagged: SafetyMatch | None = None,
+        *,
+        unscreened: bool = False,
     ) -> Outcome:
         """Copy a client's message to their specialist (once per update, whatever happens).
 
@@ -102,7 +104,8 @@ class Relay:
         specialist is away the copy arrives silently (unless flagged), and the client gets
         the away note once a day. Every message starts the wait for an answer (a reminder
         after REMIND_AFTER_HOURS); one screened urgent also starts the escalation clock
-        (bot.services.escalation).
+        (bot.services.escalation). A voice message or video (`unscreened`) could not be
+        screened, and its header says so, so that nobody assumes it was.
         """
         now = self._clock.now()
         async with self._db.transaction():
@@ -132,6 +135,8 @@ class Relay:
                     alias=client.alias,
                     when=self._checkins.label(answered),
                 )
+            if unscreened:
+                header += "\n" + self._texts.get("escalation.unscreened")
             new_thread = await self._copy(
                 client=client,
                 specialist=specialist,
@@ -140,7 +145,7 @@ class Relay:
                 dest_chat_id=specialist.chat_id,
                 header=header,
                 reply_to=thread_to,
-                force_header=answered is not None or flagged is not None,
+                force_header=answered is not None or flagged is not None or unscreened,
                 silent=away and flagged is None,
             )
             await self._escalations.waiting(client, now)
