@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
+
+# How long the supervisor who answered an escalation may keep writing to the client through
+# their copy. One fixed day: long enough to finish the conversation they started, short
+# enough that the client is soon back with their own specialist alone.
+FOLLOW_UP_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,26 @@ class Supervisor:
 
     user_id: int
     chat_id: int
+
+
+class Reply(StrEnum):
+    """What becomes of a supervisor's reply to their copy of an escalation."""
+
+    FIRST = "first"  # it was still open: this reply answers it, and closes it
+    FOLLOW_UP = "follow_up"  # the one who answered it, within FOLLOW_UP_WINDOW: it goes
+    TAKEN = "taken"  # someone else answered it first: it does not go
+    OVER = "over"  # the one who answered it, after FOLLOW_UP_WINDOW: it does not go
+
+
+def after_answer(escalation: Escalation, user_id: int, now: datetime) -> Reply:
+    """A reply to an escalation someone has answered: only the first answerer may write on,
+    and only for FOLLOW_UP_WINDOW, so the client never hears from two supervisors at once."""
+    if escalation.answered_by != user_id:
+        return Reply.TAKEN
+    assert escalation.answered_at is not None
+    if now >= escalation.answered_at + FOLLOW_UP_WINDOW:
+        return Reply.OVER
+    return Reply.FOLLOW_UP
 
 
 def due_at(flagged_at: datetime, after: timedelta, away: bool) -> datetime:

@@ -6,7 +6,10 @@ tick sends the supervisors (every admin, and every specialist who is /oncall) a 
 under a header saying whose it is, what was flagged and how long it has waited; while
 the specialist is away that happens at once. A supervisor answers by replying, exactly
 as a specialist does. The first answer from anyone closes it, and everyone else who had
-it hears who answered. With nobody to send it to, the specialist gets one loud reminder.
+it hears who answered. After that only the one who answered may write on through their copy,
+for FOLLOW_UP_WINDOW (the specialist is told each time); another supervisor's reply does not
+go, and they hear who answered. With nobody to send it to, the specialist gets one loud
+reminder.
 
 Ordinary silence is gentler: a client whose message or "I'd like to talk" nobody has
 answered after REMIND_AFTER_HOURS brings their specialist one reminder. The client
@@ -21,9 +24,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.domain.escalation import (
+    FOLLOW_UP_WINDOW,
     Escalation,
+    Reply,
     Responder,
     Supervisor,
+    after_answer,
     category_label,
     due_at,
     supervisors,
@@ -106,6 +112,68 @@ class Escalations(StaffService):
                 continue
             if escalation.escalated:
                 await self._tell_who_answered(client, escalation, responder, now)
+
+    async def may_reply(
+        self, escalation: Escalation, client: Client, responder: Responder, now: datetime
+    ) -> bool:
+        """Inside the relay's transaction: may a supervisor's reply to their copy go to the
+        client? The first reply closes the escalation (a conditional update: of two at once,
+        exactly one wins); after it, only its author may write on, for FOLLOW_UP_WINDOW, and
+        the specialist hears each time. Anyone else is told who answered; nothing goes."""
+        if await self._repo.mark_answered(escalation.id, responder.user_id, now):
+            await self._tell_who_answered(client, escalation, responder, now)
+            return True
+        current = await self._repo.by_id(escalation.id)
+        assert current is not None and current.answered_by is not None
+        reply = after_answer(current, responder.user_id, now)
+        specialist = await self._specialists.by_id(client.specialist_id)
+        assert specialist is not None
+        if reply is Reply.FOLLOW_UP:
+            if responder.name is None:
+                note = self._texts.get("escalation_followup.told_admin", alias=client.alias)
+            else:
+                note = self._texts.get(
+                    "escalation_followup.told", name=responder.name, alias=client.alias
+                )
+            await self._outbox.note_about(specialist, client, note, quiet=True)
+            log.info("escalation.follow_up", client=client.id, by=responder.user_id)
+            return True
+        if reply is Reply.OVER:
+            text = self._texts.get(
+                "escalation_followup.over",
+                alias=client.alias,
+                specialist=specialist.display_name,
+                hours=int(FOLLOW_UP_WINDOW.total_seconds() // 3600),
+            )
+        else:
+            text = await self._taken(client, specialist, current.answered_by)
+        await self._outbox.text(responder.chat_id, text)
+        log.info(
+            "escalation.reply_refused", client=client.id, by=responder.user_id, why=reply.value
+        )
+        return False
+
+    async def _taken(self, client: Client, specialist: Specialist, answered_by: int) -> str:
+        """To a supervisor whose reply did not go: who answered first, and whom to ask."""
+        if answered_by == specialist.telegram_user_id:
+            return self._texts.get(
+                "escalation_followup.taken_by_specialist",
+                alias=client.alias,
+                specialist=specialist.display_name,
+            )
+        colleague = await self._specialists.by_user(answered_by)
+        if colleague is None:
+            return self._texts.get(
+                "escalation_followup.taken_by_admin",
+                alias=client.alias,
+                specialist=specialist.display_name,
+            )
+        return self._texts.get(
+            "escalation_followup.taken",
+            name=colleague.display_name,
+            alias=client.alias,
+            specialist=specialist.display_name,
+        )
 
     async def copy_of(self, relay_link_id: int) -> Escalation | None:
         """The escalation a supervisor's copy (or its header) belongs to, if it is one."""

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
-from bot.domain.escalation import Responder
+from bot.domain.escalation import Escalation, Responder
 from bot.domain.models import Client, ClientStatus, Direction, RelayLink, Specialist
 from bot.domain.safety import SafetyMatch, SafetyScreen
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
@@ -47,6 +47,7 @@ class Outcome(StrEnum):
     NOT_A_REPLY = "not_a_reply"
     CLIENT_GONE = "client_gone"
     NOT_YOUR_CLIENT = "not_your_client"
+    ANSWERED_ALREADY = "answered_already"
 
 
 class Relay:
@@ -195,15 +196,14 @@ class Relay:
             client = await self._clients.by_id(link.client_id)
             if client is None:
                 return await self._explain(specialist, Outcome.CLIENT_GONE)
-            escalated = await self._escalations.copy_of(link.id) is not None
-            if escalated and client.specialist_id != specialist.id:
+            escalation = await self._escalations.copy_of(link.id)
+            escalated = escalation is not None
+            if escalation is not None and client.specialist_id != specialist.id:
                 # A specialist on call answering another specialist's client.
                 responder = Responder(
                     specialist.telegram_user_id, specialist.chat_id, specialist.display_name
                 )
-                await self._as_supervisor(client, responder, message_id)
-                log.info("relay.to_client", client=client.id, supervisor=responder.user_id)
-                return Outcome.RELAYED
+                return await self._as_supervisor(client, responder, message_id, escalation)
             # (A supervisor's copy of a client since handed to them is theirs to answer.)
             moved = client.specialist_id != specialist.id or link.specialist_id != specialist.id
             if moved and not escalated:
@@ -224,7 +224,8 @@ class Relay:
         now = self._clock.now()
         async with self._db.transaction():
             link = await self._linked(responder.chat_id, reply_to, None)
-            if link is None or await self._escalations.copy_of(link.id) is None:
+            escalation = None if link is None else await self._escalations.copy_of(link.id)
+            if link is None or escalation is None:
                 return Outcome.NOT_A_REPLY
             await self._settle(update_id)
             if not await self._relay.first_time(update_id, now):
@@ -235,13 +236,17 @@ class Relay:
                     responder.chat_id, self._texts.get("specialist.client_gone")
                 )
                 return Outcome.CLIENT_GONE
-            await self._as_supervisor(client, responder, message_id)
-        log.info("relay.to_client", client=client.id, supervisor=responder.user_id)
-        return Outcome.RELAYED
+            return await self._as_supervisor(client, responder, message_id, escalation)
 
-    async def _as_supervisor(self, client: Client, responder: Responder, message_id: int) -> None:
+    async def _as_supervisor(
+        self, client: Client, responder: Responder, message_id: int, escalation: Escalation
+    ) -> Outcome:
         """A supervisor's answer to the client, under their name (or the team's), routed like
-        the specialist's: the client's answer to it reaches their own specialist."""
+        the specialist's: the client's answer to it reaches their own specialist. Only while
+        the escalation is open, or from the one who answered it, for a while (see
+        Escalations.may_reply); otherwise it does not go, and the supervisor hears why."""
+        if not await self._escalations.may_reply(escalation, client, responder, self._clock.now()):
+            return Outcome.ANSWERED_ALREADY
         specialist = await self._specialists.by_id(client.specialist_id)
         assert specialist is not None
         if responder.name is None:
@@ -267,6 +272,8 @@ class Relay:
             silent=await self._checkins.quiet_now(client, self._clock.now()),
         )
         await self._escalations.answered(client, responder, self._clock.now())
+        log.info("relay.to_client", client=client.id, supervisor=responder.user_id)
+        return Outcome.RELAYED
 
     async def write_to(
         self, update_id: int, specialist: Specialist, message_id: int, text: str

@@ -53,6 +53,11 @@ def copy_in(bot: Harness, user: int, original: FakeMessage) -> FakeMessage:
     return next(m for m in bot.api.sent_to(user) if m.copied_from == (ALEX, original.message_id))
 
 
+def from_(bot: Harness, user: int, sender: int, said: FakeMessage) -> bool:
+    """Whether `user` received a copy of what `sender` said."""
+    return any(m.copied_from == (sender, said.message_id) for m in bot.api.sent_to(user))
+
+
 async def reply(bot: Harness, user: int, to: FakeMessage, words: str) -> FakeMessage:
     """`user` replies to one of the bot's messages; wait until it has been handled."""
     said = bot.api.send_text(user, words, reply_to=to.message_id)
@@ -106,14 +111,12 @@ async def test_an_admins_reply_reaches_the_client_and_closes_it_for_everyone(bot
     await bot.api.wait_until(lambda: len(texts(bot, TESS, told)) == 1, what="Tess told")
     await bot.api.wait_until(lambda: len(texts(bot, SAM, told)) == 1, what="Sam told")
     assert texts(bot, ADMIN, told) == []
-    # Tess answering later still reaches Alex, but changes nothing else.
-    await reply(bot, TESS, copy_in(bot, TESS, original), "Thinking of you")
-    await bot.api.wait_until(
-        lambda: any(
-            m.text == "From Tess Lee, on Sam Rivera's team:" for m in bot.api.sent_to(ALEX)
-        ),
-        what="Tess's answer",
-    )
+    # Tess answering later does not reach Alex: she hears who answered, and whom to ask.
+    late = await reply(bot, TESS, copy_in(bot, TESS, original), "Thinking of you")
+    await bot.settle()
+    assert not from_(bot, ALEX, TESS, late)
+    [refused] = texts(bot, TESS, "An admin has already answered Alex, so your message did not")
+    assert "tell Sam Rivera, their specialist" in (refused.text or "")
     assert texts(bot, ADMIN, "Tess Lee has answered") == []
     rows = await bot.rows(
         "SELECT actor_role, actor_id, action FROM audit_log WHERE action = 'escalation_answered'"
@@ -458,3 +461,97 @@ async def test_a_voice_message_or_video_is_marked_as_not_screened(bot: Harness, 
     bot.api.send_media(ALEX, "photo", caption="the view today")
     got = (await bot.said(SAM, sam_before + 2))[sam_before:]
     assert got[0].text == "From Alex:"
+
+
+# ------------------------------------------------------------ after the first answer
+
+
+async def answered_by_tess(bot: Harness) -> FakeMessage:
+    """Alex's urgent message goes to the supervisors and Tess answers it; return her copy."""
+    original = await urgent(bot)
+    bot.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    copy = copy_in(bot, TESS, original)
+    first = await reply(bot, TESS, copy, "I'm Tess, I work with Sam.")
+    await bot.settle()
+    assert from_(bot, ALEX, TESS, first)
+    return copy
+
+
+async def test_another_supervisor_after_the_first_answer_is_refused_and_told_who(
+    bot: Harness,
+) -> None:
+    await answered_by_tess(bot)
+    [admin_copy] = [m for m in bot.api.sent_to(ADMIN) if m.copied_from is not None]
+    alex_before = len(bot.api.sent_to(ALEX))
+    late = await reply(bot, ADMIN, admin_copy, "Alex, the team is here.")
+    await bot.settle()
+    assert bot.api.sent_to(ALEX)[alex_before:] == []
+    assert not from_(bot, ALEX, ADMIN, late)
+    [refused] = texts(bot, ADMIN, "Tess Lee has already answered Alex, so your message did not")
+    assert "doesn't hear from two people at once" in (refused.text or "")
+    assert "tell Tess Lee or Sam Rivera, their specialist" in (refused.text or "")
+
+
+async def test_after_the_specialists_own_answer_a_supervisors_reply_is_refused(
+    bot: Harness,
+) -> None:
+    original = await urgent(bot)
+    bot.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    await reply(bot, SAM, copy_in(bot, SAM, original), "Sorry, I'm here now.")
+    late = await reply(bot, TESS, copy_in(bot, TESS, original), "Thinking of you")
+    await bot.settle()
+    assert not from_(bot, ALEX, TESS, late)
+    assert texts(bot, TESS, "Sam Rivera, their specialist, has already answered Alex")
+
+
+async def test_two_supervisors_replying_at_once_only_one_reaches_the_client(
+    bot: Harness,
+) -> None:
+    original = await urgent(bot)
+    bot.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    # Both replies are with Telegram before the bot has handled either.
+    by_admin = bot.api.send_text(
+        ADMIN, "Alex, I'm here.", reply_to=copy_in(bot, ADMIN, original).message_id
+    )
+    by_tess = bot.api.send_text(
+        TESS, "Alex, it's Tess.", reply_to=copy_in(bot, TESS, original).message_id
+    )
+    await bot.barrier(ADMIN)
+    await bot.settle()
+    reached = [from_(bot, ALEX, ADMIN, by_admin), from_(bot, ALEX, TESS, by_tess)]
+    assert reached in ([True, False], [False, True])
+    refused_one = TESS if reached[0] else ADMIN
+    assert texts(bot, refused_one, "An admin has already answered Alex") or texts(
+        bot, refused_one, "Tess Lee has already answered Alex"
+    )
+    rows = await bot.rows("SELECT count(*) FROM audit_log WHERE action = 'escalation_answered'")
+    assert rows == [(1,)]
+
+
+async def test_the_one_who_answered_may_follow_up_for_a_day_and_the_specialist_is_told(
+    bot: Harness,
+) -> None:
+    copy = await answered_by_tess(bot)
+    bot.advance(timedelta(hours=23))
+    later = await reply(bot, TESS, copy, "How are you feeling this morning?")
+    await bot.settle()
+    assert from_(bot, ALEX, TESS, later)
+    [note] = texts(bot, SAM, "Tess Lee wrote to Alex again, following up")
+    assert note.silent
+    # The note is linked like any other: Sam's reply to it reaches Alex.
+    from_sam = await reply(bot, SAM, note, "Alex, I'm back.")
+    await bot.settle()
+    assert from_(bot, ALEX, SAM, from_sam)
+    # A day after her answer, Tess's follow-up no longer goes; she hears why.
+    bot.advance(timedelta(hours=1))
+    alex_before = len(bot.api.sent_to(ALEX))
+    too_late = await reply(bot, TESS, copy, "Still thinking of you")
+    await bot.settle()
+    assert not from_(bot, ALEX, TESS, too_late)
+    assert bot.api.sent_to(ALEX)[alex_before:] == []
+    [over] = texts(bot, TESS, "Your message did not go to Alex")
+    assert "follow up for 24 hours, and that time has passed" in (over.text or "")
+    assert len(texts(bot, SAM, "Tess Lee wrote to Alex again")) == 1
