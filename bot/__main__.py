@@ -124,6 +124,23 @@ def _warn_if_resources_unfilled(folder: Path) -> None:
         )
 
 
+async def _warn_if_escalation_has_nowhere_to_go(settings: Settings) -> None:
+    """Without admins and with nobody on call, an urgent message nobody answers only
+    reminds its own specialist: say so (a database not made yet has nobody on call)."""
+    if settings.admin_ids:
+        return
+    if settings.database_path.exists():
+        async with _opened(settings) as services:
+            if not await services.escalations.nowhere_to_go():
+                return
+    print(
+        "Warning: ADMIN_IDS is empty and no specialist is /oncall, so a possibly urgent"
+        " message nobody answers has nowhere to go: set ADMIN_IDS, or ask a specialist to"
+        " send /oncall on.",
+        file=sys.stderr,
+    )
+
+
 def _warn_if_env_is_readable(env: Path = Path(".env")) -> None:
     """The token lives in .env: say so when others on the machine can read it."""
     if env.exists() and env.stat().st_mode & 0o077:
@@ -286,6 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             _warn_if_env_is_readable()
             _warn_if_resources_unfilled(CONFIG_DIR / "safety")
+            asyncio.run(_warn_if_escalation_has_nowhere_to_go(settings))
             return asyncio.run(_check(settings))
         if args.command == "invite":
             return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))

@@ -61,6 +61,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()
         start_tick(application, settings.checkin_tick_seconds)
+        if await runtime.services.escalations.nowhere_to_go():
+            # No admin and nobody on call: urgent messages can only remind their specialist.
+            log.warning("escalation.nowhere_to_go")
         log.info("bot.started", username=runtime.bot_username)
 
     async def post_stop(application: PorchlightApp) -> None:

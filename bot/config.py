@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=180, ge=1, le=3650)
     checkin_tick_seconds: float = Field(default=15, gt=0, le=3600)
     patience_after: int = Field(default=3, ge=1, le=50)
+    # Escalation: an urgent message unanswered this long goes to the supervisors; any
+    # client unanswered this long brings their specialist one reminder.
+    escalate_after_minutes: float = Field(default=15, gt=0, le=24 * 60)
+    remind_after_hours: float = Field(default=24, gt=0, le=24 * 30)
     # Webhook mode (long polling without WEBHOOK_URL). The secret comes after the URL:
     # its check reads the URL.
     webhook_url: str | None = None

@@ -3,9 +3,10 @@
 Not a job per client: each job costs APScheduler memory and an O(n) insert, and a
 burst of simultaneous jobs can be missed. The store is the truth (next_due_at per
 client); this job only asks it, every CHECKIN_TICK_SECONDS, who is due. The same
-tick ends away times whose date has passed and sends the daily summaries that are
-due, also asked of the store. Last, it checkpoints the database, so that the texts of
-messages sent since are gone from its files too.
+tick ends away times whose date has passed, sends the daily summaries that are due,
+and sends escalations and reminders that are due, also asked of the store. Last, it
+checkpoints the database, so that the texts of messages sent since are gone from its
+files too.
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ log = EventLog(__name__)
 
 
 async def tick(found: Services) -> None:
-    """One tick: check-ins and ended pauses, ended away times, daily summaries; tidy up,
-    and empty the write-ahead log of what was cleared since (bot.storage.checkpoint)."""
+    """One tick: check-ins and ended pauses, ended away times, daily summaries, escalations
+    and reminders; tidy up, and empty the write-ahead log of what was cleared since
+    (bot.storage.checkpoint)."""
     await found.checkins.tick()
     await found.away.end_passed()
     await found.digests.tick()
+    await found.escalations.tick()
     await found.relay.tidy(found.retention)
+    await found.escalations.tidy(found.retention)
     await checkpoint(found.db)
 
 

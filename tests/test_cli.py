@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.config import CONFIG_DIR
+from bot.config import CONFIG_DIR, load_settings
+from bot.domain.clock import SystemClock
+from bot.services.container import Services
 from tests.conftest import TOKEN
 from tests.fakes.bot_api import FakeBotApi
 
@@ -240,3 +242,29 @@ def test_specialist_remove_moves_clients_and_audit_shows_it(
 def test_audit_of_an_empty_log(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["audit"]) == 0
     assert capsys.readouterr().out.strip() == "The audit log is empty."
+
+
+async def test_check_warns_when_escalation_has_nowhere_to_go(
+    fake_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_api.base_url)
+    monkeypatch.setenv("ADMIN_IDS", "")
+    warning = "ADMIN_IDS is empty and no specialist is /oncall"
+    assert await asyncio.to_thread(main, ["check"]) == 0
+    assert warning in capsys.readouterr().err
+    # A specialist on call is somewhere to go.
+    assert await asyncio.to_thread(main, ["specialist", "add", "1001", "--name", "Sam"]) == 0
+    settings = load_settings()
+    services = await Services.open(settings, SystemClock())
+    try:
+        sam = await services.people.identify(1001)
+        await services.escalations.on_call(sam.specialist, 1001, "on")
+    finally:
+        await services.close()
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["check"]) == 0
+    assert warning not in capsys.readouterr().err
+    monkeypatch.setenv("ADMIN_IDS", "900")
+    assert await asyncio.to_thread(main, ["check"]) == 0
+    assert warning not in capsys.readouterr().err

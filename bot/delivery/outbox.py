@@ -197,9 +197,19 @@ class Outbox:
         }
         return await self._add(chat_id, "send_document", payload, priority=Priority.PERSON)
 
-    async def note_about(self, specialist: Specialist, client: Client, text: str) -> int:
+    async def note_about(
+        self,
+        specialist: Specialist,
+        client: Client,
+        text: str,
+        *,
+        loud: bool = False,
+        quiet: bool = False,
+    ) -> int:
         """A note to a specialist about one client ("Alex would like to talk"): linked like
-        a relay header, so a reply to it reaches that client; silent while they are away."""
+        a relay header, so a reply to it reaches that client; silent while they are away,
+        unless it must be heard (an urgent message nobody else can answer), or always if
+        `quiet` (something to know, not to act on)."""
         link = await self._relay.add_link(
             client_id=client.id,
             specialist_id=specialist.id,
@@ -212,7 +222,10 @@ class Outbox:
         # the thread for anything linked, as it must for headers).
         await self._relay.forget_last_source(specialist.chat_id)
         return await self.text(
-            specialist.chat_id, text, relay_link_id=link, silent=specialist.away
+            specialist.chat_id,
+            text,
+            relay_link_id=link,
+            silent=quiet or (specialist.away and not loud),
         )
 
     async def withdraw_checkins(self, chat_id: int) -> None:

@@ -1,7 +1,8 @@
 """Who needs the specialist first: the facts about a client, and the order of attention.
 
-A possibly urgent message comes first, then an "I'd like to talk", each only while
-the specialist has not written to the client since and for a week at most; then
+A possibly urgent message comes first, then clients waiting for an answer longer than
+REMIND_AFTER_HOURS, then an "I'd like to talk", each only while the specialist has not
+written to the client since (urgent and talk for a week at most); then
 clients not heard from for more than two weeks, the longest silence first; then
 everyone else by alias. Silence is never urgent: it only sorts a name higher.
 """
@@ -17,15 +18,17 @@ from bot.domain.models import Client, ClientStatus, Schedule
 
 RECENT = timedelta(days=7)
 QUIET_AFTER = timedelta(days=14)
+WAITING_AFTER = timedelta(hours=24)
 
 
 class Attention(IntEnum):
     """Why a client is near the top of the list (lower comes first)."""
 
     URGENT = 0
-    TALK = 1
-    QUIET = 2
-    NONE = 3
+    WAITING = 1
+    TALK = 2
+    QUIET = 3
+    NONE = 4
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,15 @@ class ClientFacts:
     last_answered_at: datetime | None  # the specialist's last message to them
     flagged_at: datetime | None  # the last possibly urgent message
     talk_at: datetime | None  # the last "I'd like to talk"
+    # Since when the client's first unanswered message or "talk" has waited.
+    waiting_since: datetime | None = None
 
-    def attention(self, now: datetime) -> Attention:
+    def attention(self, now: datetime, waiting_after: timedelta = WAITING_AFTER) -> Attention:
         """Why this client needs the specialist now, if they do."""
         if self._open(self.flagged_at, now):
             return Attention.URGENT
+        if self.waiting_since is not None and now - self.waiting_since >= waiting_after:
+            return Attention.WAITING
         if self._open(self.talk_at, now):
             return Attention.TALK
         if self.quiet_for(now) is not None:
@@ -64,13 +71,17 @@ class ClientFacts:
         return self.last_answered_at is None or self.last_answered_at < moment
 
 
-def by_attention(facts: Iterable[ClientFacts], now: datetime) -> list[ClientFacts]:
+def by_attention(
+    facts: Iterable[ClientFacts], now: datetime, waiting_after: timedelta = WAITING_AFTER
+) -> list[ClientFacts]:
     """The clients in the order a specialist should look at them."""
 
     def key(item: ClientFacts) -> tuple[int, float, str]:
-        attention = item.attention(now)
+        attention = item.attention(now, waiting_after)
         if attention is Attention.URGENT:
             moment = item.flagged_at
+        elif attention is Attention.WAITING:
+            moment = item.waiting_since
         elif attention is Attention.TALK:
             moment = item.talk_at
         else:

@@ -42,6 +42,8 @@ async def on_client_message(
     # Screened in memory only; the words are never stored or logged.
     words = message.text or message.caption
     flagged = found.safety.screen(words, client.language) if words else None
+    # Spoken words are not screened: the specialist's header says so.
+    unscreened = bool(message.voice or message.video or message.video_note)
     await found.relay.from_client(
         update.update_id,
         client,
@@ -50,6 +52,7 @@ async def on_client_message(
         replied_to(update),
         flagged,
         forwarded=message.forward_origin is not None,
+        unscreened=unscreened,
     )
 
 

@@ -91,6 +91,16 @@ async def cmd_help(update: Update, context: Context) -> None:
         await found.notices.say_to_stranger(person.user_id, language=person.language)
 
 
+async def cmd_crisis(update: Update, context: Context) -> None:
+    """/crisis: the crisis lines, to anyone, any time, without writing anything."""
+    person = await identify(update, context)
+    if person is None:
+        return
+    await services(context).escalations.crisis(
+        person.user_id, person.language, stranger=person.is_stranger
+    )
+
+
 async def on_my_chat_member(update: Update, context: Context) -> None:
     """A person blocked or unblocked the bot, or someone added it to a group (it leaves)."""
     member: ChatMemberUpdated | None = update.my_chat_member

@@ -38,6 +38,7 @@ CLIENT_COMMANDS = (
     "mydata",
     "forget",
     "language",
+    "crisis",
     "help",
 )
 SPECIALIST_COMMANDS = (
@@ -49,9 +50,18 @@ SPECIALIST_COMMANDS = (
     "back",
     "transfer",
     "digest",
+    "oncall",
     "help",
 )
-ADMIN_COMMANDS = ("specialists", "addspecialist", "removespecialist", "transfer", "audit", "help")
+ADMIN_COMMANDS = (
+    "specialists",
+    "addspecialist",
+    "removespecialist",
+    "transfer",
+    "audit",
+    "oncall",
+    "help",
+)
 _ROLES = {"client": CLIENT_COMMANDS, "specialist": SPECIALIST_COMMANDS, "admin": ADMIN_COMMANDS}
 
 

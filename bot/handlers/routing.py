@@ -25,6 +25,7 @@ from bot.handlers.client import on_client_message, on_consent_button
 from bot.handlers.common import (
     answer_quietly,
     client_note,
+    cmd_crisis,
     cmd_help,
     cmd_start,
     identify,
@@ -55,8 +56,10 @@ from bot.handlers.specialist import (
     cmd_clients,
     cmd_digest,
     cmd_invite,
+    cmd_oncall,
     cmd_to,
     cmd_transfer,
+    on_admin_message,
     on_clients_page,
     on_specialist_message,
 )
@@ -164,8 +167,8 @@ async def on_private_message(update: Update, context: Context) -> None:
     elif person.client is not None and person.their_specialist is not None:
         await on_client_message(update, context, person.client, person.their_specialist)
     elif person.is_admin:
-        # Nobody to relay to: what an admin can do here instead.
-        await services(context).notices.say(person.user_id, "admin.greeting")
+        # A reply to an escalated message, or else what an admin can do here.
+        await on_admin_message(update, context, person)
     else:
         await services(context).notices.say_to_stranger(person.user_id, language=person.language)
 
@@ -255,6 +258,7 @@ def register(application: PorchlightApp) -> None:
     """Add every handler to the application."""
     application.add_handler(CommandHandler("start", cmd_start, filters=NEW_MESSAGE))
     application.add_handler(CommandHandler("help", cmd_help, filters=NEW_MESSAGE))
+    application.add_handler(CommandHandler("crisis", cmd_crisis, filters=NEW_MESSAGE))
     commands: dict[str, Checked] = {
         "invite": for_specialists(cmd_invite),
         "checkin": for_specialists(cmd_checkin),
@@ -264,6 +268,7 @@ def register(application: PorchlightApp) -> None:
         "back": for_specialists(cmd_back),
         "digest": for_specialists(cmd_digest),
         "transfer": for_staff(cmd_transfer),
+        "oncall": for_staff(cmd_oncall),
         "specialists": for_admins(cmd_specialists),
         "addspecialist": for_admins(cmd_addspecialist),
         "removespecialist": for_admins(cmd_removespecialist),

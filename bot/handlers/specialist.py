@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.domain.escalation import Responder
 from bot.domain.models import Specialist
 from bot.handlers.client import replied_to
 from bot.handlers.common import answer_quietly, command_text, refusing
 from bot.handlers.context import Context, services
 from bot.services.notices import Refused
 from bot.services.people import Person
+from bot.services.relay import Outcome
 
 
 async def cmd_invite(update: Update, context: Context, specialist: Specialist) -> None:
@@ -68,6 +70,13 @@ async def cmd_transfer(update: Update, context: Context, person: Person) -> None
     await refusing(context, person.user_id, transfer)
 
 
+async def cmd_oncall(update: Update, context: Context, person: Person) -> None:
+    """/oncall on, /oncall off, or /oncall alone: who is on call (specialists and admins)."""
+    escalations = services(context).escalations
+    on_call = escalations.on_call(person.specialist, person.user_id, command_text(update))
+    await refusing(context, person.user_id, on_call)
+
+
 async def on_clients_page(update: Update, context: Context, person: Person) -> None:
     """◀ ▶ under /clients: that page in place, or a kind answer if the button is not theirs."""
     query = update.callback_query
@@ -83,6 +92,20 @@ async def on_clients_page(update: Update, context: Context, person: Person) -> N
         await answer_quietly(query, text)
         return
     await answer_quietly(query)
+
+
+async def on_admin_message(update: Update, context: Context, person: Person) -> None:
+    """An admin who is not a specialist: a reply to an escalated message goes to that client;
+    anything else gets the admin's greeting (there is nobody else to relay to)."""
+    message = update.message
+    assert message is not None
+    found = services(context)
+    admin = Responder(person.user_id, person.user_id, None, is_admin=True)
+    outcome = await found.relay.from_supervisor(
+        update.update_id, admin, message.message_id, replied_to(update)
+    )
+    if outcome is Outcome.NOT_A_REPLY:
+        await found.notices.say(person.user_id, "admin.greeting")
 
 
 async def on_specialist_message(update: Update, context: Context, specialist: Specialist) -> None:

@@ -2,10 +2,12 @@
 
 While away, a client's message still reaches the specialist, silently (no sound,
 no banner), and the client gets, at most once per day of their own calendar, a
-note: the specialist is away until when, the message is waiting, and the safety
-resources for anything urgent. A possibly urgent message still notifies the
-specialist with sound. Dates are read in the programme's zone; when the
-until-date has passed, the tick ends away mode and says so.
+note: the specialist is away until when, the message is waiting, and one soft line
+pointing to /crisis for anything urgent (the note comes with everyday messages, so
+not the emergency paragraph). A possibly urgent message still notifies the
+specialist with sound, and goes to the supervisors at once (bot.services.escalation).
+Dates are read in the programme's zone; when the until-date has passed, the tick ends
+away mode and says so.
 """
 
 from __future__ import annotations
@@ -117,10 +119,6 @@ class Away(StaffService):
                 )
             )
         if with_resources:
-            parts.append(
-                self._texts.get(
-                    "away.urgent", language, resources=self._safety.resources(language)
-                )
-            )
+            parts.append(self._texts.get("away.urgent", language))
         await self._outbox.text(client.chat_id, "\n\n".join(parts))
         return True

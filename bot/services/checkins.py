@@ -343,6 +343,13 @@ class CheckIns(ScheduleService):
         await self._schedules.answer_checkin(latest.id, "message", now)
         return latest
 
+    async def quiet_now(self, client: Client, now: datetime) -> bool:
+        """Whether it is the client's quiet hours now (a reply then arrives without a sound)."""
+        schedule = await self._schedules.get(client.id)
+        if schedule is None or schedule.quiet is None:
+            return False
+        return schedule.quiet.contains(now.astimezone(zone(schedule.timezone)).time())
+
     def label(self, checkin: Checkin) -> str:
         """'Tue 10:14': the check-in as the specialist knows it."""
         return self._phrasing.checkin_label(checkin.sent_at, self._staff_tz, "en")

@@ -23,6 +23,7 @@ from bot.services.checkins import CheckIns
 from bot.services.delivery_reports import DeliveryReports
 from bot.services.digest import Digests
 from bot.services.erasure import Erasure
+from bot.services.escalation import Escalations
 from bot.services.export import DataExport
 from bot.services.languages import Languages
 from bot.services.notices import Notices
@@ -35,6 +36,7 @@ from bot.services.transfers import Transfers
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
+from bot.storage.escalations import EscalationRepository
 from bot.storage.export import ExportRepository
 from bot.storage.inbox import InboxRepository
 from bot.storage.invites import InviteRepository
@@ -73,6 +75,7 @@ class Services:
     transfers: Transfers
     digests: Digests
     admin: Admin
+    escalations: Escalations
     sender: Sender | None
 
     @classmethod
@@ -115,7 +118,16 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         away = Away(staff, safety)
-        overview = Overview(staff)
+        escalations = Escalations(
+            staff,
+            EscalationRepository(db),
+            relay_repo,
+            safety,
+            admin_ids=settings.admin_ids,
+            escalate_after=timedelta(minutes=settings.escalate_after_minutes),
+            remind_after=timedelta(hours=settings.remind_after_hours),
+        )
+        overview = Overview(staff, waiting_after=escalations.remind_after)
         reports = DeliveryReports(
             db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
         )
@@ -168,6 +180,7 @@ class Services:
                 safety,
                 texts,
                 clock,
+                escalations,
             ),
             checkins=checkins,
             preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),
@@ -182,6 +195,7 @@ class Services:
             transfers=Transfers(staff, overview),
             digests=Digests(staff, overview),
             admin=Admin(staff),
+            escalations=escalations,
             sender=sender,
         )
 

@@ -2,9 +2,10 @@
 
 A client who blocks the bot is marked blocked (no more check-ins) and their
 specialist is told once; when the client writes again they are active again. A
-relayed message given up on is reported to whoever sent it: the specialist for
-their own replies, the admins for a client's message that could not reach the
-specialist. Reports name the people, never the content.
+relayed message given up on is reported to whoever sent it: the specialist (or
+the supervisor who answered an escalation) for their own replies, the admins for a
+client's message that could not reach the specialist. Reports name the people, never
+the content.
 """
 
 from __future__ import annotations
@@ -77,8 +78,9 @@ class DeliveryReports:
             if client is None or specialist is None:
                 return
             if link.direction is Direction.TO_CLIENT:
+                # Whoever wrote it: the specialist, or a supervisor answering an escalation.
                 await self._outbox.text(
-                    specialist.chat_id,
+                    link.source_chat_id or specialist.chat_id,
                     self._texts.get("to_specialist.not_delivered", alias=client.alias),
                 )
             else:

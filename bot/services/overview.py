@@ -7,18 +7,19 @@ kind answer and changes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.delivery.outbox import Buttons
 from bot.domain.models import ClientStatus, Specialist
-from bot.domain.overview import Attention, ClientFacts, by_attention
+from bot.domain.overview import WAITING_AFTER, Attention, ClientFacts, by_attention
 from bot.domain.rhythm import zone
-from bot.services.base import StaffService
+from bot.services.base import StaffContext, StaffService
 from bot.services.notices import Refused
 
 PAGE_SIZE = 10
 _MARKERS = {
     Attention.URGENT: "clients.marker_urgent",
+    Attention.WAITING: "escalation.marker_waiting",
     Attention.TALK: "clients.marker_talk",
     Attention.QUIET: "clients.marker_quiet",
 }
@@ -40,10 +41,15 @@ def parse_page_data(data: str) -> tuple[int, int] | None:
 class Overview(StaffService):
     """Renders a specialist's clients, in pages."""
 
+    def __init__(self, context: StaffContext, waiting_after: timedelta = WAITING_AFTER) -> None:
+        super().__init__(context)
+        self._waiting_after = waiting_after
+
     def line(self, facts: ClientFacts, now: datetime) -> str:
         """'🔔 Alex · every day, at 09:00 · active · last wrote 2 h ago · 3 unanswered'."""
         client, schedule = facts.client, facts.schedule
-        marker = _MARKERS.get(facts.attention(now))
+        attention = facts.attention(now, self._waiting_after)
+        marker = _MARKERS.get(attention)
         if client.status is ClientStatus.PAUSED:
             status = self._texts.get("clients.paused", until=self.until(facts))
         else:
@@ -60,6 +66,9 @@ class Overview(StaffService):
             status,
             wrote,
         ]
+        if attention is Attention.WAITING and facts.waiting_since is not None:
+            ago = self._phrasing.ago(facts.waiting_since, now, "en")
+            parts.append(self._texts.get("escalation.waiting", ago=ago))
         if schedule.unanswered:
             parts.append(self._texts.get("clients.unanswered", count=schedule.unanswered))
         return " · ".join(parts)
@@ -92,7 +101,8 @@ class Overview(StaffService):
 
     async def _page(self, specialist: Specialist, page: int) -> tuple[str, Buttons | None]:
         now = self._clock.now()
-        ordered = by_attention(await self._facts.of_specialist(specialist.id), now)
+        facts = await self._facts.of_specialist(specialist.id)
+        ordered = by_attention(facts, now, self._waiting_after)
         if not ordered:
             if page:
                 raise Refused("clients.page_gone")

@@ -15,12 +15,14 @@ from enum import StrEnum
 
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
+from bot.domain.escalation import Escalation, Responder
 from bot.domain.models import Client, ClientStatus, Direction, RelayLink, Specialist
 from bot.domain.safety import SafetyMatch, SafetyScreen
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.logs import EventLog
 from bot.services.away import Away
 from bot.services.checkins import CheckIns
+from bot.services.escalation import Escalations
 from bot.services.lookup import Lookup
 from bot.services.notices import Refused
 from bot.services.people import People
@@ -45,6 +47,7 @@ class Outcome(StrEnum):
     NOT_A_REPLY = "not_a_reply"
     CLIENT_GONE = "client_gone"
     NOT_YOUR_CLIENT = "not_your_client"
+    ANSWERED_ALREADY = "answered_already"
 
 
 class Relay:
@@ -64,11 +67,14 @@ class Relay:
         safety: SafetyScreen,
         texts: Texts,
         clock: Clock,
+        escalations: Escalations,
     ) -> None:
         self._db = db
+        self._escalations = escalations
         self._checkins = checkins
         self._away = away
         self._lookup = Lookup(clients, specialists)
+        self._specialists = specialists
         self._inbox = inbox
         self._people = people
         self._safety = safety
@@ -90,6 +96,7 @@ class Relay:
         flagged: SafetyMatch | None = None,
         *,
         forwarded: bool = False,
+        unscreened: bool = False,
     ) -> Outcome:
         """Copy a client's message to their specialist (once per update, whatever happens).
 
@@ -101,7 +108,10 @@ class Relay:
         marks it as possibly urgent; then the client gets the resources (at most once an
         hour) and a line saying their message has gone to their specialist. While the
         specialist is away the copy arrives silently (unless flagged), and the client gets
-        the away note once a day.
+        the away note once a day. Every message starts the wait for an answer (a reminder
+        after REMIND_AFTER_HOURS); one screened urgent also starts the escalation clock
+        (bot.services.escalation). A voice message or video (`unscreened`) could not be
+        screened, and its header says so, so that nobody assumes it was.
         """
         now = self._clock.now()
         async with self._db.transaction():
@@ -111,9 +121,12 @@ class Relay:
             answered = await self._checkins.answered_by_message(client, now)
             # A client replying to a specialist's message: thread the copy under the original.
             original = await self._linked(client.chat_id, reply_to, specialist.id)
+            # (Not under a supervisor's answer: that original is in the supervisor's chat.)
             thread_to = (
                 original.source_message_id
-                if original and original.direction is Direction.TO_CLIENT
+                if original
+                and original.direction is Direction.TO_CLIENT
+                and original.source_chat_id == specialist.chat_id
                 else None
             )
             away = specialist.is_away(self._away.today(now))
@@ -130,6 +143,8 @@ class Relay:
                     alias=client.alias,
                     when=self._checkins.label(answered),
                 )
+            if unscreened:
+                header += "\n" + self._texts.get("escalation.unscreened")
             new_thread = await self._copy(
                 client=client,
                 specialist=specialist,
@@ -138,10 +153,21 @@ class Relay:
                 dest_chat_id=specialist.chat_id,
                 header=header,
                 reply_to=thread_to,
-                force_header=answered is not None or flagged is not None,
+                force_header=answered is not None or flagged is not None or unscreened,
                 silent=away and flagged is None,
                 forwarded=forwarded,
             )
+            await self._escalations.waiting(client, now)
+            if flagged is not None and flagged.level == "urgent":
+                # After the specialist's own copy: while they are away it goes on at once.
+                await self._escalations.flagged(
+                    client,
+                    specialist,
+                    (client.chat_id, message_id),
+                    flagged.category,
+                    now,
+                    away=away,
+                )
             resources_sent = flagged is not None and await self._safety_reply(
                 client, specialist, now
             )
@@ -178,7 +204,17 @@ class Relay:
             client = await self._clients.by_id(link.client_id)
             if client is None:
                 return await self._explain(specialist, Outcome.CLIENT_GONE)
-            if client.specialist_id != specialist.id or link.specialist_id != specialist.id:
+            escalation = await self._escalations.copy_of(link.id)
+            escalated = escalation is not None
+            if escalation is not None and client.specialist_id != specialist.id:
+                # A specialist on call answering another specialist's client.
+                responder = Responder(
+                    specialist.telegram_user_id, specialist.chat_id, specialist.display_name
+                )
+                return await self._as_supervisor(client, responder, message_id, escalation)
+            # (A supervisor's copy of a client since handed to them is theirs to answer.)
+            moved = client.specialist_id != specialist.id or link.specialist_id != specialist.id
+            if moved and not escalated:
                 return await self._explain(specialist, Outcome.NOT_YOUR_CLIENT)
             # Answering a client's message: thread the copy under the client's original.
             thread_to = (
@@ -186,6 +222,65 @@ class Relay:
             )
             await self._to_client(client, specialist, message_id, reply_to=thread_to)
         log.info("relay.to_client", client=client.id, specialist=specialist.id)
+        return Outcome.RELAYED
+
+    async def from_supervisor(
+        self, update_id: int, responder: Responder, message_id: int, reply_to: int | None
+    ) -> Outcome:
+        """An admin's reply to an escalated message: copied to that client (anything else
+        an admin writes is not a reply to relay; the caller says what they can do)."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            link = await self._linked(responder.chat_id, reply_to, None)
+            escalation = None if link is None else await self._escalations.copy_of(link.id)
+            if link is None or escalation is None:
+                return Outcome.NOT_A_REPLY
+            await self._settle(update_id)
+            if not await self._relay.first_time(update_id, now):
+                return Outcome.DUPLICATE
+            client = await self._clients.by_id(link.client_id)
+            if client is None:
+                await self._outbox.text(
+                    responder.chat_id, self._texts.get("specialist.client_gone")
+                )
+                return Outcome.CLIENT_GONE
+            return await self._as_supervisor(client, responder, message_id, escalation)
+
+    async def _as_supervisor(
+        self, client: Client, responder: Responder, message_id: int, escalation: Escalation
+    ) -> Outcome:
+        """A supervisor's answer to the client, under their name (or the team's), routed like
+        the specialist's: the client's answer to it reaches their own specialist. Only while
+        the escalation is open, or from the one who answered it, for a while (see
+        Escalations.may_reply); otherwise it does not go, and the supervisor hears why."""
+        if not await self._escalations.may_reply(escalation, client, responder, self._clock.now()):
+            return Outcome.ANSWERED_ALREADY
+        specialist = await self._specialists.by_id(client.specialist_id)
+        assert specialist is not None
+        if responder.name is None:
+            header = self._texts.get(
+                "escalation.header_from_team", client.language, specialist=specialist.display_name
+            )
+        else:
+            header = self._texts.get(
+                "escalation.header_from_colleague",
+                client.language,
+                name=responder.name,
+                specialist=specialist.display_name,
+            )
+        await self._copy(
+            client=client,
+            specialist=specialist,
+            direction=Direction.TO_CLIENT,
+            source=(responder.chat_id, message_id),
+            dest_chat_id=client.chat_id,
+            header=header,
+            reply_to=None,
+            speaker=f"u{responder.user_id}",
+            silent=await self._checkins.quiet_now(client, self._clock.now()),
+        )
+        await self._escalations.answered(client, responder, self._clock.now())
+        log.info("relay.to_client", client=client.id, supervisor=responder.user_id)
         return Outcome.RELAYED
 
     async def write_to(
@@ -220,7 +315,9 @@ class Relay:
         reply_to: int | None,
         text: str | None = None,
     ) -> None:
-        """A specialist's message (or the words of their /to) to their client."""
+        """A specialist's message (or the words of their /to) to their client, silent in the
+        client's quiet hours (delivered, not held back); it answers whatever was waiting."""
+        now = self._clock.now()
         await self._copy(
             client=client,
             specialist=specialist,
@@ -232,7 +329,12 @@ class Relay:
             ),
             reply_to=reply_to,
             text=text,
+            silent=await self._checkins.quiet_now(client, now),
         )
+        responder = Responder(
+            specialist.telegram_user_id, specialist.chat_id, specialist.display_name
+        )
+        await self._escalations.answered(client, responder, now)
 
     async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> bool:
         """The resources to a client whose words may signal risk, at most once an hour."""
@@ -285,6 +387,8 @@ class Relay:
             left = await self._inbox.unhandled()
         for message in left:
             person = await self._people.identify(message.user_id)
+            # In the order the live handler asks (bot.handlers.routing): an admin who is also
+            # someone's client writes as that client.
             if person.specialist is not None:
                 await self.from_specialist(
                     message.update_id,
@@ -301,6 +405,11 @@ class Relay:
                     message.message_id,
                     message.reply_to_message_id,
                     SafetyMatch(category) if category is not None else None,
+                )
+            elif person.is_admin:
+                admin = Responder(person.user_id, person.user_id, None, is_admin=True)
+                await self.from_supervisor(
+                    message.update_id, admin, message.message_id, message.reply_to_message_id
                 )
             await self.forget(message.update_id)
         if left:
@@ -334,6 +443,7 @@ class Relay:
         silent: bool = False,
         text: str | None = None,
         forwarded: bool = False,
+        speaker: str | None = None,
     ) -> bool:
         """Queue the header (when needed) and the copy; return True if a header went.
 
@@ -341,8 +451,9 @@ class Relay:
         """
         now = self._clock.now()
         # The specialist is part of the key: after a transfer the client hears a new name.
+        # A supervisor speaks in their own name: their copies get their own header.
         # Forwards are a source of their own: their header says whose words they are not.
-        source_key = f"{direction.value}:{client.id}:{specialist.id}"
+        source_key = f"{direction.value}:{client.id}:{speaker or specialist.id}"
         if forwarded:
             source_key += ":forwarded"
         last = await self._relay.last_source(dest_chat_id)
@@ -368,7 +479,7 @@ class Relay:
             now=now,
         )
         if text is not None:
-            await self._outbox.text(dest_chat_id, text, relay_link_id=link)
+            await self._outbox.text(dest_chat_id, text, relay_link_id=link, silent=silent)
         else:
             await self._outbox.copy(
                 dest_chat_id,

@@ -298,6 +298,70 @@ async def m008_sent_links(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m010_escalation(conn: aiosqlite.Connection) -> None:
+    """A possibly urgent message is answered by someone; ordinary silence gets a reminder.
+
+    - escalations: one row per message screened urgent, with when it becomes due for the
+      supervisors (due_at, indexed, cleared once it has gone or been answered), when it
+      went, and who answered first (a Telegram user id) and when; unreached_at: when the
+      specialist heard that Telegram refused every supervisor's copy. Ids and times only.
+      A restart reads due_at again: nothing due is forgotten, nothing goes twice.
+    - escalation_copies: the copies (and their headers) a supervisor received, by relay
+      link, so their reply is recognised as an answer and routed to the client.
+    - specialists.on_call: who receives escalations besides the admins (/oncall).
+    - clients.waiting_since: the first message or "I'd like to talk" the specialist has
+      not answered yet (a tap on "talk" sets it by trigger); waiting_reminded: the one
+      reminder for it has gone. The partial index keeps the tick's question cheap however
+      many clients there are.
+    """
+    await run_script(
+        conn,
+        """
+        CREATE TABLE escalations (
+            id INTEGER PRIMARY KEY,
+            client_id INTEGER NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+            specialist_id INTEGER NOT NULL,
+            category TEXT NOT NULL,
+            source_chat_id INTEGER NOT NULL,
+            source_message_id INTEGER NOT NULL,
+            flagged_at TEXT NOT NULL,
+            due_at TEXT,
+            escalated_at TEXT,
+            answered_at TEXT,
+            answered_by INTEGER,
+            unreached_at TEXT
+        );
+        CREATE INDEX escalations_due ON escalations(due_at) WHERE due_at IS NOT NULL;
+        CREATE INDEX escalations_open ON escalations(client_id) WHERE answered_at IS NULL;
+        CREATE TABLE escalation_copies (
+            relay_link_id INTEGER PRIMARY KEY REFERENCES relay_links(id) ON DELETE CASCADE,
+            escalation_id INTEGER NOT NULL REFERENCES escalations(id) ON DELETE CASCADE,
+            chat_id INTEGER NOT NULL
+        );
+        CREATE INDEX escalation_copies_escalation ON escalation_copies(escalation_id);
+        -- Whether Telegram refused a supervisor's copy, without reading the whole outbox.
+        CREATE INDEX outbox_dead_links ON outbox(relay_link_id) WHERE status = 'dead';
+        ALTER TABLE specialists ADD COLUMN on_call INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE clients ADD COLUMN waiting_since TEXT;
+        ALTER TABLE clients ADD COLUMN waiting_reminded INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX clients_waiting ON clients(waiting_since)
+            WHERE waiting_since IS NOT NULL AND waiting_reminded = 0;
+        """,
+    )
+    # An "I'd like to talk" waits for an answer like a message does, in the same statement
+    # that records the tap.
+    await conn.execute(
+        """
+        CREATE TRIGGER checkins_talk_waits AFTER UPDATE OF answer ON checkins
+        WHEN NEW.answer = 'talk' AND NEW.answered_at IS NOT NULL
+        BEGIN
+            UPDATE clients SET waiting_since = NEW.answered_at, waiting_reminded = 0
+            WHERE id = NEW.client_id AND waiting_since IS NULL;
+        END
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -307,6 +371,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_inbox_safety,
     m007_used_invites_go,
     m008_sent_links,
+    m010_escalation,
 )
 
 

@@ -101,10 +101,11 @@ class SpecialistRepository:
         return int(row[0]) if row else 0
 
     async def deactivate(self, specialist_id: int) -> None:
-        """A removed specialist: kept for the records, no longer able to act."""
+        """A removed specialist: kept for the records, no longer able to act (nor on call,
+        should they be registered again)."""
         await self._db.write(
             "UPDATE specialists SET active = 0, away = 0, away_until = NULL, away_note = NULL,"
-            " digest_at = NULL WHERE id = ?",
+            " digest_at = NULL, on_call = 0 WHERE id = ?",
             (specialist_id,),
         )
 

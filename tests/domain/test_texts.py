@@ -75,7 +75,7 @@ def test_every_safety_file_has_resources() -> None:
 def test_language_names_and_the_consent_version_agree(texts: Texts) -> None:
     names = [texts.get("language.name", language) for language in LANGUAGES]
     assert len(set(names)) == len(names)
-    assert {texts.get("consent.version", language) for language in LANGUAGES} == {"1"}
+    assert {texts.get("consent.version", language) for language in LANGUAGES} == {"2"}
 
 
 def _raw(language: str, key: str) -> str:

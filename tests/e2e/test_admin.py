@@ -189,9 +189,9 @@ async def test_an_admin_transfers_and_the_audit_log_tells_who_did_what(bot: Harn
     assert [line.split(" · ", 1)[1] for line in lines[1:]] == [
         "admin 900 · transfer · client 1 (Alex (2)) · specialist Ria Okafor"
         " · from specialist 1001",
-        "a client · join · client 4 (Alex) · specialist Ria Okafor · consent version 1",
+        "a client · join · client 4 (Alex) · specialist Ria Okafor · consent version 2",
         "specialist 1002 · invite · specialist Ria Okafor",
-        "a client · join · client 3 (Cy) · specialist Ria Okafor · consent version 1",
+        "a client · join · client 3 (Cy) · specialist Ria Okafor · consent version 2",
     ]
     # Reading the log is logged too, after it was read.
     assert (await bot.rows("SELECT actor_role, actor_id, action FROM audit_log"))[-1] == (

@@ -44,8 +44,10 @@ async def test_while_away_messages_arrive_silently_and_the_note_comes_once_a_day
         f"{AWAY_NOTE} Your message is waiting for them, and they'll read it when they're back."
     )
     assert "A note from Sam Rivera: Back on Friday, take care" in note.text
-    assert "If something is urgent:" in note.text
-    assert "contact your local emergency services now" in note.text
+    # Added to an everyday message: one soft line, not the emergency paragraph.
+    soft = "If something can't wait, /crisis shows who you can reach right now."
+    assert note.text.endswith(soft)
+    assert "emergency" not in note.text
     assert all("pass this on" not in (m.text or "") for m in bot.api.sent_to(ALEX))
 
     # Later the same day: still silent, no second note.
@@ -97,7 +99,7 @@ async def test_urgent_words_still_notify_while_away(bot: Harness) -> None:
     # The away note still says Sam is away, without the resources a second time.
     [note] = notes(bot, ALEX)
     assert (note.text or "").startswith(AWAY_NOTE)
-    assert "If something is urgent" not in (note.text or "")
+    assert "/crisis" not in (note.text or "")
 
 
 async def test_back_and_the_automatic_end(bot: Harness) -> None:

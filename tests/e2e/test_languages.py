@@ -181,9 +181,10 @@ async def test_language_with_buttons_or_typed_switches_everything_the_client_rea
         what="the resources in Spanish",
     )
     caring = bot.api.sent_to(ALEX)[-1].text or ""
-    assert caring.startswith("Gracias por contármelo. Lo que escribiste ya le ha llegado a Sam")
+    assert caring.startswith("Gracias por contármelo. No tienes por qué cargar con esto a solas")
+    assert "Lo que escribiste ya le ha llegado a Sam Rivera" in caring
     assert "contacta ahora con los servicios de emergencia de tu zona" in caring
-    assert "nadie está pendiente de este chat a todas horas" in caring
+    assert "Puede que no lo vea enseguida" in caring
     # The specialist answers; the client reads who it is from in Spanish.
     await bot.settle()  # the copy's id is noted, so Sam's reply to it is relayed
     reply_before = len(bot.api.sent_to(ALEX))

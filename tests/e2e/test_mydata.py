@@ -67,7 +67,7 @@ async def test_the_file_holds_what_is_stored_and_none_of_the_words(bot: Harness)
         "Europe/Madrid",
         "daily",
     )
-    assert client["consent_version"] == 1 and client["consented_at"].startswith("2026-11-30")
+    assert client["consent_version"] == 2 and client["consented_at"].startswith("2026-11-30")
     [answered] = data["check_ins"]
     assert answered["answer"] == "meh" and answered["sent_at"].startswith("2026-12-01T06:00")
     directions = [row["direction"] for row in data["messages_relayed"] if not row["header"]]

@@ -190,9 +190,9 @@ async def test_changed_terms_are_shown_once_at_the_next_contact(bot: Harness) ->
     await bot.settle()
 
     row = await bot.client_row(ALEX)
-    assert row["consent_version"] == 1
+    assert row["consent_version"] == 2
     shown = await bot.rows("SELECT action, detail FROM audit_log WHERE client_id = ?", row["id"])
-    assert ("terms_shown", "consent version 1") in shown
+    assert ("terms_shown", "consent version 2") in shown
     assert row["consented_at"] == bot.clock.now().isoformat(timespec="microseconds")
     for user, text in ((ALEX, "and once more"), (BO, "hi")):
         bot.api.send_text(user, text)

@@ -306,6 +306,20 @@ ROWS = [
             STRANGER: INVITATION_ONLY,
         },
     ),
+    # The crisis lines, to anyone at all (a stranger keeps nothing).
+    Row(
+        "/crisis",
+        Gate.EVERYONE,
+        every(
+            "You can reach someone right now, at any hour:",
+            CLIENT,
+            OTHER_CLIENT,
+            SPECIALIST,
+            OTHER_SPECIALIST,
+            ADMIN,
+            STRANGER,
+        ),
+    ),
     Row("/settings", Gate.CLIENTS, every(SUMMARY, *CLIENTS)),
     Row(
         "/schedule",
@@ -356,6 +370,11 @@ ROWS = [
     ),
     every_specialist("/away", "You're away until you send /back.", restore=both_are_back),
     every_specialist("/back", "You weren't away.", changes=False),
+    Row(
+        "/oncall",
+        Gate.SPECIALISTS,
+        every("Nobody is on call right now.", SPECIALIST, OTHER_SPECIALIST, ADMIN),
+    ),
     every_specialist("/digest 18:00", "A daily summary will come at 18:00"),
     Row(
         "/transfer Alex Ria Okafor",

@@ -74,9 +74,10 @@ async def test_clients_shows_pauses_and_silences(bot: Harness) -> None:
     await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2)
     bot.clock.advance(timedelta(days=3))
     overview = await say(bot, SAM, "/clients")
+    # Bo's message has waited more than a day for Sam: first, marked as waiting.
     assert lines_of(overview) == [
+        "⏳ Bo · not chosen yet · active · last wrote 3 days ago · waiting for you (3 days ago)",
         "Alex · every day, at 09:00 · paused until Monday 7 December · hasn't written yet",
-        "Bo · not chosen yet · active · last wrote 3 days ago",
     ]
 
 
