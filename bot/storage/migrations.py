@@ -298,6 +298,35 @@ async def m008_sent_links(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m016_events(conn: aiosqlite.Connection) -> None:
+    """Content-free events for the programme report: what happened when, to whom by
+    internal id only (never words, aliases or Telegram ids).
+
+    Check-ins and relay routing go with a client who erases their data; these rows lose the
+    client's id instead, so the weekly figures already recorded stay true and nobody can be
+    picked out of them. No foreign keys, like audit_log. `ref` ties an answer to its
+    check-in; `value` is the seconds until the first human answer (messages and flags).
+    """
+    await run_script(
+        conn,
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            client_id INTEGER,
+            specialist_id INTEGER,
+            ref INTEGER,
+            detail TEXT,
+            value REAL
+        );
+        CREATE INDEX events_at ON events(at);
+        CREATE INDEX events_client ON events(client_id, kind) WHERE client_id IS NOT NULL;
+        CREATE UNIQUE INDEX events_checkin_sent ON events(ref) WHERE kind = 'checkin_sent';
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -307,6 +336,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_inbox_safety,
     m007_used_invites_go,
     m008_sent_links,
+    m016_events,
 )
 
 
