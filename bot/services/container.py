@@ -31,6 +31,7 @@ from bot.services.overview import Overview
 from bot.services.people import People
 from bot.services.preferences import Preferences
 from bot.services.relay import Relay
+from bot.services.report import Reports
 from bot.services.transfers import Transfers
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
@@ -74,6 +75,7 @@ class Services:
     digests: Digests
     admin: Admin
     sender: Sender | None
+    report: Reports
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock, bot: Bot | None = None) -> Services:
@@ -183,6 +185,15 @@ class Services:
             digests=Digests(staff, overview),
             admin=Admin(staff),
             sender=sender,
+            report=Reports(
+                db,
+                outbox,
+                texts,
+                clock,
+                timezone=settings.default_timezone,
+                admin_ids=settings.admin_ids,
+                weekly=settings.report_weekly,
+            ),
         )
 
     async def start(self) -> None:

@@ -321,8 +321,16 @@ async def m016_events(conn: aiosqlite.Connection) -> None:
             value REAL
         );
         CREATE INDEX events_at ON events(at);
+        CREATE INDEX events_kind_at ON events(kind, at);
         CREATE INDEX events_client ON events(client_id, kind) WHERE client_id IS NOT NULL;
         CREATE UNIQUE INDEX events_checkin_sent ON events(ref) WHERE kind = 'checkin_sent';
+
+        -- The weekly report (REPORT_WEEKLY) claims its ISO week here before it is queued,
+        -- in the same transaction: a restart never sends it twice.
+        CREATE TABLE report_runs (
+            week TEXT PRIMARY KEY,
+            sent_at TEXT NOT NULL
+        );
         """,
     )
 
