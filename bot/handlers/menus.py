@@ -51,7 +51,15 @@ SPECIALIST_COMMANDS = (
     "digest",
     "help",
 )
-ADMIN_COMMANDS = ("specialists", "addspecialist", "removespecialist", "transfer", "audit", "help")
+ADMIN_COMMANDS = (
+    "specialists",
+    "addspecialist",
+    "removespecialist",
+    "transfer",
+    "audit",
+    "report",
+    "help",
+)
 _ROLES = {"client": CLIENT_COMMANDS, "specialist": SPECIALIST_COMMANDS, "admin": ADMIN_COMMANDS}
 
 
