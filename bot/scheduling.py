@@ -22,6 +22,7 @@ async def tick(found: Services) -> None:
     await found.away.end_passed()
     await found.digests.tick()
     await found.relay.tidy(found.retention)
+    await found.report.tick()
 
 
 async def job_checkin_tick(context: Context) -> None:

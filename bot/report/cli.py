@@ -12,6 +12,7 @@ from bot.domain.clock import SystemClock
 from bot.report.charts import ChartsUnavailable
 
 EXIT_FAILURE = 1
+DEFAULT_OUT = "./report.html"
 
 
 def _date(text: str) -> date:
@@ -28,7 +29,7 @@ def add_report_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
     )
     report.add_argument("--from", dest="first", type=_date, help="first day (default: 12 weeks)")
     report.add_argument("--to", dest="last", type=_date, help="last day (default: today)")
-    report.add_argument("--out", type=Path, default=Path("report.html"), help="the HTML file")
+    report.add_argument("--out", type=Path, default=Path(DEFAULT_OUT), help="the HTML file")
     report.add_argument("--csv", type=Path, help="also write one CSV file per section here")
     report.add_argument(
         "--by-specialist", action="store_true", help="the same figures per specialist too"

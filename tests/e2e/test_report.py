@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from tests.e2e.harness import Harness, say
+from tests.e2e.harness import Harness, harness, say
+from tests.fakes.bot_api import FakeBotApi
 
 SAM, ALEX, ADMIN = 1001, 2001, 900
 NOT_FOR_YOU = "Sorry, that's only available to the programme's admins."
@@ -60,3 +62,46 @@ async def test_report_is_for_admins_only(bot: Harness) -> None:
         "Send /report for the last 12 weeks, or /report 4w for the last 4 weeks (up to 104)."
     )
     assert await bot.rows("SELECT count(*) FROM outbox WHERE method = 'send_document'") == [(0,)]
+
+
+async def test_weekly_report_goes_to_admins_once_also_across_a_restart(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    # Monday 30 November, 08:59 in Madrid (07:59 UTC); REPORT_WEEKLY is Monday 09:00 there.
+    start = datetime(2026, 11, 30, 7, 59, tzinfo=UTC)
+    async with harness(
+        fake_api,
+        tmp_path,
+        start=start,
+        report_weekly="mon 09:00",
+        default_timezone="Europe/Madrid",
+    ) as bot:
+        bot.api.add_user(ADMIN, "Ada")
+        await bot.run_tick()
+        assert await documents(bot) == 0
+        bot.advance(timedelta(minutes=1))
+        await bot.run_tick()
+        await bot.api.wait_until(lambda: sent_reports(bot) == 1, timeout=60, what="the report")
+        await bot.run_tick()
+        await bot.restart()
+        await bot.run_tick()
+        bot.advance(timedelta(days=6, hours=23))  # Monday 7 December 08:59
+        await bot.run_tick()
+        assert sent_reports(bot) == 1
+        bot.advance(timedelta(hours=1))
+        await bot.run_tick()
+        await bot.api.wait_until(lambda: sent_reports(bot) == 2, timeout=60, what="next week's")
+        assert await bot.rows("SELECT week FROM report_runs ORDER BY week") == [
+            ("2026-W49",),
+            ("2026-W50",),
+        ]
+
+
+def sent_reports(bot: Harness) -> int:
+    return sum(1 for m in bot.api.sent_to(ADMIN) if m.raw.get("document"))
+
+
+async def documents(bot: Harness) -> int:
+    [(count,)] = await bot.rows("SELECT count(*) FROM outbox WHERE method = 'send_document'")
+    assert isinstance(count, int)
+    return count
