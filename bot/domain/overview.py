@@ -39,6 +39,7 @@ class ClientFacts:
     last_answered_at: datetime | None  # the specialist's last message to them
     flagged_at: datetime | None  # the last possibly urgent message
     talk_at: datetime | None  # the last "I'd like to talk"
+    taps: tuple[str, ...] = ()  # the last check-in buttons tapped (moods), oldest first
 
     def attention(self, now: datetime) -> Attention:
         """Why this client needs the specialist now, if they do."""

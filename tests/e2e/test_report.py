@@ -6,7 +6,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.e2e.harness import Harness, harness, say
+from tests.e2e.harness import Harness, harness, say, tap
+from tests.e2e.test_checkins import checkins, daily_at_nine_in_berlin
 from tests.fakes.bot_api import FakeBotApi
 
 SAM, ALEX, ADMIN = 1001, 2001, 900
@@ -105,3 +106,29 @@ async def documents(bot: Harness) -> int:
     [(count,)] = await bot.rows("SELECT count(*) FROM outbox WHERE method = 'send_document'")
     assert isinstance(count, int)
     return count
+
+
+async def test_clients_shows_the_last_eight_taps_and_the_events_count_them(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    answers = ["Doing okay"] * 6 + ["Could be better"] * 3
+    for day, label in enumerate(answers):
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC) + timedelta(days=day))
+        await bot.tick()
+        await tap(bot, ALEX, checkins(bot, ALEX)[-1], label)
+    overview = await say(bot, SAM, "/clients")
+    [alex] = [line for line in (overview.text or "").splitlines() if line.startswith("Alex")]
+    assert alex.endswith(" · taps ●●●●●◐◐◐")
+    assert (overview.text or "").endswith(
+        "Taps, oldest first: ● doing okay, ◐ could be better, ○ not today,"
+        " ◆ would like to talk."
+    )
+    [bo] = [line for line in (overview.text or "").splitlines() if line.startswith("Bo")]
+    assert "taps" not in bo
+    assert await bot.rows(
+        "SELECT kind, detail, count(*) FROM events WHERE kind LIKE 'checkin%'"
+        " GROUP BY 1, 2 ORDER BY 1, 2"
+    ) == [
+        ("checkin_answered", "meh", 3),
+        ("checkin_answered", "ok", 6),
+        ("checkin_sent", "scheduled", 9),
+    ]
