@@ -119,8 +119,7 @@ async def test_clients_shows_the_last_eight_taps_and_the_events_count_them(bot: 
     [alex] = [line for line in (overview.text or "").splitlines() if line.startswith("Alex")]
     assert alex.endswith(" · taps ●●●●●◐◐◐")
     assert (overview.text or "").endswith(
-        "Taps, oldest first: ● doing okay, ◐ could be better, ○ not today,"
-        " ◆ would like to talk."
+        "Taps, oldest first: ● doing okay, ◐ could be better, ○ not today, ◆ would like to talk."
     )
     [bo] = [line for line in (overview.text or "").splitlines() if line.startswith("Bo")]
     assert "taps" not in bo
