@@ -321,9 +321,12 @@ async def m016_events(conn: aiosqlite.Connection) -> None:
             value REAL
         );
         CREATE INDEX events_at ON events(at);
-        CREATE INDEX events_kind_at ON events(kind, at);
+        -- Covering the report's reads: a year of a large programme is read from the index.
+        CREATE INDEX events_kind_at ON events(kind, at, specialist_id, client_id, detail, value);
         CREATE INDEX events_client ON events(client_id, kind) WHERE client_id IS NOT NULL;
         CREATE UNIQUE INDEX events_checkin_sent ON events(ref) WHERE kind = 'checkin_sent';
+        -- A check-in's first answer, for the report's answer rate.
+        CREATE INDEX events_ref ON events(ref, kind, at, detail) WHERE ref IS NOT NULL;
 
         -- The weekly report (REPORT_WEEKLY) claims its ISO week here before it is queued,
         -- in the same transaction: a restart never sends it twice.

@@ -108,11 +108,12 @@ async def tallies(
 
     # A check-in counts in the week it was sent; its first answer says how it was answered.
     for idx, sid, sent, answered, by_message in await rows(
-        "SELECT w.idx, ev.specialist_id, count(*), count(f.ref), sum(f.detail = 'message')"
-        f" FROM w {span} LEFT JOIN (SELECT ref, detail, min(at) FROM events"
-        "   WHERE kind = ? AND at >= ? GROUP BY ref) f ON f.ref = ev.ref"
-        " WHERE ev.kind = ? AND ev.detail != 'patience' GROUP BY 1, 2",
-        (events.CHECKIN_ANSWERED, to_db(bounds[0][0]), events.CHECKIN_SENT),
+        "SELECT idx, sid, count(*), count(first), sum(first = 'message') FROM ("
+        "  SELECT w.idx AS idx, ev.specialist_id AS sid, (SELECT a.detail FROM events a"
+        "    WHERE a.ref = ev.ref AND a.kind = ? ORDER BY a.at LIMIT 1) AS first"
+        f"  FROM w {span} WHERE ev.kind = ? AND ev.detail != 'patience'"
+        ") GROUP BY 1, 2",
+        (events.CHECKIN_ANSWERED, events.CHECKIN_SENT),
     ):
         key = (_int(idx), _opt(sid))
         found.sent[key] = _int(sent)
