@@ -92,6 +92,9 @@ def svg(chart: Chart) -> str:
                 )
             axes.set_yticks([])
             axes.spines["left"].set_visible(False)
+            # Labels of hidden or empty weeks sit on the baseline, not mid-air.
+            tallest = max((cell.number or 0.0 for _, cells in chart.series for cell in cells))
+            axes.set_ylim(0, tallest * 1.15 if tallest else 1.0)
         axes.set_xticks(list(positions), chart.labels, fontsize=8)
         axes.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(0, 1.18), ncol=3)
         # Fixed margins: tight_layout measured every text first and took half the time.
