@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,4 +131,18 @@ async def test_clients_shows_the_last_eight_taps_and_the_events_count_them(bot: 
         ("checkin_answered", "meh", 3),
         ("checkin_answered", "ok", 6),
         ("checkin_sent", "scheduled", 9),
+    ]
+
+
+async def test_mydata_holds_the_clients_own_events(bot: Harness) -> None:
+    bot.api.send_text(ALEX, "hello 51c2")
+    await bot.said(SAM, len(bot.api.sent_to(SAM)) + 2)
+    await bot.settle()
+    before = len(bot.api.sent_to(ALEX))
+    bot.api.send_text(ALEX, "/mydata")
+    [sent] = (await bot.said(ALEX, before + 1))[before:]
+    data = json.loads(bot.api.file_data(sent.raw["document"]["file_id"]))
+    assert [(e["kind"], e["detail"]) for e in data["events"]] == [
+        ("joined", None),
+        ("client_message", None),
     ]

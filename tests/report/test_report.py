@@ -307,3 +307,10 @@ async def test_missing_matplotlib_is_one_line_naming_the_extra(
     with pytest.raises(ChartsUnavailable) as raised:
         await reports(seeded).build()
     assert str(raised.value) == 'the report\'s charts need matplotlib: pip install -e ".[report]"'
+
+
+async def test_retention_purges_old_events(seeded: Database) -> None:
+    async with seeded.transaction():
+        await RelayRepository(seeded).purge_before(at(19, 0))
+        [(oldest,)] = [tuple(r) for r in await seeded.fetch_all("SELECT min(at) FROM events")]
+    assert oldest >= to_db(at(19, 0))
