@@ -146,3 +146,21 @@ async def test_mydata_holds_the_clients_own_events(bot: Harness) -> None:
         ("joined", None),
         ("client_message", None),
     ]
+
+
+async def test_changes_of_pace_are_recorded_once_each(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    for _ in range(2):  # the same pause twice is one change of pace
+        question = await say(bot, ALEX, "/pause")
+        await tap(bot, ALEX, question, "1 week")
+    await say(bot, ALEX, "/resume")
+    question = await say(bot, ALEX, "/stop")
+    await tap(bot, ALEX, question, "Yes, stop them")
+    await say(bot, ALEX, "/schedule")
+    question = bot.api.sent_to(ALEX)[-1]
+    await tap(bot, ALEX, question, "Only when I write")
+    await bot.settle()
+    assert await bot.rows(
+        "SELECT kind FROM events WHERE client_id IS NOT NULL AND kind NOT IN"
+        " ('joined', 'client_message', 'specialist_message') ORDER BY id"
+    ) == [("paused",), ("resumed",), ("stopped",), ("when_i_write",)]
