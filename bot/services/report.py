@@ -192,8 +192,3 @@ class Reports:
                 await self._queue(admin, built)
         log.info("report.weekly", week=week, admins=len(self._admin_ids))
         return True
-
-
-def parse_date(text: str) -> date:
-    """A --from/--to date (YYYY-MM-DD)."""
-    return date.fromisoformat(text)
