@@ -19,7 +19,7 @@ NAMES = ("Ria Okafor", "Lee Park", "Noor Haddad", "Jo Martins", "Kai Brooks", "M
 MOODS = (("ok", 0.5), ("meh", 0.3), ("not_today", 0.15), ("talk", 0.05))
 HOUR = 3600.0
 
-Row = tuple[str, str, int | None, int | None, int | None, str | None, float | None]
+Row = tuple[str, str, int | None, int | None, int | None, str | None, float | None, str | None]
 
 
 class _Programme:
@@ -47,8 +47,9 @@ class _Programme:
         ref: int | None = None,
         detail: str | None = None,
         value: float | None = None,
+        outcome: str | None = None,
     ) -> None:
-        self.rows.append((to_db(at), kind, client, specialist, ref, detail, value))
+        self.rows.append((to_db(at), kind, client, specialist, ref, detail, value, outcome))
 
     def wait(self, median_hours: float) -> float | None:
         """Seconds until a specialist answers (None: not answered)."""
@@ -100,14 +101,17 @@ class _Programme:
     def checkin(self, cid: int, sid: int, week: int) -> None:
         self.ref += 1
         sent = self.moment(week)
-        self.add(events.CHECKIN_SENT, sent, cid, sid, self.ref, "scheduled")
-        if self.rng.random() < 0.62:
-            answered = sent + timedelta(minutes=self.rng.randrange(1, 600))
-            if self.rng.random() < 0.75:
-                mood = self.rng.choices([m for m, _ in MOODS], [w for _, w in MOODS])[0]
-            else:
-                mood = "message"
-            self.add(events.CHECKIN_ANSWERED, answered, cid, sid, self.ref, mood)
+        if self.rng.random() >= 0.62:
+            self.add(events.CHECKIN_SENT, sent, cid, sid, self.ref, "scheduled")
+            return
+        minutes = self.rng.randrange(1, 600)
+        if self.rng.random() < 0.75:
+            mood = self.rng.choices([m for m, _ in MOODS], [w for _, w in MOODS])[0]
+        else:
+            mood = "message"
+        self.add(events.CHECKIN_SENT, sent, cid, sid, self.ref, "scheduled", minutes * 60.0, mood)
+        answered = sent + timedelta(minutes=minutes)
+        self.add(events.CHECKIN_ANSWERED, answered, cid, sid, self.ref, mood)
 
     def message(self, cid: int, sid: int, week: int) -> None:
         at = self.moment(week)
@@ -174,8 +178,8 @@ async def seed_programme(
             ],
         )
         await db.write_many(
-            "INSERT INTO events (at, kind, client_id, specialist_id, ref, detail, value)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (at, kind, client_id, specialist_id, ref, detail, value, outcome)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     return len(rows)

@@ -115,7 +115,12 @@ class Reports:
         default_first, default_last = default_period(self.today(), weeks or DEFAULT_WEEKS)
         span = weeks_between(first or default_first, last or default_last, self._tz)
         async with self._db.transaction():
-            found = await tallies(self._db, [(week.start, week.end) for week in span], now)
+            found = await tallies(
+                self._db,
+                [(week.start, week.end) for week in span],
+                now,
+                per_specialist=by_specialist,
+            )
         this_week = weeks_between(self.today(), self.today(), self._tz)[0].label
         made = now.astimezone(self._tz).strftime("%Y-%m-%d %H:%M %Z")
         async with self._drawing:  # pyplot is one state: one drawing at a time

@@ -61,6 +61,8 @@ async def record(
     """Record one event (inside the caller's transaction or autocommit block)."""
     stamp = to_db(at)
     await db.write(_INSERT, (stamp, kind, client_id, specialist_id, ref, detail))
+    if kind == CHECKIN_ANSWERED and ref is not None:
+        await _first_answer(db, ref, stamp, detail)
     closes = _CLOSES.get(kind)
     if closes is not None and client_id is not None:
         marks = ",".join("?" * len(closes))
@@ -100,6 +102,16 @@ async def checkin_answered(db: Database, checkin_id: int, answer: str, now: date
         " SELECT ?, ?, c.client_id, cl.specialist_id, c.id, ?"
         " FROM checkins c JOIN clients cl ON cl.id = c.client_id WHERE c.id = ?",
         (to_db(now), CHECKIN_ANSWERED, answer, checkin_id),
+    )
+    await _first_answer(db, checkin_id, to_db(now), answer)
+
+
+async def _first_answer(db: Database, ref: int, stamp: str, answer: str | None) -> None:
+    """The check-in's sent row learns when and how it was first answered."""
+    await db.write(
+        "UPDATE events SET value = (julianday(?) - julianday(at)) * 86400.0, outcome = ?"
+        " WHERE kind = ? AND ref = ? AND outcome IS NULL",
+        (stamp, answer, CHECKIN_SENT, ref),
     )
 
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.storage import events
 from bot.storage.db import Database, Params, to_db
@@ -87,64 +88,72 @@ def _marks(items: Sequence[str]) -> str:
 
 
 async def tallies(
-    db: Database, bounds: Sequence[tuple[datetime, datetime]], now: datetime
+    db: Database,
+    bounds: Sequence[tuple[datetime, datetime]],
+    now: datetime,
+    *,
+    per_specialist: bool = False,
 ) -> Tallies:
-    """Read the week-by-week tallies for these week bounds (inside a transaction)."""
+    """Read the week-by-week tallies for these week bounds (inside a transaction).
+
+    Per specialist only when asked: a programme of 10,000 has hundreds of specialists,
+    and the programme's own figures need one row per week and kind, not per person.
+    """
     found = Tallies()
     if not bounds:
         return found
     cte, weeks = _weeks_cte(bounds)
     span = "JOIN events ev ON ev.at >= w.s AND ev.at < w.e"
+    who = "ev.specialist_id" if per_specialist else "NULL"
 
-    async def rows(sql: str, extra: Params) -> list[tuple[object, ...]]:
-        return [tuple(row) for row in await db.fetch_all(f"{cte} {sql}", [*weeks, *extra])]
+    async def rows(sql: str, extra: Params) -> list[Any]:
+        return await db.fetch_all(f"{cte} {sql}", [*weeks, *extra])
 
     for idx, sid, kind, detail, n in await rows(
-        f"SELECT w.idx, ev.specialist_id, ev.kind, ev.detail, count(*) FROM w {span}"
+        f"SELECT w.idx, {who}, ev.kind, ev.detail, count(*) FROM w {span}"
         f" WHERE ev.kind IN ({_marks(COUNTED)}) GROUP BY 1, 2, 3, 4",
         COUNTED,
     ):
-        found.counts[(_int(idx), _opt(sid), str(kind), _str(detail))] = _int(n)
+        found.counts[(idx, sid, kind, detail)] = n
 
     # A check-in counts in the week it was sent; its first answer says how it was answered.
     for idx, sid, sent, answered, by_message in await rows(
-        "SELECT idx, sid, count(*), count(first), sum(first = 'message') FROM ("
-        "  SELECT w.idx AS idx, ev.specialist_id AS sid, (SELECT a.detail FROM events a"
-        "    WHERE a.ref = ev.ref AND a.kind = ? ORDER BY a.at LIMIT 1) AS first"
-        f"  FROM w {span} WHERE ev.kind = ? AND ev.detail != 'patience'"
-        ") GROUP BY 1, 2",
-        (events.CHECKIN_ANSWERED, events.CHECKIN_SENT),
+        f"SELECT w.idx, {who}, count(*), count(ev.outcome), sum(ev.outcome = 'message')"
+        f" FROM w {span} WHERE ev.kind = ? AND ev.detail != 'patience' GROUP BY 1, 2",
+        (events.CHECKIN_SENT,),
     ):
-        key = (_int(idx), _opt(sid))
-        found.sent[key] = _int(sent)
-        found.answered[key] = _int(answered)
-        found.by_message[key] = _int(by_message or 0)
+        found.sent[(idx, sid)] = sent
+        found.answered[(idx, sid)] = answered
+        found.by_message[(idx, sid)] = by_message or 0
 
     active_sql = f"FROM w {span} WHERE ev.kind IN ({_marks(ACTIVE)}) AND ev.client_id IS NOT NULL"
-    for idx, sid, n in await rows(
-        f"SELECT w.idx, ev.specialist_id, count(DISTINCT ev.client_id) {active_sql} GROUP BY 1, 2",
-        ACTIVE,
-    ):
-        found.active[(_int(idx), _opt(sid))] = _int(n)
+    if per_specialist:
+        for idx, sid, n in await rows(
+            f"SELECT w.idx, ev.specialist_id, count(DISTINCT ev.client_id) {active_sql}"
+            " GROUP BY 1, 2",
+            ACTIVE,
+        ):
+            found.active[(idx, sid)] = n
     for idx, n in await rows(
         f"SELECT w.idx, count(DISTINCT ev.client_id) {active_sql} GROUP BY 1", ACTIVE
     ):
-        found.active_total[_int(idx)] = _int(n)
+        found.active_total[idx] = n
 
+    waits = found.waits
     for idx, sid, kind, value in await rows(
-        f"SELECT w.idx, ev.specialist_id, ev.kind, ev.value FROM w {span}"
+        f"SELECT w.idx, {who}, ev.kind, ev.value FROM w {span}"
         f" WHERE ev.kind IN ({_marks(WAITED)}) AND ev.value IS NOT NULL",
         WAITED,
     ):
-        found.waits[(_int(idx), _opt(sid), str(kind))].append(float(str(value)))
+        waits[(idx, sid, kind)].append(value)
     cutoff = to_db(now - UNANSWERED_AFTER)
     for idx, sid, kind, n in await rows(
-        f"SELECT w.idx, ev.specialist_id, ev.kind, count(*) FROM w {span}"
+        f"SELECT w.idx, {who}, ev.kind, count(*) FROM w {span}"
         f" WHERE ev.kind IN ({_marks(WAITED)})"
         "   AND ((ev.value IS NULL AND ev.at < ?) OR ev.value > ?) GROUP BY 1, 2, 3",
         (*WAITED, cutoff, UNANSWERED_AFTER.total_seconds()),
     ):
-        found.unanswered[(_int(idx), _opt(sid), str(kind))] = _int(n)
+        found.unanswered[(idx, sid, kind)] = n
 
     caseloads: dict[int, dict[str, int]] = defaultdict(dict)
     for row in await db.fetch_all(
@@ -158,15 +167,3 @@ async def tallies(
         )
     ]
     return found
-
-
-def _int(value: object) -> int:
-    return int(str(value))
-
-
-def _opt(value: object) -> int | None:
-    return None if value is None else _int(value)
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
