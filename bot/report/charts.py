@@ -8,6 +8,7 @@ neither the bar's height nor its label tells the number.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from typing import Any
@@ -16,6 +17,7 @@ from bot.report.figures import SMALL, Cell
 from bot.report.tables import Chart
 
 MISSING = 'the report\'s charts need matplotlib: pip install -e ".[report]"'
+LABELLED_WEEKS = 16
 COLOURS = ("#3b6ea5", "#e0a33a", "#7a9e5a", "#b55a5a", "#8a6fb0")
 
 
@@ -23,7 +25,9 @@ class ChartsUnavailable(RuntimeError):
     """matplotlib is not installed (the `report` extra)."""
 
 
+@functools.cache
 def _pyplot() -> Any:
+    """pyplot, set up once (an rcParams update per chart cost a quarter of the drawing)."""
     try:
         import matplotlib
 
@@ -87,9 +91,13 @@ def svg(chart: Chart) -> str:
                 offsets = [p + (number - (len(chart.series) - 1) / 2) * width for p in positions]
                 values = [cell.number or 0.0 for cell in cells]
                 bars = axes.bar(offsets, values, width, label=name, color=COLOURS[number])
-                axes.bar_label(
-                    bars, labels=[_label(cell, "") for cell in cells], padding=2, fontsize=7
-                )
+                # Over a long period only "<5" is written on the bars: the tables below
+                # hold every figure, and a label per bar would be unreadable (and slow).
+                long = len(chart.labels) > LABELLED_WEEKS
+                labels = [
+                    SMALL if cell.hidden else "" if long else _label(cell, "") for cell in cells
+                ]
+                axes.bar_label(bars, labels=labels, padding=2, fontsize=7)
             axes.set_yticks([])
             axes.spines["left"].set_visible(False)
             # Labels of hidden or empty weeks sit on the baseline, not mid-air.

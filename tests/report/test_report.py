@@ -294,6 +294,7 @@ async def test_missing_matplotlib_is_one_line_naming_the_extra(
 ) -> None:
     import builtins
 
+    from bot.report import charts
     from bot.report.charts import ChartsUnavailable
 
     real_import = builtins.__import__
@@ -304,6 +305,7 @@ async def test_missing_matplotlib_is_one_line_naming_the_extra(
         return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    charts._pyplot.cache_clear()  # as in a fresh process
     with pytest.raises(ChartsUnavailable) as raised:
         await reports(seeded).build()
     assert str(raised.value) == 'the report\'s charts need matplotlib: pip install -e ".[report]"'
