@@ -25,6 +25,7 @@ from bot.domain.clock import SystemClock
 from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
 from bot.logs import redact_urls, setup_logging
+from bot.report.cli import add_report_command, report_command
 from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
 from bot.services.container import Services
 from bot.services.notices import Refused
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--alias", required=True, help="the name the specialist will see")
     _add_backup_command(commands)
     _add_demo_command(commands)
+    add_report_command(commands)
     audit = commands.add_parser("audit", help="print the newest audit log entries")
     audit.add_argument(
         "-n",
@@ -309,6 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))
         if args.command == "backup":
             return _backup(settings, args.path, args.force)
+        if args.command == "report":
+            return asyncio.run(report_command(settings, args))
         if args.command == "audit":
             return asyncio.run(_audit(settings, args.n))
         if args.action == "add":

@@ -24,6 +24,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.report.figures import parse_weekly
+
 CONFIG_DIR = Path(os.environ.get("PORCHLIGHT_CONFIG_DIR", Path(__file__).parent.parent / "config"))
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # Telegram allows 1-256 of these characters; fewer than 16 would be guessable.
@@ -55,6 +57,7 @@ _ADVICE = {
     "webhook_secret": "use 16-256 letters, digits, _ or -; make one with: "
     "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
     "log_format": "use text or json",
+    "report_weekly": "use a day and a time, like mon 09:00",
 }
 
 
@@ -113,6 +116,8 @@ class Settings(BaseSettings):
     # client unanswered this long brings their specialist one reminder.
     escalate_after_minutes: float = Field(default=15, gt=0, le=24 * 60)
     remind_after_hours: float = Field(default=24, gt=0, le=24 * 30)
+    # The programme report to every admin once a week ("mon 09:00", programme time).
+    report_weekly: str | None = None
     # Webhook mode (long polling without WEBHOOK_URL). The secret comes after the URL:
     # its check reads the URL.
     webhook_url: str | None = None
@@ -172,6 +177,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"{value!r} is not a known time zone") from error
         return value
+
+    @field_validator("report_weekly", mode="before")
+    @classmethod
+    def _weekly(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        parse_weekly(str(value))
+        return str(value).strip()
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -29,6 +29,7 @@ async def tick(found: Services) -> None:
     await found.escalations.tick()
     await found.relay.tidy(found.retention)
     await found.escalations.tidy(found.retention)
+    await found.report.tick()
     await checkpoint(found.db)
 
 

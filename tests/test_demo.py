@@ -14,12 +14,18 @@ def test_the_demo_plays_every_step_and_exits(tmp_path: Path) -> None:
     # A folder with a broken .env and a broken environment: the demo reads neither.
     (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=not-a-token\nADMIN_IDS=ten\n")
     env = {key: value for key, value in os.environ.items() if not key.startswith("TELEGRAM_")}
-    env.update(ADMIN_IDS="ten", PYTHONPATH=str(ROOT))
+    scratch = tmp_path / "tmp"  # the demo's temporary folder (and its sample report)
+    scratch.mkdir()
+    env.update(ADMIN_IDS="ten", PYTHONPATH=str(ROOT), TMPDIR=str(scratch))
     command = [sys.executable, "-m", "bot", "demo"]
     demo = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=60)
     shown, errors = demo.stdout.decode(), demo.stderr.decode()
     assert demo.returncode == 0, errors
     assert errors == ""  # the transcript alone: no traceback, no log lines
+    # It ends by writing a sample programme report, and says where.
+    report = scratch / "porchlight-demo-report.html"
+    assert f"is in {report}" in shown
+    assert report.read_text(encoding="utf-8").count("<svg") == 7
 
     lines = shown.splitlines()
     steps = [
@@ -61,5 +67,6 @@ def test_the_demo_plays_every_step_and_exits(tmp_path: Path) -> None:
     # The check-in arrived as a message of its own, with its buttons under it.
     checkin = lines.index(next(line for line in lines if "[Doing okay]" in line))
     assert lines[checkin - 1].startswith("[client Alex] ← bot: ")
-    # Nothing was written where it ran.
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".env"]
+    # Nothing was written where it ran; its temporary folder holds the report alone.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".env", "tmp"]
+    assert [p.name for p in scratch.iterdir()] == [report.name]

@@ -25,6 +25,8 @@ from bot.config import CONFIG_DIR, Settings
 from bot.demo.bot_api import FakeBotApi, FakeMessage
 from bot.domain.clock import ManualClock
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
+from bot.report.charts import ChartsUnavailable
+from bot.report.sample import seed_programme
 from bot.services.container import Services
 from bot.storage.outbox import OutboxRepository
 
@@ -33,6 +35,8 @@ BOT_USERNAME = "porchlight_demo_bot"
 START = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)  # a Monday morning
 CHECKIN_DUE = datetime(2026, 3, 2, 9, 0, 15, tzinfo=UTC)
 STEP_SECONDS = 15.0
+SAMPLE_CLIENTS = 80
+SAMPLE_REPORT = Path(tempfile.gettempdir()) / "porchlight-demo-report.html"
 
 
 @dataclass(frozen=True)
@@ -246,7 +250,23 @@ class Script:
         say("That is the whole round. To run Porchlight for real, see README.md (Set-up).")
 
 
-async def run_demo(out: TextIO = sys.stdout) -> int:
+async def sample_report(services: Services, clock: ManualClock, out: TextIO, path: Path) -> None:
+    """The programme report of the demo's database, with twelve made-up weeks of a larger
+    programme around Alex and Sam (so the charts have something to show)."""
+    await seed_programme(services.db, clients=SAMPLE_CLIENTS, weeks=12, end=clock.now())
+    try:
+        await services.report.write(path)
+    except ChartsUnavailable as missing:
+        out.write(f"\nNo sample report: {missing}\n")
+        return
+    out.write(
+        f"\nA sample programme report (the demo's database, with {SAMPLE_CLIENTS} made-up\n"
+        f"clients over twelve weeks) is in {path}\n"
+        "Make your own with: python -m bot report\n"
+    )
+
+
+async def run_demo(out: TextIO = sys.stdout, report_to: Path = SAMPLE_REPORT) -> int:
     """Play the demo against a Bot API server inside this process; 0 when it went through."""
     out.write(
         "Porchlight demo: the real bot, a stand-in Telegram inside this process, a temporary\n"
@@ -272,6 +292,7 @@ async def run_demo(out: TextIO = sys.stdout) -> int:
             application = build_application(settings, clock)
             async with running(application, timedelta(seconds=1)):
                 await Script(api, application.bot_data.services, clock, out).play()
+                await sample_report(application.bot_data.services, clock, out, report_to)
     except DemoStuck as stuck:
         print(f"The demo stopped: {stuck}.", file=sys.stderr)
         return 1

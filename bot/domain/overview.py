@@ -44,6 +44,7 @@ class ClientFacts:
     talk_at: datetime | None  # the last "I'd like to talk"
     # Since when the client's first unanswered message or "talk" has waited.
     waiting_since: datetime | None = None
+    taps: tuple[str, ...] = ()  # the last check-in buttons tapped (moods), oldest first
 
     def attention(self, now: datetime, waiting_after: timedelta = WAITING_AFTER) -> Attention:
         """Why this client needs the specialist now, if they do."""

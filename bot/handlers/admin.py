@@ -1,4 +1,4 @@
-"""The admins' commands: /specialists, /addspecialist, /removespecialist, /audit.
+"""The admins' commands: /specialists, /addspecialist, /removespecialist, /audit, /report.
 
 Admins are the Telegram user ids in ADMIN_IDS; routing lets nobody else through.
 Every command here is logged in the audit log by the service it calls.
@@ -13,6 +13,8 @@ from bot.domain.models import Actor, ActorRole
 from bot.handlers.common import command_text
 from bot.handlers.context import Context, services
 from bot.handlers.menus import role_of, set_menu
+from bot.report.charts import ChartsUnavailable
+from bot.report.figures import DEFAULT_WEEKS, parse_weeks
 from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
 from bot.services.notices import Refused
 from bot.services.people import Person, SpecialistError
@@ -89,3 +91,17 @@ async def cmd_audit(update: Update, context: Context, person: Person) -> None:
         await found.notices.say(person.user_id, "admin.audit_usage", most=AUDIT_MAX)
         return
     await found.admin.show_audit(person.user_id, count, _actor(person))
+
+
+async def cmd_report(update: Update, context: Context, person: Person) -> None:
+    """/report [4w]: the programme report (the last 12 weeks unless given) as a document."""
+    found = services(context)
+    given = command_text(update).strip()
+    weeks = parse_weeks(given) if given else DEFAULT_WEEKS
+    if weeks is None:
+        await found.notices.say(person.user_id, "report.usage")
+        return
+    try:
+        await found.report.send(person.user_id, weeks)
+    except ChartsUnavailable:
+        await found.notices.say(person.user_id, "report.unavailable")

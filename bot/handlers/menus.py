@@ -59,6 +59,7 @@ ADMIN_COMMANDS = (
     "removespecialist",
     "transfer",
     "audit",
+    "report",
     "oncall",
     "help",
 )

@@ -20,7 +20,13 @@ from telegram.ext import (
 )
 
 from bot.domain.models import Client, Specialist
-from bot.handlers.admin import cmd_addspecialist, cmd_audit, cmd_removespecialist, cmd_specialists
+from bot.handlers.admin import (
+    cmd_addspecialist,
+    cmd_audit,
+    cmd_removespecialist,
+    cmd_report,
+    cmd_specialists,
+)
 from bot.handlers.client import on_client_message, on_consent_button
 from bot.handlers.common import (
     answer_quietly,
@@ -273,6 +279,7 @@ def register(application: PorchlightApp) -> None:
         "addspecialist": for_admins(cmd_addspecialist),
         "removespecialist": for_admins(cmd_removespecialist),
         "audit": for_admins(cmd_audit),
+        "report": for_admins(cmd_report),
         "settings": for_clients(cmd_settings),
         "schedule": for_clients(cmd_schedule),
         "timezone": for_clients(cmd_timezone),

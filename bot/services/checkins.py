@@ -23,6 +23,7 @@ from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedu
 from bot.domain.rhythm import after_quiet, next_due, step_down, zone
 from bot.logs import EventLog
 from bot.services.base import ScheduleContext, ScheduleService
+from bot.storage import events
 from bot.storage.outbox import Priority
 from bot.storage.schedules import DueClient
 
@@ -160,6 +161,7 @@ class CheckIns(ScheduleService):
         for client_id, status in status_changes:
             await self._clients.set_status(client_id, status)
         await self._schedules.add_checkins(checkins, now)
+        await events.checkins_sent(self._db, [row[0] for row in checkins], now)
         await self._outbox.texts(texts)
 
     def _decide(self, due: DueClient, now: datetime, manual: bool) -> Decision:
@@ -261,6 +263,7 @@ class CheckIns(ScheduleService):
                 )
                 return Tap.DONE
             await self._schedules.answer_checkin(checkin.id, answer, now)
+            await events.checkin_answered(self._db, checkin.id, answer, now)
             await self._schedules.mark_contact(client.id, now)
             await self._outbox.remove_buttons(client.chat_id, message_id)
             if answer in MOOD_ANSWERS:
@@ -316,6 +319,7 @@ class CheckIns(ScheduleService):
             lower, tz, schedule.quiet, now, last_slot=schedule.last_slot, rng=self._rng
         )
         await self._schedules.save(replace(schedule, rhythm=lower, next_due_at=following))
+        await events.about(self._db, events.FEWER, now, client)
         await self._outbox.text(
             client.chat_id,
             self._texts.get(
@@ -341,6 +345,7 @@ class CheckIns(ScheduleService):
         if latest is None or latest.answered_at is not None or latest.kind is CheckinKind.PATIENCE:
             return None
         await self._schedules.answer_checkin(latest.id, "message", now)
+        await events.checkin_answered(self._db, latest.id, "message", now)
         return latest
 
     async def quiet_now(self, client: Client, now: datetime) -> bool:

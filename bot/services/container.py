@@ -32,6 +32,7 @@ from bot.services.overview import Overview
 from bot.services.people import People
 from bot.services.preferences import Preferences
 from bot.services.relay import Relay
+from bot.services.report import Reports
 from bot.services.transfers import Transfers
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
@@ -77,6 +78,7 @@ class Services:
     admin: Admin
     escalations: Escalations
     sender: Sender | None
+    report: Reports
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock, bot: Bot | None = None) -> Services:
@@ -197,6 +199,15 @@ class Services:
             admin=Admin(staff),
             escalations=escalations,
             sender=sender,
+            report=Reports(
+                db,
+                outbox,
+                texts,
+                clock,
+                timezone=settings.default_timezone,
+                admin_ids=settings.admin_ids,
+                weekly=settings.report_weekly,
+            ),
         )
 
     async def start(self) -> None:

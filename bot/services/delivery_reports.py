@@ -10,10 +10,13 @@ the content.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bot.delivery.outbox import Outbox
 from bot.domain.models import Direction
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.storage import events
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxItem
@@ -53,6 +56,7 @@ class DeliveryReports:
                     return  # told already
                 specialist = await self._specialists.by_id(client.specialist_id)
                 log.info("client.blocked", client=client.id)
+                await events.about(self._db, events.BLOCKED, datetime.now(UTC), client)
                 if specialist is not None:
                     await self._outbox.text(
                         specialist.chat_id,

@@ -17,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Actor, ActorRole, Client, Specialist
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.storage import events
 from bot.storage.audit import AuditRepository
 from bot.storage.checkpoint import checkpoint
 from bot.storage.clients import ClientRepository
@@ -75,6 +76,10 @@ class Erasure:
             # The log keeps that an erasure happened, and nothing that says whose: the
             # entries about the client stay without their id, and this one has none.
             await self._audit.forget_client(client.id)
+            await events.forget_client(self._db, client.id)
+            await events.record(
+                self._db, events.ERASED, self._clock.now(), specialist_id=specialist.id
+            )
             await self._audit.record(
                 Actor(ActorRole.CLIENT), "erase", self._clock.now(), specialist_id=specialist.id
             )

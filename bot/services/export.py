@@ -15,6 +15,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Actor, ActorRole, AuditEntry, Client, Specialist
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.storage import events
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, to_db
 from bot.storage.export import ExportRepository
@@ -58,6 +59,7 @@ class DataExport:
                 "messages_waiting": await self.rows.waiting(client),
                 "messages_received_not_yet_passed_on": await self.rows.unhandled(client),
                 "audit": [_entry(entry) for entry in await self.audit.about_client(client.id)],
+                "events": await events.of_client(self.db, client.id),
             }
             await self.outbox.document(
                 client.chat_id,

@@ -17,6 +17,7 @@ from bot.domain.models import Actor, ActorRole, Client, Invite, Specialist
 from bot.domain.texts import Texts
 from bot.services.notices import Notices, Refused
 from bot.services.people import Person
+from bot.storage import events
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
@@ -102,6 +103,7 @@ class Onboarding:
             )
             # No alias in the log: it may be the only name a client is known by.
             await self._audit.record(actor, "invite", now, specialist_id=specialist.id)
+            await events.record(self._db, events.INVITED, now, specialist_id=specialist.id)
         link = f"https://t.me/{bot_username}?start={code}"
         return NewInvite(alias, link, invite.expires_at)
 
@@ -239,6 +241,7 @@ class Onboarding:
                 now=now,
             )
             await self._audit_consent("join", client, specialist, client.consent_version, now)
+            await events.about(self._db, events.JOINED, now, client)
             await self._outbox.remove_buttons(person.user_id, message_id)
             await self._notices.say_now(
                 person.user_id, "consent.welcome", language, specialist=specialist.display_name

@@ -71,7 +71,14 @@ class Overview(StaffService):
             parts.append(self._texts.get("escalation.waiting", ago=ago))
         if schedule.unanswered:
             parts.append(self._texts.get("clients.unanswered", count=schedule.unanswered))
+        if facts.taps:
+            parts.append(self._trend(facts.taps))
         return " · ".join(parts)
+
+    def _trend(self, taps: tuple[str, ...]) -> str:
+        """The last check-in taps as small symbols, oldest first: 'taps ●●◐◐◐'."""
+        symbols = "".join(self._texts.get(f"trend.{tap}") for tap in taps)
+        return self._texts.get("trend.line", taps=symbols)
 
     def until(self, facts: ClientFacts) -> str:
         """How long a paused client's pause lasts: 'until Friday 4 December', 'until they say'."""
@@ -117,6 +124,8 @@ class Overview(StaffService):
                 "\n".join(self.line(facts, now) for facts in shown),
             ]
         )
+        if any(facts.taps for facts in shown):
+            text += "\n\n" + self._texts.get("trend.legend")
         if pages == 1:
             return text, None
         text += "\n\n" + self._texts.get("clients.page", page=page + 1, pages=pages)

@@ -31,6 +31,7 @@ from bot.domain.rhythm import (
 )
 from bot.services.base import ScheduleContext, ScheduleService
 from bot.services.languages import SETUP, language_buttons
+from bot.storage import events
 
 COMMON_ZONES = (
     "UTC",
@@ -309,7 +310,10 @@ class Preferences(ScheduleService):
 
     async def set_rhythm(self, client: Client, rhythm: Rhythm, edit: int | None = None) -> None:
         """A new rhythm; the first time, the time zone question follows."""
-        schedule = replace(await self._schedule(client), rhythm=rhythm, awaiting=None)
+        stored = await self._schedule(client)
+        if rhythm.cadence is Cadence.WHEN_I_WRITE and stored.rhythm != rhythm:
+            await self._record_pace(client, events.WHEN_I_WRITE)
+        schedule = replace(stored, rhythm=rhythm, awaiting=None)
         # Choosing a schedule is how a stopped client starts again.
         status = ClientStatus.ACTIVE if client.status is ClientStatus.STOPPED else None
         if rhythm.is_scheduled and not schedule.timezone_chosen:
@@ -494,6 +498,8 @@ class Preferences(ScheduleService):
         async with self._db.transaction():
             await self._save(replace(schedule, paused_until=until, next_due_at=until))
             await self._clients.set_status(client.id, ClientStatus.PAUSED)
+            if client.status is not ClientStatus.PAUSED:
+                await events.about(self._db, events.PAUSED, now, client)
             await self._outbox.withdraw_checkins(client.chat_id)
             name = specialist.display_name
             if until is None:
@@ -526,6 +532,7 @@ class Preferences(ScheduleService):
         if client.status not in (ClientStatus.PAUSED, ClientStatus.STOPPED):
             await self._say(client, "pause.not_paused")
             return
+        await self._record_pace(client, events.RESUMED)
         if schedule.rhythm is None:
             async with self._db.transaction():
                 await self._clients.set_status(client.id, ClientStatus.ACTIVE)
@@ -552,6 +559,8 @@ class Preferences(ScheduleService):
         async with self._db.transaction():
             await self._save(replace(schedule, next_due_at=None, paused_until=None))
             await self._clients.set_status(client.id, ClientStatus.STOPPED)
+            if not stopped:
+                await events.about(self._db, events.STOPPED, self._clock.now(), client)
             await self._outbox.withdraw_checkins(client.chat_id)
             await self._outbox.edit_text(
                 client.chat_id,
@@ -579,6 +588,11 @@ class Preferences(ScheduleService):
         """'Keep them' under the stop question."""
         async with self._db.transaction():
             await self._outbox.edit_text(client.chat_id, edit, self._t(client, "pause.stop_kept"))
+
+    async def _record_pace(self, client: Client, kind: str) -> None:
+        """A change of pace the client made, for the programme report."""
+        async with self._db.autocommit():
+            await events.about(self._db, kind, self._clock.now(), client)
 
 
 def _with_choices(stored: Schedule, change: Schedule) -> Schedule:

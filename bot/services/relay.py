@@ -26,6 +26,7 @@ from bot.services.escalation import Escalations
 from bot.services.lookup import Lookup
 from bot.services.notices import Refused
 from bot.services.people import People
+from bot.storage import events
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.inbox import InboxRepository, Received
@@ -132,6 +133,7 @@ class Relay:
             away = specialist.is_away(self._away.today(now))
             if flagged is not None:
                 await self._clients.mark_flagged(client.id, now)
+                await events.about(self._db, events.FLAGGED, now, client, flagged.level)
                 header = self._texts.get("relay.urgent_header", alias=client.alias)
             elif forwarded:
                 header = self._texts.get("forwarded.header", alias=client.alias)
@@ -490,6 +492,12 @@ class Relay:
                 silent=silent,
             )
         await self._relay.set_last_source(dest_chat_id, source_key, now)
+        kind = (
+            events.CLIENT_MESSAGE
+            if direction is Direction.TO_SPECIALIST
+            else events.SPECIALIST_MESSAGE
+        )
+        await events.about(self._db, kind, now, client)
         return needs_header
 
     async def _explain(self, specialist: Specialist, outcome: Outcome) -> Outcome:

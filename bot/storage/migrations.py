@@ -360,6 +360,46 @@ async def m010_escalation(conn: aiosqlite.Connection) -> None:
         END
         """
     )
+async def m016_events(conn: aiosqlite.Connection) -> None:
+    """Content-free events for the programme report: what happened when, to whom by
+    internal id only (never words, aliases or Telegram ids).
+
+    Check-ins and relay routing go with a client who erases their data; these rows lose the
+    client's id instead, so the weekly figures already recorded stay true and nobody can be
+    picked out of them. No foreign keys, like audit_log. `ref` ties an answer to its
+    check-in; `value` is the seconds until the first answer (to a client's message or a
+    flag, a person's; to a check-in, the client's), and `outcome` how a check-in was
+    first answered (a button's name or 'message').
+    """
+    await run_script(
+        conn,
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            client_id INTEGER,
+            specialist_id INTEGER,
+            ref INTEGER,
+            detail TEXT,
+            value REAL,
+            outcome TEXT
+        );
+        CREATE INDEX events_at ON events(at);
+        -- Covering the report's reads: a year of a large programme is read from the index.
+        CREATE INDEX events_kind_at
+            ON events(kind, at, specialist_id, client_id, detail, value, outcome);
+        CREATE INDEX events_client ON events(client_id, kind) WHERE client_id IS NOT NULL;
+        CREATE UNIQUE INDEX events_checkin_sent ON events(ref) WHERE kind = 'checkin_sent';
+
+        -- The weekly report (REPORT_WEEKLY) claims its ISO week here before it is queued,
+        -- in the same transaction: a restart never sends it twice.
+        CREATE TABLE report_runs (
+            week TEXT PRIMARY KEY,
+            sent_at TEXT NOT NULL
+        );
+        """,
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -372,6 +412,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m007_used_invites_go,
     m008_sent_links,
     m010_escalation,
+    m016_events,
 )
 
 

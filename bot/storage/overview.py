@@ -15,6 +15,12 @@ from bot.storage.clients import client_from_row
 from bot.storage.db import Database, from_db, maybe_from_db, to_db
 from bot.storage.schedules import CLIENT_AND_SCHEDULE_COLUMNS, schedule_from_row
 
+# The last eight mood taps, newest first (check-in ids only grow): /clients' trend.
+_TAPS = (
+    "(SELECT group_concat(answer, ',') FROM (SELECT k.answer FROM checkins k"
+    "   WHERE k.client_id = c.id AND k.answer IN ('ok', 'meh', 'not_today', 'talk')"
+    "   ORDER BY k.id DESC LIMIT 8))"
+)
 _FACTS = (
     f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS},"
     " coalesce(c.last_reply_at, c.consented_at) AS last_heard_at,"
@@ -25,7 +31,8 @@ _FACTS = (
     "   AND l.direction = 'to_client' AND l.specialist_id = c.specialist_id)"
     "   AS last_answered_at,"
     " (SELECT max(k.answered_at) FROM checkins k WHERE k.client_id = c.id"
-    "   AND k.answer = 'talk') AS talk_at"
+    "   AND k.answer = 'talk') AS talk_at,"
+    f" {_TAPS} AS taps"
     " FROM clients c"
 )
 
@@ -40,6 +47,7 @@ def _facts(row: aiosqlite.Row) -> ClientFacts:
         flagged_at=maybe_from_db(row["flagged_at"]),
         talk_at=maybe_from_db(row["talk_at"]),
         waiting_since=maybe_from_db(row["waiting_since"]),
+        taps=tuple(reversed(row["taps"].split(","))) if row["taps"] else (),
     )
 
 

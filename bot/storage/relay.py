@@ -119,6 +119,7 @@ class RelayRepository:
         stamp = to_db(moment)
         await self._db.write("DELETE FROM relay_links WHERE created_at < ?", (stamp,))
         await self._db.write("DELETE FROM checkins WHERE sent_at < ?", (stamp,))
+        await self._db.write("DELETE FROM events WHERE at < ?", (stamp,))
         await self._db.write(
             "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?", (stamp,)
         )

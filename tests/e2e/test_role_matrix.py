@@ -408,6 +408,7 @@ ROWS = [
         ready=spare_specialist,
     ),
     Row("/audit 3", Gate.ADMINS, {ADMIN: "The newest 3 audit entries"}, frozenset({ADMIN})),
+    Row("/report lots", Gate.ADMINS, {ADMIN: "Send /report for the last 12 weeks"}),
     # Buttons: the consent question, to whoever opened an invite link.
     button(
         "consent:no:*",

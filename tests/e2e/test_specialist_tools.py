@@ -45,7 +45,7 @@ async def test_clients_puts_who_needs_attention_first(bot: Harness) -> None:
     assert (overview.text or "").startswith("Your clients (4), those who may need you first:")
     assert lines_of(overview) == [
         "⚠️ Alex · not chosen yet · active · last wrote 1 h ago",
-        "🔔 Bo · every day, at 07:00 · active · hasn't written yet",
+        "🔔 Bo · every day, at 07:00 · active · hasn't written yet · taps ◆",
         "💤 Dee · not chosen yet · active · hasn't written yet",
         "Eve · not chosen yet · active · hasn't written yet",
     ]
