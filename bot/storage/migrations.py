@@ -360,6 +360,8 @@ async def m010_escalation(conn: aiosqlite.Connection) -> None:
         END
         """
     )
+
+
 async def m016_events(conn: aiosqlite.Connection) -> None:
     """Content-free events for the programme report: what happened when, to whom by
     internal id only (never words, aliases or Telegram ids).
