@@ -7,9 +7,10 @@ is in flight), and the database is closed in post_shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, cast
@@ -18,6 +19,7 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import metrics
 from bot.config import Settings, Webhook
 from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import Clock, SystemClock
@@ -26,6 +28,7 @@ from bot.handlers.inbox import InboxQueue
 from bot.handlers.menus import set_menus
 from bot.handlers.polling import PollingBot
 from bot.handlers.routing import register
+from bot.health import Pulse, Watch
 from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
 from bot.services.container import Services
@@ -45,6 +48,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     warnings.filterwarnings("ignore", message=".*retry_after.*", category=PTBDeprecationWarning)
     the_clock = clock or SystemClock()
     root = settings.telegram_api_base_url
+    # The transports report each answer; the tick writes the heartbeat (bot.health).
+    watch = Watch(Pulse(), gauges=settings.metrics_port is not None)
+    lag_watcher: list[asyncio.Task[None]] = []
 
     async def post_init(application: PorchlightApp) -> None:
         runtime: Runtime = application.bot_data
@@ -59,7 +65,11 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         # Everything built so far lives as long as the bot: keep the collector from
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()
-        start_tick(application, settings.checkin_tick_seconds)
+        start_tick(application, settings.checkin_tick_seconds, watch)
+        if settings.metrics_port is not None:
+            metrics.serve(settings.metrics_listen, settings.metrics_port)
+            lag_watcher.append(asyncio.create_task(metrics.watch_loop_lag()))
+            log.info("metrics.serving", listen=settings.metrics_listen, port=settings.metrics_port)
         log.info("bot.started", username=runtime.bot_username)
 
     async def post_stop(application: PorchlightApp) -> None:
@@ -68,6 +78,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     async def post_shutdown(application: PorchlightApp) -> None:
         # When starting failed after post_init (a webhook port in use), PTB skips post_stop:
         # stop sending before the database closes (stopping twice is harmless).
+        for task in lag_watcher:
+            task.cancel()
         services = getattr(application.bot_data, "services", None)
         if services is not None:
             await services.stop()
@@ -82,8 +94,12 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         .bot(
             PollingBot(
                 settings.token(),
-                request=_transport(settings.api_timeout_seconds, pool_size=256),
-                get_updates_request=_transport(GET_UPDATES_TIMEOUT_SECONDS, pool_size=1),
+                request=_transport(
+                    settings.api_timeout_seconds, pool_size=256, on_success=watch.pulse.answered
+                ),
+                get_updates_request=_transport(
+                    GET_UPDATES_TIMEOUT_SECONDS, pool_size=1, on_success=watch.pulse.answered
+                ),
                 base_url=f"{root}/bot",
                 base_file_url=f"{root}/file/bot",
             )
@@ -99,7 +115,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     return application
 
 
-def _transport(timeout: float, pool_size: int) -> AiohttpRequest:
+def _transport(
+    timeout: float, pool_size: int, on_success: Callable[[], None] | None = None
+) -> AiohttpRequest:
     """The HTTP transport for Bot API calls (see bot.delivery.transport for why not httpx)."""
     return AiohttpRequest(
         connection_pool_size=pool_size,
@@ -107,6 +125,7 @@ def _transport(timeout: float, pool_size: int) -> AiohttpRequest:
         write_timeout=timeout,
         connect_timeout=timeout,
         pool_timeout=POOL_TIMEOUT_SECONDS,
+        on_success=on_success,
     )
 
 
@@ -134,10 +153,14 @@ def run(settings: Settings) -> None:
     """
     application = build_application(settings)
     webhook = settings.webhook()
+    # The network may go again between `run`'s first getMe (bot.startup) and PTB's:
+    # PTB then retries, rather than stopping, until it comes back.
     if webhook is None:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        application.run_polling(
+            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, bootstrap_retries=-1
+        )
     else:
-        application.run_webhook(**webhook_options(webhook))
+        application.run_webhook(**webhook_options(webhook), bootstrap_retries=-1)
 
 
 @asynccontextmanager
