@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from bot import metrics
 from bot.delivery.outbox import NewText, keyboard
 from bot.domain.engine import Action, Decision, decide, decide_manual
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
@@ -261,6 +262,7 @@ class CheckIns(ScheduleService):
                 )
                 return Tap.DONE
             await self._schedules.answer_checkin(checkin.id, answer, now)
+            self._db.after_commit(metrics.checkin_answered)
             await self._schedules.mark_contact(client.id, now)
             await self._outbox.remove_buttons(client.chat_id, message_id)
             if answer in MOOD_ANSWERS:
@@ -341,6 +343,7 @@ class CheckIns(ScheduleService):
         if latest is None or latest.answered_at is not None or latest.kind is CheckinKind.PATIENCE:
             return None
         await self._schedules.answer_checkin(latest.id, "message", now)
+        self._db.after_commit(metrics.checkin_answered)
         return latest
 
     def label(self, checkin: Checkin) -> str:
