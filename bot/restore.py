@@ -40,8 +40,13 @@ def lock_path(database: Path) -> Path:
 @contextlib.contextmanager
 def hold_run_lock(database: Path) -> Iterator[None]:
     """Hold the database's lock while the bot runs; BotRunning if another process has it."""
-    database.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise RestoreError(
+            f"Cannot use the database {database} (DATABASE_PATH): {error.strerror}."
+        ) from None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)

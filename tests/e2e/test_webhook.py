@@ -215,7 +215,9 @@ async def test_python_m_bot_run_serves_the_webhook(fake_api: FakeBotApi, tmp_pat
     log = tmp_path / "bot.log"
     bot = await start_webhook_bot(fake_api, tmp_path, port, LOG_FORMAT="json")
     try:
-        await fake_api.wait_until(lambda: fake_api.webhook_url != "", timeout=30, what="setWebhook")
+        await fake_api.wait_until(
+            lambda: fake_api.webhook_url != "", timeout=30, what="setWebhook"
+        )
         fake_api.add_user(3001, "Robin")
         fake_api.send_text(3001, "hello?")
         [answer] = await fake_api.wait_for_messages(3001, timeout=30)

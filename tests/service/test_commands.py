@@ -201,3 +201,50 @@ def test_restore_checks_the_file_first(tmp_path: Path, database: Path) -> None:
     # Nothing moved.
     assert list(database.parent.glob("*before-restore*")) == []
     assert "Sam" in porchlight("specialist", "list", cwd=tmp_path, database=database).stdout
+
+
+@pytest.mark.parametrize(
+    ("tick_ago", "api_ago", "said"),
+    [
+        ("-10 minutes", "-10 seconds", "no tick for 10 min: the bot is stopped or stuck"),
+        ("-5 seconds", "-6 minutes", "no answer from the Bot API for 6 min"),
+        ("-5 seconds", None, "the bot has not reached the Bot API since it started"),
+    ],
+)
+def test_health_says_why_the_bot_is_not_well(
+    tmp_path: Path, database: Path, tick_ago: str, api_ago: str | None, said: str
+) -> None:
+    assert porchlight("specialist", "list", cwd=tmp_path, database=database).returncode == 0
+    moment = "strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now', ?)"
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            f"INSERT INTO heartbeat (id, tick_at, api_ok_at) VALUES (1, {moment},"
+            f" CASE WHEN ? IS NULL THEN NULL ELSE {moment} END)",
+            (tick_ago, api_ago, api_ago),
+        )
+    conn.close()
+    checked = porchlight("health", cwd=tmp_path, database=database)
+    assert (checked.returncode, checked.stdout, checked.stderr) == (1, "", said + "\n")
+
+
+def test_a_configuration_folder_without_messages_is_one_line(
+    tmp_path: Path, database: Path
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    listed = porchlight(
+        "specialist", "list", cwd=tmp_path, database=database, PORCHLIGHT_CONFIG_DIR=str(empty)
+    )
+    assert listed.returncode == 2
+    assert len(listed.stderr.splitlines()) == 1
+    assert listed.stderr.startswith(f"Error in the configuration in {empty}: ")
+
+
+def test_run_on_a_database_path_it_cannot_use_is_one_line(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    database = blocked / "porchlight.sqlite3"
+    ran = porchlight("run", cwd=tmp_path, database=database, TELEGRAM_BOT_TOKEN=TOKEN)
+    # One line naming the path (which line exactly is the storage checks' to say).
+    assert ran.returncode != 0
+    assert len(ran.stderr.splitlines()) == 1 and str(database) in ran.stderr
