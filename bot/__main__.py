@@ -451,15 +451,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         json_lines=settings.log_format == "json",
     )
     try:
-        return _command_with_settings(args, settings)
-    except (TextsError, SafetyConfigError) as error:
-        print(f"Error in the configuration in {CONFIG_DIR}: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-
-
-def _command_with_settings(args: argparse.Namespace, settings: Settings) -> int:
-    """Run a command that needs the settings; Telegram's refusals in one line."""
-    try:
         if args.command == "run":
             return _run(settings)
         if args.command == "check":
@@ -483,6 +474,9 @@ def _command_with_settings(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "remove":
             return asyncio.run(_specialist_remove(settings, args.telegram_user_id, args.to))
         return asyncio.run(_specialist_list(settings))
+    except (TextsError, SafetyConfigError) as error:
+        print(f"Error in the configuration in {CONFIG_DIR}: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     except InvalidToken:
         print(
             "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.",
