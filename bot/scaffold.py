@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from bot.config import default_config_dir, env_example
+from bot.config import SHIPPED_ENV_EXAMPLE, default_config_dir, env_example
 
 
 class ScaffoldError(Exception):
@@ -29,7 +29,10 @@ def scaffold(folder: Path) -> list[Path]:
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(default_config_dir(), config)
+        # (The wheel keeps the example .env beside its configuration: not part of config/.)
+        shutil.copytree(
+            default_config_dir(), config, ignore=shutil.ignore_patterns(SHIPPED_ENV_EXAMPLE.name)
+        )
         # The token goes in .env: private from its first byte.
         descriptor = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as written:

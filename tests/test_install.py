@@ -74,3 +74,8 @@ def test_the_wheel_runs_the_demo_from_any_folder(tmp_path: Path) -> None:
     copied = elsewhere / "programme" / "config" / "messages" / "en.toml"
     assert copied.read_text() == (ROOT / "config" / "messages" / "en.toml").read_text()
     assert (elsewhere / "programme" / ".env").read_text() == (ROOT / ".env.example").read_text()
+    assert sorted(path.name for path in copied.parents[1].iterdir()) == [
+        "messages",
+        "safety",
+        "settings.toml",
+    ]
