@@ -335,6 +335,8 @@ def _run(settings: Settings) -> int:
         # The lock tells `restore` (and a second `run`) that this database is in use.
         with hold_run_lock(settings.database_path):
             asyncio.run(reach_telegram(settings))
+            if not _serve_metrics(settings):
+                return EXIT_FAILURE
             run(settings)
     except RestoreError as error:
         print(error, file=sys.stderr)
@@ -351,6 +353,24 @@ def _run(settings: Settings) -> int:
         )
         return EXIT_FAILURE
     return 0
+
+
+def _serve_metrics(settings: Settings) -> bool:
+    """With METRICS_PORT, serve /metrics; False (said in one line) if the port is taken."""
+    if settings.metrics_port is None:
+        return True
+    from bot import metrics
+
+    try:
+        metrics.serve(settings.metrics_listen, settings.metrics_port)
+    except OSError as error:
+        print(
+            f"Could not listen on {settings.metrics_listen}:{settings.metrics_port} for metrics"
+            f" ({error.strerror}): set METRICS_LISTEN and METRICS_PORT to a free address.",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _backup(settings: Settings, path: str, force: bool, keep: int | None = None) -> int:

@@ -66,10 +66,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()
         start_tick(application, settings.checkin_tick_seconds, watch)
-        if settings.metrics_port is not None:
-            metrics.serve(settings.metrics_listen, settings.metrics_port)
+        if settings.metrics_port is not None:  # `run` serves them (bot.metrics.serve)
             lag_watcher.append(asyncio.create_task(metrics.watch_loop_lag()))
-            log.info("metrics.serving", listen=settings.metrics_listen, port=settings.metrics_port)
         log.info("bot.started", username=runtime.bot_username)
 
     async def post_stop(application: PorchlightApp) -> None:

@@ -4,6 +4,7 @@ and restore refused while it runs. Each bot is its own process (the installed co
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import urllib.request
 from pathlib import Path
@@ -125,3 +126,19 @@ def check_restored(database: Path, folder: Path) -> None:
     kept = next(folder.glob("p.sqlite3.before-restore-*"))
     with sqlite3.connect(kept) as conn:
         assert conn.execute("SELECT count(*) FROM relay_links").fetchone()[0] >= 1
+
+
+async def test_a_metrics_port_in_use_is_one_line(fake_api: FakeBotApi, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        log = tmp_path / "run.log"
+        process = await start_run(
+            fake_api.base_url, tmp_path / "p.sqlite3", log, METRICS_PORT=str(port)
+        )
+        assert await asyncio.wait_for(process.wait(), 30) == 1
+    assert log.read_text().splitlines() == [
+        f"Could not listen on 127.0.0.1:{port} for metrics (Address already in use):"
+        " set METRICS_LISTEN and METRICS_PORT to a free address."
+    ]
