@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -149,16 +150,22 @@ def run(settings: Settings) -> None:
 
     Updates that waited while we were down count, either way.
     """
-    application = build_application(settings)
-    webhook = settings.webhook()
-    # The network may go again between `run`'s first getMe (bot.startup) and PTB's:
-    # PTB then retries, rather than stopping, until it comes back.
-    if webhook is None:
-        application.run_polling(
-            allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, bootstrap_retries=-1
-        )
-    else:
-        application.run_webhook(**webhook_options(webhook), bootstrap_retries=-1)
+    asyncio.run(_serve(build_application(settings), settings.webhook()))
+
+
+async def _serve(application: PorchlightApp, webhook: Webhook | None) -> None:
+    """Run until a stop signal; one that comes while the bot is starting stops it once started.
+
+    Not PTB's run_polling/run_webhook: their handlers raise SystemExit wherever the loop is,
+    and in the middle of starting that stopped the loop again while the bot was stopping:
+    the database stayed open, and the process hung after a traceback instead of exiting.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    async with running(application, webhook=webhook):
+        await stop.wait()
 
 
 @asynccontextmanager
