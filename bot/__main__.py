@@ -11,12 +11,14 @@ import argparse
 import asyncio
 import errno
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import FrameType
 from typing import TypeAlias
 
 from telegram import Bot
@@ -331,6 +333,9 @@ def _run(settings: Settings) -> int:
     from bot.app import run
     from bot.startup import reach_telegram
 
+    # Until the bot's own handlers take over (bot.app), SIGTERM is Ctrl-C: a service
+    # stopped while it waits for the network stops at once, with exit 0.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         # The lock tells `restore` (and a second `run`) that this database is in use.
         with hold_run_lock(settings.database_path):
@@ -341,7 +346,7 @@ def _run(settings: Settings) -> int:
     except RestoreError as error:
         print(error, file=sys.stderr)
         return EXIT_FAILURE
-    except KeyboardInterrupt:  # Ctrl-C while waiting for the network
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while waiting for the network
         return 0
     except OSError as error:
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
@@ -353,6 +358,10 @@ def _run(settings: Settings) -> int:
         )
         return EXIT_FAILURE
     return 0
+
+
+def _interrupt(signal_number: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve_metrics(settings: Settings) -> bool:
