@@ -35,12 +35,17 @@ SHIPPED_ENV_EXAMPLE = SHIPPED_CONFIG_DIR / "env.example"
 
 
 def find_config_dir(environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Path:
-    """The configuration folder: PORCHLIGHT_CONFIG_DIR; else ./config when it holds a
-    Porchlight configuration (a checkout, or a folder `porchlight init` made); else the
-    checkout this code runs from (an editable install); else the copy the wheel carries."""
-    if chosen := environ.get("PORCHLIGHT_CONFIG_DIR"):
-        return Path(chosen)
-    here = (cwd or Path.cwd()) / "config"
+    """The configuration folder: PORCHLIGHT_CONFIG_DIR (environment, or .env); else
+    ./config when it holds a Porchlight configuration (a checkout, or a folder `porchlight
+    init` made); else the checkout this code runs from (an editable install); else the copy
+    the wheel carries."""
+    where = cwd or Path.cwd()
+    # Read from .env too, as every setting is (and named there, it must not be ignored).
+    if chosen := environ.get("PORCHLIGHT_CONFIG_DIR") or dotenv_values(where / ".env").get(
+        "PORCHLIGHT_CONFIG_DIR"
+    ):
+        return where / chosen
+    here = where / "config"
     if (here / "settings.toml").is_file() and (here / "messages").is_dir():
         return here
     return default_config_dir()

@@ -73,6 +73,18 @@ def test_init_writes_an_editable_configuration_the_bot_then_uses(tmp_path: Path)
     assert listed.stderr.startswith("INVITE_TTL_DAYS: ")
 
 
+def test_the_configuration_folder_can_be_named_in_env(tmp_path: Path, database: Path) -> None:
+    """PORCHLIGHT_CONFIG_DIR in .env, like every other setting there: not ignored in silence."""
+    config = tmp_path / "programme"
+    shutil.copytree(CONFIG_DIR, config)
+    settings = config / "settings.toml"
+    settings.write_text(settings.read_text().replace("invite_ttl_days = 7", "invite_ttl_days = 0"))
+    (tmp_path / ".env").write_text(f"PORCHLIGHT_CONFIG_DIR={config}\n")
+    listed = porchlight("specialist", "list", cwd=tmp_path, database=database)
+    assert listed.returncode == 2
+    assert listed.stderr.startswith("INVITE_TTL_DAYS: ")
+
+
 def test_check_is_never_fine_after_an_error(tmp_path: Path, database: Path) -> None:
     config = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config)
