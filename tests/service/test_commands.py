@@ -3,15 +3,18 @@ writes, its exit code."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sqlite3
 import stat
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.config import CONFIG_DIR
+from bot.storage.migrations import MIGRATIONS
 from tests.conftest import TOKEN
 from tests.service.helpers import porchlight
 
@@ -260,3 +263,32 @@ def test_run_on_a_database_path_it_cannot_use_is_one_line(tmp_path: Path) -> Non
     # One line naming the path (which line exactly is the storage checks' to say).
     assert ran.returncode != 0
     assert len(ran.stderr.splitlines()) == 1 and str(database) in ran.stderr
+
+
+def test_a_backup_from_an_older_version_is_migrated_forward(
+    tmp_path: Path, database: Path
+) -> None:
+    """A backup made before the heartbeat existed restores, and the next start migrates it."""
+    old = tmp_path / "old.sqlite3"
+    before_heartbeat = MIGRATIONS[: [m.__name__ for m in MIGRATIONS].index("m014_heartbeat")]
+
+    async def make_old() -> None:
+        async with aiosqlite.connect(old) as conn:
+            await conn.execute(
+                "CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at)"
+            )
+            for step in before_heartbeat:
+                await step(conn)
+                await conn.execute("INSERT INTO schema_migrations VALUES (?, '')", [step.__name__])
+            await conn.commit()
+
+    asyncio.run(make_old())
+    restored = porchlight("restore", str(old), cwd=tmp_path, database=database)
+    assert restored.returncode == 0, restored.stderr
+    unwell = porchlight("health", cwd=tmp_path, database=database)
+    assert (unwell.returncode, unwell.stderr) == (1, "no heartbeat yet: is the bot running?\n")
+    listed = porchlight("specialist", "list", cwd=tmp_path, database=database)
+    assert listed.returncode == 0, listed.stderr
+    with sqlite3.connect(database) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+    assert names == {step.__name__ for step in MIGRATIONS}
