@@ -5,8 +5,8 @@ A running bot holds an exclusive lock on `<database>.lock` for as long as it run
 bot cannot start halfway through a restore. The backup must be a Porchlight database this
 code can migrate (every migration it records is one this code knows). The current
 database is kept aside under a dated name, its -wal and -shm folded into it first, and
-the backup is copied next to the database and renamed into place: the database is at
-every moment either the old one or the whole backup.
+the backup is first copied whole next to the database, then renamed into place: a copy
+that fails leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -61,22 +61,40 @@ def hold_run_lock(database: Path) -> Iterator[None]:
 
 def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
     """Put backup in place of the database; return where the old one was kept, if any."""
+    if database.exists() and backup.exists() and backup.resolve() == database.resolve():
+        raise RestoreError(f"{backup} is the database itself: give the backup to restore.")
     _check_backup(backup)
     with hold_run_lock(database):
-        kept = _keep_aside(database, now) if database.exists() else None
-        handle, name = tempfile.mkstemp(
-            dir=database.parent, prefix=f".{database.name}.", suffix=".restoring"
-        )
-        os.close(handle)  # 0600 from the start, like the database
-        partial = Path(name)
+        # The copy first: a copy that fails (a full disk) leaves the database in place.
+        partial = _copied_beside(database, backup)
         try:
-            shutil.copyfile(backup, partial)
-            with partial.open("rb") as written:
-                os.fsync(written.fileno())
+            kept = _keep_aside(database, now) if database.exists() else None
             os.replace(partial, database)
         finally:
             partial.unlink(missing_ok=True)
         return kept
+
+
+def _copied_beside(database: Path, backup: Path) -> Path:
+    """A whole, synced copy of backup in the database's folder."""
+    try:
+        handle, name = tempfile.mkstemp(
+            dir=database.parent, prefix=f".{database.name}.", suffix=".restoring"
+        )
+    except OSError as error:
+        raise RestoreError(f"Cannot write beside {database}: {error.strerror}.") from None
+    os.close(handle)  # 0600 from the start, like the database
+    partial = Path(name)
+    try:
+        shutil.copyfile(backup, partial)
+        with partial.open("rb") as written:
+            os.fsync(written.fileno())
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise RestoreError(
+            f"Cannot copy {backup} beside {database}: {error.strerror}; nothing was changed."
+        ) from None
+    return partial
 
 
 def _check_backup(backup: Path) -> None:

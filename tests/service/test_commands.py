@@ -213,6 +213,12 @@ def test_restore_checks_the_file_first(tmp_path: Path, database: Path) -> None:
     refused = porchlight("restore", str(newer), cwd=tmp_path, database=database)
     assert refused.returncode == 1
     assert "comes from a newer Porchlight (it has m999_from_the_future)" in refused.stderr
+    # The database itself, given as the backup (a slip of the tab key).
+    refused = porchlight("restore", str(database), cwd=tmp_path, database=database)
+    assert (refused.returncode, refused.stderr) == (
+        1,
+        f"{database} is the database itself: give the backup to restore.\n",
+    )
     # Nothing moved.
     assert list(database.parent.glob("*before-restore*")) == []
     assert "Sam" in porchlight("specialist", "list", cwd=tmp_path, database=database).stdout
