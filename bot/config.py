@@ -41,14 +41,19 @@ def find_config_dir(environ: Mapping[str, str] = os.environ, cwd: Path | None = 
     the wheel carries."""
     where = cwd or Path.cwd()
     # Read from .env too, as every setting is (and named there, it must not be ignored).
-    if chosen := environ.get("PORCHLIGHT_CONFIG_DIR") or dotenv_values(where / ".env").get(
-        "PORCHLIGHT_CONFIG_DIR"
-    ):
+    if chosen := environ.get("PORCHLIGHT_CONFIG_DIR") or _in_env_file(where / ".env"):
         return where / chosen
     here = where / "config"
     if (here / "settings.toml").is_file() and (here / "messages").is_dir():
         return here
     return default_config_dir()
+
+
+def _in_env_file(env: Path) -> str | None:
+    try:
+        return dotenv_values(env).get("PORCHLIGHT_CONFIG_DIR")
+    except (OSError, UnicodeDecodeError):
+        return None  # loading the settings says what is wrong with the file
 
 
 def default_config_dir() -> Path:
