@@ -1,5 +1,5 @@
 # Porchlight in a container: python:3.11-slim, a user without privileges, the database on
-# the volume /data. Untested here: no Docker engine ran where this file was written.
+# the volume /data. Untested here: no engine could fetch the base image where this was written.
 #
 #   docker build -t porchlight .
 #   docker run -d --name porchlight --env-file .env -v porchlight-data:/data \
@@ -20,21 +20,26 @@ RUN useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/
 
 # Install the package from a folder that is removed again, so the installed copy is the
 # only one (python -m bot run would otherwise find ./bot first).
+# The package carries the default configuration (texts, safety resources, settings.toml).
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md LICENSE .env.example ./
 COPY bot ./bot
+COPY config ./config
 RUN pip install . && rm -rf /src
 
-# Texts and non-secret defaults. Secrets come from the environment (--env-file .env).
+# A programme's own configuration (from `porchlight init`) can be mounted at /app/config:
+# the bot reads ./config when it is there, else the copy in the package. Secrets come from
+# the environment (--env-file .env).
 WORKDIR /app
-COPY config ./config
-ENV PORCHLIGHT_CONFIG_DIR=/app/config \
-    DATABASE_PATH=/data/porchlight.sqlite3
+ENV DATABASE_PATH=/data/porchlight.sqlite3
 
 USER porchlight
 VOLUME /data
 # Used only in webhook mode (WEBHOOK_URL set, WEBHOOK_LISTEN=0.0.0.0 inside the container).
 EXPOSE 8443
+# Healthy while the bot ticks and reaches Telegram (the heartbeat in the database).
+HEALTHCHECK --interval=60s --timeout=15s --start-period=60s --retries=3 \
+    CMD ["porchlight", "health"]
 # SIGTERM (docker stop) lets the bot finish sending what is in flight.
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot", "run"]

@@ -1,4 +1,5 @@
-"""Command line: `python -m bot run|check|specialist add|list|remove|invite|audit|backup|demo`.
+"""Command line: `python -m bot run|check|health|specialist add|list|remove|invite|audit|
+backup|restore|init|demo`.
 
 Every command reads the same settings as the bot and works while the bot runs
 (they share the SQLite file). A configuration problem prints one line and exits 2.
@@ -10,22 +11,37 @@ import argparse
 import asyncio
 import errno
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from types import FrameType
+from typing import TypeAlias
 
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
-from bot.backup import BackupError, backup
-from bot.config import CONFIG_DIR, ConfigError, MissingToken, Settings, load_settings
+from bot.backup import BackupError, backup, prune
+from bot.config import (
+    CONFIG_DIR,
+    ConfigError,
+    MissingToken,
+    Settings,
+    load_settings,
+    unknown_settings,
+)
 from bot.domain.clock import SystemClock
 from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
+from bot.domain.texts import Texts, TextsError
+from bot.health import check_health
 from bot.logs import redact_urls, setup_logging
 from bot.report.cli import add_report_command, report_command
+from bot.restore import RestoreError, hold_run_lock, restore
+from bot.scaffold import ScaffoldError, scaffold
 from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
 from bot.services.container import Services
 from bot.services.notices import Refused
@@ -44,31 +60,64 @@ def _user_id(text: str) -> int:
     return user_id
 
 
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def _command(commands: Commands, name: str, summary: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does (the summary, as in the list)."""
+    return commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:])
+
+
+def _version() -> str:
+    try:
+        return version("porchlight")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="porchlight", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the bot (long polling, or a webhook) until Ctrl-C")
-    commands.add_parser("check", help="check the configuration and the token (getMe)")
-    specialist = commands.add_parser("specialist", help="manage specialists")
-    specialist_commands = specialist.add_subparsers(dest="action", required=True)
-    add = specialist_commands.add_parser("add", help="register a specialist")
-    add.add_argument("telegram_user_id", type=_user_id)
-    add.add_argument("--name", required=True, help="display name clients will see")
-    specialist_commands.add_parser("list", help="list specialists")
-    remove = specialist_commands.add_parser(
-        "remove", help="remove a specialist; their clients go to another, each told"
+    parser.add_argument("--version", action="version", version=f"porchlight {_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _command(
+        commands,
+        "run",
+        "run the bot until Ctrl-C or SIGTERM: long polling, or a webhook with WEBHOOK_URL;"
+        " it waits for the network, and stops with one line if Telegram refuses the token",
     )
-    remove.add_argument("telegram_user_id", type=_user_id)
+    _command(
+        commands,
+        "check",
+        "check the settings, the texts, the safety resources and the token (getMe);"
+        " exit 1 on any problem",
+    )
+    specialist = _command(commands, "specialist", "manage specialists (add, list, remove)")
+    specialist_commands = specialist.add_subparsers(dest="action", required=True)
+    add = _command(specialist_commands, "add", "register a specialist (or rename one)")
+    add.add_argument("telegram_user_id", type=_user_id, help="their Telegram user id")
+    add.add_argument("--name", required=True, help="display name clients will see")
+    _command(specialist_commands, "list", "list specialists and how many clients each has")
+    remove = _command(
+        specialist_commands,
+        "remove",
+        "remove a specialist; their clients go to another, each told",
+    )
+    remove.add_argument("telegram_user_id", type=_user_id, help="their Telegram user id")
     remove.add_argument(
         "--to", dest="to", help="the specialist (Telegram user id or display name) to take over"
     )
-    invite = commands.add_parser("invite", help="make an invite link for a specialist")
-    invite.add_argument("specialist_telegram_user_id", type=_user_id)
+    invite = _command(
+        commands, "invite", "make a single-use invite link for a specialist to give a client"
+    )
+    invite.add_argument(
+        "specialist_telegram_user_id", type=_user_id, help="the specialist's Telegram user id"
+    )
     invite.add_argument("--alias", required=True, help="the name the specialist will see")
     _add_backup_command(commands)
     _add_demo_command(commands)
+    _add_service_commands(commands)
     add_report_command(commands)
-    audit = commands.add_parser("audit", help="print the newest audit log entries")
+    audit = _command(commands, "audit", "print the newest audit log entries")
     audit.add_argument(
         "-n",
         type=int,
@@ -80,18 +129,57 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_backup_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    backup_command = commands.add_parser(
-        "backup", help="copy the database to a file, safely while the bot runs"
+def _add_backup_command(commands: Commands) -> None:
+    backup_command = _command(
+        commands, "backup", "copy the database to a file, safely while the bot runs"
     )
-    backup_command.add_argument("path", type=Path, help="the file to write (or a folder)")
+    backup_command.add_argument(
+        "path",
+        help="the file to write; a folder (or a path ending in /, made if missing) gets"
+        " a dated file inside",
+    )
     backup_command.add_argument("--force", action="store_true", help="replace an existing file")
-
-
-def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    commands.add_parser(
-        "demo", help="watch a specialist and a client use the bot (no token, no network)"
+    backup_command.add_argument(
+        "--keep",
+        type=_positive,
+        metavar="N",
+        help="into a folder: keep the newest N dated backups there, delete older ones",
     )
+    restore_command = _command(
+        commands,
+        "restore",
+        "put a backup in place of the database (the bot stopped); the current one is kept aside",
+    )
+    restore_command.add_argument("file", type=Path, help="the backup to restore")
+
+
+def _add_demo_command(commands: Commands) -> None:
+    _command(
+        commands, "demo", "watch a specialist and a client use the bot (no token, no network)"
+    )
+
+
+def _add_service_commands(commands: Commands) -> None:
+    _command(
+        commands,
+        "health",
+        "exit 0 if the running bot ticked and reached Telegram recently, else 1 (one line why)",
+    )
+    init = _command(
+        commands,
+        "init",
+        "make a folder to run a bot from: .env from the example and a copy of config/ to"
+        " edit (never overwrites)",
+    )
+    init.add_argument(
+        "folder", nargs="?", type=Path, default=Path("."), help="where (default: here)"
+    )
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1")
+    return int(text)
 
 
 def _bot(settings: Settings) -> Bot:
@@ -111,19 +199,33 @@ async def _check(settings: Settings) -> int:
     return 0
 
 
-def _warn_if_resources_unfilled(folder: Path) -> None:
-    """Clients in crisis are shown the safety resources: say if local lines are missing."""
+def _warn_if_resources_unfilled(folder: Path) -> bool:
+    """Clients in crisis are shown the safety resources: say if local lines are missing.
+
+    False (said in one line) when the safety configuration cannot be used at all.
+    """
     try:
         unfilled = SafetyScreen.load(folder).unfilled()
     except SafetyConfigError as error:
         print(f"Error in the safety configuration: {error}", file=sys.stderr)
-        return
+        return False
     for language in unfilled:
         print(
             f"Warning: {folder / language}.toml still has the placeholder for local crisis"
             f" lines ({PLACEHOLDER} ...]): replace it with your programme's own.",
             file=sys.stderr,
         )
+    return True
+
+
+def _texts_are_sound(folder: Path) -> bool:
+    """The messages load (every language, every key); False, said in one line, if not."""
+    try:
+        Texts.load(folder)
+    except TextsError as error:
+        print(f"Error in the messages ({folder}): {error}", file=sys.stderr)
+        return False
+    return True
 
 
 async def _warn_if_escalation_has_nowhere_to_go(settings: Settings) -> None:
@@ -223,6 +325,15 @@ async def _audit(settings: Settings, count: int) -> int:
 
 
 async def _invite(settings: Settings, user_id: int, alias: str) -> int:
+    async with _opened(settings) as services:
+        found = await services.people.specialists()
+    if not any(s.telegram_user_id == user_id and s.active for s, _ in found):
+        print(
+            f"{user_id} is not a specialist here: register them first with"
+            f" porchlight specialist add {user_id} --name <name>",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     username = await _username(settings)
     async with _opened(settings) as services:
         try:
@@ -239,9 +350,23 @@ async def _invite(settings: Settings, user_id: int, alias: str) -> int:
 def _run(settings: Settings) -> int:
     """Serve until Ctrl-C or SIGTERM; a webhook port that cannot be had is one line."""
     from bot.app import run
+    from bot.startup import reach_telegram
 
+    # Until the bot's own handlers take over (bot.app), SIGTERM is Ctrl-C: a service
+    # stopped while it waits for the network stops at once, with exit 0.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        run(settings)
+        # The lock tells `restore` (and a second `run`) that this database is in use.
+        with hold_run_lock(settings.database_path):
+            asyncio.run(reach_telegram(settings))
+            if not _serve_metrics(settings):
+                return EXIT_FAILURE
+            run(settings)
+    except RestoreError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while waiting for the network
+        return 0
     except OSError as error:
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
             raise
@@ -254,8 +379,34 @@ def _run(settings: Settings) -> int:
     return 0
 
 
-def _backup(settings: Settings, path: Path, force: bool) -> int:
+def _interrupt(signal_number: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve_metrics(settings: Settings) -> bool:
+    """With METRICS_PORT, serve /metrics; False (said in one line) if the port is taken."""
+    if settings.metrics_port is None:
+        return True
+    from bot import metrics
+
+    try:
+        metrics.serve(settings.metrics_listen, settings.metrics_port)
+    except OSError as error:
+        print(
+            f"Could not listen on {settings.metrics_listen}:{settings.metrics_port} for metrics"
+            f" ({error.strerror}): set METRICS_LISTEN and METRICS_PORT to a free address.",
+            file=sys.stderr,
+        )
+        return False
+    return True
+
+
+def _backup(settings: Settings, path: str, force: bool, keep: int | None = None) -> int:
     """Copy the database with SQLite's online backup; the bot may keep running."""
+    into_folder = path.endswith("/") or Path(path).is_dir()
+    if keep is not None and not into_folder:
+        print("--keep works with a folder: end the path with /", file=sys.stderr)
+        return EXIT_FAILURE
     try:
         written = backup(settings.database_path, path, now=datetime.now(UTC), force=force)
     except BackupError as error:
@@ -263,7 +414,49 @@ def _backup(settings: Settings, path: Path, force: bool) -> int:
         return EXIT_FAILURE
     size = written.stat().st_size
     print(f"Backed up {settings.database_path} to {written} ({size / 1024:.0f} KB).")
-    print("To restore it, see 'Backups' in README.md.")
+    if keep is not None:
+        deleted = prune(written.parent, keep)
+        if deleted:
+            print(f"Deleted {len(deleted)} older backup(s) in {written.parent}, kept {keep}.")
+    print("To restore it: porchlight restore <file> (see 'Backups' in README.md).")
+    return 0
+
+
+def _restore(settings: Settings, file: Path) -> int:
+    """Put a backup in place of the database, the bot stopped."""
+    try:
+        kept = restore(settings.database_path, file, now=datetime.now(UTC))
+    except RestoreError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"Restored {file} as {settings.database_path}.")
+    if kept is not None:
+        print(f"The database it replaced is kept as {kept}.")
+    print("Start the bot again; it brings the backup up to date by itself.")
+    return 0
+
+
+def _health(settings: Settings) -> int:
+    """One line, and 0 when the running bot is alive."""
+    verdict = check_health(
+        settings.database_path, settings.checkin_tick_seconds, datetime.now(UTC)
+    )
+    print(verdict.reason, file=sys.stdout if verdict.healthy else sys.stderr)
+    return 0 if verdict.healthy else EXIT_FAILURE
+
+
+def _init(folder: Path) -> int:
+    """A folder to run a bot from, with its own .env and config/."""
+    try:
+        scaffold(folder)
+    except ScaffoldError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"Wrote {folder / '.env'} (private: the token goes there) and {folder / 'config'}/")
+    print("(the messages, the safety resources and settings.toml, yours to edit). Next:")
+    print(f"  1. put the token from @BotFather in {folder / '.env'}")
+    print(f"  2. put your programme's crisis lines in {folder / 'config' / 'safety'}/*.toml")
+    print(f"  3. from {folder}: porchlight check, then porchlight run")
     return 0
 
 
@@ -282,8 +475,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         return _demo()
+    if args.command == "init":
+        return _init(args.folder)
     try:
         settings = load_settings()
+        for warning in unknown_settings():
+            print(warning, file=sys.stderr)
         if args.command in {"run", "check", "invite"}:
             settings.token()
     except MissingToken as error:
@@ -294,8 +491,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(redact_urls(str(error)), file=sys.stderr)  # a URL setting may hold a password
         return EXIT_CONFIG
+    # Only `run` logs as it goes; the other commands print their result, and log problems.
+    level = settings.log_level_number
     setup_logging(
-        settings.log_level_number,
+        level if args.command == "run" else max(level, logging.WARNING),
         settings.secret_values(),
         json_lines=settings.log_format == "json",
     )
@@ -304,13 +503,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "check":
             _warn_if_env_is_readable()
-            _warn_if_resources_unfilled(CONFIG_DIR / "safety")
+            sound = _texts_are_sound(CONFIG_DIR / "messages")
+            if not _warn_if_resources_unfilled(CONFIG_DIR / "safety") or not sound:
+                return EXIT_FAILURE
             asyncio.run(_warn_if_escalation_has_nowhere_to_go(settings))
             return asyncio.run(_check(settings))
+        if args.command == "health":
+            return _health(settings)
+        if args.command == "restore":
+            return _restore(settings, args.file)
         if args.command == "invite":
             return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))
         if args.command == "backup":
-            return _backup(settings, args.path, args.force)
+            return _backup(settings, args.path, args.force, args.keep)
         if args.command == "report":
             return asyncio.run(report_command(settings, args))
         if args.command == "audit":
@@ -320,6 +525,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "remove":
             return asyncio.run(_specialist_remove(settings, args.telegram_user_id, args.to))
         return asyncio.run(_specialist_list(settings))
+    except (TextsError, SafetyConfigError) as error:
+        print(f"Error in the configuration in {CONFIG_DIR}: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     except InvalidToken:
         print(
             "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.",

@@ -7,9 +7,11 @@ is in flight), and the database is closed in post_shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import signal
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any, cast
@@ -18,6 +20,7 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
+from bot import metrics
 from bot.config import Settings, Webhook
 from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import Clock, SystemClock
@@ -27,6 +30,7 @@ from bot.handlers.menus import set_menus
 from bot.handlers.polling import PollingBot
 from bot.handlers.routing import register
 from bot.handlers.webhook import WebhookUpdater
+from bot.health import Pulse, Watch
 from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
 from bot.services.container import Services
@@ -46,6 +50,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     warnings.filterwarnings("ignore", message=".*retry_after.*", category=PTBDeprecationWarning)
     the_clock = clock or SystemClock()
     root = settings.telegram_api_base_url
+    # The transports report each answer; the tick writes the heartbeat (bot.health).
+    watch = Watch(Pulse(), gauges=settings.metrics_port is not None)
+    lag_watcher: list[asyncio.Task[None]] = []
 
     async def post_init(application: PorchlightApp) -> None:
         runtime: Runtime = application.bot_data
@@ -60,7 +67,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         # Everything built so far lives as long as the bot: keep the collector from
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()
-        start_tick(application, settings.checkin_tick_seconds)
+        start_tick(application, settings.checkin_tick_seconds, watch)
+        if settings.metrics_port is not None:  # `run` serves them (bot.metrics.serve)
+            lag_watcher.append(asyncio.create_task(metrics.watch_loop_lag()))
         if await runtime.services.escalations.nowhere_to_go():
             # No admin and nobody on call: urgent messages can only remind their specialist.
             log.warning("escalation.nowhere_to_go")
@@ -72,6 +81,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     async def post_shutdown(application: PorchlightApp) -> None:
         # When starting failed after post_init (a webhook port in use), PTB skips post_stop:
         # stop sending before the database closes (stopping twice is harmless).
+        for task in lag_watcher:
+            task.cancel()
         services = getattr(application.bot_data, "services", None)
         if services is not None:
             await services.stop()
@@ -87,8 +98,14 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
             WebhookUpdater(
                 PollingBot(
                     settings.token(),
-                    request=_transport(settings.api_timeout_seconds, pool_size=256),
-                    get_updates_request=_transport(GET_UPDATES_TIMEOUT_SECONDS, pool_size=1),
+                    request=_transport(
+                        settings.api_timeout_seconds,
+                        pool_size=256,
+                        on_success=watch.pulse.answered,
+                    ),
+                    get_updates_request=_transport(
+                        GET_UPDATES_TIMEOUT_SECONDS, pool_size=1, on_success=watch.pulse.answered
+                    ),
                     base_url=f"{root}/bot",
                     base_file_url=f"{root}/file/bot",
                 ),
@@ -105,7 +122,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
     return application
 
 
-def _transport(timeout: float, pool_size: int) -> AiohttpRequest:
+def _transport(
+    timeout: float, pool_size: int, on_success: Callable[[], None] | None = None
+) -> AiohttpRequest:
     """The HTTP transport for Bot API calls (see bot.delivery.transport for why not httpx)."""
     return AiohttpRequest(
         connection_pool_size=pool_size,
@@ -113,6 +132,7 @@ def _transport(timeout: float, pool_size: int) -> AiohttpRequest:
         write_timeout=timeout,
         connect_timeout=timeout,
         pool_timeout=POOL_TIMEOUT_SECONDS,
+        on_success=on_success,
     )
 
 
@@ -139,12 +159,22 @@ def run(settings: Settings) -> None:
 
     Updates that waited while we were down count, either way.
     """
-    application = build_application(settings)
-    webhook = settings.webhook()
-    if webhook is None:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-    else:
-        application.run_webhook(**webhook_options(webhook))
+    asyncio.run(_serve(build_application(settings), settings.webhook()))
+
+
+async def _serve(application: PorchlightApp, webhook: Webhook | None) -> None:
+    """Run until a stop signal; one that comes while the bot is starting stops it once started.
+
+    Not PTB's run_polling/run_webhook: their handlers raise SystemExit wherever the loop is,
+    and in the middle of starting that stopped the loop again while the bot was stopping:
+    the database stayed open, and the process hung after a traceback instead of exiting.
+    """
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    async with running(application, webhook=webhook):
+        await stop.wait()
 
 
 @asynccontextmanager

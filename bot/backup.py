@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import tempfile
 from datetime import datetime
@@ -23,14 +24,31 @@ class BackupError(Exception):
     """A backup that cannot be made; the message is one line a person can act on."""
 
 
-def backup(database: Path, target: Path, *, now: datetime, force: bool = False) -> Path:
-    """Copy the database to target (a file, or a folder to put a dated file in); return it."""
+# A dated backup in a folder: porchlight-20260102-030405.sqlite3 (sorted by name, by age).
+DATED_PREFIX, DATED_SUFFIX = "porchlight-", ".sqlite3"
+_DATED = re.compile(r"porchlight-\d{8}-\d{6}\.sqlite3")
+
+
+def backup(database: Path, target: str | Path, *, now: datetime, force: bool = False) -> Path:
+    """Copy the database to target; return the file written.
+
+    A target that is a folder, or ends in "/" (the folder made, 0700, if missing), gets a
+    dated file inside.
+    """
     if not database.is_file():
         raise BackupError(
             f"There is no database at {database} (DATABASE_PATH): nothing to back up."
         )
-    if target.is_dir():
-        target = target / f"porchlight-{now:%Y%m%d-%H%M%S}.sqlite3"
+    written_as_folder = str(target).endswith(("/", os.sep))
+    target = Path(target)
+    if written_as_folder or target.is_dir():
+        try:
+            target.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as error:
+            raise BackupError(
+                f"Cannot make the backup folder {target}: {error.strerror}."
+            ) from None
+        target = target / f"{DATED_PREFIX}{now:%Y%m%d-%H%M%S}{DATED_SUFFIX}"
     if target.exists() and target.resolve() == database.resolve():
         raise BackupError(f"{target} is the database itself; choose another path for the backup.")
     if target.exists() and not force:
@@ -75,3 +93,12 @@ def _copy(database: Path, partial: Path) -> None:
         raise BackupError(f"Cannot back up {database}: {error}.") from None
     finally:
         source.close()
+
+
+def prune(folder: Path, keep: int) -> list[Path]:
+    """Delete all but the newest `keep` dated backups in folder; return those deleted."""
+    dated = sorted(path for path in folder.iterdir() if _DATED.fullmatch(path.name))
+    old = dated[: max(0, len(dated) - keep)]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old

@@ -6,15 +6,18 @@ defaults below. A bad value stops the program with one line naming the setting.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -24,9 +27,51 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.domain.rhythm import parse_zone
 from bot.report.figures import parse_weekly
 
-CONFIG_DIR = Path(os.environ.get("PORCHLIGHT_CONFIG_DIR", Path(__file__).parent.parent / "config"))
+# The configuration a wheel carries (setup.py copies config/ there), with .env.example.
+SHIPPED_CONFIG_DIR = Path(__file__).parent / "_config"
+SHIPPED_ENV_EXAMPLE = SHIPPED_CONFIG_DIR / "env.example"
+
+
+def find_config_dir(environ: Mapping[str, str] = os.environ, cwd: Path | None = None) -> Path:
+    """The configuration folder: PORCHLIGHT_CONFIG_DIR (environment, or .env); else
+    ./config when it holds a Porchlight configuration (a checkout, or a folder `porchlight
+    init` made); else the checkout this code runs from (an editable install); else the copy
+    the wheel carries."""
+    where = cwd or Path.cwd()
+    # Read from .env too, as every setting is (and named there, it must not be ignored).
+    if chosen := environ.get("PORCHLIGHT_CONFIG_DIR") or _in_env_file(where / ".env"):
+        return where / chosen
+    here = where / "config"
+    if (here / "settings.toml").is_file() and (here / "messages").is_dir():
+        return here
+    return default_config_dir()
+
+
+def _in_env_file(env: Path) -> str | None:
+    try:
+        return dotenv_values(env).get("PORCHLIGHT_CONFIG_DIR")
+    except (OSError, UnicodeDecodeError):
+        return None  # loading the settings says what is wrong with the file
+
+
+def default_config_dir() -> Path:
+    """The configuration as shipped: the checkout's config/, or the wheel's copy of it."""
+    checkout = Path(__file__).parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "config").is_dir():
+        return checkout / "config"
+    return SHIPPED_CONFIG_DIR
+
+
+def env_example() -> Path:
+    """The example .env: the checkout's, or the copy the wheel carries."""
+    checkout = Path(__file__).parent.parent / ".env.example"
+    return checkout if checkout.is_file() else SHIPPED_ENV_EXAMPLE
+
+
+CONFIG_DIR = find_config_dir()
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # Telegram allows 1-256 of these characters; fewer than 16 would be guessable.
 _WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")
@@ -49,7 +94,8 @@ class MissingToken(ConfigError):
 _ADVICE = {
     "telegram_bot_token": "set it to the token @BotFather gave you (like 123456:ABC-DEF...)",
     "admin_ids": "use comma-separated Telegram user ids, like 11111111,22222222",
-    "default_timezone": "use an IANA time zone name such as Europe/Berlin or UTC",
+    "default_timezone": "use an IANA time zone name such as Europe/Berlin or UTC, or an offset"
+    " like UTC+02:00",
     "log_level": "use one of DEBUG, INFO, WARNING, ERROR",
     "telegram_api_base_url": "use a URL like https://api.telegram.org",
     "webhook_url": "use the public https URL Telegram should call, like https://example.org/hook",
@@ -58,6 +104,7 @@ _ADVICE = {
     "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
     "log_format": "use text or json",
     "report_weekly": "use a day and a time, like mon 09:00",
+    "metrics_port": "use a port number between 1 and 65535, or leave it empty for no metrics",
 }
 
 
@@ -124,6 +171,9 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    # Prometheus metrics (off without a port): counts and timings only (bot/metrics.py).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_listen: str = "127.0.0.1"
 
     @classmethod
     def settings_customise_sources(
@@ -172,11 +222,11 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
+        """An IANA name or a UTC offset, read as a client's /timezone reads it."""
         try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
+            return parse_zone(value)
+        except ValueError as error:
             raise ValueError(f"{value!r} is not a known time zone") from error
-        return value
 
     @field_validator("report_weekly", mode="before")
     @classmethod
@@ -200,6 +250,11 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _no_port(cls, value: Any) -> Any:
+        return None if value == "" else value
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -264,6 +319,39 @@ class Settings(BaseSettings):
     def log_level_number(self) -> int:
         """The log level as the logging module's number."""
         return logging.getLevelNamesMapping()[self.log_level]
+
+
+# Read from the environment (or .env) by the program itself, not a Settings field.
+_OTHER_NAMES = frozenset({"porchlight_config_dir"})
+
+
+def unknown_settings(env_file: Path = Path(".env"), toml_file: Path | None = None) -> list[str]:
+    """A warning for each name in .env or settings.toml that is no setting (a typo would
+    otherwise be ignored in silence), naming the closest known one."""
+    known = sorted(Settings.model_fields)
+    found: list[tuple[Path, str, str]] = []
+    if env_file.is_file():
+        for name in dotenv_values(env_file):
+            found.append((env_file, name, name.lower()))
+    toml_file = toml_file or CONFIG_DIR / "settings.toml"
+    if toml_file.is_file():
+        try:
+            names = tomllib.loads(toml_file.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            names = {}  # loading the settings says what is wrong with it
+        found += [(toml_file, name, name.lower()) for name in names]
+    warnings = []
+    for source, written, name in found:
+        if name in known or name in _OTHER_NAMES:
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        shown = written if source.suffix == ".toml" else written.upper()
+        hint = ""
+        if close:
+            nearest = close[0] if source.suffix == ".toml" else close[0].upper()
+            hint = f"; did you mean {nearest}?"
+        warnings.append(f"Warning: {source} sets {shown}, which is not a setting{hint}")
+    return warnings
 
 
 def load_settings(**overrides: Any) -> Settings:

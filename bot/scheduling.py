@@ -11,7 +11,11 @@ files too.
 
 from __future__ import annotations
 
+import time
+
+from bot import metrics
 from bot.handlers.context import Context, PorchlightApp, services
+from bot.health import Watch
 from bot.logs import EventLog
 from bot.services.container import Services
 from bot.storage.checkpoint import checkpoint
@@ -23,7 +27,7 @@ async def tick(found: Services) -> None:
     """One tick: check-ins and ended pauses, ended away times, daily summaries, escalations
     and reminders; tidy up, and empty the write-ahead log of what was cleared since
     (bot.storage.checkpoint)."""
-    await found.checkins.tick()
+    metrics.checkins_sent((await found.checkins.tick()).checkins)
     await found.away.end_passed()
     await found.digests.tick()
     await found.escalations.tick()
@@ -34,11 +38,16 @@ async def tick(found: Services) -> None:
 
 
 async def job_checkin_tick(context: Context) -> None:
-    """The repeating job: one tick."""
-    await tick(services(context))
+    """The repeating job: one tick, timed; then the heartbeat (see bot.health)."""
+    found = services(context)
+    started = time.perf_counter()
+    await tick(found)
+    metrics.tick_took(time.perf_counter() - started)
+    if context.job is not None and isinstance(context.job.data, Watch):
+        await context.job.data.after_tick(found, context.bot)
 
 
-def start_tick(application: PorchlightApp, seconds: float) -> None:
+def start_tick(application: PorchlightApp, seconds: float, watch: Watch | None = None) -> None:
     """Run the tick now and then every `seconds`; a slow tick is never run twice at once."""
     assert application.job_queue is not None
     application.job_queue.run_repeating(
@@ -46,6 +55,7 @@ def start_tick(application: PorchlightApp, seconds: float) -> None:
         interval=seconds,
         first=0,
         name="checkin-tick",
+        data=watch,
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     log.info("tick.started", every_seconds=seconds)

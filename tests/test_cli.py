@@ -113,7 +113,9 @@ async def test_check_and_invite_against_the_bot_api(
     assert await asyncio.to_thread(main, ["invite", "1001", "--alias", "alex"]) == 1
     assert "already have a client or an open invite called alex" in capsys.readouterr().err
     assert await asyncio.to_thread(main, ["invite", "4242", "--alias", "Bo"]) == 1
-    assert "only available to peer support specialists" in capsys.readouterr().err
+    assert "4242 is not a specialist here: register them first with porchlight specialist add" in (
+        capsys.readouterr().err
+    )
 
 
 async def test_check_reports_a_refused_token(

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
+from bot import metrics
 from bot.delivery.limiter import RateLimiter, Stopped
 from bot.domain.clock import Clock
 from bot.logs import EventLog
@@ -262,6 +263,7 @@ class Sender:
             # the client chose: drop it rather than deliver it late.
             async with self._db.autocommit():
                 await self._outbox.mark_dead(item, "stale")
+            metrics.dead()
             return True
         # A check-in's bookkeeping lets a person's message go first (Database.autocommit).
         background = item.priority is Priority.SCHEDULED
@@ -325,6 +327,7 @@ class Sender:
 
     async def _rate_limited(self, item: OutboxItem, seconds: float) -> None:
         log.warning("outbox.rate_limited", chat=item.chat_id, retry_after=seconds)
+        metrics.rate_limited()
         now = asyncio.get_running_loop().time()
         self._recent_429.append((now, item.chat_id))
         while self._recent_429 and self._recent_429[0][0] < now - 1.0:
@@ -352,6 +355,7 @@ class Sender:
             error=type(error).__name__,
             in_seconds=delay,
         )
+        metrics.retried()
         until = now + timedelta(seconds=delay)
         async with self._db.transaction():
             await self._outbox.retry_later(item.id, until, type(error).__name__)
@@ -364,6 +368,7 @@ class Sender:
         # Telegram's descriptions name the problem, never the message's content.
         reason = f"{type(error).__name__}: {error.message}"
         log.warning("outbox.dead", item=item.id, chat=item.chat_id, reason=reason)
+        metrics.dead()
         async with self._db.autocommit():
             await self._outbox.mark_dead(item, reason)
         if tell and self._events is not None:

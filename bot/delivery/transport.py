@@ -16,6 +16,7 @@ made relays wait on the event loop (bench/RESULTS.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import SplitResult, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
@@ -46,6 +47,7 @@ class AiohttpRequest(BaseRequest):
         write_timeout: float | None,
         connect_timeout: float | None,
         pool_timeout: float | None,
+        on_success: Callable[[], None] | None = None,
     ) -> None:
         self._pool_size = connection_pool_size
         self._read_timeout = read_timeout
@@ -54,6 +56,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}
+        # Told of each 200 the Bot API answers (the heartbeat's "last successful call").
+        self._on_success = on_success
 
     @property
     def read_timeout(self) -> float | None:
@@ -108,7 +112,7 @@ class AiohttpRequest(BaseRequest):
                 timeout=timeout,
                 proxy=proxy,
             ) as response:
-                return response.status, await response.read()
+                body = await response.read()
         except TimeoutError as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:
@@ -116,6 +120,9 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(
                 f"aiohttp.{type(error).__name__}: {redact_urls(str(error))}"
             ) from error
+        if response.status == 200 and self._on_success is not None:
+            self._on_success()
+        return response.status, body
 
     def _proxy_for(self, url: str) -> str | None:
         """The environment's proxy for this URL's server, read at its first request."""

@@ -654,7 +654,8 @@ class FakeBotApi:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def start(self, port: int = 0) -> None:
+        """Serve on 127.0.0.1, on this port (0: any free one)."""
         self._stopped.clear()
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
@@ -664,7 +665,7 @@ class FakeBotApi:
             app, handler_cancellation=True, shutdown_timeout=2.0, access_log=None
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         self._port = int(self._runner.addresses[0][1])
 

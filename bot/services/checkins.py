@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from bot import metrics
 from bot.delivery.outbox import NewText, keyboard
 from bot.domain.engine import Action, Decision, decide, decide_manual
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
@@ -264,6 +265,7 @@ class CheckIns(ScheduleService):
                 return Tap.DONE
             await self._schedules.answer_checkin(checkin.id, answer, now)
             await events.checkin_answered(self._db, checkin.id, answer, now)
+            self._db.after_commit(metrics.checkin_answered)
             await self._schedules.mark_contact(client.id, now)
             await self._outbox.remove_buttons(client.chat_id, message_id)
             if answer in MOOD_ANSWERS:
@@ -346,6 +348,7 @@ class CheckIns(ScheduleService):
             return None
         await self._schedules.answer_checkin(latest.id, "message", now)
         await events.checkin_answered(self._db, latest.id, "message", now)
+        self._db.after_commit(metrics.checkin_answered)
         return latest
 
     async def quiet_now(self, client: Client, now: datetime) -> bool:

@@ -114,6 +114,9 @@ class People:
         async with self._db.transaction():
             if await self._clients.by_user(telegram_user_id) is not None:
                 raise SpecialistError("people.is_client")
+            known = await self._specialists.by_user(telegram_user_id)
+            if known is not None and known.active and known.display_name == name:
+                return known  # added again as they are: nothing changed, nothing to record
             specialist = await self._specialists.add(telegram_user_id, name, now)
             await self._audit.record(actor, "specialist_added", now, specialist_id=specialist.id)
             return specialist

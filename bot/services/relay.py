@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot import metrics
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.escalation import Escalation, Responder
@@ -189,6 +190,7 @@ class Relay:
             specialist=specialist.id,
             flagged=flagged.category if flagged else None,
         )
+        metrics.relayed("to_specialist", flagged=flagged is not None)
         return Outcome.RELAYED
 
     async def from_specialist(
@@ -224,6 +226,7 @@ class Relay:
             )
             await self._to_client(client, specialist, message_id, reply_to=thread_to)
         log.info("relay.to_client", client=client.id, specialist=specialist.id)
+        metrics.relayed("to_client")
         return Outcome.RELAYED
 
     async def from_supervisor(
@@ -307,6 +310,7 @@ class Relay:
                 raise Refused("to.blocked", alias=client.alias)
             await self._to_client(client, specialist, message_id, reply_to=None, text=named.rest)
         log.info("relay.to_client", client=client.id, specialist=specialist.id, direct=1)
+        metrics.relayed("to_client")
 
     async def _to_client(
         self,

@@ -404,6 +404,21 @@ async def m016_events(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m014_heartbeat(conn: aiosqlite.Connection) -> None:
+    """One row the running bot rewrites each tick: when it last ticked and when the Bot API
+    last answered it. `python -m bot health` (Docker's HEALTHCHECK, a systemd timer) reads
+    it from another process, so it lives in the database rather than in memory."""
+    await conn.execute(
+        """
+        CREATE TABLE heartbeat (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            tick_at TEXT NOT NULL,
+            api_ok_at TEXT
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -415,6 +430,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m008_sent_links,
     m010_escalation,
     m016_events,
+    m014_heartbeat,
 )
 
 

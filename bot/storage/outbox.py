@@ -261,3 +261,17 @@ class OutboxRepository:
         """How many items are in each status."""
         rows = await self._db.fetch_all("SELECT status, count(*) FROM outbox GROUP BY status")
         return {row[0]: row[1] for row in rows}
+
+    async def waiting(self) -> tuple[dict[str, int], datetime | None]:
+        """How many items wait to be sent, per priority name, and when the oldest was queued."""
+        rows = await self._db.fetch_all(
+            "SELECT priority, count(*), min(created_at) FROM outbox"
+            " WHERE status = 'pending' GROUP BY priority"
+        )
+        depths = {priority.name.lower(): 0 for priority in Priority}
+        oldest: datetime | None = None
+        for priority, count, first in rows:
+            depths[Priority(priority).name.lower()] = count
+            queued = from_db(first)
+            oldest = queued if oldest is None else min(oldest, queued)
+        return depths, oldest

@@ -1,0 +1,135 @@
+"""`python -m bot restore <file>`: put a backup in place of the database, the bot stopped.
+
+A running bot holds an exclusive lock on `<database>.lock` for as long as it runs
+(`hold_run_lock`); restore takes the same lock, so it refuses while the bot runs, and a
+bot cannot start halfway through a restore. The backup must be a Porchlight database this
+code can migrate (every migration it records is one this code knows). The current
+database is kept aside under a dated name, its -wal and -shm folded into it first, and
+the backup is first copied whole next to the database, then renamed into place: a copy
+that fails leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from bot.storage.migrations import MIGRATIONS
+
+
+class RestoreError(Exception):
+    """A restore that cannot be done; the message is one line a person can act on."""
+
+
+class BotRunning(RestoreError):
+    """The bot holds the database."""
+
+
+def lock_path(database: Path) -> Path:
+    """The file a running bot keeps locked."""
+    return database.with_name(database.name + ".lock")
+
+
+@contextlib.contextmanager
+def hold_run_lock(database: Path) -> Iterator[None]:
+    """Hold the database's lock while the bot runs; BotRunning if another process has it."""
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as error:
+        raise RestoreError(
+            f"Cannot use the database {database} (DATABASE_PATH): {error.strerror}."
+        ) from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BotRunning(
+                f"A Porchlight bot is running on {database}: stop it first."
+            ) from None
+        yield
+    finally:
+        os.close(descriptor)  # closing it releases the lock
+
+
+def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
+    """Put backup in place of the database; return where the old one was kept, if any."""
+    if database.exists() and backup.exists() and backup.resolve() == database.resolve():
+        raise RestoreError(f"{backup} is the database itself: give the backup to restore.")
+    _check_backup(backup)
+    with hold_run_lock(database):
+        # The copy first: a copy that fails (a full disk) leaves the database in place.
+        partial = _copied_beside(database, backup)
+        try:
+            kept = _keep_aside(database, now) if database.exists() else None
+            os.replace(partial, database)
+        finally:
+            partial.unlink(missing_ok=True)
+        return kept
+
+
+def _copied_beside(database: Path, backup: Path) -> Path:
+    """A whole, synced copy of backup in the database's folder."""
+    try:
+        handle, name = tempfile.mkstemp(
+            dir=database.parent, prefix=f".{database.name}.", suffix=".restoring"
+        )
+    except OSError as error:
+        raise RestoreError(f"Cannot write beside {database}: {error.strerror}.") from None
+    os.close(handle)  # 0600 from the start, like the database
+    partial = Path(name)
+    try:
+        shutil.copyfile(backup, partial)
+        with partial.open("rb") as written:
+            os.fsync(written.fileno())
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise RestoreError(
+            f"Cannot copy {backup} beside {database}: {error.strerror}; nothing was changed."
+        ) from None
+    return partial
+
+
+def _check_backup(backup: Path) -> None:
+    """A readable, sound Porchlight database whose migrations this code all knows."""
+    if not backup.is_file():
+        raise RestoreError(f"There is no file {backup} to restore.")
+    known = {step.__name__ for step in MIGRATIONS}
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
+        ) as copy:
+            (verdict,) = copy.execute("PRAGMA quick_check").fetchone()
+            recorded = {row[0] for row in copy.execute("SELECT name FROM schema_migrations")}
+    except sqlite3.Error:
+        raise RestoreError(f"{backup} is not a Porchlight database.") from None
+    if verdict != "ok":
+        raise RestoreError(f"{backup} is damaged ({verdict}); it was not restored.")
+    if MIGRATIONS[0].__name__ not in recorded:
+        raise RestoreError(f"{backup} is not a Porchlight database.")
+    if newer := sorted(recorded - known):
+        raise RestoreError(
+            f"{backup} comes from a newer Porchlight (it has {newer[-1]}): upgrade first."
+        )
+
+
+def _keep_aside(database: Path, now: datetime) -> Path:
+    """Fold the -wal into the database, then move it to a dated name beside it."""
+    # A damaged database is what a restore is for: then it is kept aside as it is.
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(database)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("PRAGMA journal_mode=DELETE")
+    kept = database.with_name(f"{database.name}.before-restore-{now:%Y%m%d-%H%M%S}")
+    os.replace(database, kept)
+    for leftover in ("-wal", "-shm"):
+        stale = database.with_name(database.name + leftover)
+        if stale.exists():
+            os.replace(stale, kept.with_name(kept.name + leftover))
+    return kept
