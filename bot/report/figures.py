@@ -11,8 +11,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 SMALL = "<5"
 SMALL_BELOW = 5
@@ -34,7 +33,7 @@ def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def weeks_between(first: date, last: date, tz: ZoneInfo) -> list[Week]:
+def weeks_between(first: date, last: date, tz: tzinfo) -> list[Week]:
     """Every ISO week from the one holding `first` to the one holding `last`."""
     weeks = []
     monday = monday_of(first)

@@ -11,10 +11,10 @@ import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
+from bot.domain.rhythm import zone
 from bot.domain.texts import Texts
 from bot.logs import EventLog
 from bot.report import charts as drawing
@@ -92,7 +92,7 @@ class Reports:
         self._outbox = outbox
         self._texts = texts
         self._clock = clock
-        self._tz = ZoneInfo(timezone)
+        self._tz = zone(timezone)
         self._admin_ids = admin_ids
         self._weekly = parse_weekly(weekly) if weekly else None
         self._drawing = asyncio.Lock()
