@@ -30,6 +30,7 @@ from bot.services.container import Services
 from bot.services.notices import Refused
 from bot.services.onboarding import InviteRefused
 from bot.services.people import CLI, SpecialistError
+from bot.storage.db import StorageError, inspect_database
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -104,24 +105,33 @@ async def _username(settings: Settings) -> str:
 
 
 async def _check(settings: Settings) -> int:
+    """Where the configuration and the database are, whether the bot can use the database
+    (without creating it), and the token: exit 1 on any problem, never "fine" after one."""
+    print(f"Configuration folder: {CONFIG_DIR}")
+    print(f"Database: {settings.database_path}")
+    if not _warn_if_resources_unfilled(CONFIG_DIR / "safety"):
+        return EXIT_FAILURE
+    print(inspect_database(settings.database_path, settings.database_busy_timeout_seconds))
     username = await _username(settings)
     print(f"Configuration is fine. The bot is @{username}.")
     return 0
 
 
-def _warn_if_resources_unfilled(folder: Path) -> None:
-    """Clients in crisis are shown the safety resources: say if local lines are missing."""
+def _warn_if_resources_unfilled(folder: Path) -> bool:
+    """Clients in crisis are shown the safety resources: say if local lines are missing;
+    False if the safety configuration cannot be read at all."""
     try:
         unfilled = SafetyScreen.load(folder).unfilled()
     except SafetyConfigError as error:
         print(f"Error in the safety configuration: {error}", file=sys.stderr)
-        return
+        return False
     for language in unfilled:
         print(
             f"Warning: {folder / language}.toml still has the placeholder for local crisis"
             f" lines ({PLACEHOLDER} ...]): replace it with your programme's own.",
             file=sys.stderr,
         )
+    return True
 
 
 def _warn_if_env_is_readable(env: Path = Path(".env")) -> None:
@@ -285,7 +295,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "check":
             _warn_if_env_is_readable()
-            _warn_if_resources_unfilled(CONFIG_DIR / "safety")
             return asyncio.run(_check(settings))
         if args.command == "invite":
             return asyncio.run(_invite(settings, args.specialist_telegram_user_id, args.alias))
@@ -298,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "remove":
             return asyncio.run(_specialist_remove(settings, args.telegram_user_id, args.to))
         return asyncio.run(_specialist_list(settings))
+    except StorageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILURE
     except InvalidToken:
         print(
             "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.",

@@ -7,6 +7,8 @@ is in flight), and the database is closed in post_shutdown.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import warnings
 from collections.abc import AsyncIterator
@@ -18,7 +20,7 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.config import Settings, Webhook
+from bot.config import CONFIG_DIR, Settings, Webhook
 from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
@@ -29,6 +31,8 @@ from bot.handlers.routing import register
 from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
 from bot.services.container import Services
+from bot.storage.db import StorageError
+from bot.watch import StorageWatch
 
 log = EventLog(__name__)
 
@@ -50,6 +54,15 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         runtime: Runtime = application.bot_data
         runtime.bot_username = application.bot.username
         runtime.services = await Services.open(settings, the_clock, application.bot)
+        db = runtime.services.db
+        log.info("bot.using", database=str(db.path), config=str(CONFIG_DIR))
+        if db.created:
+            # A wrong DATABASE_PATH would make every client a stranger: say it loudly.
+            log.warning("storage.created_new", database=str(db.path))
+        watch = StorageWatch(
+            db, settings.storage_failure_exit_minutes * 60, lambda reason: _stop(reason)
+        )
+        watching.add(asyncio.create_task(watch.run(), name="storage-watch"))
         await runtime.services.start()
         # What a crash left unhandled goes first; from now on every message is kept.
         await runtime.services.relay.replay()
@@ -62,12 +75,23 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         start_tick(application, settings.checkin_tick_seconds)
         log.info("bot.started", username=runtime.bot_username)
 
+    def _stop(reason: str) -> None:
+        """The storage watch found the database unusable: stop, for `run` to exit 1."""
+        application.bot_data.fatal = reason
+        if application.running:
+            application.stop_running()
+
     async def post_stop(application: PorchlightApp) -> None:
         await application.bot_data.services.stop()
 
     async def post_shutdown(application: PorchlightApp) -> None:
         # When starting failed after post_init (a webhook port in use), PTB skips post_stop:
         # stop sending before the database closes (stopping twice is harmless).
+        for task in watching:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        watching.clear()
         services = getattr(application.bot_data, "services", None)
         if services is not None:
             await services.stop()
@@ -76,6 +100,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
 
     # The builder's inferred type loses the context's generics; this is the same object.
     inbox = InboxQueue()
+    watching: set[asyncio.Task[None]] = set()
     application = cast(
         PorchlightApp,
         ApplicationBuilder()
@@ -130,7 +155,8 @@ def webhook_options(webhook: Webhook) -> dict[str, Any]:
 def run(settings: Settings) -> None:
     """Serve until Ctrl-C or SIGTERM: a webhook with WEBHOOK_URL, else long polling.
 
-    Updates that waited while we were down count, either way.
+    Updates that waited while we were down count, either way. A database that cannot be
+    used, at start or later (see bot.watch), is a StorageError saying why.
     """
     application = build_application(settings)
     webhook = settings.webhook()
@@ -138,6 +164,9 @@ def run(settings: Settings) -> None:
         application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     else:
         application.run_webhook(**webhook_options(webhook))
+    fatal = application.bot_data.fatal
+    if fatal is not None:
+        raise StorageError(f"Stopped: the database {settings.database_path} {fatal}.")
 
 
 @asynccontextmanager

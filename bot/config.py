@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=180, ge=1, le=3650)
     checkin_tick_seconds: float = Field(default=15, gt=0, le=3600)
     patience_after: int = Field(default=3, ge=1, le=50)
+    # A database that stays unusable this long stops the bot (exit 1) for its supervisor.
+    storage_failure_exit_minutes: float = Field(default=5, gt=0, le=1440)
+    database_busy_timeout_seconds: float = Field(default=5, gt=0, le=600)
     # Webhook mode (long polling without WEBHOOK_URL). The secret comes after the URL:
     # its check reads the URL.
     webhook_url: str | None = None

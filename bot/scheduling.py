@@ -17,7 +17,9 @@ log = EventLog(__name__)
 
 
 async def tick(found: Services) -> None:
-    """One tick: check-ins and ended pauses, ended away times, daily summaries; tidy up."""
+    """One tick: messages whose handling failed, check-ins and ended pauses, ended away
+    times, daily summaries; tidy up."""
+    await found.relay.retry_waiting()
     await found.checkins.tick()
     await found.away.end_passed()
     await found.digests.tick()

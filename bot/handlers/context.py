@@ -18,6 +18,8 @@ class Runtime:
     def __init__(self) -> None:
         # Updates whose handling failed: their inbox rows stay for the next start.
         self.failed_updates: set[int] = set()
+        # Why the bot stopped itself (the storage watch), for `run` to say and exit 1.
+        self.fatal: str | None = None
 
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Runtime]

@@ -25,7 +25,7 @@ from bot.services.lookup import Lookup
 from bot.services.notices import Refused
 from bot.services.people import People
 from bot.storage.clients import ClientRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, fault_text, is_storage_fault
 from bot.storage.inbox import InboxRepository, Received
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
@@ -79,6 +79,8 @@ class Relay:
         self._clock = clock
         # Updates whose inbox row a relay transaction removed: forget() has nothing to do.
         self._settled: set[int] = set()
+        # People with a message whose handling failed: its inbox row waits for a retry.
+        self._waiting: set[int] = set()
 
     async def from_client(
         self,
@@ -275,28 +277,82 @@ class Relay:
         async with self._db.transaction():
             left = await self._inbox.unhandled()
         for message in left:
-            person = await self._people.identify(message.user_id)
-            if person.specialist is not None:
-                await self.from_specialist(
-                    message.update_id,
-                    person.specialist,
-                    message.message_id,
-                    message.reply_to_message_id,
-                )
-            elif person.client is not None and person.their_specialist is not None:
-                category = message.safety_category
-                await self.from_client(
-                    message.update_id,
-                    person.client,
-                    person.their_specialist,
-                    message.message_id,
-                    message.reply_to_message_id,
-                    SafetyMatch(category) if category is not None else None,
-                )
-            await self.forget(message.update_id)
+            await self._replay_one(message)
         if left:
             log.warning("inbox.replayed", count=len(left))
         return len(left)
+
+    def left_waiting(self, user_id: int) -> None:
+        """Handling this person's message failed: its inbox row waits (see retry_waiting)."""
+        self._waiting.add(user_id)
+
+    async def retry_waiting(self) -> int:
+        """The tick: relay the messages whose handling failed, oldest first; return how many.
+
+        A failure then is usually brief (the database locked for a moment): the message is
+        a few seconds late instead of waiting for the next start. One that fails again stops
+        its person's turn, so their later messages never overtake it.
+        """
+        if not self._waiting:
+            return 0
+        people = set(self._waiting)
+        async with self._db.transaction(background=True):
+            left = [m for m in await self._inbox.unhandled() if m.user_id in people]
+        relayed = 0
+        failed: set[int] = set()
+        for message in left:
+            if message.user_id in failed:
+                continue
+            try:
+                await self._replay_one(message)
+            except Exception as error:
+                failed.add(message.user_id)
+                reason = fault_text(error) if is_storage_fault(error) else type(error).__name__
+                log.warning("inbox.retry_failed", update=message.update_id, error=reason)
+                continue
+            relayed += 1
+        self._waiting -= people - failed
+        if relayed:
+            log.info("inbox.retried", count=relayed)
+        return relayed
+
+    async def catch_up(self, user_id: int, update_id: int) -> None:
+        """Before a person's new message: relay their earlier ones still waiting, in order.
+
+        A failure here fails the new message too, so it waits behind the old one.
+        """
+        if user_id not in self._waiting:
+            return
+        async with self._db.transaction():
+            left = [
+                m
+                for m in await self._inbox.unhandled()
+                if m.user_id == user_id and m.update_id < update_id
+            ]
+        for message in left:
+            await self._replay_one(message)
+
+    async def _replay_one(self, message: Received) -> None:
+        """Relay one stored message as its handler would have, then forget it."""
+        person = await self._people.identify(message.user_id)
+        if person.specialist is not None:
+            await self.from_specialist(
+                message.update_id,
+                person.specialist,
+                message.message_id,
+                message.reply_to_message_id,
+            )
+        elif person.client is not None and person.their_specialist is not None:
+            category = message.safety_category
+            await self.from_client(
+                message.update_id,
+                person.client,
+                person.their_specialist,
+                message.message_id,
+                message.reply_to_message_id,
+                SafetyMatch(category) if category is not None else None,
+            )
+        await self.forget(message.update_id)
 
     async def _linked(
         self, chat_id: int, message_id: int | None, specialist_id: int | None
