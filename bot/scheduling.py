@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.handlers.context import Context, PorchlightApp, services
 from bot.logs import EventLog
 from bot.services.container import Services
+from bot.storage.db import fault_text, is_storage_fault
 
 log = EventLog(__name__)
 
@@ -27,8 +28,14 @@ async def tick(found: Services) -> None:
 
 
 async def job_checkin_tick(context: Context) -> None:
-    """The repeating job: one tick."""
-    await tick(services(context))
+    """The repeating job: one tick. A failing database is one line per tick, not a
+    traceback; the storage watch (bot.watch) stops the bot if it keeps failing."""
+    try:
+        await tick(services(context))
+    except Exception as error:
+        if not is_storage_fault(error):
+            raise
+        log.warning("tick.failed", error=fault_text(error))
 
 
 def start_tick(application: PorchlightApp, seconds: float) -> None:
