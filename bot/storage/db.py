@@ -71,8 +71,7 @@ def _unusable(path: Path, problem: str) -> StorageError:
 def _create_private(path: Path) -> bool:
     """Create the folder and an empty database file readable by its owner only; return True
     if the file did not exist before."""
-    if path.is_dir():
-        raise _unusable(path, "it is a folder, not a file")
+    _check_place(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         created = not path.exists() or path.stat().st_size == 0
@@ -84,15 +83,21 @@ def _create_private(path: Path) -> bool:
     return created
 
 
+def _check_place(path: Path) -> Path:
+    """Refuse a path that is a folder, or lies under a file; return its nearest folder."""
+    if path.is_dir():
+        raise _unusable(path, "it is a folder, not a file")
+    folder = next(parent for parent in path.parents if parent.exists())
+    if not folder.is_dir():
+        raise _unusable(path, f"{folder} is not a folder")
+    return folder
+
+
 def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS / 1000) -> str:
     """What `check` says about the database at path, changing nothing (not even creating
     it); a StorageError naming the problem if the bot could not use it."""
-    if path.is_dir():
-        raise _unusable(path, "it is a folder, not a file")
+    folder = _check_place(path)
     if not path.exists():
-        folder = next(parent for parent in path.parents if parent.exists())
-        if not folder.is_dir():
-            raise _unusable(path, f"{folder} is not a folder")
         if not os.access(folder, os.W_OK | os.X_OK):
             raise _unusable(path, f"it does not exist and {folder} is not writable")
         return f"{path} does not exist yet: `run` will create it (a new, empty database)."

@@ -67,7 +67,7 @@ async def test_a_lock_held_past_the_limit_stops_the_bot_with_one_line(
     last = output(log).strip().splitlines()[-1]
     assert last == (
         f"Stopped: the database {database} has failed for 0.03 minutes (database is locked)."
-    )
+    ), output(log)
     assert "Traceback" not in output(log)
     # Nothing was lost: the message was never confirmed, and the next start relays it.
     again = await start_bot(fake_api, database, log, **SHORT_BUSY)
