@@ -31,7 +31,7 @@ from bot.handlers.routing import register
 from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
 from bot.services.container import Services
-from bot.storage.db import StorageError
+from bot.storage.db import StorageError, fault_text, is_storage_fault, unusable
 from bot.watch import StorageWatch
 
 log = EventLog(__name__)
@@ -160,10 +160,16 @@ def run(settings: Settings) -> None:
     """
     application = build_application(settings)
     webhook = settings.webhook()
-    if webhook is None:
-        application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
-    else:
-        application.run_webhook(**webhook_options(webhook))
+    try:
+        if webhook is None:
+            application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        else:
+            application.run_webhook(**webhook_options(webhook))
+    except Exception as error:
+        # Opened, but failing before the first poll (locked by then, say): the same one line.
+        if not is_storage_fault(error):
+            raise
+        raise unusable(settings.database_path, fault_text(error)) from None
     fatal = application.bot_data.fatal
     if fatal is not None:
         raise StorageError(f"Stopped: the database {settings.database_path} {fatal}.")

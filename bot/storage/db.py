@@ -64,7 +64,8 @@ def fault_text(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
-def _unusable(path: Path, problem: str) -> StorageError:
+def unusable(path: Path, problem: str) -> StorageError:
+    """The one line for a database that cannot be used."""
     return StorageError(f"Cannot use the database {path} (DATABASE_PATH): {problem}.")
 
 
@@ -79,17 +80,17 @@ def _create_private(path: Path) -> bool:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         os.chmod(path, 0o600)
     except OSError as error:
-        raise _unusable(path, (error.strerror or type(error).__name__).lower()) from None
+        raise unusable(path, (error.strerror or type(error).__name__).lower()) from None
     return created
 
 
 def _check_place(path: Path) -> Path:
     """Refuse a path that is a folder, or lies under a file; return its nearest folder."""
     if path.is_dir():
-        raise _unusable(path, "it is a folder, not a file")
+        raise unusable(path, "it is a folder, not a file")
     folder = next(parent for parent in path.parents if parent.exists())
     if not folder.is_dir():
-        raise _unusable(path, f"{folder} is not a folder")
+        raise unusable(path, f"{folder} is not a folder")
     return folder
 
 
@@ -99,7 +100,7 @@ def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS /
     folder = _check_place(path)
     if not path.exists():
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise _unusable(path, f"it does not exist and {folder} is not writable")
+            raise unusable(path, f"it does not exist and {folder} is not writable")
         return f"{path} does not exist yet: `run` will create it (a new, empty database)."
     try:
         # mode=rw: never create; BEGIN IMMEDIATE asks for the write lock the bot needs.
@@ -113,9 +114,9 @@ def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS /
         finally:
             connection.close()
     except sqlite3.Error as error:
-        raise _unusable(path, fault_text(error)) from None
+        raise unusable(path, fault_text(error)) from None
     if tables and "schema_migrations" not in tables:
-        raise _unusable(path, "it is an SQLite database, but not Porchlight's")
+        raise unusable(path, "it is an SQLite database, but not Porchlight's")
     return f"{path} is a Porchlight database, readable and writable."
 
 
@@ -193,7 +194,7 @@ class Database:
         try:
             connection = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as error:
-            raise _unusable(path, fault_text(error)) from None
+            raise unusable(path, fault_text(error)) from None
         try:
             database = await cls._set_up(connection)
             await connection.execute(f"PRAGMA busy_timeout={round(busy_timeout_seconds * 1000)}")
@@ -204,7 +205,7 @@ class Database:
         except BaseException as error:
             await connection.close()
             if is_storage_fault(error) or isinstance(error, OSError):
-                raise _unusable(path, fault_text(error)) from None
+                raise unusable(path, fault_text(error)) from None
             raise
         return database
 
