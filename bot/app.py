@@ -99,7 +99,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         log.info("bot.stopped")
 
     # The builder's inferred type loses the context's generics; this is the same object.
-    inbox = InboxQueue()
+    inbox = InboxQueue(wait_for_storage=settings.webhook() is None)
     watching: set[asyncio.Task[None]] = set()
     application = cast(
         PorchlightApp,

@@ -7,11 +7,12 @@ cannot lose it: at the next start `replay_inbox` relays what was left unhandled,
 and the relay's de-duplication by update id keeps anything from going twice.
 
 When storing fails (the database locked by another process past the busy timeout, a
-full disk), the update is neither queued nor confirmed: `put` logs the fault
-(`event=inbox.keep_failed`), backs off and tries again, and polling waits meanwhile, so
-nothing Telegram holds is confirmed before it is safe. Left to PTB, the error would end
-its polling task for good while the process looked alive. If storage stays broken, the
-storage watch (bot.watch) stops the bot; a stop cancels the wait at once.
+full disk), the update is neither queued nor confirmed, and `put` logs the fault
+(`event=inbox.keep_failed`). With long polling it backs off and tries again, and polling
+waits meanwhile, so nothing Telegram holds is confirmed before it is safe: left to PTB,
+the error would end its polling task for good while the process looked alive. A webhook
+answers 500 instead, and Telegram sends the update again later. If storage stays broken,
+the storage watch (bot.watch) stops the bot; a stop cancels the wait at once.
 """
 
 from __future__ import annotations
@@ -59,9 +60,11 @@ Keep = Callable[[Received, str | None, str | None], Awaitable[None]]
 class InboxQueue(asyncio.Queue[object]):
     """The application's update queue, keeping each private message before it is queued."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, wait_for_storage: bool = True) -> None:
         super().__init__()
         self._keep: Keep | None = None
+        # Long polling waits for a failing database; a webhook answers 500 at once.
+        self._wait_for_storage = wait_for_storage
 
     def keep_with(self, keep: Keep) -> None:
         """Store with this from now on (set once the database is open)."""
@@ -77,11 +80,11 @@ class InboxQueue(asyncio.Queue[object]):
                 await self._keep_until_stored(self._keep, kept, words, language)
         await super().put(item)
 
-    @staticmethod
     async def _keep_until_stored(
-        keep: Keep, kept: Received, words: str | None, language: str | None
+        self, keep: Keep, kept: Received, words: str | None, language: str | None
     ) -> None:
-        """Store the ids, trying again with back-off while the database fails."""
+        """Store the ids; while the database fails, try again with back-off (or, for a
+        webhook, raise)."""
         wait = FIRST_RETRY_SECONDS
         while True:
             try:
@@ -97,8 +100,10 @@ class InboxQueue(asyncio.Queue[object]):
                     "inbox.keep_failed",
                     update=kept.update_id,
                     error=fault_text(error),
-                    retry_in=wait,
+                    retry_in=wait if self._wait_for_storage else None,
                 )
+                if not self._wait_for_storage:
+                    raise
             await asyncio.sleep(wait)
             wait = min(MAX_RETRY_SECONDS, wait * 2)
 
