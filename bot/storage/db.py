@@ -94,6 +94,12 @@ def _check_place(path: Path) -> Path:
     return folder
 
 
+def _refuse_foreign(path: Path, tables: set[str]) -> None:
+    """Another program's database (a wrong DATABASE_PATH) is never migrated into."""
+    if tables and "schema_migrations" not in tables:
+        raise unusable(path, "it is an SQLite database, but not Porchlight's")
+
+
 def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS / 1000) -> str:
     """What `check` says about the database at path, changing nothing (not even creating
     it); a StorageError naming the problem if the bot could not use it."""
@@ -115,8 +121,7 @@ def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS /
             connection.close()
     except sqlite3.Error as error:
         raise unusable(path, fault_text(error)) from None
-    if tables and "schema_migrations" not in tables:
-        raise unusable(path, "it is an SQLite database, but not Porchlight's")
+    _refuse_foreign(path, tables)
     return f"{path} is a Porchlight database, readable and writable."
 
 
@@ -197,6 +202,8 @@ class Database:
             raise unusable(path, fault_text(error)) from None
         try:
             database = await cls._set_up(connection)
+            found = await connection.execute_fetchall("SELECT name FROM sqlite_master")
+            _refuse_foreign(path, {row[0] for row in found})
             await connection.execute(f"PRAGMA busy_timeout={round(busy_timeout_seconds * 1000)}")
             async with database.transaction() as conn:
                 await migrate(conn)
@@ -204,6 +211,8 @@ class Database:
             database._identity = _identity(path)
         except BaseException as error:
             await connection.close()
+            if isinstance(error, StorageError):
+                raise
             if is_storage_fault(error) or isinstance(error, OSError):
                 raise unusable(path, fault_text(error)) from None
             raise

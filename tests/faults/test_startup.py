@@ -38,6 +38,13 @@ def under_a_file(path: Path) -> Path:
     return path / "porchlight.sqlite3"
 
 
+def someone_elses(path: Path) -> Path:
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    other.close()
+    return path
+
+
 def problem(case: str, database: Path) -> str:
     """What the one line says is wrong."""
     if case == "under a file":
@@ -58,6 +65,7 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], str]] = {
     "a folder": (folder, "it is a folder, not a file"),
     "under a file": (under_a_file, ""),
     "unreadable": (unreadable, "unable to open database file"),
+    "another program's": (someone_elses, "it is an SQLite database, but not Porchlight's"),
 }
 
 
