@@ -59,9 +59,7 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         if db.created:
             # A wrong DATABASE_PATH would make every client a stranger: say it loudly.
             log.warning("storage.created_new", database=str(db.path))
-        watch = StorageWatch(
-            db, settings.storage_failure_exit_minutes * 60, lambda reason: _stop(reason)
-        )
+        watch = StorageWatch(db, settings.storage_failure_exit_minutes * 60, _stop)
         watching.add(asyncio.create_task(watch.run(), name="storage-watch"))
         await runtime.services.start()
         # What a crash left unhandled goes first; from now on every message is kept.

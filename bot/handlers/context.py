@@ -16,7 +16,7 @@ class Runtime:
     bot_username: str
 
     def __init__(self) -> None:
-        # Updates whose handling failed: their inbox rows stay for the next start.
+        # Updates whose handling failed: their inbox rows stay for the tick to retry.
         self.failed_updates: set[int] = set()
         # Why the bot stopped itself (the storage watch), for `run` to say and exit 1.
         self.fatal: str | None = None

@@ -299,19 +299,18 @@ class Relay:
         async with self._db.transaction(background=True):
             left = [m for m in await self._inbox.unhandled() if m.user_id in people]
         relayed = 0
-        failed: set[int] = set()
+        behind: set[int] = set()  # people whose turn stopped at a message that failed again
         for message in left:
-            if message.user_id in failed:
+            if message.user_id in behind:
                 continue
             try:
-                await self._replay_one(message)
-            except Exception as error:
-                failed.add(message.user_id)
-                reason = fault_text(error) if is_storage_fault(error) else type(error).__name__
-                log.warning("inbox.retry_failed", update=message.update_id, error=reason)
-                continue
-            relayed += 1
-        self._waiting -= people - failed
+                relayed += await self._retried(message)
+            except Exception as error:  # the database failing again (see _retried)
+                behind.add(message.user_id)
+                log.warning(
+                    "inbox.retry_failed", update=message.update_id, error=fault_text(error)
+                )
+        self._waiting -= people - behind
         if relayed:
             log.info("inbox.retried", count=relayed)
         return relayed
@@ -319,7 +318,8 @@ class Relay:
     async def catch_up(self, user_id: int, update_id: int) -> None:
         """Before a person's new message: relay their earlier ones still waiting, in order.
 
-        A failure here fails the new message too, so it waits behind the old one.
+        The database failing again fails the new message too, so it waits behind the old
+        one (both go at a later tick).
         """
         if user_id not in self._waiting:
             return
@@ -330,7 +330,23 @@ class Relay:
                 if m.user_id == user_id and m.update_id < update_id
             ]
         for message in left:
+            await self._retried(message)
+
+    async def _retried(self, message: Received) -> bool:
+        """Relay a waiting message again; True if it went.
+
+        The database failing again is raised: the person's later messages wait behind this
+        one. Any other failure, a fault of ours that may well repeat for ever, is logged and
+        the message left in the inbox for the next start, so that it holds nobody up.
+        """
+        try:
             await self._replay_one(message)
+        except Exception as error:
+            if is_storage_fault(error):
+                raise
+            log.exception("inbox.retry_error", update=message.update_id)
+            return False
+        return True
 
     async def _replay_one(self, message: Received) -> None:
         """Relay one stored message as its handler would have, then forget it."""

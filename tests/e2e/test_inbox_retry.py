@@ -13,16 +13,19 @@ from tests.e2e.harness import Harness
 SAM, ALEX = 1001, 2001
 
 
-def fail_once(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next relay from a client fails inside its transaction, as on a locked database."""
+def fail_once(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, times: int = 1, error: Exception | None = None
+) -> None:
+    """The next relay from a client fails inside its transaction, as on a locked database
+    (or as often, and with what error, as given)."""
     checkins = bot.services.checkins
     original = checkins.answered_by_message
     failed: list[bool] = []
 
     async def failing(*args: Any, **kwargs: Any) -> Any:
-        if not failed:
+        if len(failed) < times:
             failed.append(True)
-            raise sqlite3.OperationalError("database is locked")
+            raise error or sqlite3.OperationalError("database is locked")
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(checkins, "answered_by_message", failing)
@@ -58,3 +61,19 @@ async def test_a_later_message_waits_behind_the_one_that_failed(
         lambda: second.message_id in copies_to_sam(bot), what="the second copy"
     )
     assert copies_to_sam(bot)[-2:] == [first.message_id, second.message_id]
+
+
+async def test_a_message_that_fails_for_another_reason_holds_nobody_up(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fault of ours that repeats: the first message fails, and fails again when retried.
+    fail_once(bot, monkeypatch, times=2, error=RuntimeError("a bug"))
+    first = bot.api.send_text(ALEX, "the first thing")
+    await bot.barrier(ALEX)
+    second = bot.api.send_text(ALEX, "and then this")
+    await bot.api.wait_until(
+        lambda: second.message_id in copies_to_sam(bot), what="the second copy"
+    )
+    assert first.message_id not in copies_to_sam(bot)
+    # It stays in the inbox, for the next start.
+    assert await bot.rows("SELECT user_id FROM inbox") == [(ALEX,)]
