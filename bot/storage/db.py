@@ -85,9 +85,13 @@ def _create_private(path: Path) -> bool:
 
 
 def _check_place(path: Path) -> Path:
-    """Refuse a path that is a folder, or lies under a file; return its nearest folder."""
+    """Refuse a path that is a folder, lies under a file, or is a symbolic link that leads
+    nowhere (an unmounted volume: a new database there would be the wrong one); return its
+    nearest folder."""
     if path.is_dir():
         raise unusable(path, "it is a folder, not a file")
+    if os.path.lexists(path) and not path.exists():
+        raise unusable(path, "it is a symbolic link that leads nowhere")
     folder = next(parent for parent in path.parents if parent.exists())
     if not folder.is_dir():
         raise unusable(path, f"{folder} is not a folder")

@@ -90,6 +90,11 @@ def output(log: Path) -> str:
     return log.read_text(errors="replace")
 
 
+def said(log: Path) -> list[str]:
+    """The lines the process wrote that are not log events: what a person is told."""
+    return [line for line in output(log).splitlines() if not line[:4].isdigit()]
+
+
 async def wait_for_log(log: Path, text: str, times: int = 1, within: float = 15) -> None:
     """Poll the process's output until it holds the text (this many times)."""
     loop = asyncio.get_running_loop()
