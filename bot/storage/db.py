@@ -19,7 +19,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.storage.migrations import migrate
+from bot.storage.migrations import MIGRATIONS, migrate
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -104,6 +104,15 @@ def _refuse_foreign(path: Path, tables: set[str]) -> None:
         raise unusable(path, "it is an SQLite database, but not Porchlight's")
 
 
+def _refuse_newer(path: Path, recorded: Iterable[str]) -> None:
+    """A database a newer Porchlight migrated (the bot rolled back) is never used: this code
+    does not know its tables, and migrations only go forward."""
+    unknown = sorted(set(recorded) - {step.__name__ for step in MIGRATIONS})
+    if unknown:
+        names = ", ".join(unknown)
+        raise unusable(path, f"a newer version of Porchlight made it ({names}): upgrade the bot")
+
+
 def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS / 1000) -> str:
     """What `check` says about the database at path, changing nothing (not even creating
     it); a StorageError naming the problem if the bot could not use it."""
@@ -120,12 +129,18 @@ def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS /
         try:
             connection.execute("BEGIN IMMEDIATE")
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+            recorded = (
+                [row[0] for row in connection.execute("SELECT name FROM schema_migrations")]
+                if "schema_migrations" in tables
+                else []
+            )
             connection.execute("ROLLBACK")
         finally:
             connection.close()
     except sqlite3.Error as error:
         raise unusable(path, fault_text(error)) from None
     _refuse_foreign(path, tables)
+    _refuse_newer(path, recorded)
     return f"{path} is a Porchlight database, readable and writable."
 
 
@@ -207,7 +222,11 @@ class Database:
         try:
             database = await cls._set_up(connection)
             found = await connection.execute_fetchall("SELECT name FROM sqlite_master")
-            _refuse_foreign(path, {row[0] for row in found})
+            tables = {row[0] for row in found}
+            _refuse_foreign(path, tables)
+            if "schema_migrations" in tables:
+                recorded = await connection.execute_fetchall("SELECT name FROM schema_migrations")
+                _refuse_newer(path, (row[0] for row in recorded))
             await connection.execute(f"PRAGMA busy_timeout={round(busy_timeout_seconds * 1000)}")
             async with database.transaction() as conn:
                 await migrate(conn)

@@ -46,6 +46,15 @@ def someone_elses(path: Path) -> Path:
     return path
 
 
+def newer(path: Path) -> Path:
+    """A database a newer Porchlight migrated (the bot was rolled back)."""
+    with sqlite3.connect(path) as other:
+        other.execute("CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+        other.execute("INSERT INTO schema_migrations VALUES ('m999_from_the_future', '')")
+    other.close()
+    return path
+
+
 def problem(case: str, database: Path) -> str:
     """What the one line says is wrong."""
     if case == "under a file":
@@ -72,6 +81,10 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], str]] = {
     "unreadable (a link to itself)": (unreadable, "it is a symbolic link that leads nowhere"),
     "a link to nowhere": (dangling, "it is a symbolic link that leads nowhere"),
     "another program's": (someone_elses, "it is an SQLite database, but not Porchlight's"),
+    "a newer Porchlight's": (
+        newer,
+        "a newer version of Porchlight made it (m999_from_the_future): upgrade the bot",
+    ),
 }
 
 

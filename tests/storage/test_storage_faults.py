@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.db import Database
+from bot.storage.db import Database, StorageError
 
 
 async def test_a_failure_counts_until_a_write_goes_through(tmp_path: Path) -> None:
@@ -46,3 +46,15 @@ async def test_the_file_deleted_or_replaced_is_noticed(tmp_path: Path) -> None:
         assert db.moved() == "the file was replaced by another one"
     finally:
         await db.close()
+
+
+async def test_a_database_of_a_newer_version_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "porchlight.sqlite3"
+    db = await Database.open(path)
+    async with db.autocommit():
+        await db.write("INSERT INTO schema_migrations (name) VALUES ('m999_from_the_future')")
+    await db.close()
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="a newer version of Porchlight made it"):
+        await Database.open(path)
+    assert path.read_bytes() == before
