@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
+import sys
+import threading
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from telegram import Update
@@ -39,10 +43,17 @@ log = EventLog(__name__)
 # PTB's own defaults for the long-poll request, and for waiting on a pooled connection.
 GET_UPDATES_TIMEOUT_SECONDS = 5.0
 POOL_TIMEOUT_SECONDS = 1.0
+# How long `run` may take to stop (a supervisor's SIGTERM, or the storage watch) before it
+# exits anyway: a database call stuck on a lock or a hung disk must not hold it up, and
+# Docker kills after 10 s. SQLite's journal makes an exit mid-write safe.
+STOP_GRACE_SECONDS = 8.0
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> PorchlightApp:
-    """The Application that `run` serves and the end-to-end tests drive."""
+def build_application(
+    settings: Settings, clock: Clock | None = None, *, stop_grace: float | None = None
+) -> PorchlightApp:
+    """The Application that `run` serves and the end-to-end tests drive; with stop_grace,
+    the process exits at the latest that many seconds after it starts stopping."""
     hold_back_libraries()
     # PTB warns on every 429 that retry_after will become a timedelta; the sender reads
     # it either way, so the warning says nothing to whoever runs the bot.
@@ -61,6 +72,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
             log.warning("storage.created_new", database=str(db.path))
         watch = StorageWatch(db, settings.storage_failure_exit_minutes * 60, _stop)
         watching.add(asyncio.create_task(watch.run(), name="storage-watch"))
+        if stop_grace is not None:
+            watching.add(asyncio.create_task(_exit_if_stop_hangs(stop_grace), name="stop-grace"))
         await runtime.services.start()
         # What a crash left unhandled goes first; from now on every message is kept.
         await runtime.services.relay.replay()
@@ -72,6 +85,23 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         gc.freeze()
         start_tick(application, settings.checkin_tick_seconds)
         log.info("bot.started", username=runtime.bot_username)
+
+    async def _exit_if_stop_hangs(grace: float) -> None:
+        """Once the bot starts stopping, give it `grace` seconds, then end the process."""
+        started = False
+        while not (started and not application.running):
+            started = started or application.running
+            await asyncio.sleep(0.1)
+        timer = threading.Timer(grace, _exit_now, args=(grace,))
+        timer.daemon = True
+        timer.start()
+
+    def _exit_now(grace: float) -> None:
+        log.error("bot.stop_forced", after_seconds=grace)
+        fatal = application.bot_data.fatal
+        if fatal is not None:
+            print(stopped(settings.database_path, fatal), file=sys.stderr, flush=True)
+        os._exit(0 if fatal is None else 1)
 
     def _stop(reason: str) -> None:
         """The storage watch found the database unusable: stop, for `run` to exit 1."""
@@ -156,7 +186,7 @@ def run(settings: Settings) -> None:
     Updates that waited while we were down count, either way. A database that cannot be
     used, at start or later (see bot.watch), is a StorageError saying why.
     """
-    application = build_application(settings)
+    application = build_application(settings, stop_grace=STOP_GRACE_SECONDS)
     webhook = settings.webhook()
     try:
         if webhook is None:
@@ -170,7 +200,12 @@ def run(settings: Settings) -> None:
         raise unusable(settings.database_path, fault_text(error)) from None
     fatal = application.bot_data.fatal
     if fatal is not None:
-        raise StorageError(f"Stopped: the database {settings.database_path} {fatal}.")
+        raise StorageError(stopped(settings.database_path, fatal))
+
+
+def stopped(database: Path, reason: str) -> str:
+    """The one line for a bot the storage watch stopped."""
+    return f"Stopped: the database {database} {reason}."
 
 
 @asynccontextmanager

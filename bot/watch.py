@@ -3,7 +3,8 @@
 A live process that does nothing is the worst outcome for a support service: nobody
 restarts it, and nobody knows. Every WATCH_SECONDS the watch asks the database two things.
 Has it failed with no write going through since (`Database.failing`: the inbox, the
-tick and the sender all write through it) for STORAGE_FAILURE_EXIT_MINUTES? Is the file at
+tick and the sender all write through it) for STORAGE_FAILURE_EXIT_MINUTES, or has one call
+to it not come back for as long (a hang fails nothing)? Is the file at
 DATABASE_PATH still the one open here (`Database.moved`: into a deleted file every write
 would vanish)? Either way the bot stops with exit code 1 and one line saying why, so
 systemd or Docker restarts it, or a person looks.
@@ -42,6 +43,9 @@ class StorageWatch:
         moved = self._db.moved()
         if moved is not None:
             return f"is gone from under the running bot: {moved}"
+        held = self._db.held_for()
+        if held is not None and held >= self._exit_after:
+            return f"has not answered for {self._exit_after / 60:g} minutes (a call to it hangs)"
         failing = self._db.failing()
         if failing is None:
             if self._failing:

@@ -204,6 +204,8 @@ class Database:
         # Since when (monotonic seconds) the database has failed with no write since.
         self._failing_since: float | None = None
         self._fault = ""
+        # Since when (monotonic seconds) the current holder has had the connection.
+        self._held_since: float | None = None
 
     @classmethod
     async def open(
@@ -258,6 +260,13 @@ class Database:
         if self._failing_since is None:
             return None
         return time.monotonic() - self._failing_since, self._fault
+
+    def held_for(self) -> float | None:
+        """How many seconds the current holder has had the connection (a call waiting on a
+        lock past a long busy timeout, or a hung file system, fails nothing); None if free."""
+        if self._held_since is None:
+            return None
+        return time.monotonic() - self._held_since
 
     def moved(self) -> str | None:
         """What happened to the file at the path, if it is no longer the one open here (a
@@ -326,6 +335,7 @@ class Database:
         """The lock, held by this task for the block."""
         await self._lock.acquire(background=background)
         self._holder = asyncio.current_task()
+        self._held_since = time.monotonic()
         changes = self._connection.total_changes
         try:
             yield
@@ -342,6 +352,7 @@ class Database:
                 self._failing_since = None
         finally:
             self._holder = None
+            self._held_since = None
             self._lock.release()
 
     @asynccontextmanager

@@ -3,6 +3,7 @@ the bot waits and goes on, or stops with one line, never sits alive doing nothin
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
@@ -93,4 +94,45 @@ async def test_sigterm_during_a_storage_fault_stops_within_seconds(
         await wait_for_log(log, "database is locked")  # the message was fetched
         bot.send_signal(signal.SIGTERM)
         code = await exit_code(bot, within=5)
+    assert code == 0, output(log)
+
+
+LONG_BUSY = {"DATABASE_BUSY_TIMEOUT_SECONDS": "120"}
+
+
+async def test_a_database_call_that_hangs_past_the_limit_stops_the_bot(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    # A write waiting on a lock for longer than STORAGE_FAILURE_EXIT_MINUTES (a long busy
+    # timeout, or a hung file system) fails nothing: the watch must see the wait itself.
+    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
+    await prepare(database)
+    add_people(fake_api)
+    bot = await start_bot(
+        fake_api, database, log, STORAGE_FAILURE_EXIT_MINUTES="0.05", **LONG_BUSY
+    )
+    await started(log)
+    with locked(database):
+        fake_api.send_text(CLIENT, "are you there?")
+        code = await exit_code(bot, within=20)
+    assert code == 1, output(log)
+    last = output(log).strip().splitlines()[-1]
+    assert last == (
+        f"Stopped: the database {database} has not answered for 0.05 minutes (a call to it hangs)."
+    ), output(log)
+
+
+async def test_sigterm_while_a_database_call_hangs_stops_within_seconds(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
+    await prepare(database)
+    add_people(fake_api)
+    bot = await start_bot(fake_api, database, log, **LONG_BUSY)
+    await started(log)
+    with locked(database):
+        fake_api.send_text(CLIENT, "are you there?")
+        await asyncio.sleep(2)  # fetched: the bot waits for the lock (nothing to log yet)
+        bot.send_signal(signal.SIGTERM)
+        code = await exit_code(bot, within=10)
     assert code == 0, output(log)
