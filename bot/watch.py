@@ -66,7 +66,12 @@ class StorageWatch:
         still be starting the first time)."""
         said: str | None = None
         while True:
-            reason = said or self.look()
+            try:
+                reason = said or self.look()
+            except Exception:
+                # A fault of ours in one look must not leave the bot unwatched for good.
+                log.exception("storage.watch_error")
+                reason = None
             if reason is not None:
                 if said is None:
                     log.error("storage.stopping", reason=reason)
