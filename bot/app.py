@@ -92,8 +92,15 @@ def build_application(
         while not (started and not application.running):
             started = started or application.running
             await asyncio.sleep(0.1)
+        _exit_after(grace)
+
+    def _exit_after(grace: float) -> None:
+        """End the process in `grace` seconds unless it has ended by then (once)."""
+        if grace_timers:
+            return
         timer = threading.Timer(grace, _exit_now, args=(grace,))
         timer.daemon = True
+        grace_timers.append(timer)
         timer.start()
 
     def _exit_now(grace: float) -> None:
@@ -113,6 +120,10 @@ def build_application(
         await application.bot_data.services.stop()
 
     async def post_shutdown(application: PorchlightApp) -> None:
+        if stop_grace is not None:
+            # Stopped while starting (a SIGTERM while opening a locked database): the
+            # database call still waiting must not keep the process alive either.
+            _exit_after(stop_grace)
         # When starting failed after post_init (a webhook port in use), PTB skips post_stop:
         # stop sending before the database closes (stopping twice is harmless).
         for task in watching:
@@ -129,6 +140,7 @@ def build_application(
     # The builder's inferred type loses the context's generics; this is the same object.
     inbox = InboxQueue(wait_for_storage=settings.webhook() is None)
     watching: set[asyncio.Task[None]] = set()
+    grace_timers: list[threading.Timer] = []
     application = cast(
         PorchlightApp,
         ApplicationBuilder()

@@ -136,3 +136,16 @@ async def test_sigterm_while_a_database_call_hangs_stops_within_seconds(
         bot.send_signal(signal.SIGTERM)
         code = await exit_code(bot, within=10)
     assert code == 0, output(log)
+
+
+async def test_sigterm_while_starting_on_a_locked_database_stops_within_seconds(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
+    await prepare(database)
+    with locked(database):
+        bot = await start_bot(fake_api, database, log, **LONG_BUSY)
+        await asyncio.sleep(3)  # started, and waiting for the lock (nothing to log yet)
+        bot.send_signal(signal.SIGTERM)
+        code = await exit_code(bot, within=12)
+    assert code == 0, output(log)
