@@ -273,11 +273,15 @@ class Relay:
             await self._inbox.forget(update_id)
 
     async def replay(self) -> int:
-        """Relay what a crash left unhandled; return how many messages there were."""
+        """Relay what a crash left unhandled; return how many messages there were.
+
+        The database failing stops the start (one line, see bot.app); a message that fails
+        for another reason (see _retried) stays for the next start, and the bot starts.
+        """
         async with self._db.transaction():
             left = await self._inbox.unhandled()
         for message in left:
-            await self._replay_one(message)
+            await self._retried(message)
         if left:
             log.warning("inbox.replayed", count=len(left))
         return len(left)

@@ -77,3 +77,25 @@ async def test_a_message_that_fails_for_another_reason_holds_nobody_up(
     assert first.message_id not in copies_to_sam(bot)
     # It stays in the inbox, for the next start.
     assert await bot.rows("SELECT user_id FROM inbox") == [(ALEX,)]
+
+
+async def test_a_message_that_fails_for_another_reason_does_not_stop_the_next_start(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same fault of ours at the next start: one message must not keep the bot down.
+    checkins = type(bot.services.checkins)
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(checkins, "answered_by_message", failing)
+    first = bot.api.send_text(ALEX, "the first thing")
+    await bot.barrier(ALEX)
+    await bot.restart()
+    assert first.message_id not in copies_to_sam(bot)
+    assert await bot.rows("SELECT user_id FROM inbox") == [(ALEX,)]
+    monkeypatch.undo()
+    second = bot.api.send_text(ALEX, "and then this")
+    await bot.api.wait_until(
+        lambda: second.message_id in copies_to_sam(bot), what="the second copy"
+    )
