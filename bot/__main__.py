@@ -47,6 +47,7 @@ from bot.services.container import Services
 from bot.services.notices import Refused
 from bot.services.onboarding import InviteRefused
 from bot.services.people import CLI, SpecialistError
+from bot.storage.db import StorageError, inspect_database
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
@@ -194,16 +195,23 @@ async def _username(settings: Settings) -> str:
 
 
 async def _check(settings: Settings) -> int:
+    """Where the configuration and the database are, whether the bot can use the database
+    (without creating it), and the token: exit 1 on any problem, never "fine" after one."""
+    print(f"Configuration folder: {CONFIG_DIR}")
+    print(f"Database: {settings.database_path}")
+    sound = _texts_are_sound(CONFIG_DIR / "messages")
+    if not _warn_if_resources_unfilled(CONFIG_DIR / "safety") or not sound:
+        return EXIT_FAILURE
+    print(inspect_database(settings.database_path, settings.database_busy_timeout_seconds))
+    await _warn_if_escalation_has_nowhere_to_go(settings)
     username = await _username(settings)
     print(f"Configuration is fine. The bot is @{username}.")
     return 0
 
 
 def _warn_if_resources_unfilled(folder: Path) -> bool:
-    """Clients in crisis are shown the safety resources: say if local lines are missing.
-
-    False (said in one line) when the safety configuration cannot be used at all.
-    """
+    """Clients in crisis are shown the safety resources: say if local lines are missing;
+    False (said in one line) if the safety configuration cannot be read at all."""
     try:
         unfilled = SafetyScreen.load(folder).unfilled()
     except SafetyConfigError as error:
@@ -503,10 +511,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(settings)
         if args.command == "check":
             _warn_if_env_is_readable()
-            sound = _texts_are_sound(CONFIG_DIR / "messages")
-            if not _warn_if_resources_unfilled(CONFIG_DIR / "safety") or not sound:
-                return EXIT_FAILURE
-            asyncio.run(_warn_if_escalation_has_nowhere_to_go(settings))
             return asyncio.run(_check(settings))
         if args.command == "health":
             return _health(settings)
@@ -528,6 +532,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (TextsError, SafetyConfigError) as error:
         print(f"Error in the configuration in {CONFIG_DIR}: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    except StorageError as error:
+        print(error, file=sys.stderr)
+        return EXIT_FAILURE
     except InvalidToken:
         print(
             "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.",

@@ -8,12 +8,17 @@ is in flight), and the database is closed in post_shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import os
 import signal
+import sys
+import threading
 import warnings
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from telegram import Update
@@ -21,7 +26,7 @@ from telegram.ext import ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import metrics
-from bot.config import Settings, Webhook
+from bot.config import CONFIG_DIR, Settings, Webhook
 from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import Clock, SystemClock
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
@@ -34,16 +39,25 @@ from bot.health import Pulse, Watch
 from bot.logs import EventLog, hold_back_libraries
 from bot.scheduling import start_tick
 from bot.services.container import Services
+from bot.storage.db import StorageError, fault_text, is_storage_fault, unusable
+from bot.watch import StorageWatch
 
 log = EventLog(__name__)
 
 # PTB's own defaults for the long-poll request, and for waiting on a pooled connection.
 GET_UPDATES_TIMEOUT_SECONDS = 5.0
 POOL_TIMEOUT_SECONDS = 1.0
+# How long `run` may take to stop (a supervisor's SIGTERM, or the storage watch) before it
+# exits anyway: a database call stuck on a lock or a hung disk must not hold it up, and
+# Docker kills after 10 s. SQLite's journal makes an exit mid-write safe.
+STOP_GRACE_SECONDS = 8.0
 
 
-def build_application(settings: Settings, clock: Clock | None = None) -> PorchlightApp:
-    """The Application that `run` serves and the end-to-end tests drive."""
+def build_application(
+    settings: Settings, clock: Clock | None = None, *, stop_grace: float | None = None
+) -> PorchlightApp:
+    """The Application that `run` serves and the end-to-end tests drive; with stop_grace,
+    the process exits at the latest that many seconds after it starts stopping."""
     hold_back_libraries()
     # PTB warns on every 429 that retry_after will become a timedelta; the sender reads
     # it either way, so the warning says nothing to whoever runs the bot.
@@ -58,6 +72,15 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         runtime: Runtime = application.bot_data
         runtime.bot_username = application.bot.username
         runtime.services = await Services.open(settings, the_clock, application.bot)
+        db = runtime.services.db
+        log.info("bot.using", database=str(db.path), config=str(CONFIG_DIR))
+        if db.created:
+            # A wrong DATABASE_PATH would make every client a stranger: say it loudly.
+            log.warning("storage.created_new", database=str(db.path))
+        storage_watch = StorageWatch(db, settings.storage_failure_exit_minutes * 60, _stop)
+        watching.add(asyncio.create_task(storage_watch.run(), name="storage-watch"))
+        if stop_grace is not None:
+            watching.add(asyncio.create_task(_exit_if_stop_hangs(stop_grace), name="stop-grace"))
         await runtime.services.start()
         # What a crash left unhandled goes first; from now on every message is kept.
         await runtime.services.relay.replay()
@@ -75,14 +98,52 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
             log.warning("escalation.nowhere_to_go")
         log.info("bot.started", username=runtime.bot_username)
 
+    async def _exit_if_stop_hangs(grace: float) -> None:
+        """Once the bot starts stopping, give it `grace` seconds, then end the process."""
+        started = False
+        while not (started and not application.running):
+            started = started or application.running
+            await asyncio.sleep(0.1)
+        _exit_after(grace)
+
+    def _exit_after(grace: float) -> None:
+        """End the process in `grace` seconds unless it has ended by then (once)."""
+        if grace_timers:
+            return
+        timer = threading.Timer(grace, _exit_now, args=(grace,))
+        timer.daemon = True
+        grace_timers.append(timer)
+        timer.start()
+
+    def _exit_now(grace: float) -> None:
+        log.error("bot.stop_forced", after_seconds=grace)
+        fatal = application.bot_data.fatal
+        if fatal is not None:
+            print(stopped(settings.database_path, fatal), file=sys.stderr, flush=True)
+        os._exit(0 if fatal is None else 1)
+
+    def _stop(reason: str) -> None:
+        """The storage watch found the database unusable: stop, for `run` to exit 1."""
+        application.bot_data.fatal = reason
+        application.bot_data.stop_requested.set()
+
     async def post_stop(application: PorchlightApp) -> None:
         await application.bot_data.services.stop()
 
     async def post_shutdown(application: PorchlightApp) -> None:
+        if stop_grace is not None:
+            # Stopped while starting (a SIGTERM while opening a locked database): the
+            # database call still waiting must not keep the process alive either.
+            _exit_after(stop_grace)
         # When starting failed after post_init (a webhook port in use), PTB skips post_stop:
         # stop sending before the database closes (stopping twice is harmless).
         for task in lag_watcher:
             task.cancel()
+        for task in watching:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        watching.clear()
         services = getattr(application.bot_data, "services", None)
         if services is not None:
             await services.stop()
@@ -90,7 +151,9 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         log.info("bot.stopped")
 
     # The builder's inferred type loses the context's generics; this is the same object.
-    inbox = InboxQueue()
+    inbox = InboxQueue(wait_for_storage=settings.webhook() is None)
+    watching: set[asyncio.Task[None]] = set()
+    grace_timers: list[threading.Timer] = []
     application = cast(
         PorchlightApp,
         ApplicationBuilder()
@@ -118,6 +181,8 @@ def build_application(settings: Settings, clock: Clock | None = None) -> Porchli
         .post_shutdown(post_shutdown)
         .build(),
     )
+    if stop_grace is not None:
+        application.bot_data.exit_after = _exit_after
     register(application)
     return application
 
@@ -157,24 +222,46 @@ def webhook_options(webhook: Webhook) -> dict[str, Any]:
 def run(settings: Settings) -> None:
     """Serve until Ctrl-C or SIGTERM: a webhook with WEBHOOK_URL, else long polling.
 
-    Updates that waited while we were down count, either way.
+    Updates that waited while we were down count, either way. A database that cannot be
+    used, at start or later (see bot.watch), is a StorageError saying why.
     """
-    asyncio.run(_serve(build_application(settings), settings.webhook()))
+    application = build_application(settings, stop_grace=STOP_GRACE_SECONDS)
+    try:
+        asyncio.run(_serve(application, settings.webhook()))
+    except Exception as error:
+        # Opened, but failing before the first poll (locked by then, say): the same one line.
+        if not is_storage_fault(error):
+            raise
+        raise unusable(settings.database_path, fault_text(error)) from None
+    fatal = application.bot_data.fatal
+    if fatal is not None:
+        raise StorageError(stopped(settings.database_path, fatal))
 
 
 async def _serve(application: PorchlightApp, webhook: Webhook | None) -> None:
-    """Run until a stop signal; one that comes while the bot is starting stops it once started.
+    """Run until a stop signal or the storage watch's stop; one that comes while the bot is
+    starting stops it once started (and the stop grace ends a start stuck on the database).
 
     Not PTB's run_polling/run_webhook: their handlers raise SystemExit wherever the loop is,
     and in the middle of starting that stopped the loop again while the bot was stopping:
     the database stayed open, and the process hung after a traceback instead of exiting.
     """
-    stop = asyncio.Event()
+    runtime = application.bot_data
+
+    def on_signal() -> None:
+        runtime.stop_requested.set()
+        runtime.exit_after(STOP_GRACE_SECONDS)
+
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, stop.set)
+        loop.add_signal_handler(signal_number, on_signal)
     async with running(application, webhook=webhook):
-        await stop.wait()
+        await runtime.stop_requested.wait()
+
+
+def stopped(database: Path, reason: str) -> str:
+    """The one line for a bot the storage watch stopped."""
+    return f"Stopped: the database {database} {reason}."
 
 
 @asynccontextmanager

@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     remind_after_hours: float = Field(default=24, gt=0, le=24 * 30)
     # The programme report to every admin once a week ("mon 09:00", programme time).
     report_weekly: str | None = None
+    # A database that stays unusable this long stops the bot (exit 1) for its supervisor.
+    storage_failure_exit_minutes: float = Field(default=5, gt=0, le=1440)
+    database_busy_timeout_seconds: float = Field(default=5, gt=0, le=600)
     # Webhook mode (long polling without WEBHOOK_URL). The secret comes after the URL:
     # its check reads the URL.
     webhook_url: str | None = None

@@ -19,14 +19,16 @@ from bot.health import Watch
 from bot.logs import EventLog
 from bot.services.container import Services
 from bot.storage.checkpoint import checkpoint
+from bot.storage.db import fault_text, is_storage_fault
 
 log = EventLog(__name__)
 
 
 async def tick(found: Services) -> None:
-    """One tick: check-ins and ended pauses, ended away times, daily summaries, escalations
-    and reminders; tidy up, and empty the write-ahead log of what was cleared since
-    (bot.storage.checkpoint)."""
+    """One tick: messages whose handling failed, check-ins and ended pauses, ended away
+    times, daily summaries, escalations and reminders; tidy up, and empty the write-ahead
+    log of what was cleared since (bot.storage.checkpoint)."""
+    await found.relay.retry_waiting()
     metrics.checkins_sent((await found.checkins.tick()).checkins)
     await found.away.end_passed()
     await found.digests.tick()
@@ -38,10 +40,18 @@ async def tick(found: Services) -> None:
 
 
 async def job_checkin_tick(context: Context) -> None:
-    """The repeating job: one tick, timed; then the heartbeat (see bot.health)."""
+    """The repeating job: one tick, timed; then the heartbeat (see bot.health). A failing
+    database is one line per tick, not a traceback; the storage watch (bot.watch) stops the
+    bot if it keeps failing."""
     found = services(context)
     started = time.perf_counter()
-    await tick(found)
+    try:
+        await tick(found)
+    except Exception as error:
+        if not is_storage_fault(error):
+            raise
+        log.warning("tick.failed", error=fault_text(error))
+        return
     metrics.tick_took(time.perf_counter() - started)
     if context.job is not None and isinstance(context.job.data, Watch):
         await context.job.data.after_tick(found, context.bot)

@@ -30,7 +30,7 @@ from bot import metrics
 from bot.delivery.limiter import RateLimiter, Stopped
 from bot.domain.clock import Clock
 from bot.logs import EventLog
-from bot.storage.db import Database
+from bot.storage.db import Database, fault_text, is_storage_fault
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 
 log = EventLog(__name__)
@@ -111,6 +111,9 @@ class Sender:
         self._queues: dict[int, deque[OutboxItem]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._recent_429: deque[tuple[float, int]] = deque()
+        # A worker's send failed with an exception (the database failing, a full disk): the
+        # dispatcher pauses before handing the same items out again, instead of spinning.
+        self._worker_failed = False
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -140,12 +143,20 @@ class Sender:
     async def _run(self) -> None:
         while not self._stopping:
             try:
+                if self._worker_failed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopped.wait(), ERROR_PAUSE_SECONDS)
+                    self._worker_failed = False
+                    continue
                 next_at = await self._dispatch()
                 if not self._stopping:
                     await self._idle(next_at)
-            except Exception:
+            except Exception as error:
                 # A locked database (a backup, the command line) must not end sending.
-                log.exception("outbox.dispatch_error")
+                if is_storage_fault(error):
+                    log.warning("outbox.dispatch_failed", error=fault_text(error))
+                else:
+                    log.exception("outbox.dispatch_error")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopped.wait(), ERROR_PAUSE_SECONDS)
 
@@ -231,8 +242,12 @@ class Sender:
                 item = queue.popleft()
                 try:
                     sent = await self._send_one(item)
-                except Exception:
-                    log.exception("outbox.send_error", item=item.id)
+                except Exception as error:
+                    if not is_storage_fault(error):
+                        log.exception("outbox.send_error", item=item.id)
+                    elif not self._worker_failed:  # one line per pause, not one per item
+                        log.warning("outbox.storage_failed", item=item.id, error=fault_text(error))
+                    self._worker_failed = True
                     sent = False
                 finally:
                     self._release(item)

@@ -36,6 +36,8 @@ async def on_client_message(
     message = update.message
     assert message is not None
     found = services(context)
+    # An earlier message of theirs still waiting (its handling failed) goes first.
+    await found.relay.catch_up(client.telegram_user_id, update.update_id)
     await found.preferences.unblock(client)
     if message.text and await found.preferences.typed_answer(client, message.text):
         return

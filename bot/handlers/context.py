@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
@@ -16,8 +18,18 @@ class Runtime:
     bot_username: str
 
     def __init__(self) -> None:
-        # Updates whose handling failed: their inbox rows stay for the next start.
+        # Updates whose handling failed: their inbox rows stay for the tick to retry.
         self.failed_updates: set[int] = set()
+        # Why the bot stopped itself (the storage watch), for `run` to say and exit 1.
+        self.fatal: str | None = None
+        # Set by a stop signal or the storage watch: `run` stops the bot (bot.app._serve).
+        self.stop_requested = asyncio.Event()
+        # `run` ends the process this long after a stop began, stuck or not (bot.app).
+        self.exit_after: Callable[[float], None] = _no_forced_exit
+
+
+def _no_forced_exit(grace: float) -> None:
+    """In-process bots (tests, the demo) are never ended from inside."""
 
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Runtime]

@@ -5,6 +5,14 @@ confirms it to Telegram with its next getUpdates. InboxQueue stores the ids of a
 private message before it enters the queue, so a crash after the confirmation
 cannot lose it: at the next start `replay_inbox` relays what was left unhandled,
 and the relay's de-duplication by update id keeps anything from going twice.
+
+When storing fails (the database locked by another process past the busy timeout, a
+full disk), the update is neither queued nor confirmed, and `put` logs the fault
+(`event=inbox.keep_failed`). With long polling it backs off and tries again, and polling
+waits meanwhile, so nothing Telegram holds is confirmed before it is safe: left to PTB,
+the error would end its polling task for good while the process looked alive. A webhook
+answers 500 instead, and Telegram sends the update again later. If storage stays broken,
+the storage watch (bot.watch) stops the bot; a stop cancels the wait at once.
 """
 
 from __future__ import annotations
@@ -16,7 +24,15 @@ from telegram import Update
 from telegram.ext import filters
 
 from bot.handlers.context import Context, services
+from bot.logs import EventLog
+from bot.storage.db import fault_text, is_storage_fault
 from bot.storage.inbox import Received
+
+log = EventLog(__name__)
+
+# Waits between attempts to store a message while the database fails.
+FIRST_RETRY_SECONDS = 0.25
+MAX_RETRY_SECONDS = 5.0
 
 
 def received(update: Update) -> Received | None:
@@ -47,9 +63,11 @@ Keep = Callable[[Received, str | None, str | None], Awaitable[None]]
 class InboxQueue(asyncio.Queue[object]):
     """The application's update queue, keeping each private message before it is queued."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, wait_for_storage: bool = True) -> None:
         super().__init__()
         self._keep: Keep | None = None
+        # Long polling waits for a failing database; a webhook answers 500 at once.
+        self._wait_for_storage = wait_for_storage
 
     def keep_with(self, keep: Keep) -> None:
         """Store with this from now on (set once the database is open)."""
@@ -62,8 +80,35 @@ class InboxQueue(asyncio.Queue[object]):
             if kept is not None and item.message is not None:
                 words = item.message.text or item.message.caption
                 language = item.effective_user.language_code if item.effective_user else None
-                await self._keep(kept, words, language)
+                await self._keep_until_stored(self._keep, kept, words, language)
         await super().put(item)
+
+    async def _keep_until_stored(
+        self, keep: Keep, kept: Received, words: str | None, language: str | None
+    ) -> None:
+        """Store the ids; while the database fails, try again with back-off (or, for a
+        webhook, raise)."""
+        wait = FIRST_RETRY_SECONDS
+        while True:
+            try:
+                await keep(kept, words, language)
+                return
+            except Exception as error:
+                if not is_storage_fault(error):
+                    # Not the database failing but a fault of ours: the message is still
+                    # handled now, only not kept for a crash in between.
+                    log.exception("inbox.keep_error", update=kept.update_id)
+                    return
+                log.warning(
+                    "inbox.keep_failed",
+                    update=kept.update_id,
+                    error=fault_text(error),
+                    retry_in=wait if self._wait_for_storage else None,
+                )
+                if not self._wait_for_storage:
+                    raise
+            await asyncio.sleep(wait)
+            wait = min(MAX_RETRY_SECONDS, wait * 2)
 
 
 async def forget_handled(update: object, context: Context) -> None:
@@ -73,8 +118,10 @@ async def forget_handled(update: object, context: Context) -> None:
     failed = context.bot_data.failed_updates
     if update.update_id in failed:
         # A handler failed (its transaction rolled back): keep the row, so the message is
-        # relayed at the next start instead of being lost.
+        # relayed by the next tick (or start) instead of being lost.
         failed.discard(update.update_id)
+        if (kept := received(update)) is not None:
+            services(context).relay.left_waiting(kept.user_id)
         return
     if received(update) is not None:
         await services(context).relay.forget(update.update_id)

@@ -112,6 +112,8 @@ async def on_specialist_message(update: Update, context: Context, specialist: Sp
     """A specialist's message: a reply to a relayed message goes to that client."""
     message = update.message
     assert message is not None
-    await services(context).relay.from_specialist(
+    relay = services(context).relay
+    await relay.catch_up(specialist.telegram_user_id, update.update_id)
+    await relay.from_specialist(
         update.update_id, specialist, message.message_id, replied_to(update)
     )

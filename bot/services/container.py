@@ -87,7 +87,9 @@ class Services:
         safety = SafetyScreen.load(CONFIG_DIR / "safety")
         if bot is not None and (unfilled := safety.unfilled()):
             log.warning("safety.resources_placeholder", languages=",".join(unfilled))
-        db = await Database.open(settings.database_path)
+        db = await Database.open(
+            settings.database_path, busy_timeout_seconds=settings.database_busy_timeout_seconds
+        )
         specialists = SpecialistRepository(db)
         clients = ClientRepository(db)
         invites = InviteRepository(db)

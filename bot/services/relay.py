@@ -29,7 +29,7 @@ from bot.services.notices import Refused
 from bot.services.people import People
 from bot.storage import events
 from bot.storage.clients import ClientRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, fault_text, is_storage_fault
 from bot.storage.inbox import InboxRepository, Received
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
@@ -87,6 +87,8 @@ class Relay:
         self._clock = clock
         # Updates whose inbox row a relay transaction removed: forget() has nothing to do.
         self._settled: set[int] = set()
+        # People with a message whose handling failed: its inbox row waits for a retry.
+        self._waiting: set[int] = set()
 
     async def from_client(
         self,
@@ -388,39 +390,113 @@ class Relay:
             await self._inbox.forget(update_id)
 
     async def replay(self) -> int:
-        """Relay what a crash left unhandled; return how many messages there were."""
+        """Relay what a crash left unhandled; return how many messages there were.
+
+        The database failing stops the start (one line, see bot.app); a message that fails
+        for another reason (see _retried) stays for the next start, and the bot starts.
+        """
         async with self._db.transaction():
             left = await self._inbox.unhandled()
         for message in left:
-            person = await self._people.identify(message.user_id)
-            # In the order the live handler asks (bot.handlers.routing): an admin who is also
-            # someone's client writes as that client.
-            if person.specialist is not None:
-                await self.from_specialist(
-                    message.update_id,
-                    person.specialist,
-                    message.message_id,
-                    message.reply_to_message_id,
-                )
-            elif person.client is not None and person.their_specialist is not None:
-                category = message.safety_category
-                await self.from_client(
-                    message.update_id,
-                    person.client,
-                    person.their_specialist,
-                    message.message_id,
-                    message.reply_to_message_id,
-                    SafetyMatch(category) if category is not None else None,
-                )
-            elif person.is_admin:
-                admin = Responder(person.user_id, person.user_id, None, is_admin=True)
-                await self.from_supervisor(
-                    message.update_id, admin, message.message_id, message.reply_to_message_id
-                )
-            await self.forget(message.update_id)
+            await self._retried(message)
         if left:
             log.warning("inbox.replayed", count=len(left))
         return len(left)
+
+    def left_waiting(self, user_id: int) -> None:
+        """Handling this person's message failed: its inbox row waits (see retry_waiting)."""
+        self._waiting.add(user_id)
+
+    async def retry_waiting(self) -> int:
+        """The tick: relay the messages whose handling failed, oldest first; return how many.
+
+        A failure then is usually brief (the database locked for a moment): the message is
+        a few seconds late instead of waiting for the next start. One that fails again stops
+        its person's turn, so their later messages never overtake it.
+        """
+        if not self._waiting:
+            return 0
+        people = set(self._waiting)
+        async with self._db.transaction(background=True):
+            left = [m for m in await self._inbox.unhandled() if m.user_id in people]
+        relayed = 0
+        behind: set[int] = set()  # people whose turn stopped at a message that failed again
+        for message in left:
+            if message.user_id in behind:
+                continue
+            try:
+                relayed += await self._retried(message)
+            except Exception as error:  # the database failing again (see _retried)
+                behind.add(message.user_id)
+                log.warning(
+                    "inbox.retry_failed", update=message.update_id, error=fault_text(error)
+                )
+        self._waiting -= people - behind
+        if relayed:
+            log.info("inbox.retried", count=relayed)
+        return relayed
+
+    async def catch_up(self, user_id: int, update_id: int) -> None:
+        """Before a person's new message: relay their earlier ones still waiting, in order.
+
+        The database failing again fails the new message too, so it waits behind the old
+        one (both go at a later tick).
+        """
+        if user_id not in self._waiting:
+            return
+        async with self._db.transaction():
+            left = [
+                m
+                for m in await self._inbox.unhandled()
+                if m.user_id == user_id and m.update_id < update_id
+            ]
+        for message in left:
+            await self._retried(message)
+
+    async def _retried(self, message: Received) -> bool:
+        """Relay a waiting message again; True if it went.
+
+        The database failing again is raised: the person's later messages wait behind this
+        one. Any other failure, a fault of ours that may well repeat for ever, is logged and
+        the message left in the inbox for the next start, so that it holds nobody up.
+        """
+        try:
+            await self._replay_one(message)
+        except Exception as error:
+            if is_storage_fault(error):
+                raise
+            log.exception("inbox.retry_error", update=message.update_id)
+            return False
+        return True
+
+    async def _replay_one(self, message: Received) -> None:
+        """Relay one stored message as its handler would have, then forget it."""
+        person = await self._people.identify(message.user_id)
+        # In the order the live handler asks (bot.handlers.routing): an admin who is also
+        # someone's client writes as that client.
+        if person.specialist is not None:
+            await self.from_specialist(
+                message.update_id,
+                person.specialist,
+                message.message_id,
+                message.reply_to_message_id,
+            )
+        elif person.client is not None and person.their_specialist is not None:
+            category = message.safety_category
+            await self.from_client(
+                message.update_id,
+                person.client,
+                person.their_specialist,
+                message.message_id,
+                message.reply_to_message_id,
+                SafetyMatch(category) if category is not None else None,
+            )
+        elif person.is_admin:
+            admin = Responder(person.user_id, person.user_id, None, is_admin=True)
+            await self.from_supervisor(
+                message.update_id, admin, message.message_id, message.reply_to_message_id
+            )
+        await self.forget(message.update_id)
 
     async def _linked(
         self, chat_id: int, message_id: int | None, specialist_id: int | None

@@ -15,7 +15,7 @@ would hold every relay behind the connection meanwhile.
 from __future__ import annotations
 
 from bot.logs import EventLog
-from bot.storage.db import BUSY_TIMEOUT_MS, Database
+from bot.storage.db import Database
 
 log = EventLog(__name__)
 
@@ -28,7 +28,7 @@ async def checkpoint(db: Database) -> bool:
         try:
             row = await db.fetch_one("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
-            await db.write(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            await db.write(f"PRAGMA busy_timeout={db.busy_timeout_ms}")
     done = row is not None and row[0] == 0
     if not done:
         log.info("storage.checkpoint_busy")

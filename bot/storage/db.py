@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.storage.migrations import migrate
+from bot.storage.migrations import MIGRATIONS, migrate
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -47,12 +49,105 @@ def _casefold(text: str | None) -> str | None:
     return None if text is None else text.casefold()
 
 
-def _create_private(path: Path) -> None:
-    """Create the folder and an empty database file readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+class StorageError(Exception):
+    """A database that cannot be used; the message is one line naming the file and why."""
+
+
+def is_storage_fault(error: BaseException) -> bool:
+    """True for what SQLite raises when the database itself fails (locked, disk full, not a
+    database, corrupt, gone), as opposed to a statement the code got wrong."""
+    return isinstance(error, sqlite3.OperationalError) or type(error) is sqlite3.DatabaseError
+
+
+def fault_text(error: BaseException) -> str:
+    """SQLite's own words for a fault ("database is locked"): they never quote data."""
+    return str(error) or type(error).__name__
+
+
+def unusable(path: Path, problem: str) -> StorageError:
+    """The one line for a database that cannot be used."""
+    return StorageError(f"Cannot use the database {path} (DATABASE_PATH): {problem}.")
+
+
+def _create_private(path: Path) -> bool:
+    """Create the folder and an empty database file readable by its owner only; return True
+    if the file did not exist before."""
+    _check_place(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        created = not path.exists() or path.stat().st_size == 0
+        if created:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+    except OSError as error:
+        raise unusable(path, (error.strerror or type(error).__name__).lower()) from None
+    return created
+
+
+def _check_place(path: Path) -> Path:
+    """Refuse a path that is a folder, lies under a file, or is a symbolic link that leads
+    nowhere (an unmounted volume: a new database there would be the wrong one); return its
+    nearest folder."""
+    if path.is_dir():
+        raise unusable(path, "it is a folder, not a file")
+    if os.path.lexists(path) and not path.exists():
+        raise unusable(path, "it is a symbolic link that leads nowhere")
+    folder = next(parent for parent in path.parents if parent.exists())
+    if not folder.is_dir():
+        raise unusable(path, f"{folder} is not a folder")
+    return folder
+
+
+def _refuse_foreign(path: Path, tables: set[str]) -> None:
+    """Another program's database (a wrong DATABASE_PATH) is never migrated into."""
+    if tables and "schema_migrations" not in tables:
+        raise unusable(path, "it is an SQLite database, but not Porchlight's")
+
+
+def _refuse_newer(path: Path, recorded: Iterable[str]) -> None:
+    """A database a newer Porchlight migrated (the bot rolled back) is never used: this code
+    does not know its tables, and migrations only go forward."""
+    unknown = sorted(set(recorded) - {step.__name__ for step in MIGRATIONS})
+    if unknown:
+        names = ", ".join(unknown)
+        raise unusable(path, f"a newer version of Porchlight made it ({names}): upgrade the bot")
+
+
+def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS / 1000) -> str:
+    """What `check` says about the database at path, changing nothing (not even creating
+    it); a StorageError naming the problem if the bot could not use it."""
+    folder = _check_place(path)
     if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    os.chmod(path, 0o600)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise unusable(path, f"it does not exist and {folder} is not writable")
+        return f"{path} does not exist yet: `run` will create it (a new, empty database)."
+    try:
+        # mode=rw: never create; BEGIN IMMEDIATE asks for the write lock the bot needs.
+        connection = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=busy_timeout_seconds
+        )
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+            recorded = (
+                [row[0] for row in connection.execute("SELECT name FROM schema_migrations")]
+                if "schema_migrations" in tables
+                else []
+            )
+            connection.execute("ROLLBACK")
+        finally:
+            connection.close()
+    except sqlite3.Error as error:
+        raise unusable(path, fault_text(error)) from None
+    _refuse_foreign(path, tables)
+    _refuse_newer(path, recorded)
+    return f"{path} is a Porchlight database, readable and writable."
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """Which file the path names (device and inode)."""
+    found = os.stat(path)
+    return found.st_dev, found.st_ino
 
 
 class TurnLock:
@@ -103,12 +198,57 @@ class Database:
         self._lock = TurnLock()
         self._holder: asyncio.Task[object] | None = None
         self._after_commit: list[Callable[[], None]] = []
+        self.path: Path | None = None
+        self.created = False  # a new, empty database was made where settings said
+        self._identity: tuple[int, int] | None = None
+        # Since when (monotonic seconds) the database has failed with no write since.
+        self._failing_since: float | None = None
+        self._fault = ""
+        # Since when (monotonic seconds) the current holder has had the connection.
+        self._held_since: float | None = None
+        # What a write waits for another process's lock (DATABASE_BUSY_TIMEOUT_SECONDS).
+        self.busy_timeout_ms = BUSY_TIMEOUT_MS
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
-        """Open (creating if needed) and migrate the database at path."""
-        _create_private(path)
-        connection = await aiosqlite.connect(path, isolation_level=None)
+    async def open(
+        cls, path: Path, *, busy_timeout_seconds: float = BUSY_TIMEOUT_MS / 1000
+    ) -> Database:
+        """Open (creating if needed) and migrate the database at path.
+
+        A database that cannot be used (a folder, a locked, unreadable or corrupt file, not
+        a database at all) is a StorageError naming the file and the problem.
+        """
+        created = _create_private(path)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise unusable(path, fault_text(error)) from None
+        try:
+            database = await cls._set_up(connection)
+            found = await connection.execute_fetchall("SELECT name FROM sqlite_master")
+            tables = {row[0] for row in found}
+            _refuse_foreign(path, tables)
+            if "schema_migrations" in tables:
+                recorded = await connection.execute_fetchall("SELECT name FROM schema_migrations")
+                _refuse_newer(path, (row[0] for row in recorded))
+            database.busy_timeout_ms = round(busy_timeout_seconds * 1000)
+            await connection.execute(f"PRAGMA busy_timeout={database.busy_timeout_ms}")
+            async with database.transaction() as conn:
+                await migrate(conn)
+            database.path, database.created = path, created
+            database._identity = _identity(path)
+        except BaseException as error:
+            await connection.close()
+            if isinstance(error, StorageError):
+                raise
+            if is_storage_fault(error) or isinstance(error, OSError):
+                raise unusable(path, fault_text(error)) from None
+            raise
+        return database
+
+    @classmethod
+    async def _set_up(cls, connection: aiosqlite.Connection) -> Database:
+        """WAL, foreign keys, how long to wait for a lock, casefold: before migrations."""
         connection.row_factory = aiosqlite.Row
         await connection.execute("PRAGMA journal_mode=WAL")
         await connection.execute("PRAGMA foreign_keys=ON")
@@ -118,10 +258,36 @@ class Database:
         # copy of the file to show (bot/storage/checkpoint.py empties the log).
         await connection.execute("PRAGMA secure_delete=ON")
         await connection.create_function("casefold", 1, _casefold, deterministic=True)
-        database = cls(connection)
-        async with database.transaction() as conn:
-            await migrate(conn)
-        return database
+        return cls(connection)
+
+    def failing(self) -> tuple[float, str] | None:
+        """How many seconds the database has failed with no successful write since, and
+        SQLite's words for the last fault; None while it works."""
+        if self._failing_since is None:
+            return None
+        return time.monotonic() - self._failing_since, self._fault
+
+    def held_for(self) -> float | None:
+        """How many seconds the current holder has had the connection (a call waiting on a
+        lock past a long busy timeout, or a hung file system, fails nothing); None if free."""
+        if self._held_since is None:
+            return None
+        return time.monotonic() - self._held_since
+
+    def moved(self) -> str | None:
+        """What happened to the file at the path, if it is no longer the one open here (a
+        deleted database would take every write with it); None while all is well."""
+        if self.path is None or self._identity is None:
+            return None
+        try:
+            found = _identity(self.path)
+        except FileNotFoundError:
+            return "the file was deleted"
+        except OSError as error:
+            return f"the file can no longer be found ({error.strerror})"
+        if found != self._identity:
+            return "the file was replaced by another one"
+        return None
 
     async def close(self) -> None:
         """Close the connection."""
@@ -175,10 +341,24 @@ class Database:
         """The lock, held by this task for the block."""
         await self._lock.acquire(background=background)
         self._holder = asyncio.current_task()
+        self._held_since = time.monotonic()
+        changes = self._connection.total_changes
         try:
             yield
+        except BaseException as error:
+            if is_storage_fault(error):
+                if self._failing_since is None:
+                    self._failing_since = time.monotonic()
+                self._fault = fault_text(error)
+            raise
+        else:
+            # Only a write that went through shows the database works again: reads may
+            # succeed while every write fails (a full disk).
+            if self._connection.total_changes > changes:
+                self._failing_since = None
         finally:
             self._holder = None
+            self._held_since = None
             self._lock.release()
 
     @asynccontextmanager

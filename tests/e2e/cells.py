@@ -54,7 +54,15 @@ TO_OTHERS = {
 }
 # Log events that mean something went wrong while handling an update or sending.
 TROUBLE = frozenset(
-    {"handler.error", "outbox.dead", "outbox.send_error", "outbox.dispatch_error", "outbox.retry"}
+    {
+        "handler.error",
+        "outbox.dead",
+        "outbox.send_error",
+        "outbox.dispatch_error",
+        "outbox.retry",
+        "outbox.storage_failed",
+        "outbox.dispatch_failed",
+    }
 )
 
 Rows = list[tuple[object, ...]]

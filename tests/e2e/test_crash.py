@@ -4,9 +4,7 @@ check-in is sent twice. The bot runs as its own process (`python -m bot run`).""
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import sys
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -17,8 +15,9 @@ from bot.domain.rhythm import Cadence, Rhythm
 from bot.services.container import Services
 from bot.storage.clients import ClientRepository
 from bot.storage.schedules import ScheduleRepository
-from tests.conftest import TOKEN, make_settings
+from tests.conftest import make_settings
 from tests.fakes.bot_api import FakeBotApi
+from tests.faults.process import start_bot
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECIALISTS = {1001: "Sam Rivera", 1002: "Ria Okafor"}
@@ -69,38 +68,6 @@ async def drained(database: Path) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, f"{waiting} still waiting"
         await asyncio.sleep(0.05)
-
-
-async def start_bot(
-    api: FakeBotApi, database: Path, log: Path, **settings: str
-) -> asyncio.subprocess.Process:
-    """`python -m bot run` against the fake, with these settings on top."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "DATABASE_", "ADMIN_", "SEND_", "CHECKIN_"))
-    }
-    env.update(
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=api.base_url,
-        DATABASE_PATH=str(database),
-        SEND_PER_SECOND="1000",
-        SEND_PER_CHAT_INTERVAL="0.05",
-        CHECKIN_TICK_SECONDS="0.2",
-        PYTHONPATH=str(ROOT),
-    )
-    env.update(settings)
-    with log.open("ab") as out:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=database.parent,
-            env=env,
-            stdout=out,
-            stderr=out,
-        )
 
 
 def copies(api: FakeBotApi) -> Counter[tuple[int, int]]:

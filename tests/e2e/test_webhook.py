@@ -18,8 +18,8 @@ from telegram.ext import TypeHandler
 from bot.handlers.inbox import InboxQueue
 from bot.storage.inbox import Received
 from tests.e2e.harness import Harness, harness
-from tests.e2e.test_crash import start_bot
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
+from tests.faults.process import start_bot
 
 SAM, RIA = 1001, 1002
 ALEX, CY = 2001, 2003

@@ -1,0 +1,101 @@
+"""A relay that failed mid-handler (the database locked for a moment) is retried by the
+tick, seconds later, not at the next start; later messages never overtake it."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+
+from tests.e2e.harness import Harness
+
+SAM, ALEX = 1001, 2001
+
+
+def fail_once(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, times: int = 1, error: Exception | None = None
+) -> None:
+    """The next relay from a client fails inside its transaction, as on a locked database
+    (or as often, and with what error, as given)."""
+    checkins = bot.services.checkins
+    original = checkins.answered_by_message
+    failed: list[bool] = []
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        if len(failed) < times:
+            failed.append(True)
+            raise error or sqlite3.OperationalError("database is locked")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(checkins, "answered_by_message", failing)
+
+
+def copies_to_sam(bot: Harness) -> list[int]:
+    """Which of Alex's messages reached Sam, in order."""
+    return [m.copied_from[1] for m in bot.api.sent_to(SAM) if m.copied_from]
+
+
+async def test_the_tick_relays_a_message_whose_handling_failed(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_once(bot, monkeypatch)
+    first = bot.api.send_text(ALEX, "the first thing")
+    await bot.barrier(ALEX)
+    assert first.message_id not in copies_to_sam(bot)
+    await bot.run_tick()
+    await bot.api.wait_until(
+        lambda: first.message_id in copies_to_sam(bot), what="the retried copy"
+    )
+    assert await bot.rows("SELECT update_id FROM inbox") == []
+
+
+async def test_a_later_message_waits_behind_the_one_that_failed(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fail_once(bot, monkeypatch)
+    first = bot.api.send_text(ALEX, "the first thing")
+    await bot.barrier(ALEX)
+    second = bot.api.send_text(ALEX, "and then this")
+    await bot.api.wait_until(
+        lambda: second.message_id in copies_to_sam(bot), what="the second copy"
+    )
+    assert copies_to_sam(bot)[-2:] == [first.message_id, second.message_id]
+
+
+async def test_a_message_that_fails_for_another_reason_holds_nobody_up(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fault of ours that repeats: the first message fails, and fails again when retried.
+    fail_once(bot, monkeypatch, times=2, error=RuntimeError("a bug"))
+    first = bot.api.send_text(ALEX, "the first thing")
+    await bot.barrier(ALEX)
+    second = bot.api.send_text(ALEX, "and then this")
+    await bot.api.wait_until(
+        lambda: second.message_id in copies_to_sam(bot), what="the second copy"
+    )
+    assert first.message_id not in copies_to_sam(bot)
+    # It stays in the inbox, for the next start.
+    assert await bot.rows("SELECT user_id FROM inbox") == [(ALEX,)]
+
+
+async def test_a_message_that_fails_for_another_reason_does_not_stop_the_next_start(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The same fault of ours at the next start: one message must not keep the bot down.
+    checkins = type(bot.services.checkins)
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(checkins, "answered_by_message", failing)
+    first = bot.api.send_text(ALEX, "the first thing")
+    await bot.barrier(ALEX)
+    await bot.restart()
+    assert first.message_id not in copies_to_sam(bot)
+    assert await bot.rows("SELECT user_id FROM inbox") == [(ALEX,)]
+    monkeypatch.undo()
+    second = bot.api.send_text(ALEX, "and then this")
+    await bot.api.wait_until(
+        lambda: second.message_id in copies_to_sam(bot), what="the second copy"
+    )
