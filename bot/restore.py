@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from bot.storage.db import check_place
 from bot.storage.migrations import MIGRATIONS
 
 
@@ -39,7 +40,10 @@ def lock_path(database: Path) -> Path:
 
 @contextlib.contextmanager
 def hold_run_lock(database: Path) -> Iterator[None]:
-    """Hold the database's lock while the bot runs; BotRunning if another process has it."""
+    """Hold the database's lock while the bot runs; BotRunning if another process has it.
+
+    A path that cannot hold a database is the same StorageError as at its opening."""
+    check_place(database)
     try:
         database.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)

@@ -47,14 +47,13 @@ async def job_checkin_tick(context: Context) -> None:
     started = time.perf_counter()
     try:
         await tick(found)
+        metrics.tick_took(time.perf_counter() - started)
+        if context.job is not None and isinstance(context.job.data, Watch):
+            await context.job.data.after_tick(found, context.bot)
     except Exception as error:
         if not is_storage_fault(error):
             raise
         log.warning("tick.failed", error=fault_text(error))
-        return
-    metrics.tick_took(time.perf_counter() - started)
-    if context.job is not None and isinstance(context.job.data, Watch):
-        await context.job.data.after_tick(found, context.bot)
 
 
 def start_tick(application: PorchlightApp, seconds: float, watch: Watch | None = None) -> None:

@@ -72,7 +72,7 @@ def unusable(path: Path, problem: str) -> StorageError:
 def _create_private(path: Path) -> bool:
     """Create the folder and an empty database file readable by its owner only; return True
     if the file did not exist before."""
-    _check_place(path)
+    check_place(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         created = not path.exists() or path.stat().st_size == 0
@@ -84,7 +84,7 @@ def _create_private(path: Path) -> bool:
     return created
 
 
-def _check_place(path: Path) -> Path:
+def check_place(path: Path) -> Path:
     """Refuse a path that is a folder, lies under a file, or is a symbolic link that leads
     nowhere (an unmounted volume: a new database there would be the wrong one); return its
     nearest folder."""
@@ -116,7 +116,7 @@ def _refuse_newer(path: Path, recorded: Iterable[str]) -> None:
 def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS / 1000) -> str:
     """What `check` says about the database at path, changing nothing (not even creating
     it); a StorageError naming the problem if the bot could not use it."""
-    folder = _check_place(path)
+    folder = check_place(path)
     if not path.exists():
         if not os.access(folder, os.W_OK | os.X_OK):
             raise unusable(path, f"it does not exist and {folder} is not writable")
