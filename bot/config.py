@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    # A stranger hears the same answer once in this many minutes; 0: every time.
+    stranger_reply_minutes: float = Field(default=60, ge=0, le=1440)
 
     @classmethod
     def settings_customise_sources(

@@ -79,7 +79,7 @@ class Outbox:
         )
         if item is None:
             return 0
-        if item.priority is Priority.PERSON and item.not_before <= now:
+        if item.priority.waited_for and item.not_before <= now and item.status == "pending":
             # Someone is waiting for it: straight to the sender once it is committed, not
             # after the sender's next look at the outbox (most of a relay's latency).
             self._db.after_commit(partial(self._offer, item))
@@ -147,6 +147,7 @@ class Outbox:
         relay_link_id: int,
         reply_to: int | None = None,
         silent: bool = False,
+        priority: Priority = Priority.PERSON,
     ) -> int:
         """Queue a copy of a person's message (never a forward: the sender stays hidden)."""
         payload: dict[str, Any] = {
@@ -159,7 +160,7 @@ class Outbox:
         if reply_to is not None:
             payload["reply_to"] = reply_to
         return await self._add(
-            chat_id, "copy_message", payload, priority=Priority.PERSON, relay_link_id=relay_link_id
+            chat_id, "copy_message", payload, priority=priority, relay_link_id=relay_link_id
         )
 
     async def edit_text(
@@ -197,6 +198,21 @@ class Outbox:
         return await self.text(
             specialist.chat_id, text, relay_link_id=link, silent=specialist.away
         )
+
+    async def take_queued(self, chat_id: int, client_id: int) -> list[OutboxItem]:
+        """Withdraw what waits for a chat about one client (a transfer re-addresses it)."""
+        return await self._repo.take_queued(chat_id, client_id)
+
+    async def first_ordinary_waiting(self, chat_id: int) -> OutboxItem | None:
+        """The chat's next item to go after anything possibly urgent, if one waits."""
+        return await self._repo.first_waiting(chat_id, after=Priority.URGENT)
+
+    async def release(self, chat_id: int) -> int:
+        """Everything held for a chat (its person had blocked the bot) goes, in order."""
+        released = await self._repo.release_chat(chat_id, self._clock.now())
+        if released:
+            self._db.after_commit(self._wake)
+        return released
 
     async def withdraw_checkins(self, chat_id: int) -> None:
         """A client paused or stopped: a check-in still waiting to go no longer goes."""

@@ -100,13 +100,13 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
     if member.chat.type == "private":
         found = services(context)
         if status == "kicked":
-            await found.reports.blocked(member.chat.id)
+            await found.reports.chat_blocked(member.chat.id)
             return
         person = await found.people.identify(member.chat.id)
         if person.client is not None:
             await found.preferences.unblock(person.client)
         if person.specialist is not None:
-            await found.people.specialist_unblocked(person.specialist)
+            await found.unreachable.unblocked(person.specialist)
         return
     if status in {"left", "kicked"}:
         return

@@ -32,6 +32,7 @@ from bot.services.people import People
 from bot.services.preferences import Preferences
 from bot.services.relay import Relay
 from bot.services.transfers import Transfers
+from bot.services.unreachable import Unreachable
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
@@ -66,6 +67,7 @@ class Services:
     outbox: Outbox
     retention: timedelta
     reports: DeliveryReports
+    unreachable: Unreachable
     erasure: Erasure
     export: DataExport
     away: Away
@@ -98,7 +100,9 @@ class Services:
             patience_after=settings.patience_after,
             staff_timezone=settings.default_timezone,
         )
-        notices = Notices(db, outbox, texts)
+        notices = Notices(
+            db, outbox, texts, answer_strangers_every=settings.stranger_reply_minutes * 60
+        )
         people = People(
             db, PeopleRepository(db), specialists, clients, audit, settings.admin_ids, clock
         )
@@ -116,8 +120,19 @@ class Services:
         )
         away = Away(staff, safety)
         overview = Overview(staff)
+        unreachable = Unreachable(
+            db,
+            specialists,
+            clients,
+            relay_repo,
+            outbox_repo,
+            outbox,
+            texts,
+            settings.admin_ids,
+            clock,
+        )
         reports = DeliveryReports(
-            db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
+            db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids, unreachable
         )
         sender = None
         if bot is not None:
@@ -168,6 +183,7 @@ class Services:
                 safety,
                 texts,
                 clock,
+                unreachable=unreachable,
             ),
             checkins=checkins,
             preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),
@@ -175,11 +191,12 @@ class Services:
             outbox=outbox,
             retention=timedelta(days=settings.retention_days),
             reports=reports,
+            unreachable=unreachable,
             erasure=Erasure(db, clients, audit, outbox, texts, clock),
             export=DataExport(db, ExportRepository(db), audit, outbox, texts, clock),
             away=away,
             overview=overview,
-            transfers=Transfers(staff, overview),
+            transfers=Transfers(staff, overview, relay_repo),
             digests=Digests(staff, overview),
             admin=Admin(staff),
             sender=sender,

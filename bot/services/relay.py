@@ -24,9 +24,11 @@ from bot.services.checkins import CheckIns
 from bot.services.lookup import Lookup
 from bot.services.notices import Refused
 from bot.services.people import People
+from bot.services.unreachable import Unreachable
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.inbox import InboxRepository, Received
+from bot.storage.outbox import Priority
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
 
@@ -64,8 +66,11 @@ class Relay:
         safety: SafetyScreen,
         texts: Texts,
         clock: Clock,
+        *,
+        unreachable: Unreachable,
     ) -> None:
         self._db = db
+        self._unreachable = unreachable
         self._checkins = checkins
         self._away = away
         self._lookup = Lookup(clients, specialists)
@@ -122,6 +127,8 @@ class Relay:
                     alias=client.alias,
                     when=self._checkins.label(answered),
                 )
+            # Possibly urgent words go ahead of whatever waits for the specialist's chat.
+            urgent = flagged is not None and flagged.level == "urgent"
             new_thread = await self._copy(
                 client=client,
                 specialist=specialist,
@@ -132,14 +139,20 @@ class Relay:
                 reply_to=thread_to,
                 force_header=answered is not None or flagged is not None,
                 silent=away and flagged is None,
+                priority=Priority.URGENT if urgent else Priority.PERSON,
             )
+            if urgent:
+                await self._resume_after_urgent(specialist.chat_id, now)
             resources_sent = flagged is not None and await self._safety_reply(
                 client, specialist, now
             )
             noted = away and await self._away.note(
                 client, specialist, now, with_resources=not resources_sent
             )
-            if flagged is None and new_thread and not noted:
+            if specialist.blocked:
+                # Kept for them, not passed on: the client hears so (bot.services.unreachable).
+                await self._unreachable.announce(specialist, urgent_now=flagged is not None)
+            elif flagged is None and new_thread and not noted:
                 await self._outbox.text(
                     client.chat_id,
                     self._texts.get(
@@ -324,6 +337,7 @@ class Relay:
         force_header: bool = False,
         silent: bool = False,
         text: str | None = None,
+        priority: Priority = Priority.PERSON,
     ) -> bool:
         """Queue the header (when needed) and the copy; return True if a header went.
 
@@ -345,7 +359,9 @@ class Relay:
                 dest_chat_id=dest_chat_id,
                 now=now,
             )
-            await self._outbox.text(dest_chat_id, header, relay_link_id=header_link, silent=silent)
+            await self._outbox.text(
+                dest_chat_id, header, relay_link_id=header_link, silent=silent, priority=priority
+            )
         link = await self._relay.add_link(
             client_id=client.id,
             specialist_id=specialist.id,
@@ -364,9 +380,34 @@ class Relay:
                 relay_link_id=link,
                 reply_to=reply_to,
                 silent=silent,
+                priority=priority,
             )
         await self._relay.set_last_source(dest_chat_id, source_key, now)
         return needs_header
+
+    async def _resume_after_urgent(self, chat_id: int, now: datetime) -> None:
+        """Possibly urgent words go ahead of the chat's ordinary queue (bot.delivery.sender):
+        a queued copy they land in front of gets its header again after them, so that the
+        specialist never reads it as the urgent sender's."""
+        waiting = await self._outbox.first_ordinary_waiting(chat_id)
+        if waiting is None or waiting.method != "copy_message" or waiting.relay_link_id is None:
+            return  # nothing waits, or what follows opens with its own header or note
+        link = await self._relay.by_id(waiting.relay_link_id)
+        client = None if link is None else await self._clients.by_id(link.client_id)
+        if link is None or client is None or link.direction is not Direction.TO_SPECIALIST:
+            return
+        header_link = await self._relay.add_link(
+            client_id=client.id,
+            specialist_id=link.specialist_id,
+            direction=Direction.TO_SPECIALIST,
+            source=None,
+            dest_chat_id=chat_id,
+            now=now,
+        )
+        header = self._texts.get("relay.header_to_specialist", alias=client.alias)
+        await self._outbox.text(
+            chat_id, header, relay_link_id=header_link, priority=Priority.URGENT
+        )
 
     async def _explain(self, specialist: Specialist, outcome: Outcome) -> Outcome:
         key = {

@@ -298,6 +298,38 @@ async def m008_sent_links(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m012_held_messages(conn: aiosqlite.Connection) -> None:
+    """Messages kept for a specialist who blocked the bot: outbox status 'held'.
+
+    Telegram answers 403 to every message for someone who blocked the bot; a client's
+    words for their specialist were then given up (dead). They are kept instead, in a
+    status the sender does not look at, and sent in order when the specialist unblocks
+    the bot. SQLite cannot change a CHECK constraint, so the table is rebuilt from its
+    own definition; every index and trigger on it, whichever step made them, is made
+    again as it was.
+    """
+    async with conn.execute(
+        "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND sql IS NOT NULL"
+    ) as cursor:
+        found = [(row[0], row[1]) async for row in cursor]
+    table = next(sql for kind, sql in found if kind == "table")
+    others = [sql for kind, sql in found if kind != "table"]
+    allowed = "('pending', 'sending', 'sent', 'dead')"
+    if allowed not in table:
+        raise ValueError("m012: the outbox's status check is not the one expected")
+    rebuilt = table.replace(allowed, "('pending', 'sending', 'sent', 'dead', 'held')", 1)
+    rebuilt = rebuilt.replace("CREATE TABLE outbox", "CREATE TABLE outbox_rebuilt", 1)
+    await conn.execute(rebuilt)
+    await conn.execute("INSERT INTO outbox_rebuilt SELECT * FROM outbox")
+    await conn.execute("DROP TABLE outbox")
+    await conn.execute("ALTER TABLE outbox_rebuilt RENAME TO outbox")
+    for sql in others:
+        await conn.execute(sql)
+    await conn.execute("CREATE INDEX outbox_held ON outbox(chat_id) WHERE status = 'held'")
+    # When a client was last told their specialist cannot receive messages (once a while).
+    await conn.execute("ALTER TABLE clients ADD COLUMN kept_note_at TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -307,6 +339,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_inbox_safety,
     m007_used_invites_go,
     m008_sent_links,
+    m012_held_messages,
 )
 
 
