@@ -117,14 +117,17 @@ def _arrival(api: FakeBotApi, chat: int, source: tuple[int, int]) -> float | Non
     return None
 
 
-async def _copied(api: FakeBotApi, chat: int, source: tuple[int, int]) -> float:
-    """When the copy arrived; infinitely late if it did not within WAIT_SECONDS."""
+async def _copied(api: FakeBotApi, copies: Sequence[tuple[int, tuple[int, int]]]) -> list[float]:
+    """When each copy (chat, source) arrived; infinitely late if it had not within
+    WAIT_SECONDS of this call."""
+
+    def missing() -> bool:
+        return any(_arrival(api, chat, source) is None for chat, source in copies)
+
     with contextlib.suppress(AssertionError):
-        await api.wait_until(
-            lambda: _arrival(api, chat, source) is not None, timeout=WAIT_SECONDS, what="a copy"
-        )
-    moment = _arrival(api, chat, source)
-    return math.inf if moment is None else moment
+        await api.wait_until(lambda: not missing(), timeout=WAIT_SECONDS, what="the copies")
+    moments = [_arrival(api, chat, source) for chat, source in copies]
+    return [math.inf if moment is None else moment for moment in moments]
 
 
 async def _waiting(services: Any, chat: int, count: int) -> None:
@@ -170,9 +173,12 @@ async def _with_bot(workdir: Path, run: int, measure: Run, flood: int) -> list[f
         async with running(application):
             services = application.bot_data.services
             # Warm-up: every writer's first message opens a conversation with a header.
-            warm = [(user, chat, api.send_text(user, "hello")) for user, chat in _clients()]
-            for user, chat, message in warm:
-                await _copied(api, chat, (user, message.message_id))
+            warm = [
+                (chat, (user, api.send_text(user, "hello").message_id))
+                for user, chat in _clients()
+            ]
+            if math.inf in await _copied(api, warm):
+                raise RuntimeError("warm-up: a message was not relayed")
             await asyncio.sleep(1.1)  # the warm-up copies' chat gaps pass
             figures = await measure(api, services, flood)
             return [*figures, float(sum(1 for call in api.calls if call.error_code == 429))]
@@ -193,7 +199,8 @@ async def _backlog(api: FakeBotApi, services: Any, flood: int) -> list[float]:
             message = api.send_text(user, f"round {round_}")
             written.append((WRITER_SPECIALIST_BASE + n, (user, message.message_id), loop.time()))
             await asyncio.sleep(WRITE_GAP / WRITERS)
-    return [await _copied(api, chat, source) - at for chat, source, at in written]
+    arrived = await _copied(api, [(chat, source) for chat, source, _ in written])
+    return [moment - at for moment, (_, _, at) in zip(arrived, written, strict=True)]
 
 
 async def _urgent(api: FakeBotApi, services: Any, flood: int) -> list[float]:
@@ -203,7 +210,7 @@ async def _urgent(api: FakeBotApi, services: Any, flood: int) -> list[float]:
     await _waiting(services, FLOOD_SPECIALIST, URGENT_BEHIND - 3)
     written_at = asyncio.get_running_loop().time()
     urgent = api.send_text(URGENT_WRITER, URGENT_WORDS)
-    arrived = await _copied(api, FLOOD_SPECIALIST, (URGENT_WRITER, urgent.message_id))
+    [arrived] = await _copied(api, [(FLOOD_SPECIALIST, (URGENT_WRITER, urgent.message_id))])
     ahead = 0
     for message in sent:
         at = _arrival(api, FLOOD_SPECIALIST, (FLOODER, message.message_id))
