@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -66,11 +66,20 @@ class Outbox:
         self._clock = clock
         self._wake: Callable[[], None] = lambda: None
         self._offer: Callable[[OutboxItem], None] = lambda item: None
+        self._withdraw: Callable[[Collection[int]], None] = lambda ids: None
 
-    def connect(self, wake: Callable[[], None], offer: Callable[[OutboxItem], None]) -> None:
-        """How to tell the sender: wake it to look at the outbox, or offer it one item."""
+    def connect(
+        self,
+        wake: Callable[[], None],
+        offer: Callable[[OutboxItem], None],
+        withdraw: Callable[[Collection[int]], None] | None = None,
+    ) -> None:
+        """How to tell the sender: wake it to look at the outbox, offer it one item, or
+        withdraw items it may hold already."""
         self._wake = wake
         self._offer = offer
+        if withdraw is not None:
+            self._withdraw = withdraw
 
     async def _add(self, chat_id: int, method: str, payload: dict[str, Any], **kwargs: Any) -> int:
         now = self._clock.now()
@@ -200,8 +209,12 @@ class Outbox:
         )
 
     async def take_queued(self, chat_id: int, client_id: int) -> list[OutboxItem]:
-        """Withdraw what waits for a chat about one client (a transfer re-addresses it)."""
-        return await self._repo.take_queued(chat_id, client_id)
+        """Withdraw what waits for a chat about one client (a transfer re-addresses it);
+        the sender drops what it holds of it unless its request has left already."""
+        taken = await self._repo.take_queued(chat_id, client_id)
+        if taken:
+            self._db.after_commit(partial(self._withdraw, [item.id for item in taken]))
+        return taken
 
     async def first_ordinary_waiting(self, chat_id: int) -> OutboxItem | None:
         """The chat's next item to go after anything possibly urgent, if one waits."""

@@ -27,6 +27,7 @@ import contextlib
 import random
 import warnings
 from collections import Counter, deque
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -123,6 +124,8 @@ class Sender:
         self._queues: dict[int, deque[OutboxItem]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._recent_429: deque[tuple[float, int]] = deque()
+        # Items withdrawn while with a worker (a transfer re-addressed them): not to be sent.
+        self._withdrawn: set[int] = set()
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -242,6 +245,11 @@ class Sender:
             return
         self._hand_out(item)
 
+    def withdraw(self, item_ids: Collection[int]) -> None:
+        """These items went elsewhere: any still with a worker, even one waiting for its
+        chat's turn, is not sent (one whose request has left cannot be called back)."""
+        self._withdrawn.update(item_id for item_id in item_ids if item_id in self._in_flight)
+
     def _hand_out(self, item: OutboxItem) -> None:
         """Queue an item on its chat's worker, starting the worker if needed."""
         if item.id in self._in_flight:
@@ -293,6 +301,7 @@ class Sender:
     def _release(self, item: OutboxItem) -> None:
         if item.id not in self._in_flight:
             return
+        self._withdrawn.discard(item.id)
         self._in_flight.discard(item.id)
         self._in_flight_in[item.chat_id] -= 1
         if not self._in_flight_in[item.chat_id]:
@@ -320,9 +329,12 @@ class Sender:
         # The limiter comes last, so the request leaves the moment its slot is granted
         # (a database wait in between bunched requests past Telegram's limits).
         if not await self._wait_turn(item):
-            async with self._db.autocommit():  # stopping: back to pending, unsent, in its place
-                await self._outbox.retry_later(item.id, item.not_before, "stopped")
+            if item.id not in self._withdrawn:
+                async with self._db.autocommit():  # stopping: back to pending, in its place
+                    await self._outbox.retry_later(item.id, item.not_before, "stopped")
             return False
+        if item.id in self._withdrawn:
+            return True  # re-addressed while it waited for its turn: withdrawn in the outbox
         try:
             message_id = await self._call(item)
         except RetryAfter as error:

@@ -149,7 +149,7 @@ class Services:
                 # and each waits for its slot in a nap or two (a second's worth took four).
                 scheduled_in_flight=max(30, math.ceil(settings.send_per_second / 4) + 1),
             )
-            outbox.connect(sender.wake, sender.offer)
+            outbox.connect(sender.wake, sender.offer, sender.withdraw)
         return cls(
             db=db,
             texts=texts,

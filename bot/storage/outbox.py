@@ -292,10 +292,11 @@ class OutboxRepository:
         return None if row is None else _item(row)
 
     async def take_queued(self, chat_id: int, client_id: int) -> list[OutboxItem]:
-        """Withdraw what still waits for one chat (pending or held) about one client: copies
-        of their words, headers and notes linked to them; return it, oldest first."""
+        """Withdraw what still waits for one chat (pending, held, or sending: a sender may
+        still be waiting for the chat's turn) about one client: copies of their words,
+        headers and notes linked to them; return it, oldest first."""
         rows = await self._db.fetch_all(
-            "SELECT * FROM outbox WHERE chat_id = ? AND status IN ('pending', 'held')"
+            "SELECT * FROM outbox WHERE chat_id = ? AND status IN ('pending', 'held', 'sending')"
             " AND relay_link_id IN (SELECT id FROM relay_links WHERE client_id = ?) ORDER BY id",
             (chat_id, client_id),
         )

@@ -239,3 +239,27 @@ async def test_a_transfer_readdresses_what_still_waits_for_the_old_specialist(
             " AND status IN ('pending', 'sending', 'held')",
             SAM,
         ) == [(0,)]
+
+
+async def test_a_copy_already_waiting_for_the_old_specialists_turn_goes_to_the_new_one(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    async with started(fake_api, tmp_path) as bot:
+        sender = bot.services.sender
+        assert sender is not None
+        first = bot.api.send_text(ALEX, "one")
+        await bot.api.wait_until(lambda: (ALEX, first.message_id) in copies(bot, SAM))
+        await bot.settle()
+        # Sam's chat has to wait two seconds: Alex's next copy is taken by the sender and
+        # waits for the chat's turn (marked sending) when the admin moves Alex to Ria.
+        sender._limiter.pause_chat(SAM, 2.0)
+        second = bot.api.send_text(ALEX, "two")
+        await bot.api.wait_until(
+            lambda: bool(sender._in_flight) and SAM in sender._workers, what="the copy taken"
+        )
+        await say(bot, ADMIN, "/transfer Alex Ria Okafor")
+        await bot.api.wait_until(
+            lambda: (ALEX, second.message_id) in copies(bot, RIA), what="the re-addressed copy"
+        )
+        await bot.api.wait_until(lambda: SAM not in sender._workers, what="Sam's turn passed")
+        assert copies(bot, SAM) == [(ALEX, first.message_id)]
