@@ -103,22 +103,17 @@ async def test_one_chats_backlog_does_not_hold_up_another_chats_message(db: Data
     bot = ChatBot()
     sender, _ = _sender(db, bot, max_in_flight=20)
     repo = OutboxRepository(db)
+    queued = [(SAM, f"flood {n}") for n in range(100)] + [(RIA, "other")]
     async with db.transaction():
-        for n in range(100):
+        for chat, text in queued:  # in the outbox only: the sender finds them at its start
+            payload = {"chat_id": chat, "text": text}
             await repo.add(
-                chat_id=SAM,
+                chat_id=chat,
                 method="send_message",
-                payload={"chat_id": SAM, "text": f"flood {n}"},
+                payload=payload,
                 priority=Priority.PERSON,
                 now=NOW,
             )
-        await repo.add(
-            chat_id=RIA,
-            method="send_message",
-            payload={"chat_id": RIA, "text": "other"},
-            priority=Priority.PERSON,
-            now=NOW,
-        )
     await sender.start()
     try:
         await _until(lambda: len(bot.sent) == 101, "every message sent")

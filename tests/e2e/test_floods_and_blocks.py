@@ -4,35 +4,19 @@ messages wait: nobody's words held up by another chat, lost, or sent to the wron
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.storage.outbox import Priority
-from tests.e2e.harness import Harness, harness, say
+from tests.e2e.harness import Harness, say
+from tests.e2e.test_delivery import started  # the same cast: Sam, Ria, Alex, Bo, Cy
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SAM, RIA = 1001, 1002
 ALEX, BO, CY = 2001, 2002, 2003
 ADMIN, STRANGER = 900, 4242
-MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 URGENT_WORDS = "I want to end my life"
 KEPT = "Sam Rivera can't receive messages here right now. Your message is kept safe"
 PASSED_ON = "I'll pass this on to Sam Rivera."
-
-
-@asynccontextmanager
-async def started(api: FakeBotApi, tmp_path: Path, **overrides: object) -> AsyncIterator[Harness]:
-    async with harness(api, tmp_path, start=MONDAY_6_UTC, **overrides) as bot:
-        api.add_user(ADMIN, "Ada")
-        await bot.add_specialist(SAM, "Sam Rivera")
-        await bot.add_specialist(RIA, "Ria Okafor")
-        await bot.join(ALEX, "Alexandra", SAM, "Alex")
-        await bot.join(BO, "Bo", SAM, "Bo")
-        await bot.join(CY, "Cyrus", RIA, "Cy")
-        await bot.settle()
-        yield bot
 
 
 def copies(bot: Harness, chat: int) -> list[tuple[int, int]]:
