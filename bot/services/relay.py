@@ -387,9 +387,14 @@ class Relay:
 
     async def _resume_after_urgent(self, chat_id: int, now: datetime) -> None:
         """Possibly urgent words go ahead of the chat's ordinary queue (bot.delivery.sender):
-        a queued copy they land in front of gets its header again after them, so that the
-        specialist never reads it as the urgent sender's."""
+        a queued copy they land in front of gets its header again after them, and the next
+        copy queued behind the backlog gets one too, so that the specialist never reads
+        anyone's words under another client's name."""
         waiting = await self._outbox.first_ordinary_waiting(chat_id)
+        if waiting is not None:
+            # The urgent words are not the last the chat will show before the next ordinary
+            # copy (the backlog is): that copy needs its own header, whoever sends it.
+            await self._relay.forget_last_source(chat_id)
         if waiting is None or waiting.method != "copy_message" or waiting.relay_link_id is None:
             return  # nothing waits, or what follows opens with its own header or note
         link = await self._relay.by_id(waiting.relay_link_id)

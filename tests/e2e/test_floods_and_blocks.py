@@ -247,3 +247,33 @@ async def test_a_copy_already_waiting_for_the_old_specialists_turn_goes_to_the_n
         )
         await bot.api.wait_until(lambda: SAM not in sender._workers, what="Sam's turn passed")
         assert copies(bot, SAM) == [(ALEX, first.message_id)]
+
+
+def speakers(bot: Harness, chat: int) -> list[tuple[str, int]]:
+    """Each copy in the chat with the name of the last header before it, in arrival order."""
+    named, heard = "", []
+    for m in bot.api.sent_to(chat):
+        if m.copied_from is not None:
+            heard.append((named, m.copied_from[0]))
+        elif (m.text or "").rstrip(":").split("From ")[-1] in {"Alex", "Bo"}:
+            named = (m.text or "").rstrip(":").split("From ")[-1]
+    return heard
+
+
+async def test_after_urgent_words_jump_a_backlog_the_clients_next_words_keep_their_name(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    async with started(fake_api, tmp_path, send_per_chat_interval=0.05) as bot:
+        sent = flood(bot, ALEX, 40)
+        await waiting_for(bot, SAM, 20)
+        bot.api.send_text(BO, URGENT_WORDS)
+        later = bot.api.send_text(BO, "and one more thing")
+        await bot.api.wait_until(
+            lambda: (BO, later.message_id) in copies(bot, SAM), timeout=20, what="Bo's next"
+        )
+        await bot.api.wait_until(
+            lambda: (ALEX, sent[-1].message_id) in copies(bot, SAM), timeout=20, what="the flood"
+        )
+        # Bo's ordinary words wait behind Alex's backlog; they are never shown as Alex's.
+        names = {ALEX: "Alex", BO: "Bo"}
+        assert [(name, names[who]) for name, who in speakers(bot, SAM) if name != names[who]] == []
