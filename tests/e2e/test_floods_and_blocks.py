@@ -277,3 +277,22 @@ async def test_after_urgent_words_jump_a_backlog_the_clients_next_words_keep_the
         # Bo's ordinary words wait behind Alex's backlog; they are never shown as Alex's.
         names = {ALEX: "Alex", BO: "Bo"}
         assert [(name, names[who]) for name, who in speakers(bot, SAM) if name != names[who]] == []
+
+
+async def test_a_specialist_refused_by_a_403_gets_what_was_kept_when_they_write_to_the_bot(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    # Telegram sends no my_chat_member for a first /start ("bot can't initiate
+    # conversation with a user"), nor for an unblock the bot missed: writing is the proof.
+    async with started(fake_api, tmp_path) as bot:
+        bot.api.block_bot(SAM, notify=False)
+        words = bot.api.send_text(ALEX, "are you there?")
+        await bot.api.wait_until(
+            lambda: any(t.startswith(KEPT) for t in texts(bot, ALEX)), what="the correction"
+        )
+        bot.api._chat_for_helper(SAM).blocked = False
+        bot.api.send_text(SAM, "/start")
+        await bot.api.wait_until(
+            lambda: (ALEX, words.message_id) in copies(bot, SAM), what="the kept copy"
+        )
+        assert any("Sam Rivera can receive messages again" in t for t in texts(bot, ADMIN))
