@@ -305,8 +305,8 @@ async def m012_held_messages(conn: aiosqlite.Connection) -> None:
     words for their specialist were then given up (dead). They are kept instead, in a
     status the sender does not look at, and sent in order when the specialist unblocks
     the bot. SQLite cannot change a CHECK constraint, so the table is rebuilt from its
-    own definition; every index and trigger on it, whichever step made them, is made
-    again as it was.
+    own definition (its ids now never given twice: AUTOINCREMENT); every index and
+    trigger on it, whichever step made them, is made again as it was.
     """
     async with conn.execute(
         "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND sql IS NOT NULL"
@@ -315,9 +315,15 @@ async def m012_held_messages(conn: aiosqlite.Connection) -> None:
     table = next(sql for kind, sql in found if kind == "table")
     others = [sql for kind, sql in found if kind != "table"]
     allowed = "('pending', 'sending', 'sent', 'dead')"
-    if allowed not in table:
-        raise ValueError("m012: the outbox's status check is not the one expected")
+    key = "id INTEGER PRIMARY KEY,"
+    if allowed not in table or key not in table:
+        raise ValueError("m012: the outbox's definition is not the one expected")
     rebuilt = table.replace(allowed, "('pending', 'sending', 'sent', 'dead', 'held')", 1)
+    # AUTOINCREMENT: an id is never given again. The sender knows items by id, and rows
+    # are deleted while it may still hold them (/forget, a stranger's note once sent): a
+    # new item given such an id was taken for the old one, marked sent without being sent,
+    # and the erased words went out in its place.
+    rebuilt = rebuilt.replace(key, "id INTEGER PRIMARY KEY AUTOINCREMENT,", 1)
     rebuilt = rebuilt.replace("CREATE TABLE outbox", "CREATE TABLE outbox_rebuilt", 1)
     await conn.execute(rebuilt)
     await conn.execute("INSERT INTO outbox_rebuilt SELECT * FROM outbox")

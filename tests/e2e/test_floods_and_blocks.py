@@ -296,3 +296,42 @@ async def test_a_specialist_refused_by_a_403_gets_what_was_kept_when_they_write_
             lambda: (ALEX, words.message_id) in copies(bot, SAM), what="the kept copy"
         )
         assert any("Sam Rivera can receive messages again" in t for t in texts(bot, ADMIN))
+
+
+async def erase(bot: Harness, user: int) -> None:
+    question = await say(bot, user, "/forget")
+    query = bot.api.press_button(user, question.message_id, "f:yes")
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what="the tap")
+    await bot.barrier(CY)
+
+
+async def test_forget_withdraws_what_is_kept_for_a_specialist_who_blocked_the_bot(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    async with started(fake_api, tmp_path) as bot:
+        bot.api.block_bot(SAM)
+        bot.api.send_text(ALEX, "kept for Sam")
+        await bot.barrier(CY)
+        await erase(bot, ALEX)
+        bot.api.unblock_bot(SAM)
+        await bot.api.wait_until(
+            lambda: any("can receive messages again" in t for t in texts(bot, ADMIN)),
+            what="the unblock",
+        )
+        await bot.barrier(CY)
+        assert [c for c in copies(bot, SAM) if c[0] == ALEX] == []
+
+
+async def test_forget_withdraws_what_still_waits_for_the_specialist(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    async with started(fake_api, tmp_path, send_per_chat_interval=0.2) as bot:
+        flood(bot, ALEX, 40)
+        await waiting_for(bot, SAM, 30)
+        await erase(bot, ALEX)  # then Cy and the watcher are answered (a barrier)
+        at_erasure = len(copies(bot, SAM))
+        await bot.barrier(CY)
+        await asyncio.sleep(1)  # what would still go has a second at the chat's pace
+        # At most the copy whose request had left (or was waiting for its slot) arrives.
+        assert len(copies(bot, SAM)) - at_erasure <= 1
+        assert len(copies(bot, SAM)) < 20

@@ -135,6 +135,19 @@ async def test_ephemeral_items_vanish_once_sent(db: Database) -> None:
     assert await scalar(db, "SELECT count(*) FROM outbox") == 0
 
 
+async def test_an_outbox_id_is_never_given_again(db: Database) -> None:
+    # The sender knows queued items by id: a new item must never take the id of one deleted
+    # while the sender still held it (/forget, a stranger's sent note), or the new one is
+    # taken for the old, marked sent unsent, and the old one's words go out after all.
+    outbox = OutboxRepository(db)
+    async with db.transaction() as conn:
+        first = await queue(outbox, 5, "send_message", Priority.PERSON)
+        assert first is not None
+        await conn.execute("DELETE FROM outbox WHERE id = ?", (first.id,))
+        second = await queue(outbox, 6, "send_message", Priority.PERSON)
+    assert second is not None and second.id > first.id
+
+
 async def test_relay_links_route_both_ways_and_updates_count_once(db: Database) -> None:
     relay = RelayRepository(db)
     async with db.transaction() as conn:
