@@ -19,7 +19,7 @@ class Refused(ValueError):
         self.params = params
 
 
-# Beyond this many strangers remembered, those answered longer ago are forgotten.
+# At most this many strangers remembered: beyond it, those answered longest ago are forgotten.
 STRANGERS_REMEMBERED = 10_000
 
 
@@ -89,10 +89,17 @@ class Notices:
         last = answered.get((chat_id, key))
         if last is not None and now - last < self._answer_every:
             return True
-        if len(answered) >= STRANGERS_REMEMBERED:
-            self._strangers_answered = answered = {
-                who: at for who, at in answered.items() if now - at < self._answer_every
-            }
+        # Oldest first (an answer again goes to the end): the expired go, and past the
+        # bound the oldest too (at worst answered twice); each answer costs a step or two.
+        answered.pop((chat_id, key), None)
+        while answered:
+            oldest = next(iter(answered))
+            if (
+                len(answered) < STRANGERS_REMEMBERED
+                and now - answered[oldest] < self._answer_every
+            ):
+                break
+            del answered[oldest]
         answered[(chat_id, key)] = now
         return False
 
