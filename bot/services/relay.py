@@ -142,7 +142,9 @@ class Relay:
                 priority=Priority.URGENT if urgent else Priority.PERSON,
             )
             if urgent:
-                await self._resume_after_urgent(specialist.chat_id, now)
+                await resume_after_urgent(
+                    self._outbox, self._relay, self._clients, self._texts, specialist.chat_id, now
+                )
             resources_sent = flagged is not None and await self._safety_reply(
                 client, specialist, now
             )
@@ -385,35 +387,6 @@ class Relay:
         await self._relay.set_last_source(dest_chat_id, source_key, now)
         return needs_header
 
-    async def _resume_after_urgent(self, chat_id: int, now: datetime) -> None:
-        """Possibly urgent words go ahead of the chat's ordinary queue (bot.delivery.sender):
-        a queued copy they land in front of gets its header again after them, and the next
-        copy queued behind the backlog gets one too, so that the specialist never reads
-        anyone's words under another client's name."""
-        waiting = await self._outbox.first_ordinary_waiting(chat_id)
-        if waiting is not None:
-            # The urgent words are not the last the chat will show before the next ordinary
-            # copy (the backlog is): that copy needs its own header, whoever sends it.
-            await self._relay.forget_last_source(chat_id)
-        if waiting is None or waiting.method != "copy_message" or waiting.relay_link_id is None:
-            return  # nothing waits, or what follows opens with its own header or note
-        link = await self._relay.by_id(waiting.relay_link_id)
-        client = None if link is None else await self._clients.by_id(link.client_id)
-        if link is None or client is None or link.direction is not Direction.TO_SPECIALIST:
-            return
-        header_link = await self._relay.add_link(
-            client_id=client.id,
-            specialist_id=link.specialist_id,
-            direction=Direction.TO_SPECIALIST,
-            source=None,
-            dest_chat_id=chat_id,
-            now=now,
-        )
-        header = self._texts.get("relay.header_to_specialist", alias=client.alias)
-        await self._outbox.text(
-            chat_id, header, relay_link_id=header_link, priority=Priority.URGENT
-        )
-
     async def _explain(self, specialist: Specialist, outcome: Outcome) -> Outcome:
         key = {
             Outcome.NOT_A_REPLY: "specialist.reply_hint",
@@ -422,3 +395,38 @@ class Relay:
         }[outcome]
         await self._outbox.text(specialist.chat_id, self._texts.get(key))
         return outcome
+
+
+async def resume_after_urgent(
+    outbox: Outbox,
+    relay: RelayRepository,
+    clients: ClientRepository,
+    texts: Texts,
+    chat_id: int,
+    now: datetime,
+) -> None:
+    """Possibly urgent words go ahead of the chat's ordinary queue (bot.delivery.sender):
+    a queued copy they land in front of gets its header again after them, and the next
+    copy queued behind the backlog gets one too, so that the specialist never reads
+    anyone's words under another client's name."""
+    waiting = await outbox.first_ordinary_waiting(chat_id)
+    if waiting is not None:
+        # The urgent words are not the last the chat will show before the next ordinary
+        # copy (the backlog is): that copy needs its own header, whoever sends it.
+        await relay.forget_last_source(chat_id)
+    if waiting is None or waiting.method != "copy_message" or waiting.relay_link_id is None:
+        return  # nothing waits, or what follows opens with its own header or note
+    link = await relay.by_id(waiting.relay_link_id)
+    client = None if link is None else await clients.by_id(link.client_id)
+    if link is None or client is None or link.direction is not Direction.TO_SPECIALIST:
+        return
+    header_link = await relay.add_link(
+        client_id=client.id,
+        specialist_id=link.specialist_id,
+        direction=Direction.TO_SPECIALIST,
+        source=None,
+        dest_chat_id=chat_id,
+        now=now,
+    )
+    header = texts.get("relay.header_to_specialist", alias=client.alias)
+    await outbox.text(chat_id, header, relay_link_id=header_link, priority=Priority.URGENT)

@@ -22,6 +22,7 @@ from bot.services.lookup import Lookup, Named
 from bot.services.notices import Refused
 from bot.services.overview import Overview
 from bot.services.people import Person
+from bot.services.relay import resume_after_urgent
 from bot.storage.outbox import Priority
 from bot.storage.relay import RelayRepository
 
@@ -203,6 +204,11 @@ class Transfers(StaffService):
                 *source,
                 relay_link_id=await self._link(client, new, source, now),
                 priority=priority,
+            )
+        if header_shown[Priority.URGENT]:
+            # Ahead of what waits for `new` too: that keeps its own name after them.
+            await resume_after_urgent(
+                self._outbox, self._relay, self._clients, self._texts, new.chat_id, now
             )
 
     async def _link(

@@ -249,13 +249,15 @@ async def test_a_copy_already_waiting_for_the_old_specialists_turn_goes_to_the_n
         assert copies(bot, SAM) == [(ALEX, first.message_id)]
 
 
-def speakers(bot: Harness, chat: int) -> list[tuple[str, int]]:
+def speakers(
+    bot: Harness, chat: int, names: frozenset[str] = frozenset({"Alex", "Bo"})
+) -> list[tuple[str, int]]:
     """Each copy in the chat with the name of the last header before it, in arrival order."""
     named, heard = "", []
     for m in bot.api.sent_to(chat):
         if m.copied_from is not None:
             heard.append((named, m.copied_from[0]))
-        elif (m.text or "").rstrip(":").split("From ")[-1] in {"Alex", "Bo"}:
+        elif (m.text or "").rstrip(":").split("From ")[-1] in names:
             named = (m.text or "").rstrip(":").split("From ")[-1]
     return heard
 
@@ -335,3 +337,30 @@ async def test_forget_withdraws_what_still_waits_for_the_specialist(
         # At most the copy whose request had left (or was waiting for its slot) arrives.
         assert len(copies(bot, SAM)) - at_erasure <= 1
         assert len(copies(bot, SAM)) < 20
+
+
+async def test_urgent_words_readdressed_ahead_of_a_backlog_leave_it_under_its_own_name(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    async with started(fake_api, tmp_path, send_per_chat_interval=0.1) as bot:
+        bot.api.block_bot(SAM)
+        urgent = bot.api.send_text(BO, URGENT_WORDS)  # kept for Sam
+        await bot.barrier(ALEX)
+        bot.api.add_user(3001, "Dee")
+        await bot.join(3001, "Dee", RIA, "Dee")
+        sent = flood(bot, CY, 30)
+        await waiting_for(bot, RIA, 15)
+        await say(bot, ADMIN, "/transfer Bo Ria Okafor")
+        dee = bot.api.send_text(3001, "hello Ria")
+        await bot.api.wait_until(
+            lambda: (3001, dee.message_id) in copies(bot, RIA), timeout=20, what="Dee's words"
+        )
+        assert (CY, sent[-1].message_id) in copies(bot, RIA)
+        assert (BO, urgent.message_id) in copies(bot, RIA)
+        names = {CY: "Cy", BO: "Bo", 3001: "Dee"}
+        wrong = [
+            (name, names[who])
+            for name, who in speakers(bot, RIA, frozenset(names.values()))
+            if name != names[who]
+        ]
+        assert wrong == []
