@@ -177,6 +177,8 @@ class Settings(BaseSettings):
     # Prometheus metrics (off without a port): counts and timings only (bot/metrics.py).
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_listen: str = "127.0.0.1"
+    # A stranger hears the same answer once in this many minutes; 0: every time.
+    stranger_reply_minutes: float = Field(default=60, ge=0, le=1440)
 
     @classmethod
     def settings_customise_sources(

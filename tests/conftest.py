@@ -25,6 +25,7 @@ def make_settings(database: Path, **overrides: object) -> Settings:
         "admin_ids": "900",
         "send_per_second": 1000,
         "send_per_chat_interval": 0,
+        "stranger_reply_minutes": 0,  # answered every time (test_floods_and_blocks sets it)
     }
     values.update(overrides)
     return load_settings(**values)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -71,11 +71,20 @@ class Outbox:
         self._clock = clock
         self._wake: Callable[[], None] = lambda: None
         self._offer: Callable[[OutboxItem], None] = lambda item: None
+        self._withdraw: Callable[[Collection[int]], None] = lambda ids: None
 
-    def connect(self, wake: Callable[[], None], offer: Callable[[OutboxItem], None]) -> None:
-        """How to tell the sender: wake it to look at the outbox, or offer it one item."""
+    def connect(
+        self,
+        wake: Callable[[], None],
+        offer: Callable[[OutboxItem], None],
+        withdraw: Callable[[Collection[int]], None] | None = None,
+    ) -> None:
+        """How to tell the sender: wake it to look at the outbox, offer it one item, or
+        withdraw items it may hold already."""
         self._wake = wake
         self._offer = offer
+        if withdraw is not None:
+            self._withdraw = withdraw
 
     async def _add(self, chat_id: int, method: str, payload: dict[str, Any], **kwargs: Any) -> int:
         now = self._clock.now()
@@ -84,7 +93,7 @@ class Outbox:
         )
         if item is None:
             return 0
-        if item.priority is Priority.PERSON and item.not_before <= now:
+        if item.priority.waited_for and item.not_before <= now and item.status == "pending":
             # Someone is waiting for it: straight to the sender once it is committed, not
             # after the sender's next look at the outbox (most of a relay's latency).
             self._db.after_commit(partial(self._offer, item))
@@ -164,6 +173,7 @@ class Outbox:
         relay_link_id: int,
         reply_to: int | None = None,
         silent: bool = False,
+        priority: Priority = Priority.PERSON,
     ) -> int:
         """Queue a copy of a person's message (never a forward: the sender stays hidden)."""
         payload: dict[str, Any] = {
@@ -176,7 +186,7 @@ class Outbox:
         if reply_to is not None:
             payload["reply_to"] = reply_to
         return await self._add(
-            chat_id, "copy_message", payload, priority=Priority.PERSON, relay_link_id=relay_link_id
+            chat_id, "copy_message", payload, priority=priority, relay_link_id=relay_link_id
         )
 
     async def edit_text(
@@ -227,6 +237,25 @@ class Outbox:
             relay_link_id=link,
             silent=quiet or (specialist.away and not loud),
         )
+
+    async def take_queued(self, chat_id: int, client_id: int) -> list[OutboxItem]:
+        """Withdraw what waits for a chat about one client (a transfer re-addresses it);
+        the sender drops what it holds of it unless its request has left already."""
+        taken = await self._repo.take_queued(chat_id, client_id)
+        if taken:
+            self._db.after_commit(partial(self._withdraw, [item.id for item in taken]))
+        return taken
+
+    async def first_ordinary_waiting(self, chat_id: int) -> OutboxItem | None:
+        """The chat's next item to go after anything possibly urgent, if one waits."""
+        return await self._repo.first_waiting(chat_id, after=Priority.URGENT)
+
+    async def release(self, chat_id: int) -> int:
+        """Everything held for a chat (its person had blocked the bot) goes, in order."""
+        released = await self._repo.release_chat(chat_id, self._clock.now())
+        if released:
+            self._db.after_commit(self._wake)
+        return released
 
     async def withdraw_checkins(self, chat_id: int) -> None:
         """A client paused or stopped: a check-in still waiting to go no longer goes."""

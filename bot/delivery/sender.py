@@ -1,16 +1,23 @@
 """The one sender: drains the outbox under the rate limiter, in order per chat.
 
-A dispatcher claims due items (people waiting first, then check-ins) and hands each
-chat's items to that chat's worker, which sends them one by one; chats proceed in
-parallel, each under the limiter. A message is marked `sending` before the request
-leaves: after a crash, items left `sending` are sent again (at least once) unless
-they are at-most-once (check-ins), which are dropped rather than risk a double.
+A dispatcher claims due items (possibly urgent words first, then people waiting, then
+check-ins) and hands each chat's items to that chat's worker, which sends them one by one;
+chats proceed in parallel, each under the limiter. A chat has at most PER_CHAT_IN_FLIGHT
+items with its worker (a second's worth at Telegram's pace of one a second in a chat), and
+people's messages are handed out in turns, every chat's next before any chat's second: a
+backlog of hundreds in one chat never holds up another chat. A possibly urgent item goes
+to the front of its chat's queue, behind only the one being sent.
+
+A message is marked `sending` before the request leaves: after a crash, items left
+`sending` are sent again (at least once) unless they are at-most-once (check-ins), which
+are dropped rather than risk a double.
 
 Failures: a 429 pauses that chat for retry_after (and everyone, when several chats
 are told to wait at once); network errors, timeouts and 5xx are retried with
 exponential back-off and jitter until `give_up_after`; a 403 means the person
-blocked the bot; a 400 will not get better by retrying. What is given up on is
-reported to DeliveryEvents, which tells a person once.
+blocked the bot (what is for a specialist is then held, not given up); a 400 will
+not get better by retrying. What is given up on is reported to DeliveryEvents, which
+tells a person once.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ import asyncio
 import contextlib
 import random
 import warnings
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -39,6 +47,9 @@ log = EventLog(__name__)
 NOT_MODIFIED = "message is not modified"
 
 MAX_IN_FLIGHT = 200
+# One chat sends about one message a second: more with its worker would only wait there,
+# holding room another chat's message could use (three: a header, its copy, one more).
+PER_CHAT_IN_FLIGHT = 3
 SCHEDULED_IN_FLIGHT = 30
 SCHEDULED_REFILL = 10
 IDLE_WAIT_SECONDS = 5.0
@@ -52,8 +63,9 @@ GLOBAL_429_CHATS = 3
 class DeliveryEvents(Protocol):
     """Who hears about messages that could not be delivered."""
 
-    async def blocked(self, chat_id: int) -> None:
-        """The person in chat_id blocked the bot (Telegram answered 403)."""
+    async def blocked(self, item: OutboxItem) -> bool:
+        """The person in the item's chat blocked the bot (Telegram answered 403); True if
+        the item is kept for them (held until they unblock), False to give it up."""
 
     async def dead(self, item: OutboxItem, reason: str) -> None:
         """The item was given up on."""
@@ -100,8 +112,10 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[int] = set()
         self._in_flight_by: dict[Priority, set[int]] = {p: set() for p in Priority}
+        self._in_flight_in: Counter[int] = Counter()  # per chat
         # Per priority: how many may be in flight, and how much room makes a look worthwhile.
         self._allowances = {
+            Priority.URGENT: (max_in_flight, 1),
             Priority.PERSON: (max_in_flight, 1),
             Priority.SCHEDULED: (scheduled_in_flight, SCHEDULED_REFILL),
         }
@@ -114,6 +128,8 @@ class Sender:
         # A worker's send failed with an exception (the database failing, a full disk): the
         # dispatcher pauses before handing the same items out again, instead of spinning.
         self._worker_failed = False
+        # Items withdrawn while with a worker (a transfer re-addressed them): not to be sent.
+        self._withdrawn: set[int] = set()
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -181,6 +197,7 @@ class Sender:
         # People's messages (retries come due, offers without room) are looked for as a
         # person's work; check-ins and the next moment as background work.
         async with self._db.autocommit():
+            await self._look(Priority.URGENT)
             await self._look(Priority.PERSON)
         async with self._db.autocommit(background=True):
             await self._look(Priority.SCHEDULED)
@@ -196,12 +213,28 @@ class Sender:
         if room < min(least, allowance):
             self._wanting.add(priority)
             return
-        items = await self._outbox.due(self._clock.now(), room, priority=priority, exclude=handed)
+        now = self._clock.now()
+        capped = False
+        if priority is Priority.PERSON:
+            items, capped = await self._outbox.due_in_turns(
+                now,
+                room,
+                priority=priority,
+                exclude=handed,
+                in_flight=self._in_flight_in,
+                per_chat=PER_CHAT_IN_FLIGHT,
+            )
+        else:
+            # Possibly urgent words are few and go whatever their chat holds; check-ins are
+            # one per chat (and would cost the storm a read of all of them per look).
+            items = await self._outbox.due(now, room, priority=priority, exclude=handed)
         for item in items:
             self._hand_out(item)
-        if len(items) < room:
+        if len(items) < room and not capped:
             self._wanting.discard(priority)
         else:
+            # Either room ran out or a chat has more than its share: a worker finishing one
+            # makes room, and wakes the dispatcher for it.
             self._wanting.add(priority)
 
     def offer(self, item: OutboxItem) -> None:
@@ -215,11 +248,19 @@ class Sender:
         """
         allowance, _ = self._allowances[item.priority]
         full = len(self._in_flight_by[item.priority]) >= allowance
+        if item.priority is Priority.PERSON:
+            full = full or self._in_flight_in[item.chat_id] >= PER_CHAT_IN_FLIGHT
+        # Only items of its priority or a higher one go before it (queued_before).
         behind = any(earlier not in self._in_flight for earlier in item.queued_before)
         if self._stopping or full or behind:
             self._wake.set()
             return
         self._hand_out(item)
+
+    def withdraw(self, item_ids: Collection[int]) -> None:
+        """These items went elsewhere: any still with a worker, even one waiting for its
+        chat's turn, is not sent (one whose request has left cannot be called back)."""
+        self._withdrawn.update(item_id for item_id in item_ids if item_id in self._in_flight)
 
     def _hand_out(self, item: OutboxItem) -> None:
         """Queue an item on its chat's worker, starting the worker if needed."""
@@ -227,7 +268,17 @@ class Sender:
             return
         self._in_flight.add(item.id)
         self._in_flight_by[item.priority].add(item.id)
-        self._queues.setdefault(item.chat_id, deque()).append(item)
+        self._in_flight_in[item.chat_id] += 1
+        queue = self._queues.setdefault(item.chat_id, deque())
+        if item.priority is Priority.URGENT:
+            # Ahead of the chat's ordinary items (in their order among themselves).
+            place = next(
+                (i for i, queued in enumerate(queue) if queued.priority is not Priority.URGENT),
+                len(queue),
+            )
+            queue.insert(place, item)
+        else:
+            queue.append(item)
         if item.chat_id not in self._workers:
             self._workers[item.chat_id] = asyncio.create_task(
                 self._work(item.chat_id), name=f"outbox-chat-{item.chat_id}"
@@ -264,7 +315,13 @@ class Sender:
                 self._wake.set()
 
     def _release(self, item: OutboxItem) -> None:
+        if item.id not in self._in_flight:
+            return
+        self._withdrawn.discard(item.id)
         self._in_flight.discard(item.id)
+        self._in_flight_in[item.chat_id] -= 1
+        if not self._in_flight_in[item.chat_id]:
+            del self._in_flight_in[item.chat_id]
         handed = self._in_flight_by[item.priority]
         handed.discard(item.id)
         allowance, least = self._allowances[item.priority]
@@ -289,18 +346,24 @@ class Sender:
         # The limiter comes last, so the request leaves the moment its slot is granted
         # (a database wait in between bunched requests past Telegram's limits).
         if not await self._wait_turn(item):
-            async with self._db.autocommit():  # stopping: back to pending, unsent, in its place
-                await self._outbox.retry_later(item.id, item.not_before, "stopped")
+            if item.id not in self._withdrawn:
+                async with self._db.autocommit():  # stopping: back to pending, in its place
+                    await self._outbox.retry_later(item.id, item.not_before, "stopped")
             return False
+        if item.id in self._withdrawn:
+            return True  # re-addressed while it waited for its turn: withdrawn in the outbox
         try:
             message_id = await self._call(item)
         except RetryAfter as error:
             await self._rate_limited(item, _retry_seconds(error))
             return False
         except Forbidden as error:
+            if self._events is not None and await self._events.blocked(item):
+                # Kept for a specialist who blocked the bot, with the rest of their chat:
+                # sent when they unblock it.
+                log.warning("outbox.held", item=item.id, chat=item.chat_id)
+                return False
             await self._give_up(item, error)
-            if self._events is not None:
-                await self._events.blocked(item.chat_id)
             return True
         except BadRequest as error:
             if NOT_MODIFIED in error.message.lower():
@@ -333,7 +396,7 @@ class Sender:
         try:
             await self._limiter.acquire(
                 item.chat_id,
-                urgent=item.priority is Priority.PERSON,
+                urgent=item.priority.waited_for,
                 stopping=lambda: self._stopping,
             )
         except Stopped:

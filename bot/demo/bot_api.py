@@ -1003,11 +1003,13 @@ class FakeBotApi:
             )
         )
 
-    def block_bot(self, user_id: int) -> None:
-        """The user blocks the bot: sends answer 403; a my_chat_member update (kicked)."""
+    def block_bot(self, user_id: int, *, notify: bool = True) -> None:
+        """The user blocks the bot: sends answer 403; a my_chat_member update (kicked),
+        unless ``notify`` is false (the bot then learns of it from a 403 alone)."""
         chat = self._chat_for_helper(user_id)
         chat.blocked = True
-        self._push(self._member_update(chat, self._user(user_id), "member", "kicked"))
+        if notify:
+            self._push(self._member_update(chat, self._user(user_id), "member", "kicked"))
 
     def unblock_bot(self, user_id: int) -> None:
         chat = self._chat_for_helper(user_id)

@@ -42,6 +42,8 @@ class Specialist:
     # The daily summary: its local time ("HH:MM"), and the local date it last went.
     digest_at: time | None = None
     digest_sent_on: date | None = None
+    # They blocked the bot: their messages are held until they unblock it (m012).
+    blocked: bool = False
 
     def is_away(self, today: date) -> bool:
         """Away on this (local) day: until /back, or through the until-date."""

@@ -23,6 +23,13 @@ async def identify(update: Update, context: Context) -> Person | None:
         return None
     found = services(context)
     person = await found.people.identify(user.id, found.texts.language_for(user.language_code))
+    chat = update.effective_chat
+    private = chat is not None and chat.type == "private"
+    if person.specialist is not None and person.specialist.blocked and private:
+        # They write to the bot, so it can write to them: what was kept for them goes.
+        # Telegram sends no my_chat_member for a first /start after "bot can't initiate
+        # conversation", nor again for an unblock the bot missed.
+        await found.unreachable.unblocked(person.specialist)
     if person.client is not None and person.their_specialist is not None:
         await found.onboarding.show_changed_terms(person.client, person.their_specialist)
     return person
@@ -110,13 +117,13 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
     if member.chat.type == "private":
         found = services(context)
         if status == "kicked":
-            await found.reports.blocked(member.chat.id)
+            await found.reports.chat_blocked(member.chat.id)
             return
         person = await found.people.identify(member.chat.id)
         if person.client is not None:
             await found.preferences.unblock(person.client)
         if person.specialist is not None:
-            await found.people.specialist_unblocked(person.specialist)
+            await found.unreachable.unblocked(person.specialist)
         return
     if status in {"left", "kicked"}:
         return

@@ -34,6 +34,7 @@ from bot.services.preferences import Preferences
 from bot.services.relay import Relay
 from bot.services.report import Reports
 from bot.services.transfers import Transfers
+from bot.services.unreachable import Unreachable
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
@@ -69,6 +70,7 @@ class Services:
     outbox: Outbox
     retention: timedelta
     reports: DeliveryReports
+    unreachable: Unreachable
     erasure: Erasure
     export: DataExport
     away: Away
@@ -105,7 +107,9 @@ class Services:
             patience_after=settings.patience_after,
             staff_timezone=settings.default_timezone,
         )
-        notices = Notices(db, outbox, texts)
+        notices = Notices(
+            db, outbox, texts, answer_strangers_every=settings.stranger_reply_minutes * 60
+        )
         people = People(
             db, PeopleRepository(db), specialists, clients, audit, settings.admin_ids, clock
         )
@@ -132,8 +136,19 @@ class Services:
             remind_after=timedelta(hours=settings.remind_after_hours),
         )
         overview = Overview(staff, waiting_after=escalations.remind_after)
+        unreachable = Unreachable(
+            db,
+            specialists,
+            clients,
+            relay_repo,
+            outbox_repo,
+            outbox,
+            texts,
+            settings.admin_ids,
+            clock,
+        )
         reports = DeliveryReports(
-            db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids
+            db, specialists, clients, relay_repo, outbox, texts, settings.admin_ids, unreachable
         )
         sender = None
         if bot is not None:
@@ -150,7 +165,7 @@ class Services:
                 # and each waits for its slot in a nap or two (a second's worth took four).
                 scheduled_in_flight=max(30, math.ceil(settings.send_per_second / 4) + 1),
             )
-            outbox.connect(sender.wake, sender.offer)
+            outbox.connect(sender.wake, sender.offer, sender.withdraw)
         return cls(
             db=db,
             texts=texts,
@@ -185,6 +200,7 @@ class Services:
                 texts,
                 clock,
                 escalations,
+                unreachable=unreachable,
             ),
             checkins=checkins,
             preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),
@@ -192,11 +208,12 @@ class Services:
             outbox=outbox,
             retention=timedelta(days=settings.retention_days),
             reports=reports,
+            unreachable=unreachable,
             erasure=Erasure(db, clients, audit, outbox, texts, clock),
             export=DataExport(db, ExportRepository(db), audit, outbox, texts, clock),
             away=away,
             overview=overview,
-            transfers=Transfers(staff, overview),
+            transfers=Transfers(staff, overview, relay_repo),
             digests=Digests(staff, overview),
             admin=Admin(staff),
             escalations=escalations,

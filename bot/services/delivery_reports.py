@@ -1,11 +1,11 @@
 """Telling a person, once, about what could not be delivered.
 
 A client who blocks the bot is marked blocked (no more check-ins) and their
-specialist is told once; when the client writes again they are active again. A
-relayed message given up on is reported to whoever sent it: the specialist (or
-the supervisor who answered an escalation) for their own replies, the admins for a
-client's message that could not reach the specialist. Reports name the people, never
-the content.
+specialist is told once; when the client writes again they are active again. What is
+for a specialist who blocked the bot is kept instead (bot.services.unreachable). A
+relayed message given up on is reported to whoever sent it: the specialist (or the
+supervisor who answered an escalation) for their own replies, the admins for a client's
+message that could not reach the specialist. Reports name the people, never the content.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.models import Direction
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.services.unreachable import Unreachable
 from bot.storage import events
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
@@ -38,6 +39,7 @@ class DeliveryReports:
         outbox: Outbox,
         texts: Texts,
         admin_ids: frozenset[int],
+        unreachable: Unreachable,
     ) -> None:
         self._db = db
         self._specialists = specialists
@@ -46,14 +48,20 @@ class DeliveryReports:
         self._outbox = outbox
         self._texts = texts
         self._admin_ids = admin_ids
+        self._unreachable = unreachable
 
-    async def blocked(self, chat_id: int) -> None:
-        """The person in this chat blocked the bot."""
+    async def blocked(self, item: OutboxItem) -> bool:
+        """Telegram refused the item with 403: its person blocked the bot. True if it is
+        kept (for a specialist, until they unblock the bot)."""
+        return await self.chat_blocked(item.chat_id, item.id)
+
+    async def chat_blocked(self, chat_id: int, refused_item: int | None = None) -> bool:
+        """The person in this chat blocked the bot; True if what is for them is kept."""
         async with self._db.transaction():
             client = await self._clients.by_user(chat_id)
             if client is not None:
                 if not await self._clients.block(client.id):
-                    return  # told already
+                    return False  # told already
                 specialist = await self._specialists.by_id(client.specialist_id)
                 log.info("client.blocked", client=client.id)
                 await events.about(self._db, events.BLOCKED, datetime.now(UTC), client)
@@ -62,11 +70,12 @@ class DeliveryReports:
                         specialist.chat_id,
                         self._texts.get("to_specialist.client_blocked", alias=client.alias),
                     )
-                return
+                return False
             specialist = await self._specialists.by_user(chat_id)
-            if specialist is not None and await self._specialists.set_blocked(specialist.id, True):
-                log.info("specialist.blocked", specialist=specialist.id)
-                await self._tell_admins("admin.specialist_blocked", name=specialist.display_name)
+            if specialist is None or not specialist.active:
+                return False
+            await self._unreachable.blocked(specialist, refused_item)
+            return True
 
     async def dead(self, item: OutboxItem, reason: str) -> None:
         """A message was given up on: tell the sender of a relayed message."""

@@ -91,11 +91,6 @@ class People:
             user_id, specialist, found.client, is_admin, found.their_specialist, language
         )
 
-    async def specialist_unblocked(self, specialist: Specialist) -> None:
-        """The specialist unblocked the bot: admins will hear of a new block again."""
-        async with self._db.transaction():
-            await self._specialists.set_blocked(specialist.id, False)
-
     async def add_specialist(
         self, telegram_user_id: int, display_name: str, actor: Actor = CLI
     ) -> Specialist:

@@ -27,10 +27,12 @@ from bot.services.escalation import Escalations
 from bot.services.lookup import Lookup
 from bot.services.notices import Refused
 from bot.services.people import People
+from bot.services.unreachable import Unreachable
 from bot.storage import events
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database, fault_text, is_storage_fault
 from bot.storage.inbox import InboxRepository, Received
+from bot.storage.outbox import Priority
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
 
@@ -70,9 +72,12 @@ class Relay:
         texts: Texts,
         clock: Clock,
         escalations: Escalations,
+        *,
+        unreachable: Unreachable,
     ) -> None:
         self._db = db
         self._escalations = escalations
+        self._unreachable = unreachable
         self._checkins = checkins
         self._away = away
         self._lookup = Lookup(clients, specialists)
@@ -150,6 +155,8 @@ class Relay:
                 )
             if unscreened:
                 header += "\n" + self._texts.get("escalation.unscreened")
+            # Possibly urgent words go ahead of whatever waits for the specialist's chat.
+            urgent = flagged is not None and flagged.level == "urgent"
             new_thread = await self._copy(
                 client=client,
                 specialist=specialist,
@@ -161,9 +168,14 @@ class Relay:
                 force_header=answered is not None or flagged is not None or unscreened,
                 silent=away and flagged is None,
                 forwarded=forwarded,
+                priority=Priority.URGENT if urgent else Priority.PERSON,
             )
+            if urgent:
+                await resume_after_urgent(
+                    self._outbox, self._relay, self._clients, self._texts, specialist.chat_id, now
+                )
             await self._escalations.waiting(client, now)
-            if flagged is not None and flagged.level == "urgent":
+            if flagged is not None and urgent:
                 # After the specialist's own copy: while they are away it goes on at once.
                 await self._escalations.flagged(
                     client,
@@ -179,7 +191,10 @@ class Relay:
             noted = away and await self._away.note(
                 client, specialist, now, with_resources=not resources_sent
             )
-            if flagged is None and new_thread and not noted:
+            if specialist.blocked:
+                # Kept for them, not passed on: the client hears so (bot.services.unreachable).
+                await self._unreachable.announce(specialist, urgent_now=flagged is not None)
+            elif flagged is None and new_thread and not noted:
                 await self._outbox.text(
                     client.chat_id,
                     self._texts.get(
@@ -526,6 +541,7 @@ class Relay:
         text: str | None = None,
         forwarded: bool = False,
         speaker: str | None = None,
+        priority: Priority = Priority.PERSON,
     ) -> bool:
         """Queue the header (when needed) and the copy; return True if a header went.
 
@@ -551,7 +567,9 @@ class Relay:
                 dest_chat_id=dest_chat_id,
                 now=now,
             )
-            await self._outbox.text(dest_chat_id, header, relay_link_id=header_link, silent=silent)
+            await self._outbox.text(
+                dest_chat_id, header, relay_link_id=header_link, silent=silent, priority=priority
+            )
         link = await self._relay.add_link(
             client_id=client.id,
             specialist_id=specialist.id,
@@ -570,6 +588,7 @@ class Relay:
                 relay_link_id=link,
                 reply_to=reply_to,
                 silent=silent,
+                priority=priority,
             )
         await self._relay.set_last_source(dest_chat_id, source_key, now)
         kind = (
@@ -588,3 +607,38 @@ class Relay:
         }[outcome]
         await self._outbox.text(specialist.chat_id, self._texts.get(key))
         return outcome
+
+
+async def resume_after_urgent(
+    outbox: Outbox,
+    relay: RelayRepository,
+    clients: ClientRepository,
+    texts: Texts,
+    chat_id: int,
+    now: datetime,
+) -> None:
+    """Possibly urgent words go ahead of the chat's ordinary queue (bot.delivery.sender):
+    a queued copy they land in front of gets its header again after them, and the next
+    copy queued behind the backlog gets one too, so that the specialist never reads
+    anyone's words under another client's name."""
+    waiting = await outbox.first_ordinary_waiting(chat_id)
+    if waiting is not None:
+        # The urgent words are not the last the chat will show before the next ordinary
+        # copy (the backlog is): that copy needs its own header, whoever sends it.
+        await relay.forget_last_source(chat_id)
+    if waiting is None or waiting.method != "copy_message" or waiting.relay_link_id is None:
+        return  # nothing waits, or what follows opens with its own header or note
+    link = await relay.by_id(waiting.relay_link_id)
+    client = None if link is None else await clients.by_id(link.client_id)
+    if link is None or client is None or link.direction is not Direction.TO_SPECIALIST:
+        return
+    header_link = await relay.add_link(
+        client_id=client.id,
+        specialist_id=link.specialist_id,
+        direction=Direction.TO_SPECIALIST,
+        source=None,
+        dest_chat_id=chat_id,
+        now=now,
+    )
+    header = texts.get("relay.header_to_specialist", alias=client.alias)
+    await outbox.text(chat_id, header, relay_link_id=header_link, priority=Priority.URGENT)

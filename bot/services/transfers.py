@@ -1,9 +1,12 @@
 """Handing clients over: /transfer by their specialist or an admin, and removing a specialist.
 
 The client is told who reads their messages from now on; the new specialist gets
-the note and the client's overview line. From then on the old specialist's replies
-to the client's earlier messages are refused (the relay checks whose client it is),
-and a reply from the client never threads under the old specialist's messages.
+the note and the client's overview line, then the client's messages still waiting for
+the old specialist (queued, or kept while the old one had blocked the bot), re-addressed
+under a header of their own: nothing of theirs reaches the old specialist afterwards.
+From then on the old specialist's replies to the client's earlier messages are refused
+(the relay checks whose client it is), and a reply from the client never threads under
+the old specialist's messages.
 """
 
 from __future__ import annotations
@@ -11,13 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain.models import Actor, ActorRole, Client, Specialist
+from bot.domain.models import Actor, ActorRole, Client, Direction, Specialist
 from bot.logs import EventLog
 from bot.services.base import StaffContext, StaffService
 from bot.services.lookup import Lookup, Named
 from bot.services.notices import Refused
 from bot.services.overview import Overview
 from bot.services.people import Person
+from bot.services.relay import resume_after_urgent
+from bot.storage.outbox import Priority
+from bot.storage.relay import RelayRepository
 
 log = EventLog(__name__)
 
@@ -34,9 +40,10 @@ class Removal:
 class Transfers(StaffService):
     """Moves clients between specialists."""
 
-    def __init__(self, context: StaffContext, overview: Overview) -> None:
+    def __init__(self, context: StaffContext, overview: Overview, relay: RelayRepository) -> None:
         super().__init__(context)
         self._overview = overview
+        self._relay = relay
         self._lookup = Lookup(context.clients, context.specialists)
 
     async def transfer(self, person: Person, text: str) -> None:
@@ -64,6 +71,7 @@ class Transfers(StaffService):
             if note:
                 introduction += "\n" + self._texts.get("transfer.note", note=note)
             await self._introduce(new, introduction, [await self._line(client, now)])
+            await self._readdress(client, old, new, alias, now)
             done = self._texts.get("transfer.done", alias=client.alias, name=new.display_name)
             await self._outbox.text(person.user_id, done)
             if not theirs:
@@ -126,13 +134,16 @@ class Transfers(StaffService):
     ) -> None:
         """Every client of a removed specialist to `target`, who gets one list of them."""
         lines = []
+        aliases = []
         for client in clients:
-            await self._move(client, leaving, target, actor, now)
+            aliases.append(await self._move(client, leaving, target, actor, now))
             lines.append(await self._line(client, now))
         introduction = self._texts.get(
             "admin.handed_over", count=len(clients), previous=leaving.display_name
         )
         await self._introduce(target, introduction, lines)
+        for client, alias in zip(clients, aliases, strict=True):
+            await self._readdress(client, leaving, target, alias, now)
         await self._outbox.text(
             leaving.chat_id, self._texts.get("admin.to_removed", name=target.display_name)
         )
@@ -161,6 +172,55 @@ class Transfers(StaffService):
             ),
         )
         return alias
+
+    async def _readdress(
+        self, client: Client, old: Specialist, new: Specialist, alias: str, now: datetime
+    ) -> None:
+        """The client's copies still waiting for `old` go to `new` instead, in their order,
+        under a header naming the client as `new` knows them (possibly urgent ones under
+        their own header, still first); headers and notes for `old` are dropped."""
+        waiting = await self._outbox.take_queued(old.chat_id, client.id)
+        copies = [item for item in waiting if item.method == "copy_message"]
+        if not copies:
+            return
+        log.info("client.readdressed", client=client.id, to_specialist=new.id, count=len(copies))
+        header_shown = {Priority.URGENT: False, Priority.PERSON: False}
+        for item in copies:
+            urgent = item.priority is Priority.URGENT
+            priority = Priority.URGENT if urgent else Priority.PERSON
+            source = (item.payload["from_chat_id"], item.payload["message_id"])
+            if urgent or not header_shown[priority]:
+                header_shown[priority] = True
+                key = "relay.urgent_header" if urgent else "relay.header_to_specialist"
+                await self._outbox.text(
+                    new.chat_id,
+                    self._texts.get(key, alias=alias),
+                    relay_link_id=await self._link(client, new, None, now),
+                    priority=priority,
+                )
+            await self._outbox.copy(
+                new.chat_id,
+                *source,
+                relay_link_id=await self._link(client, new, source, now),
+                priority=priority,
+            )
+        if header_shown[Priority.URGENT]:
+            # Ahead of what waits for `new` too: that keeps its own name after them.
+            await resume_after_urgent(
+                self._outbox, self._relay, self._clients, self._texts, new.chat_id, now
+            )
+
+    async def _link(
+        self, client: Client, new: Specialist, source: tuple[int, int] | None, now: datetime
+    ) -> int:
+        return await self._relay.add_link(
+            client_id=client.id,
+            specialist_id=new.id,
+            direction=Direction.TO_SPECIALIST,
+            source=source,
+            dest_chat_id=new.chat_id,
+            now=now,
+        )
 
     async def _line(self, client: Client, now: datetime) -> str:
         facts = await self._facts.of_client(client.id)

@@ -115,6 +115,16 @@ class ClientRepository:
         )
         return claimed
 
+    async def claim_kept_note(self, client_id: int, now: datetime, every: timedelta) -> bool:
+        """True (and noted) if the client has not been told within `every` that their
+        specialist cannot receive messages and theirs are kept (m012)."""
+        claimed = await self._db.write(
+            "UPDATE clients SET kept_note_at = ? WHERE id = ?"
+            " AND (kept_note_at IS NULL OR kept_note_at <= ?)",
+            (to_db(now), client_id, to_db(now - every)),
+        )
+        return claimed == 1
+
     async def note_terms_shown(self, client_id: int, version: int, now: datetime) -> bool:
         """Record that the client was shown this version of the terms; False if they had."""
         changed = await self._db.write(

@@ -419,6 +419,44 @@ async def m014_heartbeat(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m012_held_messages(conn: aiosqlite.Connection) -> None:
+    """Messages kept for a specialist who blocked the bot: outbox status 'held'.
+
+    Telegram answers 403 to every message for someone who blocked the bot; a client's
+    words for their specialist were then given up (dead). They are kept instead, in a
+    status the sender does not look at, and sent in order when the specialist unblocks
+    the bot. SQLite cannot change a CHECK constraint, so the table is rebuilt from its
+    own definition (its ids now never given twice: AUTOINCREMENT); every index and
+    trigger on it, whichever step made them, is made again as it was.
+    """
+    async with conn.execute(
+        "SELECT type, sql FROM sqlite_master WHERE tbl_name = 'outbox' AND sql IS NOT NULL"
+    ) as cursor:
+        found = [(row[0], row[1]) async for row in cursor]
+    table = next(sql for kind, sql in found if kind == "table")
+    others = [sql for kind, sql in found if kind != "table"]
+    allowed = "('pending', 'sending', 'sent', 'dead')"
+    key = "id INTEGER PRIMARY KEY,"
+    if allowed not in table or key not in table:
+        raise ValueError("m012: the outbox's definition is not the one expected")
+    rebuilt = table.replace(allowed, "('pending', 'sending', 'sent', 'dead', 'held')", 1)
+    # AUTOINCREMENT: an id is never given again. The sender knows items by id, and rows
+    # are deleted while it may still hold them (/forget, a stranger's note once sent): a
+    # new item given such an id was taken for the old one, marked sent without being sent,
+    # and the erased words went out in its place.
+    rebuilt = rebuilt.replace(key, "id INTEGER PRIMARY KEY AUTOINCREMENT,", 1)
+    rebuilt = rebuilt.replace("CREATE TABLE outbox", "CREATE TABLE outbox_rebuilt", 1)
+    await conn.execute(rebuilt)
+    await conn.execute("INSERT INTO outbox_rebuilt SELECT * FROM outbox")
+    await conn.execute("DROP TABLE outbox")
+    await conn.execute("ALTER TABLE outbox_rebuilt RENAME TO outbox")
+    for sql in others:
+        await conn.execute(sql)
+    await conn.execute("CREATE INDEX outbox_held ON outbox(chat_id) WHERE status = 'held'")
+    # When a client was last told their specialist cannot receive messages (once a while).
+    await conn.execute("ALTER TABLE clients ADD COLUMN kept_note_at TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -431,6 +469,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m010_escalation,
     m016_events,
     m014_heartbeat,
+    m012_held_messages,
 )
 
 

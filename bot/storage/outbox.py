@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
@@ -15,10 +15,17 @@ from bot.storage.db import Database, Params, from_db, to_db
 
 
 class Priority(IntEnum):
-    """Lower goes first: a person waiting beats a scheduled check-in."""
+    """Lower goes first: a person waiting beats a scheduled check-in, and words the safety
+    screen found possibly urgent go before anything else queued for their chat."""
 
+    URGENT = -1
     PERSON = 0
     SCHEDULED = 1
+
+    @property
+    def waited_for(self) -> bool:
+        """A person waits for it (everything but a scheduled check-in)."""
+        return self is not Priority.SCHEDULED
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class OutboxItem:
     created_at: datetime
     not_before: datetime
     ephemeral: bool = False
+    status: str = "pending"
     # Only from add(): the chat's items still waiting in the outbox, queued before this one.
     queued_before: tuple[int, ...] = ()
 
@@ -69,6 +77,7 @@ def _item(row: aiosqlite.Row) -> OutboxItem:
         created_at=from_db(row["created_at"]),
         not_before=from_db(row["not_before"]),
         ephemeral=bool(row["ephemeral"]),
+        status=row["status"],
     )
 
 
@@ -97,15 +106,19 @@ class OutboxRepository:
         (`queued_before`), so that it is not sent before them.
         """
         # A chat paused by Telegram stays paused for what is queued after the pause too,
-        # so messages to one chat never overtake each other.
+        # so messages to one chat never overtake each other. What is for a specialist who
+        # blocked the bot is held for them (m012) until they unblock it.
         row = await self._db.fetch_one(
             "INSERT OR IGNORE INTO outbox (chat_id, method, payload, priority, relay_link_id,"
-            " idempotency_key, at_most_once, ephemeral, not_before, created_at)"
+            " idempotency_key, at_most_once, ephemeral, not_before, created_at, status)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, max(?, coalesce((SELECT max(not_before) FROM outbox"
-            " WHERE chat_id = ? AND status = 'pending'), '')), ?)"
+            " WHERE chat_id = ? AND status = 'pending'), '')), ?, CASE WHEN EXISTS (SELECT 1"
+            " FROM specialists WHERE telegram_user_id = ? AND blocked = 1 AND active = 1)"
+            " THEN 'held' ELSE 'pending' END)"
             " RETURNING *, (SELECT json_group_array(earlier.id) FROM outbox AS earlier"
             " WHERE earlier.chat_id = outbox.chat_id AND earlier.status = 'pending'"
-            " AND earlier.id < outbox.id) AS queued_before",
+            " AND earlier.priority <= outbox.priority AND earlier.id < outbox.id)"
+            " AS queued_before",
             (
                 chat_id,
                 method,
@@ -118,6 +131,7 @@ class OutboxRepository:
                 to_db(now),
                 chat_id,
                 to_db(now),
+                chat_id,  # a private chat's id is its user's id
             ),
         )
         if row is None:
@@ -175,6 +189,36 @@ class OutboxRepository:
         # thousands of check-ins) to hand out a few.
         rows = await self._db.fetch_all(f"{sql} ORDER BY priority, not_before, id LIMIT ?", params)
         return [_item(row) for row in rows]
+
+    async def due_in_turns(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        priority: Priority,
+        exclude: Collection[int],
+        in_flight: Mapping[int, int],
+        per_chat: int,
+    ) -> tuple[list[OutboxItem], bool]:
+        """Pending items whose time has come, in turns: every chat's next item before any
+        chat's second, each chat to at most `per_chat` with what it has `in_flight`; and
+        whether some chat had more due than that (its turn comes when it sends one).
+
+        So one chat's backlog (a flood, a client forwarding hundreds of messages) never
+        holds up another chat's message. Reads every pending item of the priority that is
+        due: for people's messages, which rarely wait in the outbox at all.
+        """
+        busy = json.dumps({str(chat): count for chat, count in in_flight.items()})
+        rows = await self._db.fetch_all(
+            "SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY chat_id"
+            " ORDER BY not_before, id) + coalesce(json_extract(?, '$.\"' || chat_id || '\"'), 0)"
+            " AS turn FROM outbox WHERE status = 'pending' AND priority = ? AND not_before <= ?"
+            " AND id NOT IN (SELECT value FROM json_each(?)))"
+            " WHERE turn <= ? ORDER BY turn, not_before, id LIMIT ?",
+            (busy, int(priority), to_db(now), json.dumps(list(exclude)), per_chat + 1, limit),
+        )
+        items = [_item(row) for row in rows if row["turn"] <= per_chat]
+        return items, len(items) < len(rows)
 
     async def next_not_before(self, after: datetime) -> datetime | None:
         """When the earliest pending item that is not yet due becomes due."""
@@ -237,6 +281,59 @@ class OutboxRepository:
             "UPDATE outbox SET status = 'dead', last_error = ?, payload = '{}' WHERE id = ?",
             (error, item.id),
         )
+
+    async def first_waiting(self, chat_id: int, *, after: Priority) -> OutboxItem | None:
+        """The chat's first pending item of a priority below `after`, in sending order."""
+        row = await self._db.fetch_one(
+            "SELECT * FROM outbox WHERE chat_id = ? AND status = 'pending' AND priority > ?"
+            " ORDER BY priority, not_before, id LIMIT 1",
+            (chat_id, int(after)),
+        )
+        return None if row is None else _item(row)
+
+    async def take_queued(self, chat_id: int, client_id: int) -> list[OutboxItem]:
+        """Withdraw what still waits for one chat (pending, held, or sending: a sender may
+        still be waiting for the chat's turn) about one client: copies of their words,
+        headers and notes linked to them; return it, oldest first."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM outbox WHERE chat_id = ? AND status IN ('pending', 'held', 'sending')"
+            " AND relay_link_id IN (SELECT id FROM relay_links WHERE client_id = ?) ORDER BY id",
+            (chat_id, client_id),
+        )
+        items = [_item(row) for row in rows]
+        await self._db.write(
+            "UPDATE outbox SET status = 'dead', last_error = 'readdressed', payload = '{}'"
+            " WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps([item.id for item in items]),),
+        )
+        return items
+
+    async def hold_chat(self, item_id: int, chat_id: int) -> None:
+        """Keep everything waiting for one chat, and the item Telegram just refused, until
+        its person unblocks the bot (release_chat)."""
+        await self._db.write(
+            "UPDATE outbox SET status = 'held' WHERE (id = ? AND status = 'sending')"
+            " OR (chat_id = ? AND status = 'pending')",
+            (item_id, chat_id),
+        )
+
+    async def release_chat(self, chat_id: int, now: datetime) -> int:
+        """Everything held for one chat waits to be sent again, in the order it came."""
+        return await self._db.write(
+            "UPDATE outbox SET status = 'pending', not_before = ?, last_error = NULL"
+            " WHERE chat_id = ? AND status = 'held'",
+            (to_db(now), chat_id),
+        )
+
+    async def newly_held(self, chat_id: int) -> list[OutboxItem]:
+        """The items held for one chat that nobody has been told about yet, oldest first;
+        from now on they count as told."""
+        rows = await self._db.fetch_all(
+            "UPDATE outbox SET last_error = 'held' WHERE chat_id = ? AND status = 'held'"
+            " AND last_error IS NOT 'held' RETURNING *",
+            (chat_id,),
+        )
+        return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
     async def withdraw_checkins(self, chat_id: int) -> int:
         """Give up the check-ins still waiting for one chat (the client paused or stopped)."""

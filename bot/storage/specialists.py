@@ -11,7 +11,7 @@ from bot.storage.db import Database, from_db, to_db
 
 SPECIALIST_COLUMNS = (
     "id, telegram_user_id, chat_id, display_name, active, created_at, away, away_until,"
-    " away_note, digest_at, digest_sent_on"
+    " away_note, digest_at, digest_sent_on, blocked"
 )
 
 
@@ -37,6 +37,7 @@ def specialist_from_row(row: aiosqlite.Row, prefix: str = "") -> Specialist:
         away_note=row[f"{prefix}away_note"],
         digest_at=_maybe_time(row[f"{prefix}digest_at"]),
         digest_sent_on=_maybe_date(row[f"{prefix}digest_sent_on"]),
+        blocked=bool(row[f"{prefix}blocked"]),
     )
 
 

@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 
 from bot.domain.models import Direction
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.migrations import MIGRATIONS, m012_held_messages
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 from bot.storage.people import Found, PeopleRepository
 from bot.storage.relay import RelayRepository
@@ -134,6 +135,19 @@ async def test_ephemeral_items_vanish_once_sent(db: Database) -> None:
     assert await scalar(db, "SELECT count(*) FROM outbox") == 0
 
 
+async def test_an_outbox_id_is_never_given_again(db: Database) -> None:
+    # The sender knows queued items by id: a new item must never take the id of one deleted
+    # while the sender still held it (/forget, a stranger's sent note), or the new one is
+    # taken for the old, marked sent unsent, and the old one's words go out after all.
+    outbox = OutboxRepository(db)
+    async with db.transaction() as conn:
+        first = await queue(outbox, 5, "send_message", Priority.PERSON)
+        assert first is not None
+        await conn.execute("DELETE FROM outbox WHERE id = ?", (first.id,))
+        second = await queue(outbox, 6, "send_message", Priority.PERSON)
+    assert second is not None and second.id > first.id
+
+
 async def test_relay_links_route_both_ways_and_updates_count_once(db: Database) -> None:
     relay = RelayRepository(db)
     async with db.transaction() as conn:
@@ -208,3 +222,38 @@ async def test_one_lookup_finds_a_specialist_a_client_and_their_specialist(db: D
     assert as_specialist == Found(sam, None, None)
     assert as_client == Found(None, alex, sam)
     assert stranger == Found(None, None, None)
+
+
+async def test_m012_keeps_every_outbox_row_index_and_trigger(tmp_path: Path) -> None:
+    # A database from before m012, with a relayed message waiting: the rebuilt outbox keeps
+    # it, accepts 'held', and its sent copy still reaches the relay link (m008's trigger).
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as conn:
+        for step in MIGRATIONS:
+            if step is not m012_held_messages:
+                await step(conn)
+        await conn.execute(
+            "INSERT INTO specialists (id, telegram_user_id, chat_id, display_name, created_at)"
+            " VALUES (1, 1001, 1001, 'Sam', '2026-01-01')"
+        )
+        await conn.execute(
+            "INSERT INTO relay_links (id, client_id, specialist_id, direction, dest_chat_id,"
+            " created_at) VALUES (7, 1, 1, 'to_specialist', 1001, '2026-01-01')"
+        )
+        await conn.execute(
+            "INSERT INTO outbox (id, chat_id, method, payload, priority, relay_link_id,"
+            " not_before, created_at) VALUES (3, 1001, 'copy_message', '{}', 0, 7,"
+            " '2026-01-01', '2026-01-01')"
+        )
+        before = await conn.execute_fetchall(
+            "SELECT type, name FROM sqlite_master WHERE tbl_name = 'outbox' ORDER BY name"
+        )
+        await m012_held_messages(conn)
+        after = await conn.execute_fetchall(
+            "SELECT type, name FROM sqlite_master WHERE tbl_name = 'outbox' ORDER BY name"
+        )
+        assert set(before) | {("index", "outbox_held")} == set(after)
+        await conn.execute("UPDATE outbox SET status = 'held' WHERE id = 3")
+        await conn.execute("UPDATE outbox SET status = 'sent', sent_message_id = 55 WHERE id = 3")
+        rows = await conn.execute_fetchall("SELECT dest_message_id FROM relay_links WHERE id = 7")
+        assert [tuple(row) for row in rows] == [(55,)]
