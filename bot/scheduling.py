@@ -9,6 +9,9 @@ due, also asked of the store.
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from bot.handlers.context import Context, PorchlightApp, services
 from bot.logs import EventLog
 from bot.services.container import Services
@@ -18,10 +21,12 @@ log = EventLog(__name__)
 
 async def tick(found: Services) -> None:
     """One tick: check-ins and ended pauses, ended away times, daily summaries; tidy up."""
+    started = time.perf_counter()
     await found.checkins.tick()
     await found.away.end_passed()
     await found.digests.tick()
     await found.relay.tidy(found.retention)
+    log.debug("tick.done", ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 async def job_checkin_tick(context: Context) -> None:
@@ -30,13 +35,24 @@ async def job_checkin_tick(context: Context) -> None:
 
 
 def start_tick(application: PorchlightApp, seconds: float) -> None:
-    """Run the tick now and then every `seconds`; a slow tick is never run twice at once."""
+    """Run the tick as soon as the JobQueue starts, then every `seconds`.
+
+    `first=0` is not enough: APScheduler computes a job's first run when the scheduler
+    starts, and a start date already past then means "one interval from now", so the
+    clients who came due while the bot was down waited a whole interval after a restart.
+    An explicit first run time is kept as it is. A late tick still runs (no misfire
+    grace: a busy loop must not make it skip a turn), and never twice at once.
+    """
     assert application.job_queue is not None
     application.job_queue.run_repeating(
         job_checkin_tick,
         interval=seconds,
-        first=0,
         name="checkin-tick",
-        job_kwargs={"max_instances": 1, "coalesce": True},
+        job_kwargs={
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": None,
+            "next_run_time": datetime.now(UTC),
+        },
     )
     log.info("tick.started", every_seconds=seconds)
