@@ -24,10 +24,12 @@ from bot.services.checkins import CheckIns
 from bot.services.lookup import Lookup
 from bot.services.notices import Refused
 from bot.services.people import People
+from bot.services.retention import Purge
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.inbox import InboxRepository, Received
 from bot.storage.relay import RelayRepository
+from bot.storage.retention import Kept
 from bot.storage.specialists import SpecialistRepository
 
 log = EventLog(__name__)
@@ -77,6 +79,7 @@ class Relay:
         self._outbox = outbox
         self._texts = texts
         self._clock = clock
+        self._purge = Purge(db, clock)
         # Updates whose inbox row a relay transaction removed: forget() has nothing to do.
         self._settled: set[int] = set()
 
@@ -240,10 +243,14 @@ class Relay:
 
     async def tidy(self, retention: timedelta) -> None:
         """Forget update ids Telegram will not redeliver, and whatever is past retention."""
-        now = self._clock.now()
-        async with self._db.transaction():
-            await self._relay.forget_updates_before(now - UPDATE_MEMORY)
-            await self._relay.purge_before(now - retention)
+        await self._purge.run(
+            {
+                Kept.OUTBOX: retention,
+                Kept.RELAY_LINKS: retention,
+                Kept.CHECKINS: retention,
+                Kept.PROCESSED_UPDATES: UPDATE_MEMORY,
+            }
+        )
 
     async def keep(self, received: Received, words: str | None, language: str | None) -> None:
         """Store a message's ids until it is handled (see bot.handlers.inbox), with what the
