@@ -39,6 +39,16 @@ SAFETY_REPLY_EVERY = timedelta(hours=1)
 UPDATE_MEMORY = timedelta(days=3)
 
 
+def kept_for(retention: timedelta) -> dict[Kept, timedelta]:
+    """How long each kind of row is kept: update ids only as long as Telegram may resend."""
+    return {
+        Kept.OUTBOX: retention,
+        Kept.RELAY_LINKS: retention,
+        Kept.CHECKINS: retention,
+        Kept.PROCESSED_UPDATES: UPDATE_MEMORY,
+    }
+
+
 class Outcome(StrEnum):
     """What became of a message someone sent."""
 
@@ -243,14 +253,12 @@ class Relay:
 
     async def tidy(self, retention: timedelta) -> None:
         """Forget update ids Telegram will not redeliver, and whatever is past retention."""
-        await self._purge.run(
-            {
-                Kept.OUTBOX: retention,
-                Kept.RELAY_LINKS: retention,
-                Kept.CHECKINS: retention,
-                Kept.PROCESSED_UPDATES: UPDATE_MEMORY,
-            }
-        )
+        await self._purge.run(kept_for(retention))
+
+    @property
+    def purge(self) -> Purge:
+        """The daily purge (benchmarks watch it)."""
+        return self._purge
 
     async def keep(self, received: Received, words: str | None, language: str | None) -> None:
         """Store a message's ids until it is handled (see bot.handlers.inbox), with what the

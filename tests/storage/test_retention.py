@@ -6,18 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.clock import ManualClock
+from bot.services.relay import UPDATE_MEMORY, kept_for
 from bot.services.retention import Purge
 from bot.storage.db import Database, to_db
 from bot.storage.retention import Kept, delete_statement
 
 START = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 RETENTION = timedelta(days=30)
-AGES = {
-    Kept.OUTBOX: RETENTION,
-    Kept.RELAY_LINKS: RETENTION,
-    Kept.CHECKINS: RETENTION,
-    Kept.PROCESSED_UPDATES: timedelta(days=3),
-}
+AGES = kept_for(RETENTION)
 TICK = timedelta(minutes=15)
 # (table, column that dates a row)
 DATED = (
@@ -44,7 +40,8 @@ async def setup_people(db: Database) -> None:
 
 
 async def add_history(db: Database, first: datetime, last: datetime, every: timedelta) -> None:
-    """A check-in, a relayed message with its sent copy, and an update, at every step."""
+    """A check-in and a relayed message with its sent copy at every step; an update id at
+    every step of the last UPDATE_MEMORY and a day (as long as the bot keeps them)."""
     moment = first
     async with db.transaction() as conn:
         while moment <= last:
@@ -65,11 +62,12 @@ async def add_history(db: Database, first: datetime, last: datetime, every: time
                 " 'sent', ?, ?)",
                 (link.lastrowid, stamp, stamp),
             )
-            await conn.execute(
-                "INSERT INTO processed_updates (update_id, processed_at) VALUES"
-                " ((SELECT coalesce(max(update_id), 0) + 1 FROM processed_updates), ?)",
-                (stamp,),
-            )
+            if moment >= last - UPDATE_MEMORY - timedelta(days=1):
+                await conn.execute(
+                    "INSERT INTO processed_updates (update_id, processed_at) VALUES"
+                    " ((SELECT coalesce(max(update_id), 0) + 1 FROM processed_updates), ?)",
+                    (stamp,),
+                )
             moment += every
 
 
@@ -83,16 +81,17 @@ async def test_nothing_past_retention_survives_a_day_and_nothing_newer_is_touche
     db: Database,
 ) -> None:
     await setup_people(db)
-    await add_history(db, START - timedelta(days=40), START, timedelta(hours=1))
+    # One day past retention, as in steady state: the first purge has a day to delete.
+    await add_history(db, START - RETENTION - timedelta(days=1), START, timedelta(hours=1))
     before = {table: await moments(db, table, column) for table, column in DATED}
     clock = ManualClock(START)
-    purge = Purge(db, clock, batch_rows=7)  # many batches for a few hundred rows
+    purge = Purge(db, clock, batch_rows=7)  # a day's purge takes several ticks
     end = START + timedelta(days=2)
     while clock.now() < end:
         await purge.run(AGES)
         now = clock.now()
         for table, column in DATED:
-            age = timedelta(days=3) if table == "processed_updates" else RETENTION
+            age = UPDATE_MEMORY if table == "processed_updates" else RETENTION
             left = await moments(db, table, column)
             # Nothing older than its age by more than a day...
             assert min(left) >= now - age - timedelta(days=1), table
