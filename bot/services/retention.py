@@ -6,7 +6,7 @@ batch per statement, each under the database lock on its own as background work,
 person's message goes between two batches; and it goes on for at most `budget` seconds
 per tick (then finishes the batch under way), so a day's purge is spread over many
 ticks and an ordinary tick stays a few milliseconds long. At 100,000 clients a day of
-history is about 250 batches: half an hour of ticks. Once nothing past the day's
+history is about 1,300 batches: a few hours of ticks. Once nothing past the day's
 cutoffs is left, the next purge is a day later.
 """
 
@@ -24,9 +24,10 @@ from bot.storage.retention import Kept, RetentionRepository
 log = EventLog(__name__)
 
 PURGE_EVERY = timedelta(days=1)
-# A batch of this many rows takes about 3-5 ms on an aged database (bench_aged), well
-# under the 10 ms any one statement may hold the database.
-BATCH_ROWS = 500
+# A batch deletes this many rows: each row changes pages of indexes ordered by client
+# (spread all over the file), so a batch's cost grows with its rows; see bench_aged for
+# what one takes against the 10 ms any one statement may hold the database.
+BATCH_ROWS = 100
 TICK_BUDGET_SECONDS = 0.005
 
 
@@ -50,6 +51,7 @@ class Purge:
         self._cutoffs: dict[Kept, datetime] = {}  # what is left of the purge under way
         self._deleted = 0
         self._running = False
+        self.statements = 0  # how many batches so far (benchmarks count them)
 
     @property
     def under_way(self) -> bool:
@@ -82,6 +84,7 @@ class Purge:
                         table, self._cutoffs[table], self._batch_rows
                     )
                 deleted += gone
+                self.statements += 1
                 if gone < self._batch_rows:
                     del self._cutoffs[table]
                     break
