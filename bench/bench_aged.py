@@ -7,7 +7,7 @@ services on it (no sender: nothing is sent) and runs the bot's own tick
 (`bot.scheduling.tick`: check-ins, away times, summaries, retention) every 15 s of a
 ManualClock through the hour before the storm minute: 240 ticks, the daily purge under
 way in most of them. Every hold of the database lock and every purge statement is timed.
-Then the purge is run to its end, and the file is watched through three more days of
+Then the purge is run to its end, and the file is watched through five more days of
 history and purges: freed pages are used again, so the file stays the size it was.
 
 Sizes: 10,000 and 100,000 clients with 181 days of history; 1,000,000 clients with
@@ -48,7 +48,7 @@ if os.environ.get("PORCHLIGHT_BENCH_MILLION"):
 TICK_P99_MS = 15
 TICK_P50_MS = 5
 STATEMENT_MS = 10
-MORE_DAYS = 3
+MORE_DAYS = 5
 
 
 def prepare(workdir: Path, quick: bool) -> None:
@@ -106,7 +106,7 @@ def _file_size(path: Path) -> int:
 
 
 async def run_size(workdir: Path, label: str, clients: int, days: int) -> list[Figure]:
-    """The ticks of one size, the purge to its end, and the file through three more days."""
+    """The ticks of one size, the purge to its end, and the file through more days."""
     path = aged.copy_of(clients, workdir / f"aged-{label}.sqlite3", days)
     population = aged.population_of(clients)
     size_before = _file_size(path)
