@@ -86,7 +86,9 @@ def generate(path: Path, population: Population, history_days: int) -> None:
     populate(path, population)
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        connection.execute("PRAGMA journal_mode=DELETE")
+        # No journal while generating: a run cut short leaves only a .partial file behind,
+        # which the next run deletes.
+        connection.execute("PRAGMA journal_mode=OFF")
         connection.execute("PRAGMA synchronous=OFF")
         connection.execute("PRAGMA cache_size=-1000000")
         end = population.start
