@@ -709,10 +709,10 @@ PURGE_EVERY_SECONDS = 0.025
 
 
 async def _relays_during_purge(fake: FakeTelegram, services: Any, plan: Plan) -> Phase:
-    """Relays alone, while the day's purge runs a tick's share every 25 ms throughout.
+    """Relays alone, while the day's purge takes a step every 25 ms throughout.
 
-    The bot runs a share (5 ms) once per tick (15 s); this runs it 600 times as often, so
-    that relays meet purge statements all the time.
+    The bot's retention job takes one a second; this takes 40 as many, so that relays
+    meet purge statements all the time.
     """
     purge = services.relay.purge
     calls = 0

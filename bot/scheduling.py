@@ -4,7 +4,8 @@ Not a job per client: each job costs APScheduler memory and an O(n) insert, and 
 burst of simultaneous jobs can be missed. The store is the truth (next_due_at per
 client); this job only asks it, every CHECKIN_TICK_SECONDS, who is due. The same
 tick ends away times whose date has passed and sends the daily summaries that are
-due, also asked of the store.
+due, also asked of the store. A second job, every second, deletes what is past
+retention, a small batch at a time, once a day.
 """
 
 from __future__ import annotations
@@ -18,20 +19,28 @@ from bot.services.container import Services
 
 log = EventLog(__name__)
 
+RETENTION_STEP_SECONDS = 1.0  # a day's purge at 100,000 clients: about 1,300 steps
+
 
 async def tick(found: Services) -> None:
-    """One tick: check-ins and ended pauses, ended away times, daily summaries; tidy up."""
+    """One tick: check-ins and ended pauses, ended away times, daily summaries."""
     started = time.perf_counter()
     await found.checkins.tick()
     await found.away.end_passed()
     await found.digests.tick()
-    await found.relay.tidy(found.retention)
     log.debug("tick.done", ms=round((time.perf_counter() - started) * 1000, 1))
 
 
 async def job_checkin_tick(context: Context) -> None:
     """The repeating job: one tick."""
     await tick(services(context))
+
+
+async def job_retention(context: Context) -> None:
+    """The other repeating job: the next small batch of the day's purge, if one is under way
+    (bot.services.retention); apart from the tick, which it would otherwise lengthen."""
+    found = services(context)
+    await found.relay.tidy(found.retention)
 
 
 def start_tick(application: PorchlightApp, seconds: float) -> None:
@@ -54,5 +63,11 @@ def start_tick(application: PorchlightApp, seconds: float) -> None:
             "misfire_grace_time": None,
             "next_run_time": datetime.now(UTC),
         },
+    )
+    application.job_queue.run_repeating(
+        job_retention,
+        interval=RETENTION_STEP_SECONDS,
+        name="retention",
+        job_kwargs={"max_instances": 1, "coalesce": True},
     )
     log.info("tick.started", every_seconds=seconds)

@@ -1,18 +1,17 @@
 """Retention: once a day, whatever has been kept long enough goes, in small batches.
 
-The tick asks every time; the purge starts at most once a day (and once at start-up,
-which finds little when the bot was down a short while). A purge deletes one small
-batch per statement, each under the database lock on its own as background work, so a
-person's message goes between two batches; and it goes on for at most `budget` seconds
-per tick (then finishes the batch under way), so a day's purge is spread over many
-ticks and an ordinary tick stays a few milliseconds long. At 100,000 clients a day of
-history is about 1,300 batches: a few hours of ticks. Once nothing past the day's
-cutoffs is left, the next purge is a day later.
+A job of its own asks every second (bot.scheduling); the purge starts at most once a day
+(and once at start-up, which finds little when the bot was down a short while). Each
+call deletes one small batch, a statement under the database lock on its own as
+background work, so a person's message never waits behind more than one batch, and the
+check-in tick never carries the purge. At 100,000 clients a day of history is about
+1,300 batches: some twenty minutes of steps. Once nothing past the day's cutoffs is
+left, the next purge is a day later.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -28,7 +27,6 @@ PURGE_EVERY = timedelta(days=1)
 # (spread all over the file), so a batch's cost grows with its rows; see bench_aged for
 # what one takes against the 10 ms any one statement may hold the database.
 BATCH_ROWS = 100
-TICK_BUDGET_SECONDS = 0.005
 
 
 class Purge:
@@ -40,17 +38,15 @@ class Purge:
         clock: Clock,
         *,
         batch_rows: int = BATCH_ROWS,
-        budget_seconds: float = TICK_BUDGET_SECONDS,
     ) -> None:
         self._db = db
         self._repo = RetentionRepository(db)
         self._clock = clock
         self._batch_rows = batch_rows
-        self._budget = budget_seconds
         self._next_at: datetime | None = None  # None: at the next call
         self._cutoffs: dict[Kept, datetime] = {}  # what is left of the purge under way
         self._deleted = 0
-        self._running = False
+        self._one_at_a_time = asyncio.Lock()  # the job, and a direct call (tests)
         self.statements = 0  # how many batches so far (benchmarks count them)
 
     @property
@@ -59,39 +55,31 @@ class Purge:
         return bool(self._cutoffs)
 
     async def run(self, ages: Mapping[Kept, timedelta]) -> int:
-        """Go on with today's purge (starting it if one is due); how many rows went."""
-        if self._running:  # the tick's job and a direct call at once: one purge suffices
-            return 0
-        self._running = True
-        try:
-            return await self._run(ages)
-        finally:
-            self._running = False
+        """Go on with today's purge (starting it if one is due) until one batch comes back
+        full, or the purge is done; how many rows went."""
+        async with self._one_at_a_time:
+            return await self._step(ages)
 
-    async def _run(self, ages: Mapping[Kept, timedelta]) -> int:
+    async def _step(self, ages: Mapping[Kept, timedelta]) -> int:
         now = self._clock.now()
         if not self._cutoffs:
             if self._next_at is not None and now < self._next_at:
                 return 0
             self._cutoffs = {table: now - ages[table] for table in Kept if table in ages}
+            self._next_at = now + PURGE_EVERY
             self._deleted = 0
-        started = time.perf_counter()
         deleted = 0
         for table in list(self._cutoffs):
-            while True:
-                async with self._db.autocommit(background=True):
-                    gone = await self._repo.delete_before(
-                        table, self._cutoffs[table], self._batch_rows
-                    )
-                deleted += gone
-                self.statements += 1
-                if gone < self._batch_rows:
-                    del self._cutoffs[table]
-                    break
-                if time.perf_counter() - started >= self._budget:
-                    self._deleted += deleted
-                    return deleted
+            async with self._db.autocommit(background=True):
+                gone = await self._repo.delete_before(
+                    table, self._cutoffs[table], self._batch_rows
+                )
+            deleted += gone
+            self.statements += 1
+            if gone == self._batch_rows:
+                break  # more where this came from: the next step goes on
+            del self._cutoffs[table]
         self._deleted += deleted
-        self._next_at = now + PURGE_EVERY
-        log.info("retention.purged", rows=self._deleted)
+        if not self._cutoffs:
+            log.info("retention.purged", rows=self._deleted)
         return deleted
