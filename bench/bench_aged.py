@@ -158,52 +158,52 @@ async def run_size(workdir: Path, label: str, clients: int, days: int) -> list[F
 
     ms = 1000.0
     return [
-        info(f"{label}: days of history", days, "days"),
-        info(f"{label}: ticks (every 15 s for an hour)", len(ticks), "ticks"),
-        at_most(f"{label}: tick, median", median(ticks) * ms, "ms", TICK_P50_MS),
-        at_most(f"{label}: tick, p99", percentile(ticks, 0.99) * ms, "ms", TICK_P99_MS),
-        info(f"{label}: tick, worst", max(ticks) * ms, "ms"),
-        info(f"{label}: purge steps during the hour (one a second)", steps_in_the_hour, "steps"),
-        info(f"{label}: ticks, worst stall", worst_stall, "ms"),
+        info("days of history", days, "days"),
+        info("ticks (every 15 s for an hour)", len(ticks), "ticks"),
+        at_most("tick, median", median(ticks) * ms, "ms", TICK_P50_MS),
+        at_most("tick, p99", percentile(ticks, 0.99) * ms, "ms", TICK_P99_MS),
+        info("tick, worst", max(ticks) * ms, "ms"),
+        info("purge steps during the hour (one a second)", steps_in_the_hour, "steps"),
+        info("ticks, worst stall", worst_stall, "ms"),
         at_most(
-            f"{label}: ticks, longest hold of the database lock",
+            "ticks, longest hold of the database lock",
             max(tick_holds) * ms,
             "ms",
             STATEMENT_MS,
         ),
         info(
-            f"{label}: ticks, holds of the lock over {STATEMENT_MS} ms",
+            f"ticks, holds of the lock over {STATEMENT_MS} ms",
             sum(1 for hold in tick_holds if hold * ms > STATEMENT_MS),
             f"of {len(tick_holds)}",
         ),
-        info(f"{label}: purge: rows deleted (a day of history)", deleted, "rows"),
-        info(f"{label}: purge: statements", len(statements), "statements"),
+        info("purge: rows deleted (a day of history)", deleted, "rows"),
+        info("purge: statements", len(statements), "statements"),
         info(
-            f"{label}: purge: statement, median",
+            "purge: statement, median",
             median(statements) * ms if statements else 0,
             "ms",
         ),
         at_most(
-            f"{label}: purge: longest statement",
+            "purge: longest statement",
             max(statements, default=0) * ms,
             "ms",
             STATEMENT_MS,
         ),
         info(
-            f"{label}: purge: steps a day's purge takes (one a second)",
+            "purge: steps a day's purge takes (one a second)",
             steps,
             "steps",
         ),
         info(
-            f"{label}: purge: statements over {STATEMENT_MS} ms",
+            f"purge: statements over {STATEMENT_MS} ms",
             sum(1 for statement in statements if statement * ms > STATEMENT_MS),
             f"of {len(statements)}",
         ),
-        info(f"{label}: file size", size_before / 1e6, "MB"),
-        info(f"{label}: bytes per client per day of history", per_day, "B"),
-        info(f"{label}: file after the purge", size_purged / 1e6, "MB"),
+        info("file size", size_before / 1e6, "MB"),
+        info("bytes per client per day of history", per_day, "B"),
+        info("file after the purge", size_purged / 1e6, "MB"),
         *[
-            info(f"{label}: file after {n} more day(s) of history and purge", size / 1e6, "MB")
+            info(f"file after {n} more day(s) of history and purge", size / 1e6, "MB")
             for n, size in enumerate(sizes_after, start=1)
         ],
     ]
