@@ -705,33 +705,13 @@ async def _relays_alone(fake: FakeTelegram, plan: Plan) -> Phase:
     return Phase("relay", cpu, len(relays), idle_cpu_per_second=idle.process / idle.wall)
 
 
-PURGE_EVERY_SECONDS = 0.025
-
-
 async def _relays_during_purge(fake: FakeTelegram, services: Any, plan: Plan) -> Phase:
-    """Relays alone, while the day's purge takes a step every 25 ms throughout.
-
-    The bot's retention job takes one a second; this takes 40 as many, so that relays
-    meet purge statements all the time.
+    """Relays alone, while the bot's own retention job goes through the day's purge (one
+    step a second; the first, a second after the start, finds a day of history to delete).
     """
     purge = services.relay.purge
-    calls = 0
     statements_before = purge.statements
-
-    async def purging() -> None:
-        nonlocal calls
-        while True:
-            await services.relay.tidy(services.retention)
-            calls += 1
-            await asyncio.sleep(PURGE_EVERY_SECONDS)
-
-    task = asyncio.create_task(purging())
-    try:
-        phase = await _relays_alone(fake, plan)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    phase = await _relays_alone(fake, plan)
     phase.purge_statements = purge.statements - statements_before
     phase.purge_under_way = purge.under_way
     return phase
