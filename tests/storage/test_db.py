@@ -208,3 +208,9 @@ async def test_one_lookup_finds_a_specialist_a_client_and_their_specialist(db: D
     assert as_specialist == Found(sam, None, None)
     assert as_client == Found(None, alex, sam)
     assert stranger == Found(None, None, None)
+
+
+async def test_the_page_cache_holds_16_mb(db: Database) -> None:
+    async with db.autocommit():
+        row = await db.fetch_one("PRAGMA cache_size")
+    assert row is not None and row[0] == -16 * 1024  # KiB; SQLite's default is 2 MB
