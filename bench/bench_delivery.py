@@ -48,6 +48,7 @@ import gc
 import json
 import logging
 import math
+import sqlite3
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -56,6 +57,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import aged
 from bench.harness import Figure, at_least, at_most, exactly, info, median, percentile
 from bench.population import CLIENT_COLUMNS, write_rows
 from bot.app import build_application, running
@@ -84,6 +86,7 @@ ROUND_TRIPS = 50
 RATE_TARGET = 0.95
 P50_TARGET_MS = 5.0
 P99_TARGET_MS = 25.0
+PURGE_P99_TARGET_MS = 15.0  # issue 18: relays while the daily purge runs, on a year's history
 FAKE_READ_LIMIT = 1 << 26
 LATE_SECONDS = 30  # how long after its phase a relay may still arrive (counted, not lost)
 
@@ -118,6 +121,7 @@ class Plan:
     relay_pairs: int  # clients writing, each to a specialist who hears from nobody else
     relay_interval: float  # seconds between two messages of one client
     relay_seconds: float = 0.0  # relays alone (no storm): for how long they write
+    aged_clients: int = 0  # on a copy of bench/aged.py's database, with its purge under way
 
     @property
     def checkins(self) -> int:
@@ -132,6 +136,15 @@ def plans(quick: bool) -> dict[str, Plan]:
         "relays alone": Plan(30, 29, 0, RELAY_PAIRS, 1.1, relay_seconds=7 * scale),
         "storm C=300": Plan(300, 290, 10 * scale, 10, 1.25),
         "storm C=30": Plan(30, 29, 4 if quick else 60, 5, 2.5),
+        "relays during purge": Plan(
+            30,
+            29,
+            0,
+            RELAY_PAIRS,
+            1.1,
+            relay_seconds=7 * scale,
+            aged_clients=10_000 if quick else 100_000,
+        ),
     }
 
 
@@ -145,7 +158,10 @@ def _database(workdir: Path, case: str) -> Path:
 def prepare(workdir: Path, quick: bool) -> None:
     """One database per case: the bot's own schema, then specialists and clients by SQL."""
     for case, plan in plans(quick).items():
-        _populate(_database(workdir, case), plan.checkins)
+        if plan.aged_clients:
+            _populate_aged(_database(workdir, case), plan.aged_clients)
+        else:
+            _populate(_database(workdir, case), plan.checkins)
 
 
 def _storm_user(number: int) -> int:
@@ -229,6 +245,44 @@ def _populate(path: Path, storm: int) -> None:
         for n in range(1, RELAY_PAIRS + 1)
     ]
     write_rows(path, specialists, clients)
+
+
+def _populate_aged(path: Path, clients: int) -> None:
+    """The aged database, nobody due (its clients' chats are not the fake's), and the relay
+    pairs added after its own specialists and clients."""
+    aged.copy_of(clients, path)
+    specialists = aged.population_of(clients).specialists
+    created = to_db(START - timedelta(days=365))
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("BEGIN")
+        connection.execute("UPDATE clients SET next_due_at = NULL")
+        connection.executemany(
+            "INSERT INTO specialists"
+            " (id, telegram_user_id, chat_id, display_name, active, created_at)"
+            " VALUES (?, ?, ?, ?, 1, ?)",
+            [
+                (
+                    specialists + n,
+                    _relay_specialist_user(n),
+                    _relay_specialist_user(n),
+                    f"Relay {n}",
+                    created,
+                )
+                for n in range(1, RELAY_PAIRS + 1)
+            ],
+        )
+        marks = ", ".join("?" for _ in CLIENT_COLUMNS)
+        connection.executemany(
+            f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)}) VALUES ({marks})",
+            [
+                _client_row(clients + n, _relay_user(n), specialists + n, f"writer {n}", due=False)
+                for n in range(1, RELAY_PAIRS + 1)
+            ],
+        )
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
 
 
 def _users(storm: int) -> list[tuple[int, str]]:
@@ -612,6 +666,8 @@ async def run_case(workdir: Path, case: str, plan: Plan) -> list[Figure]:
             await asyncio.sleep(PER_CHAT_INTERVAL)  # the warm-up copies' chat gaps pass
             if plan.checkins:
                 phase = await _storm(fake, services, clock, plan)
+            elif plan.aged_clients:
+                phase = await _relays_during_purge(fake, services, plan)
             else:
                 phase = await _relays_alone(fake, plan)
         raw = await fake.ask("report")
@@ -632,6 +688,8 @@ class Phase:
     idle_cpu_per_second: float = 0.0
     tick_seconds: float = 0.0
     checkins: int = 0
+    purge_statements: int = 0
+    purge_under_way: bool = False
 
 
 async def _relays_alone(fake: FakeTelegram, plan: Plan) -> Phase:
@@ -645,6 +703,18 @@ async def _relays_alone(fake: FakeTelegram, plan: Plan) -> Phase:
     await fake.copied(timeout=plan.relay_seconds + LATE_SECONDS)
     cpu = Cpu.now().since(before)
     return Phase("relay", cpu, len(relays), idle_cpu_per_second=idle.process / idle.wall)
+
+
+async def _relays_during_purge(fake: FakeTelegram, services: Any, plan: Plan) -> Phase:
+    """Relays alone, while the bot's own retention job goes through the day's purge (one
+    step a second; the first, a second after the start, finds a day of history to delete).
+    """
+    purge = services.relay.purge
+    statements_before = purge.statements
+    phase = await _relays_alone(fake, plan)
+    phase.purge_statements = purge.statements - statements_before
+    phase.purge_under_way = purge.under_way
+    return phase
 
 
 async def _storm(fake: FakeTelegram, services: Any, clock: RunningClock, plan: Plan) -> Phase:
@@ -688,6 +758,8 @@ def _figures(report: Report, plan: Plan, round_trip: float, phase: Phase) -> lis
     ]
     warmed = max(warm_copies, default=0.0)  # the measured phase starts after this
     where = "during the storm" if plan.checkins else "alone"
+    if plan.aged_clients:
+        where = "during the purge"
     figures = _storm_figures(report, plan, phase) if plan.checkins else []
     figures += [
         exactly(f"429 answers {where}", report.refused(429, warmed), "answers", 0),
@@ -695,6 +767,12 @@ def _figures(report: Report, plan: Plan, round_trip: float, phase: Phase) -> lis
         info(f"429s {where}: one chat too soon", report.too_many("chat", warmed), "answers"),
     ]
     figures += _relay_figures(report, plan, round_trip, phase, warmed, where)
+    if plan.aged_clients:
+        figures += [
+            info("aged database: clients", plan.aged_clients, "clients"),
+            info("purge statements during the relays", phase.purge_statements, "statements"),
+            info("purge still under way at the end (1 = yes)", int(phase.purge_under_way), ""),
+        ]
     figures += [
         info(
             "429 answers in the warm-up (a header, then its copy)",
@@ -755,6 +833,11 @@ def _relay_figures(
         figures += [
             at_most(f"relay latency p50 {where} (bot's own)", p50, "ms", P50_TARGET_MS),
             at_most(f"relay latency p99 {where} (bot's own)", p99, "ms", P99_TARGET_MS),
+        ]
+    elif plan.aged_clients:
+        figures += [
+            info(f"relay latency p50 {where} (bot's own)", p50, "ms"),
+            at_most(f"relay latency p99 {where} (bot's own)", p99, "ms", PURGE_P99_TARGET_MS),
         ]
     else:
         figures += [

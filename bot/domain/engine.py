@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -61,28 +61,23 @@ def decide(
     rhythm = schedule.rhythm
     if status is ClientStatus.PAUSED:
         if schedule.paused_until is None or schedule.paused_until > now:
-            return Decision(
-                Action.CLEAR, replace(schedule, next_due_at=schedule.paused_until), status
-            )
+            return Decision(Action.CLEAR, schedule.but(next_due_at=schedule.paused_until), status)
         following = (
             next_due(rhythm, tz, schedule.quiet, now, last_slot=schedule.last_slot, rng=rng)
             if rhythm is not None
             else None
         )
-        resumed = replace(schedule, paused_until=None, next_due_at=following, welcome_back=True)
+        resumed = schedule.but(paused_until=None, next_due_at=following, welcome_back=True)
         return Decision(Action.RESUME, resumed, ClientStatus.ACTIVE)
     due = schedule.next_due_at
     if status is not ClientStatus.ACTIVE or rhythm is None or due is None:
-        return Decision(Action.CLEAR, replace(schedule, next_due_at=None), status)
+        return Decision(Action.CLEAR, schedule.but(next_due_at=None), status)
     slot = slot_date(due, tz)
     following = next_due(rhythm, tz, schedule.quiet, now, last_slot=slot, rng=rng)
     if is_stale(rhythm, tz, schedule.quiet, due, now):
-        return Decision(
-            Action.SKIP, replace(schedule, next_due_at=following, last_slot=slot), status
-        )
+        return Decision(Action.SKIP, schedule.but(next_due_at=following, last_slot=slot), status)
     if schedule.unanswered >= patience_after and not schedule.patience_offered:
-        offer = replace(
-            schedule,
+        offer = schedule.but(
             next_due_at=following,
             last_slot=slot,
             patience_offered=True,
@@ -101,7 +96,7 @@ def decide_manual(
 ) -> Decision:
     """A check-in a specialist asked for, now that it may go (not if the client paused since)."""
     if status is not ClientStatus.ACTIVE:
-        return Decision(Action.CLEAR, replace(schedule, manual_due_at=None), status)
+        return Decision(Action.CLEAR, schedule.but(manual_due_at=None), status)
     return _checkin(schedule, status, prompt_keys, rng, manual_due_at=None)
 
 
@@ -113,12 +108,11 @@ def _checkin(
     **changes: object,
 ) -> Decision:
     prompt = choose_prompt(prompt_keys, schedule.last_prompt, rng)
-    sent = replace(
-        schedule,
+    sent = schedule.but(
         unanswered=schedule.unanswered + 1,
         last_prompt=prompt,
         last_sent_kind=Action.CHECKIN.value,
         welcome_back=False,
-        **changes,  # type: ignore[arg-type]
+        **changes,
     )
     return Decision(Action.CHECKIN, sent, status, prompt, welcome_back=schedule.welcome_back)

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -402,6 +402,28 @@ def next_due(
     _require_aware(now)
     if not r.is_scheduled:
         return None
+    if r.at is not None:
+        # No draw for an exact time: the answer depends on these alone, and in a busy minute
+        # thousands of clients share them (a tick's `now`, a rhythm, a zone).
+        return _next_exact(r, tz, quiet, now, last_slot)
+    return _next_due(r, tz, quiet, now, last_slot, rng)
+
+
+@lru_cache(maxsize=4096)
+def _next_exact(
+    r: Rhythm, tz: tzinfo, quiet: QuietHours | None, now: datetime, last_slot: date | None
+) -> datetime | None:
+    return _next_due(r, tz, quiet, now, last_slot, None)
+
+
+def _next_due(
+    r: Rhythm,
+    tz: tzinfo,
+    quiet: QuietHours | None,
+    now: datetime,
+    last_slot: date | None,
+    rng: random.Random | None,
+) -> datetime | None:
     today = now.astimezone(tz).date()
     earliest = (
         None if last_slot is None else last_slot + timedelta(days=_DAYS_APART.get(r.cadence, 1))
@@ -436,12 +458,12 @@ def _moment_on(
     tz: tzinfo,
     quiet: QuietHours | None,
     now: datetime,
-    rng: random.Random,
+    rng: random.Random | None,
 ) -> datetime | None:
     if r.at is not None:
         return _resolve(datetime.combine(day, r.at), tz)
-    if r.window is None:
-        raise ValueError("a scheduled rhythm has a window or a time")
+    if r.window is None or rng is None:
+        raise ValueError("a scheduled rhythm has a window or a time; a window needs a draw")
     low, high = _minute_of_day(r.window.start), _minute_of_day(r.window.end)
     if not _without_quiet(low, high, quiet):
         # A window wholly inside quiet hours keeps its start, which quiet hours then move.

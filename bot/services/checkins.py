@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -99,6 +100,7 @@ class CheckIns(ScheduleService):
         self._patience_after = patience_after
         self._staff_tz = zone(staff_timezone)
         self._keyboards: dict[tuple[CheckinKind, str], str] = {}
+        self._prompts: dict[tuple[str | None, str, str], str] = {}
         self._prompt_keys = sorted(
             key.removeprefix("prompts.")
             for key in self._texts.names()
@@ -110,6 +112,8 @@ class CheckIns(ScheduleService):
     async def tick(self) -> TickReport:
         """Handle every client whose moment has come, batch by batch."""
         report = TickReport()
+        started = time.perf_counter()
+        self._prompts.clear()  # a renamed specialist reads their new name from the next tick
         now = self._clock.now()
         for manual in (False, True):
             await self._drain(manual, now, report)
@@ -120,6 +124,7 @@ class CheckIns(ScheduleService):
                 offers=report.offers,
                 skipped=report.skipped,
                 resumed=report.resumed,
+                ms=round((time.perf_counter() - started) * 1000, 1),
             )
         return report
 
@@ -158,7 +163,8 @@ class CheckIns(ScheduleService):
                 texts.append(text)
             if decision.action is Action.PATIENCE:
                 texts.append(self._patience_note(due))
-        await self._schedules.save_progress(schedules)
+        checked_in = {client_id for client_id, _, _, _ in checkins}
+        await self._schedules.save_progress(schedules, checked_in, now)
         for client_id, status in status_changes:
             await self._clients.set_status(client_id, status)
         await self._schedules.add_checkins(checkins, now)
@@ -194,9 +200,7 @@ class CheckIns(ScheduleService):
             text = self._texts.get("checkin.patience", language)
         else:
             kind = CheckinKind.MANUAL if manual else CheckinKind.SCHEDULED
-            text = self._texts.get(
-                f"prompts.{decision.prompt_key}", language, specialist=due.specialist_name
-            )
+            text = self._prompt(decision.prompt_key, language, due.specialist_name)
             if decision.welcome_back:
                 text = f"{self._texts.get('checkin.welcome_back', language)}\n\n{text}"
         slot_key = str(int(due_at.timestamp()))
@@ -209,6 +213,14 @@ class CheckIns(ScheduleService):
             at_most_once=True,
         )
         return kind, due_at, message
+
+    def _prompt(self, key: str | None, language: str, specialist: str) -> str:
+        """A check-in's prompt, rendered once per tick for everyone who shares it."""
+        found = self._prompts.get((key, language, specialist))
+        if found is None:
+            found = self._texts.get(f"prompts.{key}", language, specialist=specialist)
+            self._prompts[(key, language, specialist)] = found
+        return found
 
     def _keyboard_json(self, kind: CheckinKind, language: str) -> str:
         """The buttons under a check-in or an offer, as JSON with SLOT for the due moment."""

@@ -209,11 +209,6 @@ class Escalations(StaffService):
                 break
         return sent
 
-    async def tidy(self, retention: timedelta) -> None:
-        """Escalations past retention go (their copies' routing goes with relay_links)."""
-        async with self._db.transaction(background=True):
-            await self._repo.purge_before(self._clock.now() - retention)
-
     async def _escalate(self, escalation: Escalation, now: datetime) -> int:
         """Send one escalation to the supervisors (or remind the specialist); return 1 if
         this call claimed it."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -15,7 +17,12 @@ CLIENT_COLUMNS = (
 )
 
 
-def client_from_row(row: aiosqlite.Row, prefix: str = "") -> Client:
+# A row as the connection returns it, or as a dict where a hot path made one (a Row
+# looks each name up by walking its columns).
+RowLike = aiosqlite.Row | Mapping[str, Any]
+
+
+def client_from_row(row: RowLike, prefix: str = "") -> Client:
     """A client from CLIENT_COLUMNS, each name optionally prefixed (in a join)."""
     return Client(
         id=row[f"{prefix}id"],

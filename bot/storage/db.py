@@ -22,6 +22,7 @@ import aiosqlite
 from bot.storage.migrations import MIGRATIONS, migrate
 
 BUSY_TIMEOUT_MS = 5000
+PAGE_CACHE_KIB = 16 * 1024
 
 Params = Sequence[object]
 
@@ -235,6 +236,10 @@ class Database:
             await connection.execute(f"PRAGMA busy_timeout={database.busy_timeout_ms}")
             async with database.transaction() as conn:
                 await migrate(conn)
+            # SQLite's default page cache is 2 MB: with a year of history (5 GB at 100,000
+            # clients) every statement read the index pages it needs from the file again;
+            # with 16 MB an ordinary tick at 1,000,000 clients took 2.8 ms, not 6 (bench_aged).
+            await connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
             database.path, database.created = path, created
             database._identity = _identity(path)
         except BaseException as error:

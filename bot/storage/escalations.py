@@ -164,13 +164,6 @@ class EscalationRepository:
         )
         return [row[0] for row in rows]
 
-    async def purge_before(self, moment: datetime) -> None:
-        """Retention: escalations flagged before the moment, settled or not, go."""
-        await self._db.write(
-            "DELETE FROM escalations WHERE flagged_at < ? AND due_at IS NULL",
-            (to_db(moment),),
-        )
-
     async def set_on_call(self, specialist_id: int, on: bool) -> bool:
         """Turn a specialist's on-call on or off; False if it already was so."""
         changed = await self._db.write(

@@ -126,8 +126,3 @@ async def of_client(db: Database, client_id: int) -> list[dict[str, Any]]:
         "SELECT at, kind, detail FROM events WHERE client_id = ? ORDER BY id", (client_id,)
     )
     return [dict(row) for row in rows]
-
-
-async def purge_before(db: Database, moment: datetime) -> None:
-    """Retention: events older than the moment go, like the rest."""
-    await db.write("DELETE FROM events WHERE at < ?", (to_db(moment),))

@@ -114,22 +114,6 @@ class RelayRepository:
             (json.dumps(chat_ids),),
         )
 
-    async def purge_before(self, moment: datetime) -> None:
-        """Retention: routing, check-in history and sent messages older than the moment go."""
-        stamp = to_db(moment)
-        await self._db.write("DELETE FROM relay_links WHERE created_at < ?", (stamp,))
-        await self._db.write("DELETE FROM checkins WHERE sent_at < ?", (stamp,))
-        await self._db.write("DELETE FROM events WHERE at < ?", (stamp,))
-        await self._db.write(
-            "DELETE FROM outbox WHERE status IN ('sent', 'dead') AND created_at < ?", (stamp,)
-        )
-
-    async def forget_updates_before(self, moment: datetime) -> None:
-        """Drop de-duplication records old enough that Telegram will not redeliver them."""
-        await self._db.write(
-            "DELETE FROM processed_updates WHERE processed_at < ?", (to_db(moment),)
-        )
-
     async def first_time(self, update_id: int, now: datetime) -> bool:
         """Record an update as handled; False if it was handled before."""
         inserted = await self._db.write(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -11,7 +11,7 @@ import aiosqlite
 
 from bot.domain.models import Checkin, CheckinKind, Client, Schedule
 from bot.domain.rhythm import QuietHours, Rhythm, parse_quiet
-from bot.storage.clients import CLIENT_COLUMNS, client_from_row
+from bot.storage.clients import CLIENT_COLUMNS, RowLike, client_from_row
 from bot.storage.db import Database, from_db, maybe_from_db, to_db
 
 SCHEDULE_COLUMNS = (
@@ -36,7 +36,7 @@ def _rhythm_of(
     )
 
 
-def _rhythm(row: aiosqlite.Row) -> Rhythm | None:
+def _rhythm(row: RowLike) -> Rhythm | None:
     return _rhythm_of(row["cadence"], row["weekdays"], row["window"], row["at"])
 
 
@@ -45,7 +45,7 @@ def _quiet(text: str | None) -> QuietHours | None:
     return None if text is None else parse_quiet(text)
 
 
-def schedule_from_row(row: aiosqlite.Row) -> Schedule:
+def schedule_from_row(row: RowLike) -> Schedule:
     """A Schedule from a clients row that holds the schedule columns."""
     return Schedule(
         client_id=row["id"],
@@ -154,22 +154,33 @@ class ScheduleRepository:
             f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
             (to_db(now), limit),
         )
-        return [
-            DueClient(
-                client_from_row(row),
-                schedule_from_row(row),
-                row["specialist_chat_id"],
-                row["specialist_name"],
+        if not rows:
+            return []
+        names = rows[0].keys()
+        claimed = []
+        for found in rows:
+            row = dict(zip(names, found, strict=True))
+            claimed.append(
+                DueClient(
+                    client_from_row(row),
+                    schedule_from_row(row),
+                    row["specialist_chat_id"],
+                    row["specialist_name"],
+                )
             )
-            for row in rows
-        ]
+        return claimed
 
-    async def save_progress(self, schedules: list[Schedule]) -> None:
-        """Store what the tick changes (never the client's choices), for a batch at once."""
+    async def save_progress(
+        self, schedules: list[Schedule], checked_in: Collection[int], now: datetime
+    ) -> None:
+        """Store what the tick changes (never the client's choices), for a batch at once;
+        the clients in `checked_in` were sent a check-in (or an offer) now."""
+        stamp = to_db(now)
         await self._db.write_many(
             "UPDATE clients SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
             " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?,"
-            " welcome_back = ?, patience_offered = ? WHERE id = ?",
+            " welcome_back = ?, patience_offered = ?,"
+            " last_checkin_at = coalesce(?, last_checkin_at) WHERE id = ?",
             [
                 (
                     _maybe_db(s.paused_until),
@@ -181,6 +192,7 @@ class ScheduleRepository:
                     s.last_sent_kind,
                     int(s.welcome_back),
                     int(s.patience_offered),
+                    stamp if s.client_id in checked_in else None,
                     s.client_id,
                 )
                 for s in schedules
@@ -199,10 +211,6 @@ class ScheduleRepository:
                 (client, kind.value, to_db(due), stamp, prompt)
                 for client, kind, due, prompt in rows
             ],
-        )
-        await self._db.write(
-            "UPDATE clients SET last_checkin_at = ? WHERE id IN (SELECT value FROM json_each(?))",
-            (stamp, json.dumps([client for client, _, _, _ in rows])),
         )
 
     async def save(self, schedule: Schedule) -> None:

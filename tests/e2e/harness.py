@@ -50,6 +50,11 @@ class Harness:
         self.app = build_application(self.settings, self.clock)
         webhook = self.settings.webhook()  # None: long polling, as without WEBHOOK_URL
         await self._stack.enter_async_context(running(self.app, timedelta(seconds=1), webhook))
+        # The retention job would purge in the background whenever a test's clock jumps a
+        # day; as with the tick, tests that want the purge call it (services.relay.tidy).
+        assert self.app.job_queue is not None
+        for job in self.app.job_queue.get_jobs_by_name("retention"):
+            job.schedule_removal()
 
     async def stop(self) -> None:
         """Stop the bot the way SIGTERM does."""

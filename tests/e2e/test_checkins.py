@@ -581,3 +581,23 @@ async def test_a_checkin_already_handed_to_the_sender_is_withdrawn_by_a_pause(
     assert "paused until" in (bot.api.sent_to(ALEX)[-1].text or "")
     withdrawn = await bot.rows("SELECT status, last_error FROM outbox WHERE priority = 1")
     assert withdrawn == [("dead", "withdrawn")]
+
+
+async def test_after_a_restart_the_first_tick_runs_at_once_with_one_make_up(
+    bot: Harness,
+) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    await bot.stop()
+    # Down over 09:00 in Berlin, back at 09:30; the tick's interval (an hour here) has
+    # not come round once since the start.
+    bot.clock.set(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    await bot.start()
+    await bot.api.wait_until(lambda: len(checkins(bot, ALEX)) == 1, what="the make-up")
+    await bot.run_tick()
+    bot.clock.set(datetime(2026, 11, 30, 8, 45, tzinfo=UTC))
+    await bot.restart()
+    await bot.run_tick()
+    assert len(checkins(bot, ALEX)) == 1  # one make-up, whatever runs or restarts after
+    client_id = (await bot.client_row(ALEX))["id"]
+    sent = await bot.rows("SELECT due_at FROM checkins WHERE client_id = ?", client_id)
+    assert sent == [("2026-11-30T08:00:00.000000+00:00",)]

@@ -25,6 +25,7 @@ from bot.storage import events
 from bot.storage.db import Database, to_db
 from bot.storage.outbox import OutboxRepository
 from bot.storage.relay import RelayRepository
+from bot.storage.retention import Kept, RetentionRepository
 
 LONDON = "Europe/London"
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -313,6 +314,7 @@ async def test_missing_matplotlib_is_one_line_naming_the_extra(
 
 async def test_retention_purges_old_events(seeded: Database) -> None:
     async with seeded.transaction():
-        await RelayRepository(seeded).purge_before(at(19, 0))
+        while await RetentionRepository(seeded).delete_before(Kept.EVENTS, at(19, 0), 100):
+            pass
         [(oldest,)] = [tuple(r) for r in await seeded.fetch_all("SELECT min(at) FROM events")]
     assert oldest >= to_db(at(19, 0))

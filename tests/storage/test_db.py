@@ -257,3 +257,9 @@ async def test_m012_keeps_every_outbox_row_index_and_trigger(tmp_path: Path) -> 
         await conn.execute("UPDATE outbox SET status = 'sent', sent_message_id = 55 WHERE id = 3")
         rows = await conn.execute_fetchall("SELECT dest_message_id FROM relay_links WHERE id = 7")
         assert [tuple(row) for row in rows] == [(55,)]
+
+
+async def test_the_page_cache_holds_16_mb(db: Database) -> None:
+    async with db.autocommit():
+        row = await db.fetch_one("PRAGMA cache_size")
+    assert row is not None and row[0] == -16 * 1024  # KiB; SQLite's default is 2 MB

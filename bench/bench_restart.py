@@ -1,0 +1,181 @@
+"""Restart readiness: a real `python -m bot run` process, 100,000 clients, 20,000 overdue.
+
+``prepare`` writes the population of bench/population.py. Each run copies it and moves
+every client's next check-in by the same offset, so that the storm's 20,000 clients came
+due a minute before the process starts (their quiet hours cleared: at the real hour of the
+run they might fall inside them, and the tick would hold them back instead of sending).
+Then it starts `python -m bot run` against the fake Bot API (in this process; the bot has
+its own) and reads the bot's log from its stderr: the moment `bot.started` appears, the
+first `checkins.tick` (how many it sent, how long it took) and the first `tick.done` (the
+whole first tick, retention included). Times are from just before the process is spawned.
+``RUNS`` runs, min/median/max.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.harness import Figure, at_least, at_most, exactly, info, median
+from bench.population import Population, populate
+from bot.demo.bot_api import FakeBotApi
+from bot.storage.db import from_db, to_db
+
+TITLE = "Restart (a real process)"
+PRISTINE = "restart.sqlite3"
+TOKEN = "123456:BENCH-TOKEN-not-a-real-one-0123"
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = 3
+READY_SECONDS = 2
+LINE_TIMEOUT_SECONDS = 120
+_MS = re.compile(r"\bms=([0-9.]+)")
+_SENT = re.compile(r"\bsent=([0-9]+)")
+_OFFERS = re.compile(r"\boffers=([0-9]+)")
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def prepare(workdir: Path, quick: bool) -> None:
+    """The population every run copies."""
+    populate(workdir / PRISTINE, Population.sized(quick))
+
+
+def _overdue_copy(workdir: Path, population: Population, run: int) -> Path:
+    """A copy where the storm came due a minute ago, and everyone else moved alike."""
+    path = workdir / f"restart-{run}.sqlite3"
+    for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        stale.unlink(missing_ok=True)
+    shutil.copyfile(workdir / PRISTINE, path)
+    shift = datetime.now(UTC) - timedelta(minutes=1) - population.storm_at
+    storm = to_db(population.storm_at)
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        rows = connection.execute("SELECT id, next_due_at FROM clients").fetchall()
+        connection.execute("BEGIN")
+        connection.executemany(
+            "UPDATE clients SET next_due_at = ?,"
+            " quiet = CASE WHEN ? THEN NULL ELSE quiet END WHERE id = ?",
+            ((to_db(from_db(due) + shift), due == storm, client) for client, due in rows),
+        )
+        connection.execute("COMMIT")
+    finally:
+        connection.close()
+    return path
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user and system, every thread) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND
+
+
+async def _one_run(workdir: Path, population: Population, run: int) -> dict[str, float]:
+    path = _overdue_copy(workdir, population, run)
+    api = FakeBotApi(token=TOKEN, bot_id=123456, bot_username="porchlight_bench_bot")
+    await api.start()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "DATABASE_", "ADMIN_", "SEND_", "CHECKIN_", "LOG_"))
+    }
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_BASE_URL=api.base_url,
+        DATABASE_PATH=str(path),
+        LOG_LEVEL="DEBUG",  # tick.done is a DEBUG line; other libraries stay held back
+        PYTHONPATH=str(ROOT),
+    )
+    found: dict[str, float] = {}
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=workdir,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    try:
+        while "done" not in found:
+            line = (
+                await asyncio.wait_for(process.stderr.readline(), LINE_TIMEOUT_SECONDS)
+            ).decode()
+            if not line:
+                raise RuntimeError("the bot ended before its first tick")
+            at = time.perf_counter() - started
+            if "event=bot.started" in line:
+                found["started"] = at
+            elif "event=checkins.tick" in line and "checkins" not in found:
+                found["checkins"] = at
+                found["checkins_ms"] = float(_MS.findall(line)[0])
+                found["sent"] = float(_SENT.findall(line)[0]) + float(_OFFERS.findall(line)[0])
+            elif "event=tick.done" in line:
+                found["done"] = at
+                found["done_ms"] = float(_MS.findall(line)[0])
+                found["cpu"] = _cpu_seconds(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.communicate(), 60)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        await api.stop()
+    return found
+
+
+async def restart(workdir: Path, quick: bool) -> list[Figure]:
+    """RUNS restarts with the storm overdue; figures are min / median / max."""
+    population = Population.sized(quick)
+    runs = [await _one_run(workdir, population, run) for run in range(RUNS)]
+
+    def spread(key: str) -> tuple[float, float, float]:
+        values = [run[key] for run in runs]
+        return min(values), median(values), max(values)
+
+    figures = [exactly("runs", len(runs), "runs", RUNS)]
+    for key, name, unit, scale in (
+        ("started", "process start to bot.started", "s", 1.0),
+        ("done", "process start to first tick done", "s", 1.0),
+        ("checkins_ms", "first tick: check-in part", "ms", 1.0),
+        ("done_ms", "first tick: whole", "ms", 1.0),
+        ("cpu", "bot process CPU from start to first tick done", "s", 1.0),
+    ):
+        low, middle, high = spread(key)
+        if key == "done":
+            figures.append(at_most(f"{name}, median", middle * scale, unit, READY_SECONDS))
+        else:
+            figures.append(info(f"{name}, median", middle * scale, unit))
+        figures += [
+            info(f"{name}, min", low * scale, unit),
+            info(f"{name}, max", high * scale, unit),
+        ]
+    # The storm, and the few ordinary clients whose moment also fell before the start.
+    figures.append(
+        at_least(
+            "check-ins and offers queued by the first tick",
+            spread("sent")[0],
+            "messages",
+            population.storm,
+        )
+    )
+    return figures
+
+
+CASES: dict[str, Callable[[Path, bool], Awaitable[list[Figure]]]] = {"restart": restart}
+
+
+def combine(results: Mapping[str, Sequence[Figure]]) -> list[Figure]:
+    """Nothing to combine."""
+    return []
