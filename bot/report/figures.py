@@ -15,6 +15,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 SMALL = "<5"
+# A figure of 5 or more hidden as well, so that a "<5" beside it cannot be worked out
+# by subtracting the figures shown from a total (complementary suppression).
+SUPPRESSED = "*"
 SMALL_BELOW = 5
 EMPTY = ""  # nothing to work a rate or a time out from
 DEFAULT_WEEKS = 12
@@ -86,18 +89,19 @@ class Cell:
 
     text: str
     number: float | None = None
+    raw: int | None = None  # the count itself (never shown when hidden)
 
     @property
     def hidden(self) -> bool:
         """True when the small-cell rule hides the figure."""
-        return self.text == SMALL
+        return self.text in (SMALL, SUPPRESSED)
 
 
 def count(n: int) -> Cell:
     """A count under the small-cell rule."""
     if 0 < n < SMALL_BELOW:
-        return Cell(SMALL)
-    return Cell(str(n), float(n))
+        return Cell(SMALL, raw=n)
+    return Cell(str(n), float(n), n)
 
 
 def rate(part: int, whole: int) -> Cell:
@@ -140,3 +144,71 @@ class Table:
         """The cells of one column, in row order."""
         index = self.columns.index(title) - 1
         return [cells[index] for _, cells in self.rows]
+
+
+Slot = tuple[list[Cell], int]  # a cell in a table's row, to hide it in place
+# A sum the reader can check: these parts (plus an unseen remainder) make that total.
+Sum = tuple[list[Slot], Slot, int]
+
+
+def _bounds(cell: Cell) -> tuple[float, float]:
+    """What a reader knows of a cell: its value, or the range its mark stands for."""
+    if cell.text == SMALL:
+        return 1.0, float(SMALL_BELOW - 1)
+    if cell.text == SUPPRESSED:
+        return float(SMALL_BELOW), math.inf
+    return float(cell.raw or 0), float(cell.raw or 0)
+
+
+def reveals(parts: list[Cell], total: Cell, remainder: int = 0) -> bool:
+    """True when the sum pins down a hidden cell (parts - total + remainder = 0)."""
+    if remainder:
+        return False  # an unseen part of unknown size: nothing is pinned down
+    signed = [(1.0, cell) for cell in parts] + [(-1.0, total)]
+    hidden = [(sign, cell) for sign, cell in signed if cell.hidden]
+    if not hidden:
+        return False
+    known = sum(sign * _bounds(cell)[0] for sign, cell in signed if not cell.hidden)
+    for index, (sign, cell) in enumerate(hidden):
+        # sign * x = -known - (the other hidden terms): the range that leaves for x.
+        low_rest = high_rest = 0.0
+        for other, (other_sign, other_cell) in enumerate(hidden):
+            if other == index:
+                continue
+            low, high = _bounds(other_cell)
+            low_rest += min(other_sign * low, other_sign * high)
+            high_rest += max(other_sign * low, other_sign * high)
+        ends = ((-known - high_rest) / sign, (-known - low_rest) / sign)
+        low, high = _bounds(cell)
+        if max(low, min(ends)) == min(high, max(ends)):
+            return True
+    return False
+
+
+def protect(sums: list[Sum]) -> None:
+    """Hide more figures until no sum a reader can do reveals a hidden one.
+
+    Each time a sum pins a hidden cell down, the smallest figure shown among its parts is
+    hidden as well (or, with none, its total), and every sum is checked again.
+    """
+    changed = True
+    while changed:
+        changed = False
+        for parts, total, remainder in sums:
+            cells = [row[index] for row, index in parts]
+            whole = total[0][total[1]]
+            if not reveals(cells, whole, remainder):
+                continue
+            shown = [
+                (cell.raw, slot)
+                for cell, slot in zip(cells, parts, strict=True)
+                if not cell.hidden and cell.raw
+            ]
+            if shown:
+                row, index = min(shown, key=lambda pair: pair[0] or 0)[1]
+            elif not whole.hidden and whole.raw:
+                row, index = total
+            else:
+                continue
+            row[index] = Cell(SUPPRESSED, raw=row[index].raw)
+            changed = True

@@ -27,7 +27,14 @@ from bot.report.figures import (
     weeks_between,
 )
 from bot.report.page import Part, render, save
-from bot.report.tables import Scope, caseload_table, charts, period_label, section_tables
+from bot.report.tables import (
+    Scope,
+    caseload_table,
+    charts,
+    hide_complements,
+    period_label,
+    section_tables,
+)
 from bot.storage.db import Database, to_db
 from bot.storage.report import Tallies, tallies
 
@@ -54,13 +61,17 @@ def _assemble(
     scopes = [everyone]
     if by_specialist:
         scopes += [Scope(row.name, row.id) for row in found.staff]
-    parts = []
-    sections: dict[str, list[tuple[str | None, Table]]] = {}
-    for scope in scopes:
-        tables = [
+    made_tables = [
+        [
             caseload_table(found.staff, this_week, scope.specialist),
             *section_tables(found, weeks, scope),
         ]
+        for scope in scopes
+    ]
+    hide_complements(made_tables[0], made_tables[1:])
+    parts = []
+    sections: dict[str, list[tuple[str | None, Table]]] = {}
+    for scope, tables in zip(scopes, made_tables, strict=True):
         pictures = (
             [drawing.svg(chart) for chart in charts(tables, found, weeks, scope)]
             if scope is everyone
