@@ -21,6 +21,11 @@ SUPPRESSED = "*"
 SMALL_BELOW = 5
 EMPTY = ""  # nothing to work a rate or a time out from
 DEFAULT_WEEKS = 12
+MOST_WEEKS = 104  # two years: longer is a report per year
+
+
+class PeriodError(ValueError):
+    """A period the report cannot cover (one line saying why)."""
 
 
 @dataclass(frozen=True)
@@ -60,10 +65,29 @@ def default_period(today: date, weeks: int = DEFAULT_WEEKS) -> tuple[date, date]
     return monday_of(today) - timedelta(weeks=weeks - 1), today
 
 
+def period(first: date | None, last: date | None, today: date, weeks: int) -> tuple[date, date]:
+    """The days to report: `weeks` weeks up to `last` (or today) unless `first` is given.
+
+    Nothing has happened after today, so a later `last` is today. PeriodError when
+    `first` comes after that, or the period is longer than MOST_WEEKS.
+    """
+    end = min(last, today) if last is not None else today
+    start = first if first is not None else default_period(end, weeks)[0]
+    if start > end:
+        raise PeriodError(f"--from {start} comes after {end}: there is nothing to report")
+    span = (monday_of(end) - monday_of(start)).days // 7 + 1
+    if span > MOST_WEEKS:
+        raise PeriodError(
+            f"{start} to {end} is {span} weeks; the report covers at most {MOST_WEEKS}"
+            " weeks: choose a later --from"
+        )
+    return start, end
+
+
 def parse_weeks(text: str) -> int | None:
     """'4w' (or '4') from /report 4w: a number of weeks from 1 to 104, or None."""
     digits = text.strip().casefold().removesuffix("w")
-    if not digits.isdigit() or not 1 <= int(digits) <= 104:
+    if not digits.isdigit() or not 1 <= int(digits) <= MOST_WEEKS:
         return None
     return int(digits)
 

@@ -20,10 +20,11 @@ from bot.logs import EventLog
 from bot.report import charts as drawing
 from bot.report.figures import (
     DEFAULT_WEEKS,
+    PeriodError,
     Table,
     Week,
-    default_period,
     parse_weekly,
+    period,
     weeks_between,
 )
 from bot.report.page import Part, render, save
@@ -123,8 +124,11 @@ class Reports:
         """The report over whole ISO weeks from `first` to `last` (default: the last 12)."""
         drawing.available()
         now = self._clock.now()
-        default_first, default_last = default_period(self.today(), weeks or DEFAULT_WEEKS)
-        span = weeks_between(first or default_first, last or default_last, self._tz)
+        start, end = period(first, last, self.today(), weeks or DEFAULT_WEEKS)
+        try:
+            span = weeks_between(start, end, self._tz)
+        except OverflowError:
+            raise PeriodError(f"{start} is too far back for the report's calendar") from None
         async with self._db.transaction():
             found = await tallies(
                 self._db,
