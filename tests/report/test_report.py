@@ -369,3 +369,37 @@ def test_a_period_total_does_not_tell_a_hidden_week() -> None:
     pace = next(chart for chart in charts(tables, found, weeks, scope) if chart.name == "pace")
     stops = pace.series[0][1][pace.labels.index("stop")]
     assert stops.hidden and stops.text != "9"
+
+
+async def test_a_check_in_id_freed_by_an_erasure_counts_for_its_new_client(db: Database) -> None:
+    """Check-in ids are reused once the erased client's check-ins are deleted: the next
+    client's check-in must still count as sent, and their answer must be theirs."""
+    await seed(db)  # the specialists and clients; no check-ins
+    async with db.transaction():
+        await db.write("DELETE FROM events", ())
+    sent_at = at(14, 11, 17)
+
+    async def check_in(client: int) -> int:
+        async with db.transaction():
+            checkin = await db.insert(
+                "INSERT INTO checkins (client_id, kind, due_at, sent_at)"
+                " VALUES (?, 'scheduled', ?, ?)",
+                (client, to_db(sent_at), to_db(sent_at)),
+            )
+            assert checkin is not None
+            await events.checkins_sent(db, [client], sent_at)
+        return checkin
+
+    erased = await check_in(2)
+    async with db.transaction():
+        await events.forget_client(db, 2)
+        await db.write("DELETE FROM clients WHERE id = 2", ())
+    reused = await check_in(3)
+    assert reused == erased  # SQLite gives the freed id again
+    async with db.transaction():
+        await events.checkin_answered(db, reused, "meh", at(14, 12))
+        mine = await db.fetch_all(
+            "SELECT outcome FROM events WHERE kind = ? AND client_id = 3 AND at = ?",
+            (events.CHECKIN_SENT, to_db(sent_at)),
+        )
+    assert [row[0] for row in mine] == ["meh"]
