@@ -347,6 +347,17 @@ def hide_complements(programme: list[Table], specialists: list[list[Table]]) -> 
                 remainder = cell.raw - sum(row_[i].raw or 0 for row_, i in slots)
                 sums.append((slots, (cells, column), remainder))
     protect(sums)
+    # A rate beside its shown denominator would give a hidden numerator back (and the
+    # other way round).
+    for tables in (programme, *specialists):
+        for table in tables:
+            if table.name != "checkins":
+                continue
+            for _, cells in table.rows:
+                index = table.columns.index("answer rate") - 1
+                sides = (table.columns.index(side) - 1 for side in ("answered", "sent"))
+                if any(cells[side].hidden for side in sides) and cells[index].number is not None:
+                    cells[index] = Cell(SUPPRESSED)
     # A caseload's median or largest names a specialist's own count: hidden with it.
     loads = ("median caseload", "largest caseload")
     hidden = {

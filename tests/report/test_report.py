@@ -21,7 +21,13 @@ from bot.delivery.outbox import Outbox
 from bot.domain.clock import ManualClock
 from bot.domain.texts import Texts
 from bot.report.figures import Table, weeks_between
-from bot.report.tables import Scope, charts, section_tables
+from bot.report.tables import (
+    Scope,
+    caseload_table,
+    charts,
+    hide_complements,
+    section_tables,
+)
 from bot.services.report import Reports
 from bot.storage import events
 from bot.storage.db import Database, to_db
@@ -403,3 +409,22 @@ async def test_a_check_in_id_freed_by_an_erasure_counts_for_its_new_client(db: D
             (events.CHECKIN_SENT, to_db(sent_at)),
         )
     assert [row[0] for row in mine] == ["meh"]
+
+
+def test_a_rate_does_not_give_back_a_hidden_count() -> None:
+    """Sam answered 9 of 10, Kim 3 of 5: Sam's 9 is hidden so that the programme's 12
+    does not tell Kim's 3, and Sam's 90% of 10 must not give the 9 back."""
+    weeks = weeks_between(date(2026, 10, 12), date(2026, 10, 12), ZoneInfo(LONDON))
+    found = Tallies()
+    for sid, sent, answered in ((A, 10, 9), (B, 5, 3)):
+        found.sent[(0, sid)] = sent
+        found.answered[(0, sid)] = answered
+    scopes = [Scope("all"), Scope("Sam", A), Scope("Kim", B)]
+    made = [
+        [caseload_table([], "2026-W42", scope.specialist), *section_tables(found, weeks, scope)]
+        for scope in scopes
+    ]
+    hide_complements(made[0], made[1:])
+    sam = made[1][2]
+    assert sam.column("answered")[0].hidden
+    assert sam.column("answer rate")[0].hidden
