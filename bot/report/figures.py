@@ -184,6 +184,22 @@ def _bounds(cell: Cell) -> tuple[float, float]:
     return float(cell.raw or 0), float(cell.raw or 0)
 
 
+class _Sum:
+    """A sum of bounds that may hold infinities, able to leave one term out."""
+
+    def __init__(self, terms: list[float]) -> None:
+        self.finite = sum(term for term in terms if not math.isinf(term))
+        infinite = [term for term in terms if math.isinf(term)]  # all of one sign
+        self.infinities = len(infinite)
+        self.infinity = infinite[0] if infinite else 0.0
+
+    def without(self, term: float) -> float:
+        """The sum of every term but this one (one of them, if repeated)."""
+        if math.isinf(term):
+            return self.infinity if self.infinities > 1 else self.finite
+        return self.infinity if self.infinities else self.finite - term
+
+
 def reveals(parts: list[Cell], total: Cell, remainder: int = 0) -> bool:
     """True when the sum pins down a hidden cell (parts - total + remainder = 0)."""
     if remainder:
@@ -193,15 +209,15 @@ def reveals(parts: list[Cell], total: Cell, remainder: int = 0) -> bool:
     if not hidden:
         return False
     known = sum(sign * _bounds(cell)[0] for sign, cell in signed if not cell.hidden)
-    for index, (sign, cell) in enumerate(hidden):
+    ranges = []
+    for sign, cell in hidden:
+        low, high = _bounds(cell)
+        ranges.append((min(sign * low, sign * high), max(sign * low, sign * high)))
+    all_low = _Sum([low for low, _ in ranges])
+    all_high = _Sum([high for _, high in ranges])
+    for (sign, cell), (own_low, own_high) in zip(hidden, ranges, strict=True):
         # sign * x = -known - (the other hidden terms): the range that leaves for x.
-        low_rest = high_rest = 0.0
-        for other, (other_sign, other_cell) in enumerate(hidden):
-            if other == index:
-                continue
-            low, high = _bounds(other_cell)
-            low_rest += min(other_sign * low, other_sign * high)
-            high_rest += max(other_sign * low, other_sign * high)
+        low_rest, high_rest = all_low.without(own_low), all_high.without(own_high)
         ends = ((-known - high_rest) / sign, (-known - low_rest) / sign)
         low, high = _bounds(cell)
         if max(low, min(ends)) == min(high, max(ends)):
