@@ -2,7 +2,7 @@
 
 matplotlib is well kept, draws without a display, and writes SVG whose text stays text
 (svg.fonttype none): the page needs no font files, and every label can be checked for
-the small-cell rule. A hidden figure ("<5") is drawn as an empty bar labelled "<5", so
+the small-cell rule. A hidden figure ("<5" or "*") is drawn as an empty bar so labelled, so
 neither the bar's height nor its label tells the number.
 """
 
@@ -13,7 +13,7 @@ import io
 import re
 from typing import Any
 
-from bot.report.figures import SMALL, Cell
+from bot.report.figures import Cell
 from bot.report.tables import Chart
 
 MISSING = 'the report\'s charts need matplotlib: pip install -e ".[report]"'
@@ -55,7 +55,7 @@ def available() -> None:
 
 def _label(cell: Cell, unit: str) -> str:
     if cell.hidden:
-        return SMALL
+        return cell.text
     if cell.number is None or cell.number == 0:
         return ""
     return f"{cell.text} {unit}".strip()
@@ -95,7 +95,8 @@ def svg(chart: Chart) -> str:
                 # hold every figure, and a label per bar would be unreadable (and slow).
                 long = len(chart.labels) > LABELLED_WEEKS
                 labels = [
-                    SMALL if cell.hidden else "" if long else _label(cell, "") for cell in cells
+                    cell.text if cell.hidden else "" if long else _label(cell, "")
+                    for cell in cells
                 ]
                 axes.bar_label(bars, labels=labels, padding=2, fontsize=7)
             axes.set_yticks([])

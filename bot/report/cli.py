@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.domain.clock import SystemClock
 from bot.report.charts import ChartsUnavailable
+from bot.report.figures import PeriodError
 
 EXIT_FAILURE = 1
 DEFAULT_OUT = "./report.html"
@@ -48,8 +49,11 @@ async def report_command(settings: Settings, args: argparse.Namespace) -> int:
         written = await services.report.write(
             args.out, args.csv, args.first, args.last, by_specialist=args.by_specialist
         )
-    except ChartsUnavailable as error:
+    except (ChartsUnavailable, PeriodError) as error:
         print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    except OSError as error:
+        print(f"Could not write the report: {error}", file=sys.stderr)
         return EXIT_FAILURE
     finally:
         await services.close()

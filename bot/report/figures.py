@@ -14,9 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 SMALL = "<5"
+# A figure of 5 or more hidden as well, so that a "<5" beside it cannot be worked out
+# by subtracting the figures shown from a total (complementary suppression).
+SUPPRESSED = "*"
 SMALL_BELOW = 5
 EMPTY = ""  # nothing to work a rate or a time out from
 DEFAULT_WEEKS = 12
+MOST_WEEKS = 104  # two years: longer is a report per year
+
+
+class PeriodError(ValueError):
+    """A period the report cannot cover (one line saying why)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +64,29 @@ def default_period(today: date, weeks: int = DEFAULT_WEEKS) -> tuple[date, date]
     return monday_of(today) - timedelta(weeks=weeks - 1), today
 
 
+def period(first: date | None, last: date | None, today: date, weeks: int) -> tuple[date, date]:
+    """The days to report: `weeks` weeks up to `last` (or today) unless `first` is given.
+
+    Nothing has happened after today, so a later `last` is today. PeriodError when
+    `first` comes after that, or the period is longer than MOST_WEEKS.
+    """
+    end = min(last, today) if last is not None else today
+    start = first if first is not None else default_period(end, weeks)[0]
+    if start > end:
+        raise PeriodError(f"--from {start} comes after {end}: there is nothing to report")
+    span = (monday_of(end) - monday_of(start)).days // 7 + 1
+    if span > MOST_WEEKS:
+        raise PeriodError(
+            f"{start} to {end} is {span} weeks; the report covers at most {MOST_WEEKS}"
+            " weeks: choose a later --from"
+        )
+    return start, end
+
+
 def parse_weeks(text: str) -> int | None:
     """'4w' (or '4') from /report 4w: a number of weeks from 1 to 104, or None."""
     digits = text.strip().casefold().removesuffix("w")
-    if not digits.isdigit() or not 1 <= int(digits) <= 104:
+    if not digits.isdigit() or not 1 <= int(digits) <= MOST_WEEKS:
         return None
     return int(digits)
 
@@ -85,18 +112,19 @@ class Cell:
 
     text: str
     number: float | None = None
+    raw: int | None = None  # the count itself (never shown when hidden)
 
     @property
     def hidden(self) -> bool:
         """True when the small-cell rule hides the figure."""
-        return self.text == SMALL
+        return self.text in (SMALL, SUPPRESSED)
 
 
 def count(n: int) -> Cell:
     """A count under the small-cell rule."""
     if 0 < n < SMALL_BELOW:
-        return Cell(SMALL)
-    return Cell(str(n), float(n))
+        return Cell(SMALL, raw=n)
+    return Cell(str(n), float(n), n)
 
 
 def rate(part: int, whole: int) -> Cell:
@@ -139,3 +167,87 @@ class Table:
         """The cells of one column, in row order."""
         index = self.columns.index(title) - 1
         return [cells[index] for _, cells in self.rows]
+
+
+Slot = tuple[list[Cell], int]  # a cell in a table's row, to hide it in place
+# A sum the reader can check: these parts (plus an unseen remainder) make that total.
+Sum = tuple[list[Slot], Slot, int]
+
+
+def _bounds(cell: Cell) -> tuple[float, float]:
+    """What a reader knows of a cell: its value, or the range its mark stands for."""
+    if cell.text == SMALL:
+        return 1.0, float(SMALL_BELOW - 1)
+    if cell.text == SUPPRESSED:
+        return float(SMALL_BELOW), math.inf
+    return float(cell.raw or 0), float(cell.raw or 0)
+
+
+class _Sum:
+    """A sum of bounds that may hold infinities, able to leave one term out."""
+
+    def __init__(self, terms: list[float]) -> None:
+        self.finite = sum(term for term in terms if not math.isinf(term))
+        infinite = [term for term in terms if math.isinf(term)]  # all of one sign
+        self.infinities = len(infinite)
+        self.infinity = infinite[0] if infinite else 0.0
+
+    def without(self, term: float) -> float:
+        """The sum of every term but this one (one of them, if repeated)."""
+        if math.isinf(term):
+            return self.infinity if self.infinities > 1 else self.finite
+        return self.infinity if self.infinities else self.finite - term
+
+
+def reveals(parts: list[Cell], total: Cell, remainder: int = 0) -> bool:
+    """True when the sum pins down a hidden cell (parts - total + remainder = 0)."""
+    if remainder:
+        return False  # an unseen part of unknown size: nothing is pinned down
+    signed = [(1.0, cell) for cell in parts] + [(-1.0, total)]
+    hidden = [(sign, cell) for sign, cell in signed if cell.hidden]
+    if not hidden:
+        return False
+    known = sum(sign * _bounds(cell)[0] for sign, cell in signed if not cell.hidden)
+    ranges = []
+    for sign, cell in hidden:
+        low, high = _bounds(cell)
+        ranges.append((min(sign * low, sign * high), max(sign * low, sign * high)))
+    all_low = _Sum([low for low, _ in ranges])
+    all_high = _Sum([high for _, high in ranges])
+    for (sign, cell), (own_low, own_high) in zip(hidden, ranges, strict=True):
+        # sign * x = -known - (the other hidden terms): the range that leaves for x.
+        low_rest, high_rest = all_low.without(own_low), all_high.without(own_high)
+        ends = ((-known - high_rest) / sign, (-known - low_rest) / sign)
+        low, high = _bounds(cell)
+        if max(low, min(ends)) == min(high, max(ends)):
+            return True
+    return False
+
+
+def protect(sums: list[Sum]) -> None:
+    """Hide more figures until no sum a reader can do reveals a hidden one.
+
+    Each time a sum pins a hidden cell down, the smallest figure shown among its parts is
+    hidden as well (or, with none, its total), and every sum is checked again.
+    """
+    changed = True
+    while changed:
+        changed = False
+        for parts, total, remainder in sums:
+            cells = [row[index] for row, index in parts]
+            whole = total[0][total[1]]
+            if not reveals(cells, whole, remainder):
+                continue
+            shown = [
+                (cell.raw, slot)
+                for cell, slot in zip(cells, parts, strict=True)
+                if not cell.hidden and cell.raw
+            ]
+            if shown:
+                row, index = min(shown, key=lambda pair: pair[0] or 0)[1]
+            elif not whole.hidden and whole.raw:
+                row, index = total
+            else:
+                continue
+            row[index] = Cell(SUPPRESSED, raw=row[index].raw)
+            changed = True

@@ -13,13 +13,14 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.report.figures import SMALL, Table
+from bot.report.figures import SMALL, SUPPRESSED, Table
 
 FOOTER = (
     "Privacy: this report holds no message content, no client names or aliases and no "
     f"Telegram ids. Counts of 1 to 4, and any rate or time worked out from 1 to 4 cases, "
-    f"are shown as \u201c{SMALL}\u201d. A client who erased their data is counted only in the "
-    "weekly totals recorded before, never as a person."
+    f"are shown as \u201c{SMALL}\u201d; a figure shown as \u201c{SUPPRESSED}\u201d is hidden "
+    "too, so that a hidden count cannot be worked out from a total. A client who erased "
+    "their data is counted only in the weekly totals recorded before, never as a person."
 )
 
 STYLE = """

@@ -10,7 +10,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bot.report.figures import Cell, Table, Week, count, hours, rate
+from bot.report.figures import (
+    SUPPRESSED,
+    Cell,
+    Slot,
+    Sum,
+    Table,
+    Week,
+    count,
+    hours,
+    protect,
+    rate,
+    reveals,
+)
 from bot.storage import events
 from bot.storage.report import StaffRow, Tallies
 
@@ -144,10 +156,13 @@ def charts(tables: list[Table], tallies: Tallies, weeks: list[Week], scope: Scop
 
     def totals(name: str, title: str, rows: Iterable[tuple[str, str, str | None]]) -> Chart:
         listed = list(rows)
-        cells = [
-            count(sum(f.n(idx, kind, detail) for idx in range(len(weeks))))
-            for *_, kind, detail in listed
-        ]
+        cells = []
+        for label, kind, detail in listed:
+            total = count(sum(f.n(idx, kind, detail) for idx in range(len(weeks))))
+            # Beside the weekly column it sums, a total must not tell a hidden week.
+            if reveals(by_name[name].column(label), total):
+                total = Cell(SUPPRESSED, raw=total.raw)
+            cells.append(total)
         return Chart(name, title, "totals", [label for label, *_ in listed], [("", cells)])
 
     return [
@@ -288,6 +303,83 @@ def caseload_table(staff: list[StaffRow], week: str, specialist: int | None) -> 
         )
     )
     return table
+
+
+# Sums a reader can do within one scope's tables: (table, parts, table, total), per row.
+SUMS = (
+    ("checkins", ("by tap", "by message"), "checkins", "answered"),
+    ("taps", tuple(label for _, label in MOODS), "checkins", "by tap"),
+    ("caseloads", STATUSES, "caseloads", "clients"),
+)
+# Figures that do not add up across specialists.
+NOT_SUMMED = ("specialists", "median caseload", "largest caseload")
+
+
+def _slot(table: Table, row: int, column: str) -> Slot:
+    return table.rows[row][1], table.columns.index(column) - 1
+
+
+def hide_complements(programme: list[Table], specialists: list[list[Table]]) -> None:
+    """Complementary suppression: no hidden cell can be worked out by subtraction.
+
+    Within each scope, a row's parts against their total (by tap and by message against
+    answered; the taps against by tap; the statuses against clients); with specialists,
+    each of their figures against the programme's (what belongs to no specialist now is
+    an unseen remainder).
+    """
+    sums: list[Sum] = []
+    for tables in (programme, *specialists):
+        named = {table.name: table for table in tables}
+        for parts_table, parts, total_table, total in SUMS:
+            held, whole = named[parts_table], named[total_table]
+            for row in range(min(len(held.rows), len(whole.rows))):
+                slots = [_slot(held, row, column) for column in parts]
+                sums.append((slots, _slot(whole, row, total), 0))
+    for index, table in enumerate(programme):
+        theirs = [tables[index] for tables in specialists]
+        if not theirs:
+            continue
+        for row, (_, cells) in enumerate(table.rows):
+            for column, cell in enumerate(cells):
+                if cell.raw is None or table.columns[column + 1] in NOT_SUMMED:
+                    continue
+                slots = [(other.rows[row][1], column) for other in theirs]
+                remainder = cell.raw - sum(row_[i].raw or 0 for row_, i in slots)
+                sums.append((slots, (cells, column), remainder))
+    protect(sums)
+    # A rate beside its shown denominator would give a hidden numerator back (and the
+    # other way round).
+    for tables in (programme, *specialists):
+        for table in tables:
+            if table.name != "checkins":
+                continue
+            for _, cells in table.rows:
+                index = table.columns.index("answer rate") - 1
+                sides = (table.columns.index(side) - 1 for side in ("answered", "sent"))
+                if any(cells[side].hidden for side in sides) and cells[index].number is not None:
+                    cells[index] = Cell(SUPPRESSED)
+    # A caseload's median or largest names a specialist's own count: hidden with it.
+    loads = ("median caseload", "largest caseload")
+    hidden = {
+        cell.raw
+        for tables in specialists
+        for table in tables
+        if table.name == "caseloads"
+        for cell in table.column("clients")
+        if cell.hidden
+    }
+    for tables in (programme, *specialists):
+        for table in tables:
+            if table.name != "caseloads":
+                continue
+            mine = tables is not programme
+            for _, cells in table.rows:
+                for load in loads:
+                    index = table.columns.index(load) - 1
+                    clients = cells[table.columns.index("clients") - 1]
+                    tells = clients.hidden if mine else cells[index].raw in hidden
+                    if tells and not cells[index].hidden:
+                        cells[index] = Cell(SUPPRESSED, raw=cells[index].raw)
 
 
 def period_label(weeks: list[Week]) -> str:

@@ -20,14 +20,22 @@ from bot.logs import EventLog
 from bot.report import charts as drawing
 from bot.report.figures import (
     DEFAULT_WEEKS,
+    PeriodError,
     Table,
     Week,
-    default_period,
     parse_weekly,
+    period,
     weeks_between,
 )
 from bot.report.page import Part, render, save
-from bot.report.tables import Scope, caseload_table, charts, period_label, section_tables
+from bot.report.tables import (
+    Scope,
+    caseload_table,
+    charts,
+    hide_complements,
+    period_label,
+    section_tables,
+)
 from bot.storage.db import Database, to_db
 from bot.storage.report import Tallies, tallies
 
@@ -54,13 +62,17 @@ def _assemble(
     scopes = [everyone]
     if by_specialist:
         scopes += [Scope(row.name, row.id) for row in found.staff]
-    parts = []
-    sections: dict[str, list[tuple[str | None, Table]]] = {}
-    for scope in scopes:
-        tables = [
+    made_tables = [
+        [
             caseload_table(found.staff, this_week, scope.specialist),
             *section_tables(found, weeks, scope),
         ]
+        for scope in scopes
+    ]
+    hide_complements(made_tables[0], made_tables[1:])
+    parts = []
+    sections: dict[str, list[tuple[str | None, Table]]] = {}
+    for scope, tables in zip(scopes, made_tables, strict=True):
         pictures = (
             [drawing.svg(chart) for chart in charts(tables, found, weeks, scope)]
             if scope is everyone
@@ -112,8 +124,11 @@ class Reports:
         """The report over whole ISO weeks from `first` to `last` (default: the last 12)."""
         drawing.available()
         now = self._clock.now()
-        default_first, default_last = default_period(self.today(), weeks or DEFAULT_WEEKS)
-        span = weeks_between(first or default_first, last or default_last, self._tz)
+        start, end = period(first, last, self.today(), weeks or DEFAULT_WEEKS)
+        try:
+            span = weeks_between(start, end, self._tz)
+        except OverflowError:
+            raise PeriodError(f"{start} is too far back for the report's calendar") from None
         async with self._db.transaction():
             found = await tallies(
                 self._db,

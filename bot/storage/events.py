@@ -116,8 +116,14 @@ async def _first_answer(db: Database, ref: int, stamp: str, answer: str | None) 
 
 
 async def forget_client(db: Database, client_id: int) -> None:
-    """/forget: the client's events stay in the weekly counts, no longer theirs."""
-    await db.write("UPDATE events SET client_id = NULL WHERE client_id = ?", (client_id,))
+    """/forget: the client's events stay in the weekly counts, no longer theirs.
+
+    Their check-ins are deleted, and SQLite gives a deleted check-in's id to the next
+    one: the events let go of it too, or the next client's check-in would not count.
+    """
+    await db.write(
+        "UPDATE events SET client_id = NULL, ref = NULL WHERE client_id = ?", (client_id,)
+    )
 
 
 async def of_client(db: Database, client_id: int) -> list[dict[str, Any]]:

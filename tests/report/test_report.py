@@ -12,6 +12,7 @@ import csv
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,12 +20,20 @@ from bot.config import CONFIG_DIR
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import ManualClock
 from bot.domain.texts import Texts
-from bot.report.figures import weeks_between
+from bot.report.figures import Table, weeks_between
+from bot.report.tables import (
+    Scope,
+    caseload_table,
+    charts,
+    hide_complements,
+    section_tables,
+)
 from bot.services.report import Reports
 from bot.storage import events
 from bot.storage.db import Database, to_db
 from bot.storage.outbox import OutboxRepository
 from bot.storage.relay import RelayRepository
+from bot.storage.report import Tallies
 from bot.storage.retention import Kept, RetentionRepository
 
 LONDON = "Europe/London"
@@ -41,7 +50,7 @@ EXPECTED = {
     ],
     "checkins": [
         ["ISO week", "sent", "answered", "by tap", "by message", "answer rate"],
-        ["2026-W42", "10", "8", "5", "<5", "80%"],
+        ["2026-W42", "10", "8", "*", "<5", "80%"],  # 5 by tap would tell the 3
         ["2026-W43", "0", "0", "0", "0", ""],
         ["2026-W44", "0", "0", "0", "0", ""],
     ],
@@ -97,7 +106,7 @@ EXPECTED = {
             "median caseload",
             "largest caseload",
         ],
-        ["2026-W44", "<5", "7", "6", "0", "<5", "0", "<5", "6"],
+        ["2026-W44", "<5", "7", "*", "0", "<5", "0", "<5", "6"],  # 7 - 6 would tell 1
     ],
 }
 
@@ -318,3 +327,106 @@ async def test_retention_purges_old_events(seeded: Database) -> None:
             pass
         [(oldest,)] = [tuple(r) for r in await seeded.fetch_all("SELECT min(at) FROM events")]
     assert oldest >= to_db(at(19, 0))
+
+
+def recovered(parts: list[str], total: str) -> bool:
+    """A funder's subtraction: one hidden cell beside a shown total and shown parts."""
+    cells = [*parts, total]
+    hidden = [cell for cell in cells if not cell.isdigit()]
+    return len(hidden) == 1
+
+
+async def test_no_hidden_cell_comes_back_by_subtraction(seeded: Database) -> None:
+    """Answered = by tap + by message; clients = the statuses; the programme = the
+    specialists: a '<5' beside a shown total and shown parts would tell the number."""
+    built = await reports(seeded).build(date(2026, 10, 12), date(2026, 11, 1), by_specialist=True)
+    scopes: dict[str | None, dict[str, Table]] = {}
+    for name, tables in built.sections.items():
+        for scope, table in tables:
+            scopes.setdefault(scope, {})[name] = table
+    for named in scopes.values():
+        checkins, caseloads = named["checkins"], named["caseloads"]
+        for row in range(len(checkins.rows)):
+            parts = [checkins.column(c)[row].text for c in ("by tap", "by message")]
+            assert not recovered(parts, checkins.column("answered")[row].text), row
+        statuses = [caseloads.column(s)[0].text for s in ("active", "paused", "stopped")]
+        statuses.append(caseloads.column("blocked")[0].text)
+        assert not recovered(statuses, caseloads.column("clients")[0].text)
+    # Kim Lee has one client: the programme's clients less Sam's must not tell it.
+    each = [
+        scopes[name]["caseloads"].column("clients")[0].text for name in ("Sam Rivera", "Kim Lee")
+    ]
+    assert not recovered(each, scopes[None]["caseloads"].column("clients")[0].text)
+    # Nor may a caseload's median or largest show a specialist's hidden count.
+    sam = scopes["Sam Rivera"]["caseloads"]
+    assert sam.column("clients")[0].hidden
+    assert sam.column("median caseload")[0].hidden and sam.column("largest caseload")[0].hidden
+    assert scopes[None]["caseloads"].column("largest caseload")[0].hidden
+    assert "\u201c*\u201d is hidden too" in built.html  # the footer says why
+
+
+def test_a_period_total_does_not_tell_a_hidden_week() -> None:
+    """Stops: 3 one week (hidden), 6 the next; the period's total of 9 would tell the 3."""
+    tz = ZoneInfo(LONDON)
+    weeks = weeks_between(date(2026, 10, 12), date(2026, 10, 19), tz)
+    found = Tallies()
+    found.counts[(0, None, events.STOPPED, None)] = 3
+    found.counts[(1, None, events.STOPPED, None)] = 6
+    scope = Scope("The whole programme")
+    tables = section_tables(found, weeks, scope)
+    pace = next(chart for chart in charts(tables, found, weeks, scope) if chart.name == "pace")
+    stops = pace.series[0][1][pace.labels.index("stop")]
+    assert stops.hidden and stops.text != "9"
+
+
+async def test_a_check_in_id_freed_by_an_erasure_counts_for_its_new_client(db: Database) -> None:
+    """Check-in ids are reused once the erased client's check-ins are deleted: the next
+    client's check-in must still count as sent, and their answer must be theirs."""
+    await seed(db)  # the specialists and clients; no check-ins
+    async with db.transaction():
+        await db.write("DELETE FROM events", ())
+    sent_at = at(14, 11, 17)
+
+    async def check_in(client: int) -> int:
+        async with db.transaction():
+            checkin = await db.insert(
+                "INSERT INTO checkins (client_id, kind, due_at, sent_at)"
+                " VALUES (?, 'scheduled', ?, ?)",
+                (client, to_db(sent_at), to_db(sent_at)),
+            )
+            assert checkin is not None
+            await events.checkins_sent(db, [client], sent_at)
+        return checkin
+
+    erased = await check_in(2)
+    async with db.transaction():
+        await events.forget_client(db, 2)
+        await db.write("DELETE FROM clients WHERE id = 2", ())
+    reused = await check_in(3)
+    assert reused == erased  # SQLite gives the freed id again
+    async with db.transaction():
+        await events.checkin_answered(db, reused, "meh", at(14, 12))
+        mine = await db.fetch_all(
+            "SELECT outcome FROM events WHERE kind = ? AND client_id = 3 AND at = ?",
+            (events.CHECKIN_SENT, to_db(sent_at)),
+        )
+    assert [row[0] for row in mine] == ["meh"]
+
+
+def test_a_rate_does_not_give_back_a_hidden_count() -> None:
+    """Sam answered 9 of 10, Kim 3 of 5: Sam's 9 is hidden so that the programme's 12
+    does not tell Kim's 3, and Sam's 90% of 10 must not give the 9 back."""
+    weeks = weeks_between(date(2026, 10, 12), date(2026, 10, 12), ZoneInfo(LONDON))
+    found = Tallies()
+    for sid, sent, answered in ((A, 10, 9), (B, 5, 3)):
+        found.sent[(0, sid)] = sent
+        found.answered[(0, sid)] = answered
+    scopes = [Scope("all"), Scope("Sam", A), Scope("Kim", B)]
+    made = [
+        [caseload_table([], "2026-W42", scope.specialist), *section_tables(found, weeks, scope)]
+        for scope in scopes
+    ]
+    hide_complements(made[0], made[1:])
+    sam = made[1][2]
+    assert sam.column("answered")[0].hidden
+    assert sam.column("answer rate")[0].hidden
