@@ -1,22 +1,34 @@
 """Safety screen: phrases that may signal crisis or harm, read in memory and never kept.
 
 A programme keeps one file per language in config/safety/<language>.toml: the resources text
-a client sees, and phrases grouped by category (the file's header explains the phrase
-syntax). At load every phrase is compiled, once, into one regular expression per language,
-shaped as a trie so that a long list costs little per message. Matching tolerates the usual
-ways people write, on both sides:
+a client sees, groups of words phrases share, phrases grouped by category (each category
+`urgent` or `concern`), and phrases that mark talk *about* the subject (the file's header
+explains the syntax). Phrases become sequences of words in a trie, so that a long list costs
+little per message and loading it costs a few milliseconds.
 
-- capitals, full-width and mathematical letters, accents ("está" is "esta") and apostrophes
+A message is read as words, tolerating the usual ways people write, on both sides:
+
+- capitals, full-width and mathematical letters, accents ("está" is "esta"), Cyrillic and
+  Greek letters that look Latin ("kіll"), invisible characters inside a word, and apostrophes
   of every kind ("don't" is "dont") are folded away by `normalise`;
-- every run of spaces, punctuation, emoji and the like is one space, and a phrase matches
-  whole words only ("skill myself" is not "kill myself", "therapist" is not "the rapist");
+- every run of spaces, punctuation and the like is one space; an emoji is a word of its own
+  (a phrase may hold one); a phrase matches whole words only ("skill myself" is not "kill
+  myself", "therapist" is not "the rapist");
 - digits and symbols standing for letters inside words: "k1ll", "3nd", "$elf", "k!ll";
-- stretched letters: a letter three or more times counts once ("diiie" is "die"), and a
-  doubled letter may be written once or stretched ("kil", "killll");
+- stretched and doubled letters count once ("diiie" is "die", "kil" is "kill");
+- letters spaced out ("k i l l") are one word; words run together ("killmyself") are read
+  apart when the parts make a phrase;
+- a long word (seven letters or more) with one letter wrong, missing, extra or swapped
+  ("suicde", "overdosd") reads as the phrase word, unless the file lists it as a real word;
 - each file's [spellings] read as other words ("wanna" is "want to").
 
-Why the screen returns only a category: the specialist needs to know that a message may be
-urgent, not which words tripped it, and nothing of the text should travel past this call.
+A phrase from [about] ("a documentary about suicide", "cut myself shaving") cancels the
+category phrases it overlaps, and only those: "I watched a documentary about suicide and now
+I want to kill myself" is still urgent.
+
+Why the screen returns only a category and level: the specialist needs to know that a
+message may need them, not which words tripped it, and nothing of the text should travel
+past this call.
 """
 
 from __future__ import annotations
@@ -27,10 +39,10 @@ import math
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from bot.domain.texts import supported_language
 
@@ -39,31 +51,51 @@ MAX_PHRASE_LENGTH = 300
 MAX_WORDINGS_PER_PHRASE = 512
 # How the shipped resources text marks the place for a programme's local crisis lines.
 PLACEHOLDER = "[Programme:"
+# A long word with one letter wrong still counts; shorter words must be exact.
+TYPO_MIN_LETTERS = 7
+# Words run together are read apart only within this length (longer is not a phrase).
+JOINED_MAX_LETTERS = 40
+
+Level = Literal["urgent", "concern"]
+LEVELS: tuple[Level, ...] = ("urgent", "concern")
 
 # Apostrophe, grave and acute accents, curly and reversed quotes, prime, full-width and
 # modifier apostrophes: all dropped, so "don't" however it is typed reads as "dont".
 _APOSTROPHES = "'`\u00b4\u2018\u2019\u201b\u2032\uff07\u02bc"
-# Digits that stand for letters. The text keeps its digits ("30 pills" stays a number) and
-# the compiled phrases accept them in place of the letter instead.
-_LOOKALIKES = {"a": "4", "e": "3", "i": "1", "l": "1", "o": "0", "s": "5", "t": "7"}
 # Symbols that stand for letters, turned into the letter only inside or next to a word, so
-# "die!" keeps its "!" as punctuation. Each pattern starts with its symbol, which the regex
-# engine finds quickly.
+# "die!" keeps its "!" as punctuation.
 _SYMBOLS = (
     ("!", re.compile(r"!(?<=[^\W\d_]!)(?=[^\W\d_])"), "i"),
     ("@", re.compile(r"@(?:(?<=\w@)|(?=\w))"), "a"),
     ("$", re.compile(r"\$(?:(?<=\w\$)|(?=\w))"), "s"),
 )
+# Cyrillic and Greek letters (lower case, after folding) that pass for Latin ones.
+_LOOKALIKES = str.maketrans(
+    {
+        **dict(zip("аеорсухіјѕԁһӏԛԝкмнтв", "aeopcyxijsdhlqwkmhtb", strict=True)),
+        **dict(zip("αβεηικνορτυχωγ", "abenikvoptuxwy", strict=True)),
+    }
+)
+_LOOKALIKE_LETTERS = frozenset("аеорсухіјѕԁһӏԛԝкмнтвαβεηικνορτυχωγ")
+# Emoji (and the older symbol blocks) are words of their own; skin tones are dropped.
+_EMOJI = "\u2600-\u27bf\U0001f000-\U0001f3fa\U0001f400-\U0001faff"
+_EMOJI_RE = re.compile(f"[{_EMOJI}]")
 _ASCII_NON_WORD = str.maketrans(
     {chr(point): " " for point in range(128) if not chr(point).isalnum()}
 )
-_ZERO_WIDTH_SPACE = 0x200B
-_RUN = re.compile(r"(.)\1*")
+# Digits inside a word stand for letters; a number alone stays a number ("30 pills").
+_DIGIT_LETTERS = str.maketrans("013457", "oieast")
+_WORD_WITH_DIGIT = re.compile(r"\w*\d\w*")
+# "l" and "1" and "i" look alike, so all three are one letter in the compared form.
+_FOLD = str.maketrans({"l": "i"})
+_RUNS = re.compile(r"([^\W\d_])\1+")
+_DIGIT = re.compile(r"\d")
+_SPACED_OUT = re.compile(r"(?: [^\W\d_]){3,}(?= )")
 _GROUP = re.compile(r"\[([^\[\]()]*)\]|\(([^\[\]()]*)\)")
-_SYNTAX = frozenset("[]()|")
-# Normalised text is words joined by single spaces, with a space at each end, so a pattern
-# can start with a literal space (which the regex engine scans for quickly) and end here.
-_WORD_END = "(?= )"
+_REFERENCE = re.compile(r"\{([a-z_]+)\}")
+_SYNTAX = frozenset("[]()|{}")
+# A phrase word that stands for any number written in digits (and the group's words).
+NUMBER_GROUP = "number"
 
 
 class SafetyConfigError(ValueError):
@@ -72,9 +104,6 @@ class SafetyConfigError(ValueError):
 
 class PhraseError(ValueError):
     """A phrase whose brackets or bars do not follow the phrase syntax."""
-
-
-Level = Literal["urgent", "concern"]
 
 
 @dataclass(frozen=True)
@@ -108,19 +137,33 @@ def _unicode_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     few passes in C. Spacing marks stay inside their word: in many scripts they are vowels.
     Only the Basic Multilingual Plane is listed, which keeps the classes fast bitmaps; marks
     beyond it (historic scripts, emoji tags) separate words instead, on both sides alike.
+    Zero-width characters are dropped too, so one hidden inside a word leaves the word whole.
     """
     dropped: list[int] = []
     kept: list[int] = []
     for point in range(0x80, 0x10000):
         category = unicodedata.category(chr(point))
-        if category in ("Mn", "Me", "Cf") and point != _ZERO_WIDTH_SPACE:
+        if category in ("Mn", "Me", "Cf"):
             dropped.append(point)
         elif category == "Mc":
             kept.append(point)
     drop = re.compile(f"[{re.escape(_APOSTROPHES)}{_class_body(dropped)}]+")
     # Whitespace is left to str.split, which is quicker than replacing each space by one.
-    non_word = re.compile(f"[^\\w\\s{_class_body(kept)}]+")
+    non_word = re.compile(f"[^\\w\\s{_class_body(kept)}{_EMOJI}]+")
     return drop, non_word
+
+
+def _unlookalike(word: str) -> str:
+    """A word written with Cyrillic or Greek letters that pass for Latin, in Latin letters.
+
+    Only a word made entirely of Latin letters and such look-alikes is read again, so real
+    Russian or Greek words (which hold other letters too) stay as they are.
+    """
+    if not _LOOKALIKE_LETTERS.intersection(word):
+        return word
+    if all(char.isascii() or char in _LOOKALIKE_LETTERS for char in word):
+        return word.translate(_LOOKALIKES)
+    return word
 
 
 def normalise(text: str) -> str:
@@ -138,40 +181,55 @@ def normalise(text: str) -> str:
     if text.isascii():
         text = text.translate(_ASCII_NON_WORD)
     else:
-        text = _unicode_patterns()[1].sub(" ", text)
+        text = _EMOJI_RE.sub(r" \g<0> ", _unicode_patterns()[1].sub(" ", text))
+        text = " ".join(_unlookalike(word) for word in text.split())
     words = " ".join(text.split())
     return f" {words} " if words else ""
 
 
-def _letter(char: str) -> str:
-    lookalike = _LOOKALIKES.get(char)
-    return f"[{char}{lookalike}]" if lookalike else re.escape(char)
+def _letters_to_words(normalised: str) -> str:
+    """Letters spaced out ("k i l l") as one word: three single letters or more in a row."""
+    return _SPACED_OUT.sub(_spaced_word, normalised)
 
 
-def _units(words: str) -> tuple[str, ...]:
-    """Regex pieces for normalised words, one per run of the same character.
+def _spaced_word(letters: re.Match[str]) -> str:
+    return " " + letters.group().replace(" ", "")
 
-    A single letter also matches three or more of it ("diiie"); a doubled one matches any
-    run ("kil", "killll"). Repeats are of the plain letter only, so that neighbouring pieces
-    never compete for the same characters and a search never backtracks far.
-    """
-    units: list[str] = []
-    for run in _RUN.finditer(words):
-        char = run.group(1)
-        if char == " ":
-            units.append(" ")
-        elif char.isdigit():
-            units.append(run.group())
-        elif len(run.group()) == 1:
-            plain = re.escape(char)
-            units.append(f"{_letter(char)}(?:{plain}{plain}+)?")
-        else:
-            units.append(f"{_letter(char)}{re.escape(char)}*")
-    return tuple(units)
+
+def _digits_as_letters(word: re.Match[str]) -> str:
+    text = word.group()
+    return text.translate(_DIGIT_LETTERS) if not text.isdigit() else text
+
+
+def _folded(normalised: str) -> str:
+    """Digits inside words as letters, and "l" as "i": the form runs of letters are read in."""
+    if _DIGIT.search(normalised):
+        normalised = _WORD_WITH_DIGIT.sub(_digits_as_letters, normalised)
+    return normalised.translate(_FOLD)
+
+
+def _collapsed(folded: str) -> str:
+    """Each run of one letter as that letter: "kiiii" (kill) and "ki" (kil) are one word."""
+    return _RUNS.sub(r"\1", folded)
+
+
+def skeleton(word: str) -> str:
+    """The compared form of one normalised word."""
+    return _collapsed(_folded(word))
+
+
+@functools.lru_cache(maxsize=4096)
+def _phrase_words(text: str) -> tuple[tuple[str, str], ...]:
+    """A piece of a phrase (never a message) as (normalised, compared) words; phrases share
+    most of their pieces, so each is read once."""
+    return tuple((word, skeleton(word)) for word in normalise(text).split())
 
 
 def expand_phrase(phrase: str) -> list[str]:
-    """Every plain wording a phrase stands for: "cut[ting] my (arm|arms)" gives four."""
+    """Every plain wording a phrase stands for: "cut[ting] my (arm|arms)" gives four.
+
+    {group} references are left in place; the matcher reads them as any of the group's words.
+    """
     if len(phrase) > MAX_PHRASE_LENGTH:
         raise PhraseError(f"longer than {MAX_PHRASE_LENGTH} characters")
     pieces: list[list[str]] = []
@@ -180,9 +238,9 @@ def expand_phrase(phrase: str) -> list[str]:
         pieces.append([_literal(phrase[position : group.start()])])
         optional, choice = group.group(1), group.group(2)
         if optional is not None:
-            pieces.append(["", *optional.split("|")])
+            pieces.append(["", *map(_literal, optional.split("|"))])
         else:
-            pieces.append(choice.split("|"))
+            pieces.append([_literal(option) for option in choice.split("|")])
         position = group.end()
     pieces.append([_literal(phrase[position:])])
     count = math.prod(len(options) for options in pieces)
@@ -192,119 +250,288 @@ def expand_phrase(phrase: str) -> list[str]:
 
 
 def _literal(text: str) -> str:
-    stray = sorted(_SYNTAX.intersection(text))
+    stray = sorted(_SYNTAX.intersection(_REFERENCE.sub("", text)))
     if stray:
         raise PhraseError(
-            f"unexpected {' '.join(stray)} (use [optional|endings] or (one|other), not nested)"
+            f"unexpected {' '.join(stray)} (use [optional|endings], (one|other) or {{group}},"
+            " not nested)"
         )
     return text
 
 
-_Trie = dict[str, "_Trie"]
-_TERMINAL = "\x00"  # a trie key that ends a sequence: the marker, then what it stands for
+def _hyphen_forms(wording: str) -> Iterator[str]:
+    """A "-" lets the parts be joined or split ("self-harm": "self harm", "selfharm")."""
+    parts = wording.split("-")
+    for joins in itertools.product((" ", ""), repeat=len(parts) - 1):
+        yield parts[0] + "".join(join + part for join, part in zip(joins, parts[1:], strict=True))
 
 
-def _trie_pattern(sequences: list[tuple[tuple[str, ...], int]]) -> tuple[str, tuple[int, ...]]:
-    """One regex for many unit sequences, sharing prefixes so that a scan stays quick.
-
-    Each sequence comes with an index (its category, or its spelling) and ends in an empty
-    group; the pattern's k-th group stands for the k-th index returned, so
-    `Match.lastindex` tells which one matched.
-    """
-    root: _Trie = {}
-    for units, category in sequences:
-        node = root
-        for unit in units:
-            node = node.setdefault(unit, {})
-        node.setdefault(f"{_TERMINAL}{category}", {})
-    order: list[int] = []
-    return _render(root, order), tuple(order)
+# A phrase, read: plain words, and ("{", name) for a group of words.
+_Step = tuple[str, str]
+_WORD, _GROUP_REF = "w", "{"
 
 
-def _render(node: _Trie, order: list[int]) -> str:
-    branches: list[str] = []
-    for unit, child in node.items():
-        if unit.startswith(_TERMINAL):
-            order.append(int(unit[1:]))
-            branches.append(f"{_WORD_END}()")
-        else:
-            branches.append(unit + _render(child, order))
-    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+class _Node:
+    """A trie node: the next word, the groups that may come next, and the phrases ending."""
 
+    __slots__ = ("ends", "groups", "next")
 
-@dataclass(frozen=True)
-class _Spellings:
-    """Whole words read as other words ("wanna" as "want to"), in messages and phrases."""
+    def __init__(self) -> None:
+        self.next: dict[str, _Node] = {}
+        self.groups: dict[str, _Node] = {}
+        self.ends: list[int] = []
 
-    pattern: re.Pattern[str] | None
-    readings: tuple[str, ...]  # what each group of the pattern reads as, in group order
-
-    @classmethod
-    def build(cls, words: Mapping[str, str]) -> _Spellings:
-        if not words:
-            return cls(None, ())
-        readings = list(words.values())
-        trie, order = _trie_pattern([(_units(word), index) for index, word in enumerate(words)])
-        return cls(re.compile(f" {trie}"), tuple(readings[index] for index in order))
-
-    def apply(self, normalised: str) -> str:
-        if self.pattern is None:
-            return normalised
-        return self.pattern.sub(self._read, normalised)
-
-    def _read(self, word: re.Match[str]) -> str:
-        # The match ends before the next space, so the reading keeps the one in front.
-        return f" {self.readings[(word.lastindex or 1) - 1]}"
+    def add(self, steps: Sequence[_Step], terminal: int) -> None:
+        node = self
+        for kind, value in steps:
+            table = node.next if kind == _WORD else node.groups
+            child = table.get(value)
+            if child is None:
+                child = table[value] = _Node()
+            node = child
+        if terminal not in node.ends:
+            node.ends.append(terminal)
 
 
 @dataclass(frozen=True)
+class _Terminal:
+    category: str | None  # None: an [about] phrase
+    level: Level
+
+
+@dataclass
+class _Words:
+    """The vocabulary a language's phrases use, for reading misspelt and joined words."""
+
+    known: set[str] = field(default_factory=set)  # compared forms of every phrase word
+    # Folded (not collapsed) form -> compared form, to read words run together.
+    pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    longest_piece: int = 0
+    # Compared form, and each with one letter left out -> the long phrase words it may be.
+    near: dict[str, list[str]] = field(default_factory=dict)
+    not_typos: frozenset[str] = frozenset()
+    seen: set[tuple[str, bool]] = field(default_factory=set)
+
+    def learn(self, normalised_word: str, reads_as: tuple[str, ...], part: bool) -> None:
+        """A phrase word; `part` if it may be one of the parts of a run-together word (a
+        word a "-" joined, like "selfharm", is not)."""
+        if (normalised_word, part) in self.seen:
+            return
+        self.seen.add((normalised_word, part))
+        folded = _folded(normalised_word)
+        self.known.add(_collapsed(folded))
+        if part and (len(folded) > 1 or normalised_word in ("i", "a", "y", "o", "e", "u")):
+            self.pieces.setdefault(folded, reads_as)
+            self.longest_piece = max(self.longest_piece, len(folded))
+        if len(normalised_word) >= TYPO_MIN_LETTERS and not normalised_word.isdigit():
+            word = _collapsed(folded)
+            for variant in {word, *(word[:k] + word[k + 1 :] for k in range(len(word)))}:
+                near = self.near.setdefault(variant, [])
+                if word not in near:
+                    near.append(word)
+
+
+@dataclass
 class _Language:
     resources: str | None
-    spellings: _Spellings
-    pattern: re.Pattern[str] | None
-    # The category of each group in the pattern, in group order.
-    terminals: tuple[str, ...]
+    spellings: dict[str, tuple[str, ...]]
+    root: _Node
+    groups: dict[str, _Node]
+    terminals: list[_Terminal]
+    words: _Words
+    levels: dict[str, Level]
 
-    def find(self, normalised: str) -> str | None:
-        if self.pattern is None:
+    def find(self, words: str) -> SafetyMatch | None:
+        """The first urgent match, else the first concern, that no [about] phrase covers."""
+        if not self.terminals:
             return None
-        found = self.pattern.search(self.spellings.apply(normalised))
-        if found is None or found.lastindex is None:
+        tokens, joined = self._read(words)
+        found = self._matches(tokens)
+        if not found:
             return None
-        return self.terminals[found.lastindex - 1]
+        about = [
+            (start, end) for start, end, terminal in found if not self.terminals[terminal].category
+        ]
+        first: SafetyMatch | None = None
+        for start, end, terminal in found:
+            kind = self.terminals[terminal]
+            if kind.category is None or not _whole_pieces(joined, start, end):
+                continue
+            if any(start < stop and begin < end for begin, stop in about):
+                continue
+            if kind.level == "urgent":
+                return SafetyMatch(kind.category, "urgent")
+            if first is None:
+                first = SafetyMatch(kind.category, kind.level)
+        return first
+
+    def _read(self, words: str) -> tuple[list[str], list[tuple[int, int, int]] | None]:
+        """The compared words, with spellings read, misspellings mended and joined words
+        split; and, when a word was split, for each (joined word id, its part, parts), or
+        (-1, 0, 1) for a word that was not."""
+        folded = _folded(words)
+        tokens = _collapsed(folded).split()
+        spellings, known = self.spellings, self.words.known
+        readings: dict[str, tuple[str, ...]] = {}
+        split: set[str] = set()
+        for word, plain in dict(zip(tokens, folded.split(), strict=True)).items():
+            reading = spellings.get(word)
+            if reading is None and word not in known and len(plain) >= 4:
+                reading = self._mend(plain, word)
+                if reading is not None and len(reading) > 1:
+                    split.add(word)
+            if reading is not None:
+                readings[word] = reading
+        if not readings:
+            return tokens, None
+        read: list[str] = []
+        joined: list[tuple[int, int, int]] = []
+        for index, word in enumerate(tokens):
+            reading = readings.get(word)
+            if reading is None:
+                read.append(word)
+                joined.append((-1, 0, 1))
+                continue
+            read.extend(reading)
+            if word in split:
+                joined.extend((index, part, len(reading)) for part in range(len(reading)))
+            else:
+                joined.extend([(-1, 0, 1)] * len(reading))
+        return read, joined
+
+    def _mend(self, plain: str, word: str) -> tuple[str, ...] | None:
+        """An unknown word as a misspelt phrase word, or as phrase words run together."""
+        if plain.isdigit():
+            return None
+        reading: tuple[str, ...] | None = None
+        if len(plain) >= TYPO_MIN_LETTERS - 1 and word not in self.words.not_typos:
+            reading = self._typo(word)
+        if reading is None and len(plain) <= JOINED_MAX_LETTERS:
+            reading = self._split(plain)
+        return reading
+
+    def _typo(self, word: str) -> tuple[str, ...] | None:
+        near = self.words.near
+        for variant in (word, *(word[:k] + word[k + 1 :] for k in range(len(word)))):
+            for candidate in near.get(variant, ()):
+                if candidate[0] == word[0] and abs(len(candidate) - len(word)) <= 1:
+                    return self.spellings.get(candidate, (candidate,))
+        return None
+
+    def _split(self, plain: str) -> tuple[str, ...] | None:
+        """Phrase words that make up the whole word, longest first; None if they do not."""
+        pieces, longest = self.words.pieces, self.words.longest_piece
+        failed: set[int] = set()
+
+        def parts_from(start: int) -> tuple[str, ...] | None:
+            if start == len(plain):
+                return ()
+            if start in failed:
+                return None
+            for end in range(min(len(plain), start + longest), start, -1):
+                reads_as = pieces.get(plain[start:end])
+                if reads_as is not None and (end - start > 1 or start + 1 < len(plain)):
+                    rest = parts_from(end)
+                    if rest is not None:
+                        return reads_as + rest
+            failed.add(start)
+            return None
+
+        parts = parts_from(0)
+        return parts if parts is not None and len(parts) > 1 else None
+
+    def _matches(self, tokens: list[str]) -> list[tuple[int, int, int]]:
+        """(start, end, terminal) of every phrase found, by start."""
+        found: list[tuple[int, int, int]] = []
+        root = self.root
+        count = len(tokens)
+        for start in range(count):
+            if tokens[start] not in root.next and not root.groups:
+                continue
+            stack = [(root, start)]
+            while stack:
+                node, at = stack.pop()
+                for terminal in node.ends:
+                    found.append((start, at, terminal))
+                if at < count:
+                    child = node.next.get(tokens[at])
+                    if child is not None:
+                        stack.append((child, at + 1))
+                for name, after in node.groups.items():
+                    stack.extend((after, end) for end in self._group_ends(name, tokens, at))
+        return found
+
+    def _group_ends(self, name: str, tokens: list[str], at: int) -> list[int]:
+        """Where a group's word (or words) starting at `at` end."""
+        ends: list[int] = []
+        if at < len(tokens) and name == NUMBER_GROUP and tokens[at].isdigit():
+            ends.append(at + 1)
+        root = self.groups.get(name)
+        stack = [(root, at)] if root is not None else []
+        while stack:
+            node, position = stack.pop()
+            if node.ends:
+                ends.append(position)
+            if position < len(tokens):
+                child = node.next.get(tokens[position])
+                if child is not None:
+                    stack.append((child, position + 1))
+            for inner, after in node.groups.items():
+                stack.extend((after, end) for end in self._group_ends(inner, tokens, position))
+        return ends
 
 
-def _wording_units(wording: str, spellings: _Spellings) -> tuple[str, ...]:
-    """Regex pieces for one wording; a "-" lets the parts be joined, split or hyphenated."""
-    units: list[str] = []
-    for part in wording.split("-"):
-        words = spellings.apply(normalise(part)).strip()
-        if words:
-            if units:
-                units.append(" ?")
-            units.extend(_units(words))
-    return tuple(units)
+def _whole_pieces(joined: list[tuple[int, int, int]] | None, start: int, end: int) -> bool:
+    """A match inside a run-together word takes two of its parts or more, one at an edge of
+    the word: "iwanttodie" holds "want to die", but "therapist" does not hold "rapist"."""
+    if joined is None:
+        return True
+    touched: dict[int, list[int]] = {}
+    for word, part, _ in joined[start:end]:
+        if word >= 0:
+            touched.setdefault(word, []).append(part)
+    for word, parts in touched.items():
+        count = next(total for w, _, total in joined if w == word)
+        if len(parts) < 2 or (0 not in parts and count - 1 not in parts):
+            return False
+    return True
 
 
 class _Reader:
     """Checks one language's table and says exactly where a problem is."""
 
+    KEYS = ("resources", "spellings", "not_typos", "groups", "categories", "about")
+
     def __init__(self, source: str, language: str) -> None:
         self.source = source
         self.language = language
+        self.words = _Words()
+        self.spellings: dict[str, tuple[str, ...]] = {}
+        self.group_names: set[str] = set()
 
     def error(self, key: str, problem: str) -> SafetyConfigError:
         return SafetyConfigError(f"{self.source}: {key}: {problem}")
 
     def read(self, table: Mapping[str, Any]) -> _Language:
-        unknown = sorted(set(table) - {"resources", "spellings", "categories"})
+        unknown = sorted(set(table) - set(self.KEYS))
         if unknown:
-            raise self.error(unknown[0], "unknown key (expected resources, spellings, categories)")
+            raise self.error(unknown[0], f"unknown key (expected {', '.join(self.KEYS)})")
         required = self.language == FALLBACK_LANGUAGE
         resources = self.resources(table.get("resources"), required)
-        spellings = self.spellings(table.get("spellings", {}))
-        pattern, terminals = self.categories(table.get("categories"), spellings, required)
-        return _Language(resources, spellings, pattern, terminals)
+        self.read_spellings(table.get("spellings", {}))
+        self.words.not_typos = self.not_typos(table.get("not_typos", []))
+        groups = self.groups(table.get("groups", {}))
+        terminals: list[_Terminal] = []
+        root = _Node()
+        levels = self.categories(table.get("categories"), required, root, terminals)
+        about = table.get("about")
+        if about is not None:
+            if not isinstance(about, Mapping) or set(about) != {"phrases"}:
+                raise self.error("about", "must be a table with phrases = [...] only")
+            terminals.append(_Terminal(None, "concern"))
+            for steps in self.phrases("about.phrases", about["phrases"]):
+                root.add(steps, len(terminals) - 1)
+        return _Language(resources, self.spellings, root, groups, terminals, self.words, levels)
 
     def resources(self, value: object, required: bool) -> str | None:
         if value is None and not required:
@@ -313,63 +540,107 @@ class _Reader:
             raise self.error("resources", "must be text (the message a client sees)")
         return value.strip()
 
-    def spellings(self, value: object) -> _Spellings:
+    def read_spellings(self, value: object) -> None:
         if not isinstance(value, Mapping):
             raise self.error("spellings", 'must be a table of word = "reads as"')
-        words: dict[str, str] = {}
         for key, reads_as in value.items():
             word = normalise(str(key)).strip()
             if not word or " " in word:
                 raise self.error(f"spellings.{key}", "the left side must be a single word")
             if not isinstance(reads_as, str) or not normalise(reads_as):
                 raise self.error(f"spellings.{key}", "must be the words it reads as")
-            words[word] = normalise(reads_as).strip()
-        return _Spellings.build(words)
+            reading = tuple(skeleton(part) for part in normalise(reads_as).split())
+            self.spellings[skeleton(word)] = reading
+            self.words.pieces.setdefault(_folded(word), reading)
+
+    def not_typos(self, value: object) -> frozenset[str]:
+        if not isinstance(value, list) or not all(isinstance(word, str) for word in value):
+            raise self.error("not_typos", "must be a list of words")
+        return frozenset(skeleton(normalise(word).strip()) for word in value)
+
+    def groups(self, value: object) -> dict[str, _Node]:
+        if not isinstance(value, Mapping):
+            raise self.error("groups", "must be a table of name = [words or phrases]")
+        roots: dict[str, _Node] = {}
+        for name, members in value.items():
+            key = f"groups.{name}"
+            if not re.fullmatch("[a-z_]+", str(name)):
+                raise self.error(key, "a group name is lower-case letters and _ only")
+            root = roots[str(name)] = _Node()
+            for steps in self.phrases(key, members):
+                root.add(steps, 0)
+            # Named after its own words: a group can use the groups above it, not itself.
+            self.group_names.add(str(name))
+        return roots
 
     def categories(
-        self, value: object, spellings: _Spellings, required: bool
-    ) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
+        self, value: object, required: bool, root: _Node, terminals: list[_Terminal]
+    ) -> dict[str, Level]:
         if value is None and not required:
-            return None, ()
+            return {}
         if not isinstance(value, Mapping) or not value:
             raise self.error("categories", "must hold at least one [categories.<name>] table")
-        names: list[str] = []
-        sequences: list[tuple[tuple[str, ...], int]] = []
+        levels: dict[str, Level] = {}
         for name, category in value.items():
             key = f"categories.{name}"
             if not isinstance(category, Mapping):
                 raise self.error(key, "must be a table with phrases = [...]")
-            extra = sorted(set(category) - {"phrases"})
+            extra = sorted(set(category) - {"phrases", "level"})
             if extra:
-                raise self.error(f"{key}.{extra[0]}", "unknown key (expected phrases)")
-            phrases = category.get("phrases")
-            if not isinstance(phrases, list) or not phrases:
-                raise self.error(f"{key}.phrases", "must be a list of at least one phrase")
-            for index, phrase in enumerate(phrases):
-                for units in self.phrase(f"{key}.phrases[{index}]", phrase, spellings):
-                    sequences.append((units, len(names)))
-            names.append(str(name))
-        trie, order = _trie_pattern(sequences)
-        return re.compile(f" {trie}"), tuple(names[index] for index in order)
+                raise self.error(f"{key}.{extra[0]}", "unknown key (expected level, phrases)")
+            level = category.get("level", "urgent")
+            if level not in LEVELS:
+                raise self.error(f"{key}.level", 'must be "urgent" or "concern"')
+            levels[str(name)] = cast(Level, level)
+            terminals.append(_Terminal(str(name), cast(Level, level)))
+            for steps in self.phrases(f"{key}.phrases", category.get("phrases")):
+                root.add(steps, len(terminals) - 1)
+        return levels
 
-    def phrase(self, key: str, phrase: object, spellings: _Spellings) -> list[tuple[str, ...]]:
-        if not isinstance(phrase, str):
-            raise self.error(key, "must be text")
-        try:
-            wordings = expand_phrase(phrase)
-        except PhraseError as error:
-            raise self.error(key, f"{phrase!r}: {error}") from error
-        units = [_wording_units(wording, spellings) for wording in wordings]
-        if not all(units):
-            raise self.error(key, f"{phrase!r}: has a wording with no letters or digits")
-        return units
+    def phrases(self, key: str, phrases: object) -> Iterator[list[_Step]]:
+        if not isinstance(phrases, list) or not phrases:
+            raise self.error(key, "must be a list of at least one phrase")
+        for index, phrase in enumerate(phrases):
+            where = f"{key}[{index}]"
+            if not isinstance(phrase, str):
+                raise self.error(where, "must be text")
+            try:
+                wordings = expand_phrase(phrase)
+            except PhraseError as error:
+                raise self.error(where, f"{phrase!r}: {error}") from error
+            for wording in wordings:
+                for form_index, form in enumerate(_hyphen_forms(wording)):
+                    steps = self.steps(where, phrase, form, form_index == 0)
+                    if not steps:
+                        raise self.error(where, f"{phrase!r}: has a wording with no words")
+                    yield steps
+
+    def steps(self, where: str, phrase: str, wording: str, split: bool) -> list[_Step]:
+        steps: list[_Step] = []
+        position = 0
+        for reference in [*_REFERENCE.finditer(wording), None]:
+            end = reference.start() if reference else len(wording)
+            for word, compared in _phrase_words(wording[position:end]):
+                reading = self.spellings.get(compared, (compared,))
+                steps.extend((_WORD, part) for part in reading)
+                self.words.learn(word, reading, split)
+            if reference is None:
+                break
+            name = reference.group(1)
+            if name not in self.group_names and name != NUMBER_GROUP:
+                raise self.error(
+                    where, f"{phrase!r}: no group named {{{name}}} (above it) in [groups]"
+                )
+            steps.append((_GROUP_REF, name))
+            position = reference.end()
+        return steps
 
 
 class SafetyScreen:
     """Screens a client's text for phrases that may signal crisis; English is always checked.
 
-    Build one with `load` (or `from_tables` in tests) at start-up and share it: it holds only
-    compiled phrases, and `screen` keeps nothing of the text it reads.
+    Build one with `load` (or `from_tables` in tests) at start-up and share it: it holds the
+    phrases and a memory of how unknown words read, never the text it screens.
     """
 
     def __init__(self, languages: Mapping[str, _Language]) -> None:
@@ -378,6 +649,12 @@ class SafetyScreen:
             raise SafetyConfigError(f"no {FALLBACK_LANGUAGE} safety table with resources")
         self._languages = dict(languages)
         self._fallback_resources = english.resources
+        self._levels: dict[str, Level] = {}
+        for table in languages.values():
+            for category, level in table.levels.items():
+                # A category urgent in any language is urgent.
+                if self._levels.get(category) != "urgent":
+                    self._levels[category] = level
 
     @classmethod
     def load(cls, folder: Path) -> SafetyScreen:
@@ -417,6 +694,10 @@ class SafetyScreen:
         """Languages with a safety file."""
         return frozenset(self._languages)
 
+    def level_of(self, category: str) -> Level:
+        """The level of a category (a stored one after a restart); unknown ones are urgent."""
+        return self._levels.get(category, "urgent")
+
     def screen(self, text: str, language: str) -> SafetyMatch | None:
         """The category of a phrase found in the text (its language's or English), or None."""
         return self._find(text, (self._resolve(language), FALLBACK_LANGUAGE))
@@ -429,15 +710,18 @@ class SafetyScreen:
         )
 
     def _find(self, text: str, codes: tuple[str, ...]) -> SafetyMatch | None:
-        """Normalise once; the first of these languages (each read once) that finds a phrase."""
-        normalised = normalise(text)
-        if not normalised:
+        """Normalise once; an urgent match in any of these languages (each read once), else
+        the first concern."""
+        words = _letters_to_words(normalise(text))
+        if not words:
             return None
+        concern: SafetyMatch | None = None
         for code in dict.fromkeys(codes):
-            category = self._languages[code].find(normalised)
-            if category is not None:
-                return SafetyMatch(category)
-        return None
+            found = self._languages[code].find(words)
+            if found is not None and found.level == "urgent":
+                return found
+            concern = concern or found
+        return concern
 
     def unfilled(self) -> list[str]:
         """Languages whose resources still hold the place left for the programme's own lines."""
