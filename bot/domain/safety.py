@@ -218,10 +218,10 @@ def skeleton(word: str) -> str:
     return _collapsed(_folded(word))
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=16384)
 def _phrase_words(text: str) -> tuple[tuple[str, str], ...]:
-    """A piece of a phrase (never a message) as (normalised, compared) words; phrases share
-    most of their pieces, so each is read once."""
+    """A word of a phrase (never of a message) as (normalised, compared) words; wordings
+    share most of their words, so each is read once."""
     return tuple((word, skeleton(word)) for word in normalise(text).split())
 
 
@@ -261,6 +261,9 @@ def _literal(text: str) -> str:
 
 def _hyphen_forms(wording: str) -> Iterator[str]:
     """A "-" lets the parts be joined or split ("self-harm": "self harm", "selfharm")."""
+    if "-" not in wording:
+        yield wording
+        return
     parts = wording.split("-")
     for joins in itertools.product((" ", ""), repeat=len(parts) - 1):
         yield parts[0] + "".join(join + part for join, part in zip(joins, parts[1:], strict=True))
@@ -274,12 +277,32 @@ _WORD, _GROUP_REF = "w", "{"
 class _Node:
     """A trie node: the next word, the groups that may come next, and the phrases ending."""
 
-    __slots__ = ("ends", "groups", "next")
+    __slots__ = ("ends", "groups", "groups_by_first", "next")
 
     def __init__(self) -> None:
         self.next: dict[str, _Node] = {}
         self.groups: dict[str, _Node] = {}
         self.ends: list[int] = []
+        # The groups that may come next, by the word they would start with ("#": a number).
+        self.groups_by_first: dict[str, list[tuple[str, _Node]]] = {}
+
+    def index_groups(self, firsts: Mapping[str, frozenset[str]]) -> None:
+        """Fill groups_by_first here and below, once every group's first words are known."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            for name, after in node.groups.items():
+                for word in firsts[name]:
+                    node.groups_by_first.setdefault(word, []).append((name, after))
+            stack.extend(node.next.values())
+            stack.extend(node.groups.values())
+
+    def groups_at(self, token: str) -> list[tuple[str, _Node]]:
+        """The groups that may start with this word."""
+        found = self.groups_by_first.get(token, [])
+        if token.isdigit() and "#" in self.groups_by_first:
+            found = found + self.groups_by_first["#"]
+        return found
 
     def add(self, steps: Sequence[_Step], terminal: int) -> None:
         node = self
@@ -340,12 +363,29 @@ class _Language:
     terminals: list[_Terminal]
     words: _Words
     levels: dict[str, Level]
+    # The words each group (and, under "", any phrase) can start with; a number is "#".
+    firsts: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def find(self, words: str) -> SafetyMatch | None:
+    def __post_init__(self) -> None:
+        for name in self.groups:
+            self.firsts[name] = self._firsts(self.groups[name])
+        self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
+        self.firsts[""] = self._firsts(self.root)
+        self.root.index_groups(self.firsts)
+        for group in self.groups.values():
+            group.index_groups(self.firsts)
+
+    def _firsts(self, node: _Node) -> frozenset[str]:
+        found = set(node.next)
+        for name in node.groups:
+            found |= self.firsts.get(name, frozenset({"#"}))
+        return frozenset(found)
+
+    def find(self, words: str, typos: bool = True) -> SafetyMatch | None:
         """The first urgent match, else the first concern, that no [about] phrase covers."""
         if not self.terminals:
             return None
-        tokens, joined = self._read(words)
+        tokens, joined = self._read(words, typos)
         found = self._matches(tokens)
         if not found:
             return None
@@ -365,7 +405,9 @@ class _Language:
                 first = SafetyMatch(kind.category, kind.level)
         return first
 
-    def _read(self, words: str) -> tuple[list[str], list[tuple[int, int, int]] | None]:
+    def _read(
+        self, words: str, typos: bool
+    ) -> tuple[list[str], list[tuple[int, int, int]] | None]:
         """The compared words, with spellings read, misspellings mended and joined words
         split; and, when a word was split, for each (joined word id, its part, parts), or
         (-1, 0, 1) for a word that was not."""
@@ -377,7 +419,7 @@ class _Language:
         for word, plain in dict(zip(tokens, folded.split(), strict=True)).items():
             reading = spellings.get(word)
             if reading is None and word not in known and len(plain) >= 4:
-                reading = self._mend(plain, word)
+                reading = self._mend(plain, word, typos)
                 if reading is not None and len(reading) > 1:
                     split.add(word)
             if reading is not None:
@@ -399,12 +441,12 @@ class _Language:
                 joined.extend([(-1, 0, 1)] * len(reading))
         return read, joined
 
-    def _mend(self, plain: str, word: str) -> tuple[str, ...] | None:
+    def _mend(self, plain: str, word: str, typos: bool) -> tuple[str, ...] | None:
         """An unknown word as a misspelt phrase word, or as phrase words run together."""
         if plain.isdigit():
             return None
         reading: tuple[str, ...] | None = None
-        if len(plain) >= TYPO_MIN_LETTERS - 1 and word not in self.words.not_typos:
+        if typos and len(plain) >= TYPO_MIN_LETTERS - 1 and word not in self.words.not_typos:
             reading = self._typo(word)
         if reading is None and len(plain) <= JOINED_MAX_LETTERS:
             reading = self._split(plain)
@@ -445,8 +487,11 @@ class _Language:
         found: list[tuple[int, int, int]] = []
         root = self.root
         count = len(tokens)
+        starts = self.firsts[""]
+        numbers = "#" in starts
         for start in range(count):
-            if tokens[start] not in root.next and not root.groups:
+            token = tokens[start]
+            if token not in starts and not (numbers and token.isdigit()):
                 continue
             stack = [(root, start)]
             while stack:
@@ -457,8 +502,9 @@ class _Language:
                     child = node.next.get(tokens[at])
                     if child is not None:
                         stack.append((child, at + 1))
-                for name, after in node.groups.items():
-                    stack.extend((after, end) for end in self._group_ends(name, tokens, at))
+                    if node.groups:
+                        for name, after in node.groups_at(tokens[at]):
+                            stack.extend((after, end) for end in self._group_ends(name, tokens, at))
         return found
 
     def _group_ends(self, name: str, tokens: list[str], at: int) -> list[int]:
@@ -476,8 +522,10 @@ class _Language:
                 child = node.next.get(tokens[position])
                 if child is not None:
                     stack.append((child, position + 1))
-            for inner, after in node.groups.items():
-                stack.extend((after, end) for end in self._group_ends(inner, tokens, position))
+                if node.groups:
+                    for inner, after in node.groups_at(tokens[position]):
+                        ends_inner = self._group_ends(inner, tokens, position)
+                        stack.extend((after, end) for end in ends_inner)
         return ends
 
 
@@ -508,6 +556,7 @@ class _Reader:
         self.words = _Words()
         self.spellings: dict[str, tuple[str, ...]] = {}
         self.group_names: set[str] = set()
+        self.raw_steps: dict[tuple[str, bool], tuple[_Step, ...]] = {}
 
     def error(self, key: str, problem: str) -> SafetyConfigError:
         return SafetyConfigError(f"{self.source}: {key}: {problem}")
@@ -617,23 +666,31 @@ class _Reader:
 
     def steps(self, where: str, phrase: str, wording: str, split: bool) -> list[_Step]:
         steps: list[_Step] = []
-        position = 0
-        for reference in [*_REFERENCE.finditer(wording), None]:
-            end = reference.start() if reference else len(wording)
-            for word, compared in _phrase_words(wording[position:end]):
-                reading = self.spellings.get(compared, (compared,))
-                steps.extend((_WORD, part) for part in reading)
-                self.words.learn(word, reading, split)
-            if reference is None:
-                break
-            name = reference.group(1)
-            if name not in self.group_names and name != NUMBER_GROUP:
-                raise self.error(
-                    where, f"{phrase!r}: no group named {{{name}}} (above it) in [groups]"
-                )
-            steps.append((_GROUP_REF, name))
-            position = reference.end()
+        for raw in wording.split():
+            if raw.startswith("{") or raw.endswith("}"):
+                name = raw[1:-1]
+                if not _REFERENCE.fullmatch(raw):
+                    raise self.error(where, f"{phrase!r}: a {{group}} stands as a word of its own")
+                if name not in self.group_names and name != NUMBER_GROUP:
+                    raise self.error(
+                        where, f"{phrase!r}: no group named {{{name}}} (above it) in [groups]"
+                    )
+                steps.append((_GROUP_REF, name))
+                continue
+            known = self.raw_steps.get((raw, split))
+            if known is None:
+                known = self.raw_steps[raw, split] = self.word_steps(raw, split)
+            steps.extend(known)
         return steps
+
+    def word_steps(self, raw: str, split: bool) -> tuple[_Step, ...]:
+        """One word of a wording as steps (a spelling may make it two), learnt once."""
+        steps: list[_Step] = []
+        for word, compared in _phrase_words(raw):
+            reading = self.spellings.get(compared, (compared,))
+            steps.extend((_WORD, part) for part in reading)
+            self.words.learn(word, reading, split)
+        return tuple(steps)
 
 
 class SafetyScreen:
@@ -716,8 +773,10 @@ class SafetyScreen:
         if not words:
             return None
         concern: SafetyMatch | None = None
-        for code in dict.fromkeys(codes):
-            found = self._languages[code].find(words)
+        for index, code in enumerate(dict.fromkeys(codes)):
+            # Typos are read in the conversation's own language only: "suicida" is a Spanish
+            # word, not a misspelt English one.
+            found = self._languages[code].find(words, typos=index == 0)
             if found is not None and found.level == "urgent":
                 return found
             concern = concern or found
