@@ -1,4 +1,4 @@
-"""Command line: `python -m bot run|check|specialist add|list|remove|invite|audit|backup|demo`.
+"""Command line: `python -m bot run|check|specialist|invite|audit|backup|demo|screen`.
 
 Every command reads the same settings as the bot and works while the bot runs
 (they share the SQLite file). A configuration problem prints one line and exits 2.
@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--alias", required=True, help="the name the specialist will see")
     _add_backup_command(commands)
     _add_demo_command(commands)
+    _add_screen_command(commands)
     audit = commands.add_parser("audit", help="print the newest audit log entries")
     audit.add_argument(
         "-n",
@@ -90,6 +91,34 @@ def _add_demo_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     commands.add_parser(
         "demo", help="watch a specialist and a client use the bot (no token, no network)"
     )
+
+
+def _add_screen_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    screen = commands.add_parser(
+        "screen",
+        help="screen messages (one a line on standard input) as the bot would: urgent,"
+        " concern or none, and the category (no token, no database)",
+    )
+    screen.add_argument(
+        "--language", default="en", help="the conversation's language (default en)"
+    )
+
+
+def _screen(language: str) -> int:
+    """`python -m bot screen`: LEVEL<TAB>CATEGORY<TAB>message for each line read."""
+    try:
+        screen = SafetyScreen.load(CONFIG_DIR / "safety")
+    except SafetyConfigError as error:
+        print(f"Error in the safety configuration: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    out = sys.stdout
+    for raw in sys.stdin.buffer:
+        message = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+        found = screen.screen(message, language)
+        level, category = (found.level, found.category) if found else ("none", "-")
+        out.buffer.write(f"{level}\t{category}\t{message}\n".encode())
+    out.flush()
+    return 0
 
 
 def _bot(settings: Settings) -> Bot:
@@ -263,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
         return _demo()
+    if args.command == "screen":
+        return _screen(args.language)
     try:
         settings = load_settings()
         if args.command in {"run", "check", "invite"}:

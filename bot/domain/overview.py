@@ -1,6 +1,7 @@
 """Who needs the specialist first: the facts about a client, and the order of attention.
 
-A possibly urgent message comes first, then an "I'd like to talk", each only while
+A possibly urgent message comes first, then one that may need attention (the screen's
+`concern` level), then an "I'd like to talk", each only while
 the specialist has not written to the client since and for a week at most; then
 clients not heard from for more than two weeks, the longest silence first; then
 everyone else by alias. Silence is never urgent: it only sorts a name higher.
@@ -23,9 +24,10 @@ class Attention(IntEnum):
     """Why a client is near the top of the list (lower comes first)."""
 
     URGENT = 0
-    TALK = 1
-    QUIET = 2
-    NONE = 3
+    CONCERN = 1
+    TALK = 2
+    QUIET = 3
+    NONE = 4
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,14 @@ class ClientFacts:
     last_answered_at: datetime | None  # the specialist's last message to them
     flagged_at: datetime | None  # the last possibly urgent message
     talk_at: datetime | None  # the last "I'd like to talk"
+    concern_at: datetime | None = None  # the last message that may need attention
 
     def attention(self, now: datetime) -> Attention:
         """Why this client needs the specialist now, if they do."""
         if self._open(self.flagged_at, now):
             return Attention.URGENT
+        if self._open(self.concern_at, now):
+            return Attention.CONCERN
         if self._open(self.talk_at, now):
             return Attention.TALK
         if self.quiet_for(now) is not None:
@@ -71,6 +76,8 @@ def by_attention(facts: Iterable[ClientFacts], now: datetime) -> list[ClientFact
         attention = item.attention(now)
         if attention is Attention.URGENT:
             moment = item.flagged_at
+        elif attention is Attention.CONCERN:
+            moment = item.concern_at
         elif attention is Attention.TALK:
             moment = item.talk_at
         else:

@@ -9,8 +9,8 @@ little per message and loading it costs a few milliseconds.
 A message is read as words, tolerating the usual ways people write, on both sides:
 
 - capitals, full-width and mathematical letters, accents ("está" is "esta"), Cyrillic and
-  Greek letters that look Latin ("kіll"), invisible characters inside a word, and apostrophes
-  of every kind ("don't" is "dont") are folded away by `normalise`;
+  Greek letters that look Latin, invisible characters inside a word, and apostrophes of
+  every kind ("don't" is "dont") are folded away by `normalise`;
 - every run of spaces, punctuation and the like is one space; an emoji is a word of its own
   (a phrase may hold one); a phrase matches whole words only ("skill myself" is not "kill
   myself", "therapist" is not "the rapist");
@@ -504,7 +504,8 @@ class _Language:
                         stack.append((child, at + 1))
                     if node.groups:
                         for name, after in node.groups_at(tokens[at]):
-                            stack.extend((after, end) for end in self._group_ends(name, tokens, at))
+                            ends = self._group_ends(name, tokens, at)
+                            stack.extend((after, end) for end in ends)
         return found
 
     def _group_ends(self, name: str, tokens: list[str], at: int) -> list[int]:

@@ -7,6 +7,7 @@ from telegram import Update
 from bot.domain.models import Client, Specialist
 from bot.handlers.common import answer_quietly
 from bot.handlers.context import Context, services
+from bot.handlers.inbox import unscreened_kind
 from bot.services.onboarding import parse_consent_data
 from bot.services.people import Person
 
@@ -43,7 +44,13 @@ async def on_client_message(
     words = message.text or message.caption
     flagged = found.safety.screen(words, client.language) if words else None
     await found.relay.from_client(
-        update.update_id, client, specialist, message.message_id, replied_to(update), flagged
+        update.update_id,
+        client,
+        specialist,
+        message.message_id,
+        replied_to(update),
+        flagged,
+        unscreened=unscreened_kind(message),
     )
 
 

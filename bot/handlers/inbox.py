@@ -12,10 +12,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot.handlers.context import Context, services
 from bot.storage.inbox import Received
+
+# What the safety screen cannot read: kinds of message with sound or moving pictures.
+UNSCREENED_KINDS = ("voice", "video_note", "video", "audio")
+
+
+def unscreened_kind(message: Message) -> str | None:
+    """The kind of a voice note, video note, video or audio; None for anything screenable."""
+    return next((kind for kind in UNSCREENED_KINDS if getattr(message, kind) is not None), None)
 
 
 def received(update: Update) -> Received | None:
@@ -33,6 +41,7 @@ def received(update: Update) -> Received | None:
         chat_id=message.chat.id,
         message_id=message.message_id,
         reply_to_message_id=reply.message_id if reply else None,
+        unscreened=unscreened_kind(message),
     )
 
 

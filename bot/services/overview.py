@@ -19,6 +19,7 @@ from bot.services.notices import Refused
 PAGE_SIZE = 10
 _MARKERS = {
     Attention.URGENT: "clients.marker_urgent",
+    Attention.CONCERN: "safety_levels.marker_concern",
     Attention.TALK: "clients.marker_talk",
     Attention.QUIET: "clients.marker_quiet",
 }

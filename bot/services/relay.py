@@ -88,14 +88,18 @@ class Relay:
         message_id: int,
         reply_to: int | None,
         flagged: SafetyMatch | None = None,
+        *,
+        unscreened: str | None = None,
     ) -> Outcome:
         """Copy a client's message to their specialist (once per update, whatever happens).
 
-        A message the safety screen flagged goes first all the same, under a header that
-        marks it as possibly urgent; then the client gets the resources (at most once an
-        hour) and a line saying their message has gone to their specialist. While the
-        specialist is away the copy arrives silently (unless flagged), and the client gets
-        the away note once a day.
+        A message the safety screen flagged goes first all the same, under a loud header:
+        `urgent` marks it possibly urgent, and the client gets the resources (at most once
+        an hour) and a line saying their message has gone to their specialist; `concern`
+        says it may need attention and why, and the client sees nothing unusual. A voice
+        note, video or audio (`unscreened`, its kind) says in its header that it was not
+        screened. While the specialist is away the copy arrives silently (unless flagged),
+        and the client gets the away note once a day.
         """
         now = self._clock.now()
         async with self._db.transaction():
@@ -111,9 +115,16 @@ class Relay:
                 else None
             )
             away = specialist.is_away(self._away.today(now))
+            urgent = flagged is not None and flagged.level == "urgent"
             if flagged is not None:
-                await self._clients.mark_flagged(client.id, now)
-                header = self._texts.get("relay.urgent_header", alias=client.alias)
+                await self._clients.mark_flagged(client.id, now, flagged.level)
+                header = self._flagged_header(client, flagged)
+            elif unscreened is not None:
+                header = self._texts.get(
+                    "safety_levels.unscreened_header",
+                    alias=client.alias,
+                    kind=self._texts.get(f"safety_levels.kind_{unscreened}"),
+                )
             elif answered is None:
                 header = self._texts.get("relay.header_to_specialist", alias=client.alias)
             else:
@@ -130,16 +141,14 @@ class Relay:
                 dest_chat_id=specialist.chat_id,
                 header=header,
                 reply_to=thread_to,
-                force_header=answered is not None or flagged is not None,
+                force_header=answered is not None or flagged is not None or bool(unscreened),
                 silent=away and flagged is None,
             )
-            resources_sent = flagged is not None and await self._safety_reply(
-                client, specialist, now
-            )
+            resources_sent = urgent and await self._safety_reply(client, specialist, now)
             noted = away and await self._away.note(
                 client, specialist, now, with_resources=not resources_sent
             )
-            if flagged is None and new_thread and not noted:
+            if not urgent and new_thread and not noted:
                 await self._outbox.text(
                     client.chat_id,
                     self._texts.get(
@@ -151,6 +160,7 @@ class Relay:
             client=client.id,
             specialist=specialist.id,
             flagged=flagged.category if flagged else None,
+            level=flagged.level if flagged else None,
         )
         return Outcome.RELAYED
 
@@ -225,6 +235,16 @@ class Relay:
             text=text,
         )
 
+    def _flagged_header(self, client: Client, flagged: SafetyMatch) -> str:
+        """The loud header over a flagged message: possibly urgent, or may need attention."""
+        if flagged.level == "urgent":
+            return self._texts.get("relay.urgent_header", alias=client.alias)
+        return self._texts.get(
+            "safety_levels.concern_header",
+            alias=client.alias,
+            category=flagged.category.replace("_", " "),
+        )
+
     async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> bool:
         """The resources to a client whose words may signal risk, at most once an hour."""
         if not await self._clients.claim_safety_reply(client.id, now, SAFETY_REPLY_EVERY):
@@ -291,7 +311,12 @@ class Relay:
                     person.their_specialist,
                     message.message_id,
                     message.reply_to_message_id,
-                    SafetyMatch(category) if category is not None else None,
+                    (
+                        SafetyMatch(category, self._safety.level_of(category))
+                        if category is not None
+                        else None
+                    ),
+                    unscreened=message.unscreened,
                 )
             await self.forget(message.update_id)
         if left:

@@ -18,7 +18,7 @@ from bot.storage.schedules import CLIENT_AND_SCHEDULE_COLUMNS, schedule_from_row
 _FACTS = (
     f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS},"
     " coalesce(c.last_reply_at, c.consented_at) AS last_heard_at,"
-    " c.last_flagged_at AS flagged_at,"
+    " c.last_flagged_at AS flagged_at, c.last_concern_at AS concern_at,"
     " (SELECT max(l.created_at) FROM relay_links l WHERE l.client_id = c.id"
     "   AND l.direction = 'to_specialist' AND l.source_message_id IS NOT NULL) AS last_wrote_at,"
     " (SELECT max(l.created_at) FROM relay_links l WHERE l.client_id = c.id"
@@ -39,6 +39,7 @@ def _facts(row: aiosqlite.Row) -> ClientFacts:
         last_answered_at=maybe_from_db(row["last_answered_at"]),
         flagged_at=maybe_from_db(row["flagged_at"]),
         talk_at=maybe_from_db(row["talk_at"]),
+        concern_at=maybe_from_db(row["concern_at"]),
     )
 
 
