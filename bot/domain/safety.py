@@ -16,8 +16,8 @@ A message is read as words, tolerating the usual ways people write, on both side
   myself", "therapist" is not "the rapist");
 - digits and symbols standing for letters inside words: "k1ll", "3nd", "$elf", "k!ll";
 - stretched and doubled letters count once ("diiie" is "die", "kil" is "kill");
-- letters spaced out ("k i l l") are one word; words run together ("killmyself") are read
-  apart when the parts make a phrase;
+- letters spaced out ("k i l l") are one word; three words or more run together
+  ("killmyself", "iwanttodie") are read apart when the parts make a phrase;
 - a long word (seven letters or more) with one letter wrong, missing, extra or swapped
   ("suicde", "overdosd") reads as the phrase word, unless the file lists it as a real word;
 - each file's [spellings] read as other words ("wanna" is "want to").
@@ -53,8 +53,11 @@ MAX_WORDINGS_PER_PHRASE = 512
 PLACEHOLDER = "[Programme:"
 # A long word with one letter wrong still counts; shorter words must be exact.
 TYPO_MIN_LETTERS = 7
-# Words run together are read apart only within this length (longer is not a phrase).
+# Words run together are read apart only within this length (longer is not a phrase), and
+# only into three words or more: two ("the rapist" in "therapist") are too easily a real
+# word, so a phrase says where two may be joined, with "-" ("self-harm").
 JOINED_MAX_LETTERS = 40
+JOINED_MIN_PARTS = 3
 
 Level = Literal["urgent", "concern"]
 LEVELS: tuple[Level, ...] = ("urgent", "concern")
@@ -480,7 +483,7 @@ class _Language:
             return None
 
         parts = parts_from(0)
-        return parts if parts is not None and len(parts) > 1 else None
+        return parts if parts is not None and len(parts) >= JOINED_MIN_PARTS else None
 
     def _matches(self, tokens: list[str]) -> list[tuple[int, int, int]]:
         """(start, end, terminal) of every phrase found, by start."""
