@@ -80,6 +80,7 @@ _LOOKALIKES = str.maketrans(
     }
 )
 _LOOKALIKE_LETTERS = frozenset("аеорсухіјѕԁһӏԛԝкмнтвαβεηικνορτυχωγ")
+_LOOKALIKE_RE = re.compile(f"[{''.join(sorted(_LOOKALIKE_LETTERS))}]")
 # Emoji (and the older symbol blocks) are words of their own; skin tones are dropped.
 _EMOJI = "\u2600-\u27bf\U0001f000-\U0001f3fa\U0001f400-\U0001faff"
 _EMOJI_RE = re.compile(f"[{_EMOJI}]")
@@ -88,10 +89,8 @@ _ASCII_NON_WORD = str.maketrans(
 )
 # Digits inside a word stand for letters; a number alone stays a number ("30 pills").
 _DIGIT_LETTERS = str.maketrans("013457", "oieast")
-_WORD_WITH_DIGIT = re.compile(r"\w*\d\w*")
-# "l" and "1" and "i" look alike, so all three are one letter in the compared form.
-_FOLD = str.maketrans({"l": "i"})
 _RUNS = re.compile(r"([^\W\d_])\1+")
+_ASCII_RUNS = re.compile(r"([a-z])\1+")
 _DIGIT = re.compile(r"\d")
 _SPACED_OUT = re.compile(r"(?: [^\W\d_]){3,}(?= )")
 _GROUP = re.compile(r"\[([^\[\]()]*)\]|\(([^\[\]()]*)\)")
@@ -185,7 +184,8 @@ def normalise(text: str) -> str:
         text = text.translate(_ASCII_NON_WORD)
     else:
         text = _EMOJI_RE.sub(r" \g<0> ", _unicode_patterns()[1].sub(" ", text))
-        text = " ".join(_unlookalike(word) for word in text.split())
+        if _LOOKALIKE_RE.search(text):
+            text = " ".join(_unlookalike(word) for word in text.split())
     words = " ".join(text.split())
     return f" {words} " if words else ""
 
@@ -199,21 +199,38 @@ def _spaced_word(letters: re.Match[str]) -> str:
     return " " + letters.group().replace(" ", "")
 
 
-def _digits_as_letters(word: re.Match[str]) -> str:
-    text = word.group()
-    return text.translate(_DIGIT_LETTERS) if not text.isdigit() else text
+def _digits_as_letters(normalised: str) -> str:
+    """Digits inside words as the letters they stand for ("k1ll"); numbers stay numbers.
+
+    Found from each digit outwards, so a message without digits costs one search.
+    """
+    pieces: list[str] = []
+    done = 0
+    for digit in _DIGIT.finditer(normalised):
+        if digit.start() < done:
+            continue
+        start = normalised.rfind(" ", 0, digit.start()) + 1
+        end = normalised.find(" ", digit.end())
+        end = len(normalised) if end < 0 else end
+        word = normalised[start:end]
+        pieces.append(normalised[done:start])
+        pieces.append(word if word.isdigit() else word.translate(_DIGIT_LETTERS))
+        done = end
+    pieces.append(normalised[done:])
+    return "".join(pieces)
 
 
 def _folded(normalised: str) -> str:
-    """Digits inside words as letters, and "l" as "i": the form runs of letters are read in."""
+    """Digits inside words as letters, and "l" as "i" (the two look alike, like "1"): the
+    form runs of letters are read in."""
     if _DIGIT.search(normalised):
-        normalised = _WORD_WITH_DIGIT.sub(_digits_as_letters, normalised)
-    return normalised.translate(_FOLD)
+        normalised = _digits_as_letters(normalised)
+    return normalised.replace("l", "i")
 
 
 def _collapsed(folded: str) -> str:
     """Each run of one letter as that letter: "kiiii" (kill) and "ki" (kil) are one word."""
-    return _RUNS.sub(r"\1", folded)
+    return (_ASCII_RUNS if folded.isascii() else _RUNS).sub(r"\1", folded)
 
 
 def skeleton(word: str) -> str:
@@ -280,32 +297,12 @@ _WORD, _GROUP_REF = "w", "{"
 class _Node:
     """A trie node: the next word, the groups that may come next, and the phrases ending."""
 
-    __slots__ = ("ends", "groups", "groups_by_first", "next")
+    __slots__ = ("ends", "groups", "next")
 
     def __init__(self) -> None:
         self.next: dict[str, _Node] = {}
         self.groups: dict[str, _Node] = {}
         self.ends: list[int] = []
-        # The groups that may come next, by the word they would start with ("#": a number).
-        self.groups_by_first: dict[str, list[tuple[str, _Node]]] = {}
-
-    def index_groups(self, firsts: Mapping[str, frozenset[str]]) -> None:
-        """Fill groups_by_first here and below, once every group's first words are known."""
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            for name, after in node.groups.items():
-                for word in firsts[name]:
-                    node.groups_by_first.setdefault(word, []).append((name, after))
-            stack.extend(node.next.values())
-            stack.extend(node.groups.values())
-
-    def groups_at(self, token: str) -> list[tuple[str, _Node]]:
-        """The groups that may start with this word."""
-        found = self.groups_by_first.get(token, [])
-        if token.isdigit() and "#" in self.groups_by_first:
-            found = found + self.groups_by_first["#"]
-        return found
 
     def add(self, steps: Sequence[_Step], terminal: int) -> None:
         node = self
@@ -332,9 +329,13 @@ class _Words:
     known: set[str] = field(default_factory=set)  # compared forms of every phrase word
     # Folded (not collapsed) form -> compared form, to read words run together.
     pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    longest_piece: int = 0
+    # Every beginning of a piece ("k", "ki", "kii"): a split stops where none continues.
+    piece_starts: set[str] = field(default_factory=set)
     # Compared form, and each with one letter left out -> the long phrase words it may be.
     near: dict[str, list[str]] = field(default_factory=dict)
+    # The first letter with the second, and with the third, of every word in `near`: a word
+    # whose pairs are not here is no typo of them (only a wrong second letter is missed).
+    near_pairs: set[str] = field(default_factory=set)
     not_typos: frozenset[str] = frozenset()
     seen: set[tuple[str, bool]] = field(default_factory=set)
 
@@ -348,13 +349,26 @@ class _Words:
         self.known.add(_collapsed(folded))
         if part and (len(folded) > 1 or normalised_word in ("i", "a", "y", "o", "e", "u")):
             self.pieces.setdefault(folded, reads_as)
-            self.longest_piece = max(self.longest_piece, len(folded))
+            self.piece_starts.update(folded[:end] for end in range(1, len(folded) + 1))
         if len(normalised_word) >= TYPO_MIN_LETTERS and not normalised_word.isdigit():
             word = _collapsed(folded)
+            self.near_pairs.update((word[:2], word[0] + word[2]))
             for variant in {word, *(word[:k] + word[k + 1 :] for k in range(len(word)))}:
                 near = self.near.setdefault(variant, [])
                 if word not in near:
                     near.append(word)
+
+
+class _Text:
+    """A message as the languages read it: compared words, and each distinct one with its
+    folded form (for mending). Built once per message, whatever the number of languages."""
+
+    __slots__ = ("distinct", "words")
+
+    def __init__(self, normalised: str) -> None:
+        folded = _folded(_letters_to_words(normalised))
+        self.words = _collapsed(folded).split()
+        self.distinct = dict(zip(self.words, folded.split(), strict=True))
 
 
 @dataclass
@@ -374,9 +388,24 @@ class _Language:
             self.firsts[name] = self._firsts(self.groups[name])
         self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
         self.firsts[""] = self._firsts(self.root)
-        self.root.index_groups(self.firsts)
-        for group in self.groups.values():
-            group.index_groups(self.firsts)
+        self._root_groups: dict[str, list[tuple[str, _Node]]] = {}
+        for name, after in self.root.groups.items():
+            for word in self.firsts[name]:
+                self._root_groups.setdefault(word, []).append((name, after))
+
+    def _groups_at(self, node: _Node, token: str) -> Iterator[tuple[str, _Node]]:
+        """The groups that may come next at this node and start with this word."""
+        if node is self.root:  # where most words are tried: looked up, not searched
+            yield from self._root_groups.get(token, ())
+            if token.isdigit():
+                for name, after in self._root_groups.get("#", ()):
+                    if token not in self.firsts[name]:
+                        yield name, after
+            return
+        for name, after in node.groups.items():
+            firsts = self.firsts[name]
+            if token in firsts or ("#" in firsts and token.isdigit()):
+                yield name, after
 
     def _firsts(self, node: _Node) -> frozenset[str]:
         found = set(node.next)
@@ -384,11 +413,11 @@ class _Language:
             found |= self.firsts.get(name, frozenset({"#"}))
         return frozenset(found)
 
-    def find(self, words: str, typos: bool = True) -> SafetyMatch | None:
+    def find(self, text: _Text, typos: bool = True) -> SafetyMatch | None:
         """The first urgent match, else the first concern, that no [about] phrase covers."""
         if not self.terminals:
             return None
-        tokens, joined = self._read(words, typos)
+        tokens, joined = self._read(text, typos)
         found = self._matches(tokens)
         if not found:
             return None
@@ -409,17 +438,16 @@ class _Language:
         return first
 
     def _read(
-        self, words: str, typos: bool
+        self, text: _Text, typos: bool
     ) -> tuple[list[str], list[tuple[int, int, int]] | None]:
         """The compared words, with spellings read, misspellings mended and joined words
         split; and, when a word was split, for each (joined word id, its part, parts), or
         (-1, 0, 1) for a word that was not."""
-        folded = _folded(words)
-        tokens = _collapsed(folded).split()
+        tokens = text.words
         spellings, known = self.spellings, self.words.known
         readings: dict[str, tuple[str, ...]] = {}
         split: set[str] = set()
-        for word, plain in dict(zip(tokens, folded.split(), strict=True)).items():
+        for word, plain in text.distinct.items():
             reading = spellings.get(word)
             if reading is None and word not in known and len(plain) >= 4:
                 reading = self._mend(plain, word, typos)
@@ -451,11 +479,14 @@ class _Language:
         reading: tuple[str, ...] | None = None
         if typos and len(plain) >= TYPO_MIN_LETTERS - 1 and word not in self.words.not_typos:
             reading = self._typo(word)
-        if reading is None and len(plain) <= JOINED_MAX_LETTERS:
+        if reading is None and JOINED_MIN_PARTS <= len(plain) <= JOINED_MAX_LETTERS:
             reading = self._split(plain)
         return reading
 
     def _typo(self, word: str) -> tuple[str, ...] | None:
+        pairs = self.words.near_pairs
+        if word[:2] not in pairs and word[0] + word[2:3] not in pairs:
+            return None
         near = self.words.near
         for variant in (word, *(word[:k] + word[k + 1 :] for k in range(len(word)))):
             for candidate in near.get(variant, ()):
@@ -465,7 +496,7 @@ class _Language:
 
     def _split(self, plain: str) -> tuple[str, ...] | None:
         """Phrase words that make up the whole word, longest first; None if they do not."""
-        pieces, longest = self.words.pieces, self.words.longest_piece
+        pieces, starts = self.words.pieces, self.words.piece_starts
         failed: set[int] = set()
 
         def parts_from(start: int) -> tuple[str, ...] | None:
@@ -473,12 +504,16 @@ class _Language:
                 return ()
             if start in failed:
                 return None
-            for end in range(min(len(plain), start + longest), start, -1):
-                reads_as = pieces.get(plain[start:end])
-                if reads_as is not None and (end - start > 1 or start + 1 < len(plain)):
-                    rest = parts_from(end)
-                    if rest is not None:
-                        return reads_as + rest
+            ends: list[int] = []
+            end = start + 1
+            while end <= len(plain) and plain[start:end] in starts:
+                if plain[start:end] in pieces and (end - start > 1 or end < len(plain)):
+                    ends.append(end)
+                end += 1
+            for end in reversed(ends):  # the longest piece first
+                rest = parts_from(end)
+                if rest is not None:
+                    return pieces[plain[start:end]] + rest
             failed.add(start)
             return None
 
@@ -506,7 +541,7 @@ class _Language:
                     if child is not None:
                         stack.append((child, at + 1))
                     if node.groups:
-                        for name, after in node.groups_at(tokens[at]):
+                        for name, after in self._groups_at(node, tokens[at]):
                             ends = self._group_ends(name, tokens, at)
                             stack.extend((after, end) for end in ends)
         return found
@@ -527,7 +562,7 @@ class _Language:
                 if child is not None:
                     stack.append((child, position + 1))
                 if node.groups:
-                    for inner, after in node.groups_at(tokens[position]):
+                    for inner, after in self._groups_at(node, tokens[position]):
                         ends_inner = self._group_ends(inner, tokens, position)
                         stack.extend((after, end) for end in ends_inner)
         return ends
@@ -560,7 +595,8 @@ class _Reader:
         self.words = _Words()
         self.spellings: dict[str, tuple[str, ...]] = {}
         self.group_names: set[str] = set()
-        self.raw_steps: dict[tuple[str, bool], tuple[_Step, ...]] = {}
+        # Each word of a wording as steps, read once: for the split and the joined forms.
+        self.raw_steps: dict[bool, dict[str, tuple[_Step, ...]]] = {True: {}, False: {}}
 
     def error(self, key: str, problem: str) -> SafetyConfigError:
         return SafetyConfigError(f"{self.source}: {key}: {problem}")
@@ -604,7 +640,7 @@ class _Reader:
                 raise self.error(f"spellings.{key}", "must be the words it reads as")
             reading = tuple(skeleton(part) for part in normalise(reads_as).split())
             self.spellings[skeleton(word)] = reading
-            self.words.pieces.setdefault(_folded(word), reading)
+            self.words.learn(word, reading, True)
 
     def not_typos(self, value: object) -> frozenset[str]:
         if not isinstance(value, list) or not all(isinstance(word, str) for word in value):
@@ -670,8 +706,13 @@ class _Reader:
 
     def steps(self, where: str, phrase: str, wording: str, split: bool) -> list[_Step]:
         steps: list[_Step] = []
+        cache = self.raw_steps[split]
         for raw in wording.split():
-            if raw.startswith("{") or raw.endswith("}"):
+            known = cache.get(raw)
+            if known is not None:
+                steps.extend(known)
+                continue
+            if raw[0] == "{" or raw[-1] == "}":
                 name = raw[1:-1]
                 if not _REFERENCE.fullmatch(raw):
                     raise self.error(where, f"{phrase!r}: a {{group}} stands as a word of its own")
@@ -681,9 +722,7 @@ class _Reader:
                     )
                 steps.append((_GROUP_REF, name))
                 continue
-            known = self.raw_steps.get((raw, split))
-            if known is None:
-                known = self.raw_steps[raw, split] = self.word_steps(raw, split)
+            known = cache[raw] = self.word_steps(raw, split)
             steps.extend(known)
         return steps
 
@@ -773,9 +812,10 @@ class SafetyScreen:
     def _find(self, text: str, codes: tuple[str, ...]) -> SafetyMatch | None:
         """Normalise once; an urgent match in any of these languages (each read once), else
         the first concern."""
-        words = _letters_to_words(normalise(text))
-        if not words:
+        normalised = normalise(text)
+        if not normalised:
             return None
+        words = _Text(normalised)
         concern: SafetyMatch | None = None
         for index, code in enumerate(dict.fromkeys(codes)):
             # Typos are read in the conversation's own language only: "suicida" is a Spanish
