@@ -497,6 +497,9 @@ class _Language:
     def _split(self, plain: str) -> tuple[str, ...] | None:
         """Phrase words that make up the whole word, longest first; None if they do not."""
         pieces, starts = self.words.pieces, self.words.piece_starts
+        # Most words neither start nor end with a piece: say so before searching.
+        if not any(plain[-end:] in pieces for end in range(2, min(len(plain), 12))):
+            return None
         failed: set[int] = set()
 
         def parts_from(start: int) -> tuple[str, ...] | None:
@@ -527,10 +530,12 @@ class _Language:
         count = len(tokens)
         starts = self.firsts[""]
         numbers = "#" in starts
-        for start in range(count):
-            token = tokens[start]
-            if token not in starts and not (numbers and token.isdigit()):
-                continue
+        candidates = [
+            start
+            for start, token in enumerate(tokens)
+            if token in starts or (numbers and token.isdigit())
+        ]
+        for start in candidates:
             stack = [(root, start)]
             while stack:
                 node, at = stack.pop()
