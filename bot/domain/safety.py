@@ -94,7 +94,7 @@ _ASCII_RUNS = re.compile(r"([a-z])\1+")
 _DIGIT = re.compile(r"\d")
 _SPACED_OUT = re.compile(r"(?: [^\W\d_]){3,}(?= )")
 _GROUP = re.compile(r"\[([^\[\]()]*)\]|\(([^\[\]()]*)\)")
-_REFERENCE = re.compile(r"\{([a-z_]+)\}")
+_REFERENCE = re.compile(r"\{([a-z_0-9]+)\}")
 _SYNTAX = frozenset("[]()|{}")
 # A phrase word that stands for any number written in digits (and the group's words).
 NUMBER_GROUP = "number"
@@ -384,18 +384,28 @@ class _Language:
     firsts: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Groups that may match no word at all (an optional [a|b] of a phrase).
+        self.nullable = frozenset(name for name, root in self.groups.items() if root.ends)
         for name in self.groups:
             self.firsts[name] = self._firsts(self.groups[name])
         self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
         self.firsts[""] = self._firsts(self.root)
         self._root_groups: dict[str, list[tuple[str, _Node]]] = {}
+        self._root_nullable: list[tuple[str, _Node]] = []
         for name, after in self.root.groups.items():
+            if name in self.nullable:
+                self._root_nullable.append((name, after))
+                continue
             for word in self.firsts[name]:
                 self._root_groups.setdefault(word, []).append((name, after))
 
-    def _groups_at(self, node: _Node, token: str) -> Iterator[tuple[str, _Node]]:
-        """The groups that may come next at this node and start with this word."""
+    def _groups_at(self, node: _Node, token: str | None) -> Iterator[tuple[str, _Node]]:
+        """The groups that may come next at this node and start with this word (or match
+        no word: those are tried at the end of the text too)."""
         if node is self.root:  # where most words are tried: looked up, not searched
+            yield from self._root_nullable
+            if token is None:
+                return
             yield from self._root_groups.get(token, ())
             if token.isdigit():
                 for name, after in self._root_groups.get("#", ()):
@@ -404,13 +414,19 @@ class _Language:
             return
         for name, after in node.groups.items():
             firsts = self.firsts[name]
-            if token in firsts or ("#" in firsts and token.isdigit()):
+            if (
+                name in self.nullable
+                or token in firsts
+                or (token is not None and "#" in firsts and token.isdigit())
+            ):
                 yield name, after
 
     def _firsts(self, node: _Node) -> frozenset[str]:
         found = set(node.next)
-        for name in node.groups:
+        for name, after in node.groups.items():
             found |= self.firsts.get(name, frozenset({"#"}))
+            if name in self.nullable:
+                found |= self._firsts(after)
         return frozenset(found)
 
     def find(self, text: _Text, typos: bool = True) -> SafetyMatch | None:
@@ -541,14 +557,15 @@ class _Language:
                 node, at = stack.pop()
                 for terminal in node.ends:
                     found.append((start, at, terminal))
-                if at < count:
-                    child = node.next.get(tokens[at])
+                token = tokens[at] if at < count else None
+                if token is not None:
+                    child = node.next.get(token)
                     if child is not None:
                         stack.append((child, at + 1))
-                    if node.groups:
-                        for name, after in self._groups_at(node, tokens[at]):
-                            ends = self._group_ends(name, tokens, at)
-                            stack.extend((after, end) for end in ends)
+                if node.groups:
+                    for name, after in self._groups_at(node, token):
+                        ends = self._group_ends(name, tokens, at)
+                        stack.extend((after, end) for end in ends)
         return found
 
     def _group_ends(self, name: str, tokens: list[str], at: int) -> list[int]:
@@ -562,14 +579,15 @@ class _Language:
             node, position = stack.pop()
             if node.ends:
                 ends.append(position)
-            if position < len(tokens):
-                child = node.next.get(tokens[position])
+            token = tokens[position] if position < len(tokens) else None
+            if token is not None:
+                child = node.next.get(token)
                 if child is not None:
                     stack.append((child, position + 1))
-                if node.groups:
-                    for inner, after in self._groups_at(node, tokens[position]):
-                        ends_inner = self._group_ends(inner, tokens, position)
-                        stack.extend((after, end) for end in ends_inner)
+            if node.groups:
+                for inner, after in self._groups_at(node, token):
+                    ends_inner = self._group_ends(inner, tokens, position)
+                    stack.extend((after, end) for end in ends_inner)
         return ends
 
 
@@ -600,6 +618,11 @@ class _Reader:
         self.words = _Words()
         self.spellings: dict[str, tuple[str, ...]] = {}
         self.group_names: set[str] = set()
+        # Every group's trie: the file's, then the choices phrases make between whole words
+        # ("(car|bus|train)"), kept as unnamed groups so that what follows a choice is
+        # stored once, not once for each way of choosing.
+        self.roots: dict[str, _Node] = {}
+        self.choices: dict[tuple[tuple[str, ...], bool], str] = {}
         # Each word of a wording as steps, read once: for the split and the joined forms.
         self.raw_steps: dict[bool, dict[str, tuple[_Step, ...]]] = {True: {}, False: {}}
 
@@ -614,7 +637,7 @@ class _Reader:
         resources = self.resources(table.get("resources"), required)
         self.read_spellings(table.get("spellings", {}))
         self.words.not_typos = self.not_typos(table.get("not_typos", []))
-        groups = self.groups(table.get("groups", {}))
+        self.groups(table.get("groups", {}))
         terminals: list[_Terminal] = []
         root = _Node()
         levels = self.categories(table.get("categories"), required, root, terminals)
@@ -625,7 +648,9 @@ class _Reader:
             terminals.append(_Terminal(None, "concern"))
             for steps in self.phrases("about.phrases", about["phrases"]):
                 root.add(steps, len(terminals) - 1)
-        return _Language(resources, self.spellings, root, groups, terminals, self.words, levels)
+        return _Language(
+            resources, self.spellings, root, self.roots, terminals, self.words, levels
+        )
 
     def resources(self, value: object, required: bool) -> str | None:
         if value is None and not required:
@@ -655,17 +680,17 @@ class _Reader:
     def groups(self, value: object) -> dict[str, _Node]:
         if not isinstance(value, Mapping):
             raise self.error("groups", "must be a table of name = [words or phrases]")
-        roots: dict[str, _Node] = {}
         for name, members in value.items():
             key = f"groups.{name}"
             if not re.fullmatch("[a-z_]+", str(name)):
                 raise self.error(key, "a group name is lower-case letters and _ only")
-            root = roots[str(name)] = _Node()
+            root = _Node()
             for steps in self.phrases(key, members):
                 root.add(steps, 0)
             # Named after its own words: a group can use the groups above it, not itself.
+            self.roots[str(name)] = root
             self.group_names.add(str(name))
-        return roots
+        return self.roots
 
     def categories(
         self, value: object, required: bool, root: _Node, terminals: list[_Terminal]
@@ -699,7 +724,7 @@ class _Reader:
             if not isinstance(phrase, str):
                 raise self.error(where, "must be text")
             try:
-                wordings = expand_phrase(phrase)
+                wordings = expand_phrase(self.lift(where, phrase))
             except PhraseError as error:
                 raise self.error(where, f"{phrase!r}: {error}") from error
             for wording in wordings:
@@ -708,6 +733,51 @@ class _Reader:
                     if not steps:
                         raise self.error(where, f"{phrase!r}: has a wording with no words")
                     yield steps
+
+    def lift(self, where: str, phrase: str) -> str:
+        """The phrase with each choice between whole words after its start ("(a|b)" or
+        "[a|b]" with spaces or the phrase's end around it) as a reference to an unnamed
+        group of its options. Choices inside a word ("cut[ting]") are expanded."""
+        if len(phrase) > MAX_PHRASE_LENGTH:
+            raise PhraseError(f"longer than {MAX_PHRASE_LENGTH} characters")
+        lifted: list[str] = []
+        position = 0
+        for group in _GROUP.finditer(phrase):
+            before = phrase[group.start() - 1] if group.start() else " "
+            after = phrase[group.end()] if group.end() < len(phrase) else " "
+            # A choice that starts the phrase stays in the trie: phrases share their first
+            # words there, which keeps looking them up quick.
+            if not group.start() or not (before.isspace() and after.isspace()):
+                continue
+            optional = group.group(1) is not None
+            options = (group.group(1) if optional else group.group(2)).split("|")
+            for option in options:
+                _literal(option)
+            lifted.append(phrase[position : group.start()])
+            lifted.append("{" + self.choice(where, tuple(options), optional) + "}")
+            position = group.end()
+        lifted.append(phrase[position:])
+        return "".join(lifted)
+
+    def choice(self, where: str, options: tuple[str, ...], optional: bool) -> str:
+        """The unnamed group for these options (one per distinct choice)."""
+        name = self.choices.get((options, optional))
+        if name is not None:
+            return name
+        root = _Node()
+        for option in options:
+            if not normalise(_REFERENCE.sub("x", option)):
+                optional = True  # an empty option: the choice may be left out
+                continue
+            for steps in self.phrases(where, [option]):
+                root.add(steps, 0)
+        if optional:
+            root.ends.append(0)
+        name = f"__{len(self.choices)}"
+        self.choices[options, optional] = name
+        self.roots[name] = root
+        self.group_names.add(name)
+        return name
 
     def steps(self, where: str, phrase: str, wording: str, split: bool) -> list[_Step]:
         steps: list[_Step] = []

@@ -840,3 +840,23 @@ def test_the_corpus_is_caught_with_few_false_alarms(language: str) -> None:
     assert recall >= 0.95
     assert alarms <= 0.03
     assert sum(urgent_as_urgent) / len(urgent_as_urgent) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("took pills", True),  # both choices left out, the last at the very end
+        ("i took all pills now", True),
+        ("took some of the pills tonight", True),
+        ("took the pills", False),
+        ("cutting myself", True),  # a choice inside a word is expanded
+        ("cut myself", True),
+        ("cuts myself", False),
+        ("(a|b) [c]", False),
+    ],
+)
+def test_choices_between_whole_words_and_inside_words(text: str, expected: bool) -> None:
+    phrases = ["took [all|some of the] pills [tonight|now]", "cut[ting] myself"]
+    tables = {"en": {"resources": "r", "categories": _suicide(phrases)}}
+    found_it = SafetyScreen.from_tables(tables).screen(text, "en") is not None
+    assert found_it is expected
