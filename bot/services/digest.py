@@ -97,7 +97,7 @@ class Digests(StaffService):
         t = self._texts.get
         flagged = [
             t(f"safety_levels.digest_{level}_item", alias=f.client.alias)
-            for f in facts
+            for f in sorted(facts, key=lambda f: f.client.alias.casefold())
             for level, moment in (("urgent", f.flagged_at), ("concern", f.concern_at))
             if moment is not None and start <= moment < end
         ]
