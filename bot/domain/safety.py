@@ -331,6 +331,8 @@ class _Words:
     pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Every beginning of a piece ("k", "ki", "kii"): a split stops where none continues.
     piece_starts: set[str] = field(default_factory=set)
+    # The last two letters of every piece: a word ending otherwise is never split.
+    piece_tails: set[str] = field(default_factory=set)
     # Compared form, and each with one letter left out -> the long phrase words it may be.
     near: dict[str, list[str]] = field(default_factory=dict)
     # The first letter with the second, and with the third, of every word in `near`: a word
@@ -350,6 +352,7 @@ class _Words:
         if part and (len(folded) > 1 or normalised_word in ("i", "a", "y", "o", "e", "u")):
             self.pieces.setdefault(folded, reads_as)
             self.piece_starts.update(folded[:end] for end in range(1, len(folded) + 1))
+            self.piece_tails.add(folded[-2:])
         if len(normalised_word) >= TYPO_MIN_LETTERS and not normalised_word.isdigit():
             word = _collapsed(folded)
             self.near_pairs.update((word[:2], word[0] + word[2]))
@@ -513,8 +516,10 @@ class _Language:
     def _split(self, plain: str) -> tuple[str, ...] | None:
         """Phrase words that make up the whole word, longest first; None if they do not."""
         pieces, starts = self.words.pieces, self.words.piece_starts
-        # Most words neither start nor end with a piece: say so before searching.
-        if not any(plain[-end:] in pieces for end in range(2, min(len(plain), 12))):
+        # Most words do not end with a piece: say so before searching.
+        if plain[-2:] not in self.words.piece_tails or not any(
+            plain[-end:] in pieces for end in range(2, min(len(plain), 12))
+        ):
             return None
         failed: set[int] = set()
 
