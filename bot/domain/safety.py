@@ -242,6 +242,10 @@ def skeleton(word: str) -> str:
 def _phrase_words(text: str) -> tuple[tuple[str, str], ...]:
     """A word of a phrase (never of a message) as (normalised, compared) words; wordings
     share most of their words, so each is read once."""
+    if _EMOJI_RE.fullmatch(text):
+        # An emoji stays itself; reading it the long way would build the Unicode tables
+        # (some 30 ms) while loading, when no message needs them yet.
+        return ((text, text),)
     return tuple((word, skeleton(word)) for word in normalise(text).split())
 
 
