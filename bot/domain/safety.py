@@ -98,6 +98,18 @@ _REFERENCE = re.compile(r"\{([a-z_0-9]+)\}")
 _SYNTAX = frozenset("[]()|{}")
 # A phrase word that stands for any number written in digits (and the group's words).
 NUMBER_GROUP = "number"
+# Near rules: a rule's parts must all fall within this many words (from the first word of
+# the first part to the last word of the last), unless the file says otherwise.
+NEAR_WINDOW = 8
+NEAR_WINDOW_RANGE = (2, 20)
+# How a near rule separates its parts.
+NEAR_SEPARATOR = "~"
+# The end of a sentence (., !, ?, ;, : or an ellipsis before a space or the end, or a new
+# line): near rules never reach across one. It is marked by a word no message writes,
+# which the phrases never see.
+_SENTENCE_END = re.compile(r"[.!?;:\u2026]+(?=\s|$)|\n")
+_BREAK = "qzxqbreak"
+_NEAR_NOT = "__near_not"
 
 
 class SafetyConfigError(ValueError):
@@ -370,12 +382,29 @@ class _Text:
     """A message as the languages read it: compared words, and each distinct one with its
     folded form (for mending). Built once per message, whatever the number of languages."""
 
-    __slots__ = ("distinct", "words")
+    __slots__ = ("distinct", "sentences", "words")
 
     def __init__(self, normalised: str) -> None:
-        folded = _folded(_letters_to_words(normalised))
-        self.words = _collapsed(folded).split()
-        self.distinct = dict(zip(self.words, folded.split(), strict=True))
+        folded = _folded(_letters_to_words(normalised)).split()
+        words = _collapsed(" ".join(folded)).split()
+        # The sentence each word is in: the marks between sentences are not words.
+        self.sentences: list[int] = []
+        if _BREAK in words:
+            sentence = 0
+            kept: list[str] = []
+            plain: list[str] = []
+            for word, fold in zip(words, folded, strict=True):
+                if word == _BREAK:
+                    sentence += 1
+                    continue
+                kept.append(word)
+                plain.append(fold)
+                self.sentences.append(sentence)
+            words, folded = kept, plain
+        else:
+            self.sentences = [0] * len(words)
+        self.words = words
+        self.distinct = dict(zip(words, folded, strict=True))
 
 
 @dataclass
@@ -387,6 +416,11 @@ class _Language:
     terminals: list[_Terminal]
     words: _Words
     levels: dict[str, Level]
+    # Near rules: each part's phrases end at its index in near_root; a rule is its parts in
+    # order and the terminal (category) it reports.
+    near_root: _Node = field(default_factory=_Node)
+    near_rules: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
+    near_window: int = NEAR_WINDOW
     # The words each group (and, under "", any phrase) can start with; a number is "#".
     firsts: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -397,25 +431,34 @@ class _Language:
             self.firsts[name] = self._firsts(self.groups[name])
         self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
         self.firsts[""] = self._firsts(self.root)
-        self._root_groups: dict[str, list[tuple[str, _Node]]] = {}
-        self._root_nullable: list[tuple[str, _Node]] = []
-        for name, after in self.root.groups.items():
-            if name in self.nullable:
-                self._root_nullable.append((name, after))
-                continue
-            for word in self.firsts[name]:
-                self._root_groups.setdefault(word, []).append((name, after))
+        self.near_firsts = self._firsts(self.near_root)
+        # For each root (phrases, near parts), the groups it starts with, by first word.
+        self._root_index: dict[
+            int, tuple[dict[str, list[tuple[str, _Node]]], list[tuple[str, _Node]]]
+        ] = {}
+        for root in (self.root, self.near_root):
+            by_word: dict[str, list[tuple[str, _Node]]] = {}
+            nullable: list[tuple[str, _Node]] = []
+            for name, after in root.groups.items():
+                if name in self.nullable:
+                    nullable.append((name, after))
+                    continue
+                for word in self.firsts[name]:
+                    by_word.setdefault(word, []).append((name, after))
+            self._root_index[id(root)] = (by_word, nullable)
 
     def _groups_at(self, node: _Node, token: str | None) -> Iterator[tuple[str, _Node]]:
         """The groups that may come next at this node and start with this word (or match
         no word: those are tried at the end of the text too)."""
-        if node is self.root:  # where most words are tried: looked up, not searched
-            yield from self._root_nullable
+        index = self._root_index.get(id(node))
+        if index is not None:  # where most words are tried: looked up, not searched
+            by_word, nullable = index
+            yield from nullable
             if token is None:
                 return
-            yield from self._root_groups.get(token, ())
+            yield from by_word.get(token, ())
             if token.isdigit():
-                for name, after in self._root_groups.get("#", ()):
+                for name, after in by_word.get("#", ()):
                     if token not in self.firsts[name]:
                         yield name, after
             return
@@ -440,17 +483,25 @@ class _Language:
         """The first urgent match, else the first concern, that no [about] phrase covers."""
         if not self.terminals:
             return None
-        tokens, joined = self._read(text, typos)
-        found = self._matches(tokens)
-        if not found:
+        tokens, joined, sentences = self._read(text, typos)
+        found = self._matches(tokens, self.root, self.firsts[""])
+        near = self._near(tokens, sentences) if self.near_rules else []
+        if not found and not near:
             return None
         about = [
             (start, end) for start, end, terminal in found if not self.terminals[terminal].category
         ]
+        # A near rule is weaker evidence than a phrase: talk about the subject anywhere in
+        # its sentence cancels it.
+        about_sentences = {sentences[start] for start, _ in about if start < len(sentences)}
+        near = [hit for hit in near if sentences[hit[0]] not in about_sentences]
         first: SafetyMatch | None = None
-        for start, end, terminal in found:
+        hits = [(*hit, True) for hit in found] + [(*hit, False) for hit in near]
+        for start, end, terminal, phrase in hits:
             kind = self.terminals[terminal]
-            if kind.category is None or not _whole_pieces(joined, start, end):
+            if kind.category is None:
+                continue
+            if phrase and not _whole_pieces(joined, start, end):
                 continue
             if any(start < stop and begin < end for begin, stop in about):
                 continue
@@ -460,12 +511,66 @@ class _Language:
                 first = SafetyMatch(kind.category, kind.level)
         return first
 
+    def _near(self, tokens: list[str], sentences: list[int]) -> list[tuple[int, int, int]]:
+        """(start, end, terminal) of every near rule whose parts come in order, within the
+        window, in one sentence, with no near_not word between them."""
+        spots: dict[int, list[tuple[int, int]]] = {}
+        for start, end, part in self._matches(tokens, self.near_root, self.near_firsts):
+            # A part that matched no word (all of it optional) does not count.
+            if end > start and sentences[start] == sentences[end - 1]:
+                spots.setdefault(part, []).append((start, end))
+        found: list[tuple[int, int, int]] = []
+        for parts, terminal in self.near_rules:
+            if not all(part in spots for part in parts):
+                continue
+            for start, end in spots[parts[0]]:
+                # The word just before counts too: "no quiero morir", "if i want to".
+                before = start - 1 if start and sentences[start - 1] == sentences[start] else start
+                if self._blocked(tokens, before, start):
+                    continue
+                last = self._near_rest(parts, 1, start, end, spots, tokens, sentences)
+                if last is not None:
+                    found.append((start, last, terminal))
+                    break
+        return found
+
+    def _near_rest(
+        self,
+        parts: tuple[int, ...],
+        index: int,
+        first: int,
+        after: int,
+        spots: dict[int, list[tuple[int, int]]],
+        tokens: list[str],
+        sentences: list[int],
+    ) -> int | None:
+        """Where the rest of a near rule ends when its part `index` comes at `after` or
+        later, or None. Each part has few places in a window, so this stays linear."""
+        if index == len(parts):
+            return after
+        limit = first + self.near_window
+        for start, end in spots[parts[index]]:
+            if start < after or end > limit or sentences[start] != sentences[first]:
+                continue
+            if self._blocked(tokens, after, start):
+                continue
+            last = self._near_rest(parts, index + 1, first, end, spots, tokens, sentences)
+            if last is not None:
+                return last
+        return None
+
+    def _blocked(self, tokens: list[str], start: int, end: int) -> bool:
+        """A near_not word ("not", "never") in the gap between two parts."""
+        if _NEAR_NOT not in self.groups:
+            return False
+        return any(self._group_ends(_NEAR_NOT, tokens, at) for at in range(start, end))
+
     def _read(
         self, text: _Text, typos: bool
-    ) -> tuple[list[str], list[tuple[int, int, int]] | None]:
+    ) -> tuple[list[str], list[tuple[int, int, int]] | None, list[int]]:
         """The compared words, with spellings read, misspellings mended and joined words
         split; and, when a word was split, for each (joined word id, its part, parts), or
-        (-1, 0, 1) for a word that was not."""
+        (-1, 0, 1) for a word that was not; and each word's sentence."""
         tokens = text.words
         spellings, known = self.spellings, self.words.known
         readings: dict[str, tuple[str, ...]] = {}
@@ -479,21 +584,24 @@ class _Language:
             if reading is not None:
                 readings[word] = reading
         if not readings:
-            return tokens, None
+            return tokens, None, text.sentences
         read: list[str] = []
         joined: list[tuple[int, int, int]] = []
+        sentences: list[int] = []
         for index, word in enumerate(tokens):
             reading = readings.get(word)
             if reading is None:
                 read.append(word)
                 joined.append((-1, 0, 1))
+                sentences.append(text.sentences[index])
                 continue
             read.extend(reading)
+            sentences.extend([text.sentences[index]] * len(reading))
             if word in split:
                 joined.extend((index, part, len(reading)) for part in range(len(reading)))
             else:
                 joined.extend([(-1, 0, 1)] * len(reading))
-        return read, joined
+        return read, joined, sentences
 
     def _mend(self, plain: str, word: str, typos: bool) -> tuple[str, ...] | None:
         """An unknown word as a misspelt phrase word, or as phrase words run together."""
@@ -548,12 +656,12 @@ class _Language:
         parts = parts_from(0)
         return parts if parts is not None and len(parts) >= JOINED_MIN_PARTS else None
 
-    def _matches(self, tokens: list[str]) -> list[tuple[int, int, int]]:
-        """(start, end, terminal) of every phrase found, by start."""
+    def _matches(
+        self, tokens: list[str], root: _Node, starts: frozenset[str]
+    ) -> list[tuple[int, int, int]]:
+        """(start, end, terminal) of every phrase of this trie found, by start."""
         found: list[tuple[int, int, int]] = []
-        root = self.root
         count = len(tokens)
-        starts = self.firsts[""]
         numbers = "#" in starts
         candidates = [
             start
@@ -619,7 +727,16 @@ def _whole_pieces(joined: list[tuple[int, int, int]] | None, start: int, end: in
 class _Reader:
     """Checks one language's table and says exactly where a problem is."""
 
-    KEYS = ("resources", "spellings", "not_typos", "groups", "categories", "about")
+    KEYS = (
+        "resources",
+        "spellings",
+        "not_typos",
+        "near_window",
+        "near_not",
+        "groups",
+        "categories",
+        "about",
+    )
 
     def __init__(self, source: str, language: str) -> None:
         self.source = source
@@ -634,6 +751,10 @@ class _Reader:
         self.choices: dict[tuple[tuple[str, ...], bool], str] = {}
         # Each word of a wording as steps, read once: for the split and the joined forms.
         self.raw_steps: dict[bool, dict[str, tuple[_Step, ...]]] = {True: {}, False: {}}
+        # Near rules: each distinct part (its text) -> its index in near_root.
+        self.near_root = _Node()
+        self.near_parts: dict[str, int] = {}
+        self.near_rules: list[tuple[tuple[int, ...], int]] = []
 
     def error(self, key: str, problem: str) -> SafetyConfigError:
         return SafetyConfigError(f"{self.source}: {key}: {problem}")
@@ -646,7 +767,14 @@ class _Reader:
         resources = self.resources(table.get("resources"), required)
         self.read_spellings(table.get("spellings", {}))
         self.words.not_typos = self.not_typos(table.get("not_typos", []))
+        window = self.window(table.get("near_window", NEAR_WINDOW))
         self.groups(table.get("groups", {}))
+        near_not = table.get("near_not")
+        if near_not is not None:
+            root_not = _Node()
+            for steps in self.phrases("near_not", near_not):
+                root_not.add(steps, 0)
+            self.roots[_NEAR_NOT] = root_not
         terminals: list[_Terminal] = []
         root = _Node()
         levels = self.categories(table.get("categories"), required, root, terminals)
@@ -658,8 +786,23 @@ class _Reader:
             for steps in self.phrases("about.phrases", about["phrases"]):
                 root.add(steps, len(terminals) - 1)
         return _Language(
-            resources, self.spellings, root, self.roots, terminals, self.words, levels
+            resources,
+            self.spellings,
+            root,
+            self.roots,
+            terminals,
+            self.words,
+            levels,
+            self.near_root,
+            self.near_rules,
+            window,
         )
+
+    def window(self, value: object) -> int:
+        low, high = NEAR_WINDOW_RANGE
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise self.error("near_window", f"must be a whole number of words, {low} to {high}")
+        return value
 
     def resources(self, value: object, required: bool) -> str | None:
         if value is None and not required:
@@ -713,17 +856,45 @@ class _Reader:
             key = f"categories.{name}"
             if not isinstance(category, Mapping):
                 raise self.error(key, "must be a table with phrases = [...]")
-            extra = sorted(set(category) - {"phrases", "level"})
+            extra = sorted(set(category) - {"phrases", "level", "near"})
             if extra:
-                raise self.error(f"{key}.{extra[0]}", "unknown key (expected level, phrases)")
+                raise self.error(
+                    f"{key}.{extra[0]}", "unknown key (expected level, phrases, near)"
+                )
+            if "phrases" not in category and "near" not in category:
+                raise self.error(key, "must have phrases = [...] or near = [...]")
             level = category.get("level", "urgent")
             if level not in LEVELS:
                 raise self.error(f"{key}.level", 'must be "urgent" or "concern"')
             levels[str(name)] = cast(Level, level)
             terminals.append(_Terminal(str(name), cast(Level, level)))
-            for steps in self.phrases(f"{key}.phrases", category.get("phrases")):
-                root.add(steps, len(terminals) - 1)
+            if "phrases" in category:
+                for steps in self.phrases(f"{key}.phrases", category["phrases"]):
+                    root.add(steps, len(terminals) - 1)
+            if "near" in category:
+                self.near(f"{key}.near", category["near"], len(terminals) - 1)
         return levels
+
+    def near(self, key: str, rules: object, terminal: int) -> None:
+        """Near rules: "part ~ part ~ ...", each part a phrase, in this order in a window."""
+        if not isinstance(rules, list) or not rules:
+            raise self.error(key, "must be a list of at least one rule")
+        for index, rule in enumerate(rules):
+            where = f"{key}[{index}]"
+            if not isinstance(rule, str):
+                raise self.error(where, "must be text")
+            texts = [part.strip() for part in rule.split(NEAR_SEPARATOR)]
+            if len(texts) < 2 or not all(texts):
+                raise self.error(where, f"{rule!r}: two parts or more, joined by ~")
+            parts: list[int] = []
+            for text in texts:
+                part = self.near_parts.get(text)
+                if part is None:
+                    part = self.near_parts[text] = len(self.near_parts)
+                    for steps in self.phrases(where, [text]):
+                        self.near_root.add(steps, part)
+                parts.append(part)
+            self.near_rules.append((tuple(parts), terminal))
 
     def phrases(self, key: str, phrases: object) -> Iterator[list[_Step]]:
         if not isinstance(phrases, list) or not phrases:
@@ -896,8 +1067,8 @@ class SafetyScreen:
     def _find(self, text: str, codes: tuple[str, ...]) -> SafetyMatch | None:
         """Normalise once; an urgent match in any of these languages (each read once), else
         the first concern."""
-        normalised = normalise(text)
-        if not normalised:
+        normalised = normalise(_SENTENCE_END.sub(f" {_BREAK} ", text))
+        if not normalised.replace(_BREAK, "").strip():
             return None
         words = _Text(normalised)
         concern: SafetyMatch | None = None
