@@ -268,6 +268,8 @@ def expand_phrase(phrase: str) -> list[str]:
     """
     if len(phrase) > MAX_PHRASE_LENGTH:
         raise PhraseError(f"longer than {MAX_PHRASE_LENGTH} characters")
+    if "(" not in phrase and "[" not in phrase:  # most group words: one wording
+        return [_literal(phrase)]
     pieces: list[list[str]] = []
     position = 0
     for group in _GROUP.finditer(phrase):
@@ -286,6 +288,8 @@ def expand_phrase(phrase: str) -> list[str]:
 
 
 def _literal(text: str) -> str:
+    if _SYNTAX.isdisjoint(text):
+        return text
     stray = sorted(_SYNTAX.intersection(_REFERENCE.sub("", text)))
     if stray:
         raise PhraseError(
@@ -421,6 +425,7 @@ class _Language:
     near_root: _Node = field(default_factory=_Node)
     near_rules: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
     near_window: int = NEAR_WINDOW
+    near_parts: list[_Node] = field(default_factory=list)  # each part alone, by index
     # The words each group (and, under "", any phrase) can start with; a number is "#".
     firsts: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -431,7 +436,7 @@ class _Language:
             self.firsts[name] = self._firsts(self.groups[name])
         self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
         self.firsts[""] = self._firsts(self.root)
-        self.near_firsts = self._firsts(self.near_root)
+        self.near_part_firsts = [self._firsts(part) for part in self.near_parts]
         # For each root (phrases, near parts), the groups it starts with, by first word.
         self._root_index: dict[
             int, tuple[dict[str, list[tuple[str, _Node]]], list[tuple[str, _Node]]]
@@ -485,23 +490,36 @@ class _Language:
             return None
         tokens, joined, sentences = self._read(text, typos)
         found = self._matches(tokens, self.root, self.firsts[""])
-        near = self._near(tokens, sentences) if self.near_rules else []
-        if not found and not near:
-            return None
         about = [
             (start, end) for start, end, terminal in found if not self.terminals[terminal].category
         ]
+        first = self._first(found, about, joined)
+        if not self.near_rules or (first is not None and first.level == "urgent"):
+            return first  # near rules could add nothing
         # A near rule is weaker evidence than a phrase: talk about the subject anywhere in
         # its sentence cancels it.
-        about_sentences = {sentences[start] for start, _ in about if start < len(sentences)}
-        near = [hit for hit in near if sentences[hit[0]] not in about_sentences]
+        about_sentences = {sentences[start] for start, _ in about}
+        near = [
+            hit
+            for hit in self._near(tokens, sentences)
+            if sentences[hit[0]] not in about_sentences
+        ]
+        also = self._first(near, about, None)
+        if first is None or (also is not None and also.level == "urgent"):
+            return also
+        return first
+
+    def _first(
+        self,
+        hits: list[tuple[int, int, int]],
+        about: list[tuple[int, int]],
+        joined: list[tuple[int, int, int]] | None,
+    ) -> SafetyMatch | None:
+        """The first urgent hit, else the first concern, that no [about] phrase covers."""
         first: SafetyMatch | None = None
-        hits = [(*hit, True) for hit in found] + [(*hit, False) for hit in near]
-        for start, end, terminal, phrase in hits:
+        for start, end, terminal in hits:
             kind = self.terminals[terminal]
-            if kind.category is None:
-                continue
-            if phrase and not _whole_pieces(joined, start, end):
+            if kind.category is None or not _whole_pieces(joined, start, end):
                 continue
             if any(start < stop and begin < end for begin, stop in about):
                 continue
@@ -514,13 +532,28 @@ class _Language:
     def _near(self, tokens: list[str], sentences: list[int]) -> list[tuple[int, int, int]]:
         """(start, end, terminal) of every near rule whose parts come in order, within the
         window, in one sentence, with no near_not word between them."""
+        # Only rules whose every part may start at a word of the message are looked for,
+        # and only from the words their parts may start with.
+        present = set(tokens)
+        if any(token.isdigit() for token in present):
+            present.add("#")
+        rules = [
+            rule
+            for rule in self.near_rules
+            if all(not present.isdisjoint(self.near_part_firsts[part]) for part in rule[0])
+        ]
+        if not rules:
+            return []
+        starts = frozenset().union(
+            *(self.near_part_firsts[part] for parts, _ in rules for part in parts)
+        )
         spots: dict[int, list[tuple[int, int]]] = {}
-        for start, end, part in self._matches(tokens, self.near_root, self.near_firsts):
+        for start, end, part in self._matches(tokens, self.near_root, starts & present):
             # A part that matched no word (all of it optional) does not count.
             if end > start and sentences[start] == sentences[end - 1]:
                 spots.setdefault(part, []).append((start, end))
         found: list[tuple[int, int, int]] = []
-        for parts, terminal in self.near_rules:
+        for parts, terminal in rules:
             if not all(part in spots for part in parts):
                 continue
             for start, end in spots[parts[0]]:
@@ -754,6 +787,7 @@ class _Reader:
         # Near rules: each distinct part (its text) -> its index in near_root.
         self.near_root = _Node()
         self.near_parts: dict[str, int] = {}
+        self.near_part_roots: list[_Node] = []
         self.near_rules: list[tuple[tuple[int, ...], int]] = []
 
     def error(self, key: str, problem: str) -> SafetyConfigError:
@@ -796,6 +830,7 @@ class _Reader:
             self.near_root,
             self.near_rules,
             window,
+            self.near_part_roots,
         )
 
     def window(self, value: object) -> int:
@@ -891,8 +926,11 @@ class _Reader:
                 part = self.near_parts.get(text)
                 if part is None:
                     part = self.near_parts[text] = len(self.near_parts)
+                    alone = _Node()
                     for steps in self.phrases(where, [text]):
                         self.near_root.add(steps, part)
+                        alone.add(steps, part)
+                    self.near_part_roots.append(alone)
                 parts.append(part)
             self.near_rules.append((tuple(parts), terminal))
 
@@ -920,6 +958,8 @@ class _Reader:
         group of its options. Choices inside a word ("cut[ting]") are expanded."""
         if len(phrase) > MAX_PHRASE_LENGTH:
             raise PhraseError(f"longer than {MAX_PHRASE_LENGTH} characters")
+        if "(" not in phrase and "[" not in phrase:
+            return phrase
         lifted: list[str] = []
         position = 0
         for group in _GROUP.finditer(phrase):

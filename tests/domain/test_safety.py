@@ -817,7 +817,12 @@ CORPUS_DIR = Path(__file__).parent / "safety_corpus"
 
 
 def _corpus(language: str) -> list[tuple[str, str, str]]:
-    rows = (CORPUS_DIR / f"{language}.tsv").read_text("utf-8").splitlines()
+    """The language's corpus and its fresh batch (written before the near rules existed)."""
+    rows = [
+        row
+        for name in (language, f"fresh_{language}")
+        for row in (CORPUS_DIR / f"{name}.tsv").read_text("utf-8").splitlines()
+    ]
     return [tuple(row.split("\t", 2)) for row in rows if row and not row.startswith("#")]  # type: ignore[misc]
 
 
@@ -860,3 +865,110 @@ def test_choices_between_whole_words_and_inside_words(text: str, expected: bool)
     tables = {"en": {"resources": "r", "categories": _suicide(phrases)}}
     found_it = SafetyScreen.from_tables(tables).screen(text, "en") is not None
     assert found_it is expected
+
+
+NEAR_TABLES: dict[str, Any] = {
+    "en": {
+        "resources": "r",
+        "near_window": 8,
+        "near_not": ["not", "never"],
+        "groups": {
+            "wanting": ["want to", "going to", "wanna"],
+            "dying": ["die", "end it", "not be here"],
+        },
+        "categories": {
+            "suicide": {"near": ["i ~ {wanting} ~ {dying}"]},
+            "burden": {"level": "concern", "near": ["better off ~ without me"]},
+        },
+        "about": {"phrases": ["documentary about"]},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The parts in order, anywhere within the window: no phrase lists these wordings.
+        ("i honestly just want to not be here", "suicide"),
+        ("im so done i wanna end it", "suicide"),
+        ("I really, really want to DIE", "suicide"),
+        ("they would all be better off without me", "burden"),
+        # Out of order, or too far apart (the window counts from the first word to the last).
+        ("die is what i want to", None),
+        ("i think that maybe one day soon i want to die", "suicide"),
+        ("i am going to the shops, the cinema and the park to die", None),
+        ("i want to go to the shop and then the cinema and die", None),
+        # Never across a sentence end.
+        ("i want to. die hard is a film", None),
+        ("i want to go home! die hard is on", None),
+        ("i want to go home\ndie hard is on", None),
+        # A near_not word between the parts, or just before the first, cancels it.
+        ("i do not want to die", None),
+        ("i never want to end it", None),
+        ("not i want to die", None),
+        # Talk about the subject anywhere in the sentence cancels it, and only that sentence.
+        ("i saw a documentary about people who want to die", None),
+        ("i saw a documentary about it and i want to die", None),
+        ("i saw a documentary about it. i want to die", "suicide"),
+    ],
+)
+def test_near_rules_need_their_parts_in_order_in_one_sentence(
+    text: str, expected: str | None
+) -> None:
+    found = SafetyScreen.from_tables(NEAR_TABLES).screen(text, "en")
+    assert (found.category if found else None) == expected
+
+
+def test_a_near_rule_reports_its_category_level_and_an_urgent_phrase_still_wins() -> None:
+    screen = SafetyScreen.from_tables(NEAR_TABLES)
+    assert screen.screen("everyone is better off without me", "en") == SafetyMatch(
+        "burden", "concern"
+    )
+    assert screen.screen(
+        "everyone is better off without me. i am going to end it", "en"
+    ) == SafetyMatch("suicide", "urgent")
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"near_window": 1}, "near_window"),
+        ({"near_window": "six"}, "near_window"),
+        ({"near_not": []}, "near_not"),
+        ({"categories": {"suicide": {"near": ["die"]}}}, "categories.suicide.near[0]"),
+        ({"categories": {"suicide": {"near": ["i ~ "]}}}, "categories.suicide.near[0]"),
+        ({"categories": {"suicide": {"near": []}}}, "categories.suicide.near"),
+        ({"categories": {"suicide": {"near": ["i ~ {nope}"]}}}, "categories.suicide.near[0]"),
+        ({"categories": {"suicide": {"level": "urgent"}}}, "categories.suicide"),
+    ],
+)
+def test_a_malformed_near_rule_is_refused_naming_the_key(
+    change: dict[str, object], named: str
+) -> None:
+    table: dict[str, object] = {"resources": "r", "categories": _suicide(["want to die"])}
+    table.update(change)
+    with pytest.raises(SafetyConfigError, match=re.escape(f"<en>: {named}")):
+        SafetyScreen.from_tables({"en": table})
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "level"),
+    [
+        # Wordings no phrase lists, caught by the shipped near rules per family.
+        ("honestly i just wanna not exist anymore", "en", "urgent"),
+        ("been hoarding my nans sleeping tablets, got enough saved now", "en", "urgent"),
+        ("i swallowed like 25 of my prozac an hour ago", "en", "urgent"),
+        ("im gonna batter my flatmate when he gets home", "en", "urgent"),
+        ("mi cuñado me amenazó con matarme si hablo", "es", "urgent"),
+        ("la neta ya quiero irme de este mundo", "es", "urgent"),
+        # Idioms, accidents and one's own past stay quiet.
+        ("i could honestly die of boredom in this lecture", "en", None),
+        ("burned my hand on the stove making pancakes", "en", None),
+        ("cuando tenia 16 queria morirme, ahora estoy bien", "es", None),
+    ],
+)
+def test_the_shipped_near_rules_generalise_by_family(
+    text: str, language: str, level: str | None
+) -> None:
+    found = SCREEN.screen(text, language)
+    assert (found.level if found else None) == level
