@@ -26,6 +26,15 @@ A phrase from [about] ("a documentary about suicide", "cut myself shaving") canc
 category phrases it overlaps, and only those: "I watched a documentary about suicide and now
 I want to kill myself" is still urgent.
 
+Phrases memorise; a category's near rules generalise. "i ~ {wanting} ~ {dying}" matches
+those groups in that order within the file's near_window words, inside one sentence, so
+"i honestly just want to not be here" is caught without anyone having listed it. A
+near_not word between two parts or just before the first ("i do not want to die", "no
+quiero morir") cancels the rule, and so does any [about] phrase in the same sentence: a
+near rule is weaker evidence than a phrase. Each part's places are found with the same
+trie walk as phrases, and a rule is only looked for when every part may start at a word of
+the message, so the cost stays linear in the message.
+
 Why the screen returns only a category and level: the specialist needs to know that a
 message may need them, not which words tripped it, and nothing of the text should travel
 past this call.
