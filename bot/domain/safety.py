@@ -995,7 +995,9 @@ class _Reader:
             return name
         root = _Node()
         for option in options:
-            if not normalise(_REFERENCE.sub("x", option)):
+            plain = option.replace(" ", "")
+            # Most options are plain words; only others need reading to see they hold one.
+            if not (plain.isalnum() or normalise(_REFERENCE.sub("x", option))):
                 optional = True  # an empty option: the choice may be left out
                 continue
             for steps in self.phrases(where, [option]):
