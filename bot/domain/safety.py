@@ -434,7 +434,8 @@ class _Language:
     near_root: _Node = field(default_factory=_Node)
     near_rules: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
     near_window: int = NEAR_WINDOW
-    near_parts: list[_Node] = field(default_factory=list)  # each part alone, by index
+    # Each part's wordings as steps, by index: what its first word may be.
+    near_parts: list[list[list[_Step]]] = field(default_factory=list)
     # The words each group (and, under "", any phrase) can start with; a number is "#".
     firsts: dict[str, frozenset[str]] = field(default_factory=dict)
 
@@ -445,7 +446,7 @@ class _Language:
             self.firsts[name] = self._firsts(self.groups[name])
         self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
         self.firsts[""] = self._firsts(self.root)
-        self.near_part_firsts = [self._firsts(part) for part in self.near_parts]
+        self.near_part_firsts = [self._steps_firsts(part) for part in self.near_parts]
         # For each root (phrases, near parts), the groups it starts with, by first word.
         self._root_index: dict[
             int, tuple[dict[str, list[tuple[str, _Node]]], list[tuple[str, _Node]]]
@@ -484,6 +485,19 @@ class _Language:
                 or (token is not None and "#" in firsts and token.isdigit())
             ):
                 yield name, after
+
+    def _steps_firsts(self, wordings: list[list[_Step]]) -> frozenset[str]:
+        """The words any of these wordings may start with (a number is "#")."""
+        found: set[str] = set()
+        for steps in wordings:
+            for kind, value in steps:
+                if kind == _WORD:
+                    found.add(value)
+                    break
+                found |= self.firsts.get(value, frozenset({"#"}))
+                if value not in self.nullable:
+                    break
+        return frozenset(found)
 
     def _firsts(self, node: _Node) -> frozenset[str]:
         found = set(node.next)
@@ -796,7 +810,7 @@ class _Reader:
         # Near rules: each distinct part (its text) -> its index in near_root.
         self.near_root = _Node()
         self.near_parts: dict[str, int] = {}
-        self.near_part_roots: list[_Node] = []
+        self.near_part_steps: list[list[list[_Step]]] = []
         self.near_rules: list[tuple[tuple[int, ...], int]] = []
 
     def error(self, key: str, problem: str) -> SafetyConfigError:
@@ -839,7 +853,7 @@ class _Reader:
             self.near_root,
             self.near_rules,
             window,
-            self.near_part_roots,
+            self.near_part_steps,
         )
 
     def window(self, value: object) -> int:
@@ -935,11 +949,10 @@ class _Reader:
                 part = self.near_parts.get(text)
                 if part is None:
                     part = self.near_parts[text] = len(self.near_parts)
-                    alone = _Node()
-                    for steps in self.phrases(where, [text]):
+                    wordings = list(self.phrases(where, [text]))
+                    for steps in wordings:
                         self.near_root.add(steps, part)
-                        alone.add(steps, part)
-                    self.near_part_roots.append(alone)
+                    self.near_part_steps.append(wordings)
                 parts.append(part)
             self.near_rules.append((tuple(parts), terminal))
 
