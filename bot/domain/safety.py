@@ -369,6 +369,7 @@ class _Words:
     near_pairs: set[str] = field(default_factory=set)
     not_typos: frozenset[str] = frozenset()
     seen: set[tuple[str, bool]] = field(default_factory=set)
+    typo_words: set[str] = field(default_factory=set)  # whose typos are in `near`
 
     def learn(self, normalised_word: str, reads_as: tuple[str, ...], part: bool) -> None:
         """A phrase word; `part` if it may be one of the parts of a run-together word (a
@@ -377,18 +378,24 @@ class _Words:
             return
         self.seen.add((normalised_word, part))
         folded = _folded(normalised_word)
-        self.known.add(_collapsed(folded))
-        if part and (len(folded) > 1 or normalised_word in ("i", "a", "y", "o", "e", "u")):
-            self.pieces.setdefault(folded, reads_as)
-            self.piece_starts.update(folded[:end] for end in range(1, len(folded) + 1))
+        word = _collapsed(folded)
+        one_letter = len(folded) == 1 and normalised_word not in ("i", "a", "y", "o", "e", "u")
+        if part and folded not in self.pieces and not one_letter:
+            self.pieces[folded] = reads_as
+            self.piece_starts.update([folded[:end] for end in range(1, len(folded) + 1)])
             self.piece_tails.add(folded[-2:])
-        if len(normalised_word) >= TYPO_MIN_LETTERS and not normalised_word.isdigit():
-            word = _collapsed(folded)
+        self.known.add(word)
+        long_word = len(normalised_word) >= TYPO_MIN_LETTERS and not normalised_word.isdigit()
+        if long_word and word not in self.typo_words:  # each compared word once
+            self.typo_words.add(word)
             self.near_pairs.update((word[:2], word[0] + word[2]))
+            near = self.near
             for variant in {word, *(word[:k] + word[k + 1 :] for k in range(len(word)))}:
-                near = self.near.setdefault(variant, [])
-                if word not in near:
-                    near.append(word)
+                candidates = near.get(variant)
+                if candidates is None:
+                    near[variant] = [word]
+                elif word not in candidates:
+                    candidates.append(word)
 
 
 class _Text:
