@@ -349,6 +349,9 @@ class _Node:
 class _Terminal:
     category: str | None  # None: an [about] phrase
     level: Level
+    # For an [about] entry: "" (cancels what it overlaps), "sentence" (cancels its
+    # sentence) or "unless" (keeps its sentence's matches despite a "sentence" one).
+    role: str = ""
 
 
 @dataclass
@@ -520,9 +523,24 @@ class _Language:
             return None
         tokens, joined, sentences = self._read(text, typos)
         found = self._matches(tokens, self.root, self.firsts[""])
-        about = [
-            (start, end) for start, end, terminal in found if not self.terminals[terminal].category
-        ]
+        about: list[tuple[int, int]] = []
+        framed: set[int] = set()
+        kept: set[int] = set()
+        for start, end, terminal in found:
+            kind = self.terminals[terminal]
+            if kind.category is None:
+                if kind.role == "sentence":
+                    framed.add(sentences[start])
+                elif kind.role == "unless":
+                    kept.add(sentences[start])
+                else:
+                    about.append((start, end))
+        # Past, someone else's or an institution's framing ("3 years since I was suicidal",
+        # "a course on overdose signs") quiets its whole sentence, unless something there
+        # brings it back to now ("again", "tonight").
+        framed -= kept
+        if framed:
+            found = [hit for hit in found if sentences[hit[0]] not in framed]
         first = self._first(found, about, joined)
         if not self.near_rules or (first is not None and first.level == "urgent"):
             return first  # near rules could add nothing
@@ -532,7 +550,7 @@ class _Language:
         near = [
             hit
             for hit in self._near(tokens, sentences)
-            if sentences[hit[0]] not in about_sentences
+            if sentences[hit[0]] not in about_sentences and sentences[hit[0]] not in framed
         ]
         also = self._first(near, about, None)
         if first is None or (also is not None and also.level == "urgent"):
@@ -844,11 +862,20 @@ class _Reader:
         levels = self.categories(table.get("categories"), required, root, terminals)
         about = table.get("about")
         if about is not None:
-            if not isinstance(about, Mapping) or set(about) != {"phrases"}:
-                raise self.error("about", "must be a table with phrases = [...] only")
-            terminals.append(_Terminal(None, "concern"))
-            for steps in self.phrases("about.phrases", about["phrases"]):
-                root.add(steps, len(terminals) - 1)
+            if (
+                not isinstance(about, Mapping)
+                or "phrases" not in about
+                or not set(about) <= {"phrases", "sentence", "unless"}
+            ):
+                raise self.error(
+                    "about", "must be a table with phrases = [...] (and sentence, unless) only"
+                )
+            for role, key in (("", "phrases"), ("sentence", "sentence"), ("unless", "unless")):
+                if key not in about:
+                    continue
+                terminals.append(_Terminal(None, "concern", role))
+                for steps in self.phrases(f"about.{key}", about[key]):
+                    root.add(steps, len(terminals) - 1)
         return _Language(
             resources,
             self.spellings,
