@@ -972,3 +972,60 @@ def test_the_shipped_near_rules_generalise_by_family(
 ) -> None:
     found = SCREEN.screen(text, language)
     assert (found.level if found else None) == level
+
+
+FRAMED_TABLES: dict[str, Any] = {
+    "en": {
+        "resources": "r",
+        "categories": {"suicide": {"phrases": ["suicidal", "kill myself"]}},
+        "about": {
+            "phrases": ["documentary about"],
+            "sentence": ["used to", "years since", "training on"],
+            "unless": ["again", "tonight"],
+        },
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Past or course framing quiets every match in its sentence, not only what it overlaps.
+        ("it has been 3 years since i was suicidal", None),
+        ("i used to want to kill myself every day", None),
+        ("we had training on what to say to someone suicidal", None),
+        # ...and only that sentence.
+        ("i used to be fine. now i am suicidal", "suicide"),
+        # A word from `unless` in the sentence brings it back to now.
+        ("i used to be suicidal and i am again", "suicide"),
+        ("years since i cut but i want to kill myself tonight", "suicide"),
+        ("i am suicidal", "suicide"),
+    ],
+)
+def test_past_and_course_framing_quiets_its_sentence_unless_brought_back_to_now(
+    text: str, expected: str | None
+) -> None:
+    found = SafetyScreen.from_tables(FRAMED_TABLES).screen(text, "en")
+    assert (found.category if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "category"),
+    [
+        # The shipped files: recovery, third person and courses are quiet...
+        ("en", "One year since my overdose and I'm so glad to be here", None),
+        ("en", "back when i was self harming i never thought i'd get here", None),
+        ("en", "the training said what to do if someone says they want to die", None),
+        ("en", "my boss will kill me, I'm late again", None),
+        ("es", "hoy hace un año de mi sobredosis y sigo aquí", None),
+        ("es", "en la capacitación aprendimos a detectar una sobredosis", None),
+        # ...and a relapse or an intent beside them is not.
+        ("en", "I used to cut and I relapsed last night", "self_harm"),
+        ("es", "antes me cortaba y anoche volví a cortarme", "self_harm"),
+    ],
+)
+def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
+    language: str, text: str, category: str | None
+) -> None:
+    result = SCREEN.screen(text, language)
+    assert (result.category if result else None) == category
