@@ -1022,6 +1022,10 @@ def test_past_and_course_framing_quiets_its_sentence_unless_brought_back_to_now(
         # ...and a relapse or an intent beside them is not.
         ("en", "I used to cut and I relapsed last night", "self_harm"),
         ("es", "antes me cortaba y anoche volví a cortarme", "self_harm"),
+        ("en", "3 years since my last attempt and I am planning to kill myself", "suicide"),
+        ("en", "I'm at the shelter and he found me, he has a knife", "abuse"),
+        ("en", "in the past week I have taken 40 pills", "overdose"),
+        ("es", "hace 3 años de mi intento y estoy pensando en matarme", "suicide"),
     ],
 )
 def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
