@@ -1,8 +1,9 @@
 """Who needs the specialist first: the facts about a client, and the order of attention.
 
-A possibly urgent message comes first, then clients waiting for an answer longer than
-REMIND_AFTER_HOURS, then an "I'd like to talk", each only while the specialist has not
-written to the client since (urgent and talk for a week at most); then
+A possibly urgent message comes first, then one that may need attention (the screen's
+`concern` level), then clients waiting for an answer longer than REMIND_AFTER_HOURS, then
+an "I'd like to talk", each only while the specialist has not written to the client since
+(urgent, concern and talk for a week at most); then
 clients not heard from for more than two weeks, the longest silence first; then
 everyone else by alias. Silence is never urgent: it only sorts a name higher.
 """
@@ -25,10 +26,11 @@ class Attention(IntEnum):
     """Why a client is near the top of the list (lower comes first)."""
 
     URGENT = 0
-    WAITING = 1
-    TALK = 2
-    QUIET = 3
-    NONE = 4
+    CONCERN = 1
+    WAITING = 2
+    TALK = 3
+    QUIET = 4
+    NONE = 5
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,14 @@ class ClientFacts:
     # Since when the client's first unanswered message or "talk" has waited.
     waiting_since: datetime | None = None
     taps: tuple[str, ...] = ()  # the last check-in buttons tapped (moods), oldest first
+    concern_at: datetime | None = None  # the last message that may need attention
 
     def attention(self, now: datetime, waiting_after: timedelta = WAITING_AFTER) -> Attention:
         """Why this client needs the specialist now, if they do."""
         if self._open(self.flagged_at, now):
             return Attention.URGENT
+        if self._open(self.concern_at, now):
+            return Attention.CONCERN
         if self.waiting_since is not None and now - self.waiting_since >= waiting_after:
             return Attention.WAITING
         if self._open(self.talk_at, now):
@@ -81,6 +86,8 @@ def by_attention(
         attention = item.attention(now, waiting_after)
         if attention is Attention.URGENT:
             moment = item.flagged_at
+        elif attention is Attention.CONCERN:
+            moment = item.concern_at
         elif attention is Attention.WAITING:
             moment = item.waiting_since
         elif attention is Attention.TALK:

@@ -1,22 +1,43 @@
 """Safety screen: phrases that may signal crisis or harm, read in memory and never kept.
 
 A programme keeps one file per language in config/safety/<language>.toml: the resources text
-a client sees, and phrases grouped by category (the file's header explains the phrase
-syntax). At load every phrase is compiled, once, into one regular expression per language,
-shaped as a trie so that a long list costs little per message. Matching tolerates the usual
-ways people write, on both sides:
+a client sees, groups of words phrases share, phrases grouped by category (each category
+`urgent` or `concern`), and phrases that mark talk *about* the subject (the file's header
+explains the syntax). Phrases become sequences of words in a trie, so that a long list costs
+little per message and loading it costs a few milliseconds.
 
-- capitals, full-width and mathematical letters, accents ("está" is "esta") and apostrophes
-  of every kind ("don't" is "dont") are folded away by `normalise`;
-- every run of spaces, punctuation, emoji and the like is one space, and a phrase matches
-  whole words only ("skill myself" is not "kill myself", "therapist" is not "the rapist");
+A message is read as words, tolerating the usual ways people write, on both sides:
+
+- capitals, full-width and mathematical letters, accents ("está" is "esta"), Cyrillic and
+  Greek letters that look Latin, invisible characters inside a word, and apostrophes of
+  every kind ("don't" is "dont") are folded away by `normalise`;
+- every run of spaces, punctuation and the like is one space; an emoji is a word of its own
+  (a phrase may hold one); a phrase matches whole words only ("skill myself" is not "kill
+  myself", "therapist" is not "the rapist");
 - digits and symbols standing for letters inside words: "k1ll", "3nd", "$elf", "k!ll";
-- stretched letters: a letter three or more times counts once ("diiie" is "die"), and a
-  doubled letter may be written once or stretched ("kil", "killll");
+- stretched and doubled letters count once ("diiie" is "die", "kil" is "kill");
+- letters spaced out ("k i l l") are one word; three words or more run together
+  ("killmyself", "iwanttodie") are read apart when the parts make a phrase;
+- a long word (seven letters or more) with one letter wrong, missing, extra or swapped
+  ("suicde", "overdosd") reads as the phrase word, unless the file lists it as a real word;
 - each file's [spellings] read as other words ("wanna" is "want to").
 
-Why the screen returns only a category: the specialist needs to know that a message may be
-urgent, not which words tripped it, and nothing of the text should travel past this call.
+A phrase from [about] ("a documentary about suicide", "cut myself shaving") cancels the
+category phrases it overlaps, and only those: "I watched a documentary about suicide and now
+I want to kill myself" is still urgent.
+
+Phrases memorise; a category's near rules generalise. "i ~ {wanting} ~ {dying}" matches
+those groups in that order within the file's near_window words, inside one sentence, so
+"i honestly just want to not be here" is caught without anyone having listed it. A
+near_not word between two parts or just before the first ("i do not want to die", "no
+quiero morir") cancels the rule, and so does any [about] phrase in the same sentence: a
+near rule is weaker evidence than a phrase. Each part's places are found with the same
+trie walk as phrases, and a rule is only looked for when every part may start at a word of
+the message, so the cost stays linear in the message.
+
+Why the screen returns only a category and level: the specialist needs to know that a
+message may need them, not which words tripped it, and nothing of the text should travel
+past this call.
 """
 
 from __future__ import annotations
@@ -27,10 +48,10 @@ import math
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from bot.domain.texts import supported_language
 
@@ -39,31 +60,65 @@ MAX_PHRASE_LENGTH = 300
 MAX_WORDINGS_PER_PHRASE = 512
 # How the shipped resources text marks the place for a programme's local crisis lines.
 PLACEHOLDER = "[Programme:"
+# A long word with one letter wrong still counts; shorter words must be exact.
+TYPO_MIN_LETTERS = 7
+# Words run together are read apart only within this length (longer is not a phrase), and
+# only into three words or more: two ("the rapist" in "therapist") are too easily a real
+# word, so a phrase says where two may be joined, with "-" ("self-harm").
+JOINED_MAX_LETTERS = 40
+JOINED_MIN_PARTS = 3
+
+Level = Literal["urgent", "concern"]
+LEVELS: tuple[Level, ...] = ("urgent", "concern")
 
 # Apostrophe, grave and acute accents, curly and reversed quotes, prime, full-width and
 # modifier apostrophes: all dropped, so "don't" however it is typed reads as "dont".
 _APOSTROPHES = "'`\u00b4\u2018\u2019\u201b\u2032\uff07\u02bc"
-# Digits that stand for letters. The text keeps its digits ("30 pills" stays a number) and
-# the compiled phrases accept them in place of the letter instead.
-_LOOKALIKES = {"a": "4", "e": "3", "i": "1", "l": "1", "o": "0", "s": "5", "t": "7"}
 # Symbols that stand for letters, turned into the letter only inside or next to a word, so
-# "die!" keeps its "!" as punctuation. Each pattern starts with its symbol, which the regex
-# engine finds quickly.
+# "die!" keeps its "!" as punctuation.
 _SYMBOLS = (
     ("!", re.compile(r"!(?<=[^\W\d_]!)(?=[^\W\d_])"), "i"),
     ("@", re.compile(r"@(?:(?<=\w@)|(?=\w))"), "a"),
     ("$", re.compile(r"\$(?:(?<=\w\$)|(?=\w))"), "s"),
 )
+# Cyrillic and Greek letters (lower case, after folding) that pass for Latin ones.
+_LOOKALIKES = str.maketrans(
+    {
+        **dict(zip("аеорсухіјѕԁһӏԛԝкмнтв", "aeopcyxijsdhlqwkmhtb", strict=True)),
+        **dict(zip("αβεηικνορτυχωγ", "abenikvoptuxwy", strict=True)),
+    }
+)
+_LOOKALIKE_LETTERS = frozenset("аеорсухіјѕԁһӏԛԝкмнтвαβεηικνορτυχωγ")
+_LOOKALIKE_RE = re.compile(f"[{''.join(sorted(_LOOKALIKE_LETTERS))}]")
+# Emoji (and the older symbol blocks) are words of their own; skin tones are dropped.
+_EMOJI = "\u2600-\u27bf\U0001f000-\U0001f3fa\U0001f400-\U0001faff"
+_EMOJI_RE = re.compile(f"[{_EMOJI}]")
 _ASCII_NON_WORD = str.maketrans(
     {chr(point): " " for point in range(128) if not chr(point).isalnum()}
 )
-_ZERO_WIDTH_SPACE = 0x200B
-_RUN = re.compile(r"(.)\1*")
+# Digits inside a word stand for letters; a number alone stays a number ("30 pills").
+_DIGIT_LETTERS = str.maketrans("013457", "oieast")
+_RUNS = re.compile(r"([^\W\d_])\1+")
+_ASCII_RUNS = re.compile(r"([a-z])\1+")
+_DIGIT = re.compile(r"\d")
+_SPACED_OUT = re.compile(r"(?: [^\W\d_]){3,}(?= )")
 _GROUP = re.compile(r"\[([^\[\]()]*)\]|\(([^\[\]()]*)\)")
-_SYNTAX = frozenset("[]()|")
-# Normalised text is words joined by single spaces, with a space at each end, so a pattern
-# can start with a literal space (which the regex engine scans for quickly) and end here.
-_WORD_END = "(?= )"
+_REFERENCE = re.compile(r"\{([a-z_0-9]+)\}")
+_SYNTAX = frozenset("[]()|{}")
+# A phrase word that stands for any number written in digits (and the group's words).
+NUMBER_GROUP = "number"
+# Near rules: a rule's parts must all fall within this many words (from the first word of
+# the first part to the last word of the last), unless the file says otherwise.
+NEAR_WINDOW = 8
+NEAR_WINDOW_RANGE = (2, 20)
+# How a near rule separates its parts.
+NEAR_SEPARATOR = "~"
+# The end of a sentence (., !, ?, ;, : or an ellipsis before a space or the end, or a new
+# line): near rules never reach across one. It is marked by a word no message writes,
+# which the phrases never see.
+_SENTENCE_END = re.compile(r"[.!?;:\u2026]+(?=\s|$)|\n")
+_BREAK = "qzxqbreak"
+_NEAR_NOT = "__near_not"
 
 
 class SafetyConfigError(ValueError):
@@ -72,9 +127,6 @@ class SafetyConfigError(ValueError):
 
 class PhraseError(ValueError):
     """A phrase whose brackets or bars do not follow the phrase syntax."""
-
-
-Level = Literal["urgent", "concern"]
 
 
 @dataclass(frozen=True)
@@ -108,19 +160,33 @@ def _unicode_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     few passes in C. Spacing marks stay inside their word: in many scripts they are vowels.
     Only the Basic Multilingual Plane is listed, which keeps the classes fast bitmaps; marks
     beyond it (historic scripts, emoji tags) separate words instead, on both sides alike.
+    Zero-width characters are dropped too, so one hidden inside a word leaves the word whole.
     """
     dropped: list[int] = []
     kept: list[int] = []
     for point in range(0x80, 0x10000):
         category = unicodedata.category(chr(point))
-        if category in ("Mn", "Me", "Cf") and point != _ZERO_WIDTH_SPACE:
+        if category in ("Mn", "Me", "Cf"):
             dropped.append(point)
         elif category == "Mc":
             kept.append(point)
     drop = re.compile(f"[{re.escape(_APOSTROPHES)}{_class_body(dropped)}]+")
     # Whitespace is left to str.split, which is quicker than replacing each space by one.
-    non_word = re.compile(f"[^\\w\\s{_class_body(kept)}]+")
+    non_word = re.compile(f"[^\\w\\s{_class_body(kept)}{_EMOJI}]+")
     return drop, non_word
+
+
+def _unlookalike(word: str) -> str:
+    """A word written with Cyrillic or Greek letters that pass for Latin, in Latin letters.
+
+    Only a word made entirely of Latin letters and such look-alikes is read again, so real
+    Russian or Greek words (which hold other letters too) stay as they are.
+    """
+    if not _LOOKALIKE_LETTERS.intersection(word):
+        return word
+    if all(char.isascii() or char in _LOOKALIKE_LETTERS for char in word):
+        return word.translate(_LOOKALIKES)
+    return word
 
 
 def normalise(text: str) -> str:
@@ -138,51 +204,90 @@ def normalise(text: str) -> str:
     if text.isascii():
         text = text.translate(_ASCII_NON_WORD)
     else:
-        text = _unicode_patterns()[1].sub(" ", text)
+        text = _EMOJI_RE.sub(r" \g<0> ", _unicode_patterns()[1].sub(" ", text))
+        if _LOOKALIKE_RE.search(text):
+            text = " ".join(_unlookalike(word) for word in text.split())
     words = " ".join(text.split())
     return f" {words} " if words else ""
 
 
-def _letter(char: str) -> str:
-    lookalike = _LOOKALIKES.get(char)
-    return f"[{char}{lookalike}]" if lookalike else re.escape(char)
+def _letters_to_words(normalised: str) -> str:
+    """Letters spaced out ("k i l l") as one word: three single letters or more in a row."""
+    return _SPACED_OUT.sub(_spaced_word, normalised)
 
 
-def _units(words: str) -> tuple[str, ...]:
-    """Regex pieces for normalised words, one per run of the same character.
+def _spaced_word(letters: re.Match[str]) -> str:
+    return " " + letters.group().replace(" ", "")
 
-    A single letter also matches three or more of it ("diiie"); a doubled one matches any
-    run ("kil", "killll"). Repeats are of the plain letter only, so that neighbouring pieces
-    never compete for the same characters and a search never backtracks far.
+
+def _digits_as_letters(normalised: str) -> str:
+    """Digits inside words as the letters they stand for ("k1ll"); numbers stay numbers.
+
+    Found from each digit outwards, so a message without digits costs one search.
     """
-    units: list[str] = []
-    for run in _RUN.finditer(words):
-        char = run.group(1)
-        if char == " ":
-            units.append(" ")
-        elif char.isdigit():
-            units.append(run.group())
-        elif len(run.group()) == 1:
-            plain = re.escape(char)
-            units.append(f"{_letter(char)}(?:{plain}{plain}+)?")
-        else:
-            units.append(f"{_letter(char)}{re.escape(char)}*")
-    return tuple(units)
+    pieces: list[str] = []
+    done = 0
+    for digit in _DIGIT.finditer(normalised):
+        if digit.start() < done:
+            continue
+        start = normalised.rfind(" ", 0, digit.start()) + 1
+        end = normalised.find(" ", digit.end())
+        end = len(normalised) if end < 0 else end
+        word = normalised[start:end]
+        pieces.append(normalised[done:start])
+        pieces.append(word if word.isdigit() else word.translate(_DIGIT_LETTERS))
+        done = end
+    pieces.append(normalised[done:])
+    return "".join(pieces)
+
+
+def _folded(normalised: str) -> str:
+    """Digits inside words as letters, and "l" as "i" (the two look alike, like "1"): the
+    form runs of letters are read in."""
+    if _DIGIT.search(normalised):
+        normalised = _digits_as_letters(normalised)
+    return normalised.replace("l", "i")
+
+
+def _collapsed(folded: str) -> str:
+    """Each run of one letter as that letter: "kiiii" (kill) and "ki" (kil) are one word."""
+    return (_ASCII_RUNS if folded.isascii() else _RUNS).sub(r"\1", folded)
+
+
+def skeleton(word: str) -> str:
+    """The compared form of one normalised word."""
+    return _collapsed(_folded(word))
+
+
+@functools.lru_cache(maxsize=16384)
+def _phrase_words(text: str) -> tuple[tuple[str, str], ...]:
+    """A word of a phrase (never of a message) as (normalised, compared) words; wordings
+    share most of their words, so each is read once."""
+    if _EMOJI_RE.fullmatch(text):
+        # An emoji stays itself; reading it the long way would build the Unicode tables
+        # (some 30 ms) while loading, when no message needs them yet.
+        return ((text, text),)
+    return tuple((word, skeleton(word)) for word in normalise(text).split())
 
 
 def expand_phrase(phrase: str) -> list[str]:
-    """Every plain wording a phrase stands for: "cut[ting] my (arm|arms)" gives four."""
+    """Every plain wording a phrase stands for: "cut[ting] my (arm|arms)" gives four.
+
+    {group} references are left in place; the matcher reads them as any of the group's words.
+    """
     if len(phrase) > MAX_PHRASE_LENGTH:
         raise PhraseError(f"longer than {MAX_PHRASE_LENGTH} characters")
+    if "(" not in phrase and "[" not in phrase:  # most group words: one wording
+        return [_literal(phrase)]
     pieces: list[list[str]] = []
     position = 0
     for group in _GROUP.finditer(phrase):
         pieces.append([_literal(phrase[position : group.start()])])
         optional, choice = group.group(1), group.group(2)
         if optional is not None:
-            pieces.append(["", *optional.split("|")])
+            pieces.append(["", *map(_literal, optional.split("|"))])
         else:
-            pieces.append(choice.split("|"))
+            pieces.append([_literal(option) for option in choice.split("|")])
         position = group.end()
     pieces.append([_literal(phrase[position:])])
     count = math.prod(len(options) for options in pieces)
@@ -192,119 +297,604 @@ def expand_phrase(phrase: str) -> list[str]:
 
 
 def _literal(text: str) -> str:
-    stray = sorted(_SYNTAX.intersection(text))
+    if _SYNTAX.isdisjoint(text):
+        return text
+    stray = sorted(_SYNTAX.intersection(_REFERENCE.sub("", text)))
     if stray:
         raise PhraseError(
-            f"unexpected {' '.join(stray)} (use [optional|endings] or (one|other), not nested)"
+            f"unexpected {' '.join(stray)} (use [optional|endings], (one|other) or {{group}},"
+            " not nested)"
         )
     return text
 
 
-_Trie = dict[str, "_Trie"]
-_TERMINAL = "\x00"  # a trie key that ends a sequence: the marker, then what it stands for
+def _hyphen_forms(wording: str) -> Iterator[str]:
+    """A "-" lets the parts be joined or split ("self-harm": "self harm", "selfharm")."""
+    if "-" not in wording:
+        yield wording
+        return
+    parts = wording.split("-")
+    for joins in itertools.product((" ", ""), repeat=len(parts) - 1):
+        yield parts[0] + "".join(join + part for join, part in zip(joins, parts[1:], strict=True))
 
 
-def _trie_pattern(sequences: list[tuple[tuple[str, ...], int]]) -> tuple[str, tuple[int, ...]]:
-    """One regex for many unit sequences, sharing prefixes so that a scan stays quick.
-
-    Each sequence comes with an index (its category, or its spelling) and ends in an empty
-    group; the pattern's k-th group stands for the k-th index returned, so
-    `Match.lastindex` tells which one matched.
-    """
-    root: _Trie = {}
-    for units, category in sequences:
-        node = root
-        for unit in units:
-            node = node.setdefault(unit, {})
-        node.setdefault(f"{_TERMINAL}{category}", {})
-    order: list[int] = []
-    return _render(root, order), tuple(order)
+# A phrase, read: plain words, and ("{", name) for a group of words.
+_Step = tuple[str, str]
+_WORD, _GROUP_REF = "w", "{"
 
 
-def _render(node: _Trie, order: list[int]) -> str:
-    branches: list[str] = []
-    for unit, child in node.items():
-        if unit.startswith(_TERMINAL):
-            order.append(int(unit[1:]))
-            branches.append(f"{_WORD_END}()")
+class _Node:
+    """A trie node: the next word, the groups that may come next, and the phrases ending."""
+
+    __slots__ = ("ends", "groups", "next")
+
+    def __init__(self) -> None:
+        self.next: dict[str, _Node] = {}
+        self.groups: dict[str, _Node] = {}
+        self.ends: list[int] = []
+
+    def add(self, steps: Sequence[_Step], terminal: int) -> None:
+        node = self
+        for kind, value in steps:
+            table = node.next if kind == _WORD else node.groups
+            child = table.get(value)
+            if child is None:
+                child = table[value] = _Node()
+            node = child
+        if terminal not in node.ends:
+            node.ends.append(terminal)
+
+
+@dataclass(frozen=True)
+class _Terminal:
+    category: str | None  # None: an [about] phrase
+    level: Level
+    # For an [about] entry: "" (cancels what it overlaps), "sentence" (cancels its
+    # sentence) or "unless" (keeps its sentence's matches despite a "sentence" one).
+    role: str = ""
+
+
+@dataclass
+class _Words:
+    """The vocabulary a language's phrases use, for reading misspelt and joined words."""
+
+    known: set[str] = field(default_factory=set)  # compared forms of every phrase word
+    # Folded (not collapsed) form -> compared form, to read words run together.
+    pieces: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Every beginning of a piece ("k", "ki", "kii"): a split stops where none continues.
+    piece_starts: set[str] = field(default_factory=set)
+    # The last two letters of every piece: a word ending otherwise is never split.
+    piece_tails: set[str] = field(default_factory=set)
+    # Compared form, and each with one letter left out -> the long phrase words it may be.
+    near: dict[str, list[str]] = field(default_factory=dict)
+    # The first letter with the second, and with the third, of every word in `near`: a word
+    # whose pairs are not here is no typo of them (only a wrong second letter is missed).
+    near_pairs: set[str] = field(default_factory=set)
+    not_typos: frozenset[str] = frozenset()
+    seen: set[tuple[str, bool]] = field(default_factory=set)
+    typo_words: set[str] = field(default_factory=set)  # whose typos are in `near`
+
+    def learn(self, normalised_word: str, reads_as: tuple[str, ...], part: bool) -> None:
+        """A phrase word; `part` if it may be one of the parts of a run-together word (a
+        word a "-" joined, like "selfharm", is not)."""
+        if (normalised_word, part) in self.seen:
+            return
+        self.seen.add((normalised_word, part))
+        folded = _folded(normalised_word)
+        word = _collapsed(folded)
+        one_letter = len(folded) == 1 and normalised_word not in ("i", "a", "y", "o", "e", "u")
+        if part and folded not in self.pieces and not one_letter:
+            self.pieces[folded] = reads_as
+            self.piece_starts.update([folded[:end] for end in range(1, len(folded) + 1)])
+            self.piece_tails.add(folded[-2:])
+        self.known.add(word)
+        long_word = len(normalised_word) >= TYPO_MIN_LETTERS and not normalised_word.isdigit()
+        if long_word and word not in self.typo_words:  # each compared word once
+            self.typo_words.add(word)
+            self.near_pairs.update((word[:2], word[0] + word[2]))
+            near = self.near
+            for variant in {word, *(word[:k] + word[k + 1 :] for k in range(len(word)))}:
+                candidates = near.get(variant)
+                if candidates is None:
+                    near[variant] = [word]
+                elif word not in candidates:
+                    candidates.append(word)
+
+
+class _Text:
+    """A message as the languages read it: compared words, and each distinct one with its
+    folded form (for mending). Built once per message, whatever the number of languages."""
+
+    __slots__ = ("distinct", "sentences", "words")
+
+    def __init__(self, normalised: str) -> None:
+        folded = _folded(_letters_to_words(normalised)).split()
+        words = _collapsed(" ".join(folded)).split()
+        # The sentence each word is in: the marks between sentences are not words.
+        self.sentences: list[int] = []
+        if _BREAK in words:
+            sentence = 0
+            kept: list[str] = []
+            plain: list[str] = []
+            for word, fold in zip(words, folded, strict=True):
+                if word == _BREAK:
+                    sentence += 1
+                    continue
+                kept.append(word)
+                plain.append(fold)
+                self.sentences.append(sentence)
+            words, folded = kept, plain
         else:
-            branches.append(unit + _render(child, order))
-    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+            self.sentences = [0] * len(words)
+        self.words = words
+        self.distinct = dict(zip(words, folded, strict=True))
 
 
-@dataclass(frozen=True)
-class _Spellings:
-    """Whole words read as other words ("wanna" as "want to"), in messages and phrases."""
-
-    pattern: re.Pattern[str] | None
-    readings: tuple[str, ...]  # what each group of the pattern reads as, in group order
-
-    @classmethod
-    def build(cls, words: Mapping[str, str]) -> _Spellings:
-        if not words:
-            return cls(None, ())
-        readings = list(words.values())
-        trie, order = _trie_pattern([(_units(word), index) for index, word in enumerate(words)])
-        return cls(re.compile(f" {trie}"), tuple(readings[index] for index in order))
-
-    def apply(self, normalised: str) -> str:
-        if self.pattern is None:
-            return normalised
-        return self.pattern.sub(self._read, normalised)
-
-    def _read(self, word: re.Match[str]) -> str:
-        # The match ends before the next space, so the reading keeps the one in front.
-        return f" {self.readings[(word.lastindex or 1) - 1]}"
-
-
-@dataclass(frozen=True)
+@dataclass
 class _Language:
     resources: str | None
-    spellings: _Spellings
-    pattern: re.Pattern[str] | None
-    # The category of each group in the pattern, in group order.
-    terminals: tuple[str, ...]
+    spellings: dict[str, tuple[str, ...]]
+    root: _Node
+    groups: dict[str, _Node]
+    terminals: list[_Terminal]
+    words: _Words
+    levels: dict[str, Level]
+    # Near rules: each part's phrases end at its index in near_root; a rule is its parts in
+    # order and the terminal (category) it reports.
+    near_root: _Node = field(default_factory=_Node)
+    near_rules: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
+    near_window: int = NEAR_WINDOW
+    # Each part's wordings as steps, by index: what its first word may be.
+    near_parts: list[list[list[_Step]]] = field(default_factory=list)
+    # The words each group (and, under "", any phrase) can start with; a number is "#".
+    firsts: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def find(self, normalised: str) -> str | None:
-        if self.pattern is None:
+    def __post_init__(self) -> None:
+        # Groups that may match no word at all (an optional [a|b] of a phrase).
+        self.nullable = frozenset(name for name, root in self.groups.items() if root.ends)
+        for name in self.groups:
+            self.firsts[name] = self._firsts(self.groups[name])
+        self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
+        self.firsts[""] = self._firsts(self.root)
+        self.near_part_firsts = [self._steps_firsts(part) for part in self.near_parts]
+        # For each root (phrases, near parts), the groups it starts with, by first word.
+        self._root_index: dict[
+            int, tuple[dict[str, list[tuple[str, _Node]]], list[tuple[str, _Node]]]
+        ] = {}
+        for root in (self.root, self.near_root):
+            by_word: dict[str, list[tuple[str, _Node]]] = {}
+            nullable: list[tuple[str, _Node]] = []
+            for name, after in root.groups.items():
+                if name in self.nullable:
+                    nullable.append((name, after))
+                    continue
+                for word in self.firsts[name]:
+                    by_word.setdefault(word, []).append((name, after))
+            self._root_index[id(root)] = (by_word, nullable)
+
+    def _groups_at(self, node: _Node, token: str | None) -> Iterator[tuple[str, _Node]]:
+        """The groups that may come next at this node and start with this word (or match
+        no word: those are tried at the end of the text too)."""
+        index = self._root_index.get(id(node))
+        if index is not None:  # where most words are tried: looked up, not searched
+            by_word, nullable = index
+            yield from nullable
+            if token is None:
+                return
+            yield from by_word.get(token, ())
+            if token.isdigit():
+                for name, after in by_word.get("#", ()):
+                    if token not in self.firsts[name]:
+                        yield name, after
+            return
+        for name, after in node.groups.items():
+            firsts = self.firsts[name]
+            if (
+                name in self.nullable
+                or token in firsts
+                or (token is not None and "#" in firsts and token.isdigit())
+            ):
+                yield name, after
+
+    def _steps_firsts(self, wordings: list[list[_Step]]) -> frozenset[str]:
+        """The words any of these wordings may start with (a number is "#")."""
+        found: set[str] = set()
+        for steps in wordings:
+            for kind, value in steps:
+                if kind == _WORD:
+                    found.add(value)
+                    break
+                found |= self.firsts.get(value, frozenset({"#"}))
+                if value not in self.nullable:
+                    break
+        return frozenset(found)
+
+    def _firsts(self, node: _Node) -> frozenset[str]:
+        found = set(node.next)
+        for name, after in node.groups.items():
+            found |= self.firsts.get(name, frozenset({"#"}))
+            if name in self.nullable:
+                found |= self._firsts(after)
+        return frozenset(found)
+
+    def find(self, text: _Text, typos: bool = True) -> SafetyMatch | None:
+        """The first urgent match, else the first concern, that no [about] phrase covers."""
+        if not self.terminals:
             return None
-        found = self.pattern.search(self.spellings.apply(normalised))
-        if found is None or found.lastindex is None:
+        tokens, joined, sentences = self._read(text, typos)
+        found = self._matches(tokens, self.root, self.firsts[""])
+        about: list[tuple[int, int]] = []
+        framed: set[int] = set()
+        kept: set[int] = set()
+        for start, end, terminal in found:
+            kind = self.terminals[terminal]
+            if kind.category is None:
+                if kind.role == "sentence":
+                    framed.add(sentences[start])
+                elif kind.role == "unless":
+                    kept.add(sentences[start])
+                else:
+                    about.append((start, end))
+        # Past, someone else's or an institution's framing ("3 years since I was suicidal",
+        # "a course on overdose signs") quiets its whole sentence, unless something there
+        # brings it back to now ("again", "tonight").
+        framed -= kept
+        if framed:
+            found = [hit for hit in found if sentences[hit[0]] not in framed]
+        first = self._first(found, about, joined)
+        if not self.near_rules or (first is not None and first.level == "urgent"):
+            return first  # near rules could add nothing
+        # A near rule is weaker evidence than a phrase: talk about the subject anywhere in
+        # its sentence cancels it.
+        about_sentences = {sentences[start] for start, _ in about}
+        near = [
+            hit
+            for hit in self._near(tokens, sentences)
+            if sentences[hit[0]] not in about_sentences and sentences[hit[0]] not in framed
+        ]
+        also = self._first(near, about, None)
+        if first is None or (also is not None and also.level == "urgent"):
+            return also
+        return first
+
+    def _first(
+        self,
+        hits: list[tuple[int, int, int]],
+        about: list[tuple[int, int]],
+        joined: list[tuple[int, int, int]] | None,
+    ) -> SafetyMatch | None:
+        """The first urgent hit, else the first concern, that no [about] phrase covers."""
+        first: SafetyMatch | None = None
+        for start, end, terminal in hits:
+            kind = self.terminals[terminal]
+            if kind.category is None or not _whole_pieces(joined, start, end):
+                continue
+            if any(start < stop and begin < end for begin, stop in about):
+                continue
+            if kind.level == "urgent":
+                return SafetyMatch(kind.category, "urgent")
+            if first is None:
+                first = SafetyMatch(kind.category, kind.level)
+        return first
+
+    def _near(self, tokens: list[str], sentences: list[int]) -> list[tuple[int, int, int]]:
+        """(start, end, terminal) of every near rule whose parts come in order, within the
+        window, in one sentence, with no near_not word between them."""
+        # Only rules whose every part may start at a word of the message are looked for,
+        # and only from the words their parts may start with.
+        present = set(tokens)
+        if any(token.isdigit() for token in present):
+            present.add("#")
+        rules = [
+            rule
+            for rule in self.near_rules
+            if all(not present.isdisjoint(self.near_part_firsts[part]) for part in rule[0])
+        ]
+        if not rules:
+            return []
+        starts = frozenset().union(
+            *(self.near_part_firsts[part] for parts, _ in rules for part in parts)
+        )
+        spots: dict[int, list[tuple[int, int]]] = {}
+        for start, end, part in self._matches(tokens, self.near_root, starts & present):
+            # A part that matched no word (all of it optional) does not count.
+            if end > start and sentences[start] == sentences[end - 1]:
+                spots.setdefault(part, []).append((start, end))
+        found: list[tuple[int, int, int]] = []
+        for parts, terminal in rules:
+            if not all(part in spots for part in parts):
+                continue
+            for start, end in spots[parts[0]]:
+                # The word just before counts too: "no quiero morir", "if i want to".
+                before = start - 1 if start and sentences[start - 1] == sentences[start] else start
+                if self._blocked(tokens, before, start):
+                    continue
+                last = self._near_rest(parts, 1, start, end, spots, tokens, sentences)
+                if last is not None:
+                    found.append((start, last, terminal))
+                    break
+        return found
+
+    def _near_rest(
+        self,
+        parts: tuple[int, ...],
+        index: int,
+        first: int,
+        after: int,
+        spots: dict[int, list[tuple[int, int]]],
+        tokens: list[str],
+        sentences: list[int],
+    ) -> int | None:
+        """Where the rest of a near rule ends when its part `index` comes at `after` or
+        later, or None. Each part has few places in a window, so this stays linear."""
+        if index == len(parts):
+            return after
+        limit = first + self.near_window
+        for start, end in spots[parts[index]]:
+            if start < after or end > limit or sentences[start] != sentences[first]:
+                continue
+            if self._blocked(tokens, after, start):
+                continue
+            last = self._near_rest(parts, index + 1, first, end, spots, tokens, sentences)
+            if last is not None:
+                return last
+        return None
+
+    def _blocked(self, tokens: list[str], start: int, end: int) -> bool:
+        """A near_not word ("not", "never") in the gap between two parts."""
+        if _NEAR_NOT not in self.groups:
+            return False
+        return any(self._group_ends(_NEAR_NOT, tokens, at) for at in range(start, end))
+
+    def _read(
+        self, text: _Text, typos: bool
+    ) -> tuple[list[str], list[tuple[int, int, int]] | None, list[int]]:
+        """The compared words, with spellings read, misspellings mended and joined words
+        split; and, when a word was split, for each (joined word id, its part, parts), or
+        (-1, 0, 1) for a word that was not; and each word's sentence."""
+        tokens = text.words
+        spellings, known = self.spellings, self.words.known
+        readings: dict[str, tuple[str, ...]] = {}
+        split: set[str] = set()
+        for word, plain in text.distinct.items():
+            reading = spellings.get(word)
+            if reading is None and word not in known and len(plain) >= 4:
+                reading = self._mend(plain, word, typos)
+                if reading is not None and len(reading) > 1:
+                    split.add(word)
+            if reading is not None:
+                readings[word] = reading
+        if not readings:
+            return tokens, None, text.sentences
+        read: list[str] = []
+        joined: list[tuple[int, int, int]] = []
+        sentences: list[int] = []
+        for index, word in enumerate(tokens):
+            reading = readings.get(word)
+            if reading is None:
+                read.append(word)
+                joined.append((-1, 0, 1))
+                sentences.append(text.sentences[index])
+                continue
+            read.extend(reading)
+            sentences.extend([text.sentences[index]] * len(reading))
+            if word in split:
+                joined.extend((index, part, len(reading)) for part in range(len(reading)))
+            else:
+                joined.extend([(-1, 0, 1)] * len(reading))
+        return read, joined, sentences
+
+    def _mend(self, plain: str, word: str, typos: bool) -> tuple[str, ...] | None:
+        """An unknown word as a misspelt phrase word, or as phrase words run together."""
+        if plain.isdigit():
             return None
-        return self.terminals[found.lastindex - 1]
+        reading: tuple[str, ...] | None = None
+        if typos and len(plain) >= TYPO_MIN_LETTERS - 1 and word not in self.words.not_typos:
+            reading = self._typo(word)
+        if reading is None and JOINED_MIN_PARTS <= len(plain) <= JOINED_MAX_LETTERS:
+            reading = self._split(plain)
+        return reading
+
+    def _typo(self, word: str) -> tuple[str, ...] | None:
+        pairs = self.words.near_pairs
+        if word[:2] not in pairs and word[0] + word[2:3] not in pairs:
+            return None
+        near = self.words.near
+        for variant in (word, *(word[:k] + word[k + 1 :] for k in range(len(word)))):
+            for candidate in near.get(variant, ()):
+                if candidate[0] == word[0] and abs(len(candidate) - len(word)) <= 1:
+                    return self.spellings.get(candidate, (candidate,))
+        return None
+
+    def _split(self, plain: str) -> tuple[str, ...] | None:
+        """Phrase words that make up the whole word, longest first; None if they do not."""
+        pieces, starts = self.words.pieces, self.words.piece_starts
+        # Most words do not end with a piece: say so before searching.
+        if plain[-2:] not in self.words.piece_tails or not any(
+            plain[-end:] in pieces for end in range(2, min(len(plain), 12))
+        ):
+            return None
+        failed: set[int] = set()
+
+        def parts_from(start: int) -> tuple[str, ...] | None:
+            if start == len(plain):
+                return ()
+            if start in failed:
+                return None
+            ends: list[int] = []
+            end = start + 1
+            while end <= len(plain) and plain[start:end] in starts:
+                if plain[start:end] in pieces and (end - start > 1 or end < len(plain)):
+                    ends.append(end)
+                end += 1
+            for end in reversed(ends):  # the longest piece first
+                rest = parts_from(end)
+                if rest is not None:
+                    return pieces[plain[start:end]] + rest
+            failed.add(start)
+            return None
+
+        parts = parts_from(0)
+        return parts if parts is not None and len(parts) >= JOINED_MIN_PARTS else None
+
+    def _matches(
+        self, tokens: list[str], root: _Node, starts: frozenset[str]
+    ) -> list[tuple[int, int, int]]:
+        """(start, end, terminal) of every phrase of this trie found, by start."""
+        found: list[tuple[int, int, int]] = []
+        count = len(tokens)
+        numbers = "#" in starts
+        candidates = [
+            start
+            for start, token in enumerate(tokens)
+            if token in starts or (numbers and token.isdigit())
+        ]
+        for start in candidates:
+            stack = [(root, start)]
+            while stack:
+                node, at = stack.pop()
+                for terminal in node.ends:
+                    found.append((start, at, terminal))
+                token = tokens[at] if at < count else None
+                if token is not None:
+                    child = node.next.get(token)
+                    if child is not None:
+                        stack.append((child, at + 1))
+                if node.groups:
+                    for name, after in self._groups_at(node, token):
+                        ends = self._group_ends(name, tokens, at)
+                        stack.extend((after, end) for end in ends)
+        return found
+
+    def _group_ends(self, name: str, tokens: list[str], at: int) -> list[int]:
+        """Where a group's word (or words) starting at `at` end."""
+        ends: list[int] = []
+        if at < len(tokens) and name == NUMBER_GROUP and tokens[at].isdigit():
+            ends.append(at + 1)
+        root = self.groups.get(name)
+        stack = [(root, at)] if root is not None else []
+        while stack:
+            node, position = stack.pop()
+            if node.ends:
+                ends.append(position)
+            token = tokens[position] if position < len(tokens) else None
+            if token is not None:
+                child = node.next.get(token)
+                if child is not None:
+                    stack.append((child, position + 1))
+            if node.groups:
+                for inner, after in self._groups_at(node, token):
+                    ends_inner = self._group_ends(inner, tokens, position)
+                    stack.extend((after, end) for end in ends_inner)
+        return ends
 
 
-def _wording_units(wording: str, spellings: _Spellings) -> tuple[str, ...]:
-    """Regex pieces for one wording; a "-" lets the parts be joined, split or hyphenated."""
-    units: list[str] = []
-    for part in wording.split("-"):
-        words = spellings.apply(normalise(part)).strip()
-        if words:
-            if units:
-                units.append(" ?")
-            units.extend(_units(words))
-    return tuple(units)
+def _whole_pieces(joined: list[tuple[int, int, int]] | None, start: int, end: int) -> bool:
+    """A match inside a run-together word takes two of its parts or more, one at an edge of
+    the word: "iwanttodie" holds "want to die", but "therapist" does not hold "rapist"."""
+    if joined is None:
+        return True
+    touched: dict[int, list[int]] = {}
+    for word, part, _ in joined[start:end]:
+        if word >= 0:
+            touched.setdefault(word, []).append(part)
+    for word, parts in touched.items():
+        count = next(total for w, _, total in joined if w == word)
+        if len(parts) < 2 or (0 not in parts and count - 1 not in parts):
+            return False
+    return True
 
 
 class _Reader:
     """Checks one language's table and says exactly where a problem is."""
 
+    KEYS = (
+        "resources",
+        "spellings",
+        "not_typos",
+        "near_window",
+        "near_not",
+        "groups",
+        "categories",
+        "about",
+    )
+
     def __init__(self, source: str, language: str) -> None:
         self.source = source
         self.language = language
+        self.words = _Words()
+        self.spellings: dict[str, tuple[str, ...]] = {}
+        self.group_names: set[str] = set()
+        # Every group's trie: the file's, then the choices phrases make between whole words
+        # ("(car|bus|train)"), kept as unnamed groups so that what follows a choice is
+        # stored once, not once for each way of choosing.
+        self.roots: dict[str, _Node] = {}
+        self.choices: dict[tuple[tuple[str, ...], bool], str] = {}
+        # Each word of a wording as steps, read once: for the split and the joined forms.
+        self.raw_steps: dict[bool, dict[str, tuple[_Step, ...]]] = {True: {}, False: {}}
+        # Near rules: each distinct part (its text) -> its index in near_root.
+        self.near_root = _Node()
+        self.near_parts: dict[str, int] = {}
+        self.near_part_steps: list[list[list[_Step]]] = []
+        self.near_rules: list[tuple[tuple[int, ...], int]] = []
 
     def error(self, key: str, problem: str) -> SafetyConfigError:
         return SafetyConfigError(f"{self.source}: {key}: {problem}")
 
     def read(self, table: Mapping[str, Any]) -> _Language:
-        unknown = sorted(set(table) - {"resources", "spellings", "categories"})
+        unknown = sorted(set(table) - set(self.KEYS))
         if unknown:
-            raise self.error(unknown[0], "unknown key (expected resources, spellings, categories)")
+            raise self.error(unknown[0], f"unknown key (expected {', '.join(self.KEYS)})")
         required = self.language == FALLBACK_LANGUAGE
         resources = self.resources(table.get("resources"), required)
-        spellings = self.spellings(table.get("spellings", {}))
-        pattern, terminals = self.categories(table.get("categories"), spellings, required)
-        return _Language(resources, spellings, pattern, terminals)
+        self.read_spellings(table.get("spellings", {}))
+        self.words.not_typos = self.not_typos(table.get("not_typos", []))
+        window = self.window(table.get("near_window", NEAR_WINDOW))
+        self.groups(table.get("groups", {}))
+        near_not = table.get("near_not")
+        if near_not is not None:
+            root_not = _Node()
+            for steps in self.phrases("near_not", near_not):
+                root_not.add(steps, 0)
+            self.roots[_NEAR_NOT] = root_not
+        terminals: list[_Terminal] = []
+        root = _Node()
+        levels = self.categories(table.get("categories"), required, root, terminals)
+        about = table.get("about")
+        if about is not None:
+            if (
+                not isinstance(about, Mapping)
+                or "phrases" not in about
+                or not set(about) <= {"phrases", "sentence", "unless"}
+            ):
+                raise self.error(
+                    "about", "must be a table with phrases = [...] (and sentence, unless) only"
+                )
+            for role, key in (("", "phrases"), ("sentence", "sentence"), ("unless", "unless")):
+                if key not in about:
+                    continue
+                terminals.append(_Terminal(None, "concern", role))
+                for steps in self.phrases(f"about.{key}", about[key]):
+                    root.add(steps, len(terminals) - 1)
+        return _Language(
+            resources,
+            self.spellings,
+            root,
+            self.roots,
+            terminals,
+            self.words,
+            levels,
+            self.near_root,
+            self.near_rules,
+            window,
+            self.near_part_steps,
+        )
+
+    def window(self, value: object) -> int:
+        low, high = NEAR_WINDOW_RANGE
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise self.error("near_window", f"must be a whole number of words, {low} to {high}")
+        return value
 
     def resources(self, value: object, required: bool) -> str | None:
         if value is None and not required:
@@ -313,63 +903,197 @@ class _Reader:
             raise self.error("resources", "must be text (the message a client sees)")
         return value.strip()
 
-    def spellings(self, value: object) -> _Spellings:
+    def read_spellings(self, value: object) -> None:
         if not isinstance(value, Mapping):
             raise self.error("spellings", 'must be a table of word = "reads as"')
-        words: dict[str, str] = {}
         for key, reads_as in value.items():
             word = normalise(str(key)).strip()
             if not word or " " in word:
                 raise self.error(f"spellings.{key}", "the left side must be a single word")
             if not isinstance(reads_as, str) or not normalise(reads_as):
                 raise self.error(f"spellings.{key}", "must be the words it reads as")
-            words[word] = normalise(reads_as).strip()
-        return _Spellings.build(words)
+            reading = tuple(skeleton(part) for part in normalise(reads_as).split())
+            self.spellings[skeleton(word)] = reading
+            self.words.learn(word, reading, True)
+
+    def not_typos(self, value: object) -> frozenset[str]:
+        if not isinstance(value, list) or not all(isinstance(word, str) for word in value):
+            raise self.error("not_typos", "must be a list of words")
+        return frozenset(skeleton(normalise(word).strip()) for word in value)
+
+    def groups(self, value: object) -> dict[str, _Node]:
+        if not isinstance(value, Mapping):
+            raise self.error("groups", "must be a table of name = [words or phrases]")
+        for name, members in value.items():
+            key = f"groups.{name}"
+            if not re.fullmatch("[a-z_]+", str(name)):
+                raise self.error(key, "a group name is lower-case letters and _ only")
+            root = _Node()
+            for steps in self.phrases(key, members):
+                root.add(steps, 0)
+            # Named after its own words: a group can use the groups above it, not itself.
+            self.roots[str(name)] = root
+            self.group_names.add(str(name))
+        return self.roots
 
     def categories(
-        self, value: object, spellings: _Spellings, required: bool
-    ) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
+        self, value: object, required: bool, root: _Node, terminals: list[_Terminal]
+    ) -> dict[str, Level]:
         if value is None and not required:
-            return None, ()
+            return {}
         if not isinstance(value, Mapping) or not value:
             raise self.error("categories", "must hold at least one [categories.<name>] table")
-        names: list[str] = []
-        sequences: list[tuple[tuple[str, ...], int]] = []
+        levels: dict[str, Level] = {}
         for name, category in value.items():
             key = f"categories.{name}"
             if not isinstance(category, Mapping):
                 raise self.error(key, "must be a table with phrases = [...]")
-            extra = sorted(set(category) - {"phrases"})
+            extra = sorted(set(category) - {"phrases", "level", "near"})
             if extra:
-                raise self.error(f"{key}.{extra[0]}", "unknown key (expected phrases)")
-            phrases = category.get("phrases")
-            if not isinstance(phrases, list) or not phrases:
-                raise self.error(f"{key}.phrases", "must be a list of at least one phrase")
-            for index, phrase in enumerate(phrases):
-                for units in self.phrase(f"{key}.phrases[{index}]", phrase, spellings):
-                    sequences.append((units, len(names)))
-            names.append(str(name))
-        trie, order = _trie_pattern(sequences)
-        return re.compile(f" {trie}"), tuple(names[index] for index in order)
+                raise self.error(
+                    f"{key}.{extra[0]}", "unknown key (expected level, phrases, near)"
+                )
+            if "phrases" not in category and "near" not in category:
+                raise self.error(key, "must have phrases = [...] or near = [...]")
+            level = category.get("level", "urgent")
+            if level not in LEVELS:
+                raise self.error(f"{key}.level", 'must be "urgent" or "concern"')
+            levels[str(name)] = cast(Level, level)
+            terminals.append(_Terminal(str(name), cast(Level, level)))
+            if "phrases" in category:
+                for steps in self.phrases(f"{key}.phrases", category["phrases"]):
+                    root.add(steps, len(terminals) - 1)
+            if "near" in category:
+                self.near(f"{key}.near", category["near"], len(terminals) - 1)
+        return levels
 
-    def phrase(self, key: str, phrase: object, spellings: _Spellings) -> list[tuple[str, ...]]:
-        if not isinstance(phrase, str):
-            raise self.error(key, "must be text")
-        try:
-            wordings = expand_phrase(phrase)
-        except PhraseError as error:
-            raise self.error(key, f"{phrase!r}: {error}") from error
-        units = [_wording_units(wording, spellings) for wording in wordings]
-        if not all(units):
-            raise self.error(key, f"{phrase!r}: has a wording with no letters or digits")
-        return units
+    def near(self, key: str, rules: object, terminal: int) -> None:
+        """Near rules: "part ~ part ~ ...", each part a phrase, in this order in a window."""
+        if not isinstance(rules, list) or not rules:
+            raise self.error(key, "must be a list of at least one rule")
+        for index, rule in enumerate(rules):
+            where = f"{key}[{index}]"
+            if not isinstance(rule, str):
+                raise self.error(where, "must be text")
+            texts = [part.strip() for part in rule.split(NEAR_SEPARATOR)]
+            if len(texts) < 2 or not all(texts):
+                raise self.error(where, f"{rule!r}: two parts or more, joined by ~")
+            parts: list[int] = []
+            for text in texts:
+                part = self.near_parts.get(text)
+                if part is None:
+                    part = self.near_parts[text] = len(self.near_parts)
+                    wordings = list(self.phrases(where, [text]))
+                    for steps in wordings:
+                        self.near_root.add(steps, part)
+                    self.near_part_steps.append(wordings)
+                parts.append(part)
+            self.near_rules.append((tuple(parts), terminal))
+
+    def phrases(self, key: str, phrases: object) -> Iterator[list[_Step]]:
+        if not isinstance(phrases, list) or not phrases:
+            raise self.error(key, "must be a list of at least one phrase")
+        for index, phrase in enumerate(phrases):
+            where = f"{key}[{index}]"
+            if not isinstance(phrase, str):
+                raise self.error(where, "must be text")
+            try:
+                wordings = expand_phrase(self.lift(where, phrase))
+            except PhraseError as error:
+                raise self.error(where, f"{phrase!r}: {error}") from error
+            for wording in wordings:
+                for form_index, form in enumerate(_hyphen_forms(wording)):
+                    steps = self.steps(where, phrase, form, form_index == 0)
+                    if not steps:
+                        raise self.error(where, f"{phrase!r}: has a wording with no words")
+                    yield steps
+
+    def lift(self, where: str, phrase: str) -> str:
+        """The phrase with each choice between whole words after its start ("(a|b)" or
+        "[a|b]" with spaces or the phrase's end around it) as a reference to an unnamed
+        group of its options. Choices inside a word ("cut[ting]") are expanded."""
+        if len(phrase) > MAX_PHRASE_LENGTH:
+            raise PhraseError(f"longer than {MAX_PHRASE_LENGTH} characters")
+        if "(" not in phrase and "[" not in phrase:
+            return phrase
+        lifted: list[str] = []
+        position = 0
+        for group in _GROUP.finditer(phrase):
+            before = phrase[group.start() - 1] if group.start() else " "
+            after = phrase[group.end()] if group.end() < len(phrase) else " "
+            # A choice that starts the phrase stays in the trie: phrases share their first
+            # words there, which keeps looking them up quick.
+            if not group.start() or not (before.isspace() and after.isspace()):
+                continue
+            optional = group.group(1) is not None
+            options = (group.group(1) if optional else group.group(2)).split("|")
+            for option in options:
+                _literal(option)
+            lifted.append(phrase[position : group.start()])
+            lifted.append("{" + self.choice(where, tuple(options), optional) + "}")
+            position = group.end()
+        lifted.append(phrase[position:])
+        return "".join(lifted)
+
+    def choice(self, where: str, options: tuple[str, ...], optional: bool) -> str:
+        """The unnamed group for these options (one per distinct choice)."""
+        name = self.choices.get((options, optional))
+        if name is not None:
+            return name
+        root = _Node()
+        for option in options:
+            plain = option.replace(" ", "")
+            # Most options are plain words; only others need reading to see they hold one.
+            if not (plain.isalnum() or normalise(_REFERENCE.sub("x", option))):
+                optional = True  # an empty option: the choice may be left out
+                continue
+            for steps in self.phrases(where, [option]):
+                root.add(steps, 0)
+        if optional:
+            root.ends.append(0)
+        name = f"__{len(self.choices)}"
+        self.choices[options, optional] = name
+        self.roots[name] = root
+        self.group_names.add(name)
+        return name
+
+    def steps(self, where: str, phrase: str, wording: str, split: bool) -> list[_Step]:
+        steps: list[_Step] = []
+        cache = self.raw_steps[split]
+        for raw in wording.split():
+            known = cache.get(raw)
+            if known is not None:
+                steps.extend(known)
+                continue
+            if raw[0] == "{" or raw[-1] == "}":
+                name = raw[1:-1]
+                if not _REFERENCE.fullmatch(raw):
+                    raise self.error(where, f"{phrase!r}: a {{group}} stands as a word of its own")
+                if name not in self.group_names and name != NUMBER_GROUP:
+                    raise self.error(
+                        where, f"{phrase!r}: no group named {{{name}}} (above it) in [groups]"
+                    )
+                steps.append((_GROUP_REF, name))
+                continue
+            known = cache[raw] = self.word_steps(raw, split)
+            steps.extend(known)
+        return steps
+
+    def word_steps(self, raw: str, split: bool) -> tuple[_Step, ...]:
+        """One word of a wording as steps (a spelling may make it two), learnt once."""
+        steps: list[_Step] = []
+        for word, compared in _phrase_words(raw):
+            reading = self.spellings.get(compared, (compared,))
+            steps.extend((_WORD, part) for part in reading)
+            self.words.learn(word, reading, split)
+        return tuple(steps)
 
 
 class SafetyScreen:
     """Screens a client's text for phrases that may signal crisis; English is always checked.
 
-    Build one with `load` (or `from_tables` in tests) at start-up and share it: it holds only
-    compiled phrases, and `screen` keeps nothing of the text it reads.
+    Build one with `load` (or `from_tables` in tests) at start-up and share it: it holds the
+    phrases and a memory of how unknown words read, never the text it screens.
     """
 
     def __init__(self, languages: Mapping[str, _Language]) -> None:
@@ -378,6 +1102,12 @@ class SafetyScreen:
             raise SafetyConfigError(f"no {FALLBACK_LANGUAGE} safety table with resources")
         self._languages = dict(languages)
         self._fallback_resources = english.resources
+        self._levels: dict[str, Level] = {}
+        for table in languages.values():
+            for category, level in table.levels.items():
+                # A category urgent in any language is urgent.
+                if self._levels.get(category) != "urgent":
+                    self._levels[category] = level
 
     @classmethod
     def load(cls, folder: Path) -> SafetyScreen:
@@ -417,6 +1147,10 @@ class SafetyScreen:
         """Languages with a safety file."""
         return frozenset(self._languages)
 
+    def level_of(self, category: str) -> Level:
+        """The level of a category (a stored one after a restart); unknown ones are urgent."""
+        return self._levels.get(category, "urgent")
+
     def screen(self, text: str, language: str) -> SafetyMatch | None:
         """The category of a phrase found in the text (its language's or English), or None."""
         return self._find(text, (self._resolve(language), FALLBACK_LANGUAGE))
@@ -429,15 +1163,21 @@ class SafetyScreen:
         )
 
     def _find(self, text: str, codes: tuple[str, ...]) -> SafetyMatch | None:
-        """Normalise once; the first of these languages (each read once) that finds a phrase."""
-        normalised = normalise(text)
-        if not normalised:
+        """Normalise once; an urgent match in any of these languages (each read once), else
+        the first concern."""
+        normalised = normalise(_SENTENCE_END.sub(f" {_BREAK} ", text))
+        if not normalised.replace(_BREAK, "").strip():
             return None
-        for code in dict.fromkeys(codes):
-            category = self._languages[code].find(normalised)
-            if category is not None:
-                return SafetyMatch(category)
-        return None
+        words = _Text(normalised)
+        concern: SafetyMatch | None = None
+        for index, code in enumerate(dict.fromkeys(codes)):
+            # Typos are read in the conversation's own language only: "suicida" is a Spanish
+            # word, not a misspelt English one.
+            found = self._languages[code].find(words, typos=index == 0)
+            if found is not None and found.level == "urgent":
+                return found
+            concern = concern or found
+        return concern
 
     def unfilled(self) -> list[str]:
         """Languages whose resources still hold the place left for the programme's own lines."""

@@ -7,6 +7,7 @@ from telegram import Update
 from bot.domain.models import Client, Specialist
 from bot.handlers.common import answer_quietly
 from bot.handlers.context import Context, services
+from bot.handlers.inbox import unscreened_kind
 from bot.services.onboarding import parse_consent_data
 from bot.services.people import Person
 
@@ -45,7 +46,6 @@ async def on_client_message(
     words = message.text or message.caption
     flagged = found.safety.screen(words, client.language) if words else None
     # Spoken words are not screened: the specialist's header says so.
-    unscreened = bool(message.voice or message.video or message.video_note)
     await found.relay.from_client(
         update.update_id,
         client,
@@ -54,7 +54,7 @@ async def on_client_message(
         replied_to(update),
         flagged,
         forwarded=message.forward_origin is not None,
-        unscreened=unscreened,
+        unscreened=unscreened_kind(message),
     )
 
 

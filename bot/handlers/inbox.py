@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import filters
 
 from bot.handlers.context import Context, services
@@ -33,6 +33,13 @@ log = EventLog(__name__)
 # Waits between attempts to store a message while the database fails.
 FIRST_RETRY_SECONDS = 0.25
 MAX_RETRY_SECONDS = 5.0
+# What the safety screen cannot read: kinds of message with sound or moving pictures.
+UNSCREENED_KINDS = ("voice", "video_note", "video", "audio")
+
+
+def unscreened_kind(message: Message) -> str | None:
+    """The kind of a voice note, video note, video or audio; None for anything screenable."""
+    return next((kind for kind in UNSCREENED_KINDS if getattr(message, kind) is not None), None)
 
 
 def received(update: Update) -> Received | None:
@@ -52,6 +59,7 @@ def received(update: Update) -> Received | None:
         chat_id=message.chat.id,
         message_id=message.message_id,
         reply_to_message_id=reply.message_id if reply else None,
+        unscreened=unscreened_kind(message),
     )
 
 

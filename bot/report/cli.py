@@ -25,8 +25,9 @@ def _date(text: str) -> date:
 
 def add_report_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """The `report` subcommand and its options."""
+    summary = "write the programme report (HTML with charts; CSV with --csv)"
     report = commands.add_parser(
-        "report", help="write the programme report (HTML with charts; CSV with --csv)"
+        "report", help=summary, description=summary[0].upper() + summary[1:]
     )
     report.add_argument("--from", dest="first", type=_date, help="first day (default: 12 weeks)")
     report.add_argument("--to", dest="last", type=_date, help="last day (default: today)")

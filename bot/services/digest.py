@@ -3,7 +3,8 @@
 The tick sends it once the specialist's local time (the programme's zone) has
 passed HH:MM and none went today. It covers yesterday's HH:MM to today's, local time,
 whenever it is actually sent (a late tick, a restart, a clock change): every message
-and tap falls in exactly one summary. From stored metadata only: who wrote (how many
+and tap falls in exactly one summary. From stored metadata only: who may need them (a
+possibly urgent message, or one that may need attention), who wrote (how many
 messages), who tapped which button, who is paused or stopped, and who has been quiet
 for more than two weeks. Never what anyone wrote.
 """
@@ -93,7 +94,14 @@ class Digests(StaffService):
             key=lambda pair: -pair[1],
         )
         t = self._texts.get
+        flagged = [
+            t(f"safety_levels.digest_{level}_item", alias=f.client.alias)
+            for f in sorted(facts, key=lambda f: f.client.alias.casefold())
+            for level, moment in (("urgent", f.flagged_at), ("concern", f.concern_at))
+            if moment is not None and start <= moment < end
+        ]
         sections = {
+            "safety_levels.digest_flagged": flagged,
             "digest.wrote": [t("digest.wrote_item", alias=a, count=n) for a, n in wrote],
             "digest.tapped": [
                 t("digest.tapped_item", alias=a, answer=t(f"answer.{answer}"))

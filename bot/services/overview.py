@@ -20,6 +20,7 @@ PAGE_SIZE = 10
 _MARKERS = {
     Attention.URGENT: "clients.marker_urgent",
     Attention.WAITING: "escalation.marker_waiting",
+    Attention.CONCERN: "safety_levels.marker_concern",
     Attention.TALK: "clients.marker_talk",
     Attention.QUIET: "clients.marker_quiet",
 }

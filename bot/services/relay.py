@@ -120,22 +120,20 @@ class Relay:
         flagged: SafetyMatch | None = None,
         *,
         forwarded: bool = False,
-        unscreened: bool = False,
+        unscreened: str | None = None,
     ) -> Outcome:
         """Copy a client's message to their specialist (once per update, whatever happens).
 
-        A message the client forwarded (someone else's words) goes under a header that says
-        so, and a run of forwards under one such header; the client's own next words start
-        a new one.
-
-        A message the safety screen flagged goes first all the same, under a header that
-        marks it as possibly urgent; then the client gets the resources (at most once an
-        hour) and a line saying their message has gone to their specialist. While the
-        specialist is away the copy arrives silently (unless flagged), and the client gets
-        the away note once a day. Every message starts the wait for an answer (a reminder
-        after REMIND_AFTER_HOURS); one screened urgent also starts the escalation clock
-        (bot.services.escalation). A voice message or video (`unscreened`) could not be
-        screened, and its header says so, so that nobody assumes it was.
+        A message the safety screen flagged goes first all the same, under a loud header:
+        `urgent` marks it possibly urgent, goes ahead of the chat's queue, starts the
+        escalation clock (bot.services.escalation), and the client gets the resources (at
+        most once an hour); `concern` says it may need attention and why, and the client
+        sees nothing unusual. A message the client forwarded (someone else's words) goes
+        under a header that says so, a run of forwards under one such header. A voice note,
+        video or audio (`unscreened`, its kind) says in its header that it was not screened.
+        While the specialist is away the copy arrives silently (unless flagged), and the
+        client gets the away note once a day. Every message starts the wait for an answer
+        (a reminder after REMIND_AFTER_HOURS).
         """
         now = self._clock.now()
         async with self._db.transaction():
@@ -154,12 +152,19 @@ class Relay:
                 else None
             )
             away = specialist.is_away(self._away.today(now))
+            urgent = flagged is not None and flagged.level == "urgent"
             if flagged is not None:
-                await self._clients.mark_flagged(client.id, now)
+                await self._clients.mark_flagged(client.id, now, flagged.level)
                 await events.about(self._db, events.FLAGGED, now, client, flagged.level)
-                header = self._texts.get("relay.urgent_header", alias=client.alias)
+                header = self._flagged_header(client, flagged)
             elif forwarded:
                 header = self._texts.get("forwarded.header", alias=client.alias)
+            elif unscreened is not None:
+                header = self._texts.get(
+                    "safety_levels.unscreened_header",
+                    alias=client.alias,
+                    kind=self._texts.get(f"safety_levels.kind_{unscreened}"),
+                )
             elif answered is None:
                 header = self._texts.get("relay.header_to_specialist", alias=client.alias)
             else:
@@ -168,10 +173,6 @@ class Relay:
                     alias=client.alias,
                     when=self._checkins.label(answered),
                 )
-            if unscreened:
-                header += "\n" + self._texts.get("escalation.unscreened")
-            # Possibly urgent words go ahead of whatever waits for the specialist's chat.
-            urgent = flagged is not None and flagged.level == "urgent"
             new_thread = await self._copy(
                 client=client,
                 specialist=specialist,
@@ -180,12 +181,13 @@ class Relay:
                 dest_chat_id=specialist.chat_id,
                 header=header,
                 reply_to=thread_to,
-                force_header=answered is not None or flagged is not None or unscreened,
+                force_header=answered is not None or flagged is not None or bool(unscreened),
                 silent=away and flagged is None,
                 forwarded=forwarded,
                 priority=Priority.URGENT if urgent else Priority.PERSON,
             )
             if urgent:
+                # Possibly urgent words went ahead of whatever waits for the specialist.
                 await resume_after_urgent(
                     self._outbox, self._relay, self._clients, self._texts, specialist.chat_id, now
                 )
@@ -200,16 +202,14 @@ class Relay:
                     now,
                     away=away,
                 )
-            resources_sent = flagged is not None and await self._safety_reply(
-                client, specialist, now
-            )
+            resources_sent = urgent and await self._safety_reply(client, specialist, now)
             noted = away and await self._away.note(
                 client, specialist, now, with_resources=not resources_sent
             )
             if specialist.blocked:
                 # Kept for them, not passed on: the client hears so (bot.services.unreachable).
-                await self._unreachable.announce(specialist, urgent_now=flagged is not None)
-            elif flagged is None and new_thread and not noted:
+                await self._unreachable.announce(specialist, urgent_now=urgent)
+            elif not urgent and new_thread and not noted:
                 await self._outbox.text(
                     client.chat_id,
                     self._texts.get(
@@ -221,6 +221,7 @@ class Relay:
             client=client.id,
             specialist=specialist.id,
             flagged=flagged.category if flagged else None,
+            level=flagged.level if flagged else None,
         )
         metrics.relayed("to_specialist", flagged=flagged is not None)
         return Outcome.RELAYED
@@ -374,6 +375,16 @@ class Relay:
         )
         await self._escalations.answered(client, responder, now)
 
+    def _flagged_header(self, client: Client, flagged: SafetyMatch) -> str:
+        """The loud header over a flagged message: possibly urgent, or may need attention."""
+        if flagged.level == "urgent":
+            return self._texts.get("relay.urgent_header", alias=client.alias)
+        return self._texts.get(
+            "safety_levels.concern_header",
+            alias=client.alias,
+            category=flagged.category.replace("_", " "),
+        )
+
     async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> bool:
         """The resources to a client whose words may signal risk, at most once an hour."""
         if not await self._clients.claim_safety_reply(client.id, now, SAFETY_REPLY_EVERY):
@@ -521,7 +532,12 @@ class Relay:
                 person.their_specialist,
                 message.message_id,
                 message.reply_to_message_id,
-                SafetyMatch(category) if category is not None else None,
+                (
+                    SafetyMatch(category, self._safety.level_of(category))
+                    if category is not None
+                    else None
+                ),
+                unscreened=message.unscreened,
             )
         elif person.is_admin:
             admin = Responder(person.user_id, person.user_id, None, is_admin=True)

@@ -9,6 +9,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain.models import Client, ClientStatus
+from bot.domain.safety import Level
 from bot.storage.db import Database, from_db, to_db
 
 CLIENT_COLUMNS = (
@@ -214,10 +215,11 @@ class ClientRepository:
             (specialist_id, alias, client_id),
         )
 
-    async def mark_flagged(self, client_id: int, now: datetime) -> None:
-        """The client's message was marked possibly urgent."""
+    async def mark_flagged(self, client_id: int, now: datetime, level: Level = "urgent") -> None:
+        """The client's message was marked possibly urgent, or (concern) as may need attention."""
+        column = "last_flagged_at" if level == "urgent" else "last_concern_at"
         await self._db.write(
-            "UPDATE clients SET last_flagged_at = ? WHERE id = ?", (to_db(now), client_id)
+            f"UPDATE clients SET {column} = ? WHERE id = ?", (to_db(now), client_id)
         )
 
     async def claim_away_note(self, client_id: int, today: date) -> bool:

@@ -19,6 +19,8 @@ class Received:
     reply_to_message_id: int | None
     # What the safety screen found when the message arrived (a category, never words).
     safety_category: str | None = None
+    # A voice note, video or audio the screen cannot read: its kind, never its content.
+    unscreened: str | None = None
 
 
 class InboxRepository:
@@ -31,7 +33,8 @@ class InboxRepository:
         """Remember a message until it is handled."""
         await self._db.write(
             "INSERT OR IGNORE INTO inbox (update_id, user_id, chat_id, message_id,"
-            " reply_to_message_id, safety_category, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " reply_to_message_id, safety_category, unscreened, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 received.update_id,
                 received.user_id,
@@ -39,6 +42,7 @@ class InboxRepository:
                 received.message_id,
                 received.reply_to_message_id,
                 received.safety_category,
+                received.unscreened,
                 to_db(now),
             ),
         )
@@ -51,7 +55,7 @@ class InboxRepository:
         """Messages a crash left unhandled, oldest first."""
         rows = await self._db.fetch_all(
             "SELECT update_id, user_id, chat_id, message_id, reply_to_message_id,"
-            " safety_category FROM inbox"
+            " safety_category, unscreened FROM inbox"
             " ORDER BY update_id"
         )
         return [Received(*row) for row in rows]

@@ -479,6 +479,24 @@ async def m015_retention_indexes(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m009_screen_levels(conn: aiosqlite.Connection) -> None:
+    """The screen's second level, and what it cannot read.
+
+    - clients.last_concern_at: the last message with indirect warning signs ("concern"),
+      which marks the client in /clients and the digest as possibly urgent ones are.
+    - inbox.unscreened: the kind of a voice note, video or audio (never its content), so a
+      message relayed after a crash still tells the specialist it was not screened.
+    A stored category's level comes from the safety files, so it needs no column.
+    """
+    await run_script(
+        conn,
+        """
+        ALTER TABLE clients ADD COLUMN last_concern_at TEXT;
+        ALTER TABLE inbox ADD COLUMN unscreened TEXT;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -488,6 +506,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m006_inbox_safety,
     m007_used_invites_go,
     m008_sent_links,
+    m009_screen_levels,
     m010_escalation,
     m012_held_messages,
     m014_heartbeat,

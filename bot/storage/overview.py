@@ -24,7 +24,7 @@ _TAPS = (
 _FACTS = (
     f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS},"
     " coalesce(c.last_reply_at, c.consented_at) AS last_heard_at,"
-    " c.last_flagged_at AS flagged_at, c.waiting_since,"
+    " c.last_flagged_at AS flagged_at, c.waiting_since, c.last_concern_at AS concern_at,"
     " (SELECT max(l.created_at) FROM relay_links l WHERE l.client_id = c.id"
     "   AND l.direction = 'to_specialist' AND l.source_message_id IS NOT NULL) AS last_wrote_at,"
     " (SELECT max(l.created_at) FROM relay_links l WHERE l.client_id = c.id"
@@ -48,6 +48,7 @@ def _facts(row: aiosqlite.Row) -> ClientFacts:
         talk_at=maybe_from_db(row["talk_at"]),
         waiting_since=maybe_from_db(row["waiting_since"]),
         taps=tuple(reversed(row["taps"].split(","))) if row["taps"] else (),
+        concern_at=maybe_from_db(row["concern_at"]),
     )
 
 

@@ -75,3 +75,20 @@ def test_silence_counts_after_two_weeks_and_never_for_a_blocked_client() -> None
     assert facts("A", heard=timedelta(days=14, seconds=1)).quiet_for(NOW) is not None
     blocked = facts("A", heard=timedelta(days=40), status=ClientStatus.BLOCKED)
     assert blocked.attention(NOW) is Attention.NONE
+
+
+def test_a_message_that_may_need_attention_comes_after_urgent_and_before_talk() -> None:
+    concern = facts("Concern", talk=timedelta(hours=1))
+    concern = ClientFacts(**{**concern.__dict__, "concern_at": NOW - timedelta(hours=2)})
+    found = by_attention(
+        [
+            facts("Talk", talk=timedelta(hours=1)),
+            concern,
+            facts("Urgent", flagged=timedelta(days=1)),
+        ],
+        NOW,
+    )
+    assert [f.client.alias for f in found] == ["Urgent", "Concern", "Talk"]
+    assert concern.attention(NOW) is Attention.CONCERN
+    answered = ClientFacts(**{**concern.__dict__, "last_answered_at": NOW})
+    assert answered.attention(NOW) is Attention.NONE

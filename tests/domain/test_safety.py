@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from bot.config import CONFIG_DIR
 from bot.domain.safety import (
+    Level,
     SafetyConfigError,
     SafetyMatch,
     SafetyScreen,
@@ -26,6 +27,23 @@ ENGLISH = tomllib.loads((SAFETY_DIR / "en.toml").read_text("utf-8"))
 SCREEN = SafetyScreen.load(SAFETY_DIR)
 CATEGORIES = frozenset(ENGLISH["categories"])
 PLACEHOLDER = "[Programme: add your local crisis lines here]"
+# The shipped categories and their levels (the same in every language).
+LEVELS: dict[str, Level] = {
+    "suicide": "urgent",
+    "self_harm": "urgent",
+    "overdose": "urgent",
+    "harm_to_others": "urgent",
+    "abuse": "urgent",
+    "hopelessness": "concern",
+    "burden": "concern",
+    "goodbye": "concern",
+    "passive_ideation": "concern",
+}
+
+
+def found(category: str) -> SafetyMatch:
+    """What the screen returns for a shipped category."""
+    return SafetyMatch(category, LEVELS[category])
 
 
 def fullwidth(text: str) -> str:
@@ -47,7 +65,7 @@ MATCHES = [
     ("KILL MYSELF", "suicide"),
     ("i just want to die", "suicide"),
     ("I'm going to end my life tonight", "suicide"),
-    ("everyone would be better off without me", "suicide"),
+    ("everyone would be better off without me", "burden"),
     ("I've been thinking about suicide", "suicide"),
     ("feeling really suicidal today", "suicide"),
     ("I wish I was dead", "suicide"),
@@ -73,9 +91,9 @@ MATCHES = [
     ("i do not want to live", "suicide"),
     ("I dont wanna be alive", "suicide"),
     ("i wannna die", "suicide"),
-    ("I can't go on like this", "suicide"),
-    ("I cannot go on living", "suicide"),
-    ("i cant go on like this", "suicide"),
+    ("I can't go on like this", "hopelessness"),
+    ("I cannot go on like this any more", "hopelessness"),
+    ("i cant go on like this", "hopelessness"),
     ("gonna OD tonight", "overdose"),
     ("I'm going to od", "overdose"),
     # digits and symbols for letters
@@ -160,23 +178,23 @@ SPANISH_MATCHES = [
     ("a veces pienso en quitarme la vida", "suicide"),
     ("voy a acabar con mi vida esta noche", "suicide"),
     ("me voy a matar", "suicide"),
-    ("todos estarían mejor sin mí", "suicide"),
+    ("todos estarían mejor sin mí", "burden"),
     ("ojalá estuviera muerta", "suicide"),
-    ("no le encuentro sentido a la vida", "suicide"),
+    ("no le encuentro sentido a la vida", "hopelessness"),
     ("la vida no vale la pena", "suicide"),
     ("he pensado en el suicidio", "suicide"),
     ("me quiero suicidar", "suicide"),
     ("quiero tirarme de un puente", "suicide"),
-    ("no puedo seguir así", "suicide"),
+    ("no puedo seguir así", "hopelessness"),
     # without accents, capitals, stretched letters, digits and texting spellings
     ("ya no kiero vivir", "suicide"),
     ("QUIERO MORIRME", "suicide"),
     ("quiero moriiiir", "suicide"),
     ("m3 qu1ero m0rir", "suicide"),
     ("no tengo razones pa vivir", "suicide"),
-    ("estarian mejor sin mi", "suicide"),
+    ("estarian mejor sin mi", "burden"),
     ("suisidio", "suicide"),
-    ("ojala no despertarme", "suicide"),
+    ("ojala no despertarme", "passive_ideation"),
     ("#quieromorir", "suicide"),
     ("quiero... morir", "suicide"),
     # the other categories
@@ -202,7 +220,7 @@ SPANISH_MATCHES = [
     ("me voy a quitar la vida", "suicide"),
     ("me quiero ahorcar", "suicide"),
     ("me voy a pegar un tiro", "suicide"),
-    ("me quiero cortar las venas", "suicide"),
+    ("me quiero cortar las venas", "self_harm"),
     ("me voy a tirar de un puente", "suicide"),
     ("me voy a tirar por la ventana", "suicide"),
     ("pienso en matarme", "suicide"),
@@ -256,7 +274,7 @@ SPANISH_NON_MATCHES = [
 def test_urgent_wording_is_noticed_however_it_is_typed(
     language: str, text: str, category: str
 ) -> None:
-    assert SCREEN.screen(text, language) == SafetyMatch(category)
+    assert SCREEN.screen(text, language) == found(category)
 
 
 @pytest.mark.parametrize(
@@ -275,21 +293,40 @@ def _phrases(table: dict[str, Any] = ENGLISH) -> list[tuple[str, str]]:
     ]
 
 
+def _filled(wording: str, table: dict[str, Any]) -> str:
+    """A wording with each {group} replaced by the group's first word(s)."""
+    while match := re.search(r"\{([a-z_]+)\}", wording):
+        name = match.group(1)
+        first = "20" if name == "number" else expand_phrase(table["groups"][name][0])[-1]
+        wording = wording[: match.start()] + first + wording[match.end() :]
+    return wording
+
+
 @pytest.mark.parametrize(
     ("language", "category", "phrase"),
     [("en", *pair) for pair in _phrases()] + [("es", *pair) for pair in _phrases(SPANISH)],
 )
-def test_every_phrase_in_the_file_matches_each_of_its_wordings(
+def test_every_phrase_in_the_file_is_found_at_its_level_or_louder(
     language: str, category: str, phrase: str
 ) -> None:
+    """Each wording (groups by their first word) is flagged: an urgent phrase as urgent (its
+    own category or another urgent one found first), a concern at least as a concern."""
+    table = ENGLISH if language == "en" else SPANISH
     for wording in expand_phrase(phrase):
-        for text in (wording, wording.upper(), f"... {wording}!"):
-            assert SCREEN.screen(text, language) == SafetyMatch(category), text
+        filled = _filled(wording, table)
+        for text in (filled, filled.upper(), f"... {filled}!"):
+            match = SCREEN.screen(text, language)
+            assert match is not None, text
+            assert match.level == "urgent" or match == found(category), (text, match)
 
 
-def test_the_english_file_is_a_reasonable_size_with_the_agreed_categories() -> None:
-    assert {"suicide", "self_harm", "harm_to_others", "abuse", "overdose"} == CATEGORIES
-    assert 40 <= len(_phrases()) <= 80
+def test_the_files_have_the_agreed_categories_and_levels() -> None:
+    assert dict(SCREEN._levels) == LEVELS
+    assert {name: table["level"] for name, table in ENGLISH["categories"].items()} == LEVELS
+    assert {name: table["level"] for name, table in SPANISH["categories"].items()} == LEVELS
+    for table in (ENGLISH, SPANISH):
+        assert 150 <= len(_phrases(table)) <= 400
+        assert len(table["about"]["phrases"]) >= 40
 
 
 def test_the_resources_send_people_to_emergency_services_and_leave_room_for_local_lines() -> None:
@@ -300,11 +337,6 @@ def test_the_resources_send_people_to_emergency_services_and_leave_room_for_loca
     lowered = text.lower()
     for clinical in ("suicid", "disorder", "depress", "diagnos", "patient", "symptom"):
         assert clinical not in lowered
-
-
-def test_the_spanish_file_has_the_same_categories_and_a_reasonable_size() -> None:
-    assert set(SPANISH["categories"]) == CATEGORIES
-    assert 40 <= len(_phrases(SPANISH)) <= 100
 
 
 def test_the_spanish_resources_are_in_spanish_and_keep_the_marked_place() -> None:
@@ -544,3 +576,458 @@ def test_huge_and_odd_texts_are_screened() -> None:
     assert SCREEN.screen("\ud800 kill myself \udfff", "en") == SafetyMatch("suicide")
     assert SCREEN.screen("x" * 100_000, "en") is None
     assert SCREEN.screen("p" + "1" * 100_000 + "s", "en") is None
+
+
+# Each family of the issue, in both languages, with the level the specialist sees.
+FAMILIES: dict[str, list[tuple[str, str, str]]] = {
+    "indirect warning signs": [
+        ("en", "honestly they'd all be better off without me", "burden"),
+        ("en", "i feel like such a burden to my family", "burden"),
+        ("en", "i can't see a future anymore", "hopelessness"),
+        ("en", "nothing is ever going to get better", "hopelessness"),
+        ("en", "just wanted to say goodbye to you before", "goodbye"),
+        ("en", "i'm giving away all my stuff", "goodbye"),
+        ("en", "i hope i never wake up", "passive_ideation"),
+        ("en", "sometimes i want to disappear forever", "passive_ideation"),
+        ("en", "i have a plan and i've picked a date", "suicide"),
+        ("es", "soy una carga para mi familia", "burden"),
+        ("es", "no le veo futuro a nada", "hopelessness"),
+        ("es", "solo quería despedirme de ti", "goodbye"),
+        ("es", "estoy regalando todas mis cosas", "goodbye"),
+        ("es", "quisiera dormir y no despertar", "passive_ideation"),
+        ("es", "ya tengo un plan y elegí la fecha", "suicide"),
+    ],
+    "people by name, not only pronouns": [
+        ("en", "my stepfather touches me", "abuse"),
+        ("en", "my roommate keeps threatening me", "abuse"),
+        ("en", "my boss grabbed me", "abuse"),
+        ("en", "my partner has been hitting me", "abuse"),
+        ("en", "my ex keeps threatening to kill me", "abuse"),
+        ("en", "i'm going to kill my boss", "harm_to_others"),
+        ("en", "i want to hurt them", "harm_to_others"),
+        ("es", "mi padrastro me toca", "abuse"),
+        ("es", "mi compañero de piso me amenaza", "abuse"),
+        ("es", "mi esposa me está pegando", "abuse"),
+        ("es", "voy a matar a mi jefe", "harm_to_others"),
+    ],
+    "inflections and tenses": [
+        ("en", "i'm thinking about taking my own life", "suicide"),
+        ("en", "started cutting again", "self_harm"),
+        ("en", "I cut last night", "self_harm"),
+        ("en", "been self harming for weeks", "self_harm"),
+        ("es", "me corté anoche", "self_harm"),
+        ("es", "me autolesioné otra vez", "self_harm"),
+        ("es", "me tomé todas las pastillas", "overdose"),
+        ("es", "intenté suicidarme el año pasado", "suicide"),
+    ],
+    "slang, short forms and typos": [
+        ("en", "honestly gonna kms", "suicide"),
+        ("en", "kys", "harm_to_others"),
+        ("en", "i want to unalive myself", "suicide"),
+        ("en", "sewerslide", "suicide"),
+        ("en", "I OD'd last night", "overdose"),
+        ("en", "i'm suicdal", "suicide"),
+        ("en", "i overdosd", "overdose"),
+        ("es", "me voy a suisidar", "suicide"),
+        ("es", "pienso en el sucidio", "suicide"),
+        ("es", "me kiero matar", "suicide"),
+    ],
+    "method, means and quantity": [
+        ("en", "i took a whole bottle of pills", "overdose"),
+        ("en", "just swallowed 30 paracetamol", "overdose"),
+        ("en", "took like 40 ibuprofen", "overdose"),
+        ("en", "i'm going to take all my xanax", "overdose"),
+        ("en", "💊💊💊 tonight", "overdose"),
+        ("en", "🔪 on my wrists again", "self_harm"),
+        ("en", "i bought a rope", "suicide"),
+        ("en", "i'm going to jump off the bridge", "suicide"),
+        ("es", "me tomé un frasco entero de pastillas", "overdose"),
+        ("es", "me acabo de tomar 30 paracetamoles", "overdose"),
+        ("es", "me compré una pistola", "suicide"),
+        ("es", "me voy a tirar del puente", "suicide"),
+    ],
+    "writing that slips past a plain reading": [
+        ("en", "k i l l myself", "suicide"),
+        ("en", "killmyself", "suicide"),
+        ("en", "iwanttodie", "suicide"),
+        ("en", "ki\u200bll myself", "suicide"),  # zero-width space inside the word
+        ("en", "k\u0456ll m\u0443self", "suicide"),  # Cyrillic i and u
+        ("en", "k\u03b9ll myself", "suicide"),  # Greek iota
+        ("en", "s u i c i d e", "suicide"),
+        ("es", "quieromorir", "suicide"),
+        ("es", "q u i e r o m o r i r", "suicide"),
+        ("es", "quiero mor\u200bir", "suicide"),
+        ("es", "acabarconmivida", "suicide"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "category"),
+    [case for cases in FAMILIES.values() for case in cases],
+)
+def test_each_family_is_found_at_its_level(language: str, text: str, category: str) -> None:
+    assert SCREEN.screen(text, language) == found(category)
+
+
+# Talk about the subject, and everyday words that share some with crisis language.
+ABOUT: list[tuple[str, str]] = [
+    ("en", "I volunteer for a suicide prevention charity"),
+    ("en", "I watched a documentary about suicide last night, it was really moving"),
+    ("en", "my friend works in suicide prevention and loves it"),
+    ("en", "I'm a nurse, we had three overdoses on my shift last night"),
+    ("en", "had a patient who overdosed on paracetamol today, she's ok now"),
+    ("en", "2 years clean from self harm today!"),
+    ("en", "i used to self harm but i haven't for a long time"),
+    ("en", "i overdosed on coffee this morning lol"),
+    ("en", "cut myself shaving lol"),
+    ("en", "took 2 ibuprofen for my headache"),
+    ("en", "my boyfriend beat me at chess again"),
+    ("en", "i'll kill him if he spoils the show lol"),
+    ("en", "my mum is going to kill me when she sees my room"),
+    ("en", "the steak was overdone"),
+    ("en", "I ran 5 kms today"),
+    ("en", "therapist"),
+    ("es", "soy voluntaria en una asociación de prevención del suicidio"),
+    ("es", "anoche vi un documental sobre el suicidio"),
+    ("es", "mi amigo trabaja en prevención del suicidio"),
+    ("es", "soy enfermera y anoche tuvimos tres sobredosis en la guardia"),
+    ("es", "hoy cumplo 2 años sin autolesionarme"),
+    ("es", "sobredosis de chocolate otra vez"),
+    ("es", "me corté afeitándome jaja"),
+    ("es", "me tomé 2 ibuprofenos para el dolor de cabeza"),
+    ("es", "mi novio me ganó al ajedrez otra vez"),
+    ("es", "mi mamá me va a matar cuando vea mi cuarto"),
+    ("es", "tengo que tomarme todas las pastillas del antibiótico"),
+]
+
+
+@pytest.mark.parametrize(("language", "text"), ABOUT)
+def test_talk_about_the_subject_and_look_alikes_are_left_alone(language: str, text: str) -> None:
+    assert SCREEN.screen(text, language) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "category"),
+    [
+        ("en", "I watched a documentary about suicide and now I want to kill myself", "suicide"),
+        ("en", "my friend works in suicide prevention but i'm going to kill myself", "suicide"),
+        ("en", "i used to self harm and i started cutting again last week", "self_harm"),
+        ("en", "overdosed on coffee lol. also i took a whole bottle of pills", "overdose"),
+        ("en", "i'm 2 years clean but i cut again last night", "self_harm"),
+        ("es", "vi un documental sobre el suicidio y ahora me quiero matar", "suicide"),
+        ("es", "antes me autolesionaba y la semana pasada volví a cortarme", "self_harm"),
+    ],
+)
+def test_talk_about_the_subject_never_hides_a_statement_beside_it(
+    language: str, text: str, category: str
+) -> None:
+    assert SCREEN.screen(text, language) == found(category)
+
+
+def test_an_urgent_phrase_anywhere_wins_over_a_concern_before_it() -> None:
+    text = "nobody would miss me. i took too many pills"
+    assert SCREEN.screen(text, "en") == found("overdose")
+    assert SCREEN.screen("nobody would miss me", "en") == found("burden")
+
+
+def test_a_typo_is_read_in_the_conversations_language_only() -> None:
+    # "suicidas" is Spanish, one letter from the English "suicidal".
+    assert SCREEN.screen("un personaje con ideas suicidas", "es") is None
+    assert SCREEN.screen("i am suicidas", "en") == found("suicide")
+
+
+def test_a_listed_real_word_is_never_a_typo() -> None:
+    assert SCREEN.screen("he overdoes it at the gym", "en") is None
+    assert SCREEN.screen("i overdosd", "en") == found("overdose")
+
+
+def test_the_level_of_a_stored_category_comes_from_the_files() -> None:
+    assert SCREEN.level_of("burden") == "concern"
+    assert SCREEN.level_of("suicide") == "urgent"
+    assert SCREEN.level_of("a category removed since") == "urgent"
+
+
+GROUPS_TABLES: dict[str, dict[str, Any]] = {
+    "en": {
+        "resources": "r",
+        "groups": {
+            "people": ["husband", "step (dad|father)", "room-mate"],
+            "someone": ["he", "my {people}"],
+        },
+        "categories": {
+            "abuse": {"level": "urgent", "phrases": ["{someone} hits me"]},
+            "overdose": {"phrases": ["took {number} pills"]},
+            "burden": {"level": "concern", "phrases": ["a burden"]},
+        },
+        "about": {"phrases": ["hits me up"]},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("my husband hits me", SafetyMatch("abuse")),
+        ("my step father hits me", SafetyMatch("abuse")),
+        ("my roommate hits me", SafetyMatch("abuse")),
+        ("he hits me", SafetyMatch("abuse")),
+        ("my neighbour hits me", None),
+        ("he hits me up later", None),
+        ("took 40 pills", SafetyMatch("overdose")),
+        ("took some pills", None),
+        ("i feel like a burden", SafetyMatch("burden", "concern")),
+    ],
+)
+def test_groups_levels_and_about_phrases_in_a_programmes_file(
+    text: str, expected: SafetyMatch | None
+) -> None:
+    assert SafetyScreen.from_tables(GROUPS_TABLES).screen(text, "en") == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"categories": _suicide(["{nobody} hits me"])}, "categories.suicide.phrases[0]"),
+        ({"categories": _suicide(["x{people}"])}, "categories.suicide.phrases[0]"),
+        ({"groups": {"people": ["{people}"]}}, "groups.people[0]"),
+        ({"groups": {"People": ["a"]}}, "groups.People"),
+        ({"groups": ["a"]}, "groups"),
+        (
+            {"categories": {"suicide": {"level": "loud", "phrases": ["a"]}}},
+            "categories.suicide.level",
+        ),
+        ({"about": {"phrases": []}}, "about.phrases"),
+        ({"about": ["a"]}, "about"),
+        ({"not_typos": "overdone"}, "not_typos"),
+    ],
+)
+def test_a_malformed_group_level_or_about_is_refused_naming_the_key(
+    change: dict[str, object], named: str
+) -> None:
+    table: dict[str, object] = {"resources": "r", "categories": _suicide(["want to die"])}
+    table.update(change)
+    with pytest.raises(SafetyConfigError, match=re.escape(f"<en>: {named}")):
+        SafetyScreen.from_tables({"en": table})
+
+
+CORPUS_DIR = Path(__file__).parent / "safety_corpus"
+
+
+def _corpus(language: str) -> list[tuple[str, str, str]]:
+    """The language's corpus and its fresh batch (written before the near rules existed)."""
+    rows = [
+        row
+        for name in (language, f"fresh_{language}")
+        for row in (CORPUS_DIR / f"{name}.tsv").read_text("utf-8").splitlines()
+    ]
+    return [tuple(row.split("\t", 2)) for row in rows if row and not row.startswith("#")]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_corpus_is_caught_with_few_false_alarms(language: str) -> None:
+    """The floor under the shipped files: a change that loses recall or raises false
+    alarms on the labelled corpus fails here (bench/bench_safety.py prints the detail)."""
+    rows = _corpus(language)
+    crisis = [(level, text) for level, _, text in rows if level != "none"]
+    benign = [text for level, _, text in rows if level == "none"]
+    assert len(rows) >= 300 and len(crisis) >= 150 and len(benign) >= 150
+    caught = [SCREEN.screen(text, language) for _, text in crisis]
+    recall = sum(match is not None for match in caught) / len(crisis)
+    alarms = sum(SCREEN.screen(text, language) is not None for text in benign) / len(benign)
+    urgent_as_urgent = [
+        match is not None and match.level == "urgent"
+        for (level, _), match in zip(crisis, caught, strict=True)
+        if level == "urgent"
+    ]
+    assert recall >= 0.95
+    assert alarms <= 0.03
+    assert sum(urgent_as_urgent) / len(urgent_as_urgent) >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("took pills", True),  # both choices left out, the last at the very end
+        ("i took all pills now", True),
+        ("took some of the pills tonight", True),
+        ("took the pills", False),
+        ("cutting myself", True),  # a choice inside a word is expanded
+        ("cut myself", True),
+        ("cuts myself", False),
+        ("(a|b) [c]", False),
+    ],
+)
+def test_choices_between_whole_words_and_inside_words(text: str, expected: bool) -> None:
+    phrases = ["took [all|some of the] pills [tonight|now]", "cut[ting] myself"]
+    tables = {"en": {"resources": "r", "categories": _suicide(phrases)}}
+    found_it = SafetyScreen.from_tables(tables).screen(text, "en") is not None
+    assert found_it is expected
+
+
+NEAR_TABLES: dict[str, Any] = {
+    "en": {
+        "resources": "r",
+        "near_window": 8,
+        "near_not": ["not", "never"],
+        "groups": {
+            "wanting": ["want to", "going to", "wanna"],
+            "dying": ["die", "end it", "not be here"],
+        },
+        "categories": {
+            "suicide": {"near": ["i ~ {wanting} ~ {dying}"]},
+            "burden": {"level": "concern", "near": ["better off ~ without me"]},
+        },
+        "about": {"phrases": ["documentary about"]},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The parts in order, anywhere within the window: no phrase lists these wordings.
+        ("i honestly just want to not be here", "suicide"),
+        ("im so done i wanna end it", "suicide"),
+        ("I really, really want to DIE", "suicide"),
+        ("they would all be better off without me", "burden"),
+        # Out of order, or too far apart (the window counts from the first word to the last).
+        ("die is what i want to", None),
+        ("i think that maybe one day soon i want to die", "suicide"),
+        ("i am going to the shops, the cinema and the park to die", None),
+        ("i want to go to the shop and then the cinema and die", None),
+        # Never across a sentence end.
+        ("i want to. die hard is a film", None),
+        ("i want to go home! die hard is on", None),
+        ("i want to go home\ndie hard is on", None),
+        # A near_not word between the parts, or just before the first, cancels it.
+        ("i do not want to die", None),
+        ("i never want to end it", None),
+        ("not i want to die", None),
+        # Talk about the subject anywhere in the sentence cancels it, and only that sentence.
+        ("i saw a documentary about people who want to die", None),
+        ("i saw a documentary about it and i want to die", None),
+        ("i saw a documentary about it. i want to die", "suicide"),
+    ],
+)
+def test_near_rules_need_their_parts_in_order_in_one_sentence(
+    text: str, expected: str | None
+) -> None:
+    found = SafetyScreen.from_tables(NEAR_TABLES).screen(text, "en")
+    assert (found.category if found else None) == expected
+
+
+def test_a_near_rule_reports_its_category_level_and_an_urgent_phrase_still_wins() -> None:
+    screen = SafetyScreen.from_tables(NEAR_TABLES)
+    assert screen.screen("everyone is better off without me", "en") == SafetyMatch(
+        "burden", "concern"
+    )
+    assert screen.screen(
+        "everyone is better off without me. i am going to end it", "en"
+    ) == SafetyMatch("suicide", "urgent")
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"near_window": 1}, "near_window"),
+        ({"near_window": "six"}, "near_window"),
+        ({"near_not": []}, "near_not"),
+        ({"categories": {"suicide": {"near": ["die"]}}}, "categories.suicide.near[0]"),
+        ({"categories": {"suicide": {"near": ["i ~ "]}}}, "categories.suicide.near[0]"),
+        ({"categories": {"suicide": {"near": []}}}, "categories.suicide.near"),
+        ({"categories": {"suicide": {"near": ["i ~ {nope}"]}}}, "categories.suicide.near[0]"),
+        ({"categories": {"suicide": {"level": "urgent"}}}, "categories.suicide"),
+    ],
+)
+def test_a_malformed_near_rule_is_refused_naming_the_key(
+    change: dict[str, object], named: str
+) -> None:
+    table: dict[str, object] = {"resources": "r", "categories": _suicide(["want to die"])}
+    table.update(change)
+    with pytest.raises(SafetyConfigError, match=re.escape(f"<en>: {named}")):
+        SafetyScreen.from_tables({"en": table})
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "level"),
+    [
+        # Wordings no phrase lists, caught by the shipped near rules per family.
+        ("honestly i just wanna not exist anymore", "en", "urgent"),
+        ("been hoarding my nans sleeping tablets, got enough saved now", "en", "urgent"),
+        ("i swallowed like 25 of my prozac an hour ago", "en", "urgent"),
+        ("im gonna batter my flatmate when he gets home", "en", "urgent"),
+        ("mi cuñado me amenazó con matarme si hablo", "es", "urgent"),
+        ("la neta ya quiero irme de este mundo", "es", "urgent"),
+        # Idioms, accidents and one's own past stay quiet.
+        ("i could honestly die of boredom in this lecture", "en", None),
+        ("burned my hand on the stove making pancakes", "en", None),
+        ("cuando tenia 16 queria morirme, ahora estoy bien", "es", None),
+    ],
+)
+def test_the_shipped_near_rules_generalise_by_family(
+    text: str, language: str, level: str | None
+) -> None:
+    found = SCREEN.screen(text, language)
+    assert (found.level if found else None) == level
+
+
+FRAMED_TABLES: dict[str, Any] = {
+    "en": {
+        "resources": "r",
+        "categories": {"suicide": {"phrases": ["suicidal", "kill myself"]}},
+        "about": {
+            "phrases": ["documentary about"],
+            "sentence": ["used to", "years since", "training on"],
+            "unless": ["again", "tonight"],
+        },
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Past or course framing quiets every match in its sentence, not only what it overlaps.
+        ("it has been 3 years since i was suicidal", None),
+        ("i used to want to kill myself every day", None),
+        ("we had training on what to say to someone suicidal", None),
+        # ...and only that sentence.
+        ("i used to be fine. now i am suicidal", "suicide"),
+        # A word from `unless` in the sentence brings it back to now.
+        ("i used to be suicidal and i am again", "suicide"),
+        ("years since i cut but i want to kill myself tonight", "suicide"),
+        ("i am suicidal", "suicide"),
+    ],
+)
+def test_past_and_course_framing_quiets_its_sentence_unless_brought_back_to_now(
+    text: str, expected: str | None
+) -> None:
+    found = SafetyScreen.from_tables(FRAMED_TABLES).screen(text, "en")
+    assert (found.category if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "category"),
+    [
+        # The shipped files: recovery, third person and courses are quiet...
+        ("en", "One year since my overdose and I'm so glad to be here", None),
+        ("en", "back when i was self harming i never thought i'd get here", None),
+        ("en", "the training said what to do if someone says they want to die", None),
+        ("en", "my boss will kill me, I'm late again", None),
+        ("es", "hoy hace un año de mi sobredosis y sigo aquí", None),
+        ("es", "en la capacitación aprendimos a detectar una sobredosis", None),
+        # ...and a relapse or an intent beside them is not.
+        ("en", "I used to cut and I relapsed last night", "self_harm"),
+        ("es", "antes me cortaba y anoche volví a cortarme", "self_harm"),
+        ("en", "3 years since my last attempt and I am planning to kill myself", "suicide"),
+        ("en", "I'm at the shelter and he found me, he has a knife", "abuse"),
+        ("en", "in the past week I have taken 40 pills", "overdose"),
+        ("es", "hace 3 años de mi intento y estoy pensando en matarme", "suicide"),
+    ],
+)
+def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
+    language: str, text: str, category: str | None
+) -> None:
+    result = SCREEN.screen(text, language)
+    assert (result.category if result else None) == category

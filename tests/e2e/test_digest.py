@@ -155,3 +155,18 @@ async def test_every_message_is_in_exactly_one_summary_across_a_clock_change(
         texts = [m.text or "" for m in digests(bot)]
         assert len(texts) == 4
         assert ["Alex (1)" in text for text in texts] == [False, True, False, True]
+
+
+async def test_the_summary_names_who_may_need_the_specialist_at_either_level(
+    bot: Harness,
+) -> None:
+    await say(bot, SAM, "/digest 18:00")
+    bot.api.send_text(BO, "i took too many pills")  # urgent
+    bot.api.send_text(ALEX, "honestly i feel like such a burden to everyone")  # concern
+    await bot.barrier(ALEX)
+    bot.clock.set(DAY_16.replace(hour=18, minute=0, second=30))
+    await bot.run_tick()
+    [digest] = digests(bot)
+    lines = (digest.text or "").splitlines()
+    assert lines[1] == "May need you: Alex (may need attention); Bo (possibly urgent)."
+    assert "burden" not in (digest.text or "") and "pills" not in (digest.text or "")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Harness, harness
+from tests.e2e.harness import Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi
 
 SAM = 1001
@@ -94,3 +94,95 @@ async def test_a_message_relayed_after_a_failure_is_still_marked_urgent(
     assert got[0].text == "⚠️ Possibly urgent. From Alex:"
     assert got[1].copied_from == (ALEX, original.message_id)
     assert await bot.rows("SELECT count(*) FROM inbox") == [(0,)]
+
+
+def passed_on(bot: Harness) -> int:
+    return sum(1 for m in bot.api.sent_to(ALEX) if "I'll pass this on" in (m.text or ""))
+
+
+async def test_a_warning_sign_tells_the_specialist_loudly_and_the_client_nothing_unusual(
+    bot: Harness,
+) -> None:
+    """Concern: a loud header naming the category, no crisis reply, a mark in /clients."""
+    before = len(bot.api.sent_to(SAM))
+    original = bot.api.send_text(ALEX, "honestly everyone would be better off without me")
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "❗ May need attention (burden). From Alex:"
+    assert not got[0].silent
+    assert got[1].copied_from == (ALEX, original.message_id)
+    await bot.api.wait_until(lambda: passed_on(bot) == 1, what="the usual line")
+    await bot.barrier(ALEX)
+    assert resources_sent(bot) == 0
+    assert await bot.rows(
+        "SELECT last_flagged_at IS NULL, last_concern_at IS NOT NULL FROM clients"
+    ) == [(1, 1)]
+    overview = await say(bot, SAM, "/clients")
+    assert "❗ Alex · " in (overview.text or "")
+
+    # An urgent message afterwards still gets the crisis reply and the urgent header.
+    before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "i'm going to take all my pills tonight")
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "⚠️ Possibly urgent. From Alex:"
+    await bot.api.wait_until(lambda: resources_sent(bot) == 1, what="the resources")
+
+
+async def test_talk_about_the_subject_is_not_flagged_but_a_statement_beside_it_is(
+    bot: Harness,
+) -> None:
+    before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "my friend works in suicide prevention, she loves it")
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "From Alex:"
+    before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "I watched a documentary about suicide and now I want to kill myself")
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "⚠️ Possibly urgent. From Alex:"
+
+
+@pytest.mark.parametrize(
+    ("kind", "named"),
+    [
+        ("voice", "voice message"),
+        ("video_note", "video message"),
+        ("video", "video"),
+        ("audio", "audio"),
+    ],
+)
+async def test_sound_and_video_say_they_were_not_screened(
+    bot: Harness, kind: str, named: str
+) -> None:
+    for _ in range(2):  # every one says so, not only the first of a run
+        before = len(bot.api.sent_to(SAM))
+        original = bot.api.send_media(ALEX, kind)
+        got = (await bot.said(SAM, before + 2))[before:]
+        assert got[0].text == f"From Alex ({named}: not screened for urgent words):"
+        assert got[1].copied_from == (ALEX, original.message_id)
+    before = len(bot.api.sent_to(SAM))
+    bot.api.send_media(ALEX, "photo")
+    got = (await bot.said(SAM, before + 1))[before:]
+    assert got[0].copied_from is not None  # a photo continues the run, no header
+
+
+async def test_after_a_crash_a_concern_stays_a_concern_and_a_voice_note_says_unscreened(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(bot.services.relay, "from_client", failing)
+    concern = bot.api.send_text(ALEX, "i can't see a future anymore")
+    voice = bot.api.send_media(ALEX, "voice")
+    await bot.barrier(ALEX)
+    kept = await bot.rows("SELECT message_id, safety_category, unscreened FROM inbox")
+    assert kept == [
+        (concern.message_id, "hopelessness", None),
+        (voice.message_id, None, "voice"),
+    ]
+    before = len(bot.api.sent_to(SAM))
+    await bot.restart()
+    got = (await bot.said(SAM, before + 4))[before:]
+    assert got[0].text == "❗ May need attention (hopelessness). From Alex:"
+    assert got[2].text == "From Alex (voice message: not screened for urgent words):"
+    await bot.barrier(ALEX)
+    assert resources_sent(bot) == 0
