@@ -444,28 +444,6 @@ async def test_a_removed_specialist_added_again_is_not_on_call_until_they_say_so
     assert len(headers(bot, ADMIN)) == 1 and headers(bot, TESS) == []
 
 
-@pytest.mark.parametrize("kind", ["voice", "video", "video_note"])
-async def test_a_voice_message_or_video_is_marked_as_not_screened(bot: Harness, kind: str) -> None:
-    await bot.settle()
-    sam_before = len(bot.api.sent_to(SAM))
-    sent = bot.api.send_media(ALEX, kind)
-    got = (await bot.said(SAM, sam_before + 2))[sam_before:]
-    assert got[0].text == (
-        "From Alex:\n(A voice message or video: the safety screen can't hear what is said in"
-        " these, so it has not checked this one.)"
-    )
-    assert got[1].copied_from == (ALEX, sent.message_id)
-    # A photo, like text, was screened by its caption: the usual header.
-    bot.advance(timedelta(hours=1))
-    sam_before = len(bot.api.sent_to(SAM))
-    bot.api.send_media(ALEX, "photo", caption="the view today")
-    got = (await bot.said(SAM, sam_before + 2))[sam_before:]
-    assert got[0].text == "From Alex:"
-
-
-# ------------------------------------------------------------ after the first answer
-
-
 async def answered_by_tess(bot: Harness) -> FakeMessage:
     """Alex's urgent message goes to the supervisors and Tess answers it; return her copy."""
     original = await urgent(bot)
