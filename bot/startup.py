@@ -3,13 +3,15 @@
 A token Telegram refuses will not work later either: `run` says so in one line and exits 2
 (systemd and Docker then show the line, rather than restarting into the same refusal
 without end). A network that is not there yet (a service that starts before it) is
-waited for: one log line per attempt, the pause doubling up to a minute.
+waited for: one log line per attempt, the pause doubling up to a minute. A URL that cannot
+be used at all (a malformed proxy URL) is no network problem: one line, exit 1.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
@@ -50,6 +52,8 @@ async def reach_telegram(settings: Settings, *, first_pause: float = FIRST_PAUSE
         except InvalidToken:
             raise
         except NetworkError as error:
+            if isinstance(error.__cause__, aiohttp.InvalidURL):
+                raise  # a URL that cannot be used (a malformed HTTPS_PROXY) never will be
             log.warning(
                 "bot.waiting_for_telegram",
                 attempt=attempt,
