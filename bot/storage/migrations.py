@@ -339,8 +339,6 @@ async def m010_escalation(conn: aiosqlite.Connection) -> None:
             chat_id INTEGER NOT NULL
         );
         CREATE INDEX escalation_copies_escalation ON escalation_copies(escalation_id);
-        -- Whether Telegram refused a supervisor's copy, without reading the whole outbox.
-        CREATE INDEX outbox_dead_links ON outbox(relay_link_id) WHERE status = 'dead';
         ALTER TABLE specialists ADD COLUMN on_call INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE clients ADD COLUMN waiting_since TEXT;
         ALTER TABLE clients ADD COLUMN waiting_reminded INTEGER NOT NULL DEFAULT 0;
@@ -463,7 +461,8 @@ async def m015_retention_indexes(conn: aiosqlite.Connection) -> None:
     Without these, deleting old check-ins, sent messages and relay links read the whole
     table under the database lock: 145 ms for 30 days of daily check-ins at 100,000
     clients, more than a second at 180 days. outbox_relay_link serves the foreign key:
-    deleting a relay link looks for messages that still point at it. Events (m016) and
+    deleting a relay link looks for messages that still point at it (and escalation asks
+    whether Telegram refused a supervisor's copy by it). Events (m016) and
     settled escalations (m010) go the same way (events_at already dates the events).
     """
     await run_script(
