@@ -1026,6 +1026,11 @@ def test_past_and_course_framing_quiets_its_sentence_unless_brought_back_to_now(
         ("en", "I'm at the shelter and he found me, he has a knife", "abuse"),
         ("en", "in the past week I have taken 40 pills", "overdose"),
         ("es", "hace 3 años de mi intento y estoy pensando en matarme", "suicide"),
+        ("en", "the news was the last straw, gonna kill myself", "suicide"),
+        ("en", "I used to be happy, now I cut every night", "self_harm"),
+        ("en", "back when I was a kid he beat me and he still does", "abuse"),
+        ("es", "antes era feliz, ahora me corto todas las noches", "self_harm"),
+        ("es", "cuando era chica me pegaba y todavía me pega", "abuse"),
     ],
 )
 def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
