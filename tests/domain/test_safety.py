@@ -1038,3 +1038,26 @@ def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
 ) -> None:
     result = SCREEN.screen(text, language)
     assert (result.category if result else None) == category
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "not sure where I'm going for lunch"),
+        ("en", "I know which bridge we meet at"),
+        ("en", "my coach keeps sending me pics of the training plan"),
+        ("en", "thank god it will all be over soon, exams are brutal"),
+        ("en", "how high is the car park roof for my van"),
+        ("en", "I'm going to beat the shit out of him at FIFA"),
+        ("en", "could you survive a fall from 5 storeys, watching a doc"),
+        ("es", "el lunes ya no voy a estar en la oficina"),
+        ("es", "ya elegí el día de la boda"),
+        ("es", "mi plan es meter el coche al taller"),
+        ("es", "pronto se acaba todo el lío de la mudanza"),
+        ("es", "te encargo a mi perro el finde que viajo"),
+    ],
+)
+def test_plan_goodbye_and_threat_families_leave_everyday_plans_alone(
+    language: str, text: str
+) -> None:
+    assert SCREEN.screen(text, language) is None
