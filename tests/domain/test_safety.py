@@ -1055,6 +1055,16 @@ def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
         ("es", "mi plan es meter el coche al taller"),
         ("es", "pronto se acaba todo el lío de la mudanza"),
         ("es", "te encargo a mi perro el finde que viajo"),
+        ("en", "break his legs is what the ref wanted lol"),
+        ("en", "I'm sorting out my will with the solicitor for the house"),
+        ("en", "already took them to school"),
+        ("en", "took the lot to the tip"),
+        ("en", "the kids headbang to metal"),
+        ("en", "relapsed last night on smoking"),
+        ("en", "my boyfriend choked me up with his speech"),
+        ("en", "he said I'm next in line for promotion"),
+        ("en", "take them together with food"),
+        ("en", "I have a stash of my pills in the cupboard in case of headaches"),
     ],
 )
 def test_plan_goodbye_and_threat_families_leave_everyday_plans_alone(
