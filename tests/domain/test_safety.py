@@ -1031,6 +1031,16 @@ def test_past_and_course_framing_quiets_its_sentence_unless_brought_back_to_now(
         ("en", "back when I was a kid he beat me and he still does", "abuse"),
         ("es", "antes era feliz, ahora me corto todas las noches", "self_harm"),
         ("es", "cuando era chica me pegaba y todavía me pega", "abuse"),
+        ("en", "the article about suicide made me realise I'm suicidal", "suicide"),
+        ("en", "years since I felt ok, I'm so suicidal", "suicide"),
+        ("en", "clean for 2 years but I have the pills ready", "overdose"),
+        ("en", "since my last session I have been cutting every day", "self_harm"),
+        ("en", "back when I was little he touched me and he still comes into my room", "abuse"),
+        ("en", "3 years since I was suicidal, but I'm doing well", None),
+        ("es", "hace años que no estoy bien, tengo ganas de morirme", "suicide"),
+        ("es", "limpia hace 2 años pero tengo las pastillas listas", "overdose"),
+        ("es", "cuando era chica me tocaba y todavía entra a mi cuarto", "abuse"),
+        ("es", "hace 3 años de mi intento, hoy estoy bien", None),
     ],
 )
 def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
