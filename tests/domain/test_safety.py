@@ -1024,6 +1024,21 @@ def test_past_and_course_framing_quiets_its_sentence_unless_brought_back_to_now(
         ("en", "I'm at the shelter and he found me, he has a knife", "abuse"),
         ("en", "in the past week I have taken 40 pills", "overdose"),
         ("es", "hace 3 años de mi intento y estoy pensando en matarme", "suicide"),
+        ("en", "the news was the last straw, gonna kill myself", "suicide"),
+        ("en", "I used to be happy, now I cut every night", "self_harm"),
+        ("en", "back when I was a kid he beat me and he still does", "abuse"),
+        ("es", "antes era feliz, ahora me corto todas las noches", "self_harm"),
+        ("es", "cuando era chica me pegaba y todavía me pega", "abuse"),
+        ("en", "the article about suicide made me realise I'm suicidal", "suicide"),
+        ("en", "years since I felt ok, I'm so suicidal", "suicide"),
+        ("en", "clean for 2 years but I have the pills ready", "overdose"),
+        ("en", "since my last session I have been cutting every day", "self_harm"),
+        ("en", "back when I was little he touched me and he still comes into my room", "abuse"),
+        ("en", "3 years since I was suicidal, but I'm doing well", None),
+        ("es", "hace años que no estoy bien, tengo ganas de morirme", "suicide"),
+        ("es", "limpia hace 2 años pero tengo las pastillas listas", "overdose"),
+        ("es", "cuando era chica me tocaba y todavía entra a mi cuarto", "abuse"),
+        ("es", "hace 3 años de mi intento, hoy estoy bien", None),
     ],
 )
 def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
@@ -1031,3 +1046,51 @@ def test_the_shipped_files_quiet_past_and_course_talk_but_not_a_relapse(
 ) -> None:
     result = SCREEN.screen(text, language)
     assert (result.category if result else None) == category
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("en", "not sure where I'm going for lunch"),
+        ("en", "I know which bridge we meet at"),
+        ("en", "my coach keeps sending me pics of the training plan"),
+        ("en", "thank god it will all be over soon, exams are brutal"),
+        ("en", "how high is the car park roof for my van"),
+        ("en", "I'm going to beat the shit out of him at FIFA"),
+        ("en", "could you survive a fall from 5 storeys, watching a doc"),
+        ("es", "el lunes ya no voy a estar en la oficina"),
+        ("es", "ya elegí el día de la boda"),
+        ("es", "mi plan es meter el coche al taller"),
+        ("es", "pronto se acaba todo el lío de la mudanza"),
+        ("es", "te encargo a mi perro el finde que viajo"),
+        ("en", "break his legs is what the ref wanted lol"),
+        ("en", "I'm sorting out my will with the solicitor for the house"),
+        ("en", "already took them to school"),
+        ("en", "took the lot to the tip"),
+        ("en", "the kids headbang to metal"),
+        ("en", "relapsed last night on smoking"),
+        ("en", "my boyfriend choked me up with his speech"),
+        ("en", "he said I'm next in line for promotion"),
+        ("en", "take them together with food"),
+        ("en", "I have a stash of my pills in the cupboard in case of headaches"),
+        ("es", "me di cabezazos de risa"),
+        ("es", "me tomé 2 de ibuprofeno"),
+        ("es", "ya me los tomé, el café y el pan"),
+        ("es", "volví a las andadas con el chocolate"),
+        ("es", "mi ex se metió en casa a buscar su ropa"),
+        ("es", "me rompió el brazo la caída"),
+        ("es", "dijo que sigo yo en la fila"),
+        ("es", "ya dejé todo listo para el viaje"),
+        ("es", "gracias por todo lo que hiciste por mí, nos vemos el lunes"),
+        ("es", "tengo que tomármelas todas, lo dijo el médico"),
+        ("es", "cuánto mide el puente de Brooklyn"),
+        ("es", "estoy pensando en tirarme a la piscina"),
+        ("es", "quiere que vaya solo a su casa a jugar play"),
+        ("es", "mejor si me voy temprano"),
+        ("es", "no las voy a usar más, las regalo"),
+    ],
+)
+def test_plan_goodbye_and_threat_families_leave_everyday_plans_alone(
+    language: str, text: str
+) -> None:
+    assert SCREEN.screen(text, language) is None
