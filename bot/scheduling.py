@@ -55,9 +55,7 @@ async def job_checkin_tick(context: Context) -> None:
         if context.job is not None and isinstance(context.job.data, Watch):
             await context.job.data.after_tick(found, context.bot)
     except Exception as error:
-        if not is_storage_fault(error):
-            raise
-        log.warning("tick.failed", error=fault_text(error))
+        _one_line_or_raise(context, "tick.failed", error)
 
 
 async def job_retention(context: Context) -> None:
@@ -69,8 +67,20 @@ async def job_retention(context: Context) -> None:
     try:
         await found.relay.tidy(found.retention)
     except Exception as error:
-        if not is_storage_fault(error):
-            raise
+        _one_line_or_raise(context, None, error)
+
+
+def _one_line_or_raise(context: Context, event: str | None, error: Exception) -> None:
+    """A job's failing database (one `event` line, if named), or anything a job meets while
+    the bot stops under it (the database closing beneath a call still waiting on a lock),
+    is at most one line; a bug raises."""
+    if is_storage_fault(error):
+        if event is not None:
+            log.warning(event, error=fault_text(error))
+    elif not context.application.running:
+        log.info(event or "job.stopped", error=type(error).__name__, stopping=True)
+    else:
+        raise error
 
 
 def start_tick(application: PorchlightApp, seconds: float, watch: Watch | None = None) -> None:
