@@ -24,15 +24,33 @@ from tests.faults.process import (
 SHORT_BUSY = {"DATABASE_BUSY_TIMEOUT_SECONDS": "0.1"}
 
 
-async def test_a_lock_longer_than_the_busy_timeout_delays_a_message_and_loses_nothing(
-    fake_api: FakeBotApi, tmp_path: Path
-) -> None:
+async def _running(
+    fake_api: FakeBotApi, tmp_path: Path, **settings: str
+) -> tuple[Path, Path, asyncio.subprocess.Process]:
+    """The database (with Sam and Alex), the log, and a bot started on them."""
     database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
     await prepare(database)
     add_people(fake_api)
-    bot = await start_bot(fake_api, database, log, **SHORT_BUSY)
+    bot = await start_bot(fake_api, database, log, **settings)
     try:
         await started(log)
+    except BaseException:
+        bot.kill()
+        raise
+    return database, log, bot
+
+
+def _stopped_with(code: int, log: Path, line: str) -> None:
+    """The bot exited 1, and its last line is `line`."""
+    assert code == 1, output(log)
+    assert output(log).strip().splitlines()[-1] == line, output(log)
+
+
+async def test_a_lock_longer_than_the_busy_timeout_delays_a_message_and_loses_nothing(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    database, log, bot = await _running(fake_api, tmp_path, **SHORT_BUSY)
+    try:
         with locked(database):
             sent = fake_api.send_text(CLIENT, "are you there?")
             await wait_for_log(log, "database is locked")  # the message was fetched
@@ -54,21 +72,17 @@ async def test_a_lock_longer_than_the_busy_timeout_delays_a_message_and_loses_no
 async def test_a_lock_held_past_the_limit_stops_the_bot_with_one_line(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
-    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    add_people(fake_api)
-    bot = await start_bot(
-        fake_api, database, log, STORAGE_FAILURE_EXIT_MINUTES="0.03", **SHORT_BUSY
+    database, log, bot = await _running(
+        fake_api, tmp_path, STORAGE_FAILURE_EXIT_MINUTES="0.03", **SHORT_BUSY
     )
-    await started(log)
     with locked(database):
         sent = fake_api.send_text(CLIENT, "are you there?")
         code = await exit_code(bot, within=15)
-    assert code == 1, output(log)
-    last = output(log).strip().splitlines()[-1]
-    assert last == (
-        f"Stopped: the database {database} has failed for 0.03 minutes (database is locked)."
-    ), output(log)
+    _stopped_with(
+        code,
+        log,
+        f"Stopped: the database {database} has failed for 0.03 minutes (database is locked).",
+    )
     assert "Traceback" not in output(log)
     # Nothing was lost: the message was never confirmed, and the next start relays it.
     again = await start_bot(fake_api, database, log, **SHORT_BUSY)
@@ -84,11 +98,7 @@ async def test_a_lock_held_past_the_limit_stops_the_bot_with_one_line(
 async def test_sigterm_during_a_storage_fault_stops_within_seconds(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
-    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    add_people(fake_api)
-    bot = await start_bot(fake_api, database, log, **SHORT_BUSY)
-    await started(log)
+    database, log, bot = await _running(fake_api, tmp_path, **SHORT_BUSY)
     with locked(database):
         fake_api.send_text(CLIENT, "are you there?")
         await wait_for_log(log, "database is locked")  # the message was fetched
@@ -105,31 +115,24 @@ async def test_a_database_call_that_hangs_past_the_limit_stops_the_bot(
 ) -> None:
     # A write waiting on a lock for longer than STORAGE_FAILURE_EXIT_MINUTES (a long busy
     # timeout, or a hung file system) fails nothing: the watch must see the wait itself.
-    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    add_people(fake_api)
-    bot = await start_bot(
-        fake_api, database, log, STORAGE_FAILURE_EXIT_MINUTES="0.05", **LONG_BUSY
+    database, log, bot = await _running(
+        fake_api, tmp_path, STORAGE_FAILURE_EXIT_MINUTES="0.05", **LONG_BUSY
     )
-    await started(log)
     with locked(database):
         fake_api.send_text(CLIENT, "are you there?")
         code = await exit_code(bot, within=20)
-    assert code == 1, output(log)
-    last = output(log).strip().splitlines()[-1]
-    assert last == (
-        f"Stopped: the database {database} has not answered for 0.05 minutes (a call to it hangs)."
-    ), output(log)
+    _stopped_with(
+        code,
+        log,
+        f"Stopped: the database {database} has not answered for 0.05 minutes"
+        " (a call to it hangs).",
+    )
 
 
 async def test_sigterm_while_a_database_call_hangs_stops_within_seconds(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
-    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    add_people(fake_api)
-    bot = await start_bot(fake_api, database, log, **LONG_BUSY)
-    await started(log)
+    database, log, bot = await _running(fake_api, tmp_path, **LONG_BUSY)
     with locked(database):
         fake_api.send_text(CLIENT, "are you there?")
         await asyncio.sleep(2)  # fetched: the bot waits for the lock (nothing to log yet)
