@@ -10,14 +10,14 @@ from pathlib import Path
 from tests.fakes.bot_api import FakeBotApi
 from tests.faults.process import (
     CLIENT,
-    add_people,
+    arrived,
     copies,
     exit_code,
     locked,
     output,
     prepare,
     start_bot,
-    started,
+    start_with_people,
     wait_for_log,
 )
 
@@ -29,15 +29,7 @@ async def _running(
 ) -> tuple[Path, Path, asyncio.subprocess.Process]:
     """The database (with Sam and Alex), the log, and a bot started on them."""
     database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    add_people(fake_api)
-    bot = await start_bot(fake_api, database, log, **settings)
-    try:
-        await started(log)
-    except BaseException:
-        bot.kill()
-        raise
-    return database, log, bot
+    return database, log, await start_with_people(fake_api, database, log, **settings)
 
 
 def _stopped_with(code: int, log: Path, line: str) -> None:
@@ -56,9 +48,7 @@ async def test_a_lock_longer_than_the_busy_timeout_delays_a_message_and_loses_no
             await wait_for_log(log, "database is locked")  # the message was fetched
             assert copies(fake_api) == []
         # Released: polling goes on, and the message that waited arrives.
-        await fake_api.wait_until(
-            lambda: copies(fake_api) == [(CLIENT, sent.message_id)], timeout=15, what="the copy"
-        )
+        await arrived(fake_api, sent)
         later = fake_api.send_text(CLIENT, "and now?")
         await fake_api.wait_until(
             lambda: (CLIENT, later.message_id) in copies(fake_api), timeout=15, what="polling"
@@ -87,9 +77,7 @@ async def test_a_lock_held_past_the_limit_stops_the_bot_with_one_line(
     # Nothing was lost: the message was never confirmed, and the next start relays it.
     again = await start_bot(fake_api, database, log, **SHORT_BUSY)
     try:
-        await fake_api.wait_until(
-            lambda: copies(fake_api) == [(CLIENT, sent.message_id)], timeout=15, what="the copy"
-        )
+        await arrived(fake_api, sent)
     finally:
         again.terminate()
         assert await exit_code(again, within=10) == 0
