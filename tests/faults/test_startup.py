@@ -146,33 +146,27 @@ async def test_a_new_database_is_announced_at_start(fake_api: FakeBotApi, tmp_pa
     assert f"event=bot.using database={database}" in output(log)
 
 
-async def test_a_database_deleted_under_the_running_bot_stops_it(
-    fake_api: FakeBotApi, tmp_path: Path
+@pytest.mark.parametrize(
+    ("replaced", "how"),
+    [(False, "the file was deleted."), (True, "the file was replaced by another one.")],
+)
+async def test_a_database_gone_from_under_the_running_bot_stops_it(
+    fake_api: FakeBotApi,
+    tmp_path: Path,
+    replaced: bool,
+    how: str,
 ) -> None:
     database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
     await prepare(database)
     bot = await start_bot(fake_api, database, log)
     await started(log)
-    database.unlink()
+    if replaced:
+        other = tmp_path / "other.sqlite3"
+        await prepare(other)
+        other.replace(database)  # a restore done with the bot still running
+    else:
+        database.unlink()
     code = await exit_code(bot, within=10)
     assert code == 1, output(log)
     last = output(log).strip().splitlines()[-1]
-    assert last == (
-        f"Stopped: the database {database} is gone from under the running bot:"
-        " the file was deleted."
-    )
-
-
-async def test_a_database_replaced_under_the_running_bot_stops_it(
-    fake_api: FakeBotApi, tmp_path: Path
-) -> None:
-    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    bot = await start_bot(fake_api, database, log)
-    await started(log)
-    other = tmp_path / "other.sqlite3"
-    await prepare(other)
-    other.replace(database)  # a restore done with the bot still running
-    code = await exit_code(bot, within=10)
-    assert code == 1, output(log)
-    assert output(log).strip().splitlines()[-1].endswith("the file was replaced by another one.")
+    assert last == f"Stopped: the database {database} is gone from under the running bot: {how}"
