@@ -6,8 +6,8 @@ import asyncio
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -131,6 +131,17 @@ async def arrived(api: FakeBotApi, *sent: FakeMessage) -> None:
     """Wait until exactly these messages of Alex's have reached Sam, in this order."""
     expected = [(CLIENT, message.message_id) for message in sent]
     await api.wait_until(lambda: copies(api) == expected, timeout=15, what="the copy")
+
+
+@asynccontextmanager
+async def stopped_cleanly(bot: asyncio.subprocess.Process, log: Path) -> AsyncIterator[None]:
+    """The block; then SIGTERM, and the bot must exit 0 within 10 s."""
+    try:
+        yield
+    finally:
+        bot.terminate()
+        code = await exit_code(bot, within=10)
+    assert code == 0, output(log)
 
 
 async def exit_code(process: asyncio.subprocess.Process, within: float) -> int:

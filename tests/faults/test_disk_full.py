@@ -16,9 +16,9 @@ from tests.faults.process import (
     CLIENT,
     arrived,
     copies,
-    exit_code,
     output,
     start_with_people,
+    stopped_cleanly,
     wait_for_log,
 )
 
@@ -62,17 +62,13 @@ async def test_a_full_disk_delays_a_message_until_there_is_room(
 ) -> None:
     database, log = small_disk / "porchlight.sqlite3", tmp_path / "bot.log"
     bot = await start_with_people(fake_api, database, log, DATABASE_BUSY_TIMEOUT_SECONDS="0.1")
-    try:
+    async with stopped_cleanly(bot, log):
         filler = fill(small_disk)
         sent = fake_api.send_text(CLIENT, "are you there?")
         await wait_for_log(log, "database or disk is full")
         assert copies(fake_api) == []
         filler.unlink()
         await arrived(fake_api, sent)
-    finally:
-        bot.terminate()
-        code = await exit_code(bot, within=10)
-    assert code == 0, output(log)
 
 
 async def test_a_full_disk_does_not_flood_the_log_while_a_message_waits_to_be_sent(
@@ -80,7 +76,7 @@ async def test_a_full_disk_does_not_flood_the_log_while_a_message_waits_to_be_se
 ) -> None:
     database, log = small_disk / "porchlight.sqlite3", tmp_path / "bot.log"
     bot = await start_with_people(fake_api, database, log, DATABASE_BUSY_TIMEOUT_SECONDS="0.1")
-    try:
+    async with stopped_cleanly(bot, log):
         # Telegram asks the copy to wait 2 s; meanwhile the disk fills up.
         fake_api.fail_next("copyMessage", status=429, retry_after=2)
         sent = fake_api.send_text(CLIENT, "are you there?")
@@ -93,7 +89,3 @@ async def test_a_full_disk_does_not_flood_the_log_while_a_message_waits_to_be_se
         assert per_second <= 3, output(log)[-3000:]
         filler.unlink()
         await arrived(fake_api, sent)
-    finally:
-        bot.terminate()
-        code = await exit_code(bot, within=10)
-    assert code == 0, output(log)

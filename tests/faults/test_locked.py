@@ -18,6 +18,7 @@ from tests.faults.process import (
     prepare,
     start_bot,
     start_with_people,
+    stopped_cleanly,
     wait_for_log,
 )
 
@@ -42,7 +43,7 @@ async def test_a_lock_longer_than_the_busy_timeout_delays_a_message_and_loses_no
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
     database, log, bot = await _running(fake_api, tmp_path, **SHORT_BUSY)
-    try:
+    async with stopped_cleanly(bot, log):
         with locked(database):
             sent = fake_api.send_text(CLIENT, "are you there?")
             await wait_for_log(log, "database is locked")  # the message was fetched
@@ -53,10 +54,6 @@ async def test_a_lock_longer_than_the_busy_timeout_delays_a_message_and_loses_no
         await fake_api.wait_until(
             lambda: (CLIENT, later.message_id) in copies(fake_api), timeout=15, what="polling"
         )
-    finally:
-        bot.terminate()
-        code = await exit_code(bot, within=10)
-    assert code == 0, output(log)
 
 
 async def test_a_lock_held_past_the_limit_stops_the_bot_with_one_line(
@@ -76,11 +73,8 @@ async def test_a_lock_held_past_the_limit_stops_the_bot_with_one_line(
     assert "Traceback" not in output(log)
     # Nothing was lost: the message was never confirmed, and the next start relays it.
     again = await start_bot(fake_api, database, log, **SHORT_BUSY)
-    try:
+    async with stopped_cleanly(again, log):
         await arrived(fake_api, sent)
-    finally:
-        again.terminate()
-        assert await exit_code(again, within=10) == 0
 
 
 async def test_sigterm_during_a_storage_fault_stops_within_seconds(

@@ -19,6 +19,7 @@ from tests.faults.process import (
     said,
     start_bot,
     started,
+    stopped_cleanly,
 )
 
 SHORT_BUSY = {"DATABASE_BUSY_TIMEOUT_SECONDS": "0.1"}
@@ -137,11 +138,8 @@ async def test_check_says_which_database_and_config_and_creates_nothing(
 async def test_a_new_database_is_announced_at_start(fake_api: FakeBotApi, tmp_path: Path) -> None:
     database, log = tmp_path / "new" / "porchlight.sqlite3", tmp_path / "bot.log"
     bot = await start_bot(fake_api, database, log)
-    try:
+    async with stopped_cleanly(bot, log):
         await started(log)
-    finally:
-        bot.terminate()
-        assert await exit_code(bot, within=10) == 0
     assert f"WARNING bot.app event=storage.created_new database={database}" in output(log)
     assert f"event=bot.using database={database}" in output(log)
 
