@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -220,23 +221,41 @@ class Outbox:
         a relay header, so a reply to it reaches that client; silent while they are away,
         unless it must be heard (an urgent message nobody else can answer), or always if
         `quiet` (something to know, not to act on)."""
-        link = await self._relay.add_link(
-            client_id=client.id,
-            specialist_id=specialist.id,
-            direction=Direction.TO_SPECIALIST,
-            source=None,
-            dest_chat_id=specialist.chat_id,
-            now=self._clock.now(),
-        )
         # Not a header: the next relay into this chat opens with one again (text() keeps
         # the thread for anything linked, as it must for headers).
         await self._relay.forget_last_source(specialist.chat_id)
-        return await self.text(
+        return await self.linked_text(
             specialist.chat_id,
             text,
-            relay_link_id=link,
+            client_id=client.id,
+            specialist_id=specialist.id,
+            now=self._clock.now(),
             silent=quiet or (specialist.away and not loud),
         )
+
+    async def linked_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        client_id: int,
+        specialist_id: int,
+        now: datetime,
+        direction: Direction = Direction.TO_SPECIALIST,
+        priority: Priority = Priority.PERSON,
+        silent: bool = False,
+    ) -> int:
+        """Queue a text linked to a client (a relay header, a note about them), so that a
+        reply to it reaches them; it keeps the relay thread. The item's id is returned."""
+        link = await self._relay.add_link(
+            client_id=client_id,
+            specialist_id=specialist_id,
+            direction=direction,
+            source=None,
+            dest_chat_id=chat_id,
+            now=now,
+        )
+        return await self.text(chat_id, text, relay_link_id=link, silent=silent, priority=priority)
 
     async def take_queued(self, chat_id: int, client_id: int) -> list[OutboxItem]:
         """Withdraw what waits for a chat about one client (a transfer re-addresses it);

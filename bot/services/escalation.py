@@ -214,12 +214,10 @@ class Escalations(StaffService):
         this call claimed it."""
         if not await self._repo.mark_escalated(escalation.id, now):
             return 0
-        client = await self._clients.by_id(escalation.client_id)
-        specialist = (
-            None if client is None else await self._specialists.by_id(client.specialist_id)
-        )
-        if client is None or specialist is None:
+        people = await self._people_of(escalation)
+        if people is None:
             return 1
+        client, specialist = people
         on_call = [supervisor for supervisor, _ in await self._repo.on_call()]
         found = supervisors(
             self._admin_ids, on_call, specialist.telegram_user_id, client.telegram_user_id
@@ -227,21 +225,9 @@ class Escalations(StaffService):
         ago = self._phrasing.ago(escalation.flagged_at, now, "en")
         detail = f"escalation {escalation.id}: to {len(found)}"
         if not found:
-            await self._outbox.note_about(
-                specialist,
-                client,
-                self._texts.get("escalation.nobody", alias=client.alias, ago=ago),
-                loud=True,
+            await self._tell_alone(
+                escalation, client, specialist, now, "escalation.nobody", "nowhere"
             )
-            await self._audit.record(
-                Actor(ActorRole.SYSTEM),
-                "escalation_nowhere",
-                now,
-                client_id=client.id,
-                specialist_id=specialist.id,
-                detail=f"escalation {escalation.id}",
-            )
-            log.warning("escalation.nowhere", client=client.id, specialist=specialist.id)
             return 1
         header = self._texts.get(
             "escalation.header",
@@ -275,28 +261,51 @@ class Escalations(StaffService):
         hears that nobody else has it (once, loudly)."""
         if not await self._repo.mark_unreached(escalation.id, now):
             return
+        people = await self._people_of(escalation)
+        if people is None:
+            return
+        client, specialist = people
+        await self._tell_alone(
+            escalation, client, specialist, now, "escalation.unreached", "unreached"
+        )
+
+    async def _people_of(self, escalation: Escalation) -> tuple[Client, Specialist] | None:
+        """The escalation's client and their specialist now (None if either is gone)."""
         client = await self._clients.by_id(escalation.client_id)
         specialist = (
             None if client is None else await self._specialists.by_id(client.specialist_id)
         )
         if client is None or specialist is None:
-            return
+            return None
+        return client, specialist
+
+    async def _tell_alone(
+        self,
+        escalation: Escalation,
+        client: Client,
+        specialist: Specialist,
+        now: datetime,
+        key: str,
+        event: str,
+    ) -> None:
+        """The specialist hears, loudly, that no supervisor has the escalation (text `key`);
+        audited as escalation_<event> and logged as escalation.<event>."""
         ago = self._phrasing.ago(escalation.flagged_at, now, "en")
         await self._outbox.note_about(
             specialist,
             client,
-            self._texts.get("escalation.unreached", alias=client.alias, ago=ago),
+            self._texts.get(key, alias=client.alias, ago=ago),
             loud=True,
         )
         await self._audit.record(
             Actor(ActorRole.SYSTEM),
-            "escalation_unreached",
+            f"escalation_{event}",
             now,
             client_id=client.id,
             specialist_id=specialist.id,
             detail=f"escalation {escalation.id}",
         )
-        log.warning("escalation.unreached", client=client.id, specialist=specialist.id)
+        log.warning(f"escalation.{event}", client=client.id, specialist=specialist.id)
 
     async def _send_copy(
         self,

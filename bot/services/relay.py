@@ -592,16 +592,15 @@ class Relay:
             force_header or last is None or last[0] != source_key or now - last[1] > HEADER_GAP
         )
         if needs_header:
-            header_link = await self._relay.add_link(
+            await self._outbox.linked_text(
+                dest_chat_id,
+                header,
                 client_id=client.id,
                 specialist_id=specialist.id,
-                direction=direction,
-                source=None,
-                dest_chat_id=dest_chat_id,
                 now=now,
-            )
-            await self._outbox.text(
-                dest_chat_id, header, relay_link_id=header_link, silent=silent, priority=priority
+                direction=direction,
+                priority=priority,
+                silent=silent,
             )
         link = await self._relay.add_link(
             client_id=client.id,
@@ -665,13 +664,11 @@ async def resume_after_urgent(
     client = None if link is None else await clients.by_id(link.client_id)
     if link is None or client is None or link.direction is not Direction.TO_SPECIALIST:
         return
-    header_link = await relay.add_link(
+    await outbox.linked_text(
+        chat_id,
+        texts.get("relay.header_to_specialist", alias=client.alias),
         client_id=client.id,
         specialist_id=link.specialist_id,
-        direction=Direction.TO_SPECIALIST,
-        source=None,
-        dest_chat_id=chat_id,
         now=now,
+        priority=Priority.URGENT,
     )
-    header = texts.get("relay.header_to_specialist", alias=client.alias)
-    await outbox.text(chat_id, header, relay_link_id=header_link, priority=Priority.URGENT)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Harness
+from tests.fakes.bot_api import FakeMessage
 
 SAM, ALEX = 1001, 2001
 
@@ -31,6 +32,16 @@ def fail_once(
     monkeypatch.setattr(checkins, "answered_by_message", failing)
 
 
+async def first_fails(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, times: int = 1, error: Exception | None = None
+) -> FakeMessage:
+    """Alex's first message, whose relay fails (see fail_once), handled."""
+    fail_once(bot, monkeypatch, times, error)
+    first = bot.api.send_text(ALEX, "the first thing")
+    await bot.barrier(ALEX)
+    return first
+
+
 def copies_to_sam(bot: Harness) -> list[int]:
     """Which of Alex's messages reached Sam, in order."""
     return [m.copied_from[1] for m in bot.api.sent_to(SAM) if m.copied_from]
@@ -39,9 +50,7 @@ def copies_to_sam(bot: Harness) -> list[int]:
 async def test_the_tick_relays_a_message_whose_handling_failed(
     bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fail_once(bot, monkeypatch)
-    first = bot.api.send_text(ALEX, "the first thing")
-    await bot.barrier(ALEX)
+    first = await first_fails(bot, monkeypatch)
     assert first.message_id not in copies_to_sam(bot)
     await bot.run_tick()
     await bot.api.wait_until(
@@ -53,9 +62,7 @@ async def test_the_tick_relays_a_message_whose_handling_failed(
 async def test_a_later_message_waits_behind_the_one_that_failed(
     bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fail_once(bot, monkeypatch)
-    first = bot.api.send_text(ALEX, "the first thing")
-    await bot.barrier(ALEX)
+    first = await first_fails(bot, monkeypatch)
     second = bot.api.send_text(ALEX, "and then this")
     await bot.api.wait_until(
         lambda: second.message_id in copies_to_sam(bot), what="the second copy"
@@ -67,9 +74,7 @@ async def test_a_message_that_fails_for_another_reason_holds_nobody_up(
     bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A fault of ours that repeats: the first message fails, and fails again when retried.
-    fail_once(bot, monkeypatch, times=2, error=RuntimeError("a bug"))
-    first = bot.api.send_text(ALEX, "the first thing")
-    await bot.barrier(ALEX)
+    first = await first_fails(bot, monkeypatch, times=2, error=RuntimeError("a bug"))
     second = bot.api.send_text(ALEX, "and then this")
     await bot.api.wait_until(
         lambda: second.message_id in copies_to_sam(bot), what="the second copy"

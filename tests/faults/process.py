@@ -6,8 +6,8 @@ import asyncio
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from bot.domain.clock import SystemClock
 from bot.services.container import Services
 from bot.storage.clients import ClientRepository
 from tests.conftest import TOKEN, make_settings
-from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECIALIST, CLIENT = 1001, 2001
@@ -108,6 +108,40 @@ async def started(log: Path, times: int = 1) -> None:
     """Wait until the bot has started (for the nth time in this log): it polls from then on,
     and an update sent before its first poll arrives is in that poll's answer."""
     await wait_for_log(log, "event=bot.started", times)
+
+
+async def start_with_people(
+    api: FakeBotApi, database: Path, log: Path, **settings: str
+) -> asyncio.subprocess.Process:
+    """Sam and Alex in the database and known to the fake, and a bot started on them (it
+    polls from the return on)."""
+    await prepare(database)
+    add_people(api)
+    bot = await start_bot(api, database, log, **settings)
+    try:
+        await started(log)
+    except BaseException:
+        bot.kill()
+        await bot.wait()
+        raise
+    return bot
+
+
+async def arrived(api: FakeBotApi, *sent: FakeMessage) -> None:
+    """Wait until exactly these messages of Alex's have reached Sam, in this order."""
+    expected = [(CLIENT, message.message_id) for message in sent]
+    await api.wait_until(lambda: copies(api) == expected, timeout=15, what="the copy")
+
+
+@asynccontextmanager
+async def stopped_cleanly(bot: asyncio.subprocess.Process, log: Path) -> AsyncIterator[None]:
+    """The block; then SIGTERM, and the bot must exit 0 within 10 s."""
+    try:
+        yield
+    finally:
+        bot.terminate()
+        code = await exit_code(bot, within=10)
+    assert code == 0, output(log)
 
 
 async def exit_code(process: asyncio.subprocess.Process, within: float) -> int:

@@ -14,13 +14,11 @@ import pytest
 from tests.fakes.bot_api import FakeBotApi
 from tests.faults.process import (
     CLIENT,
-    add_people,
+    arrived,
     copies,
-    exit_code,
     output,
-    prepare,
-    start_bot,
-    started,
+    start_with_people,
+    stopped_cleanly,
     wait_for_log,
 )
 
@@ -63,34 +61,22 @@ async def test_a_full_disk_delays_a_message_until_there_is_room(
     fake_api: FakeBotApi, tmp_path: Path, small_disk: Path
 ) -> None:
     database, log = small_disk / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    add_people(fake_api)
-    bot = await start_bot(fake_api, database, log, DATABASE_BUSY_TIMEOUT_SECONDS="0.1")
-    try:
-        await started(log)
+    bot = await start_with_people(fake_api, database, log, DATABASE_BUSY_TIMEOUT_SECONDS="0.1")
+    async with stopped_cleanly(bot, log):
         filler = fill(small_disk)
         sent = fake_api.send_text(CLIENT, "are you there?")
         await wait_for_log(log, "database or disk is full")
         assert copies(fake_api) == []
         filler.unlink()
-        await fake_api.wait_until(
-            lambda: copies(fake_api) == [(CLIENT, sent.message_id)], timeout=15, what="the copy"
-        )
-    finally:
-        bot.terminate()
-        code = await exit_code(bot, within=10)
-    assert code == 0, output(log)
+        await arrived(fake_api, sent)
 
 
 async def test_a_full_disk_does_not_flood_the_log_while_a_message_waits_to_be_sent(
     fake_api: FakeBotApi, tmp_path: Path, small_disk: Path
 ) -> None:
     database, log = small_disk / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    add_people(fake_api)
-    bot = await start_bot(fake_api, database, log, DATABASE_BUSY_TIMEOUT_SECONDS="0.1")
-    try:
-        await started(log)
+    bot = await start_with_people(fake_api, database, log, DATABASE_BUSY_TIMEOUT_SECONDS="0.1")
+    async with stopped_cleanly(bot, log):
         # Telegram asks the copy to wait 2 s; meanwhile the disk fills up.
         fake_api.fail_next("copyMessage", status=429, retry_after=2)
         sent = fake_api.send_text(CLIENT, "are you there?")
@@ -102,10 +88,4 @@ async def test_a_full_disk_does_not_flood_the_log_while_a_message_waits_to_be_se
         per_second = (len(output(log).splitlines()) - lines) / 3
         assert per_second <= 3, output(log)[-3000:]
         filler.unlink()
-        await fake_api.wait_until(
-            lambda: copies(fake_api) == [(CLIENT, sent.message_id)], timeout=15, what="the copy"
-        )
-    finally:
-        bot.terminate()
-        code = await exit_code(bot, within=10)
-    assert code == 0, output(log)
+        await arrived(fake_api, sent)

@@ -19,6 +19,7 @@ from tests.faults.process import (
     said,
     start_bot,
     started,
+    stopped_cleanly,
 )
 
 SHORT_BUSY = {"DATABASE_BUSY_TIMEOUT_SECONDS": "0.1"}
@@ -137,42 +138,33 @@ async def test_check_says_which_database_and_config_and_creates_nothing(
 async def test_a_new_database_is_announced_at_start(fake_api: FakeBotApi, tmp_path: Path) -> None:
     database, log = tmp_path / "new" / "porchlight.sqlite3", tmp_path / "bot.log"
     bot = await start_bot(fake_api, database, log)
-    try:
+    async with stopped_cleanly(bot, log):
         await started(log)
-    finally:
-        bot.terminate()
-        assert await exit_code(bot, within=10) == 0
     assert f"WARNING bot.app event=storage.created_new database={database}" in output(log)
     assert f"event=bot.using database={database}" in output(log)
 
 
-async def test_a_database_deleted_under_the_running_bot_stops_it(
-    fake_api: FakeBotApi, tmp_path: Path
+@pytest.mark.parametrize(
+    ("replaced", "how"),
+    [(False, "the file was deleted."), (True, "the file was replaced by another one.")],
+)
+async def test_a_database_gone_from_under_the_running_bot_stops_it(
+    fake_api: FakeBotApi,
+    tmp_path: Path,
+    replaced: bool,
+    how: str,
 ) -> None:
     database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
     await prepare(database)
     bot = await start_bot(fake_api, database, log)
     await started(log)
-    database.unlink()
+    if replaced:
+        other = tmp_path / "other.sqlite3"
+        await prepare(other)
+        other.replace(database)  # a restore done with the bot still running
+    else:
+        database.unlink()
     code = await exit_code(bot, within=10)
     assert code == 1, output(log)
     last = output(log).strip().splitlines()[-1]
-    assert last == (
-        f"Stopped: the database {database} is gone from under the running bot:"
-        " the file was deleted."
-    )
-
-
-async def test_a_database_replaced_under_the_running_bot_stops_it(
-    fake_api: FakeBotApi, tmp_path: Path
-) -> None:
-    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
-    await prepare(database)
-    bot = await start_bot(fake_api, database, log)
-    await started(log)
-    other = tmp_path / "other.sqlite3"
-    await prepare(other)
-    other.replace(database)  # a restore done with the bot still running
-    code = await exit_code(bot, within=10)
-    assert code == 1, output(log)
-    assert output(log).strip().splitlines()[-1].endswith("the file was replaced by another one.")
+    assert last == f"Stopped: the database {database} is gone from under the running bot: {how}"

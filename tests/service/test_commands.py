@@ -52,6 +52,19 @@ def test_version_and_every_help_says_what_it_does(tmp_path: Path, database: Path
     assert "--keep N" in backup_help and "dated file" in backup_help
 
 
+def _set_invite_ttl_zero(config: Path) -> None:
+    """A value the shipped settings.toml does not have, and the bot refuses."""
+    settings = config / "settings.toml"
+    settings.write_text(settings.read_text().replace("invite_ttl_days = 7", "invite_ttl_days = 0"))
+
+
+def _refused_for_invite_ttl(cwd: Path, database: Path) -> None:
+    """Run from cwd, a command reads that value and stops with exit 2, naming the setting."""
+    listed = porchlight("specialist", "list", cwd=cwd, database=database)
+    assert listed.returncode == 2
+    assert listed.stderr.startswith("INVITE_TTL_DAYS: ")
+
+
 def test_init_writes_an_editable_configuration_the_bot_then_uses(tmp_path: Path) -> None:
     folder = tmp_path / "programme"
     database = folder / "data" / "porchlight.sqlite3"
@@ -69,23 +82,17 @@ def test_init_writes_an_editable_configuration_the_bot_then_uses(tmp_path: Path)
     assert again.stderr.startswith(f"{env} already exists; nothing was written")
 
     # Run from the folder, the bot reads that copy (a value the shipped copy does not have).
-    settings = folder / "config" / "settings.toml"
-    settings.write_text(settings.read_text().replace("invite_ttl_days = 7", "invite_ttl_days = 0"))
-    listed = porchlight("specialist", "list", cwd=folder, database=database)
-    assert listed.returncode == 2
-    assert listed.stderr.startswith("INVITE_TTL_DAYS: ")
+    _set_invite_ttl_zero(folder / "config")
+    _refused_for_invite_ttl(folder, database)
 
 
 def test_the_configuration_folder_can_be_named_in_env(tmp_path: Path, database: Path) -> None:
     """PORCHLIGHT_CONFIG_DIR in .env, like every other setting there: not ignored in silence."""
     config = tmp_path / "programme"
     shutil.copytree(CONFIG_DIR, config)
-    settings = config / "settings.toml"
-    settings.write_text(settings.read_text().replace("invite_ttl_days = 7", "invite_ttl_days = 0"))
+    _set_invite_ttl_zero(config)
     (tmp_path / ".env").write_text(f"PORCHLIGHT_CONFIG_DIR={config}\n")
-    listed = porchlight("specialist", "list", cwd=tmp_path, database=database)
-    assert listed.returncode == 2
-    assert listed.stderr.startswith("INVITE_TTL_DAYS: ")
+    _refused_for_invite_ttl(tmp_path, database)
 
 
 def test_check_is_never_fine_after_an_error(tmp_path: Path, database: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.escalation import Supervisor, due_at, supervisors
+from bot.domain.escalation import Escalation, Supervisor, due_at, supervisors
 from bot.domain.models import CheckinKind, Client, Direction
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
@@ -34,18 +34,39 @@ async def _client(db: Database, user_id: int = 2001) -> Client:
         )
 
 
+async def _flag(
+    repo: EscalationRepository, client: Client, category: str, message_id: int, *, due: datetime
+) -> Escalation:
+    """An escalation for the client's message `message_id`, flagged at NOW."""
+    return await repo.add(
+        client_id=client.id,
+        specialist_id=client.specialist_id,
+        category=category,
+        source=(client.chat_id, message_id),
+        flagged_at=NOW,
+        due_at=due,
+    )
+
+
+async def _copy_link(
+    relay: RelayRepository, client: Client, message_id: int, *, to_chat: int
+) -> int:
+    """A link for a copy of the client's message `message_id` into `to_chat`."""
+    return await relay.add_link(
+        client_id=client.id,
+        specialist_id=client.specialist_id,
+        direction=Direction.TO_SPECIALIST,
+        source=(client.chat_id, message_id),
+        dest_chat_id=to_chat,
+        now=NOW,
+    )
+
+
 async def test_an_escalation_falls_due_once_and_is_claimed_once(db: Database) -> None:
     client = await _client(db)
     repo = EscalationRepository(db)
     async with db.transaction():
-        added = await repo.add(
-            client_id=client.id,
-            specialist_id=client.specialist_id,
-            category="suicide",
-            source=(2001, 55),
-            flagged_at=NOW,
-            due_at=due_at(NOW, AFTER, away=False),
-        )
+        added = await _flag(repo, client, "suicide", 55, due=due_at(NOW, AFTER, away=False))
     assert added.due_at == NOW + AFTER and not added.escalated
     async with db.transaction():
         assert await repo.due(NOW + AFTER - timedelta(seconds=1), 10) == []
@@ -69,14 +90,7 @@ async def test_an_answer_before_the_time_means_it_never_falls_due(db: Database) 
     client = await _client(db)
     repo = EscalationRepository(db)
     async with db.transaction():
-        added = await repo.add(
-            client_id=client.id,
-            specialist_id=client.specialist_id,
-            category="overdose",
-            source=(2001, 56),
-            flagged_at=NOW,
-            due_at=NOW + AFTER,
-        )
+        added = await _flag(repo, client, "overdose", 56, due=NOW + AFTER)
         assert await repo.mark_answered(added.id, 1001, NOW + timedelta(minutes=3))
         assert await repo.due(NOW + timedelta(hours=1), 10) == []
         assert not await repo.mark_escalated(added.id, NOW + timedelta(hours=1))
@@ -86,30 +100,9 @@ async def test_copies_lead_back_to_their_escalation_and_go_with_the_client(db: D
     client = await _client(db)
     repo, relay = EscalationRepository(db), RelayRepository(db)
     async with db.transaction():
-        added = await repo.add(
-            client_id=client.id,
-            specialist_id=client.specialist_id,
-            category="abuse",
-            source=(2001, 57),
-            flagged_at=NOW,
-            due_at=NOW,
-        )
-        link = await relay.add_link(
-            client_id=client.id,
-            specialist_id=client.specialist_id,
-            direction=Direction.TO_SPECIALIST,
-            source=(2001, 57),
-            dest_chat_id=900,
-            now=NOW,
-        )
-        other = await relay.add_link(
-            client_id=client.id,
-            specialist_id=client.specialist_id,
-            direction=Direction.TO_SPECIALIST,
-            source=(2001, 58),
-            dest_chat_id=1001,
-            now=NOW,
-        )
+        added = await _flag(repo, client, "abuse", 57, due=NOW)
+        link = await _copy_link(relay, client, 57, to_chat=900)
+        other = await _copy_link(relay, client, 58, to_chat=1001)
         await repo.add_copy(link, added.id, 900)
         found = await repo.of_copy(link)
         assert found is not None and found.id == added.id
