@@ -60,6 +60,7 @@ def received(update: Update) -> Received | None:
         message_id=message.message_id,
         reply_to_message_id=reply.message_id if reply else None,
         unscreened=unscreened_kind(message),
+        forwarded=message.forward_origin is not None,
     )
 
 

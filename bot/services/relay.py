@@ -537,6 +537,7 @@ class Relay:
                     if category is not None
                     else None
                 ),
+                forwarded=message.forwarded,
                 unscreened=message.unscreened,
             )
         elif person.is_admin:

@@ -21,6 +21,8 @@ class Received:
     safety_category: str | None = None
     # A voice note, video or audio the screen cannot read: its kind, never its content.
     unscreened: str | None = None
+    # Someone else's words the client forwarded: relayed after a crash under that header.
+    forwarded: bool = False
 
 
 class InboxRepository:
@@ -33,8 +35,8 @@ class InboxRepository:
         """Remember a message until it is handled."""
         await self._db.write(
             "INSERT OR IGNORE INTO inbox (update_id, user_id, chat_id, message_id,"
-            " reply_to_message_id, safety_category, unscreened, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " reply_to_message_id, safety_category, unscreened, forwarded, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 received.update_id,
                 received.user_id,
@@ -43,6 +45,7 @@ class InboxRepository:
                 received.reply_to_message_id,
                 received.safety_category,
                 received.unscreened,
+                int(received.forwarded),
                 to_db(now),
             ),
         )
@@ -55,7 +58,19 @@ class InboxRepository:
         """Messages a crash left unhandled, oldest first."""
         rows = await self._db.fetch_all(
             "SELECT update_id, user_id, chat_id, message_id, reply_to_message_id,"
-            " safety_category, unscreened FROM inbox"
+            " safety_category, unscreened, forwarded FROM inbox"
             " ORDER BY update_id"
         )
-        return [Received(*row) for row in rows]
+        return [
+            Received(
+                update_id=row[0],
+                user_id=row[1],
+                chat_id=row[2],
+                message_id=row[3],
+                reply_to_message_id=row[4],
+                safety_category=row[5],
+                unscreened=row[6],
+                forwarded=bool(row[7]),
+            )
+            for row in rows
+        ]

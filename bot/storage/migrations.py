@@ -496,6 +496,12 @@ async def m009_screen_levels(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m017_inbox_forwarded(conn: aiosqlite.Connection) -> None:
+    """inbox.forwarded: a message the client forwarded (someone else's words), so one
+    relayed after a crash, or retried by the tick, still comes under the forwarded header."""
+    await run_script(conn, "ALTER TABLE inbox ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -511,6 +517,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m014_heartbeat,
     m015_retention_indexes,
     m016_events,
+    m017_inbox_forwarded,
 )
 
 

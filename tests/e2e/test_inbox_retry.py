@@ -104,3 +104,17 @@ async def test_a_message_that_fails_for_another_reason_does_not_stop_the_next_st
     await bot.api.wait_until(
         lambda: second.message_id in copies_to_sam(bot), what="the second copy"
     )
+
+
+async def test_a_forwarded_message_whose_handling_failed_is_still_marked_forwarded(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Someone else's words, retried by the tick: Sam must not read them as Alex's own.
+    fail_once(bot, monkeypatch)
+    before = len(bot.api.sent_to(SAM))
+    forwarded = bot.api.send_forwarded(ALEX, "a message from my landlord")
+    await bot.barrier(ALEX)
+    await bot.run_tick()
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "Alex forwarded:"
+    assert got[1].copied_from == (ALEX, forwarded.message_id)
