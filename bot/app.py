@@ -126,6 +126,10 @@ def build_application(
         """The storage watch found the database unusable: stop, for `run` to exit 1."""
         application.bot_data.fatal = reason
         application.bot_data.stop_requested.set()
+        if stop_grace is not None:
+            # As for a stop signal: a start still waiting on the database must not keep the
+            # process alive past the grace (the line and exit 1 come from _exit_now then).
+            _exit_after(stop_grace)
 
     async def post_stop(application: PorchlightApp) -> None:
         await application.bot_data.services.stop()
