@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.domain.escalation import (
     FOLLOW_UP_WINDOW,
     Escalation,
@@ -39,6 +40,7 @@ from bot.domain.safety import SafetyScreen
 from bot.logs import EventLog
 from bot.services.base import StaffContext, StaffService
 from bot.services.notices import Refused
+from bot.storage import events
 from bot.storage.escalations import EscalationRepository
 from bot.storage.relay import RelayRepository
 
@@ -251,6 +253,11 @@ class Escalations(StaffService):
             specialist_id=specialist.id,
             detail=detail,
         )
+        # For the programme report and /metrics: counts and times, never content.
+        await events.record(
+            self._db, events.ESCALATED, now, client_id=client.id, specialist_id=specialist.id
+        )
+        self._db.after_commit(metrics.escalated)
         log.warning(
             "escalation.sent", client=client.id, specialist=specialist.id, supervisors=len(found)
         )
@@ -356,6 +363,22 @@ class Escalations(StaffService):
         for chat_id in sorted(chats):
             await self._outbox.text(chat_id, text)
         role = ActorRole.ADMIN if responder.is_admin else ActorRole.SPECIALIST
+        # The report shows who answers escalations by role only: admin, the client's own
+        # specialist, or a colleague on call.
+        if responder.is_admin:
+            answered_as = "admin"
+        elif specialist is not None and responder.user_id == specialist.telegram_user_id:
+            answered_as = "specialist"
+        else:
+            answered_as = "on call"
+        await events.record(
+            self._db,
+            events.ESCALATION_ANSWERED,
+            now,
+            client_id=client.id,
+            specialist_id=client.specialist_id,
+            detail=answered_as,
+        )
         await self._audit.record(
             Actor(role, responder.user_id),
             "escalation_answered",

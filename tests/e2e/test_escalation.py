@@ -122,6 +122,11 @@ async def test_an_admins_reply_reaches_the_client_and_closes_it_for_everyone(bot
         "SELECT actor_role, actor_id, action FROM audit_log WHERE action = 'escalation_answered'"
     )
     assert rows == [("admin", ADMIN, "escalation_answered")]
+    # The programme report counts it, by role only.
+    kinds = await bot.rows(
+        "SELECT kind, detail FROM events WHERE kind LIKE 'escalat%' ORDER BY id"
+    )
+    assert kinds == [("escalated", None), ("escalation_answered", "admin")]
     # Alex answering the admin's message goes to Sam, as always.
     sam_before = len(bot.api.sent_to(SAM))
     said = bot.api.send_text(ALEX, "thank you", reply_to=got[1].message_id)
@@ -142,6 +147,8 @@ async def test_an_on_call_specialist_answers_by_replying(bot: Harness) -> None:
     await bot.api.wait_until(lambda: len(texts(bot, ADMIN, told)) == 1, what="the admin told")
     await bot.api.wait_until(lambda: len(texts(bot, SAM, told)) == 1, what="Sam told")
     assert copy_in(bot, ADMIN, original)
+    answered = await bot.rows("SELECT detail FROM events WHERE kind = 'escalation_answered'")
+    assert answered == [("on call",)]
 
 
 async def test_the_specialists_answer_in_time_means_no_escalation(bot: Harness) -> None:
