@@ -12,6 +12,7 @@ a time, once a day.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -54,7 +55,7 @@ async def job_checkin_tick(context: Context) -> None:
         metrics.tick_took(time.perf_counter() - started)
         if context.job is not None and isinstance(context.job.data, Watch):
             await context.job.data.after_tick(found, context.bot)
-    except Exception as error:
+    except (Exception, asyncio.CancelledError) as error:
         _one_line_or_raise(context, "tick.failed", error)
 
 
@@ -66,14 +67,17 @@ async def job_retention(context: Context) -> None:
     found = services(context)
     try:
         await found.relay.tidy(found.retention)
-    except Exception as error:
+    except (Exception, asyncio.CancelledError) as error:
         _one_line_or_raise(context, None, error)
 
 
-def _one_line_or_raise(context: Context, event: str | None, error: Exception) -> None:
+def _one_line_or_raise(
+    context: Context, event: str | None, error: Exception | asyncio.CancelledError
+) -> None:
     """A job's failing database (one `event` line, if named), or anything a job meets while
-    the bot stops under it (the database closing beneath a call still waiting on a lock),
-    is at most one line; a bug raises."""
+    the bot stops under it (the database closing beneath a call still waiting on a lock, or
+    the JobQueue cancelling a job still running: APScheduler would log that as an error with
+    a traceback), is at most one line; a bug, or a cancel while running, raises."""
     if is_storage_fault(error):
         if event is not None:
             log.warning(event, error=fault_text(error))
