@@ -1,9 +1,10 @@
 """The safety screen: how much of the labelled corpus it catches, and how fast it is.
 
 - corpus: recall (urgent and concern together) and false alarms per language and per
-  family, on tests/domain/safety_corpus/<language>.tsv (our own corpus: the targets of
-  issue 12 are for held-out sets written by others, so these figures are a floor, not
-  proof);
+  category, on the blind sets in tests/domain/safety_corpus/blind/ (written by people who
+  saw neither the phrases nor the corpus the model learnt from; the model never learnt
+  from them; the threshold was set on the "calibrate" sets, so the "test" sets are the
+  figure to believe), as the bot screens and with phrases alone;
 - load: `SafetyScreen.load` of every language, each time in a fresh Python process (no
   warm caches), after the import;
 - screen: 4,096-character messages (corpus sentences among everyday words, each message
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -30,6 +32,9 @@ from bot.domain.safety import SafetyScreen
 TITLE = "Safety screen"
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_DIR = ROOT / "tests" / "domain" / "safety_corpus"
+# Written by people who never saw the phrase files, the corpus or the model; measured, never
+# learnt from (bot/screen_cli.py leaves this folder out).
+BLIND_DIR = CORPUS_DIR / "blind"
 LANGUAGES = ("en", "es")
 MESSAGE_LENGTH = 4096
 LOAD_RUNS = 7
@@ -51,33 +56,56 @@ def corpus(language: str) -> list[tuple[str, str, str]]:
     return rows
 
 
+def blind(name: str) -> list[tuple[str, str, str]]:
+    """(level, category, message) rows of a blind set (never learnt from)."""
+    rows: list[tuple[str, str, str]] = []
+    for line in (BLIND_DIR / f"{name}.tsv").read_text("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            level, category, _, text = line.split("\t", 3)
+            rows.append((level, category, text))
+    return rows
+
+
 async def corpus_case(workdir: Path, quick: bool) -> list[Figure]:
-    screen = SafetyScreen.load(CONFIG_DIR / "safety")
+    """The blind sets, as the bot screens them and with phrases alone (no model)."""
+    screens = {
+        "model and phrases": SafetyScreen.load(CONFIG_DIR / "safety"),
+        "phrases alone": SafetyScreen.load(CONFIG_DIR / "safety", with_model=False),
+    }
     figures: list[Figure] = []
-    for language in LANGUAGES:
-        rows = corpus(language)
-        by_family: dict[tuple[str, str], list[bool]] = defaultdict(list)
-        crisis: list[bool] = []
-        urgent_kept: list[bool] = []
-        benign: list[bool] = []
-        for level, family, text in rows:
-            found = screen.screen(text, language)
-            if level == "none":
-                benign.append(found is not None)
-                by_family["false alarms", family].append(found is not None)
-            else:
-                crisis.append(found is not None)
-                by_family["recall", family].append(found is not None)
-                if level == "urgent":
-                    urgent_kept.append(found is not None and found.level == "urgent")
-        figures += [
-            at_least(f"{language}: recall, urgent+concern", _share(crisis), "of crisis", 0.9),
-            at_most(f"{language}: false alarms", _share(benign), "of benign", 0.05),
-            info(f"{language}: urgent messages screened urgent", _share(urgent_kept), "share"),
-            info(f"{language}: messages (crisis / benign)", len(crisis), f"/ {len(benign)}"),
-        ]
-        for (what, family), hits in sorted(by_family.items()):
-            figures.append(info(f"{language}: {what}, {family} ({len(hits)})", _share(hits), ""))
+    for blind_set, language in itertools.product(("test", "calibrate"), LANGUAGES):
+        rows = blind(f"{blind_set}_{language}")
+        for name, screen in screens.items():
+            by_category: dict[tuple[str, str], list[bool]] = defaultdict(list)
+            crisis: list[bool] = []
+            urgent_kept: list[bool] = []
+            benign: list[bool] = []
+            for level, category, text in rows:
+                found = screen.screen(text, language)
+                if level == "none":
+                    benign.append(found is not None)
+                else:
+                    crisis.append(found is not None)
+                    by_category["recall", category].append(found is not None)
+                    if level == "urgent":
+                        urgent_kept.append(found is not None and found.level == "urgent")
+            label = f"{blind_set} {language}, {name}"
+            if name == "phrases alone" or blind_set != "test":
+                figures += [
+                    info(f"{label}: recall, urgent+concern", _share(crisis), "of crisis"),
+                    info(f"{label}: false alarms", _share(benign), "of benign"),
+                ]
+                continue
+            figures += [
+                at_least(f"{label}: recall, urgent+concern", _share(crisis), "of crisis", 0.9),
+                at_most(f"{label}: false alarms", _share(benign), "of benign", 0.05),
+                info(f"{label}: urgent messages screened urgent", _share(urgent_kept), "share"),
+                info(f"{label}: messages (crisis / benign)", len(crisis), f"/ {len(benign)}"),
+            ]
+            for (what, category), hits in sorted(by_category.items()):
+                figures.append(
+                    info(f"{label}: {what}, {category} ({len(hits)})", _share(hits), "")
+                )
     return figures
 
 

@@ -1,5 +1,5 @@
 """Command line: `python -m bot run|check|health|specialist add|list|remove|invite|audit|
-backup|restore|init|demo|report|screen`.
+backup|restore|init|demo|report|screen|train-screen`.
 
 Every command reads the same settings as the bot and works while the bot runs
 (they share the SQLite file). A configuration problem prints one line and exits 2.
@@ -42,6 +42,7 @@ from bot.logs import redact_urls, setup_logging
 from bot.report.cli import add_report_command, report_command
 from bot.restore import RestoreError, hold_run_lock, restore
 from bot.scaffold import ScaffoldError, scaffold
+from bot.screen_cli import add_screen_commands, screen_command, train_command
 from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
 from bot.services.container import Services
 from bot.services.notices import Refused
@@ -118,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_demo_command(commands)
     _add_service_commands(commands)
     add_report_command(commands)
-    _add_screen_command(commands)
+    add_screen_commands(commands)
     audit = _command(commands, "audit", "print the newest audit log entries")
     audit.add_argument(
         "-n",
@@ -182,35 +183,6 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 1")
     return int(text)
-
-
-def _add_screen_command(commands: Commands) -> None:
-    screen = _command(
-        commands,
-        "screen",
-        "screen messages (one a line on standard input) as the bot would: urgent,"
-        " concern or none, and the category (no token, no database)",
-    )
-    screen.add_argument(
-        "--language", default="en", help="the conversation's language (default en)"
-    )
-
-
-def _screen(language: str) -> int:
-    """`python -m bot screen`: LEVEL<TAB>CATEGORY<TAB>message for each line read."""
-    try:
-        screen = SafetyScreen.load(CONFIG_DIR / "safety")
-    except SafetyConfigError as error:
-        print(f"Error in the safety configuration: {error}", file=sys.stderr)
-        return EXIT_CONFIG
-    out = sys.stdout
-    for raw in sys.stdin.buffer:
-        message = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        found = screen.screen(message, language)
-        level, category = (found.level, found.category) if found else ("none", "-")
-        out.buffer.write(f"{level}\t{category}\t{message}\n".encode())
-    out.flush()
-    return 0
 
 
 def _bot(settings: Settings) -> Bot:
@@ -516,7 +488,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "init":
         return _init(args.folder)
     if args.command == "screen":
-        return _screen(args.language)
+        return screen_command(args.language, args.explain)
+    if args.command == "train-screen":
+        return train_command(args.files, args.out, args.false_alarms, args.calibrate)
     try:
         settings = load_settings()
         for warning in unknown_settings():

@@ -64,5 +64,66 @@ def test_spanish_phrases_with_the_language_option(tmp_path: Path) -> None:
         "concern\tburden\tsoy una carga para todos",
         "none\t-\tme muero de risa",
     ]
+    # The model learnt from both languages: Spanish in an English conversation is read too.
     english = screen(tmp_path, ["me quiero morir"])
-    assert english.stdout.decode() == "none\t-\tme quiero morir\n"
+    assert not english.stdout.decode().startswith("none")
+
+
+def test_explain_adds_how_the_screen_read_each_line(tmp_path: Path) -> None:
+    done = screen(tmp_path, ["I want to kill myself", "lovely walk today"], "--explain")
+    assert done.returncode == 0, done.stderr
+    urgent, ordinary = done.stdout.decode().splitlines()
+    assert urgent.startswith("urgent\tsuicide\tI want to kill myself\tphrase=suicide; score=")
+    assert ordinary.startswith("none\t-\tlovely walk today\tphrase=-; score=")
+
+
+def train(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "train-screen", *arguments],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_train_screen_learns_from_the_files_given_and_writes_the_model(tmp_path: Path) -> None:
+    for name, crisis, ordinary in (
+        ("en_a.tsv", "i have the rope ready", "the bus was late"),
+        ("en_b.tsv", "rope is ready tonight", "late bus again today"),
+    ):
+        lines = [f"urgent\tsuicide\tplain\t{crisis} {n}" for n in range(6)]
+        lines += [f"none\t-\teveryday\t{ordinary} {n}" for n in range(6)]
+        (tmp_path / name).write_text("\n".join(lines) + "\n", "utf-8")
+    out = tmp_path / "model.json"
+    done = train(tmp_path, "en_a.tsv", "en_b.tsv", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "en_a.tsv" in done.stdout and "6/6" in done.stdout
+    from bot.domain.safety import message_words
+    from bot.domain.screen_model import TextModel
+
+    model = TextModel.load(out)
+    assert model.score(message_words("the rope is ready")) >= model.threshold
+    assert model.corpus  # the digest a test compares with the shipped corpus
+    assert model.languages == ("en",)
+
+
+def test_train_screen_refuses_a_broken_corpus_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "en_bad.tsv").write_text("urgent\tonly two fields\n", "utf-8")
+    (tmp_path / "es_worse.tsv").write_text("maybe\t-\tx\tmessage\n", "utf-8")
+    (tmp_path / "mine.tsv").write_text("none\t-\tx\tmessage\n", "utf-8")
+    out = tmp_path / "model.json"
+    for name, said in (
+        ("en_bad.tsv", "en_bad.tsv:1: expected 4 TAB-separated fields"),
+        ("es_worse.tsv", "es_worse.tsv:1: level 'maybe'"),
+        ("mine.tsv", "name the file's language in its name"),
+    ):
+        done = train(tmp_path, name, "--out", str(out))
+        assert done.returncode == 2
+        assert said in done.stderr
+    done = train(tmp_path, "en_bad.tsv", "--false-alarms", "1.5", "--out", str(out))
+    assert done.returncode == 2 and "--false-alarms" in done.stderr
+    assert not out.exists()

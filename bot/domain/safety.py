@@ -35,6 +35,13 @@ near rule is weaker evidence than a phrase. Each part's places are found with th
 trie walk as phrases, and a rule is only looked for when every part may start at a word of
 the message, so the cost stays linear in the message.
 
+Phrases are what a programme can name; people in distress often write around every word a
+list could hold. A model (bot/domain/screen_model.py, config/safety/model.json), learnt
+from labelled messages in both languages, reads each message first. A message it reads as
+crisis is flagged (with the category of a phrase found in it, else the model's own); a
+phrase found in a message the model reads as plainly ordinary ("a documentary about
+suicide", "cut myself shaving") is not. Without a model file, phrases alone decide.
+
 Why the screen returns only a category and level: the specialist needs to know that a
 message may need them, not which words tripped it, and nothing of the text should travel
 past this call.
@@ -53,6 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from bot.domain.screen_model import TextModel
 from bot.domain.texts import supported_language
 
 FALLBACK_LANGUAGE = "en"
@@ -1089,6 +1097,28 @@ class _Reader:
         return tuple(steps)
 
 
+MODEL_FILE = "model.json"
+
+
+def _normalised(text: str) -> str:
+    """The normalised text with a mark between sentences (phrases do not cross it)."""
+    return normalise(_SENTENCE_END.sub(f" {_BREAK} ", text))
+
+
+def message_words(text: str) -> tuple[str, ...]:
+    """A message as the model reads it (and learns from it)."""
+    return _model_words(_normalised(text))
+
+
+def _model_words(normalised: str) -> tuple[str, ...]:
+    """Words, letters spaced out joined up, digits inside words as letters; no sentence
+    marks."""
+    plain = _letters_to_words(normalised.replace(f" {_BREAK} ", " ").replace(_BREAK, " "))
+    if _DIGIT.search(plain):
+        plain = _digits_as_letters(plain)
+    return tuple(plain.split())
+
+
 class SafetyScreen:
     """Screens a client's text for phrases that may signal crisis; English is always checked.
 
@@ -1096,11 +1126,12 @@ class SafetyScreen:
     phrases and a memory of how unknown words read, never the text it screens.
     """
 
-    def __init__(self, languages: Mapping[str, _Language]) -> None:
+    def __init__(self, languages: Mapping[str, _Language], model: TextModel | None = None) -> None:
         english = languages.get(FALLBACK_LANGUAGE)
         if english is None or english.resources is None:
             raise SafetyConfigError(f"no {FALLBACK_LANGUAGE} safety table with resources")
         self._languages = dict(languages)
+        self._model = model
         self._fallback_resources = english.resources
         self._levels: dict[str, Level] = {}
         for table in languages.values():
@@ -1110,8 +1141,9 @@ class SafetyScreen:
                     self._levels[category] = level
 
     @classmethod
-    def load(cls, folder: Path) -> SafetyScreen:
-        """Read every <language>.toml in the folder (config/safety/)."""
+    def load(cls, folder: Path, with_model: bool = True) -> SafetyScreen:
+        """Read every <language>.toml in the folder (config/safety/), and its model.json
+        unless told not to (when a new model is being learnt)."""
         tables: dict[str, Mapping[str, Any]] = {}
         sources: dict[str, str] = {}
         for path in sorted(folder.glob("*.toml")):
@@ -1123,16 +1155,28 @@ class SafetyScreen:
             sources[path.stem] = str(path)
         if FALLBACK_LANGUAGE not in tables:
             raise SafetyConfigError(f"{folder}: no {FALLBACK_LANGUAGE}.toml")
-        return cls._build(tables, sources)
+        model_path = folder / MODEL_FILE
+        model = None
+        if with_model and model_path.exists():
+            try:
+                model = TextModel.load(model_path)
+            except (OSError, ValueError) as error:
+                raise SafetyConfigError(str(error)) from error
+        return cls._build(tables, sources, model)
 
     @classmethod
-    def from_tables(cls, tables: Mapping[str, Mapping[str, Any]]) -> SafetyScreen:
+    def from_tables(
+        cls, tables: Mapping[str, Mapping[str, Any]], model: TextModel | None = None
+    ) -> SafetyScreen:
         """Build from already-parsed tables, keyed by language (for tests)."""
-        return cls._build(tables, {language: f"<{language}>" for language in tables})
+        return cls._build(tables, {language: f"<{language}>" for language in tables}, model)
 
     @classmethod
     def _build(
-        cls, tables: Mapping[str, Mapping[str, Any]], sources: Mapping[str, str]
+        cls,
+        tables: Mapping[str, Mapping[str, Any]],
+        sources: Mapping[str, str],
+        model: TextModel | None,
     ) -> SafetyScreen:
         if FALLBACK_LANGUAGE not in tables:
             raise SafetyConfigError(f"no {FALLBACK_LANGUAGE} safety table")
@@ -1140,7 +1184,16 @@ class SafetyScreen:
             language.lower(): _Reader(sources[language], language.lower()).read(table)
             for language, table in tables.items()
         }
-        return cls(languages)
+        return cls(languages, model)
+
+    def categories(self) -> list[str]:
+        """Every category of the phrase files, urgent ones first, each once."""
+        return sorted(self._levels, key=lambda name: (self._levels[name] != "urgent", name))
+
+    @property
+    def model(self) -> TextModel | None:
+        """The model that reads messages before the phrases, if there is one."""
+        return self._model
 
     @property
     def languages(self) -> frozenset[str]:
@@ -1163,11 +1216,47 @@ class SafetyScreen:
         )
 
     def _find(self, text: str, codes: tuple[str, ...]) -> SafetyMatch | None:
-        """Normalise once; an urgent match in any of these languages (each read once), else
-        the first concern."""
-        normalised = normalise(_SENTENCE_END.sub(f" {_BREAK} ", text))
+        """Normalise once; the model's reading, then the phrases of these languages."""
+        normalised = _normalised(text)
         if not normalised.replace(_BREAK, "").strip():
             return None
+        if self._model is None:
+            return self._phrases(normalised, codes)
+        words = _model_words(normalised)
+        score = self._model.score(words)
+        # The model knows what ordinary talk looks like only in the languages it learnt;
+        # in another, the programme's phrases decide (and the model may still flag).
+        if score < self._model.floor and codes[0] in self._model.languages:
+            return None  # plainly ordinary: a phrase here is talk about the subject
+        found = self._phrases(normalised, codes)
+        if score < self._model.threshold:
+            return found
+        if found is not None:
+            return found  # the phrase's category says more than the model's guess
+        category = self._model.category(words)
+        return SafetyMatch(category, self.level_of(category))
+
+    def explain(self, text: str, language: str) -> str:
+        """How the screen read a message (for `python -m bot screen --explain`): the model's
+        score against its thresholds, the phrase category found, the weightiest features."""
+        normalised = _normalised(text)
+        phrases = self._phrases(normalised, (self._resolve(language), FALLBACK_LANGUAGE))
+        parts = [f"phrase={phrases.category if phrases else '-'}"]
+        if self._model is not None:
+            words = _model_words(normalised)
+            model = self._model
+            parts.append(
+                f"score={model.score(words):.2f} (flags at {model.threshold:.2f},"
+                f" phrases count from {model.floor:.2f})"
+            )
+            parts.append(
+                " ".join(f"{feature!r}{weight:+.2f}" for feature, weight in model.explain(words))
+            )
+        return "; ".join(parts)
+
+    def _phrases(self, normalised: str, codes: tuple[str, ...]) -> SafetyMatch | None:
+        """An urgent phrase match in any of these languages (each read once), else the
+        first concern."""
         words = _Text(normalised)
         concern: SafetyMatch | None = None
         for index, code in enumerate(dict.fromkeys(codes)):

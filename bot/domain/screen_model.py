@@ -1,0 +1,269 @@
+"""A small linear model that reads a message the way the phrase lists cannot.
+
+The phrase files (bot/domain/safety.py) catch what a programme can name; people in distress
+often write around the words ("I've sorted who gets the dog", "they'd manage fine without
+me"). This model scores the words, word pairs and letter groups of a message, learnt from
+labelled example messages in every language (tests/domain/safety_corpus/; see
+bot.domain.screen_training), and says whether it reads as a
+crisis message and, if so, which kind. It is plain Python, offline, and explainable: every
+feature's weight is in the model file, and `python -m bot screen --explain` shows the ones
+that decided a message.
+
+Scores are taken over the whole message and over each stretch of a few sentences, so one
+crisis clause inside a long message is not drowned out by ordinary talk around it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import sys
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+# Letter groups shorter than this say little; longer ones are nearly whole words.
+_GRAM_SIZES = (3, 4, 5)
+# A stretch scored on its own: this many words, moving on by half of it.
+_WINDOW = 24
+_STEP = _WINDOW // 2
+FORMAT_VERSION = 2
+# The commonest words of the corpus, whose whole weight (with their letter groups) the
+# file holds ready, so that most words of a long message cost one look-up.
+COMMON_WORDS = 10_000
+
+
+def _grams(word: str) -> list[str]:
+    """The letter groups of a word, with its edges marked ("<ki", "ill>")."""
+    if len(word) <= 3 or not word.isalpha():
+        return []
+    padded = f"<{word}>"
+    return [
+        "#" + padded[start : start + size]
+        for size in _GRAM_SIZES
+        for start in range(len(padded) - size + 1)
+    ]
+
+
+def features(words: Sequence[str]) -> list[str]:
+    """The features of a run of normalised words: each word, each pair, letter groups.
+
+    A feature found twice counts twice, so a stretch's features are the sum of its words'
+    (which lets a long message be scored stretch by stretch in one pass).
+    """
+    found: list[str] = []
+    previous = "<s>"
+    for word in words:
+        found.append(word)
+        found.append(f"{previous} {word}")
+        found.extend(_grams(word))
+        previous = word
+    return found
+
+
+def _feature_count(word: str) -> int:
+    """How many features a word brings: itself, its pair with the word before, and its
+    letter groups (as many as _grams makes, counted without making them)."""
+    length = len(word)
+    if length <= 3 or not word.isalpha():
+        return 2
+    padded = length + 2
+    return 2 + sum(padded - size + 1 for size in _GRAM_SIZES)
+
+
+def _spans(count: int) -> Iterator[tuple[int, int]]:
+    """The whole message, then, for a long one, each stretch of _WINDOW words."""
+    yield 0, count
+    if count > _WINDOW:
+        for start in range(0, count - _STEP, _STEP):
+            yield start, min(count, start + _WINDOW)
+
+
+def sigmoid(value: float) -> float:
+    if value < -30:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-value))
+
+
+def _packed(values: Iterable[float]) -> str:
+    return base64.b64encode(array("f", values).tobytes()).decode("ascii")
+
+
+def _unpacked(text: str, size: int) -> array[float]:
+    values = array("f")
+    values.frombytes(base64.b64decode(text, validate=True))
+    if sys.byteorder != "little":
+        values.byteswap()
+    if len(values) != size:
+        raise ValueError(f"{len(values)} weights where {size} were expected")
+    return values
+
+
+class TextModel:
+    """Weights for "reads as crisis" and, among crisis messages, for each category.
+
+    It keeps nothing of what it reads: the common words it has ready come from its file.
+    """
+
+    def __init__(
+        self,
+        bias: float,
+        weights: Mapping[str, float],
+        threshold: float,
+        floor: float,
+        categories: Sequence[str],
+        category_bias: Sequence[float],
+        category_features: Sequence[str],
+        category_weights: Sequence[float],
+        corpus: str = "",
+        common: Mapping[str, float] | None = None,
+        languages: Iterable[str] = (),
+    ) -> None:
+        """category_weights: for each of category_features in turn, one weight for each
+        category."""
+        self.bias = bias
+        self.weights = dict(weights)
+        # At `threshold` the model flags a message itself; below `floor` a phrase found in
+        # it is taken as talk about the subject; in between, phrases decide.
+        self.threshold = threshold
+        self.floor = floor
+        self.categories = tuple(categories)
+        self.category_bias = tuple(category_bias)
+        self.category_features = tuple(category_features)
+        self.category_weights = array("f", category_weights)
+        if len(self.category_weights) != len(self.category_features) * len(self.categories):
+            raise ValueError("one weight for each category and feature")
+        self._rows: dict[str, int] | None = None
+        # A digest of the labelled messages it was learnt from (see screen_training).
+        self.corpus = corpus
+        # Common word -> what it adds to a score, itself and its letter groups.
+        self.common = dict(common or {})
+        # The languages it learnt from (where it may overrule a phrase).
+        self.languages = tuple(languages)
+
+    def keep_ready(self, words: Iterable[str]) -> None:
+        """Work out now what these words add to a score (the file keeps it)."""
+        self.common = {word: self._added(word) for word in words}
+
+    def _added(self, word: str) -> float:
+        """What one word adds to a score: its own weight and its letter groups'."""
+        weights = self.weights
+        return weights.get(word, 0.0) + sum(weights.get(gram, 0.0) for gram in _grams(word))
+
+    def score(self, words: Sequence[str]) -> float:
+        """The highest crisis probability over the message and its stretches."""
+        if not words:
+            return 0.0
+        weights = self.weights
+        # Per word: the weight its features add and how many there are, summed from the
+        # start, so each stretch is a difference of two sums.
+        common = self.common
+        seen: dict[str, float] = {}  # this message's other words, read once
+        totals = [0.0]
+        counts = [0]
+        total = 0.0
+        count = 0
+        previous = "<s>"
+        for word in words:
+            own = common.get(word)
+            if own is None:
+                own = seen.get(word)
+                if own is None:
+                    own = seen[word] = self._added(word)
+            total += own + weights.get(f"{previous} {word}", 0.0)
+            count += _feature_count(word)
+            totals.append(total)
+            counts.append(count)
+            previous = word
+        best = max(
+            (totals[end] - totals[start]) / math.sqrt(counts[end] - counts[start])
+            for start, end in _spans(len(words))
+        )
+        return sigmoid(self.bias + best)
+
+    def category(self, words: Sequence[str]) -> str:
+        """The likeliest category for a message already read as crisis."""
+        if self._rows is None:  # only needed when the model flags a message itself
+            self._rows = {name: index for index, name in enumerate(self.category_features)}
+        totals = list(self.category_bias)
+        found = features(words)
+        scale = 1.0 / math.sqrt(len(found))
+        width = len(totals)
+        weights = self.category_weights
+        for feature in found:
+            row = self._rows.get(feature)
+            if row is not None:
+                for index in range(width):
+                    totals[index] += weights[row * width + index] * scale
+        best = max(range(len(totals)), key=totals.__getitem__)
+        return self.categories[best]
+
+    def explain(self, words: Sequence[str], count: int = 6) -> list[tuple[str, float]]:
+        """The features of the message that pushed its score most, either way."""
+        weights = self.weights
+        weighted = [(name, weights[name]) for name in set(features(words)) if name in weights]
+        weighted.sort(key=lambda pair: (-abs(pair[1]), pair[0]))
+        return weighted[:count]
+
+    def to_json(self) -> str:
+        """The model as its file holds it: names as text, weights as packed floats."""
+        names = sorted(self.weights)
+        return json.dumps(
+            {
+                "format": FORMAT_VERSION,
+                "corpus": self.corpus,
+                "languages": list(self.languages),
+                "threshold": round(self.threshold, 4),
+                "floor": round(self.floor, 4),
+                "bias": self.bias,
+                "features": "\n".join(names),
+                "weights": _packed(self.weights[name] for name in names),
+                "categories": list(self.categories),
+                "category_bias": list(self.category_bias),
+                "common": "\n".join(self.common),
+                "common_weights": _packed(self.common.values()),
+                "category_features": "\n".join(self.category_features),
+                "category_weights": _packed(self.category_weights),
+            },
+            ensure_ascii=False,
+            indent=0,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, source: str) -> TextModel:
+        try:
+            data = json.loads(text)
+            if data.get("format") != FORMAT_VERSION:
+                raise ValueError(f"format {data.get('format')!r}, expected {FORMAT_VERSION}")
+            names = data["features"].split("\n") if data["features"] else []
+            weights = _unpacked(data["weights"], len(names))
+            categories = list(data["categories"])
+            rows = data["category_features"].split("\n") if data["category_features"] else []
+            packed = _unpacked(data["category_weights"], len(rows) * len(categories))
+            common = data["common"].split("\n") if data["common"] else []
+            category_bias = [float(value) for value in data["category_bias"]]
+            if len(category_bias) != len(categories):
+                raise ValueError("one category bias per category")
+            return cls(
+                bias=float(data["bias"]),
+                weights=dict(zip(names, weights, strict=True)),
+                threshold=float(data["threshold"]),
+                floor=float(data["floor"]),
+                categories=categories,
+                category_bias=category_bias,
+                category_features=rows,
+                category_weights=packed,
+                corpus=str(data.get("corpus", "")),
+                languages=[str(code) for code in data["languages"]],
+                common=dict(
+                    zip(common, _unpacked(data["common_weights"], len(common)), strict=True)
+                ),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as error:
+            raise ValueError(f"{source}: not a screen model ({error})") from error
+
+    @classmethod
+    def load(cls, path: Path) -> TextModel:
+        return cls.from_json(path.read_text(encoding="utf-8"), str(path))

@@ -1,0 +1,276 @@
+"""Learning the screen's model from labelled messages (`python -m bot train-screen`).
+
+A corpus file holds one message a line, TAB-separated: `level category style message`
+(level urgent, concern or none; category one of the phrase files' categories, `-` for
+none). Older files with three fields (`level family message`) teach the crisis/ordinary
+line but not the category.
+
+The threshold is never chosen on messages the model learnt from: each file (in practice,
+each writer) is left out in turn, a model learnt from the others scores it, and the
+threshold is the lowest score at which those out-of-fold ordinary messages stay under the
+false-alarm rate asked for. The floor below which a phrase match counts as talk about the
+subject is chosen the same way. The final model then learns from every file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.domain.safety import SafetyScreen, message_words
+from bot.domain.screen_model import COMMON_WORDS, TextModel, features, sigmoid
+
+LEVELS = ("urgent", "concern", "none")
+# Weights smaller than this change no decision; leaving them out keeps the file small and
+# its load quick.
+PRUNE = 0.01
+# Each fold's files are scored by a model learnt from the other folds' files.
+FOLDS = 5
+# The share of the false alarms allowed that the model may raise on its own; phrases found
+# in messages it scores lower may raise the rest.
+MODEL_SHARE = 0.75
+
+
+class CorpusError(ValueError):
+    """A corpus line that cannot be read; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """One corpus message: its level, its category ('' for none or unknown)."""
+
+    level: str
+    category: str
+    text: str
+    source: str
+
+
+def corpus_digest(paths: Iterable[Path]) -> str:
+    """A digest of corpus files' names and contents, in name order: the model file keeps
+    the one it was learnt from, so a test can tell when it is out of date."""
+    digest = hashlib.sha256()
+    for path in sorted(paths, key=lambda path: path.name):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def language_of(path: Path, known: Iterable[str]) -> str:
+    """The language a corpus file's name gives ("en_writer.tsv", "fresh_es.tsv")."""
+    named = set(re.split(r"[_.\-]", path.name.lower())) & set(known)
+    if len(named) != 1:
+        raise CorpusError(
+            f"{path}: name the file's language in its name, as in en_mine.tsv"
+            f" (one of {', '.join(sorted(known))})"
+        )
+    return named.pop()
+
+
+def read_corpus(path: Path, categories: Iterable[str]) -> list[Labelled]:
+    """The labelled messages of one file; a line that breaks the format is an error."""
+    known = set(categories)
+    rows: list[Labelled] = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) == 4:
+            level, category, _, text = fields
+        elif len(fields) == 3:
+            level, _, text = fields
+            category = "-" if level == "none" else ""
+        else:
+            raise CorpusError(f"{path}:{number}: expected 4 TAB-separated fields")
+        if level not in LEVELS:
+            raise CorpusError(f"{path}:{number}: level {level!r} is not one of {LEVELS}")
+        if (level == "none") != (category == "-") or (category not in known | {"", "-"}):
+            raise CorpusError(f"{path}:{number}: category {category!r} for level {level}")
+        rows.append(Labelled(level, "" if category == "-" else category, text, path.name))
+    return rows
+
+
+@dataclass
+class Fitted:
+    """Weights learnt for one yes/no question."""
+
+    bias: float = 0.0
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def score(self, found: Sequence[str]) -> float:
+        total = sum(self.weights.get(feature, 0.0) for feature in found)
+        return sigmoid(self.bias + total / math.sqrt(len(found)))
+
+
+def fit(
+    rows: Sequence[tuple[list[str], bool]],
+    epochs: int = 5,
+    rate: float = 0.2,
+    l2: float = 1e-4,
+    seed: int = 7,
+) -> Fitted:
+    """Logistic regression by Adagrad over features scaled to unit length; the same rows
+    and seed always give the same weights."""
+    fitted = Fitted()
+    weights = fitted.weights
+    squares: dict[str, float] = {}
+    bias_square = 1e-8
+    order = list(range(len(rows)))
+    shuffle = random.Random(seed).shuffle
+    for _ in range(epochs):
+        shuffle(order)
+        for index in order:
+            found, label = rows[index]
+            if not found:
+                continue
+            scale = 1.0 / math.sqrt(len(found))
+            total = fitted.bias + scale * sum(weights.get(feature, 0.0) for feature in found)
+            error = sigmoid(total) - (1.0 if label else 0.0)
+            bias_square += error * error
+            fitted.bias -= rate * error / math.sqrt(bias_square)
+            for feature in found:
+                weight = weights.get(feature, 0.0)
+                gradient = error * scale + l2 * weight
+                square = squares.get(feature, 1e-8) + gradient * gradient
+                squares[feature] = square
+                weights[feature] = weight - rate * gradient / math.sqrt(square)
+    return fitted
+
+
+def lowest_threshold(benign: Sequence[float], false_alarms: float) -> float:
+    """The lowest score that flags at most this share of the benign scores."""
+    ordered = sorted(benign, reverse=True)
+    allowed = int(false_alarms * len(ordered))
+    if allowed >= len(ordered):
+        return 0.0
+    return min(1.0, ordered[allowed] + 1e-6)
+
+
+def lowest_floor(
+    benign: Sequence[tuple[float, bool]], threshold: float, false_alarms: float
+) -> float:
+    """The lowest floor at which phrase matches (score, phrase found) on benign messages
+    keep the false alarms of model and phrases together at most this share."""
+    allowed = int(false_alarms * len(benign))
+    flagged = sum(score >= threshold for score, _ in benign)
+    floor = threshold
+    for score, _ in sorted(
+        ((score, phrase) for score, phrase in benign if phrase and score < threshold),
+        reverse=True,
+    ):
+        if flagged + 1 > allowed:
+            break
+        flagged += 1
+        floor = score
+    return floor
+
+
+def _folds(rows: Sequence[Labelled], sources: Sequence[str]) -> list[set[str]]:
+    """Files in at most FOLDS groups of about equal size, each file whole in one group."""
+    sizes = Counter(row.source for row in rows)
+    folds: list[set[str]] = [set() for _ in range(min(FOLDS, len(sources)))]
+    totals = [0] * len(folds)
+    for source in sorted(sources, key=lambda name: (-sizes[name], name)):
+        smallest = totals.index(min(totals))
+        folds[smallest].add(source)
+        totals[smallest] += sizes[source]
+    return folds if len(folds) > 1 else []
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Out-of-fold figures for one corpus file: crisis caught, ordinary flagged."""
+
+    source: str
+    crisis: int
+    caught: int
+    benign: int
+    flagged: int
+
+
+def train(
+    rows: Sequence[Labelled],
+    screen: SafetyScreen,
+    false_alarms: float,
+    categories: Sequence[str],
+    calibration: Sequence[Labelled] = (),
+    languages: Sequence[str] = (),
+) -> tuple[TextModel, list[Outcome]]:
+    """A model from every row. Threshold and floor come from out-of-fold scores, or, when
+    calibration rows are given (labelled messages it never learns from), from the final
+    model's scores of those."""
+    found = [features(message_words(row.text)) for row in rows]
+    labels = [row.level != "none" for row in rows]
+    phrases = [screen.screen_all(row.text, "en") is not None for row in rows]
+    sources = sorted({row.source for row in rows})
+    scores = [0.0] * len(rows)
+    for fold in _folds(rows, sources):
+        learnt = fit(
+            [(found[i], labels[i]) for i, row in enumerate(rows) if row.source not in fold]
+        )
+        for index, row in enumerate(rows):
+            if row.source in fold:
+                scores[index] = learnt.score(found[index])
+    whole = fit(list(zip(found, labels, strict=True)))
+    if calibration:
+        benign = [
+            (
+                whole.score(features(message_words(row.text))),
+                screen.screen_all(row.text, "en") is not None,
+            )
+            for row in calibration
+            if row.level == "none"
+        ]
+    else:
+        benign = [(scores[i], phrases[i]) for i in range(len(rows)) if not labels[i]]
+    # Most of the allowance is the model's own; what is left, phrases may use.
+    threshold = lowest_threshold([score for score, _ in benign], false_alarms * MODEL_SHARE)
+    floor = lowest_floor(benign, threshold, false_alarms)
+    outcomes = []
+    for source in sources:
+        mine = [i for i, row in enumerate(rows) if row.source == source]
+
+        def flags(i: int) -> bool:
+            return scores[i] >= threshold or (phrases[i] and scores[i] >= floor)
+
+        outcomes.append(
+            Outcome(
+                source,
+                crisis=sum(labels[i] for i in mine),
+                caught=sum(labels[i] and flags(i) for i in mine),
+                benign=sum(not labels[i] for i in mine),
+                flagged=sum(not labels[i] and flags(i) for i in mine),
+            )
+        )
+    crisis = [i for i, row in enumerate(rows) if row.category]
+    # A feature of a single crisis message says nothing about its kind in general.
+    seen = Counter(feature for i in crisis for feature in set(found[i]))
+    shared = {i: [feature for feature in found[i] if seen[feature] > 1] for i in crisis}
+    kinds = [
+        fit([(shared[i], rows[i].category == name) for i in crisis], seed=11 + index)
+        for index, name in enumerate(categories)
+    ]
+    rows_of: dict[str, list[float]] = {}
+    for index, kind in enumerate(kinds):
+        for feature, weight in kind.weights.items():
+            if abs(weight) >= PRUNE:
+                rows_of.setdefault(feature, [0.0] * len(categories))[index] = weight
+    category_features = sorted(rows_of)
+    model = TextModel(
+        bias=whole.bias,
+        weights={key: value for key, value in whole.weights.items() if abs(value) >= PRUNE},
+        threshold=threshold,
+        floor=floor,
+        categories=categories,
+        category_bias=[kind.bias for kind in kinds],
+        category_features=category_features,
+        category_weights=[weight for name in category_features for weight in rows_of[name]],
+        languages=languages,
+    )
+    counted = Counter(word for row in rows for word in message_words(row.text))
+    model.keep_ready(word for word, _ in counted.most_common(COMMON_WORDS))
+    return model, outcomes

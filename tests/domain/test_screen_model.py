@@ -1,0 +1,243 @@
+"""The model that reads messages before the phrases: scoring, its file, learning, and how
+the screen combines the two."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.config import CONFIG_DIR
+from bot.domain.safety import MODEL_FILE, SafetyConfigError, SafetyScreen, message_words
+from bot.domain.screen_model import TextModel, _feature_count, features, sigmoid
+from bot.domain.screen_training import (
+    CorpusError,
+    Labelled,
+    corpus_digest,
+    fit,
+    lowest_floor,
+    lowest_threshold,
+    read_corpus,
+    train,
+)
+from bot.screen_cli import corpus_files
+
+CATEGORIES = ["suicide", "abuse", "burden"]
+CORPUS_DIR = Path(__file__).parent / "safety_corpus"
+
+
+def model(
+    weights: dict[str, float],
+    threshold: float = 0.5,
+    floor: float = 0.2,
+    languages: tuple[str, ...] = ("en", "es"),
+) -> TextModel:
+    """A hand-made model: "suicide" for "rope", "abuse" for "hits", "burden" otherwise."""
+    return TextModel(
+        bias=-2.0,
+        weights=weights,
+        threshold=threshold,
+        floor=floor,
+        categories=CATEGORIES,
+        category_bias=[0.0, 0.0, 0.1],
+        category_features=["rope", "hits"],
+        category_weights=[5.0, 0.0, 0.0, 0.0, 5.0, 0.0],
+        languages=languages,
+    )
+
+
+def test_a_crisis_clause_inside_a_long_message_scores_as_it_does_alone() -> None:
+    weighted = model({"rope": 30.0, "garage": 10.0})
+    alone = weighted.score(message_words("the rope is in the garage"))
+    ordinary = " ".join(["we went to the market and bought bread and some apples."] * 12)
+    inside = weighted.score(message_words(f"{ordinary} the rope is in the garage. {ordinary}"))
+    # Scored over the whole message only, the clause would be lost among the words; a
+    # stretch around it reads like a message of a few sentences.
+    around = message_words(f"{ordinary} the rope is in the garage. {ordinary}")
+    whole = weighted.bias + 16.0 / len(features(around)) ** 0.5
+    assert alone > 0.5
+    assert sigmoid(whole) < 0.5 < inside
+
+
+def test_an_ordinary_message_and_an_empty_one_score_low() -> None:
+    weighted = model({"rope": 12.0})
+    assert weighted.score(message_words("lovely walk by the river today")) < 0.2
+    assert weighted.score(()) == 0.0
+
+
+def test_common_words_ready_score_as_words_worked_out_and_reading_keeps_nothing() -> None:
+    weighted = model({"#rop": 6.0, "rope": 6.0, "got a": 1.0})
+    words = message_words("got a rope, a ROPE, and 1 more r0pe 💊")
+    worked_out = weighted.score(words)
+    before = dict(vars(weighted))
+    weighted.keep_ready(["rope", "got", "more"])
+    assert weighted.score(words) == pytest.approx(worked_out)
+    assert weighted.common["rope"] == pytest.approx(12.0)
+    weighted.score(message_words("zebra sentinel"))
+    assert "zebra" not in repr(vars(weighted)) and set(vars(weighted)) == set(before)
+    # A misspelling shares letter groups with the word, so it still counts for something.
+    assert weighted.score(message_words("got a ropee")) > weighted.score(message_words("got a"))
+
+
+def test_a_stretch_counts_exactly_the_features_its_words_bring() -> None:
+    words = message_words("I can't go on, the pills are here 💊 k1ll me now. ok")
+    assert sum(_feature_count(word) for word in words) == len(features(words))
+
+
+def test_the_category_is_the_likeliest_kind() -> None:
+    weighted = model({"rope": 12.0})
+    assert weighted.category(message_words("the rope")) == "suicide"
+    assert weighted.category(message_words("he hits me")) == "abuse"
+    assert weighted.category(message_words("nothing known here")) == "burden"
+
+
+def test_the_file_keeps_every_weight_and_decision(tmp_path: Path) -> None:
+    original = model({"rope": 1.5, "a b": -0.25, "#ope>": 0.125})
+    original.corpus = "abc"
+    path = tmp_path / MODEL_FILE
+    path.write_text(original.to_json(), "utf-8")
+    read = TextModel.load(path)
+    assert read.weights == original.weights
+    assert (read.threshold, read.floor, read.corpus) == (0.5, 0.2, "abc")
+    assert read.languages == ("en", "es")
+    words = message_words("a b rope he hits")
+    assert read.score(words) == original.score(words)
+    assert read.category(words) == original.category(words)
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda data: data.update(format=99),
+        lambda data: data.update(weights="@@not base64@@"),
+        lambda data: data.update(weights=""),
+        lambda data: data.pop("threshold"),
+        lambda data: data.update(category_bias=[1.0]),
+        lambda data: data.pop("languages"),
+    ],
+)
+def test_a_spoilt_model_file_stops_the_start_naming_the_file(tmp_path: Path, spoil) -> None:  # type: ignore[no-untyped-def]
+    for name in ("en.toml", "es.toml"):
+        (tmp_path / name).write_bytes((CONFIG_DIR / "safety" / name).read_bytes())
+    data = json.loads(model({"rope": 1.0}).to_json())
+    spoil(data)
+    (tmp_path / MODEL_FILE).write_text(json.dumps(data), "utf-8")
+    with pytest.raises(SafetyConfigError, match=MODEL_FILE):
+        SafetyScreen.load(tmp_path)
+    # The same folder loads with phrases alone when asked (as train-screen does).
+    assert SafetyScreen.load(tmp_path, with_model=False).model is None
+
+
+def screen_with(weighted: TextModel) -> SafetyScreen:
+    phrases = SafetyScreen.load(CONFIG_DIR / "safety", with_model=False)
+    return SafetyScreen(phrases._languages, weighted)  # the same phrases, this model
+
+
+def test_the_model_flags_what_no_phrase_names_with_its_own_category() -> None:
+    screen = screen_with(model({"sorted": 25.0, "dog": 25.0, "rope": 40.0}))
+    found = screen.screen("sorted out who takes the dog", "en")
+    assert found is not None
+    assert (found.category, found.level) == ("burden", "concern")
+    found = screen.screen("the rope is ready", "en")
+    assert found is not None and (found.category, found.level) == ("suicide", "urgent")
+
+
+def test_a_phrase_decides_between_floor_and_threshold_and_names_the_category() -> None:
+    # "kill myself" scores between floor and threshold: the phrase decides, and its
+    # category (not the model's) is the one reported, above the threshold too.
+    for threshold in (0.9, 0.3):
+        screen = screen_with(model({"kill": 20.0, "myself": 10.0}, threshold=threshold))
+        found = screen.screen("I want to kill myself", "en")
+        assert found is not None and found.category == "suicide"
+
+
+def test_below_the_floor_a_phrase_is_talk_about_the_subject() -> None:
+    screen = screen_with(model({"documentary": -9.0}, floor=0.2))
+    assert screen.screen("a documentary where a man wants to kill himself", "en") is None
+    without_model = SafetyScreen.load(CONFIG_DIR / "safety", with_model=False)
+    assert without_model.screen("I want to kill myself", "en") is not None
+
+
+def test_in_a_language_the_model_never_learnt_the_phrases_decide() -> None:
+    # A model learnt from Spanish only cannot tell ordinary English: the phrase stands.
+    screen = screen_with(model({"documentary": -9.0}, floor=0.2, languages=("es",)))
+    found = screen.screen("a documentary where a man wants to kill himself", "en")
+    assert found is not None and found.category == "suicide"
+    assert screen.screen("un documental sobre un hombre", "es") is None
+
+
+def test_explain_shows_score_phrase_and_weightiest_features() -> None:
+    screen = screen_with(model({"rope": 6.0, "garage": -1.0}))
+    said = screen.explain("the rope is in the garage", "en")
+    assert said.startswith("phrase=")
+    assert "score=" in said and "'rope'+6.00" in said and "'garage'-1.00" in said
+
+
+def rows(*pairs: tuple[str, str, str]) -> list[Labelled]:
+    return [Labelled(level, category, text, source) for level, category, text, source in pairs]
+
+
+def test_learning_finds_the_line_and_is_the_same_every_time() -> None:
+    crisis = ["i took all the pills", "took the whole box of pills", "swallowed every pill"]
+    ordinary = ["i took the dog out", "took the bus to work", "walked the dog at noon"]
+    data = [(features(message_words(text)), True) for text in crisis] + [
+        (features(message_words(text)), False) for text in ordinary
+    ]
+    first = fit(data * 20)
+    assert fit(data * 20).weights == first.weights
+    assert first.score(features(message_words("took all my pills"))) > 0.5
+    assert first.score(features(message_words("took the dog to the vet"))) < 0.5
+
+
+def test_the_threshold_keeps_false_alarms_within_the_share_asked() -> None:
+    benign = [0.9, 0.8, 0.3, 0.2, 0.1, 0.1, 0.05, 0.0, 0.0, 0.0]
+    threshold = lowest_threshold(benign, 0.1)  # one of ten may be flagged
+    assert sum(score >= threshold for score in benign) == 1
+    assert lowest_threshold(benign, 0.0) > 0.9
+    # Phrases may use what is left: two more of ten at most, the highest scores first.
+    with_phrases = [(0.9, False), (0.7, True), (0.6, True), (0.5, True), (0.1, False)] + [
+        (0.0, False)
+    ] * 5
+    floor = lowest_floor(with_phrases, threshold=0.85, false_alarms=0.3)
+    assert floor == 0.6
+
+
+def test_learning_reports_each_file_scored_by_a_model_learnt_without_it() -> None:
+    phrases = SafetyScreen.load(CONFIG_DIR / "safety", with_model=False)
+    data = rows(
+        *[("urgent", "suicide", f"i have the rope ready {n}", "a.tsv") for n in range(8)],
+        *[("none", "", f"the bus was late again {n}", "a.tsv") for n in range(8)],
+        *[("urgent", "suicide", f"rope is ready tonight {n}", "b.tsv") for n in range(8)],
+        *[("none", "", f"late bus today again {n}", "b.tsv") for n in range(8)],
+    )
+    learnt, outcomes = train(data, phrases, 0.05, CATEGORIES)
+    assert [(o.source, o.crisis, o.benign) for o in outcomes] == [("a.tsv", 8, 8), ("b.tsv", 8, 8)]
+    assert all(o.caught == 8 and o.flagged == 0 for o in outcomes)
+    assert learnt.score(message_words("the rope is ready")) >= learnt.threshold
+
+
+def test_a_corpus_line_that_breaks_the_format_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.tsv"
+    path.write_text(
+        "urgent\tsuicide\tplain\tfine line\nurgent\tnot_a_kind\tx\tline two\n", "utf-8"
+    )
+    with pytest.raises(CorpusError, match=r"bad.tsv:2: category 'not_a_kind'"):
+        read_corpus(path, CATEGORIES)
+    path.write_text("none\tsuicide\tx\tordinary but labelled crisis\n", "utf-8")
+    with pytest.raises(CorpusError, match=r"bad\.tsv:1"):
+        read_corpus(path, CATEGORIES)
+    path.write_text("just one field\n", "utf-8")
+    with pytest.raises(CorpusError, match="4 TAB-separated fields"):
+        read_corpus(path, CATEGORIES)
+
+
+def test_the_shipped_model_was_learnt_from_the_corpus_as_it_is() -> None:
+    """Change the corpus, learn again: `python -m bot train-screen`."""
+    shipped = TextModel.load(CONFIG_DIR / "safety" / MODEL_FILE)
+    paths = corpus_files()
+    assert shipped.corpus == corpus_digest(paths)
+    # What it learns from: our corpus and the writers' files, never a blind set.
+    assert {path.parent.name for path in paths} == {"safety_corpus", "train"}
+    assert len(paths) > 20 and (CORPUS_DIR / "blind").is_dir()
+    assert 0 < shipped.floor <= shipped.threshold < 1
