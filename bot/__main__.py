@@ -490,7 +490,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "screen":
         return screen_command(args.language, args.explain)
     if args.command == "train-screen":
-        return train_command(args.files, args.out, args.false_alarms, args.calibrate)
+        return train_command(
+            args.files, args.out, args.false_alarms, args.calibrate, args.recalibrate
+        )
     try:
         settings = load_settings()
         for warning in unknown_settings():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.config import CONFIG_DIR
 from bot.domain.safety import MODEL_FILE, SafetyConfigError, SafetyScreen
+from bot.domain.screen_model import TextModel
 
 EXIT_CONFIG = 2
 # The corpus a source checkout learns from (not in an installed package): the files here
@@ -55,6 +56,11 @@ def add_screen_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
         " file scored by a model learnt from the others)",
     )
     train.add_argument(
+        "--recalibrate",
+        action="store_true",
+        help="learn nothing: set the model file's threshold again on the --calibrate files",
+    )
+    train.add_argument(
         "--out", type=Path, default=CONFIG_DIR / "safety" / MODEL_FILE, help="the model file"
     )
     train.add_argument(
@@ -90,11 +96,19 @@ def screen_command(language: str, explain: bool) -> int:
     return 0
 
 
-def train_command(files: list[Path], out: Path, false_alarms: float, calibrate: list[Path]) -> int:
-    """Learn, print each file's out-of-fold figures, write the model (whole or not at all)."""
+def train_command(
+    files: list[Path],
+    out: Path,
+    false_alarms: float,
+    calibrate: list[Path],
+    recalibrate: bool = False,
+) -> int:
+    """Learn, print each file's out-of-fold figures, write the model (whole or not at all);
+    or, with recalibrate, only set the model file's thresholds again."""
     # Imported here: the bot itself never learns, so it never loads this.
     from bot.domain.screen_training import (
         CorpusError,
+        calibrate_model,
         corpus_digest,
         language_of,
         read_corpus,
@@ -104,26 +118,43 @@ def train_command(files: list[Path], out: Path, false_alarms: float, calibrate: 
     if not 0 < false_alarms < 1:
         print(f"--false-alarms must be between 0 and 1, not {false_alarms}", file=sys.stderr)
         return EXIT_CONFIG
-    paths = files or corpus_files()
-    if not paths:
+    paths = [] if recalibrate else files or corpus_files()
+    if not paths and not recalibrate:
         print(f"No corpus files given and none in {CORPUS_DIR}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         screen = SafetyScreen.load(CONFIG_DIR / "safety", with_model=False)
         categories = screen.categories()
-        languages = sorted({language_of(path, screen.languages) for path in paths})
-        rows = [row for path in paths for row in read_corpus(path, categories)]
-        calibration = [row for path in calibrate for row in read_corpus(path, categories)]
+        rows = [
+            row
+            for path in paths
+            for row in read_corpus(path, categories, language_of(path, screen.languages))
+        ]
+        calibration = [
+            row
+            for path in calibrate
+            for row in read_corpus(path, categories, language_of(path, screen.languages))
+        ]
+        languages = sorted({row.language for row in rows})
     except (SafetyConfigError, CorpusError, OSError) as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
+    if (calibrate or recalibrate) and not any(row.level == "none" for row in calibration):
+        print("The --calibrate files hold no ordinary messages", file=sys.stderr)
+        return EXIT_CONFIG
+    if recalibrate:
+        try:
+            model = TextModel.load(out)
+        except (OSError, ValueError) as error:
+            print(error, file=sys.stderr)
+            return EXIT_CONFIG
+        ordinary = [row for row in calibration if row.level == "none"]
+        calibrate_model(model, screen, ordinary, false_alarms)
+        return _write(model, out, "the calibration files")
     if {row.level == "none" for row in rows} != {True, False}:
         print("The corpus needs crisis and ordinary messages both", file=sys.stderr)
         return EXIT_CONFIG
     print(f"Learning from {len(rows)} messages in {len(paths)} files ...", flush=True)
-    if calibrate and not any(row.level == "none" for row in calibration):
-        print("The calibration files hold no ordinary messages", file=sys.stderr)
-        return EXIT_CONFIG
     model, outcomes = train(rows, screen, false_alarms, categories, calibration, languages)
     model.corpus = corpus_digest(paths)
     print("Each file scored by a model learnt from the others:")
@@ -132,8 +163,15 @@ def train_command(files: list[Path], out: Path, false_alarms: float, calibrate: 
         caught = f"{outcome.caught}/{outcome.crisis}"
         flagged = f"{outcome.flagged}/{outcome.benign}"
         print(f"  {outcome.source:<24} {caught:>16} {flagged:>18}")
-    on = "the calibration files" if calibrate else "those scores"
-    print(f"Threshold {model.threshold:.3f}, phrases count from {model.floor:.3f} (set on {on})")
+    return _write(model, out, "the calibration files" if calibrate else "those scores")
+
+
+def _write(model: TextModel, out: Path, set_on: str) -> int:
+    """Say where the thresholds are, then write the model file whole or not at all."""
+    print(
+        f"Threshold {model.threshold:.3f}; phrases count from {model.urgent_floor:.3f} if"
+        f" urgent, {model.floor:.3f} if concern (set on {set_on})"
+    )
     temporary = out.with_name(out.name + ".new")
     try:
         temporary.write_text(model.to_json(), encoding="utf-8")

@@ -1223,18 +1223,26 @@ class SafetyScreen:
         if self._model is None:
             return self._phrases(normalised, codes)
         words = _model_words(normalised)
-        score = self._model.score(words)
+        model = self._model
+        score = model.score(words)
         # The model knows what ordinary talk looks like only in the languages it learnt;
         # in another, the programme's phrases decide (and the model may still flag).
-        if score < self._model.floor and codes[0] in self._model.languages:
+        learnt = codes[0] in model.languages
+        if learnt and score < min(model.floor, model.urgent_floor):
             return None  # plainly ordinary: a phrase here is talk about the subject
         found = self._phrases(normalised, codes)
-        if score < self._model.threshold:
+        if score >= model.threshold:
+            if found is not None:
+                return found  # the phrase's category says more than the model's guess
+            category = model.category(words)
+            return SafetyMatch(category, self.level_of(category))
+        if found is None or not learnt:
             return found
-        if found is not None:
-            return found  # the phrase's category says more than the model's guess
-        category = self._model.category(words)
-        return SafetyMatch(category, self.level_of(category))
+        return (
+            found
+            if score >= (model.urgent_floor if found.level == "urgent" else model.floor)
+            else None
+        )
 
     def explain(self, text: str, language: str) -> str:
         """How the screen read a message (for `python -m bot screen --explain`): the model's
@@ -1246,8 +1254,8 @@ class SafetyScreen:
             words = _model_words(normalised)
             model = self._model
             parts.append(
-                f"score={model.score(words):.2f} (flags at {model.threshold:.2f},"
-                f" phrases count from {model.floor:.2f})"
+                f"score={model.score(words):.2f} (flags at {model.threshold:.2f}; phrases count"
+                f" from {model.urgent_floor:.2f} if urgent, {model.floor:.2f} if concern)"
             )
             parts.append(
                 " ".join(f"{feature!r}{weight:+.2f}" for feature, weight in model.explain(words))

@@ -120,26 +120,35 @@ class TextModel:
         corpus: str = "",
         common: Mapping[str, float] | None = None,
         languages: Iterable[str] = (),
+        urgent_floor: float | None = None,
     ) -> None:
         """category_weights: for each of category_features in turn, one weight for each
         category."""
         self.bias = bias
-        self.weights = dict(weights)
-        # At `threshold` the model flags a message itself; below `floor` a phrase found in
-        # it is taken as talk about the subject; in between, phrases decide.
+        # Taken as they are when they come as a dict and an array (from the file): copying
+        # them would double the load.
+        self.weights = weights if isinstance(weights, dict) else dict(weights)
+        # At `threshold` the model flags a message itself; below `floor` (`urgent_floor`
+        # for an urgent phrase) a phrase found in it is taken as talk about the subject; in
+        # between, phrases decide.
         self.threshold = threshold
         self.floor = floor
+        self.urgent_floor = floor if urgent_floor is None else urgent_floor
         self.categories = tuple(categories)
         self.category_bias = tuple(category_bias)
-        self.category_features = tuple(category_features)
-        self.category_weights = array("f", category_weights)
+        self.category_features = category_features
+        self.category_weights = (
+            category_weights
+            if isinstance(category_weights, array)
+            else array("f", category_weights)
+        )
         if len(self.category_weights) != len(self.category_features) * len(self.categories):
             raise ValueError("one weight for each category and feature")
         self._rows: dict[str, int] | None = None
         # A digest of the labelled messages it was learnt from (see screen_training).
         self.corpus = corpus
         # Common word -> what it adds to a score, itself and its letter groups.
-        self.common = dict(common or {})
+        self.common = common if isinstance(common, dict) else dict(common or {})
         # The languages it learnt from (where it may overrule a phrase).
         self.languages = tuple(languages)
 
@@ -215,8 +224,9 @@ class TextModel:
                 "format": FORMAT_VERSION,
                 "corpus": self.corpus,
                 "languages": list(self.languages),
-                "threshold": round(self.threshold, 4),
-                "floor": round(self.floor, 4),
+                "threshold": self.threshold,
+                "floor": self.floor,
+                "urgent_floor": self.urgent_floor,
                 "bias": self.bias,
                 "features": "\n".join(names),
                 "weights": _packed(self.weights[name] for name in names),
@@ -232,7 +242,7 @@ class TextModel:
         )
 
     @classmethod
-    def from_json(cls, text: str, source: str) -> TextModel:
+    def from_json(cls, text: str | bytes, source: str) -> TextModel:
         try:
             data = json.loads(text)
             if data.get("format") != FORMAT_VERSION:
@@ -251,6 +261,7 @@ class TextModel:
                 weights=dict(zip(names, weights, strict=True)),
                 threshold=float(data["threshold"]),
                 floor=float(data["floor"]),
+                urgent_floor=float(data["urgent_floor"]),
                 categories=categories,
                 category_bias=category_bias,
                 category_features=rows,
@@ -266,4 +277,4 @@ class TextModel:
 
     @classmethod
     def load(cls, path: Path) -> TextModel:
-        return cls.from_json(path.read_text(encoding="utf-8"), str(path))
+        return cls.from_json(path.read_bytes(), str(path))

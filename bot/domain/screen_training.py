@@ -49,6 +49,7 @@ class Labelled:
     category: str
     text: str
     source: str
+    language: str = "en"
 
 
 def corpus_digest(paths: Iterable[Path]) -> str:
@@ -71,7 +72,7 @@ def language_of(path: Path, known: Iterable[str]) -> str:
     return named.pop()
 
 
-def read_corpus(path: Path, categories: Iterable[str]) -> list[Labelled]:
+def read_corpus(path: Path, categories: Iterable[str], language: str = "en") -> list[Labelled]:
     """The labelled messages of one file; a line that breaks the format is an error."""
     known = set(categories)
     rows: list[Labelled] = []
@@ -90,7 +91,9 @@ def read_corpus(path: Path, categories: Iterable[str]) -> list[Labelled]:
             raise CorpusError(f"{path}:{number}: level {level!r} is not one of {LEVELS}")
         if (level == "none") != (category == "-") or (category not in known | {"", "-"}):
             raise CorpusError(f"{path}:{number}: category {category!r} for level {level}")
-        rows.append(Labelled(level, "" if category == "-" else category, text, path.name))
+        rows.append(
+            Labelled(level, "" if category == "-" else category, text, path.name, language)
+        )
     return rows
 
 
@@ -151,13 +154,12 @@ def lowest_threshold(benign: Sequence[float], false_alarms: float) -> float:
 
 
 def lowest_floor(
-    benign: Sequence[tuple[float, bool]], threshold: float, false_alarms: float
-) -> float:
-    """The lowest floor at which phrase matches (score, phrase found) on benign messages
-    keep the false alarms of model and phrases together at most this share."""
-    allowed = int(false_alarms * len(benign))
-    flagged = sum(score >= threshold for score, _ in benign)
+    benign: Sequence[tuple[float, bool]], threshold: float, allowed: int
+) -> tuple[float, int]:
+    """The lowest floor at which at most `allowed` more benign messages with a phrase found
+    (score, phrase found) are flagged below the threshold; and how many it flags."""
     floor = threshold
+    flagged = 0
     for score, _ in sorted(
         ((score, phrase) for score, phrase in benign if phrase and score < threshold),
         reverse=True,
@@ -166,7 +168,7 @@ def lowest_floor(
             break
         flagged += 1
         floor = score
-    return floor
+    return floor, flagged
 
 
 def _folds(rows: Sequence[Labelled], sources: Sequence[str]) -> list[set[str]]:
@@ -179,6 +181,49 @@ def _folds(rows: Sequence[Labelled], sources: Sequence[str]) -> list[set[str]]:
         folds[smallest].add(source)
         totals[smallest] += sizes[source]
     return folds if len(folds) > 1 else []
+
+
+def choose(
+    ordinary: Sequence[tuple[float, str | None]], false_alarms: float
+) -> tuple[float, float, float]:
+    """Threshold, urgent floor and floor from scores of ordinary messages never learnt
+    from, each with the level of the phrase found in it (or None): the model alone may flag
+    MODEL_SHARE of the false alarms allowed; urgent phrases it scores lower may flag what
+    is left, then concern phrases the rest."""
+    allowed = int(false_alarms * len(ordinary))
+    threshold = lowest_threshold([score for score, _ in ordinary], false_alarms * MODEL_SHARE)
+    left = max(0, allowed - sum(score >= threshold for score, _ in ordinary))
+    urgent_floor, used = lowest_floor(
+        [(score, level == "urgent") for score, level in ordinary], threshold, left
+    )
+    floor, _ = lowest_floor(
+        [(score, level == "concern") for score, level in ordinary], threshold, left - used
+    )
+    return threshold, urgent_floor, floor
+
+
+def calibrate_model(
+    model: TextModel,
+    screen: SafetyScreen,
+    ordinary: Sequence[Labelled],
+    false_alarms: float,
+) -> None:
+    """Set a model's threshold and floors again on ordinary messages it never learnt from."""
+    model.threshold, model.urgent_floor, model.floor = choose(
+        [(model.score(message_words(row.text)), _phrase_level(screen, row)) for row in ordinary],
+        false_alarms,
+    )
+
+
+def _phrase_level(screen: SafetyScreen, row: Labelled) -> str | None:
+    """The level of the phrase the bot would find in a corpus message (phrases alone)."""
+    found = screen.screen(row.text, row.language)
+    return found.level if found else None
+
+
+def _scorer(fitted: Fitted) -> TextModel:
+    """Learnt weights as a model that scores as the bot does (stretch by stretch)."""
+    return TextModel(fitted.bias, fitted.weights, 1.0, 1.0, (), (), (), ())
 
 
 @dataclass(frozen=True)
@@ -205,37 +250,36 @@ def train(
     model's scores of those."""
     found = [features(message_words(row.text)) for row in rows]
     labels = [row.level != "none" for row in rows]
-    phrases = [screen.screen_all(row.text, "en") is not None for row in rows]
+    phrases = [_phrase_level(screen, row) for row in rows]
     sources = sorted({row.source for row in rows})
     scores = [0.0] * len(rows)
     for fold in _folds(rows, sources):
-        learnt = fit(
-            [(found[i], labels[i]) for i, row in enumerate(rows) if row.source not in fold]
-        )
+        others = [i for i, row in enumerate(rows) if row.source not in fold]
+        learnt = _scorer(fit([(found[i], labels[i]) for i in others]))
         for index, row in enumerate(rows):
             if row.source in fold:
-                scores[index] = learnt.score(found[index])
+                scores[index] = learnt.score(message_words(row.text))
     whole = fit(list(zip(found, labels, strict=True)))
     if calibration:
-        benign = [
-            (
-                whole.score(features(message_words(row.text))),
-                screen.screen_all(row.text, "en") is not None,
-            )
+        scorer = _scorer(whole)
+        ordinary = [
+            (scorer.score(message_words(row.text)), _phrase_level(screen, row))
             for row in calibration
             if row.level == "none"
         ]
     else:
-        benign = [(scores[i], phrases[i]) for i in range(len(rows)) if not labels[i]]
-    # Most of the allowance is the model's own; what is left, phrases may use.
-    threshold = lowest_threshold([score for score, _ in benign], false_alarms * MODEL_SHARE)
-    floor = lowest_floor(benign, threshold, false_alarms)
+        ordinary = [(scores[i], phrases[i]) for i in range(len(rows)) if not labels[i]]
+    threshold, urgent_floor, floor = choose(ordinary, false_alarms)
     outcomes = []
     for source in sources:
         mine = [i for i, row in enumerate(rows) if row.source == source]
 
         def flags(i: int) -> bool:
-            return scores[i] >= threshold or (phrases[i] and scores[i] >= floor)
+            return (
+                scores[i] >= threshold
+                or (phrases[i] == "urgent" and scores[i] >= urgent_floor)
+                or (phrases[i] == "concern" and scores[i] >= floor)
+            )
 
         outcomes.append(
             Outcome(
@@ -265,6 +309,7 @@ def train(
         weights={key: value for key, value in whole.weights.items() if abs(value) >= PRUNE},
         threshold=threshold,
         floor=floor,
+        urgent_floor=urgent_floor,
         categories=categories,
         category_bias=[kind.bias for kind in kinds],
         category_features=category_features,

@@ -14,6 +14,7 @@ from bot.domain.screen_model import TextModel, _feature_count, features, sigmoid
 from bot.domain.screen_training import (
     CorpusError,
     Labelled,
+    choose,
     corpus_digest,
     fit,
     lowest_floor,
@@ -153,18 +154,33 @@ def test_a_phrase_decides_between_floor_and_threshold_and_names_the_category() -
 
 
 def test_below_the_floor_a_phrase_is_talk_about_the_subject() -> None:
-    screen = screen_with(model({"documentary": -9.0}, floor=0.2))
-    assert screen.screen("a documentary where a man wants to kill himself", "en") is None
+    text = "the film where he says I want to kill myself"
     without_model = SafetyScreen.load(CONFIG_DIR / "safety", with_model=False)
-    assert without_model.screen("I want to kill myself", "en") is not None
+    assert without_model.screen(text, "en") is not None
+    screen = screen_with(model({"film": -30.0}, floor=0.2))
+    assert screen.screen(text, "en") is None
+
+
+def test_an_urgent_phrase_counts_from_its_own_lower_floor() -> None:
+    weighted = model({"film": -3.0})  # scores the message at about 0.03
+    weighted.floor, weighted.urgent_floor = 0.5, 0.01
+    screen = screen_with(weighted)
+    found = screen.screen("the film where he says I want to kill myself", "en")
+    assert found is not None and found.level == "urgent"
+    # A concern phrase below its own floor is talk about the subject.
+    assert (
+        screen.screen("the film where she says everyone would be better off without me", "en")
+        is None
+    )
 
 
 def test_in_a_language_the_model_never_learnt_the_phrases_decide() -> None:
     # A model learnt from Spanish only cannot tell ordinary English: the phrase stands.
-    screen = screen_with(model({"documentary": -9.0}, floor=0.2, languages=("es",)))
-    found = screen.screen("a documentary where a man wants to kill himself", "en")
+    screen = screen_with(model({"film": -30.0}, floor=0.2, languages=("es",)))
+    found = screen.screen("the film where he says I want to kill myself", "en")
     assert found is not None and found.category == "suicide"
-    assert screen.screen("un documental sobre un hombre", "es") is None
+    # In the language it learnt, the same low score quiets the phrase.
+    assert screen.screen("the film where he says me quiero matar", "es") is None
 
 
 def test_explain_shows_score_phrase_and_weightiest_features() -> None:
@@ -195,12 +211,19 @@ def test_the_threshold_keeps_false_alarms_within_the_share_asked() -> None:
     threshold = lowest_threshold(benign, 0.1)  # one of ten may be flagged
     assert sum(score >= threshold for score in benign) == 1
     assert lowest_threshold(benign, 0.0) > 0.9
-    # Phrases may use what is left: two more of ten at most, the highest scores first.
+    # Phrases may use what is left: two more at most, the highest scores first.
     with_phrases = [(0.9, False), (0.7, True), (0.6, True), (0.5, True), (0.1, False)] + [
         (0.0, False)
     ] * 5
-    floor = lowest_floor(with_phrases, threshold=0.85, false_alarms=0.3)
-    assert floor == 0.6
+    assert lowest_floor(with_phrases, threshold=0.85, allowed=2) == (0.6, 2)
+    assert lowest_floor(with_phrases, threshold=0.85, allowed=0) == (0.85, 0)
+    # Urgent phrases first, concern phrases with what is left; the model's own share first.
+    ordinary = [(0.99, None), (0.98, None), (0.97, None), (0.5, "urgent"), (0.4, "concern")]
+    ordinary += [(0.0, None)] * 35
+    threshold, urgent_floor, floor = choose(ordinary, false_alarms=0.1)  # 4 of 40
+    assert 0.5 < threshold < 0.97  # the model's own 3
+    assert (urgent_floor, floor) == (0.5, threshold)  # the 4th: the urgent phrase
+    assert choose(ordinary, false_alarms=0.125)[1:] == (0.5, 0.4)  # 5: the concern too
 
 
 def test_learning_reports_each_file_scored_by_a_model_learnt_without_it() -> None:
