@@ -185,6 +185,8 @@ class Settings(BaseSettings):
     # The team inbox (off without a chat id): a staff supergroup with one topic per client.
     team_chat_id: int | None = Field(default=None, lt=0)
     team_mode: Literal["copy", "group"] = "copy"
+    # Telegram lets a bot send about 20 messages a minute into one group.
+    team_send_per_minute: float = Field(default=20, gt=0)
 
     @classmethod
     def settings_customise_sources(

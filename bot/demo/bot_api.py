@@ -635,6 +635,7 @@ class FakeBotApi:
         self._send_times: deque[float] = deque()
         self._last_send: dict[int, float] = {}
         self._group_per_minute: int | None = None
+        self._group_minute = 60.0
         self._group_sends: dict[int, deque[float]] = {}
 
         self._changed = asyncio.Event()
@@ -1121,11 +1122,14 @@ class FakeBotApi:
         per_chat_interval: float = 1.0,
         *,
         group_per_minute: int | None = 20,
+        group_minute: float = 60.0,
     ) -> None:
         """Answer 429 to sends beyond ``per_second`` overall, closer than the chat interval,
-        or beyond ``group_per_minute`` in one group in any minute (None: no group limit)."""
+        or beyond ``group_per_minute`` in one group in any minute (None: no group limit;
+        ``group_minute`` shortens the minute, for a test that cannot wait one)."""
         self._limits = (per_second, per_chat_interval)
         self._group_per_minute = group_per_minute
+        self._group_minute = group_minute
 
     # --- HTTP -----------------------------------------------------------------------------------
 
@@ -1798,11 +1802,11 @@ class FakeBotApi:
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         group = self._group_sends.setdefault(chat_id, deque()) if chat_id < 0 else None
         if group is not None and self._group_per_minute is not None:
-            while group and now - group[0] >= 60.0:
+            while group and now - group[0] >= self._group_minute:
                 group.popleft()
             if len(group) >= self._group_per_minute:
                 self.violations.append(("group", chat_id))
-                wait = max(1, math.ceil(60.0 - (now - group[0])))
+                wait = max(1, math.ceil(self._group_minute - (now - group[0])))
                 raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         self._send_times.append(now)
         self._last_send[chat_id] = now

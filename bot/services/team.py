@@ -1,0 +1,280 @@
+"""The team inbox: a staff supergroup (TEAM_CHAT_ID) with one forum topic per client.
+
+The team sees in each client's topic what the client's specialist sees: the Outbox tells
+`mirror` of every message linked to a client (a relay header, a copy, a note such as a
+check-in tap or a pace change), and what went to the client's own specialist is queued
+again for the topic; what a specialist or supervisor sends the client is shown too. A
+possibly urgent message also gets one line in the General topic, linked to the topic.
+
+Everything for the group is queued with Priority.TEAM: it goes after every private chat's
+messages and, in the limiter, at most about 20 a minute (the group's own Telegram limit).
+A topic is asked for once: its row in team_topics is claimed in the same transaction as
+the item that makes it, so two messages racing, or a restart in between, never make two;
+the sender stores the thread id Telegram gives it. Items for a topic carry the client's id,
+not the thread, and find the thread when they go.
+
+A client who has not yet been shown the terms that say the team reads along
+(`consent_version(team=True)`) is not posted to the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+
+from bot.delivery.outbox import Linked, Outbox
+from bot.domain.clock import Clock
+from bot.domain.models import Client, ClientStatus, Direction, Specialist
+from bot.domain.texts import Texts
+from bot.logs import EventLog
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database, fault_text, is_storage_fault
+from bot.storage.outbox import Priority
+from bot.storage.relay import RelayRepository
+from bot.storage.specialists import SpecialistRepository
+from bot.storage.topics import Topic, TopicRepository
+
+log = EventLog(__name__)
+
+# Telegram's longest topic name.
+TITLE_LIMIT = 128
+# With the team inbox on, consent version N becomes N * TEAM_TERMS + 1.
+TEAM_TERMS = 1000
+# Clients given a topic per transaction by the start-up catch-up.
+CATCH_UP_BATCH = 20
+
+
+def consent_version(texts: Texts, *, team: bool) -> int:
+    """The consent version clients must have been shown. Turning the team inbox on raises
+    it (the terms then say the team reads along), so every current client sees the terms
+    once; the texts' own `consent.version` still counts first (3 beats 2 with the team)."""
+    base = int(texts.get("consent.version"))
+    return base * TEAM_TERMS + 1 if team else base
+
+
+def topic_title(alias: str, specialist_name: str) -> str:
+    """ "Alex · Sam Rivera", cut to Telegram's limit."""
+    return f"{alias} · {specialist_name}"[:TITLE_LIMIT]
+
+
+class Team:
+    """Topics in the team group, and what goes into them."""
+
+    def __init__(
+        self,
+        db: Database,
+        topics: TopicRepository,
+        clients: ClientRepository,
+        specialists: SpecialistRepository,
+        relay: RelayRepository,
+        outbox: Outbox,
+        texts: Texts,
+        clock: Clock,
+        *,
+        chat_id: int | None,
+        consent_version: int,
+        group_only: bool = False,
+    ) -> None:
+        self._db = db
+        self._topics = topics
+        self._clients = clients
+        self._specialists = specialists
+        self._relay = relay
+        self._outbox = outbox
+        self._texts = texts
+        self._clock = clock
+        self.chat_id = chat_id
+        self.consent_version = consent_version
+        self.group_only = group_only
+        self._catch_up: asyncio.Task[None] | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.chat_id is not None
+
+    def may_post(self, client: Client) -> bool:
+        """The client has been shown the terms that say the team reads their messages."""
+        return self.enabled and client.consent_version >= self.consent_version
+
+    # --- topics -----------------------------------------------------------------------------
+
+    async def ensure_topic(self, client: Client, specialist: Specialist) -> bool:
+        """Inside a transaction: ask for the client's topic unless they have one; True if
+        they have (or will have) one the group may see."""
+        if not self.may_post(client):
+            return False
+        title = topic_title(client.alias, specialist.display_name)
+        if await self._topics.claim(client.id, title, self._clock.now()):
+            await self._queue("create_topic", {"topic": client.id, "name": title})
+            intro = self._texts.get(
+                "team.topic_intro", alias=client.alias, specialist=specialist.display_name
+            )
+            await self._queue("send_message", {"topic": client.id, "text": intro}, silent=True)
+            log.info("team.topic_asked", client=client.id)
+        return True
+
+    async def renamed(self, client_id: int) -> None:
+        """Inside a transaction: the client's topic follows their alias and specialist."""
+        if not self.enabled:
+            return
+        client = await self._clients.by_id(client_id)
+        if client is None:
+            return
+        specialist = await self._specialists.by_id(client.specialist_id)
+        if specialist is None:
+            return
+        title = topic_title(client.alias, specialist.display_name)
+        if await self._topics.set_title(client.id, title):
+            await self._queue("edit_topic", {"topic": client.id, "name": title})
+
+    async def _follow_status(self, client: Client) -> None:
+        """A client who stopped has their topic closed; one who came back, reopened. (The
+        client's stop and return each send their specialist a note, mirrored here.)"""
+        stopped = client.status is ClientStatus.STOPPED
+        if await self._topics.set_closed(client.id, stopped):
+            await self._queue("close_topic" if stopped else "reopen_topic", {"topic": client.id})
+
+    async def erased(self, client: Client) -> None:
+        """Inside /forget's transaction: the topic goes, with what still waits for it."""
+        if not self.enabled:
+            return
+        assert self.chat_id is not None
+        topic = await self._topics.forget(client.id, self.chat_id)
+        if topic is not None and topic.thread_id is not None:
+            await self._queue("delete_topic", {"thread_id": topic.thread_id})
+
+    async def export(self, client: Client) -> dict[str, object] | None:
+        """For /mydata: the team group as a place the client's messages were copied to."""
+        if not self.enabled:
+            return None
+        topic = await self._topics.get(client.id)
+        if topic is None:
+            return None
+        return {
+            "about": self._texts.get("team_consent.mydata", client.language),
+            "topic_title": topic.title,
+            "topic_closed": topic.closed,
+        }
+
+    async def topic_of_thread(self, thread_id: int) -> Topic | None:
+        return await self._topics.by_thread(thread_id)
+
+    # --- what the specialist sees, in the topic ----------------------------------------------
+
+    async def mirror(self, linked: Linked) -> None:
+        """Inside the transaction that queued it: a message linked to a client goes to the
+        client's topic too, if it went to their own specialist (or to the client)."""
+        if not self.enabled or linked.chat_id == self.chat_id:
+            return
+        link = await self._relay.by_id(linked.relay_link_id)
+        client = None if link is None else await self._clients.by_id(link.client_id)
+        if link is None or client is None or not self.may_post(client):
+            return
+        specialist = await self._specialists.by_id(client.specialist_id)
+        if specialist is None:
+            return
+        if link.direction is Direction.TO_SPECIALIST:
+            if linked.chat_id != specialist.chat_id:
+                return  # a supervisor's copy, or what a transfer left for someone else
+        elif linked.chat_id != client.chat_id or link.source_chat_id is None:
+            return  # a header over an answer, in the client's language: the team has its own
+        elif link.source_chat_id == self.chat_id:
+            return  # written in the topic: the team saw it there
+        await self.ensure_topic(client, specialist)
+        await self._follow_status(client)
+        if link.direction is Direction.TO_CLIENT and link.source_chat_id is not None:
+            speaker = await self._specialists.by_user(link.source_chat_id)
+            name = speaker.display_name if speaker is not None else self._texts.get("team.admin")
+            await self._text(
+                client, self._texts.get("team.to_client", name=name, alias=client.alias)
+            )
+        urgent = linked.priority is Priority.URGENT
+        if linked.text == self._texts.get("relay.header_to_specialist", alias=client.alias):
+            return  # "From Alex:" says nothing in Alex's own topic (other headers do)
+        if linked.text is not None:
+            await self._text(client, linked.text, loud=urgent)
+        elif linked.source is not None:
+            await self._copy(client, linked.source, loud=urgent)
+            if urgent:
+                await self._urgent_line(client, specialist, linked.source)
+
+    async def _text(self, client: Client, text: str, *, loud: bool = False) -> None:
+        await self._queue("send_message", {"topic": client.id, "text": text}, silent=not loud)
+
+    async def _copy(self, client: Client, source: tuple[int, int], *, loud: bool) -> None:
+        payload = {"topic": client.id, "from_chat_id": source[0], "message_id": source[1]}
+        # Once per message, also when a transfer queues it again for the new specialist.
+        key = f"team:{client.id}:{source[0]}:{source[1]}"
+        await self._queue("copy_message", payload, key=key, silent=not loud)
+
+    async def _urgent_line(
+        self, client: Client, specialist: Specialist, source: tuple[int, int]
+    ) -> None:
+        """One line in the General topic, linked to the client's topic."""
+        text = self._texts.get(
+            "team.urgent_general",
+            alias=client.alias,
+            specialist=specialist.display_name,
+            topic_link="{topic_link}",  # the sender makes it a link once the topic exists
+        )
+        payload = {"text": text, "link_topic": client.id}
+        key = f"team-urgent:{client.id}:{source[0]}:{source[1]}"
+        await self._queue("send_message", payload, key=key)
+
+    async def _queue(
+        self,
+        method: str,
+        payload: Mapping[str, object],
+        *,
+        key: str | None = None,
+        silent: bool = False,
+    ) -> None:
+        assert self.chat_id is not None
+        await self._outbox.queue(
+            self.chat_id,
+            method,
+            dict(payload),
+            priority=Priority.TEAM,
+            idempotency_key=key,
+            silent=silent,
+        )
+
+    # --- start-up ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Give every client who has none a topic, in the background."""
+        if self.enabled and self._catch_up is None:
+            self._catch_up = asyncio.create_task(self._give_topics(), name="team-topics")
+
+    async def stop(self) -> None:
+        if self._catch_up is not None:
+            self._catch_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catch_up
+            self._catch_up = None
+
+    async def _give_topics(self) -> None:
+        after = 0
+        try:
+            while True:
+                async with self._db.transaction(background=True):
+                    waiting = await self._topics.clients_without(
+                        self.consent_version, after, CATCH_UP_BATCH
+                    )
+                    for client_id in waiting:
+                        client = await self._clients.by_id(client_id)
+                        specialist = None
+                        if client is not None:
+                            specialist = await self._specialists.by_id(client.specialist_id)
+                        if client is not None and specialist is not None:
+                            await self.ensure_topic(client, specialist)
+                if len(waiting) < CATCH_UP_BATCH:
+                    return
+                after = waiting[-1]
+        except Exception as error:
+            # The next start tries again; meanwhile every client's next message makes one.
+            if is_storage_fault(error):
+                log.warning("team.catch_up_failed", error=fault_text(error))
+            else:
+                log.exception("team.catch_up_error")
