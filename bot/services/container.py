@@ -192,6 +192,7 @@ class Services:
                 topics=topics,
             )
             outbox.connect(sender.wake, sender.offer, sender.withdraw)
+        team.connect(checkins.quiet_now, escalations.answered)
         return cls(
             db=db,
             texts=texts,

@@ -21,28 +21,42 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.delivery.outbox import Linked, Outbox
 from bot.domain.clock import Clock
+from bot.domain.escalation import Responder
 from bot.domain.models import Client, ClientStatus, Direction, Specialist
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.services.people import Person
+from bot.storage import events
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database, fault_text, is_storage_fault
 from bot.storage.outbox import Priority
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
-from bot.storage.topics import Topic, TopicRepository
+from bot.storage.topics import TopicRepository
 
 log = EventLog(__name__)
 
+# A message in a topic that starts so is a note for the team: it never reaches the client.
+NOTE_PREFIXES = ("#", "!note")
+# As in the relay: a run of one person's answers reads as one, under one header.
+HEADER_GAP = timedelta(minutes=30)
 # Telegram's longest topic name.
 TITLE_LIMIT = 128
 # With the team inbox on, consent version N becomes N * TEAM_TERMS + 1.
 TEAM_TERMS = 1000
 # Clients given a topic per transaction by the start-up catch-up.
 CATCH_UP_BATCH = 20
+
+
+def is_team_note(text: str | None) -> bool:
+    """A message for the team only: it starts with # or !note."""
+    return text is not None and text.lstrip().lower().startswith(NOTE_PREFIXES)
 
 
 def consent_version(texts: Texts, *, team: bool) -> int:
@@ -88,6 +102,18 @@ class Team:
         self.consent_version = consent_version
         self.group_only = group_only
         self._catch_up: asyncio.Task[None] | None = None
+        self._quiet_now: Callable[[Client, datetime], Awaitable[bool]] | None = None
+        self._answered: Callable[[Client, Responder, datetime], Awaitable[None]] | None = None
+
+    def connect(
+        self,
+        quiet_now: Callable[[Client, datetime], Awaitable[bool]],
+        answered: Callable[[Client, Responder, datetime], Awaitable[None]],
+    ) -> None:
+        """Whether a client is in their quiet hours (an answer then arrives silently), and
+        whom to tell that someone answered a client (escalations close)."""
+        self._quiet_now = quiet_now
+        self._answered = answered
 
     @property
     def enabled(self) -> bool:
@@ -157,8 +183,158 @@ class Team:
             "topic_closed": topic.closed,
         }
 
-    async def topic_of_thread(self, thread_id: int) -> Topic | None:
-        return await self._topics.by_thread(thread_id)
+    async def client_of(self, thread_id: int) -> tuple[Client, Specialist] | None:
+        """The client whose topic this is, and their specialist."""
+        async with self._db.autocommit():
+            topic = await self._topics.by_thread(thread_id)
+            client = None if topic is None else await self._clients.by_id(topic.client_id)
+            specialist = None
+            if client is not None:
+                specialist = await self._specialists.by_id(client.specialist_id)
+        return None if client is None or specialist is None else (client, specialist)
+
+    # --- answers from the topic --------------------------------------------------------------
+
+    async def from_topic(
+        self, update_id: int, thread_id: int, person: Person, message_id: int, text: str | None
+    ) -> None:
+        """Someone wrote in a client's topic. A registered specialist or an admin reaches
+        the client, under their own name (the client's specialist hears who answered);
+        a note (# or !note) stays in the team; anyone else is told once, in the topic, that
+        their messages do not reach the client."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            if not await self._relay.first_time(update_id, now):
+                return
+            topic = await self._topics.by_thread(thread_id)
+            client = None if topic is None else await self._clients.by_id(topic.client_id)
+            specialist = None
+            if client is not None:
+                specialist = await self._specialists.by_id(client.specialist_id)
+            if client is None or specialist is None:
+                return  # a topic people made themselves, or one on its way out
+            if person.specialist is None and not person.is_admin:
+                if await self._topics.first_notice(client.id, person.user_id):
+                    notice = self._texts.get("team.not_staff", alias=client.alias)
+                    await self._queue(
+                        "send_message",
+                        {"topic": client.id, "text": notice},
+                        priority=Priority.PERSON,
+                    )
+                log.info("team.not_staff", client=client.id)
+                return
+            if is_team_note(text):
+                return
+            await self._to_client(client, specialist, person, message_id, now)
+        log.info("relay.to_client", client=client.id, from_team=person.user_id)
+        metrics.relayed("to_client")
+
+    async def _to_client(
+        self,
+        client: Client,
+        specialist: Specialist,
+        person: Person,
+        message_id: int,
+        now: datetime,
+    ) -> None:
+        assert self.chat_id is not None
+        own = person.specialist is not None and person.specialist.id == specialist.id
+        name = person.specialist.display_name if person.specialist is not None else None
+        language = client.language
+        if own:
+            header = self._texts.get(
+                "relay.header_to_client", language, specialist=specialist.display_name
+            )
+        elif name is None:
+            header = self._texts.get(
+                "escalation.header_from_team", language, specialist=specialist.display_name
+            )
+        else:
+            header = self._texts.get(
+                "escalation.header_from_colleague",
+                language,
+                name=name,
+                specialist=specialist.display_name,
+            )
+        silent = self._quiet_now is not None and await self._quiet_now(client, now)
+        source = (self.chat_id, message_id)
+        source_key = f"to_client:{client.id}:team:{person.user_id}"
+        last = await self._relay.last_source(client.chat_id)
+        if last is None or last[0] != source_key or now - last[1] > HEADER_GAP:
+            await self._outbox.linked_text(
+                client.chat_id,
+                header,
+                client_id=client.id,
+                specialist_id=specialist.id,
+                now=now,
+                direction=Direction.TO_CLIENT,
+                silent=silent,
+            )
+        await self._copy_to(client.chat_id, client, specialist, source, now, silent=silent)
+        await self._relay.set_last_source(client.chat_id, source_key, now)
+        await events.about(self._db, events.SPECIALIST_MESSAGE, now, client)
+        if self._answered is not None:
+            chat = person.specialist.chat_id if person.specialist else person.user_id
+            await self._answered(
+                client, Responder(person.user_id, chat, name, is_admin=person.is_admin), now
+            )
+        if own or self.group_only:
+            return
+        # The client's specialist reads, in their own chat, what a colleague answered (a
+        # reply to it reaches the client, as to any of their copies).
+        answered = self._texts.get(
+            "team.answered", name=name or self._texts.get("team.admin"), alias=client.alias
+        )
+        quiet = specialist.away
+        await self._outbox.linked_text(
+            specialist.chat_id,
+            answered,
+            client_id=client.id,
+            specialist_id=specialist.id,
+            now=now,
+            direction=Direction.TO_CLIENT,
+            silent=quiet,
+        )
+        await self._copy_to(specialist.chat_id, client, specialist, source, now, silent=quiet)
+
+    async def _copy_to(
+        self,
+        chat_id: int,
+        client: Client,
+        specialist: Specialist,
+        source: tuple[int, int],
+        now: datetime,
+        *,
+        silent: bool,
+    ) -> None:
+        link = await self._relay.add_link(
+            client_id=client.id,
+            specialist_id=specialist.id,
+            direction=Direction.TO_CLIENT,
+            source=source,
+            dest_chat_id=chat_id,
+            now=now,
+        )
+        await self._outbox.copy(chat_id, *source, relay_link_id=link, silent=silent)
+
+    async def list_clients(self) -> None:
+        """/clients in the General topic: every client's topic, with a link to it."""
+        assert self.chat_id is not None
+        internal = str(self.chat_id).removeprefix("-100").removeprefix("-")
+        async with self._db.transaction():
+            topics = [t for t in await self._topics.all() if t.thread_id is not None]
+            lines = [
+                self._texts.get(
+                    "team.clients_line",
+                    title=t.title,
+                    link=f"https://t.me/c/{internal}/{t.thread_id}",
+                )
+                for t in sorted(topics, key=lambda t: t.title.lower())
+            ]
+            text = "\n".join([self._texts.get("team.clients_header"), *lines])
+            if not lines:
+                text = self._texts.get("team.clients_none")
+            await self._queue("send_message", {"text": text}, priority=Priority.PERSON)
 
     # --- what the specialist sees, in the topic ----------------------------------------------
 
@@ -229,13 +405,14 @@ class Team:
         *,
         key: str | None = None,
         silent: bool = False,
+        priority: Priority = Priority.TEAM,
     ) -> None:
         assert self.chat_id is not None
         await self._outbox.queue(
             self.chat_id,
             method,
             dict(payload),
-            priority=Priority.TEAM,
+            priority=priority,
             idempotency_key=key,
             silent=silent,
         )

@@ -518,6 +518,13 @@ async def m019_team_topics(conn: aiosqlite.Connection) -> None:
             created_at TEXT NOT NULL
         );
         CREATE UNIQUE INDEX team_topics_thread ON team_topics(thread_id);
+        -- Group members who are not staff, told once per topic that they do not reach the
+        -- client (the user id of someone in the staff group, nothing else).
+        CREATE TABLE team_notices (
+            client_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            PRIMARY KEY (client_id, user_id)
+        );
         """,
     )
 

@@ -83,7 +83,17 @@ class TopicRepository:
             (team_chat_id, client_id),
         )
         await self._db.write("DELETE FROM team_topics WHERE client_id = ?", (client_id,))
+        await self._db.write("DELETE FROM team_notices WHERE client_id = ?", (client_id,))
         return topic
+
+    async def first_notice(self, client_id: int, user_id: int) -> bool:
+        """True the first time this member is told, in this topic, that they do not reach
+        the client."""
+        changed = await self._db.write(
+            "INSERT OR IGNORE INTO team_notices (client_id, user_id) VALUES (?, ?)",
+            (client_id, user_id),
+        )
+        return changed == 1
 
     async def all(self) -> list[Topic]:
         rows = await self._db.fetch_all("SELECT * FROM team_topics ORDER BY client_id")

@@ -212,3 +212,95 @@ async def test_the_group_limit_holds_and_private_chats_keep_their_pace(
         # At no moment more than 20 in any "minute" of the group.
         times = [c.at for c in api.calls if c.params.get("chat_id") == TEAM and c.ok]
         assert all(b - a >= 6.0 for a, b in zip(times, times[20:], strict=False))
+
+
+async def test_staff_answer_from_the_topic_and_notes_stay_in_the_team(bot: Harness) -> None:
+    api = bot.api
+    alex = topic_named(api, "Alex · Sam Rivera")
+    await say(bot, SAM, "/away")
+    api.send_text(ALEX, "Is anyone there?")
+    await bot.barrier(ALEX)
+    alex_before, sam_before = len(api.sent_to(ALEX)), len(api.sent_to(SAM))
+
+    # Ria covers: she writes in Alex's topic, no reply needed.
+    covering = api.send_topic_text(TEAM, RIA, "Yes, I'm here for Sam today", thread_id=alex)
+    await bot.barrier(RIA)
+    to_alex = api.sent_to(ALEX)[alex_before:]
+    assert texts(to_alex) == [
+        "From Ria Okafor, on Sam Rivera's team:",
+        "Yes, I'm here for Sam today",
+    ]
+    assert to_alex[1].copied_from == (TEAM, covering.message_id)
+    to_sam = api.sent_to(SAM)[sam_before:]
+    assert texts(to_sam) == ["Ria Okafor answered Alex:", "Yes, I'm here for Sam today"]
+    # Notes stay in the team; so does anything from someone who is not staff.
+    api.add_user(OUTSIDER, "Olu")
+    for who, words in [
+        (RIA, "# she sounded low, let's check tomorrow"),
+        (SAM, "!note I'll call on Monday"),
+        (OUTSIDER, "hello Alex"),
+        (OUTSIDER, "hello again"),
+    ]:
+        api.send_topic_text(TEAM, who, words, thread_id=alex)
+    await bot.barrier(RIA)
+    assert len(api.sent_to(ALEX)) == alex_before + 2
+    notices = [t for t in texts(api.in_topic(TEAM, alex)) if t.startswith("Only registered")]
+    assert notices == [
+        "Only registered specialists and admins reach Alex from here: what you write stays in "
+        "the team."
+    ]
+
+    # Alex's answer to Ria's words reaches Sam, and the topic.
+    api.send_text(ALEX, "Thank you Ria", reply_to=to_alex[1].message_id)
+    await bot.barrier(ALEX)
+    assert "Thank you Ria" in texts(api.sent_to(SAM))
+    assert texts(api.in_topic(TEAM, alex))[-1] == "Thank you Ria"
+
+    # Sam, back, answers in the topic under their own name; an admin under the team's.
+    await say(bot, SAM, "/back")
+    alex_before, sam_before = len(api.sent_to(ALEX)), len(api.sent_to(SAM))
+    api.send_topic_text(TEAM, SAM, "Back now, Alex", thread_id=alex)
+    api.send_topic_text(TEAM, ADMIN, "We're all here for you", thread_id=alex)
+    await bot.barrier(SAM)
+    assert texts(api.sent_to(ALEX)[alex_before:]) == [
+        "From Sam Rivera, your peer support specialist:",
+        "Back now, Alex",
+        "From Sam Rivera's team:",
+        "We're all here for you",
+    ]
+    assert texts(api.sent_to(SAM)[sam_before:])[:2] == [
+        "An admin answered Alex:",
+        "We're all here for you",
+    ]
+    # Nothing any of them wrote in the topic was copied into it again.
+    in_topic = texts(api.in_topic(TEAM, alex))
+    assert "Back now, Alex" not in in_topic and "Yes, I'm here for Sam today" not in in_topic
+
+
+async def test_commands_in_a_topic_and_the_client_list_in_general(bot: Harness) -> None:
+    api = bot.api
+    alex = topic_named(api, "Alex · Sam Rivera")
+    before = len(api.sent_to(ALEX))
+    api.send_topic_text(TEAM, RIA, "/checkin", thread_id=alex)
+    await bot.barrier(RIA)
+    checkin = api.sent_to(ALEX)[before:]
+    assert len(checkin) == 1 and checkin[0].buttons()
+
+    api.send_topic_text(TEAM, SAM, "/transfer Ria Okafor", thread_id=alex)
+    await bot.barrier(SAM)
+    assert api.topics(TEAM)[alex].name == "Alex · Ria Okafor"
+    assert (await bot.client_row(ALEX))["specialist_id"] == 2
+
+    api.add_user(OUTSIDER, "Olu")
+    api.send_topic_text(TEAM, OUTSIDER, "/clients")
+    api.send_topic_text(TEAM, ADMIN, "/clients")
+    await bot.barrier(ADMIN)
+    [listing] = [m for m in api.in_topic(TEAM, None) if (m.text or "").startswith("Every")]
+    lines = (listing.text or "").splitlines()
+    assert lines[0] == "Every client's topic:"
+    assert lines[1] == f"Alex · Ria Okafor: https://t.me/c/1234567890/{alex}"
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "Alex · Ria Okafor",
+        "Bo · Sam Rivera",
+        "Cy · Ria Okafor",
+    ]
