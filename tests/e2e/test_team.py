@@ -304,3 +304,25 @@ async def test_commands_in_a_topic_and_the_client_list_in_general(bot: Harness) 
         "Bo · Sam Rivera",
         "Cy · Ria Okafor",
     ]
+
+
+async def test_taps_and_urgent_flags_reach_the_topic_and_general(bot: Harness) -> None:
+    api = bot.api
+    alex = topic_named(api, "Alex · Sam Rivera")
+    api.send_topic_text(TEAM, SAM, "/checkin", thread_id=alex)
+    await bot.barrier(SAM)
+    await tap(bot, ALEX, api.sent_to(ALEX)[-1], "I'd like to talk")
+    assert texts(api.in_topic(TEAM, alex))[-1].startswith("🔔 Alex would like to talk")
+
+    words = api.send_text(ALEX, "honestly I want to k1ll myself tonight")
+    await bot.barrier(ALEX)
+    header, copy = api.in_topic(TEAM, alex)[-2:]
+    assert (header.text or "").startswith("⚠️ Possibly urgent")
+    assert copy.copied_from == (ALEX, words.message_id)
+    assert not header.silent and not copy.silent  # loud, unlike ordinary copies
+    [line] = [m for m in api.in_topic(TEAM, None) if "Possibly urgent" in (m.text or "")]
+    assert line.text == (
+        f"⚠️ Possibly urgent, from Alex (Sam Rivera): https://t.me/c/1234567890/{alex}"
+    )
+    assert not line.silent
+    assert api.in_topic(TEAM, alex)[1].silent  # "Alex has joined." arrived quietly
