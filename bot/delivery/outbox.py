@@ -84,11 +84,12 @@ class Outbox:
         self._wake: Callable[[], None] = lambda: None
         self._offer: Callable[[OutboxItem], None] = lambda item: None
         self._withdraw: Callable[[Collection[int]], None] = lambda ids: None
-        self._mirror: Callable[[Linked], Awaitable[None]] | None = None
+        self._mirror: Callable[[Linked], Awaitable[bool]] | None = None
 
-    def mirror_with(self, mirror: Callable[[Linked], Awaitable[None]]) -> None:
+    def mirror_with(self, mirror: Callable[[Linked], Awaitable[bool]]) -> None:
         """Also tell `mirror`, in the same transaction, of every message linked to a client
-        (the team inbox copies what a specialist sees into the client's topic)."""
+        (the team inbox copies what a specialist sees into the client's topic); when it
+        answers True, the message goes there instead of to its own chat."""
         self._mirror = mirror
 
     async def queue(
@@ -159,6 +160,9 @@ class Outbox:
         """
         if relay_link_id is None and not ephemeral:
             await self._relay.forget_last_source(chat_id)
+        linked = None if relay_link_id is None else Linked(chat_id, relay_link_id, priority, text)
+        if linked is not None and self._mirror is not None and await self._mirror(linked):
+            return 0  # it goes to the team inbox's topic instead (TEAM_MODE=group)
         parts = chunks(text.split("\n")) if len(text) > TEXT_LIMIT else [text]
         first = 0
         for index, part in enumerate(parts):
@@ -178,8 +182,6 @@ class Outbox:
             if index == 0 and not added:
                 return 0  # queued already (its idempotency key): so were the rest
             first = first or added
-        if relay_link_id is not None and self._mirror is not None:
-            await self._mirror(Linked(chat_id, relay_link_id, priority, text=text))
         return first
 
     async def texts(self, items: Sequence[NewText]) -> None:
@@ -224,13 +226,13 @@ class Outbox:
             payload["silent"] = True
         if reply_to is not None:
             payload["reply_to"] = reply_to
-        added = await self._add(
+        if self._mirror is not None:
+            source = (from_chat_id, message_id)
+            if await self._mirror(Linked(chat_id, relay_link_id, priority, source=source)):
+                return 0  # it goes to the team inbox's topic instead (TEAM_MODE=group)
+        return await self._add(
             chat_id, "copy_message", payload, priority=priority, relay_link_id=relay_link_id
         )
-        if added and self._mirror is not None:
-            source = (from_chat_id, message_id)
-            await self._mirror(Linked(chat_id, relay_link_id, priority, source=source))
-        return added
 
     async def edit_text(
         self, chat_id: int, message_id: int, text: str, *, buttons: Buttons | None = None

@@ -536,6 +536,7 @@ class Sender:
             sent: Message | MessageId | bool = await self._bot.send_message(
                 chat_id=payload["chat_id"],
                 text=payload["text"],
+                parse_mode=payload.get("parse_mode"),
                 reply_markup=_markup(payload),
                 disable_notification=payload.get("silent"),
                 message_thread_id=thread,
@@ -567,6 +568,7 @@ class Sender:
                 chat_id=payload["chat_id"],
                 message_id=payload["message_id"],
                 text=payload["text"],
+                parse_mode=payload.get("parse_mode"),
                 reply_markup=_markup(payload),
             )
         elif item.method == "edit_message_reply_markup":

@@ -193,6 +193,8 @@ class Services:
             )
             outbox.connect(sender.wake, sender.offer, sender.withdraw)
         team.connect(checkins.quiet_now, escalations.answered)
+        if team.enabled:
+            escalations.on_escalated = team.escalated
         return cls(
             db=db,
             texts=texts,

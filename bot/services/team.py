@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
@@ -42,6 +43,9 @@ from bot.storage.topics import TopicRepository
 
 log = EventLog(__name__)
 
+# The marks of a flag, of an urgent message and of "I'd like to talk" in what a specialist
+# reads: in TEAM_MODE=group, the topic mentions the specialist on them.
+LOUD_MARKERS = ("⚠️", "❗", "🔔")
 # A message in a topic that starts so is a note for the team: it never reaches the client.
 NOTE_PREFIXES = ("#", "!note")
 # As in the relay: a run of one person's answers reads as one, under one header.
@@ -338,29 +342,41 @@ class Team:
 
     # --- what the specialist sees, in the topic ----------------------------------------------
 
-    async def mirror(self, linked: Linked) -> None:
-        """Inside the transaction that queued it: a message linked to a client goes to the
-        client's topic too, if it went to their own specialist (or to the client)."""
+    async def mirror(self, linked: Linked) -> bool:
+        """Inside the transaction that queues it: a message linked to a client goes to the
+        client's topic too, if it is for their own specialist (or to the client). True if
+        it goes there instead (TEAM_MODE=group: what is for the specialist)."""
         if not self.enabled or linked.chat_id == self.chat_id:
-            return
+            return False
         link = await self._relay.by_id(linked.relay_link_id)
         client = None if link is None else await self._clients.by_id(link.client_id)
         if link is None or client is None or not self.may_post(client):
-            return
+            return False
         specialist = await self._specialists.by_id(client.specialist_id)
         if specialist is None:
-            return
+            return False
         if link.direction is Direction.TO_SPECIALIST:
             if linked.chat_id != specialist.chat_id:
-                return  # a supervisor's copy, or what a transfer left for someone else
+                return False  # a supervisor's copy, or what a transfer left for another
         elif linked.chat_id != client.chat_id or link.source_chat_id is None:
-            return  # a header over an answer, in the client's language: the team has its own
+            return False  # a header over an answer, in the client's language
         elif link.source_chat_id == self.chat_id:
-            return  # written in the topic: the team saw it there
+            return False  # written in the topic: the team saw it there
         await self.ensure_topic(client, specialist)
+        await self._post(linked, link.direction, link.source_chat_id, client, specialist)
+        return self.group_only and link.direction is Direction.TO_SPECIALIST
+
+    async def _post(
+        self,
+        linked: Linked,
+        direction: Direction,
+        source_chat_id: int | None,
+        client: Client,
+        specialist: Specialist,
+    ) -> None:
         await self._follow_status(client)
-        if link.direction is Direction.TO_CLIENT and link.source_chat_id is not None:
-            speaker = await self._specialists.by_user(link.source_chat_id)
+        if direction is Direction.TO_CLIENT and source_chat_id is not None:
+            speaker = await self._specialists.by_user(source_chat_id)
             name = speaker.display_name if speaker is not None else self._texts.get("team.admin")
             await self._text(
                 client, self._texts.get("team.to_client", name=name, alias=client.alias)
@@ -369,11 +385,40 @@ class Team:
         if linked.text == self._texts.get("relay.header_to_specialist", alias=client.alias):
             return  # "From Alex:" says nothing in Alex's own topic (other headers do)
         if linked.text is not None:
-            await self._text(client, linked.text, loud=urgent)
+            if self.group_only and (urgent or linked.text.startswith(LOUD_MARKERS)):
+                # Only in the group: the specialist is mentioned on flags and on "I'd like
+                # to talk", as their own chat would have rung.
+                await self._mention(client, specialist, linked.text)
+            else:
+                await self._text(client, linked.text, loud=urgent)
         elif linked.source is not None:
             await self._copy(client, linked.source, loud=urgent)
             if urgent:
                 await self._urgent_line(client, specialist, linked.source)
+
+    async def _mention(self, client: Client, specialist: Specialist, text: str) -> None:
+        name = html.escape(specialist.display_name)
+        mention = f'<a href="tg://user?id={specialist.telegram_user_id}">{name}</a>'
+        payload = {"topic": client.id, "text": f"{mention} {html.escape(text)}"}
+        await self._queue("send_message", {**payload, "parse_mode": "HTML"})
+
+    async def escalated(self, client: Client, specialist: Specialist) -> None:
+        """Inside the escalation's transaction: an urgent message nobody answered went to
+        the supervisors; the topic and the General topic hear it too."""
+        if not self.may_post(client):
+            return
+        await self.ensure_topic(client, specialist)
+        text = self._texts.get(
+            "team.escalated", alias=client.alias, specialist=specialist.display_name
+        )
+        await self._text(client, text, loud=True)
+        line = self._texts.get(
+            "team.escalated_general",
+            alias=client.alias,
+            specialist=specialist.display_name,
+            topic_link="{topic_link}",
+        )
+        await self._queue("send_message", {"text": line, "link_topic": client.id})
 
     async def _text(self, client: Client, text: str, *, loud: bool = False) -> None:
         await self._queue("send_message", {"topic": client.id, "text": text}, silent=not loud)

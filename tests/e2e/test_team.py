@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -326,3 +327,56 @@ async def test_taps_and_urgent_flags_reach_the_topic_and_general(bot: Harness) -
     )
     assert not line.silent
     assert api.in_topic(TEAM, alex)[1].silent  # "Alex has joined." arrived quietly
+
+
+async def test_an_escalation_reaches_the_topic_and_general(bot: Harness) -> None:
+    api = bot.api
+    alex = topic_named(api, "Alex · Sam Rivera")
+    api.send_text(ALEX, "i want to die")
+    await bot.barrier(ALEX)
+    bot.advance(timedelta(minutes=16))
+    await bot.run_tick()
+    assert any(
+        (m.text or "").startswith("⚠️ Possibly urgent, not answered") for m in api.sent_to(ADMIN)
+    )
+    escalated = [t for t in texts(api.in_topic(TEAM, alex)) if t.startswith("⚠️ Nobody")]
+    assert len(escalated) == 1 and "gone to the supervisors" in escalated[0]
+    [line] = [t for t in texts(api.in_topic(TEAM, None)) if "not answered yet" in t]
+    assert line == (
+        "⚠️ Alex's possibly urgent message (Sam Rivera) is not answered yet and has gone to"
+        f" the supervisors: https://t.me/c/1234567890/{alex}"
+    )
+    # Ria answers in the topic: the escalation is answered for everyone.
+    before = len(api.sent_to(ADMIN))
+    api.send_topic_text(TEAM, RIA, "I'm calling you now, Alex", thread_id=alex)
+    await bot.barrier(RIA)
+    told = texts(api.sent_to(ADMIN)[before:])
+    assert any("Ria Okafor" in t for t in told), told
+
+
+async def test_in_group_mode_only_the_topic_hears_and_the_specialist_is_mentioned(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    api = fake_api
+    api.add_forum_group(TEAM, "Porch team", members={SAM: "member", RIA: "member"})
+    async with harness(api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as bot:
+        await bot.add_people()
+        bot.settings = bot.settings.model_copy(update={"team_mode": "group"})
+        await bot.restart()
+        alex = topic_named(api, "Alex · Sam Rivera")
+        sam_before = len(api.sent_to(SAM))
+        api.send_text(ALEX, "an ordinary day")
+        api.send_text(ALEX, "honestly I want to k1ll myself tonight")
+        await bot.barrier(ALEX)
+        assert api.sent_to(SAM)[sam_before:] == []  # nothing in Sam's private chat
+        in_topic = api.in_topic(TEAM, alex)
+        assert texts(in_topic)[-3] == "an ordinary day"
+        mention = in_topic[-2]
+        assert (mention.text or "").startswith("Sam Rivera ⚠️ Possibly urgent")
+        [entity] = mention.raw["entities"]
+        assert entity["url"] == f"tg://user?id={SAM}"
+        # Sam answers from the topic as usual.
+        before = len(api.sent_to(ALEX))
+        api.send_topic_text(TEAM, SAM, "I'm here, Alex", thread_id=alex)
+        await bot.barrier(SAM)
+        assert "I'm here, Alex" in texts(api.sent_to(ALEX)[before:])
