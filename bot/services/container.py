@@ -117,6 +117,7 @@ class Services:
             chat_id=settings.team_chat_id,
             consent_version=consent_version(texts, team=settings.team_chat_id is not None),
             group_only=settings.team_mode == "group",
+            staff_timezone=settings.default_timezone,
         )
         if team.enabled:
             outbox.mirror_with(team.mirror)

@@ -30,6 +30,7 @@ from bot.delivery.outbox import Linked, Outbox
 from bot.domain.clock import Clock
 from bot.domain.escalation import Responder
 from bot.domain.models import Client, ClientStatus, Direction, Specialist
+from bot.domain.rhythm import zone
 from bot.domain.texts import Texts
 from bot.logs import EventLog
 from bot.services.people import Person
@@ -93,6 +94,7 @@ class Team:
         chat_id: int | None,
         consent_version: int,
         group_only: bool = False,
+        staff_timezone: str = "UTC",
     ) -> None:
         self._db = db
         self._topics = topics
@@ -105,6 +107,7 @@ class Team:
         self.chat_id = chat_id
         self.consent_version = consent_version
         self.group_only = group_only
+        self._staff_zone = zone(staff_timezone)
         self._catch_up: asyncio.Task[None] | None = None
         self._quiet_now: Callable[[Client, datetime], Awaitable[bool]] | None = None
         self._answered: Callable[[Client, Responder, datetime], Awaitable[None]] | None = None
@@ -393,8 +396,29 @@ class Team:
                 await self._text(client, linked.text, loud=urgent)
         elif linked.source is not None:
             await self._copy(client, linked.source, loud=urgent)
+            await self._away_note(client, specialist)
             if urgent:
                 await self._urgent_line(client, specialist, linked.source)
+
+    async def _away_note(self, client: Client, specialist: Specialist) -> None:
+        """While the specialist is away, the topic says so once a day: the client has
+        their away note (bot.services.away), and whoever covers knows to answer."""
+        today = self._clock.now().astimezone(self._staff_zone).date()
+        if not specialist.is_away(today):
+            return
+        if specialist.away_note:
+            text = self._texts.get(
+                "team.away_with_note",
+                specialist=specialist.display_name,
+                alias=client.alias,
+                note=specialist.away_note,
+            )
+        else:
+            text = self._texts.get(
+                "team.away", specialist=specialist.display_name, alias=client.alias
+            )
+        payload = {"topic": client.id, "text": text}
+        await self._queue("send_message", payload, key=f"team-away:{client.id}:{today}")
 
     async def _mention(self, client: Client, specialist: Specialist, text: str) -> None:
         name = html.escape(specialist.display_name)

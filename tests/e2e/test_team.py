@@ -220,7 +220,13 @@ async def test_staff_answer_from_the_topic_and_notes_stay_in_the_team(bot: Harne
     alex = topic_named(api, "Alex · Sam Rivera")
     await say(bot, SAM, "/away")
     api.send_text(ALEX, "Is anyone there?")
+    api.send_text(ALEX, "Hello?")
     await bot.barrier(ALEX)
+    away = [t for t in texts(api.in_topic(TEAM, alex)) if "is away" in t]
+    assert away == [
+        "Sam Rivera is away: Alex has been told their message waits for them. Anyone here"
+        " can answer Alex meanwhile."
+    ]
     alex_before, sam_before = len(api.sent_to(ALEX)), len(api.sent_to(SAM))
 
     # Ria covers: she writes in Alex's topic, no reply needed.
