@@ -48,6 +48,7 @@ from bot.services.container import Services
 from bot.services.notices import Refused
 from bot.services.onboarding import InviteRefused
 from bot.services.people import CLI, SpecialistError
+from bot.services.team_check import team_chat_problems
 from bot.storage.db import StorageError, inspect_database
 
 EXIT_FAILURE = 1
@@ -207,6 +208,14 @@ async def _check(settings: Settings) -> int:
     print(inspect_database(settings.database_path, settings.database_busy_timeout_seconds))
     await _warn_if_escalation_has_nowhere_to_go(settings)
     username = await _username(settings)
+    if settings.team_chat_id is not None:
+        async with _bot(settings) as bot:
+            problems = await team_chat_problems(bot, settings.team_chat_id)
+        for problem in problems:
+            print(f"Error in the team inbox: {problem}", file=sys.stderr)
+        if problems:
+            return EXIT_FAILURE
+        print(f"Team inbox: the group {settings.team_chat_id} is ready (topics, rights).")
     print(f"Configuration is fine. The bot is @{username}.")
     return 0
 

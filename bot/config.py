@@ -105,6 +105,9 @@ _ADVICE = {
     "log_format": "use text or json",
     "report_weekly": "use a day and a time, like mon 09:00",
     "metrics_port": "use a port number between 1 and 65535, or leave it empty for no metrics",
+    "team_chat_id": "use the team supergroup's id, a negative number like -1001234567890,"
+    " or leave it empty for no team inbox",
+    "team_mode": "use copy (the specialist's private chat and the team group) or group",
 }
 
 
@@ -179,6 +182,11 @@ class Settings(BaseSettings):
     metrics_listen: str = "127.0.0.1"
     # A stranger hears the same answer once in this many minutes; 0: every time.
     stranger_reply_minutes: float = Field(default=60, ge=0, le=1440)
+    # The team inbox (off without a chat id): a staff supergroup with one topic per client.
+    team_chat_id: int | None = Field(default=None, lt=0)
+    team_mode: Literal["copy", "group"] = "copy"
+    # Telegram lets a bot send about 20 messages a minute into one group.
+    team_send_per_minute: float = Field(default=20, gt=0)
 
     @classmethod
     def settings_customise_sources(
@@ -260,6 +268,16 @@ class Settings(BaseSettings):
     @classmethod
     def _no_port(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("team_chat_id", mode="before")
+    @classmethod
+    def _no_team(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("team_mode", mode="before")
+    @classmethod
+    def _mode_name(cls, value: Any) -> Any:
+        return str(value).strip().lower()
 
     @field_validator("log_format", mode="before")
     @classmethod

@@ -7,6 +7,9 @@ scheduled traffic (check-ins) is paced smoothly at `per_second`, while a message
 person is waiting for (a relay, an answer) may go at once as long as fewer than
 `window_cap` messages left in the past second. So a relay never waits behind a
 storm of check-ins, and no second ever carries more than `window_cap`.
+
+A chat may have a gap of its own (`chat_gaps`): the team inbox's group, which Telegram
+allows about 20 messages a minute, waits three seconds between two; only that chat waits.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 WINDOW = 1.0
 # Requests do not arrive exactly as they leave: a little room keeps a burst that
@@ -42,10 +45,12 @@ class RateLimiter:
         per_chat_interval: float,
         *,
         window_cap: int | None = None,
+        chat_gaps: Mapping[int, float] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._chat_gap = per_chat_interval
+        self._chat_gaps = dict(chat_gaps or {})
         self._cap = window_cap if window_cap is not None else math.floor(per_second) + 1
         # Scheduled traffic may fill cap - 1 places of any window of WINDOW + MARGIN: a pace
         # any faster would run into the window, and every message already past its slot
@@ -100,7 +105,8 @@ class RateLimiter:
             else:
                 self._next_slot = now - self._shift + self._gap
         self._sent.append(now)
-        self._chat_ready[chat_id] = now + self._chat_gap + (MARGIN if self._chat_gap else 0.0)
+        gap = self._chat_gaps.get(chat_id, self._chat_gap)
+        self._chat_ready[chat_id] = now + gap + (MARGIN if gap else 0.0)
         if len(self._chat_ready) > 10_000:
             self._chat_ready = {c: at for c, at in self._chat_ready.items() if at > now}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -60,6 +60,17 @@ class NewText:
     at_most_once: bool = False
 
 
+@dataclass(frozen=True)
+class Linked:
+    """A message linked to a client was queued: a text (a header, a note) or a copy."""
+
+    chat_id: int
+    relay_link_id: int
+    priority: Priority
+    text: str | None = None
+    source: tuple[int, int] | None = None
+
+
 class Outbox:
     """Writes messages to the outbox table and tells the sender."""
 
@@ -73,6 +84,32 @@ class Outbox:
         self._wake: Callable[[], None] = lambda: None
         self._offer: Callable[[OutboxItem], None] = lambda item: None
         self._withdraw: Callable[[Collection[int]], None] = lambda ids: None
+        self._mirror: Callable[[Linked], Awaitable[bool]] | None = None
+
+    def mirror_with(self, mirror: Callable[[Linked], Awaitable[bool]]) -> None:
+        """Also tell `mirror`, in the same transaction, of every message linked to a client
+        (the team inbox copies what a specialist sees into the client's topic); when it
+        answers True, the message goes there instead of to its own chat."""
+        self._mirror = mirror
+
+    async def queue(
+        self,
+        chat_id: int,
+        method: str,
+        payload: dict[str, Any],
+        *,
+        priority: Priority,
+        idempotency_key: str | None = None,
+        silent: bool = False,
+    ) -> int:
+        """Queue any Bot API call the sender knows (the team inbox's topic calls, copies and
+        texts into a topic); the item's id, 0 if its idempotency key was queued already."""
+        payload = {"chat_id": chat_id, **payload}
+        if silent:
+            payload["silent"] = True
+        return await self._add(
+            chat_id, method, payload, priority=priority, idempotency_key=idempotency_key
+        )
 
     def connect(
         self,
@@ -123,6 +160,9 @@ class Outbox:
         """
         if relay_link_id is None and not ephemeral:
             await self._relay.forget_last_source(chat_id)
+        linked = None if relay_link_id is None else Linked(chat_id, relay_link_id, priority, text)
+        if linked is not None and self._mirror is not None and await self._mirror(linked):
+            return 0  # it goes to the team inbox's topic instead (TEAM_MODE=group)
         parts = chunks(text.split("\n")) if len(text) > TEXT_LIMIT else [text]
         first = 0
         for index, part in enumerate(parts):
@@ -186,6 +226,10 @@ class Outbox:
             payload["silent"] = True
         if reply_to is not None:
             payload["reply_to"] = reply_to
+        if self._mirror is not None:
+            source = (from_chat_id, message_id)
+            if await self._mirror(Linked(chat_id, relay_link_id, priority, source=source)):
+                return 0  # it goes to the team inbox's topic instead (TEAM_MODE=group)
         return await self._add(
             chat_id, "copy_message", payload, priority=priority, relay_link_id=relay_link_id
         )

@@ -28,6 +28,7 @@ import random
 import warnings
 from collections import Counter, deque
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -40,6 +41,7 @@ from bot.domain.clock import Clock
 from bot.logs import EventLog
 from bot.storage.db import Database, fault_text, is_storage_fault
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
+from bot.storage.topics import TopicRepository
 
 log = EventLog(__name__)
 
@@ -58,6 +60,8 @@ STALE_AFTER = timedelta(hours=3)
 ERROR_PAUSE_SECONDS = 1.0
 # This many different chats told to wait within a second means the whole bot is.
 GLOBAL_429_CHATS = 3
+# Telegram's answer to a topic edit, close or reopen that changes nothing.
+TOPIC_NOT_MODIFIED = "topic_not_modified"
 
 
 class DeliveryEvents(Protocol):
@@ -98,6 +102,7 @@ class Sender:
         give_up_after: timedelta = timedelta(hours=24),
         max_in_flight: int = MAX_IN_FLIGHT,
         scheduled_in_flight: int = SCHEDULED_IN_FLIGHT,
+        topics: TopicRepository | None = None,
     ) -> None:
         self._db = db
         self._outbox = outbox
@@ -106,6 +111,7 @@ class Sender:
         self._clock = clock
         self._events = events
         self._give_up_after = give_up_after
+        self._topics = topics
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -118,6 +124,8 @@ class Sender:
             Priority.URGENT: (max_in_flight, 1),
             Priority.PERSON: (max_in_flight, 1),
             Priority.SCHEDULED: (scheduled_in_flight, SCHEDULED_REFILL),
+            # The team group is one chat: a second's worth with its worker is plenty.
+            Priority.TEAM: (PER_CHAT_IN_FLIGHT, 1),
         }
         # Priorities that had more due than room at the dispatcher's last look: a worker
         # that frees enough room wakes it (any other finish would only make it look again).
@@ -201,6 +209,7 @@ class Sender:
             await self._look(Priority.PERSON)
         async with self._db.autocommit(background=True):
             await self._look(Priority.SCHEDULED)
+            await self._look(Priority.TEAM)
             # What is due now is either handed out already (its worker wakes us when done)
             # or waits for room (likewise): only a future moment needs a timer.
             return await self._outbox.next_not_before(after=self._clock.now())
@@ -338,11 +347,22 @@ class Sender:
             metrics.dead()
             return True
         # A check-in's bookkeeping lets a person's message go first (Database.autocommit).
-        background = item.priority is Priority.SCHEDULED
+        background = not item.priority.waited_for
         async with self._db.autocommit(background=background):
             waiting = await self._outbox.mark_sending(item.id)
         if not waiting:
             return True  # withdrawn or erased since it was handed out: nothing to send
+        if "topic" in item.payload or "link_topic" in item.payload:
+            try:
+                ready = await self._into_topic(item)
+            except BadRequest as error:
+                await self._give_up(item, error)
+                return True
+            if ready is None:
+                async with self._db.autocommit(background=background):
+                    await self._outbox.mark_sent(item, None, self._clock.now())
+                return True
+            item = ready
         # The limiter comes last, so the request leaves the moment its slot is granted
         # (a database wait in between bunched requests past Telegram's limits).
         if not await self._wait_turn(item):
@@ -366,7 +386,10 @@ class Sender:
             await self._give_up(item, error)
             return True
         except BadRequest as error:
-            if NOT_MODIFIED in error.message.lower():
+            if (
+                NOT_MODIFIED in error.message.lower()
+                or TOPIC_NOT_MODIFIED in error.message.lower()
+            ):
                 # An edit to what the message already says (a button tapped twice): done.
                 message_id = None
             else:
@@ -452,15 +475,71 @@ class Sender:
         if tell and self._events is not None:
             await self._events.dead(item, reason)
 
+    async def _into_topic(self, item: OutboxItem) -> OutboxItem | None:
+        """A team inbox item with its topic's thread id (and a General line with the link to
+        its topic), read before the limiter so that no lookup delays the request; None for
+        a topic already made (an item retried after a crash)."""
+        payload = dict(item.payload)
+        if item.method == "create_topic":
+            return None if await self._thread_of(payload["topic"]) is not None else item
+        if "topic" in payload:
+            payload["thread_id"] = await self._made(payload["topic"])
+        if "link_topic" in payload:
+            thread = await self._made(payload["link_topic"])
+            internal = str(payload["chat_id"]).removeprefix("-100").removeprefix("-")
+            link = f"https://t.me/c/{internal}/{thread}"
+            payload["text"] = payload["text"].replace("{topic_link}", link)
+        return replace(item, payload=payload)
+
+    async def _thread_of(self, client_id: int) -> int | None:
+        if self._topics is None:
+            return None
+        async with self._db.autocommit(background=True):
+            topic = await self._topics.get(client_id)
+        return None if topic is None else topic.thread_id
+
+    async def _made(self, client_id: int) -> int:
+        thread = await self._thread_of(client_id)
+        if thread is None:
+            raise BadRequest("the client has no team topic")
+        return thread
+
+    async def _topic_call(self, item: OutboxItem) -> bool:
+        """Make, rename, close, reopen or delete a team topic; False if it is no topic call."""
+        payload, chat_id = item.payload, item.payload["chat_id"]
+        if item.method == "create_topic":
+            assert self._topics is not None
+            made = await self._bot.create_forum_topic(chat_id, payload["name"])
+            async with self._db.autocommit(background=True):
+                kept = await self._topics.made(payload["topic"], made.message_thread_id)
+            if not kept:  # the client used /forget meanwhile: the topic goes too
+                await self._bot.delete_forum_topic(chat_id, made.message_thread_id)
+        elif item.method == "delete_topic":
+            await self._bot.delete_forum_topic(chat_id, payload["thread_id"])
+        elif item.method == "edit_topic":
+            await self._bot.edit_forum_topic(chat_id, payload["thread_id"], name=payload["name"])
+        elif item.method == "close_topic":
+            await self._bot.close_forum_topic(chat_id, payload["thread_id"])
+        elif item.method == "reopen_topic":
+            await self._bot.reopen_forum_topic(chat_id, payload["thread_id"])
+        else:
+            return False
+        return True
+
     async def _call(self, item: OutboxItem) -> int | None:
         """Make the Bot API call for one item; return the id of the message it produced."""
         payload = item.payload
+        if item.method.endswith("_topic") and await self._topic_call(item):
+            return None
+        thread = payload.get("thread_id")  # in a team topic (_into_topic)
         if item.method == "send_message":
             sent: Message | MessageId | bool = await self._bot.send_message(
                 chat_id=payload["chat_id"],
                 text=payload["text"],
+                parse_mode=payload.get("parse_mode"),
                 reply_markup=_markup(payload),
                 disable_notification=payload.get("silent"),
+                message_thread_id=thread,
             )
         elif item.method == "copy_message":
             reply_to = payload.get("reply_to")
@@ -474,6 +553,7 @@ class Sender:
                     else None
                 ),
                 disable_notification=payload.get("silent"),
+                message_thread_id=thread,
             )
         elif item.method == "send_document":
             sent = await self._bot.send_document(
@@ -488,6 +568,7 @@ class Sender:
                 chat_id=payload["chat_id"],
                 message_id=payload["message_id"],
                 text=payload["text"],
+                parse_mode=payload.get("parse_mode"),
                 reply_markup=_markup(payload),
             )
         elif item.method == "edit_message_reply_markup":

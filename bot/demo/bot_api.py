@@ -31,13 +31,18 @@ What it fakes:
 - the HTML, MarkdownV2 and Markdown parse modes, as far as turning markup into plain text and
   entities and rejecting what Telegram rejects (an unknown tag, an unescaped "." in MarkdownV2);
 - edits of a user's text (edited_message) and posts in a channel (channel_post);
-- faults: injected errors and slow answers, users who block the bot, optional flood limits,
+- supergroups with forum topics (``add_forum_group``, ``send_topic_text``): createForumTopic,
+  editForumTopic, closeForumTopic, reopenForumTopic, deleteForumTopic, message_thread_id on
+  sends and copies (``is_topic_message`` on the messages), getChat (``is_forum``) and
+  getChatMember (the bot's ``can_manage_topics``, members' statuses);
+- faults: injected errors and slow answers, users who block the bot, optional flood limits
+  (overall, per chat, and about 20 messages a minute in one group),
   updates the bot cannot read (``push_raw`` hands out anything verbatim).
 
 What it does not fake: certificates and Telegram's webhook concurrency and back-off (it
 delivers one update at a time and retries after a tenth of a second), inline mode,
-payments, media groups, a channel's members and admins, forum topics, business
-connections, cross-chat replies, group privacy mode (the bot sees every group message),
+payments, media groups, a channel's members and admins, business connections, cross-chat
+replies, group privacy mode (the bot sees every group message), the General topic's own id,
 the 409 between two concurrent getUpdates, and Telegram's exact length arithmetic
 (lengths here count code points).
 """
@@ -259,12 +264,26 @@ class _Fault:
 
 
 @dataclass
+class ForumTopic:
+    """One topic of a forum supergroup (its id is the id of the message that created it)."""
+
+    thread_id: int
+    name: str
+    closed: bool = False
+
+
+@dataclass
 class _Chat:
     raw: JSONDict
     messages: dict[int, FakeMessage] = field(default_factory=dict)
     next_message_id: int = 1
     bot_member: bool = True
     blocked: bool = False
+    topics: dict[int, ForumTopic] = field(default_factory=dict)
+    # A supergroup's members by user id: "creator", "administrator", "member", "left", ...
+    members: dict[int, str] = field(default_factory=dict)
+    bot_status: str = "member"
+    bot_can_manage_topics: bool = False
 
     @property
     def id(self) -> int:
@@ -615,6 +634,9 @@ class FakeBotApi:
         self._limits: tuple[int, float] | None = None
         self._send_times: deque[float] = deque()
         self._last_send: dict[int, float] = {}
+        self._group_per_minute: int | None = None
+        self._group_minute = 60.0
+        self._group_sends: dict[int, deque[float]] = {}
 
         self._changed = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -622,33 +644,37 @@ class FakeBotApi:
         self._port: int | None = None
         self._webhook_task: asyncio.Task[None] | None = None
 
-        self._methods: dict[str, Callable[[Params], Awaitable[Any]]] = {
-            name.lower(): handler
-            for name, handler in {
-                "getMe": self._get_me,
-                "getUpdates": self._get_updates,
-                "deleteWebhook": self._delete_webhook,
-                "setWebhook": self._set_webhook,
-                "getWebhookInfo": self._get_webhook_info,
-                "close": self._true,
-                "logOut": self._true,
-                "sendMessage": self._send_message,
-                "copyMessage": self._copy_message,
-                "forwardMessage": self._forward_message,
-                "editMessageText": self._edit_message_text,
-                "editMessageCaption": self._edit_message_caption,
-                "editMessageReplyMarkup": self._edit_message_reply_markup,
-                "deleteMessage": self._delete_message,
-                "answerCallbackQuery": self._answer_callback_query,
-                "setMyCommands": self._set_my_commands,
-                "deleteMyCommands": self._delete_my_commands,
-                "getMyCommands": self._get_my_commands,
-                "leaveChat": self._leave_chat,
-                "getChat": self._get_chat,
-                "sendChatAction": self._send_chat_action,
-                "getFile": self._get_file,
-            }.items()
+        methods: dict[str, Callable[[Params], Awaitable[Any]]] = {
+            "getMe": self._get_me,
+            "getUpdates": self._get_updates,
+            "deleteWebhook": self._delete_webhook,
+            "setWebhook": self._set_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "close": self._true,
+            "logOut": self._true,
+            "sendMessage": self._send_message,
+            "copyMessage": self._copy_message,
+            "forwardMessage": self._forward_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageCaption": self._edit_message_caption,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "answerCallbackQuery": self._answer_callback_query,
+            "setMyCommands": self._set_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "leaveChat": self._leave_chat,
+            "getChat": self._get_chat,
+            "sendChatAction": self._send_chat_action,
+            "getFile": self._get_file,
+            "getChatMember": self._get_chat_member,
+            "createForumTopic": self._create_forum_topic,
+            "editForumTopic": self._edit_forum_topic,
+            "closeForumTopic": functools.partial(self._close_forum_topic, True),
+            "reopenForumTopic": functools.partial(self._close_forum_topic, False),
+            "deleteForumTopic": self._delete_forum_topic,
         }
+        self._methods = {name.lower(): handler for name, handler in methods.items()}
         for name, kind in _MEDIA_METHODS.items():
             self._methods[name.lower()] = functools.partial(self._send_media, kind)
 
@@ -806,6 +832,80 @@ class FakeBotApi:
         if entities := _command_entities(text):
             content["entities"] = entities
         return self._user_message(user_id, chat_id, content, None)
+
+    def add_forum_group(
+        self,
+        chat_id: int,
+        title: str = "Team",
+        *,
+        forum: bool = True,
+        supergroup: bool = True,
+        bot_admin: bool = True,
+        can_manage_topics: bool = True,
+        members: dict[int, str] | None = None,
+    ) -> None:
+        """A supergroup (with Topics on unless ``forum`` is false) the bot is in, as an
+        administrator allowed to manage topics unless told otherwise; ``members`` maps user
+        ids to their status ("member", "administrator", "creator")."""
+        if chat_id >= 0:
+            raise ValueError(f"group chat ids are negative, got {chat_id}")
+        raw: JSONDict = {"id": chat_id, "type": "supergroup" if supergroup else "group"}
+        raw["title"] = title
+        if forum and supergroup:
+            raw["is_forum"] = True
+        chat = self._chats.setdefault(chat_id, _Chat(raw=raw))
+        chat.raw = raw
+        chat.bot_member = True
+        chat.bot_status = "administrator" if bot_admin else "member"
+        chat.bot_can_manage_topics = bot_admin and can_manage_topics
+        chat.members.update(members or {})
+
+    def topics(self, chat_id: int) -> dict[int, ForumTopic]:
+        """The forum's topics by thread id (deleted ones are gone)."""
+        return dict(self._chat_for_helper(chat_id).topics)
+
+    def in_topic(self, chat_id: int, thread_id: int | None) -> list[FakeMessage]:
+        """The bot's messages in one topic (None: the General topic), service messages out."""
+        return [
+            m
+            for m in self.sent_to(chat_id)
+            if m.raw.get("message_thread_id") == thread_id and m.kind != "unknown"
+        ]
+
+    def send_topic_text(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> FakeMessage:
+        """A member writes in a forum topic (``thread_id``; None: the General topic)."""
+        chat = self._chat_for_helper(chat_id)
+        if not chat.raw.get("is_forum"):
+            raise AssertionError(f"chat {chat_id} is not a forum")
+        if thread_id is not None and thread_id not in chat.topics:
+            raise AssertionError(f"no topic {thread_id} in chat {chat_id}")
+        content: JSONDict = {"text": text}
+        if entities := _command_entities(text):
+            content["entities"] = entities
+        if thread_id is not None:
+            content["message_thread_id"] = thread_id
+            content["is_topic_message"] = True
+        target = None
+        if reply_to is not None:
+            target = chat.messages.get(reply_to)
+            if target is None:
+                raise AssertionError(f"no message {reply_to} in chat {chat_id} to reply to")
+        elif thread_id is not None:
+            # In a topic, a message without a reply answers the topic's first message.
+            target = chat.messages.get(thread_id)
+        message = self._store(
+            chat, copy.deepcopy(self._user(user_id)), content, target, from_bot=False
+        )
+        message.update_id = self._push({"message": copy.deepcopy(message.raw)})
+        return message
 
     def add_bot_to_group(self, chat_id: int, by_user_id: int) -> None:
         """``by_user_id`` adds the bot to a group: a my_chat_member update (left -> member)."""
@@ -1016,9 +1116,20 @@ class FakeBotApi:
         chat.blocked = False
         self._push(self._member_update(chat, self._user(user_id), "kicked", "member"))
 
-    def enforce_limits(self, per_second: int = 30, per_chat_interval: float = 1.0) -> None:
-        """Answer 429 to sends beyond ``per_second`` overall or closer than the chat interval."""
+    def enforce_limits(
+        self,
+        per_second: int = 30,
+        per_chat_interval: float = 1.0,
+        *,
+        group_per_minute: int | None = 20,
+        group_minute: float = 60.0,
+    ) -> None:
+        """Answer 429 to sends beyond ``per_second`` overall, closer than the chat interval,
+        or beyond ``group_per_minute`` in one group in any minute (None: no group limit;
+        ``group_minute`` shortens the minute, for a test that cannot wait one)."""
         self._limits = (per_second, per_chat_interval)
+        self._group_per_minute = group_per_minute
+        self._group_minute = group_minute
 
     # --- HTTP -----------------------------------------------------------------------------------
 
@@ -1402,6 +1513,88 @@ class FakeBotApi:
             "accepted_gift_types": {**gifts, "gifts_from_channels": True},
         }
 
+    async def _get_chat_member(self, p: Params) -> JSONDict:
+        chat = self._lookup_chat(p.get("chat_id"))
+        user_id = p.get("user_id")
+        if user_id == self.bot_id:
+            status = chat.bot_status if chat.bot_member else "left"
+            member: JSONDict = {"user": copy.deepcopy(self.bot_user), "status": status}
+            if status == "administrator":
+                member.update({
+                    "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                    "can_delete_messages": True, "can_manage_video_chats": False,
+                    "can_restrict_members": False, "can_promote_members": False,
+                    "can_change_info": False, "can_invite_users": True,
+                    "can_post_stories": False, "can_edit_stories": False,
+                    "can_delete_stories": False,
+                    "can_manage_topics": chat.bot_can_manage_topics,
+                })  # fmt: skip
+            return member
+        if not isinstance(user_id, int) or user_id not in self._users:
+            raise _bad("user not found")
+        status = chat.members.get(user_id, "left")
+        member = {"user": copy.deepcopy(self._users[user_id]), "status": status}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update({
+                "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+                "can_delete_messages": False, "can_manage_video_chats": False,
+                "can_restrict_members": False, "can_promote_members": False,
+                "can_change_info": False, "can_invite_users": True,
+                "can_post_stories": False, "can_edit_stories": False,
+                "can_delete_stories": False,
+            })  # fmt: skip
+        return member
+
+    async def _create_forum_topic(self, p: Params) -> JSONDict:
+        chat = self._forum(p)
+        name = p.get("name")
+        if not isinstance(name, str) or not 1 <= len(name) <= 128:
+            raise _bad("TOPIC_TITLE_EMPTY" if not name else "topic name is too long")
+        # The topic starts with a service message; its id is the topic's id.
+        service = self._store(
+            chat,
+            copy.deepcopy(self.bot_user),
+            {"forum_topic_created": {"name": name, "icon_color": 7322096}},
+            None,
+            from_bot=True,
+        )
+        thread = service.message_id
+        service.raw["message_thread_id"] = thread
+        service.raw["is_topic_message"] = True
+        chat.topics[thread] = ForumTopic(thread, name)
+        return {"message_thread_id": thread, "name": name, "icon_color": 7322096}
+
+    async def _edit_forum_topic(self, p: Params) -> bool:
+        chat = self._forum(p)
+        topic = self._topic(chat, p)
+        name = p.get("name")
+        if name is None or name == topic.name:
+            raise _bad("TOPIC_NOT_MODIFIED")
+        if not isinstance(name, str) or not 1 <= len(name) <= 128:
+            raise _bad("topic name is too long")
+        topic.name = name
+        return True
+
+    async def _close_forum_topic(self, close: bool, p: Params) -> bool:
+        chat = self._forum(p)
+        topic = self._topic(chat, p)
+        if topic.closed == close:
+            raise _bad("TOPIC_NOT_MODIFIED")
+        topic.closed = close
+        return True
+
+    async def _delete_forum_topic(self, p: Params) -> bool:
+        chat = self._forum(p)
+        topic = self._topic(chat, p)
+        del chat.topics[topic.thread_id]
+        for message_id, message in list(chat.messages.items()):
+            if message.raw.get("message_thread_id") == topic.thread_id:
+                del chat.messages[message_id]
+                self.deleted.append(message)
+        return True
+
     async def _send_chat_action(self, p: Params) -> bool:
         self._target_chat(p)
         if p.get("action") not in _CHAT_ACTIONS:
@@ -1548,14 +1741,49 @@ class FakeBotApi:
         copied_from: tuple[int, int] | None = None,
     ) -> FakeMessage:
         markup = _check_markup(p.get("reply_markup"))
+        thread = self._thread(chat, p)
         reply_to = self._reply_target(chat, p)
+        if reply_to is None and thread is not None:
+            reply_to = chat.messages.get(thread)  # as Telegram: in a topic, under its start
         self._admit_send(chat.id)
         sender = copy.deepcopy(self.bot_user)
+        if thread is not None:
+            content = {**content, "message_thread_id": thread, "is_topic_message": True}
         message = self._store(
             chat, sender, content, reply_to, from_bot=True, markup=markup, copied_from=copied_from
         )
         message.silent = p.get("disable_notification") is True
         return message
+
+    def _thread(self, chat: _Chat, p: Params) -> int | None:
+        """The topic a send goes to: it must exist, and be open (unless the bot manages
+        topics, as an administrator may write in a closed one)."""
+        thread = p.get("message_thread_id")
+        if thread is None:
+            return None
+        if not chat.raw.get("is_forum"):
+            # Telegram ignores a thread id outside forums only for replies; here it is refused.
+            raise _bad("message thread not found")
+        topic = chat.topics.get(thread)
+        if topic is None:
+            raise _bad("message thread not found")
+        if topic.closed and not chat.bot_can_manage_topics:
+            raise _bad("TOPIC_CLOSED")
+        return int(thread)
+
+    def _forum(self, p: Params) -> _Chat:
+        chat = self._target_chat(p)
+        if not chat.raw.get("is_forum"):
+            raise _bad("the chat is not a forum")
+        if not chat.bot_can_manage_topics:
+            raise _bad("not enough rights to manage topics")
+        return chat
+
+    def _topic(self, chat: _Chat, p: Params) -> ForumTopic:
+        topic = chat.topics.get(p.get("message_thread_id"))  # type: ignore[arg-type]
+        if topic is None:
+            raise _bad("TOPIC_ID_INVALID")
+        return topic
 
     def _admit_send(self, chat_id: int) -> None:
         if self._limits is None:
@@ -1572,8 +1800,18 @@ class FakeBotApi:
             self.violations.append(("chat", chat_id))
             wait = max(1, math.ceil(interval - (now - last)))
             raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+        group = self._group_sends.setdefault(chat_id, deque()) if chat_id < 0 else None
+        if group is not None and self._group_per_minute is not None:
+            while group and now - group[0] >= self._group_minute:
+                group.popleft()
+            if len(group) >= self._group_per_minute:
+                self.violations.append(("group", chat_id))
+                wait = max(1, math.ceil(self._group_minute - (now - group[0])))
+                raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         self._send_times.append(now)
         self._last_send[chat_id] = now
+        if group is not None:
+            group.append(now)
 
     def _lookup_chat(self, value: Any) -> _Chat:
         if value is None or value == "":

@@ -127,6 +127,9 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
         return
     if status in {"left", "kicked"}:
         return
+    if member.chat.id == services(context).team.chat_id:
+        log.info("team.group_joined", chat=member.chat.id)
+        return  # the team inbox's group (TEAM_CHAT_ID): the one group the bot stays in
     log.info("group.leave", chat=member.chat.id)
     await context.bot.leave_chat(member.chat.id)
 

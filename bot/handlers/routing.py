@@ -1,7 +1,8 @@
 """Every handler, registered in one visible place, and the role checks in front of them.
 
 Order matters: commands first, then relayable messages, then the catch-alls that
-explain what does not work. Everything but leaving groups is for private chats.
+explain what does not work. Everything but leaving groups and the team inbox's group
+(bot.handlers.team) is for private chats.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ from bot.handlers.specialist import (
     on_clients_page,
     on_specialist_message,
 )
+from bot.handlers.team import on_team_message
 from bot.services.people import Person
 
 HANDLED_GROUP = 100
@@ -300,6 +302,10 @@ def register(application: PorchlightApp) -> None:
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))
     application.add_handler(MessageHandler(NEW_MESSAGE, on_unsupported))
     application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    # The team inbox's group (the only group the bot stays in): answers, notes, commands.
+    application.add_handler(
+        MessageHandler(filters.ChatType.SUPERGROUP & filters.UpdateType.MESSAGE, on_team_message)
+    )
     # Last, after every other handler has run (groups run in order).
     application.add_handler(TypeHandler(Update, forget_handled), group=HANDLED_GROUP)
     application.add_error_handler(on_error)

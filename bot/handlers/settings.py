@@ -71,7 +71,8 @@ async def cmd_privacy(
     found = services(context)
     await found.notices.say(
         client.chat_id,
-        "privacy.text",
+        # With the team inbox on, the team's group reads the client's messages too.
+        "team_consent.privacy" if found.team.enabled else "privacy.text",
         client.language,
         specialist=specialist.display_name,
         days=found.retention.days,

@@ -33,6 +33,7 @@ from bot.services.people import People
 from bot.services.preferences import Preferences
 from bot.services.relay import Relay
 from bot.services.report import Reports
+from bot.services.team import Team, consent_version
 from bot.services.transfers import Transfers
 from bot.services.unreachable import Unreachable
 from bot.storage.audit import AuditRepository
@@ -48,6 +49,7 @@ from bot.storage.people import PeopleRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
+from bot.storage.topics import TopicRepository
 
 log = EventLog(__name__)
 
@@ -81,6 +83,7 @@ class Services:
     escalations: Escalations
     sender: Sender | None
     report: Reports
+    team: Team
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock, bot: Bot | None = None) -> Services:
@@ -101,6 +104,23 @@ class Services:
         audit = AuditRepository(db)
         facts = OverviewRepository(db)
         outbox = Outbox(db, outbox_repo, relay_repo, clock)
+        topics = TopicRepository(db)
+        team = Team(
+            db,
+            topics,
+            clients,
+            specialists,
+            relay_repo,
+            outbox,
+            texts,
+            clock,
+            chat_id=settings.team_chat_id,
+            consent_version=consent_version(texts, team=settings.team_chat_id is not None),
+            group_only=settings.team_mode == "group",
+            staff_timezone=settings.default_timezone,
+        )
+        if team.enabled:
+            outbox.mirror_with(team.mirror)
         schedule_context = ScheduleContext(db, clients, schedules, outbox, texts, clock)
         checkins = CheckIns(
             schedule_context,
@@ -152,7 +172,13 @@ class Services:
         )
         sender = None
         if bot is not None:
-            limiter = RateLimiter(settings.send_per_second, settings.send_per_chat_interval)
+            # The team group has Telegram's group limit (about 20 a minute) as its own gap.
+            team_gap = (
+                {} if team.chat_id is None else {team.chat_id: 60 / settings.team_send_per_minute}
+            )
+            limiter = RateLimiter(
+                settings.send_per_second, settings.send_per_chat_interval, chat_gaps=team_gap
+            )
             sender = Sender(
                 db,
                 outbox_repo,
@@ -164,8 +190,12 @@ class Services:
                 # pacing slot at a time: the dispatcher refills well before they run out,
                 # and each waits for its slot in a nap or two (a second's worth took four).
                 scheduled_in_flight=max(30, math.ceil(settings.send_per_second / 4) + 1),
+                topics=topics,
             )
             outbox.connect(sender.wake, sender.offer, sender.withdraw)
+        team.connect(checkins.quiet_now, escalations.answered)
+        if team.enabled:
+            escalations.on_escalated = team.escalated
         return cls(
             db=db,
             texts=texts,
@@ -185,6 +215,7 @@ class Services:
                 clock,
                 invite_ttl=timedelta(days=settings.invite_ttl_days),
                 default_timezone=settings.default_timezone,
+                team_terms=team.enabled,
             ),
             relay=Relay(
                 db,
@@ -209,11 +240,11 @@ class Services:
             retention=timedelta(days=settings.retention_days),
             reports=reports,
             unreachable=unreachable,
-            erasure=Erasure(db, clients, audit, outbox, texts, clock),
-            export=DataExport(db, ExportRepository(db), audit, outbox, texts, clock),
+            erasure=Erasure(db, clients, audit, outbox, texts, clock, team),
+            export=DataExport(db, ExportRepository(db), audit, outbox, texts, clock, team),
             away=away,
             overview=overview,
-            transfers=Transfers(staff, overview, relay_repo),
+            transfers=Transfers(staff, overview, relay_repo, team),
             digests=Digests(staff, overview),
             admin=Admin(staff),
             escalations=escalations,
@@ -227,15 +258,18 @@ class Services:
                 admin_ids=settings.admin_ids,
                 weekly=settings.report_weekly,
             ),
+            team=team,
         )
 
     async def start(self) -> None:
         """Start sending."""
         if self.sender is not None:
             await self.sender.start()
+            self.team.start()
 
     async def stop(self) -> None:
         """Finish what is being sent."""
+        await self.team.stop()
         if self.sender is not None:
             await self.sender.stop()
 

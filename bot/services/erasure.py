@@ -17,6 +17,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Actor, ActorRole, Client, Specialist
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.services.team import Team
 from bot.storage import events
 from bot.storage.audit import AuditRepository
 from bot.storage.checkpoint import checkpoint
@@ -37,6 +38,7 @@ class Erasure:
         outbox: Outbox,
         texts: Texts,
         clock: Clock,
+        team: Team | None = None,
     ) -> None:
         self._db = db
         self._clients = clients
@@ -44,6 +46,7 @@ class Erasure:
         self._outbox = outbox
         self._texts = texts
         self._clock = clock
+        self._team = team
 
     def question(self, client: Client, specialist: Specialist) -> tuple[str, Buttons]:
         """Erase everything? / Cancel."""
@@ -73,6 +76,8 @@ class Erasure:
         """Delete every row about the client; say goodbye; tell the specialist."""
         async with self._db.transaction():
             await self._clients.erase(client)
+            if self._team is not None:
+                await self._team.erased(client)  # the client's team topic goes too
             # The log keeps that an erasure happened, and nothing that says whose: the
             # entries about the client stay without their id, and this one has none.
             await self._audit.forget_client(client.id)

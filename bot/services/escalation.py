@@ -21,6 +21,7 @@ neither sends an escalation twice nor forgets one that was due.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot import metrics
@@ -70,6 +71,9 @@ class Escalations(StaffService):
         self._admin_ids = admin_ids
         self._escalate_after = escalate_after
         self._remind_after = remind_after
+        # The team inbox (bot.services.team) hears of each escalation, for the client's
+        # topic and the group's General topic.
+        self.on_escalated: Callable[[Client, Specialist], Awaitable[None]] | None = None
 
     @property
     def remind_after(self) -> timedelta:
@@ -240,6 +244,8 @@ class Escalations(StaffService):
         )
         for supervisor in found:
             await self._send_copy(escalation, client, specialist, supervisor, header)
+        if self.on_escalated is not None:
+            await self.on_escalated(client, specialist)
         await self._outbox.note_about(
             specialist,
             client,

@@ -15,6 +15,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Actor, ActorRole, AuditEntry, Client, Specialist
 from bot.domain.texts import Texts
 from bot.logs import EventLog
+from bot.services.team import Team
 from bot.storage import events
 from bot.storage.audit import AuditRepository
 from bot.storage.db import Database, to_db
@@ -36,6 +37,7 @@ class DataExport:
     outbox: Outbox
     texts: Texts
     clock: Clock
+    team: Team | None = None
 
     async def send(self, client: Client, specialist: Specialist) -> None:
         """Queue the client's data for them, and note in the audit log that it was sent."""
@@ -61,6 +63,8 @@ class DataExport:
                 "audit": [_entry(entry) for entry in await self.audit.about_client(client.id)],
                 "events": await events.of_client(self.db, client.id),
             }
+            if self.team is not None and (copied := await self.team.export(client)):
+                document["team_inbox"] = copied
             await self.outbox.document(
                 client.chat_id,
                 FILENAME,

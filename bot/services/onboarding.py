@@ -17,6 +17,7 @@ from bot.domain.models import Actor, ActorRole, Client, Invite, Specialist
 from bot.domain.texts import Texts
 from bot.services.notices import Notices, Refused
 from bot.services.people import Person
+from bot.services.team import consent_version
 from bot.storage import events
 from bot.storage.audit import AuditRepository
 from bot.storage.clients import ClientRepository
@@ -70,6 +71,7 @@ class Onboarding:
         *,
         invite_ttl: timedelta,
         default_timezone: str,
+        team_terms: bool = False,
     ) -> None:
         self._db = db
         self._specialists = specialists
@@ -82,6 +84,7 @@ class Onboarding:
         self._clock = clock
         self._invite_ttl = invite_ttl
         self._default_timezone = default_timezone
+        self._team_terms = team_terms
 
     async def create_invite(
         self, specialist: Specialist, raw_alias: str, bot_username: str, actor: Actor
@@ -280,7 +283,9 @@ class Onboarding:
         )
 
     def _consent_version(self) -> int:
-        return int(self._texts.get("consent.version"))
+        return consent_version(self._texts, team=self._team_terms)
 
     def _terms(self, specialist: Specialist, language: str) -> str:
-        return self._texts.get("consent.terms", language, specialist=specialist.display_name)
+        # With the team inbox on, the terms say the team reads along (bot.services.team).
+        key = "team_consent.terms" if self._team_terms else "consent.terms"
+        return self._texts.get(key, language, specialist=specialist.display_name)

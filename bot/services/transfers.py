@@ -22,6 +22,7 @@ from bot.services.notices import Refused
 from bot.services.overview import Overview
 from bot.services.people import Person
 from bot.services.relay import resume_after_urgent
+from bot.services.team import Team
 from bot.storage.outbox import Priority
 from bot.storage.relay import RelayRepository
 
@@ -40,11 +41,18 @@ class Removal:
 class Transfers(StaffService):
     """Moves clients between specialists."""
 
-    def __init__(self, context: StaffContext, overview: Overview, relay: RelayRepository) -> None:
+    def __init__(
+        self,
+        context: StaffContext,
+        overview: Overview,
+        relay: RelayRepository,
+        team: Team | None = None,
+    ) -> None:
         super().__init__(context)
         self._overview = overview
         self._relay = relay
         self._lookup = Lookup(context.clients, context.specialists)
+        self._team = team
 
     async def transfer(self, person: Person, text: str) -> None:
         """/transfer <alias> <specialist> [note], by the client's specialist or an admin."""
@@ -154,6 +162,8 @@ class Transfers(StaffService):
         """Give the client to `new` and tell them; return the alias `new` knows them by."""
         alias = await self._clients.free_alias(new.id, client.alias)
         await self._clients.move(client.id, new.id, alias)
+        if self._team is not None:
+            await self._team.renamed(client.id)  # the team topic's title names `new`
         await self._audit.record(
             actor,
             "transfer",

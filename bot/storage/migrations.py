@@ -502,6 +502,33 @@ async def m017_inbox_forwarded(conn: aiosqlite.Connection) -> None:
     await run_script(conn, "ALTER TABLE inbox ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;")
 
 
+async def m019_team_topics(conn: aiosqlite.Connection) -> None:
+    """team_topics: the team inbox's one forum topic per client (bot.services.team). The row
+    is claimed before the topic is asked for, so two messages racing at start, or a restart
+    in between, never make two; thread_id stays NULL until Telegram has made it. No foreign
+    key: /forget deletes the row itself, once the topic's deletion is queued."""
+    await run_script(
+        conn,
+        """
+        CREATE TABLE team_topics (
+            client_id INTEGER PRIMARY KEY,
+            thread_id INTEGER,
+            title TEXT NOT NULL,
+            closed INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX team_topics_thread ON team_topics(thread_id);
+        -- Group members who are not staff, told once per topic that they do not reach the
+        -- client (the user id of someone in the staff group, nothing else).
+        CREATE TABLE team_notices (
+            client_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            PRIMARY KEY (client_id, user_id)
+        );
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -518,6 +545,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m015_retention_indexes,
     m016_events,
     m017_inbox_forwarded,
+    m019_team_topics,
 )
 
 

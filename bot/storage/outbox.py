@@ -16,16 +16,18 @@ from bot.storage.db import Database, Params, from_db, to_db
 
 class Priority(IntEnum):
     """Lower goes first: a person waiting beats a scheduled check-in, and words the safety
-    screen found possibly urgent go before anything else queued for their chat."""
+    screen found possibly urgent go before anything else queued for their chat. Copies for
+    the team inbox's group (bot.services.team) come last: they may lag, never hold anyone up."""
 
     URGENT = -1
     PERSON = 0
     SCHEDULED = 1
+    TEAM = 2
 
     @property
     def waited_for(self) -> bool:
-        """A person waits for it (everything but a scheduled check-in)."""
-        return self is not Priority.SCHEDULED
+        """A person waits for it (everything but a scheduled check-in or a team copy)."""
+        return self < Priority.SCHEDULED
 
 
 @dataclass(frozen=True)

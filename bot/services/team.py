@@ -1,0 +1,526 @@
+"""The team inbox: a staff supergroup (TEAM_CHAT_ID) with one forum topic per client.
+
+The team sees in each client's topic what the client's specialist sees: the Outbox tells
+`mirror` of every message linked to a client (a relay header, a copy, a note such as a
+check-in tap or a pace change), and what went to the client's own specialist is queued
+again for the topic; what a specialist or supervisor sends the client is shown too. A
+possibly urgent message also gets one line in the General topic, linked to the topic.
+
+Everything for the group is queued with Priority.TEAM: it goes after every private chat's
+messages and, in the limiter, at most about 20 a minute (the group's own Telegram limit).
+A topic is asked for once: its row in team_topics is claimed in the same transaction as
+the item that makes it, so two messages racing, or a restart in between, never make two;
+the sender stores the thread id Telegram gives it. Items for a topic carry the client's id,
+not the thread, and find the thread when they go.
+
+A client who has not yet been shown the terms that say the team reads along
+(`consent_version(team=True)`) is not posted to the group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+
+from bot import metrics
+from bot.delivery.outbox import Linked, Outbox
+from bot.domain.clock import Clock
+from bot.domain.escalation import Responder
+from bot.domain.models import Client, ClientStatus, Direction, Specialist
+from bot.domain.rhythm import zone
+from bot.domain.texts import Texts
+from bot.logs import EventLog
+from bot.services.people import Person
+from bot.storage import events
+from bot.storage.clients import ClientRepository
+from bot.storage.db import Database, fault_text, is_storage_fault
+from bot.storage.outbox import Priority
+from bot.storage.relay import RelayRepository
+from bot.storage.specialists import SpecialistRepository
+from bot.storage.topics import TopicRepository
+
+log = EventLog(__name__)
+
+# The marks of a flag, of an urgent message and of "I'd like to talk" in what a specialist
+# reads: in TEAM_MODE=group, the topic mentions the specialist on them.
+LOUD_MARKERS = ("⚠️", "❗", "🔔")
+# A message in a topic that starts so is a note for the team: it never reaches the client.
+NOTE_PREFIXES = ("#", "!note")
+# As in the relay: a run of one person's answers reads as one, under one header.
+HEADER_GAP = timedelta(minutes=30)
+# Telegram's longest topic name.
+TITLE_LIMIT = 128
+# With the team inbox on, consent version N becomes N * TEAM_TERMS + 1.
+TEAM_TERMS = 1000
+# Clients given a topic per transaction by the start-up catch-up.
+CATCH_UP_BATCH = 20
+
+
+def is_team_note(text: str | None) -> bool:
+    """A message for the team only: it starts with # or !note."""
+    return text is not None and text.lstrip().lower().startswith(NOTE_PREFIXES)
+
+
+def consent_version(texts: Texts, *, team: bool) -> int:
+    """The consent version clients must have been shown. Turning the team inbox on raises
+    it (the terms then say the team reads along), so every current client sees the terms
+    once; the texts' own `consent.version` still counts first (3 beats 2 with the team)."""
+    base = int(texts.get("consent.version"))
+    return base * TEAM_TERMS + 1 if team else base
+
+
+def topic_title(alias: str, specialist_name: str) -> str:
+    """ "Alex · Sam Rivera", cut to Telegram's limit."""
+    return f"{alias} · {specialist_name}"[:TITLE_LIMIT]
+
+
+class Team:
+    """Topics in the team group, and what goes into them."""
+
+    def __init__(
+        self,
+        db: Database,
+        topics: TopicRepository,
+        clients: ClientRepository,
+        specialists: SpecialistRepository,
+        relay: RelayRepository,
+        outbox: Outbox,
+        texts: Texts,
+        clock: Clock,
+        *,
+        chat_id: int | None,
+        consent_version: int,
+        group_only: bool = False,
+        staff_timezone: str = "UTC",
+    ) -> None:
+        self._db = db
+        self._topics = topics
+        self._clients = clients
+        self._specialists = specialists
+        self._relay = relay
+        self._outbox = outbox
+        self._texts = texts
+        self._clock = clock
+        self.chat_id = chat_id
+        self.consent_version = consent_version
+        self.group_only = group_only
+        self._staff_zone = zone(staff_timezone)
+        self._catch_up: asyncio.Task[None] | None = None
+        self._quiet_now: Callable[[Client, datetime], Awaitable[bool]] | None = None
+        self._answered: Callable[[Client, Responder, datetime], Awaitable[None]] | None = None
+
+    def connect(
+        self,
+        quiet_now: Callable[[Client, datetime], Awaitable[bool]],
+        answered: Callable[[Client, Responder, datetime], Awaitable[None]],
+    ) -> None:
+        """Whether a client is in their quiet hours (an answer then arrives silently), and
+        whom to tell that someone answered a client (escalations close)."""
+        self._quiet_now = quiet_now
+        self._answered = answered
+
+    @property
+    def enabled(self) -> bool:
+        return self.chat_id is not None
+
+    def may_post(self, client: Client) -> bool:
+        """The client has been shown the terms that say the team reads their messages."""
+        return self.enabled and client.consent_version >= self.consent_version
+
+    # --- topics -----------------------------------------------------------------------------
+
+    async def ensure_topic(self, client: Client, specialist: Specialist) -> bool:
+        """Inside a transaction: ask for the client's topic unless they have one; True if
+        they have (or will have) one the group may see."""
+        if not self.may_post(client):
+            return False
+        title = topic_title(client.alias, specialist.display_name)
+        if await self._topics.claim(client.id, title, self._clock.now()):
+            await self._queue("create_topic", {"topic": client.id, "name": title})
+            intro = self._texts.get(
+                "team.topic_intro", alias=client.alias, specialist=specialist.display_name
+            )
+            await self._queue("send_message", {"topic": client.id, "text": intro}, silent=True)
+            log.info("team.topic_asked", client=client.id)
+        return True
+
+    async def renamed(self, client_id: int) -> None:
+        """Inside a transaction: the client's topic follows their alias and specialist."""
+        if not self.enabled:
+            return
+        client = await self._clients.by_id(client_id)
+        if client is None:
+            return
+        specialist = await self._specialists.by_id(client.specialist_id)
+        if specialist is None:
+            return
+        title = topic_title(client.alias, specialist.display_name)
+        if await self._topics.set_title(client.id, title):
+            await self._queue("edit_topic", {"topic": client.id, "name": title})
+
+    async def _follow_status(self, client: Client) -> None:
+        """A client who stopped has their topic closed; one who came back, reopened. (The
+        client's stop and return each send their specialist a note, mirrored here.)"""
+        stopped = client.status is ClientStatus.STOPPED
+        if await self._topics.set_closed(client.id, stopped):
+            await self._queue("close_topic" if stopped else "reopen_topic", {"topic": client.id})
+
+    async def erased(self, client: Client) -> None:
+        """Inside /forget's transaction: the topic goes, with what still waits for it."""
+        if not self.enabled:
+            return
+        assert self.chat_id is not None
+        topic = await self._topics.forget(client.id, self.chat_id)
+        if topic is not None and topic.thread_id is not None:
+            await self._queue("delete_topic", {"thread_id": topic.thread_id})
+
+    async def export(self, client: Client) -> dict[str, object] | None:
+        """For /mydata: the team group as a place the client's messages were copied to."""
+        if not self.enabled:
+            return None
+        topic = await self._topics.get(client.id)
+        if topic is None:
+            return None
+        return {
+            "about": self._texts.get("team_consent.mydata", client.language),
+            "topic_title": topic.title,
+            "topic_closed": topic.closed,
+        }
+
+    async def client_of(self, thread_id: int) -> tuple[Client, Specialist] | None:
+        """The client whose topic this is, and their specialist."""
+        async with self._db.autocommit():
+            topic = await self._topics.by_thread(thread_id)
+            client = None if topic is None else await self._clients.by_id(topic.client_id)
+            specialist = None
+            if client is not None:
+                specialist = await self._specialists.by_id(client.specialist_id)
+        return None if client is None or specialist is None else (client, specialist)
+
+    # --- answers from the topic --------------------------------------------------------------
+
+    async def from_topic(
+        self, update_id: int, thread_id: int, person: Person, message_id: int, text: str | None
+    ) -> None:
+        """Someone wrote in a client's topic. A registered specialist or an admin reaches
+        the client, under their own name (the client's specialist hears who answered);
+        a note (# or !note) stays in the team; anyone else is told once, in the topic, that
+        their messages do not reach the client."""
+        now = self._clock.now()
+        async with self._db.transaction():
+            if not await self._relay.first_time(update_id, now):
+                return
+            topic = await self._topics.by_thread(thread_id)
+            client = None if topic is None else await self._clients.by_id(topic.client_id)
+            specialist = None
+            if client is not None:
+                specialist = await self._specialists.by_id(client.specialist_id)
+            if client is None or specialist is None:
+                return  # a topic people made themselves, or one on its way out
+            if person.specialist is None and not person.is_admin:
+                if await self._topics.first_notice(client.id, person.user_id):
+                    notice = self._texts.get("team.not_staff", alias=client.alias)
+                    await self._queue(
+                        "send_message",
+                        {"topic": client.id, "text": notice},
+                        priority=Priority.PERSON,
+                    )
+                log.info("team.not_staff", client=client.id)
+                return
+            if is_team_note(text):
+                return
+            await self._to_client(client, specialist, person, message_id, now)
+        log.info("relay.to_client", client=client.id, from_team=person.user_id)
+        metrics.relayed("to_client")
+
+    async def _to_client(
+        self,
+        client: Client,
+        specialist: Specialist,
+        person: Person,
+        message_id: int,
+        now: datetime,
+    ) -> None:
+        assert self.chat_id is not None
+        own = person.specialist is not None and person.specialist.id == specialist.id
+        name = person.specialist.display_name if person.specialist is not None else None
+        language = client.language
+        if own:
+            header = self._texts.get(
+                "relay.header_to_client", language, specialist=specialist.display_name
+            )
+        elif name is None:
+            header = self._texts.get(
+                "escalation.header_from_team", language, specialist=specialist.display_name
+            )
+        else:
+            header = self._texts.get(
+                "escalation.header_from_colleague",
+                language,
+                name=name,
+                specialist=specialist.display_name,
+            )
+        silent = self._quiet_now is not None and await self._quiet_now(client, now)
+        source = (self.chat_id, message_id)
+        source_key = f"to_client:{client.id}:team:{person.user_id}"
+        last = await self._relay.last_source(client.chat_id)
+        if last is None or last[0] != source_key or now - last[1] > HEADER_GAP:
+            await self._outbox.linked_text(
+                client.chat_id,
+                header,
+                client_id=client.id,
+                specialist_id=specialist.id,
+                now=now,
+                direction=Direction.TO_CLIENT,
+                silent=silent,
+            )
+        await self._copy_to(client.chat_id, client, specialist, source, now, silent=silent)
+        await self._relay.set_last_source(client.chat_id, source_key, now)
+        await events.about(self._db, events.SPECIALIST_MESSAGE, now, client)
+        if self._answered is not None:
+            chat = person.specialist.chat_id if person.specialist else person.user_id
+            await self._answered(
+                client, Responder(person.user_id, chat, name, is_admin=person.is_admin), now
+            )
+        if own or self.group_only:
+            return
+        # The client's specialist reads, in their own chat, what a colleague answered (a
+        # reply to it reaches the client, as to any of their copies).
+        answered = self._texts.get(
+            "team.answered", name=name or self._texts.get("team.admin"), alias=client.alias
+        )
+        quiet = specialist.away
+        await self._outbox.linked_text(
+            specialist.chat_id,
+            answered,
+            client_id=client.id,
+            specialist_id=specialist.id,
+            now=now,
+            direction=Direction.TO_CLIENT,
+            silent=quiet,
+        )
+        await self._copy_to(specialist.chat_id, client, specialist, source, now, silent=quiet)
+
+    async def _copy_to(
+        self,
+        chat_id: int,
+        client: Client,
+        specialist: Specialist,
+        source: tuple[int, int],
+        now: datetime,
+        *,
+        silent: bool,
+    ) -> None:
+        link = await self._relay.add_link(
+            client_id=client.id,
+            specialist_id=specialist.id,
+            direction=Direction.TO_CLIENT,
+            source=source,
+            dest_chat_id=chat_id,
+            now=now,
+        )
+        await self._outbox.copy(chat_id, *source, relay_link_id=link, silent=silent)
+
+    async def list_clients(self) -> None:
+        """/clients in the General topic: every client's topic, with a link to it."""
+        assert self.chat_id is not None
+        internal = str(self.chat_id).removeprefix("-100").removeprefix("-")
+        async with self._db.transaction():
+            topics = [t for t in await self._topics.all() if t.thread_id is not None]
+            lines = [
+                self._texts.get(
+                    "team.clients_line",
+                    title=t.title,
+                    link=f"https://t.me/c/{internal}/{t.thread_id}",
+                )
+                for t in sorted(topics, key=lambda t: t.title.lower())
+            ]
+            text = "\n".join([self._texts.get("team.clients_header"), *lines])
+            if not lines:
+                text = self._texts.get("team.clients_none")
+            await self._queue("send_message", {"text": text}, priority=Priority.PERSON)
+
+    # --- what the specialist sees, in the topic ----------------------------------------------
+
+    async def mirror(self, linked: Linked) -> bool:
+        """Inside the transaction that queues it: a message linked to a client goes to the
+        client's topic too, if it is for their own specialist (or to the client). True if
+        it goes there instead (TEAM_MODE=group: what is for the specialist)."""
+        if not self.enabled or linked.chat_id == self.chat_id:
+            return False
+        link = await self._relay.by_id(linked.relay_link_id)
+        client = None if link is None else await self._clients.by_id(link.client_id)
+        if link is None or client is None or not self.may_post(client):
+            return False
+        specialist = await self._specialists.by_id(client.specialist_id)
+        if specialist is None:
+            return False
+        if link.direction is Direction.TO_SPECIALIST:
+            if linked.chat_id != specialist.chat_id:
+                return False  # a supervisor's copy, or what a transfer left for another
+        elif linked.chat_id != client.chat_id or link.source_chat_id is None:
+            return False  # a header over an answer, in the client's language
+        elif link.source_chat_id == self.chat_id:
+            return False  # written in the topic: the team saw it there
+        await self.ensure_topic(client, specialist)
+        await self._post(linked, link.direction, link.source_chat_id, client, specialist)
+        return self.group_only and link.direction is Direction.TO_SPECIALIST
+
+    async def _post(
+        self,
+        linked: Linked,
+        direction: Direction,
+        source_chat_id: int | None,
+        client: Client,
+        specialist: Specialist,
+    ) -> None:
+        await self._follow_status(client)
+        if direction is Direction.TO_CLIENT and source_chat_id is not None:
+            speaker = await self._specialists.by_user(source_chat_id)
+            name = speaker.display_name if speaker is not None else self._texts.get("team.admin")
+            await self._text(
+                client, self._texts.get("team.to_client", name=name, alias=client.alias)
+            )
+        urgent = linked.priority is Priority.URGENT
+        if linked.text == self._texts.get("relay.header_to_specialist", alias=client.alias):
+            return  # "From Alex:" says nothing in Alex's own topic (other headers do)
+        if linked.text is not None:
+            if self.group_only and (urgent or linked.text.startswith(LOUD_MARKERS)):
+                # Only in the group: the specialist is mentioned on flags and on "I'd like
+                # to talk", as their own chat would have rung.
+                await self._mention(client, specialist, linked.text)
+            else:
+                await self._text(client, linked.text, loud=urgent)
+        elif linked.source is not None:
+            await self._copy(client, linked.source, loud=urgent)
+            await self._away_note(client, specialist)
+            if urgent:
+                await self._urgent_line(client, specialist, linked.source)
+
+    async def _away_note(self, client: Client, specialist: Specialist) -> None:
+        """While the specialist is away, the topic says so once a day: the client has
+        their away note (bot.services.away), and whoever covers knows to answer."""
+        today = self._clock.now().astimezone(self._staff_zone).date()
+        if not specialist.is_away(today):
+            return
+        if specialist.away_note:
+            text = self._texts.get(
+                "team.away_with_note",
+                specialist=specialist.display_name,
+                alias=client.alias,
+                note=specialist.away_note,
+            )
+        else:
+            text = self._texts.get(
+                "team.away", specialist=specialist.display_name, alias=client.alias
+            )
+        payload = {"topic": client.id, "text": text}
+        await self._queue("send_message", payload, key=f"team-away:{client.id}:{today}")
+
+    async def _mention(self, client: Client, specialist: Specialist, text: str) -> None:
+        name = html.escape(specialist.display_name)
+        mention = f'<a href="tg://user?id={specialist.telegram_user_id}">{name}</a>'
+        payload = {"topic": client.id, "text": f"{mention} {html.escape(text)}"}
+        await self._queue("send_message", {**payload, "parse_mode": "HTML"})
+
+    async def escalated(self, client: Client, specialist: Specialist) -> None:
+        """Inside the escalation's transaction: an urgent message nobody answered went to
+        the supervisors; the topic and the General topic hear it too."""
+        if not self.may_post(client):
+            return
+        await self.ensure_topic(client, specialist)
+        text = self._texts.get(
+            "team.escalated", alias=client.alias, specialist=specialist.display_name
+        )
+        await self._text(client, text, loud=True)
+        line = self._texts.get(
+            "team.escalated_general",
+            alias=client.alias,
+            specialist=specialist.display_name,
+            topic_link="{topic_link}",
+        )
+        await self._queue("send_message", {"text": line, "link_topic": client.id})
+
+    async def _text(self, client: Client, text: str, *, loud: bool = False) -> None:
+        await self._queue("send_message", {"topic": client.id, "text": text}, silent=not loud)
+
+    async def _copy(self, client: Client, source: tuple[int, int], *, loud: bool) -> None:
+        payload = {"topic": client.id, "from_chat_id": source[0], "message_id": source[1]}
+        # Once per message, also when a transfer queues it again for the new specialist.
+        key = f"team:{client.id}:{source[0]}:{source[1]}"
+        await self._queue("copy_message", payload, key=key, silent=not loud)
+
+    async def _urgent_line(
+        self, client: Client, specialist: Specialist, source: tuple[int, int]
+    ) -> None:
+        """One line in the General topic, linked to the client's topic."""
+        text = self._texts.get(
+            "team.urgent_general",
+            alias=client.alias,
+            specialist=specialist.display_name,
+            topic_link="{topic_link}",  # the sender makes it a link once the topic exists
+        )
+        payload = {"text": text, "link_topic": client.id}
+        key = f"team-urgent:{client.id}:{source[0]}:{source[1]}"
+        await self._queue("send_message", payload, key=key)
+
+    async def _queue(
+        self,
+        method: str,
+        payload: Mapping[str, object],
+        *,
+        key: str | None = None,
+        silent: bool = False,
+        priority: Priority = Priority.TEAM,
+    ) -> None:
+        assert self.chat_id is not None
+        await self._outbox.queue(
+            self.chat_id,
+            method,
+            dict(payload),
+            priority=priority,
+            idempotency_key=key,
+            silent=silent,
+        )
+
+    # --- start-up ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Give every client who has none a topic, in the background."""
+        if self.enabled and self._catch_up is None:
+            self._catch_up = asyncio.create_task(self._give_topics(), name="team-topics")
+
+    async def stop(self) -> None:
+        if self._catch_up is not None:
+            self._catch_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catch_up
+            self._catch_up = None
+
+    async def _give_topics(self) -> None:
+        after = 0
+        try:
+            while True:
+                async with self._db.transaction(background=True):
+                    waiting = await self._topics.clients_without(
+                        self.consent_version, after, CATCH_UP_BATCH
+                    )
+                    for client_id in waiting:
+                        client = await self._clients.by_id(client_id)
+                        specialist = None
+                        if client is not None:
+                            specialist = await self._specialists.by_id(client.specialist_id)
+                        if client is not None and specialist is not None:
+                            await self.ensure_topic(client, specialist)
+                if len(waiting) < CATCH_UP_BATCH:
+                    return
+                after = waiting[-1]
+        except Exception as error:
+            # The next start tries again; meanwhile every client's next message makes one.
+            if is_storage_fault(error):
+                log.warning("team.catch_up_failed", error=fault_text(error))
+            else:
+                log.exception("team.catch_up_error")

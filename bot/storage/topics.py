@@ -1,0 +1,109 @@
+"""The team inbox's topics: one forum topic per client, its thread id once Telegram made it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.storage.db import Database, to_db
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A client's topic in the team group (thread_id None: asked for, not made yet)."""
+
+    client_id: int
+    thread_id: int | None
+    title: str
+    closed: bool
+
+
+def _topic(row: aiosqlite.Row) -> Topic:
+    return Topic(row["client_id"], row["thread_id"], row["title"], bool(row["closed"]))
+
+
+class TopicRepository:
+    """Reads and writes team_topics (and the team chat's queued items about one client)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim(self, client_id: int, title: str, now: datetime) -> bool:
+        """Reserve the client's topic; False if it was reserved already (never two)."""
+        changed = await self._db.write(
+            "INSERT OR IGNORE INTO team_topics (client_id, title, created_at) VALUES (?, ?, ?)",
+            (client_id, title, to_db(now)),
+        )
+        return changed == 1
+
+    async def get(self, client_id: int) -> Topic | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM team_topics WHERE client_id = ?", (client_id,)
+        )
+        return None if row is None else _topic(row)
+
+    async def by_thread(self, thread_id: int) -> Topic | None:
+        row = await self._db.fetch_one(
+            "SELECT * FROM team_topics WHERE thread_id = ?", (thread_id,)
+        )
+        return None if row is None else _topic(row)
+
+    async def made(self, client_id: int, thread_id: int) -> bool:
+        """Telegram made the topic; False if the client has none reserved (or one already)."""
+        changed = await self._db.write(
+            "UPDATE team_topics SET thread_id = ? WHERE client_id = ? AND thread_id IS NULL",
+            (thread_id, client_id),
+        )
+        return changed == 1
+
+    async def set_title(self, client_id: int, title: str) -> bool:
+        """A new title; False if it is the same, or the client has no topic."""
+        changed = await self._db.write(
+            "UPDATE team_topics SET title = ? WHERE client_id = ? AND title != ?",
+            (title, client_id, title),
+        )
+        return changed == 1
+
+    async def set_closed(self, client_id: int, closed: bool) -> bool:
+        """Closed or open; False if it was already so, or the client has no topic."""
+        changed = await self._db.write(
+            "UPDATE team_topics SET closed = ? WHERE client_id = ? AND closed != ?",
+            (int(closed), client_id, int(closed)),
+        )
+        return changed == 1
+
+    async def forget(self, client_id: int, team_chat_id: int) -> Topic | None:
+        """Remove the client's topic row and what still waits to go into it; return it."""
+        topic = await self.get(client_id)
+        await self._db.write(
+            "DELETE FROM outbox WHERE chat_id = ? AND status IN ('pending', 'held')"
+            " AND json_extract(payload, '$.topic') = ?",
+            (team_chat_id, client_id),
+        )
+        await self._db.write("DELETE FROM team_topics WHERE client_id = ?", (client_id,))
+        await self._db.write("DELETE FROM team_notices WHERE client_id = ?", (client_id,))
+        return topic
+
+    async def first_notice(self, client_id: int, user_id: int) -> bool:
+        """True the first time this member is told, in this topic, that they do not reach
+        the client."""
+        changed = await self._db.write(
+            "INSERT OR IGNORE INTO team_notices (client_id, user_id) VALUES (?, ?)",
+            (client_id, user_id),
+        )
+        return changed == 1
+
+    async def all(self) -> list[Topic]:
+        rows = await self._db.fetch_all("SELECT * FROM team_topics ORDER BY client_id")
+        return [_topic(row) for row in rows]
+
+    async def clients_without(self, min_consent: int, after: int, limit: int) -> list[int]:
+        """Clients after this id who have been shown the team's terms and have no topic."""
+        rows = await self._db.fetch_all(
+            "SELECT id FROM clients WHERE id > ? AND consent_version >= ?"
+            " AND id NOT IN (SELECT client_id FROM team_topics) ORDER BY id LIMIT ?",
+            (after, min_consent, limit),
+        )
+        return [row[0] for row in rows]
