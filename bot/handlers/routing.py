@@ -27,7 +27,7 @@ from bot.handlers.admin import (
     cmd_report,
     cmd_specialists,
 )
-from bot.handlers.client import on_client_message, on_consent_button
+from bot.handlers.client import on_client_message, on_consent_button, on_terms_button
 from bot.handlers.common import (
     answer_quietly,
     client_note,
@@ -247,6 +247,9 @@ async def on_button(update: Update, context: Context) -> None:
     client, specialist = person.client, person.their_specialist
     known = query.message is not None and client is not None and specialist is not None
     if known and await on_settings_button(update, context, client, specialist):  # type: ignore[arg-type]
+        await answer_quietly(query)
+        return
+    if known and await on_terms_button(update, context, client, specialist):  # type: ignore[arg-type]
         await answer_quietly(query)
         return
     await answer_quietly(query, button_gone(context, person))

@@ -502,6 +502,23 @@ async def m017_inbox_forwarded(conn: aiosqlite.Connection) -> None:
     await run_script(conn, "ALTER TABLE inbox ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;")
 
 
+async def m020_terms_accepted(conn: aiosqlite.Connection) -> None:
+    """Changed terms are accepted by a tap, not by being shown.
+
+    clients.consent_version is from now on the version the client accepted (by joining, or
+    by tapping Okay under changed terms); clients.terms_shown_version is the newest version
+    they were shown, so changed terms come once, not at every message. Until now showing
+    the terms raised consent_version, so what was shown counts as accepted.
+    """
+    await run_script(
+        conn,
+        """
+        ALTER TABLE clients ADD COLUMN terms_shown_version INTEGER NOT NULL DEFAULT 0;
+        UPDATE clients SET terms_shown_version = consent_version;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -518,6 +535,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m015_retention_indexes,
     m016_events,
     m017_inbox_forwarded,
+    m020_terms_accepted,
 )
 
 

@@ -32,7 +32,10 @@ def button_gone(user: int) -> str:
     invite links."""
     if user in STAFF:
         return "This button no longer works."
-    return "This button no longer works. If you have an invite link, you can tap it again."
+    return (
+        "This button no longer works. You can tap your invite link again, or ask your"
+        " specialist for a new one."
+    )
 
 
 # Every table a person's action could change.
