@@ -216,7 +216,11 @@ async def _settings_menu(
         "tz": lambda: prefs.timezone_question(client),
         "quiet": lambda: prefs.quiet_question(client),
         "pause": lambda: prefs.pause_question(client, specialist.display_name),
+        "stop": lambda: prefs.stop_question(client, specialist.display_name),
     }
+    if choice == "resume":
+        await prefs.resume(client, specialist, edit=message_id)
+        return True
     if choice not in questions:
         return False
     if choice == "tz":
