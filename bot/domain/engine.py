@@ -56,9 +56,12 @@ def choose_prompt(
 
     A client sees every prompt once before any comes again (with 24 or more, a daily client
     sees no repeat within three weeks). Each client walks the prompts with a stride of their
-    own, so clients checked in at the same moment do not all read the same words; the first
-    prompt (or the first after the prompts changed) is anywhere in the walk.
+    own, so clients checked in at the same moment do not all read the same words. The very
+    first check-in is the first prompt, a plain hello with no conversation before it; after
+    the prompts changed (the last one sent is gone), the walk starts anywhere.
     """
+    if last is None:
+        return keys[0]
     if last not in keys:
         return rng.choice(list(keys))
     strides = _strides(len(keys))

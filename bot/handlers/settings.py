@@ -67,15 +67,10 @@ async def cmd_mydata(
 async def cmd_privacy(
     update: Update, context: Context, client: Client, specialist: Specialist
 ) -> None:
-    """/privacy: what is stored, for how long, who sees what."""
+    """/privacy: what is stored, for how long, who sees what (with the Okay for changed
+    terms not yet accepted)."""
     found = services(context)
-    await found.notices.say(
-        client.chat_id,
-        "privacy.text",
-        client.language,
-        specialist=specialist.display_name,
-        days=found.retention.days,
-    )
+    await found.onboarding.send_privacy(client, specialist, found.retention.days)
 
 
 async def cmd_forget(

@@ -287,6 +287,21 @@ class Onboarding:
                 buttons=[[(self._texts.get("consent.okay", language), terms_data(version))]],
             )
 
+    async def send_privacy(self, client: Client, specialist: Specialist, days: int) -> None:
+        """/privacy; a client who has not yet accepted the terms in force finds the Okay
+        under it too (the note about them may be long gone up the chat)."""
+        version = self._consent_version()
+        language = client.language
+        okay = [[(self._texts.get("consent.okay", language), terms_data(version))]]
+        async with self._db.transaction():
+            await self._outbox.text(
+                client.chat_id,
+                self._texts.get(
+                    "privacy.text", language, specialist=specialist.display_name, days=days
+                ),
+                buttons=None if client.has_accepted(version) else okay,
+            )
+
     async def accept_terms(
         self, client: Client, specialist: Specialist, version: int, message_id: int
     ) -> bool:

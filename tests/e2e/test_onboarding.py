@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.invites import new_code
 from bot.services.onboarding import parse_terms_data
-from tests.e2e.harness import Harness, current, harness, tap
+from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi
 
 SAM, RIA = 1001, 1002
@@ -220,11 +220,18 @@ async def test_changed_terms_are_shown_once_and_accepted_with_a_tap(bot: Harness
     ]
     assert notes == [note]
 
+    # /privacy has the details, and the Okay again while it is not tapped.
+    privacy = await say(bot, ALEX, "/privacy")
+    assert "and a supervisor on the team, if a message sounds like" in (privacy.text or "")
+    assert [label for row in privacy.buttons() for label, _ in row] == ["Okay"]
+    assert (await say(bot, BO, "/privacy")).buttons() == []
+
     before = len(bot.api.sent_to(ALEX))
-    await tap(bot, ALEX, note, "Okay")
+    await tap(bot, ALEX, privacy, "Okay")
     thanks = (await bot.said(ALEX, before + 1))[-1]
     assert thanks.text == "Thank you. If you ever want to read it again, /privacy has it."
-    assert current(bot, ALEX, note).buttons() == []
+    assert current(bot, ALEX, privacy).buttons() == []
+    assert (await say(bot, ALEX, "/privacy")).buttons() == []
     row = await bot.client_row(ALEX)
     assert row["consent_version"] == 2
     assert row["consented_at"] == bot.clock.now().isoformat(timespec="microseconds")
