@@ -137,9 +137,7 @@ def test_a_client_sees_every_prompt_before_any_comes_again(count: int, client_id
 
 def test_the_first_checkin_is_the_first_prompt_a_plain_hello() -> None:
     keys = [f"p{n:02d}" for n in range(1, 27)]
-    assert {choose_prompt(keys, None, random.Random(seed), seed) for seed in range(20)} == {
-        "p01"
-    }
+    assert {choose_prompt(keys, None, random.Random(seed), seed) for seed in range(20)} == {"p01"}
 
 
 def test_clients_checked_in_together_walk_the_prompts_differently() -> None:
