@@ -256,10 +256,9 @@ async def on_button(update: Update, context: Context) -> None:
 
 
 def button_gone(context: Context, person: Person) -> str:
-    """What a press that no longer does anything is answered: staff are not pointed to
-    invite links, as everyone else is (for whom a stale consent button is the usual case)."""
-    staff = person.specialist is not None or person.is_admin
-    key = "button.gone" if staff else "consent.button_expired"
+    """What a press that no longer does anything is answered: only someone not yet a
+    client (for whom a stale consent button is the usual case) is pointed to invite links."""
+    key = "consent.button_expired" if person.is_stranger else "button.gone"
     return services(context).texts.get(key, person.language)
 
 

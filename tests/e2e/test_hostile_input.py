@@ -172,7 +172,7 @@ async def test_a_button_of_someone_who_erased_everything(bot: Bot) -> None:
     await barrier(bot.harness)
     # The old check-in still shows its buttons; Alex is nobody to the bot now.
     seen = await cell(bot, ALEX, Press(data, checkin.message_id))
-    assert_refused(seen, BUTTON_GONE)
+    assert_refused(seen, button_gone(3201))  # as anyone without an invite: ask for a new one
     assert await bot.harness.rows("SELECT count(*) FROM outbox WHERE chat_id = ?", ALEX) == [(0,)]
     await bot.harness.join(ALEX, "Alexandra", SAM, "Alex")
     await barrier(bot.harness, ALEX)
@@ -199,7 +199,7 @@ async def test_an_invite_works_once(bot: Bot) -> None:
         assert seen.new[0].buttons() == []
     # Its consent button, pressed by someone who never had it: nothing.
     seen = await cell(bot, 3003, Press(consent_data, latest(bot, 3003)))
-    assert_refused(seen, BUTTON_GONE)
+    assert_refused(seen, button_gone(3003))
 
 
 GARBAGE_STARTS = (
@@ -504,7 +504,8 @@ async def test_an_expired_invite(bot: Bot) -> None:
     assert yes is not None
     seen = await cell(bot, 3201, Press(yes, consent.message_id))
     assert seen.toast is None
-    assert [m.text for m in seen.new] == [BUTTON_GONE]
+    assert [m.text for m in seen.new] == [button_gone(3201)]
+    assert seen.new[0].text.endswith("or ask your specialist for a new one.")
     assert seen.stored_changes() == []
     await answered(bot, 3201, f"/start {code}", INVITATION_ONLY)
     link = LINK_RE.search((await say(bot.harness, SAM, "/invite Late")).text or "")
