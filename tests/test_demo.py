@@ -43,6 +43,8 @@ def test_the_demo_plays_every_step_and_exits(tmp_path: Path) -> None:
         "Your check-ins: every day, at 09:00.",
         "Next check-in: today at 09:00.",
         # the check-in and a tap
+        # the first check-in: a plain hello that needs no answer
+        "[client Alex] ← bot: What's on your mind today? There's no need to answer;",
         "[Doing okay] [Could be better]",
         "[client Alex] → taps “Could be better”",
         "[specialist Sam] ← bot: Alex: could be better (check-in of Mon 09:00)",
@@ -57,6 +59,7 @@ def test_the_demo_plays_every_step_and_exits(tmp_path: Path) -> None:
         "[client Alex] → taps “1 week”",
         "[specialist Sam] ← bot: Alex paused check-ins until Monday 9 March.",
         "Check-ins are paused until Monday 9 March",
+        "and /settings starts them again sooner.",
     ]
     # Each step is shown, in this order.
     at = 0

@@ -245,7 +245,7 @@ class Script:
         await self.write(ALEX, "/pause")
         await self.answered((ALEX, self.text("pause.one_week")))
         await self.tap(ALEX, self.text("pause.one_week"))
-        await self.answered((ALEX, "/resume"), (SAM, "Alex"))
+        await self.answered((ALEX, "/settings"), (SAM, "Alex"))
         say()
         say("That is the whole round. To run Porchlight for real, see README.md (Set-up).")
 

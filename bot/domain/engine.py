@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
+from math import gcd
 
 from bot.domain.models import ClientStatus, Schedule
 from bot.domain.rhythm import is_stale, next_due, slot_date, zone
@@ -41,10 +43,30 @@ class Decision:
     welcome_back: bool = False
 
 
-def choose_prompt(keys: Sequence[str], last: str | None, rng: random.Random) -> str:
-    """A prompt other than the last one sent (when there is more than one)."""
-    candidates = [key for key in keys if key != last] or list(keys)
-    return rng.choice(candidates)
+@cache
+def _strides(count: int) -> tuple[int, ...]:
+    """Steps that walk through `count` prompts visiting each once before any comes again."""
+    return tuple(step for step in range(1, count) if gcd(step, count) == 1) or (1,)
+
+
+def choose_prompt(
+    keys: Sequence[str], last: str | None, rng: random.Random, client_id: int = 0
+) -> str:
+    """The prompt after the last one sent, in this client's own order through all of them.
+
+    A client sees every prompt once before any comes again (with 24 or more, a daily client
+    sees no repeat within three weeks). Each client walks the prompts with a stride of their
+    own, so clients checked in at the same moment do not all read the same words. The very
+    first check-in is the first prompt, a plain hello with no conversation before it; after
+    the prompts changed (the last one sent is gone), the walk starts anywhere.
+    """
+    if last is None:
+        return keys[0]
+    if last not in keys:
+        return rng.choice(list(keys))
+    strides = _strides(len(keys))
+    step = strides[client_id % len(strides)]
+    return keys[(keys.index(last) + step) % len(keys)]
 
 
 def decide(
@@ -107,7 +129,7 @@ def _checkin(
     rng: random.Random,
     **changes: object,
 ) -> Decision:
-    prompt = choose_prompt(prompt_keys, schedule.last_prompt, rng)
+    prompt = choose_prompt(prompt_keys, schedule.last_prompt, rng, schedule.client_id)
     sent = schedule.but(
         unanswered=schedule.unanswered + 1,
         last_prompt=prompt,

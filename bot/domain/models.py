@@ -68,6 +68,15 @@ class Client:
     # The question the client was just asked to answer by typing (a time, a zone), if any.
     awaiting: str | None = None
 
+    def has_accepted(self, version: int) -> bool:
+        """Whether the client accepted this version of the terms (or a later one).
+
+        Whatever a version of the terms brings (a new place their messages are copied to)
+        applies to a client only once this is true; their messages reach their specialist
+        either way.
+        """
+        return self.consent_version >= version
+
 
 @dataclass(frozen=True)
 class Invite:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
@@ -186,7 +187,35 @@ def parse_zone(text: str) -> str:
         return _format_offset(_offset_minutes(match))
     if name := _iana_names().get(cleaned):
         return name
+    if name := _city_names().get(_folded_city(cleaned)):
+        return name
     raise ValueError(f"unknown time zone {text!r}")
+
+
+# Regions whose zones are named after a city ("Europe/Madrid"): a client may write the city.
+_CITY_REGIONS = frozenset(
+    {"Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian"}
+    | {"Pacific"}
+)
+
+
+def _folded_city(text: str) -> str:
+    """'Bogotá', 'bogota' and 'New York' as zone names write them: 'bogota', 'new_york'."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return "_".join(plain.split())
+
+
+@cache
+def _city_names() -> dict[str, str]:
+    """The zone of each city a zone is named after ("madrid": "Europe/Madrid"); where two
+    share a city (Europe/Istanbul, Asia/Istanbul: one zone), the shorter name."""
+    cities: dict[str, str] = {}
+    for name in sorted(available_timezones(), key=lambda zone_name: (len(zone_name), zone_name)):
+        region, _, city = name.partition("/")
+        if region in _CITY_REGIONS and city:
+            cities.setdefault(city.rsplit("/", 1)[-1].lower(), name)
+    return cities
 
 
 @cache

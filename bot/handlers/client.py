@@ -8,7 +8,7 @@ from bot.domain.models import Client, Specialist
 from bot.handlers.common import answer_quietly
 from bot.handlers.context import Context, services
 from bot.handlers.inbox import unscreened_kind
-from bot.services.onboarding import parse_consent_data
+from bot.services.onboarding import parse_consent_data, parse_terms_data
 from bot.services.people import Person
 
 
@@ -27,6 +27,19 @@ async def on_consent_button(update: Update, context: Context, person: Person) ->
         prefs = found.preferences
         await prefs.ask(client, prefs.cadence_question(client, languages=True))
     await answer_quietly(query)
+
+
+async def on_terms_button(
+    update: Update, context: Context, client: Client, specialist: Specialist
+) -> bool:
+    """'Okay' under changed terms; False when the data is not a version in force."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    version = parse_terms_data(query.data or "")
+    if version is None:
+        return False
+    onboarding = services(context).onboarding
+    return await onboarding.accept_terms(client, specialist, version, query.message.message_id)
 
 
 async def on_client_message(

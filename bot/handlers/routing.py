@@ -28,7 +28,7 @@ from bot.handlers.admin import (
     cmd_report,
     cmd_specialists,
 )
-from bot.handlers.client import on_client_message, on_consent_button
+from bot.handlers.client import on_client_message, on_consent_button, on_terms_button
 from bot.handlers.common import (
     answer_quietly,
     client_note,
@@ -251,14 +251,16 @@ async def on_button(update: Update, context: Context) -> None:
     if known and await on_settings_button(update, context, client, specialist):  # type: ignore[arg-type]
         await answer_quietly(query)
         return
+    if known and await on_terms_button(update, context, client, specialist):  # type: ignore[arg-type]
+        await answer_quietly(query)
+        return
     await answer_quietly(query, button_gone(context, person))
 
 
 def button_gone(context: Context, person: Person) -> str:
-    """What a press that no longer does anything is answered: staff are not pointed to
-    invite links, as everyone else is (for whom a stale consent button is the usual case)."""
-    staff = person.specialist is not None or person.is_admin
-    key = "button.gone" if staff else "consent.button_expired"
+    """What a press that no longer does anything is answered: only someone not yet a
+    client (for whom a stale consent button is the usual case) is pointed to invite links."""
+    key = "consent.button_expired" if person.is_stranger else "button.gone"
     return services(context).texts.get(key, person.language)
 
 

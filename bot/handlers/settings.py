@@ -67,16 +67,10 @@ async def cmd_mydata(
 async def cmd_privacy(
     update: Update, context: Context, client: Client, specialist: Specialist
 ) -> None:
-    """/privacy: what is stored, for how long, who sees what."""
+    """/privacy: what is stored, for how long, who sees what (with the Okay for changed
+    terms not yet accepted)."""
     found = services(context)
-    await found.notices.say(
-        client.chat_id,
-        # With the team inbox on, the team's group reads the client's messages too.
-        "team_consent.privacy" if found.team.enabled else "privacy.text",
-        client.language,
-        specialist=specialist.display_name,
-        days=found.retention.days,
-    )
+    await found.onboarding.send_privacy(client, specialist, found.retention.days)
 
 
 async def cmd_forget(
@@ -217,7 +211,11 @@ async def _settings_menu(
         "tz": lambda: prefs.timezone_question(client),
         "quiet": lambda: prefs.quiet_question(client),
         "pause": lambda: prefs.pause_question(client, specialist.display_name),
+        "stop": lambda: prefs.stop_question(client, specialist.display_name),
     }
+    if choice == "resume":
+        await prefs.resume(client, specialist, edit=message_id)
+        return True
     if choice not in questions:
         return False
     if choice == "tz":

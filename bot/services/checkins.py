@@ -15,7 +15,7 @@ import json
 import random
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot import metrics
@@ -36,6 +36,9 @@ MOOD_ANSWERS = ("ok", "meh", "not_today", "talk")
 CHECKIN_ROWS = (("ok", "meh"), ("not_today", "talk"), ("fewer", "pause"))
 PATIENCE_ROWS = (("less", "keep"), ("pause",))
 SLOT = "<slot>"
+# A message counts as the answer to the latest check-in only this long after it was sent
+# (and only before the next one, which is then the latest).
+CHECKIN_ANSWER_WINDOW = timedelta(hours=24)
 
 
 def checkin_data(due_at: datetime, answer: str) -> str:
@@ -353,10 +356,17 @@ class CheckIns(ScheduleService):
         )
 
     async def answered_by_message(self, client: Client, now: datetime) -> Checkin | None:
-        """Inside the relay's transaction: a client's message answers their latest check-in."""
+        """Inside the relay's transaction: a client's message answers their latest check-in,
+        if it is still unanswered and was sent within CHECKIN_ANSWER_WINDOW. A message days
+        later is just a message: filing it under an old check-in would misread it."""
         await self._schedules.mark_contact(client.id, now)
         latest = await self._schedules.latest_checkin(client.id)
-        if latest is None or latest.answered_at is not None or latest.kind is CheckinKind.PATIENCE:
+        if (
+            latest is None
+            or latest.answered_at is not None
+            or latest.kind is CheckinKind.PATIENCE
+            or now - latest.sent_at > CHECKIN_ANSWER_WINDOW
+        ):
             return None
         await self._schedules.answer_checkin(latest.id, "message", now)
         await events.checkin_answered(self._db, latest.id, "message", now)

@@ -128,7 +128,11 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         notices = Notices(
-            db, outbox, texts, answer_strangers_every=settings.stranger_reply_minutes * 60
+            db,
+            outbox,
+            texts,
+            answer_strangers_every=settings.stranger_reply_minutes * 60,
+            resources=safety.resources,
         )
         people = People(
             db, PeopleRepository(db), specialists, clients, audit, settings.admin_ids, clock

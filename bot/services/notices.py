@@ -34,6 +34,7 @@ class Notices:
         *,
         answer_strangers_every: float = 0.0,
         monotonic: Callable[[], float] = time.monotonic,
+        resources: Callable[[str], str] = lambda language: "",
     ) -> None:
         self._db = db
         self._outbox = outbox
@@ -42,6 +43,8 @@ class Notices:
         # is dropped quietly (a flood costs one answer, not one per message).
         self._answer_every = answer_strangers_every
         self._monotonic = monotonic
+        # The programme's crisis lines in a language: a stranger may be in distress too.
+        self._resources = resources
         # (chat, text key) -> when a stranger was last answered so; in memory only.
         self._strangers_answered: dict[tuple[int, str], float] = {}
 
@@ -77,7 +80,8 @@ class Notices:
         """say_to_stranger(), inside the caller's transaction (once in a while per text)."""
         if self._answered_lately(chat_id, key):
             return
-        await self._outbox.text(chat_id, self._texts.get(key, language), ephemeral=True)
+        text = self._texts.get(key, language, resources=self._resources(language))
+        await self._outbox.text(chat_id, text, ephemeral=True)
 
     def _answered_lately(self, chat_id: int, key: str) -> bool:
         """True if this stranger had this answer within the last while; else note that they

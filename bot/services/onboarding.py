@@ -44,6 +44,19 @@ def consent_data(answer: str, code: str) -> str:
     return f"consent:{answer}:{code}"
 
 
+def terms_data(version: int) -> str:
+    """Callback data of the Okay under changed terms."""
+    return f"terms:ok:{version}"
+
+
+def parse_terms_data(data: str) -> int | None:
+    """The terms version an Okay accepts, or None if the data is not one of ours."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[:2] != ["terms", "ok"] or not parts[2].isdigit():
+        return None
+    return int(parts[2])
+
+
 def parse_consent_data(data: str) -> tuple[str, str] | None:
     """The (answer, code) of a consent button, or None if it was not one of ours."""
     parts = data.split(":")
@@ -254,21 +267,67 @@ class Onboarding:
         return client
 
     async def show_changed_terms(self, client: Client, specialist: Specialist) -> None:
-        """At a client's first contact after the terms changed: the new terms, once."""
+        """At a client's first contact after the terms changed: what changed, once, with an
+        Okay to tap. Until they tap it nothing new applies to them (Client.has_accepted)."""
         version = self._consent_version()
-        if client.consent_version >= version:
+        if client.has_accepted(version):
             return
         async with self._db.transaction():
             now = self._clock.now()
-            if not await self._clients.note_terms_shown(client.id, version, now):
-                return  # another of their updates showed them a moment ago
+            if not await self._clients.note_terms_shown(client.id, version):
+                return  # shown before (or a moment ago, for another of their updates)
             await self._audit_consent("terms_shown", client, specialist, version, now)
-            await self._notices.say_now(
+            name = specialist.display_name
+            language = client.language
+            await self._outbox.text(
                 client.chat_id,
-                "consent.changed",
-                client.language,
-                terms=self._terms(specialist, client.language),
+                self._texts.get(
+                    "consent.changed",
+                    language,
+                    specialist=name,
+                    change=self._texts.get(
+                        # Turning the team inbox on is the change they are told of then.
+                        "team_consent.change" if self._team_terms else "consent.change",
+                        language,
+                        specialist=name,
+                    ),
+                ),
+                buttons=[[(self._texts.get("consent.okay", language), terms_data(version))]],
             )
+
+    async def send_privacy(self, client: Client, specialist: Specialist, days: int) -> None:
+        """/privacy; a client who has not yet accepted the terms in force finds the Okay
+        under it too (the note about them may be long gone up the chat)."""
+        version = self._consent_version()
+        language = client.language
+        okay = [[(self._texts.get("consent.okay", language), terms_data(version))]]
+        async with self._db.transaction():
+            await self._outbox.text(
+                client.chat_id,
+                self._texts.get(
+                    # With the team inbox on, the team's group reads the client's messages too.
+                    "team_consent.privacy" if self._team_terms else "privacy.text",
+                    language,
+                    specialist=specialist.display_name,
+                    days=days,
+                ),
+                buttons=None if client.has_accepted(version) else okay,
+            )
+
+    async def accept_terms(
+        self, client: Client, specialist: Specialist, version: int, message_id: int
+    ) -> bool:
+        """'Okay' under changed terms: the client accepts that version; False if the
+        button is not for the terms in force (a forged or outdated version)."""
+        if version != self._consent_version():
+            return False
+        async with self._db.transaction():
+            now = self._clock.now()
+            await self._outbox.remove_buttons(client.chat_id, message_id)
+            if await self._clients.accept_terms(client.id, version, now):
+                await self._audit_consent("terms_accepted", client, specialist, version, now)
+                await self._notices.say_now(client.chat_id, "consent.accepted", client.language)
+        return True
 
     async def _audit_consent(
         self, action: str, client: Client, specialist: Specialist, version: int, now: datetime

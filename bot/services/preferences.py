@@ -181,17 +181,22 @@ class Preferences(ScheduleService):
         ]
 
     def settings_buttons(self, client: Client) -> Buttons:
-        """The menu under /settings."""
-        return [
+        """The menu under /settings: what can be changed, and a way to stop check-ins or
+        (when paused or stopped) to resume them, so nobody has to type a command."""
+        rows: list[list[tuple[str, str]]] = [
             [
                 (self._t(client, "settings.change_rhythm"), "s:rhythm"),
                 (self._t(client, "settings.change_timezone"), "s:tz"),
             ],
-            [
-                (self._t(client, "settings.change_quiet"), "s:quiet"),
-                (self._t(client, "settings.pause"), "s:pause"),
-            ],
+            [(self._t(client, "settings.change_quiet"), "s:quiet")],
         ]
+        if client.status is ClientStatus.ACTIVE:
+            rows[1].append((self._t(client, "settings.pause"), "s:pause"))
+        else:
+            rows[1].append((self._t(client, "settings.resume"), "s:resume"))
+        if client.status is not ClientStatus.STOPPED:
+            rows.append([(self._t(client, "settings.stop"), "s:stop")])
+        return rows
 
     async def ask(self, client: Client, question: tuple[str, Buttons]) -> None:
         """Send a question as a new message."""
@@ -243,9 +248,12 @@ class Preferences(ScheduleService):
 
     async def send_settings(self, client: Client) -> None:
         """/settings: the summary with the menu."""
-        text = await self.summary(client)
         async with self._db.transaction():
-            await self._outbox.text(client.chat_id, text, buttons=self.settings_buttons(client))
+            schedule = await self._schedules.get(client.id)
+            fresh = await self._clients.by_id(client.id)
+            assert schedule is not None and fresh is not None
+            text = self._summary(fresh, schedule)
+            await self._outbox.text(client.chat_id, text, buttons=self.settings_buttons(fresh))
 
     # ------------------------------------------------------------------ changes
 
@@ -449,9 +457,14 @@ class Preferences(ScheduleService):
             return
         await self.set_quiet(client, quiet)
 
-    async def _say(self, client: Client, key: str, **params: object) -> None:
+    async def _say(
+        self, client: Client, key: str, *, edit: int | None = None, **params: object
+    ) -> None:
         async with self._db.transaction():
-            await self._outbox.text(client.chat_id, self._t(client, key, **params))
+            if edit is not None:
+                await self._outbox.edit_text(client.chat_id, edit, self._t(client, key, **params))
+            else:
+                await self._outbox.text(client.chat_id, self._t(client, key, **params))
 
     # ------------------------------------------------------------------ pause, resume, stop
 
@@ -526,20 +539,23 @@ class Preferences(ScheduleService):
             "to_specialist.until_date", date=self._phrasing.date(until.date(), "en")
         )
 
-    async def resume(self, client: Client, specialist: Specialist) -> None:
-        """/resume after a pause or a stop."""
+    async def resume(
+        self, client: Client, specialist: Specialist, edit: int | None = None
+    ) -> None:
+        """/resume (or Resume under /settings, whose message `edit` names) after a pause or
+        a stop."""
         schedule = await self._schedule(client)
         if client.status not in (ClientStatus.PAUSED, ClientStatus.STOPPED):
-            await self._say(client, "pause.not_paused")
+            await self._say(client, "pause.not_paused", edit=edit)
             return
         await self._record_pace(client, events.RESUMED)
         if schedule.rhythm is None:
             async with self._db.transaction():
                 await self._clients.set_status(client.id, ClientStatus.ACTIVE)
-            await self._say(client, "pause.no_schedule")
+            await self._say(client, "pause.no_schedule", edit=edit)
             return
         resumed = replace(schedule, paused_until=None, welcome_back=True)
-        await self._change(client, resumed, status=ClientStatus.ACTIVE)
+        await self._change(client, resumed, status=ClientStatus.ACTIVE, edit=edit)
         rhythm = self._phrasing.rhythm(schedule.rhythm, "en")
         async with self._db.transaction():
             await self._outbox.note_about(

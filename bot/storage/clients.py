@@ -60,8 +60,9 @@ class ClientRepository:
         """Create an active client who has just consented."""
         await self._db.write(
             "INSERT INTO clients (telegram_user_id, chat_id, alias, specialist_id, status,"
-            " language, timezone, consent_version, consented_at, created_at)"
-            " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?)",
+            " language, timezone, consent_version, terms_shown_version, consented_at,"
+            " created_at)"
+            " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
             (
                 telegram_user_id,
                 telegram_user_id,
@@ -69,6 +70,7 @@ class ClientRepository:
                 specialist_id,
                 language,
                 timezone,
+                consent_version,
                 consent_version,
                 to_db(now),
                 to_db(now),
@@ -133,12 +135,21 @@ class ClientRepository:
         )
         return claimed == 1
 
-    async def note_terms_shown(self, client_id: int, version: int, now: datetime) -> bool:
+    async def note_terms_shown(self, client_id: int, version: int) -> bool:
         """Record that the client was shown this version of the terms; False if they had."""
         changed = await self._db.write(
-            "UPDATE clients SET consent_version = ?, consented_at = ?"
+            "UPDATE clients SET terms_shown_version = ? WHERE id = ? AND terms_shown_version < ?",
+            (version, client_id, version),
+        )
+        return changed == 1
+
+    async def accept_terms(self, client_id: int, version: int, now: datetime) -> bool:
+        """Record that the client accepted this version of the terms; False if they had."""
+        changed = await self._db.write(
+            "UPDATE clients SET consent_version = ?, consented_at = ?,"
+            " terms_shown_version = max(terms_shown_version, ?)"
             " WHERE id = ? AND consent_version < ?",
-            (version, to_db(now), client_id, version),
+            (version, to_db(now), version, client_id, version),
         )
         return changed == 1
 

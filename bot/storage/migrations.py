@@ -525,6 +525,19 @@ async def m019_team_topics(conn: aiosqlite.Connection) -> None:
             user_id INTEGER NOT NULL,
             PRIMARY KEY (client_id, user_id)
         );
+async def m020_terms_accepted(conn: aiosqlite.Connection) -> None:
+    """Changed terms are accepted by a tap, not by being shown.
+
+    clients.consent_version is from now on the version the client accepted (by joining, or
+    by tapping Okay under changed terms); clients.terms_shown_version is the newest version
+    they were shown, so changed terms come once, not at every message. Until now showing
+    the terms raised consent_version, so what was shown counts as accepted.
+    """
+    await run_script(
+        conn,
+        """
+        ALTER TABLE clients ADD COLUMN terms_shown_version INTEGER NOT NULL DEFAULT 0;
+        UPDATE clients SET terms_shown_version = consent_version;
         """,
     )
 
@@ -546,6 +559,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m016_events,
     m017_inbox_forwarded,
     m019_team_topics,
+    m020_terms_accepted,
 )
 
 

@@ -121,6 +121,60 @@ def test_prompts_never_repeat_back_to_back() -> None:
     assert choose_prompt(["only"], "only", rng) == "only"
 
 
+@pytest.mark.parametrize("count", [24, 25, 26, 30])
+@pytest.mark.parametrize("client_id", [1, 2, 7, 12, 1001])
+def test_a_client_sees_every_prompt_before_any_comes_again(count: int, client_id: int) -> None:
+    keys = [f"p{n:02d}" for n in range(1, count + 1)]
+    rng = random.Random(client_id)
+    seen: list[str] = []
+    last = "gone"  # a prompt since removed: the walk starts anywhere
+    for _ in range(3 * count):
+        last = choose_prompt(keys, last, rng, client_id)
+        seen.append(last)
+    for start in range(len(seen) - count + 1):
+        assert sorted(seen[start : start + count]) == keys
+
+
+def test_the_first_checkin_is_the_first_prompt_a_plain_hello() -> None:
+    keys = [f"p{n:02d}" for n in range(1, 27)]
+    assert {choose_prompt(keys, None, random.Random(seed), seed) for seed in range(20)} == {"p01"}
+
+
+def test_clients_checked_in_together_walk_the_prompts_differently() -> None:
+    keys = [f"p{n:02d}" for n in range(1, 27)]
+    walks = set()
+    for client_id in range(1, 13):
+        last = "p01"
+        walk = []
+        for _ in range(5):
+            last = choose_prompt(keys, last, random.Random(0), client_id)
+            walk.append(last)
+        walks.add(tuple(walk))
+    assert len(walks) == 12
+
+
+def test_the_tick_walks_a_daily_client_through_three_weeks_without_a_repeat() -> None:
+    keys = [f"p{n:02d}" for n in range(1, 25)]
+    current = schedule(client_id=42)
+    now = NINE
+    sent = []
+    for _ in range(21):
+        decision = decide(
+            ClientStatus.ACTIVE,
+            current,
+            now + timedelta(seconds=15),
+            prompt_keys=keys,
+            patience_after=99,
+            rng=random.Random(3),
+        )
+        assert decision.action is Action.CHECKIN
+        sent.append(decision.prompt_key)
+        current = decision.schedule
+        assert current.next_due_at is not None
+        now = current.next_due_at
+    assert len(set(sent)) == 21
+
+
 def test_a_schedule_changed_by_but_equals_one_changed_by_replace() -> None:
     original = schedule(
         rhythm=None,

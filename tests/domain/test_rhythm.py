@@ -622,6 +622,14 @@ ZONE_ACCEPTED = [
     ("UTC-12", "UTC-12:00"),
     ("UTC+14:00", "UTC+14:00"),
     ("UTC-0", "UTC+00:00"),
+    # A city a zone is named after, as a person writes it.
+    ("Berlin", "Europe/Berlin"),
+    ("madrid", "Europe/Madrid"),
+    ("Bogotá", "America/Bogota"),
+    ("new york", "America/New_York"),
+    ("Mexico City", "America/Mexico_City"),
+    ("Buenos Aires", "America/Buenos_Aires"),
+    ("Istanbul", "Asia/Istanbul"),  # one zone, two names: the shorter
 ]
 
 
@@ -633,7 +641,9 @@ def test_parse_zone_accepts(text, expected):
 ZONE_REJECTED = [
     "",
     "Mars/Olympus_Mons",
-    "Berlin",
+    "Olympus Mons",
+    "Barcelona",  # no zone is named after it
+    "Eastern",  # US/Eastern is not a city's zone
     "Europe",
     "../../etc/passwd",
     "localtime",

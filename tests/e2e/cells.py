@@ -24,15 +24,18 @@ from tests.fakes.bot_api import FakeBotApi, FakeMessage, running_fake_api
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 # A stranger whose /help marks the end of a cell: updates are handled one at a time.
 WATCHER = 4999
-STAFF = frozenset({900, 1001, 1002})  # the usual cast's admin and specialists
+KNOWN = frozenset({900, 1001, 1002, 2001, 2002, 2003})  # the usual cast
 
 
 def button_gone(user: int) -> str:
-    """What a press of a button that does nothing is answered: staff are not pointed to
-    invite links."""
-    if user in STAFF:
+    """What a press of a button that does nothing is answered: only someone who is not yet
+    a client is pointed to invite links."""
+    if user in KNOWN:
         return "This button no longer works."
-    return "This button no longer works. If you have an invite link, you can tap it again."
+    return (
+        "This button no longer works. You can tap your invite link again, or ask your"
+        " specialist for a new one."
+    )
 
 
 # Every table a person's action could change.

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import build_application, running
-from bot.config import Settings
+from bot.config import CONFIG_DIR, Settings
 from bot.domain.clock import ManualClock
+from bot.domain.safety import SafetyScreen
+from bot.domain.texts import Texts
 from bot.handlers.context import PorchlightApp
 from bot.scheduling import tick
 from bot.services.container import Services
@@ -22,6 +24,14 @@ from tests.fakes.bot_api import FakeBotApi, FakeMessage
 SETTLE_SECONDS = 5.0
 BARRIER_WATCHER = 4998  # a stranger who only ever writes to mark a barrier
 LINK_RE = re.compile(r"https://t\.me/porchlight_test_bot\?start=([A-Za-z0-9_-]{22})")
+
+
+def stranger_answer(language: str = "en") -> str:
+    """What someone without an invite is told: the bot works by invitation, and the
+    programme's crisis lines, in case they need someone now."""
+    resources = SafetyScreen.load(CONFIG_DIR / "safety").resources(language)
+    texts = Texts.load(CONFIG_DIR / "messages")
+    return texts.get("stranger.invitation_only", language, resources=resources)
 
 
 class Harness:

@@ -108,10 +108,12 @@ async def test_typed_commands_and_their_mistakes(bot: Harness) -> None:
     before = await bot.client_row(ALEX)
     for wrong in ("/schedule sometimes", "/schedule daily 25:00", "/schedule weekly blursday"):
         answer = await say(bot, ALEX, wrong)
-        assert "/schedule every 3 days morning" in (answer.text or "")
-    assert "/timezone Europe/Berlin" in (
-        (await say(bot, ALEX, "/timezone Mars/Olympus")).text or ""
-    )
+        # The buttons first, and one example to type.
+        assert answer.text == (
+            "I didn't catch that. Send /schedule on its own to choose with buttons, or write"
+            " it like this: /schedule daily 09:30"
+        )
+    assert "/timezone Berlin" in ((await say(bot, ALEX, "/timezone Mars/Olympus")).text or "")
     assert "/quiet 22:00-08:00" in ((await say(bot, ALEX, "/quiet 22:00")).text or "")
     assert "/pause 1w" in ((await say(bot, ALEX, "/pause forever")).text or "")
     assert await bot.client_row(ALEX) == before
@@ -218,6 +220,32 @@ async def test_a_message_after_a_checkin_answers_it(bot: Harness) -> None:
     assert (await bot.client_row(ALEX))["unanswered"] == 0
 
 
+async def test_a_message_more_than_a_day_after_a_checkin_is_just_a_message(
+    bot: Harness,
+) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    # Within the day (and before the next check-in): it answers the check-in.
+    bot.clock.set(datetime(2026, 12, 1, 7, 59, tzinfo=UTC))
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "sorry, only seeing this now")
+    got = (await bot.said(SAM, sam_before + 2))[sam_before:]
+    assert got[0].text == "From Alex, answering the check-in of Mon 08:00:"
+    assert await bot.rows("SELECT answer FROM checkins") == [("message",)]
+
+    # Tuesday's check-in goes out; Alex writes two days later: not an answer to it.
+    bot.clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    bot.clock.set(datetime(2026, 12, 3, 8, 1, tzinfo=UTC))  # the tick has not run since
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "been a rough couple of days")
+    got = (await bot.said(SAM, sam_before + 2))[sam_before:]
+    assert [m.text for m in got] == ["From Alex:", "been a rough couple of days"]
+    assert await bot.rows("SELECT answer FROM checkins ORDER BY id") == [("message",), (None,)]
+    assert (await bot.client_row(ALEX))["unanswered"] == 0  # it was contact all the same
+
+
 async def test_someone_elses_checkin_button_does_nothing(bot: Harness) -> None:
     await daily_at_nine_in_berlin(bot, ALEX)
     bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
@@ -292,6 +320,59 @@ async def test_pause_buttons_and_resume(bot: Harness) -> None:
     assert "every day, at 09:00" in (answer.text or "")
     note = (await bot.said(SAM, sam_before + 1))[-1]
     assert note.text == "Alex started check-ins again: every day, at 09:00."
+    assert (await bot.client_row(ALEX))["status"] == "active"
+
+
+def labels(message: FakeMessage) -> list[list[str]]:
+    return [[label for label, _ in row] for row in message.buttons()]
+
+
+async def test_settings_stop_and_resume_by_buttons(bot: Harness) -> None:
+    await daily_at_nine_in_berlin(bot, ALEX)
+    menu = await say(bot, ALEX, "/settings")
+    assert labels(menu) == [
+        ["How often", "Time zone"],
+        ["Quiet hours", "Pause"],
+        ["Stop check-ins"],
+    ]
+    # Stop: asked first, in place; then stopped, and Sam told.
+    sam_before = len(bot.api.sent_to(SAM))
+    await tap(bot, ALEX, menu, "Stop check-ins")
+    assert (current(bot, ALEX, menu).text or "").startswith("Stop scheduled check-ins?")
+    await tap(bot, ALEX, current(bot, ALEX, menu), "Yes, stop them")
+    assert (current(bot, ALEX, menu).text or "").startswith("Scheduled check-ins are stopped.")
+    assert (await bot.client_row(ALEX))["status"] == "stopped"
+    assert await bot.next_due(ALEX) is None
+    note = (await bot.said(SAM, sam_before + 1))[-1]
+    assert note.text == "Alex stopped scheduled check-ins. They can still write to you here."
+
+    # Stopped: /settings offers Resume, and no Stop.
+    menu = await say(bot, ALEX, "/settings")
+    assert "Scheduled check-ins are stopped." in (menu.text or "")
+    assert labels(menu) == [["How often", "Time zone"], ["Quiet hours", "Resume check-ins"]]
+    sam_before = len(bot.api.sent_to(SAM))
+    await tap(bot, ALEX, menu, "Resume check-ins")
+    summary = current(bot, ALEX, menu).text or ""
+    assert "Your check-ins: every day, at 09:00." in summary
+    assert "Next check-in: today at 09:00." in summary
+    assert (await bot.client_row(ALEX))["status"] == "active"
+    assert await bot.next_due(ALEX) == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    note = (await bot.said(SAM, sam_before + 1))[-1]
+    assert note.text == "Alex started check-ins again: every day, at 09:00."
+
+    # Paused: Resume in place of Pause, and Stop still there.
+    await say(bot, ALEX, "/pause 1w")
+    menu, older = await say(bot, ALEX, "/settings"), await say(bot, ALEX, "/settings")
+    assert labels(menu) == [
+        ["How often", "Time zone"],
+        ["Quiet hours", "Resume check-ins"],
+        ["Stop check-ins"],
+    ]
+    await tap(bot, ALEX, menu, "Resume check-ins")
+    assert (await bot.client_row(ALEX))["status"] == "active"
+    # A Resume left on another message, once check-ins are on again, changes nothing.
+    await tap(bot, ALEX, older, "Resume check-ins")
+    assert current(bot, ALEX, older).text == "Check-ins are already on. /settings shows them."
     assert (await bot.client_row(ALEX))["status"] == "active"
 
 

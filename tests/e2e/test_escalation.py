@@ -236,7 +236,7 @@ async def test_crisis_shows_the_lines_to_anyone_without_writing_anything(bot: Ha
     await bot.settle()
     assert await bot.rows("SELECT count(*) FROM outbox WHERE chat_id = 4242") == [(0,)]
     help_text = (await say(bot, ALEX, "/help")).text or ""
-    assert "/crisis shows who you can reach right now" in help_text
+    assert "/crisis: who you can reach right now, at any hour." in help_text
 
 
 async def test_the_crisis_reply_starts_with_the_person_then_the_step_then_the_lines(

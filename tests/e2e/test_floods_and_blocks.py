@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from bot.storage.outbox import Priority
-from tests.e2e.harness import Harness, say
+from tests.e2e.harness import Harness, say, stranger_answer
 from tests.e2e.test_delivery import started  # the same cast: Sam, Ria, Alex, Bo, Cy
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
@@ -96,10 +96,7 @@ async def test_a_stranger_who_floods_gets_one_answer(fake_api: FakeBotApi, tmp_p
         for n in range(15):
             bot.api.send_text(STRANGER, f"hello {n}")
         await bot.barrier(ALEX)
-        assert texts(bot, STRANGER) == [
-            "Hello. This bot works by invitation from your peer support specialist."
-            " If you have one, ask them for a link."
-        ]
+        assert texts(bot, STRANGER) == [stranger_answer()]
         assert await bot.rows("SELECT count(*) FROM outbox WHERE chat_id = ?", STRANGER) == [(0,)]
 
 

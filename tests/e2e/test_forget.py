@@ -59,7 +59,7 @@ async def test_cancel_keeps_everything_and_erase_leaves_nothing(bot: Harness) ->
     assert before["clients"] == 1 and before["checkins"] == 1 and before["relay_links"] == 3
 
     question = await say(bot, ALEX, "/forget")
-    assert "Messages already delivered to Sam Rivera stay in their chat" in (question.text or "")
+    assert "Messages Sam Rivera already has stay in their chat" in (question.text or "")
     await tap(bot, ALEX, question, "Cancel")
     after_cancel = await rows_about_alex(bot)
     del after_cancel["outbox"], before["outbox"]  # the question and its answer were sent

@@ -43,7 +43,7 @@ ADMIN, SAM, RIA, ALEX, BO, CY, STRANGER = 900, 1001, 1002, 2001, 2002, 2003, 424
 GROUP, CHANNEL = -100200300, -1001002003004
 NEW_PEOPLE = itertools.count(3100)
 BUTTON_GONE = button_gone(ALEX)
-INVITATION_ONLY = "Hello. This bot works by invitation from your peer support specialist."
+INVITATION_ONLY = "Hello, and thank you for writing. This bot works by invitation from a"
 SQL = "Robert'); DROP TABLE clients;--"
 # Right-to-left letters, emoji (one with a zero-width joiner), a zero-width space, an
 # override that reverses the rest of its line, quotes and SQL: words a person may send.
@@ -172,7 +172,7 @@ async def test_a_button_of_someone_who_erased_everything(bot: Bot) -> None:
     await barrier(bot.harness)
     # The old check-in still shows its buttons; Alex is nobody to the bot now.
     seen = await cell(bot, ALEX, Press(data, checkin.message_id))
-    assert_refused(seen, BUTTON_GONE)
+    assert_refused(seen, button_gone(3201))  # as anyone without an invite: ask for a new one
     assert await bot.harness.rows("SELECT count(*) FROM outbox WHERE chat_id = ?", ALEX) == [(0,)]
     await bot.harness.join(ALEX, "Alexandra", SAM, "Alex")
     await barrier(bot.harness, ALEX)
@@ -193,13 +193,13 @@ async def test_an_invite_works_once(bot: Bot) -> None:
     bot.harness.api.add_user(3003, "Third")
     for user, beginning in (
         (3003, INVITATION_ONLY),
-        (3002, "You're already connected with Sam Rivera."),
+        (3002, "You're already in touch with Sam Rivera."),
     ):
         seen = await answered(bot, user, f"/start {code}", beginning)
         assert seen.new[0].buttons() == []
     # Its consent button, pressed by someone who never had it: nothing.
     seen = await cell(bot, 3003, Press(consent_data, latest(bot, 3003)))
-    assert_refused(seen, BUTTON_GONE)
+    assert_refused(seen, button_gone(3003))
 
 
 GARBAGE_STARTS = (
@@ -216,7 +216,7 @@ GARBAGE_STARTS = (
 @pytest.mark.parametrize("command", GARBAGE_STARTS, ids=range(len(GARBAGE_STARTS)))
 async def test_start_with_garbage(bot: Bot, command: str) -> None:
     await answered(bot, STRANGER, command, INVITATION_ONLY)
-    await answered(bot, ALEX, command, "You're already connected with Sam Rivera.")
+    await answered(bot, ALEX, command, "You're already in touch with Sam Rivera.")
     await answered(bot, SAM, command, "This link is for a client.")
 
 
@@ -344,7 +344,7 @@ USAGE = {
         ADMIN,
         ["/audit many", f"/audit {HUGE}", "/audit -1", "/audit ²"],
     ),
-    "I didn't catch that. Examples:": (
+    "I didn't catch that. Send /schedule on its own": (
         ALEX,
         [
             "/schedule sometimes",
@@ -362,11 +362,11 @@ USAGE = {
             "/timezone \u202eUTC",
         ],
     ),
-    "Please give quiet hours like /quiet 22:00-08:00": (
+    "I didn't catch that. Send /quiet on its own": (
         ALEX,
         ["/quiet always", "/quiet 22:00-08:00 weekends"],
     ),
-    "Please give how long, like /pause 1d": (
+    "I didn't catch how long. Send /pause on its own": (
         ALEX,
         ["/pause forever", f"/pause {HUGE}d", "/pause 0d"],
     ),
@@ -504,7 +504,8 @@ async def test_an_expired_invite(bot: Bot) -> None:
     assert yes is not None
     seen = await cell(bot, 3201, Press(yes, consent.message_id))
     assert seen.toast is None
-    assert [m.text for m in seen.new] == [BUTTON_GONE]
+    assert [m.text for m in seen.new] == [button_gone(3201)]
+    assert seen.new[0].text.endswith("or ask your specialist for a new one.")
     assert seen.stored_changes() == []
     await answered(bot, 3201, f"/start {code}", INVITATION_ONLY)
     link = LINK_RE.search((await say(bot.harness, SAM, "/invite Late")).text or "")

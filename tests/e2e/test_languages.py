@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import CONFIG_DIR
+from bot.domain.safety import SafetyScreen
 from bot.domain.texts import Texts
-from tests.e2e.harness import Harness, current, harness, say, tap
+from tests.e2e.harness import Harness, current, harness, say, stranger_answer, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SAM = 1001
@@ -110,8 +111,8 @@ async def test_each_client_reads_their_telegram_language_from_the_consent_on(
     await tap(bot, ANA, ana_checkin, "Me gustaría hablar")
     await tap(bot, ALEX, alex_checkin, "Doing okay")
     assert bot.api.sent_to(ANA)[-1].text == (
-        "Gracias. Le he avisado a Sam Rivera de que te gustaría hablar."
-        " Te escribirá aquí cuando pueda."
+        "Gracias. Ya le dije a Sam Rivera que te gustaría hablar; te escribirá aquí cuando"
+        " pueda. Si no puede esperar, /crisis te muestra a quién puedes acudir ahora mismo."
     )
     assert bot.api.sent_to(ALEX)[-1].text == "Glad to hear it. Thank you for letting me know."
     # The specialist reads both in English.
@@ -162,7 +163,7 @@ async def test_language_with_buttons_or_typed_switches_everything_the_client_rea
     assert menu(bot, f"chat:{ALEX}")["settings"] == "Tus saludos y ajustes"
 
     help_text = (await say(bot, ALEX, "/help")).text or ""
-    assert "/language cambia el idioma en el que te escribo." in help_text
+    assert "/settings: tus saludos (cambiarlos, pausarlos o detenerlos)." in help_text
     paused = (await say(bot, ALEX, "/pause 1w")).text or ""
     assert paused.startswith("Los saludos quedan en pausa hasta el lunes 7 de diciembre a las")
     await bot.api.wait_until(
@@ -198,7 +199,7 @@ async def test_language_with_buttons_or_typed_switches_everything_the_client_rea
         ALEX,
         [
             ("/language en", "Okay, I'll write to you in English from now on."),
-            ("/language English", "I'm already writing to you in English, so nothing changes."),
+            ("/language English", "I already write to you in English, so nothing changes."),
             ("/language espanol", "De acuerdo, a partir de ahora te escribo en español."),
             ("/language ES-mx", "Ya te escribo en español, así que no cambia nada."),
         ],
@@ -233,14 +234,13 @@ async def test_the_staff_and_strangers(bot: Harness) -> None:
     # Someone without an invite hears the one sentence in their app's language, if we have it.
     bot.api.add_user(STRANGER_ES, "Rosa", language_code="es-AR")
     bot.api.add_user(STRANGER_FR, "Jean", language_code="fr")
-    assert (await say(bot, STRANGER_ES, "hola")).text == (
-        "Hola. Este bot funciona por invitación de tu especialista de apoyo entre pares."
-        " Si tienes especialista, pídele un enlace."
+    spanish = (await say(bot, STRANGER_ES, "hola")).text or ""
+    assert spanish == stranger_answer("es")
+    assert spanish.startswith(
+        "Hola, y gracias por escribir. Este bot funciona solo con invitación"
     )
-    assert (await say(bot, STRANGER_FR, "bonjour")).text == (
-        "Hello. This bot works by invitation from your peer support specialist."
-        " If you have one, ask them for a link."
-    )
+    assert SafetyScreen.load(CONFIG_DIR / "safety").resources("es") in spanish
+    assert (await say(bot, STRANGER_FR, "bonjour")).text == stranger_answer("en")
     # The clients' menu comes in each language the app may use; the staff's, in English
     # (a specialist added outside Telegram gets theirs at the next start).
     await bot.restart()

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot.domain.invites import new_code
-from tests.e2e.harness import Harness, harness
+from bot.services.onboarding import parse_terms_data
+from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi
 
 SAM, RIA = 1001, 1002
 ALEX, BO = 2001, 2002
 STRANGER = 3001
-INVITATION_ONLY = "This bot works by invitation from your peer support specialist"
+INVITATION_ONLY = "This bot works by invitation from a peer support specialist"
 
 
 @pytest.fixture
@@ -165,7 +166,7 @@ async def test_specialists_and_clients_cannot_take_another_invite(bot: Harness) 
     bot.api.send_text(ALEX, f"/start {code}")
     bot.api.send_text(SAM, f"/start {code}")
     already = await bot.next_text(ALEX, 3)
-    assert "already connected with Sam Rivera" in (already.text or "")
+    assert "already in touch with Sam Rivera" in (already.text or "")
     refused = await bot.next_text(SAM, 2)
     assert "registered as a specialist" in (refused.text or "")
     await bot.settle()
@@ -173,35 +174,85 @@ async def test_specialists_and_clients_cannot_take_another_invite(bot: Harness) 
     assert await bot.rows("SELECT used_at FROM invites WHERE alias = 'Alex again'") == [(None,)]
 
 
-async def test_changed_terms_are_shown_once_at_the_next_contact(bot: Harness) -> None:
+async def test_changed_terms_are_shown_once_and_accepted_with_a_tap(bot: Harness) -> None:
     await bot.join(ALEX, "Alexandra", SAM, "Alex")
     await bot.join(BO, "Bo", SAM, "Bo")
-    # Alex consented under earlier terms (version 0); Bo under the current ones.
-    await bot.rows("UPDATE clients SET consent_version = 0 WHERE telegram_user_id = ?", ALEX)
+    # Alex consented under earlier terms (version 1); Bo under the current ones.
+    await bot.rows(
+        "UPDATE clients SET consent_version = 1, terms_shown_version = 1"
+        " WHERE telegram_user_id = ?",
+        ALEX,
+    )
+    joined_at = (await bot.client_row(ALEX))["consented_at"]
     bot.clock.advance(timedelta(days=3))
     to_sam, to_alex = len(bot.api.sent_to(SAM)), len(bot.api.sent_to(ALEX))
 
     bot.api.send_text(ALEX, "hello again")
     note = await bot.next_text(ALEX, to_alex)
-    assert "has been updated since you joined" in (note.text or "")
-    assert "goes to Sam Rivera, your peer support specialist" in (note.text or "")
-    assert "/forget erases everything" in (note.text or "")
+    text = note.text or ""
+    # What changed, in a line or two; /privacy for the rest; an Okay to tap.
+    assert text.startswith("A short note before anything else: something about how")
+    assert "a supervisor on the team may see it too" in text
+    assert "/privacy has the details" in text
+    assert "Your messages reach Sam Rivera as always." in text
+    assert len(text) <= 400
+    assert [label for row in note.buttons() for label, _ in row] == ["Okay"]
     await bot.said(SAM, to_sam + 1)  # the message itself is relayed all the same
     await bot.settle()
 
+    # Shown is not accepted: nothing changes until Alex taps Okay.
     row = await bot.client_row(ALEX)
-    assert row["consent_version"] == 2
+    assert (row["consent_version"], row["terms_shown_version"]) == (1, 2)
+    assert row["consented_at"] == joined_at
     shown = await bot.rows("SELECT action, detail FROM audit_log WHERE client_id = ?", row["id"])
     assert ("terms_shown", "consent version 2") in shown
-    assert row["consented_at"] == bot.clock.now().isoformat(timespec="microseconds")
-    for user, text in ((ALEX, "and once more"), (BO, "hi")):
-        bot.api.send_text(user, text)
+    assert ("terms_accepted", "consent version 2") not in shown
+    # Shown once: neither Alex's next message nor Bo's brings it again.
+    for user, words in ((ALEX, "and once more"), (BO, "hi")):
+        bot.api.send_text(user, words)
     await bot.barrier(ALEX)
     await bot.barrier(BO)
     notes = [
         m
         for user in (ALEX, BO)
         for m in bot.api.sent_to(user)
-        if "has been updated" in (m.text or "")
+        if "something about how Porchlight works" in (m.text or "")
     ]
     assert notes == [note]
+
+    # /privacy has the details, and the Okay again while it is not tapped.
+    privacy = await say(bot, ALEX, "/privacy")
+    assert "and a supervisor on the team, if a message sounds like" in (privacy.text or "")
+    assert [label for row in privacy.buttons() for label, _ in row] == ["Okay"]
+    assert (await say(bot, BO, "/privacy")).buttons() == []
+
+    before = len(bot.api.sent_to(ALEX))
+    await tap(bot, ALEX, privacy, "Okay")
+    thanks = (await bot.said(ALEX, before + 1))[-1]
+    assert thanks.text == "Thank you. If you ever want to read it again, /privacy has it."
+    assert current(bot, ALEX, privacy).buttons() == []
+    assert (await say(bot, ALEX, "/privacy")).buttons() == []
+    row = await bot.client_row(ALEX)
+    assert row["consent_version"] == 2
+    assert row["consented_at"] == bot.clock.now().isoformat(timespec="microseconds")
+    accepted = await bot.rows(
+        "SELECT action, detail FROM audit_log WHERE client_id = ?", row["id"]
+    )
+    assert ("terms_accepted", "consent version 2") in accepted
+
+
+async def test_an_okay_for_terms_not_in_force_changes_nothing(bot: Harness) -> None:
+    await bot.join(ALEX, "Alexandra", SAM, "Alex")
+    await bot.rows("UPDATE clients SET consent_version = 1 WHERE telegram_user_id = ?", ALEX)
+    person = await bot.services.people.identify(ALEX)
+    assert person.client is not None and person.their_specialist is not None
+    assert not person.client.has_accepted(2) and person.client.has_accepted(1)
+    message = bot.api.sent_to(ALEX)[-1]
+    for version in (1, 3):
+        assert not await bot.services.onboarding.accept_terms(
+            person.client, person.their_specialist, version, message.message_id
+        )
+    assert (parse_terms_data("terms:ok:2"), parse_terms_data("terms:ok:x")) == (2, None)
+    await bot.settle()
+    assert (await bot.client_row(ALEX))["consent_version"] == 1
+    assert bot.api.sent_to(ALEX)[-1] == message

@@ -29,7 +29,7 @@ from telegram.ext import CommandHandler
 
 from tests.e2e import cells
 from tests.e2e.cells import Bot, Press, Seen
-from tests.e2e.harness import current, say, tap
+from tests.e2e.harness import current, say, stranger_answer, tap
 from tests.fakes.bot_api import FakeMessage
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -60,10 +60,7 @@ SPARE_SPECIALIST = 1006
 CLIENTS_ONLY = "That command is for clients. /help lists yours."
 SPECIALISTS_ONLY = "Sorry, that's only available to peer support specialists."
 ADMINS_ONLY = "Sorry, that's only available to the programme's admins."
-INVITATION_ONLY = (
-    "Hello. This bot works by invitation from your peer support specialist."
-    " If you have one, ask them for a link."
-)
+INVITATION_ONLY = stranger_answer()
 CLIENT_HELP = "Write here whenever you like: text, a voice message, a photo. Sam Rivera"
 STAFF_HELP = "Your commands:\n/clients"
 ADMIN_HELP = "Hello. You're an admin of this Porchlight."
@@ -280,7 +277,7 @@ ROWS = [
         "/start {code}",
         Gate.EVERYONE,
         {
-            **every("You're already connected with Sam Rivera.", CLIENT, OTHER_CLIENT),
+            **every("You're already in touch with Sam Rivera.", CLIENT, OTHER_CLIENT),
             **every("This link is for a client.", SPECIALIST, OTHER_SPECIALIST),
             # An admin who is no specialist may take an invite and become a client.
             **every("Hello, and welcome.\n\nSam Rivera invited you", ADMIN, STRANGER),
@@ -387,8 +384,8 @@ ROWS = [
         frozenset({SPECIALIST, ADMIN}),
         by={ADMIN: "/transfer Alex Sam Rivera"},  # and back again
         heard={
-            SPECIALIST: (CLIENT, "From now on, Ria Okafor will read your messages"),
-            ADMIN: (CLIENT, "From now on, Sam Rivera will read your messages"),
+            SPECIALIST: (CLIENT, "from now on, Ria Okafor will read your messages"),
+            ADMIN: (CLIENT, "from now on, Sam Rivera will read your messages"),
         },
     ),
     Row(

@@ -240,9 +240,12 @@ async def test_transfer_moves_the_client_and_old_replies_stop(bot: Harness) -> N
         " messages won't reach them any more."
     )
     told = (await bot.said(ALEX, alex_before + 1))[alex_before]
+    # A change of person is acknowledged, the new one introduced warmly, the way on the same.
     assert told.text == (
-        "From now on, Ria Okafor will read your messages and answer them, in place of Sam"
-        " Rivera. Nothing else changes: write here whenever you like, as before."
+        "A change to tell you about: from now on, Ria Okafor will read your messages and"
+        " answer them, in place of Sam Rivera. A new person can take some getting used to,"
+        " and that's okay. Ria Okafor is part of the same programme and will be glad to hear"
+        " from you. Write here whenever you like, as before."
     )
     introduced = (await bot.said(RIA, ria_before + 1))[ria_before]
     assert introduced.text == (
