@@ -525,6 +525,10 @@ async def m019_team_topics(conn: aiosqlite.Connection) -> None:
             user_id INTEGER NOT NULL,
             PRIMARY KEY (client_id, user_id)
         );
+        """,
+    )
+
+
 async def m020_terms_accepted(conn: aiosqlite.Connection) -> None:
     """Changed terms are accepted by a tap, not by being shown.
 
