@@ -141,23 +141,28 @@ async def test_turning_it_on_shows_the_terms_first_and_never_makes_two_topics(
         api.send_text(BO, "hello")
         api.send_text(ALEX, "second")
         await bot.barrier(SAM)
+        notes = {}
         for who in (ALEX, BO):
-            new = texts(api.sent_to(who)[before[who] :])
-            terms = [t for t in new if t.startswith("A short note before anything else")]
-            assert len(terms) == 1, new
-            assert "also copied into the team's private group" in terms[0]
+            sent = api.sent_to(who)[before[who] :]
+            terms = [m for m in sent if (m.text or "").startswith("A short note before")]
+            assert len(terms) == 1, texts(sent)
+            assert "also copied into the team's private group" in (terms[0].text or "")
+            notes[who] = terms[0]
+        # Shown is not accepted: nothing of theirs goes to the group before they tap Okay.
+        assert api.topics(TEAM) == {}
+        for who in (ALEX, BO):
+            await tap(bot, who, notes[who], "Okay")
         await bot.restart()
         api.send_text(ALEX, "third")
         await bot.barrier(SAM)
 
+        await api.wait_until(lambda: len(api.topics(TEAM)) == 2, what="both topics")
         names = sorted(t.name for t in api.topics(TEAM).values())
         assert names == ["Alex · Sam Rivera", "Bo · Sam Rivera"]  # Cy has not written
         assert len(api.calls_to("createForumTopic")) == 2
         alex = topic_named(api, "Alex · Sam Rivera")
         assert [t for t in texts(api.in_topic(TEAM, alex)) if not t.startswith("This topic")] == [
-            "first",
-            "second",
-            "third",
+            "third"
         ]
         privacy = await say(bot, ALEX, "/privacy")
         assert "into the private group of Sam Rivera's team" in (privacy.text or "")
