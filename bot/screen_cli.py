@@ -155,7 +155,11 @@ def train_command(
         print("The corpus needs crisis and ordinary messages both", file=sys.stderr)
         return EXIT_CONFIG
     print(f"Learning from {len(rows)} messages in {len(paths)} files ...", flush=True)
-    model, outcomes = train(rows, screen, false_alarms, categories, calibration, languages)
+    try:
+        model, outcomes = train(rows, screen, false_alarms, categories, calibration, languages)
+    except CorpusError as error:
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG
     model.corpus = corpus_digest(paths)
     print("Each file scored by a model learnt from the others:")
     print(f"  {'file':<24} {'crisis caught':>16} {'ordinary flagged':>18}")

@@ -64,9 +64,11 @@ def test_spanish_phrases_with_the_language_option(tmp_path: Path) -> None:
         "concern\tburden\tsoy una carga para todos",
         "none\t-\tme muero de risa",
     ]
-    # The model learnt from both languages: Spanish in an English conversation is read too.
-    english = screen(tmp_path, ["me quiero morir"])
-    assert not english.stdout.decode().startswith("none")
+    # The model learnt from both languages: Spanish in an English conversation is read too
+    # (a message of a few words is left to the phrases of English, which do not know it).
+    english = screen(tmp_path, ["me quiero morir", "ya no aguanto más, hoy me quiero morir"])
+    lines = english.stdout.decode("utf-8").splitlines()
+    assert lines[0].startswith("none") and not lines[1].startswith("none")
 
 
 def test_explain_adds_how_the_screen_read_each_line(tmp_path: Path) -> None:
@@ -124,6 +126,12 @@ def test_train_screen_refuses_a_broken_corpus_and_writes_nothing(tmp_path: Path)
         done = train(tmp_path, name, "--out", str(out))
         assert done.returncode == 2
         assert said in done.stderr
+    (tmp_path / "en_bytes.tsv").write_bytes(b"none\t-\tx\t\xff\xfe\n")
+    done = train(tmp_path, "en_bytes.tsv", "--out", str(out))
+    assert done.returncode == 2 and "en_bytes.tsv: not UTF-8" in done.stderr
+    (tmp_path / "en_one.tsv").write_text("urgent\tsuicide\tx\trope\nnone\t-\tx\tbus\n", "utf-8")
+    done = train(tmp_path, "en_one.tsv", "--out", str(out))
+    assert done.returncode == 2 and "one corpus file cannot set the threshold" in done.stderr
     done = train(tmp_path, "en_bad.tsv", "--false-alarms", "1.5", "--out", str(out))
     assert done.returncode == 2 and "--false-alarms" in done.stderr
     assert not out.exists()

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from bot.domain.screen_model import TextModel
+from bot.domain.screen_model import MODEL_MIN_WORDS, TextModel
 from bot.domain.texts import supported_language
 
 FALLBACK_LANGUAGE = "en"
@@ -1110,6 +1110,15 @@ def message_words(text: str) -> tuple[str, ...]:
     return _model_words(_normalised(text))
 
 
+def message_sentences(text: str) -> list[tuple[str, ...]]:
+    """A message's sentences as the model reads them."""
+    return _sentences(_normalised(text))
+
+
+def _sentences(normalised: str) -> list[tuple[str, ...]]:
+    return [words for part in normalised.split(_BREAK) if (words := _model_words(part))]
+
+
 def _model_words(normalised: str) -> tuple[str, ...]:
     """Words, letters spaced out joined up, digits inside words as letters; no sentence
     marks."""
@@ -1224,25 +1233,27 @@ class SafetyScreen:
             return self._phrases(normalised, codes)
         words = _model_words(normalised)
         model = self._model
-        score = model.score(words)
+        score, stretch = model.best_stretch(words)
         # The model knows what ordinary talk looks like only in the languages it learnt;
         # in another, the programme's phrases decide (and the model may still flag).
         learnt = codes[0] in model.languages
-        if learnt and score < min(model.floor, model.urgent_floor):
-            return None  # plainly ordinary: a phrase here is talk about the subject
         found = self._phrases(normalised, codes)
+        if len(words) < MODEL_MIN_WORDS:
+            return found  # too few words for the model to judge: the phrases decide
         if score >= model.threshold:
             if found is not None:
                 return found  # the phrase's category says more than the model's guess
-            category = model.category(words)
+            category = model.category(stretch)
             return SafetyMatch(category, self.level_of(category))
         if found is None or not learnt:
             return found
-        return (
-            found
-            if score >= (model.urgent_floor if found.level == "urgent" else model.floor)
-            else None
-        )
+        # A phrase stands unless the model reads the message, and each of its sentences on
+        # its own, as plainly ordinary: talk about the subject. (An ordinary sentence before
+        # "I want to kill myself" must not quiet it.)
+        floor = model.urgent_floor if found.level == "urgent" else model.floor
+        if score >= floor or model.sentence_score(_sentences(normalised)) >= floor:
+            return found
+        return None
 
     def explain(self, text: str, language: str) -> str:
         """How the screen read a message (for `python -m bot screen --explain`): the model's

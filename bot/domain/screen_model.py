@@ -30,6 +30,10 @@ _GRAM_SIZES = (3, 4, 5)
 _WINDOW = 24
 _STEP = _WINDOW // 2
 FORMAT_VERSION = 2
+# A message shorter than this is too little for the model to judge: "no", "me again",
+# "same as always" are everyday replies it could flag, "feeling really suicidal today" one it
+# could wave through. The phrases alone decide on these.
+MODEL_MIN_WORDS = 5
 # The commonest words of the corpus, whose whole weight (with their letter groups) the
 # file holds ready, so that most words of a long message cost one look-up.
 COMMON_WORDS = 10_000
@@ -163,8 +167,13 @@ class TextModel:
 
     def score(self, words: Sequence[str]) -> float:
         """The highest crisis probability over the message and its stretches."""
+        return self.best_stretch(words)[0]
+
+    def best_stretch(self, words: Sequence[str]) -> tuple[float, Sequence[str]]:
+        """The highest crisis probability over the message and its stretches, and the
+        words of the stretch that has it (what the category is read from)."""
         if not words:
-            return 0.0
+            return 0.0, words
         weights = self.weights
         # Per word: the weight its features add and how many there are, summed from the
         # start, so each stretch is a difference of two sums.
@@ -186,11 +195,15 @@ class TextModel:
             totals.append(total)
             counts.append(count)
             previous = word
-        best = max(
-            (totals[end] - totals[start]) / math.sqrt(counts[end] - counts[start])
+        best, start, end = max(
+            ((totals[end] - totals[start]) / math.sqrt(counts[end] - counts[start]), start, end)
             for start, end in _spans(len(words))
         )
-        return sigmoid(self.bias + best)
+        return sigmoid(self.bias + best), words[start:end]
+
+    def sentence_score(self, sentences: Iterable[Sequence[str]]) -> float:
+        """The highest score of a message's sentences, each read on its own."""
+        return max((self.score(sentence) for sentence in sentences), default=0.0)
 
     def category(self, words: Sequence[str]) -> str:
         """The likeliest category for a message already read as crisis."""
@@ -254,8 +267,19 @@ class TextModel:
             packed = _unpacked(data["category_weights"], len(rows) * len(categories))
             common = data["common"].split("\n") if data["common"] else []
             category_bias = [float(value) for value in data["category_bias"]]
-            if len(category_bias) != len(categories):
-                raise ValueError("one category bias per category")
+            if not categories or len(category_bias) != len(categories):
+                raise ValueError("one category bias per category, at least one category")
+            if not isinstance(data["languages"], list):
+                raise ValueError("languages must be a list")
+            keys = ("bias", "threshold", "floor", "urgent_floor")
+            decisions = [float(data[key]) for key in keys]
+            common_weights = _unpacked(data["common_weights"], len(common))
+            # A NaN or an infinity anywhere makes its sum one too (a quick test in C).
+            sums = (sum(decisions), sum(category_bias), sum(weights), sum(packed))
+            if not all(math.isfinite(value) for value in (*sums, sum(common_weights))):
+                raise ValueError("a weight or threshold that is not a finite number")
+            if not all(0.0 <= value <= 1.0 + 1e-6 for value in decisions[1:]):
+                raise ValueError("thresholds must be between 0 and 1")
             return cls(
                 bias=float(data["bias"]),
                 weights=dict(zip(names, weights, strict=True)),
@@ -268,9 +292,7 @@ class TextModel:
                 category_weights=packed,
                 corpus=str(data.get("corpus", "")),
                 languages=[str(code) for code in data["languages"]],
-                common=dict(
-                    zip(common, _unpacked(data["common_weights"], len(common)), strict=True)
-                ),
+                common=dict(zip(common, common_weights, strict=True)),
             )
         except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as error:
             raise ValueError(f"{source}: not a screen model ({error})") from error

@@ -23,8 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.domain.safety import SafetyScreen, message_words
-from bot.domain.screen_model import COMMON_WORDS, TextModel, features, sigmoid
+from bot.domain.safety import SafetyScreen, message_sentences, message_words
+from bot.domain.screen_model import COMMON_WORDS, MODEL_MIN_WORDS, TextModel, features, sigmoid
 
 LEVELS = ("urgent", "concern", "none")
 # Weights smaller than this change no decision; leaving them out keeps the file small and
@@ -76,7 +76,13 @@ def read_corpus(path: Path, categories: Iterable[str], language: str = "en") -> 
     """The labelled messages of one file; a line that breaks the format is an error."""
     known = set(categories)
     rows: list[Labelled] = []
-    for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as error:
+        raise CorpusError(
+            f"{path}: not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.split("\t")
@@ -150,7 +156,8 @@ def lowest_threshold(benign: Sequence[float], false_alarms: float) -> float:
     allowed = int(false_alarms * len(ordered))
     if allowed >= len(ordered):
         return 0.0
-    return min(1.0, ordered[allowed] + 1e-6)
+    # Just above the first score that may not be flagged (ties with it are not flagged).
+    return ordered[allowed] + 1e-9
 
 
 def lowest_floor(
@@ -160,13 +167,12 @@ def lowest_floor(
     (score, phrase found) are flagged below the threshold; and how many it flags."""
     floor = threshold
     flagged = 0
-    for score, _ in sorted(
-        ((score, phrase) for score, phrase in benign if phrase and score < threshold),
-        reverse=True,
-    ):
-        if flagged + 1 > allowed:
+    # Scores tied with each other come in together or not at all.
+    counts = Counter(score for score, phrase in benign if phrase and score < threshold)
+    for score in sorted(counts, reverse=True):
+        if flagged + counts[score] > allowed:
             break
-        flagged += 1
+        flagged += counts[score]
         floor = score
     return floor, flagged
 
@@ -183,21 +189,52 @@ def _folds(rows: Sequence[Labelled], sources: Sequence[str]) -> list[set[str]]:
     return folds if len(folds) > 1 else []
 
 
-def choose(
-    ordinary: Sequence[tuple[float, str | None]], false_alarms: float
-) -> tuple[float, float, float]:
-    """Threshold, urgent floor and floor from scores of ordinary messages never learnt
-    from, each with the level of the phrase found in it (or None): the model alone may flag
-    MODEL_SHARE of the false alarms allowed; urgent phrases it scores lower may flag what
-    is left, then concern phrases the rest."""
+@dataclass(frozen=True)
+class Reading:
+    """How the bot reads one message: the model's score, the best of that and its
+    sentences' (what a phrase is weighed against), the level of the phrase found (or
+    None), whether it is long enough for the model to flag alone."""
+
+    score: float
+    best: float
+    phrase: str | None
+    enough: bool
+
+    def flagged(self, threshold: float, urgent_floor: float, floor: float) -> bool:
+        if not self.enough:
+            return self.phrase is not None
+        if self.phrase is None:
+            return self.score >= threshold
+        return self.score >= threshold or self.best >= (
+            urgent_floor if self.phrase == "urgent" else floor
+        )
+
+
+def read_as_the_bot(model: TextModel, screen: SafetyScreen, row: Labelled) -> Reading:
+    """A corpus message read as SafetyScreen reads it (its phrases, then the model)."""
+    words = message_words(row.text)
+    score = model.score(words)
+    best = max(score, model.sentence_score(message_sentences(row.text)))
+    return Reading(score, best, _phrase_level(screen, row), len(words) >= MODEL_MIN_WORDS)
+
+
+def choose(ordinary: Sequence[Reading], false_alarms: float) -> tuple[float, float, float]:
+    """Threshold, urgent floor and floor from ordinary messages never learnt from: the
+    model alone may flag MODEL_SHARE of the false alarms allowed; urgent phrases it scores
+    lower may flag what is left, then concern phrases the rest."""
     allowed = int(false_alarms * len(ordinary))
-    threshold = lowest_threshold([score for score, _ in ordinary], false_alarms * MODEL_SHARE)
-    left = max(0, allowed - sum(score >= threshold for score, _ in ordinary))
+    own = [reading.score if reading.enough else 0.0 for reading in ordinary]
+    threshold = lowest_threshold(own, false_alarms * MODEL_SHARE)
+    flagged = [reading.flagged(threshold, 2.0, 2.0) for reading in ordinary]
+    left = max(0, allowed - sum(flagged))
+    quiet = [reading for reading, flag in zip(ordinary, flagged, strict=True) if not flag]
     urgent_floor, used = lowest_floor(
-        [(score, level == "urgent") for score, level in ordinary], threshold, left
+        [(reading.best, reading.phrase == "urgent") for reading in quiet], threshold, left
     )
     floor, _ = lowest_floor(
-        [(score, level == "concern") for score, level in ordinary], threshold, left - used
+        [(reading.best, reading.phrase == "concern") for reading in quiet],
+        threshold,
+        left - used,
     )
     return threshold, urgent_floor, floor
 
@@ -210,8 +247,7 @@ def calibrate_model(
 ) -> None:
     """Set a model's threshold and floors again on ordinary messages it never learnt from."""
     model.threshold, model.urgent_floor, model.floor = choose(
-        [(model.score(message_words(row.text)), _phrase_level(screen, row)) for row in ordinary],
-        false_alarms,
+        [read_as_the_bot(model, screen, row) for row in ordinary], false_alarms
     )
 
 
@@ -250,46 +286,20 @@ def train(
     model's scores of those."""
     found = [features(message_words(row.text)) for row in rows]
     labels = [row.level != "none" for row in rows]
-    phrases = [_phrase_level(screen, row) for row in rows]
-    sources = sorted({row.source for row in rows})
-    scores = [0.0] * len(rows)
-    for fold in _folds(rows, sources):
+    folds = _folds(rows, sorted({row.source for row in rows}))
+    if not folds and not calibration:
+        raise CorpusError(
+            "one corpus file cannot set the threshold: give two files or more (each file is"
+            " scored by a model learnt from the others), or --calibrate files"
+        )
+    readings: dict[int, Reading] = {}
+    for fold in folds:
         others = [i for i, row in enumerate(rows) if row.source not in fold]
         learnt = _scorer(fit([(found[i], labels[i]) for i in others]))
         for index, row in enumerate(rows):
             if row.source in fold:
-                scores[index] = learnt.score(message_words(row.text))
+                readings[index] = read_as_the_bot(learnt, screen, row)
     whole = fit(list(zip(found, labels, strict=True)))
-    if calibration:
-        scorer = _scorer(whole)
-        ordinary = [
-            (scorer.score(message_words(row.text)), _phrase_level(screen, row))
-            for row in calibration
-            if row.level == "none"
-        ]
-    else:
-        ordinary = [(scores[i], phrases[i]) for i in range(len(rows)) if not labels[i]]
-    threshold, urgent_floor, floor = choose(ordinary, false_alarms)
-    outcomes = []
-    for source in sources:
-        mine = [i for i, row in enumerate(rows) if row.source == source]
-
-        def flags(i: int) -> bool:
-            return (
-                scores[i] >= threshold
-                or (phrases[i] == "urgent" and scores[i] >= urgent_floor)
-                or (phrases[i] == "concern" and scores[i] >= floor)
-            )
-
-        outcomes.append(
-            Outcome(
-                source,
-                crisis=sum(labels[i] for i in mine),
-                caught=sum(labels[i] and flags(i) for i in mine),
-                benign=sum(not labels[i] for i in mine),
-                flagged=sum(not labels[i] and flags(i) for i in mine),
-            )
-        )
     crisis = [i for i, row in enumerate(rows) if row.category]
     # A feature of a single crisis message says nothing about its kind in general.
     seen = Counter(feature for i in crisis for feature in set(found[i]))
@@ -307,9 +317,8 @@ def train(
     model = TextModel(
         bias=whole.bias,
         weights={key: value for key, value in whole.weights.items() if abs(value) >= PRUNE},
-        threshold=threshold,
-        floor=floor,
-        urgent_floor=urgent_floor,
+        threshold=1.0,
+        floor=1.0,
         categories=categories,
         category_bias=[kind.bias for kind in kinds],
         category_features=category_features,
@@ -318,4 +327,27 @@ def train(
     )
     counted = Counter(word for row in rows for word in message_words(row.text))
     model.keep_ready(word for word, _ in counted.most_common(COMMON_WORDS))
+    # Set on the model as the bot will use it (weights pruned and stored as floats).
+    if calibration:
+        calibrate_model(
+            model, screen, [row for row in calibration if row.level == "none"], false_alarms
+        )
+    else:
+        ordinary = [reading for i, reading in readings.items() if not labels[i]]
+        model.threshold, model.urgent_floor, model.floor = choose(ordinary, false_alarms)
+    outcomes = []
+    for source in sorted({rows[i].source for i in readings}):
+        mine = [i for i in readings if rows[i].source == source]
+        flags = {
+            i: readings[i].flagged(model.threshold, model.urgent_floor, model.floor) for i in mine
+        }
+        outcomes.append(
+            Outcome(
+                source,
+                crisis=sum(labels[i] for i in mine),
+                caught=sum(labels[i] and flags[i] for i in mine),
+                benign=sum(not labels[i] for i in mine),
+                flagged=sum(not labels[i] and flags[i] for i in mine),
+            )
+        )
     return model, outcomes

@@ -14,6 +14,7 @@ from bot.domain.screen_model import TextModel, _feature_count, features, sigmoid
 from bot.domain.screen_training import (
     CorpusError,
     Labelled,
+    Reading,
     choose,
     corpus_digest,
     fit,
@@ -116,6 +117,11 @@ def test_the_file_keeps_every_weight_and_decision(tmp_path: Path) -> None:
         lambda data: data.pop("threshold"),
         lambda data: data.update(category_bias=[1.0]),
         lambda data: data.pop("languages"),
+        lambda data: data.update(bias=float("nan")),
+        lambda data: data.update(threshold=1.5),
+        lambda data: data.update(urgent_floor=-0.1),
+        lambda data: data.update(categories=[], category_bias=[], category_weights=""),
+        lambda data: data.update(languages="en"),
     ],
 )
 def test_a_spoilt_model_file_stops_the_start_naming_the_file(tmp_path: Path, spoil) -> None:  # type: ignore[no-untyped-def]
@@ -140,8 +146,26 @@ def test_the_model_flags_what_no_phrase_names_with_its_own_category() -> None:
     found = screen.screen("sorted out who takes the dog", "en")
     assert found is not None
     assert (found.category, found.level) == ("burden", "concern")
-    found = screen.screen("the rope is ready", "en")
+    found = screen.screen("the rope is ready for tonight", "en")
     assert found is not None and (found.category, found.level) == ("suicide", "urgent")
+
+
+def test_a_few_words_are_left_to_the_phrases_both_ways() -> None:
+    screen = screen_with(model({"me": 40.0, "again": 40.0, "today": -60.0}))
+    assert screen.screen("me again", "en") is None  # the model would flag it
+    found = screen.screen("feeling really suicidal today", "en")  # the model would not
+    assert found is not None and found.level == "urgent"
+
+
+def test_an_ordinary_sentence_before_a_phrase_does_not_quiet_it() -> None:
+    weighted = model({"work": -30.0, "car": -30.0, "kids": -30.0, "film": -60.0, "kill": 25.0})
+    weighted.urgent_floor = weighted.floor = 0.3
+    screen = screen_with(weighted)
+    text = "we talked about work, the car and the kids. I want to kill myself"
+    found = screen.screen(text, "en")
+    assert found is not None and found.category == "suicide"
+    # In one sentence with the ordinary words, it is read as talk about the subject.
+    assert screen.screen("the film where he says I want to kill myself", "en") is None
 
 
 def test_a_phrase_decides_between_floor_and_threshold_and_names_the_category() -> None:
@@ -211,19 +235,30 @@ def test_the_threshold_keeps_false_alarms_within_the_share_asked() -> None:
     threshold = lowest_threshold(benign, 0.1)  # one of ten may be flagged
     assert sum(score >= threshold for score in benign) == 1
     assert lowest_threshold(benign, 0.0) > 0.9
-    # Phrases may use what is left: two more at most, the highest scores first.
-    with_phrases = [(0.9, False), (0.7, True), (0.6, True), (0.5, True), (0.1, False)] + [
-        (0.0, False)
-    ] * 5
-    assert lowest_floor(with_phrases, threshold=0.85, allowed=2) == (0.6, 2)
-    assert lowest_floor(with_phrases, threshold=0.85, allowed=0) == (0.85, 0)
-    # Urgent phrases first, concern phrases with what is left; the model's own share first.
-    ordinary = [(0.99, None), (0.98, None), (0.97, None), (0.5, "urgent"), (0.4, "concern")]
-    ordinary += [(0.0, None)] * 35
+    # Ties are flagged together or not at all: never more than allowed.
+    assert sum(score >= lowest_threshold([1.0] * 10, 0.1) for score in [1.0] * 10) == 0
+    tied = [(0.9, False), (0.5, True), (0.5, True), (0.4, True)] + [(0.0, False)] * 6
+    assert lowest_floor(tied, threshold=0.85, allowed=1) == (0.85, 0)
+    assert lowest_floor(tied, threshold=0.85, allowed=2) == (0.5, 2)
+    assert lowest_floor(tied, threshold=0.85, allowed=3) == (0.4, 3)
+
+
+def reading(score: float, phrase: str | None = None, best: float | None = None) -> Reading:
+    return Reading(score, score if best is None else best, phrase, enough=True)
+
+
+def test_urgent_phrases_get_what_the_model_leaves_then_concern_phrases() -> None:
+    ordinary = [reading(0.99), reading(0.98), reading(0.97)]
+    ordinary += [reading(0.5, "urgent"), reading(0.4, "concern", best=0.45)]
+    ordinary += [reading(0.0)] * 35
     threshold, urgent_floor, floor = choose(ordinary, false_alarms=0.1)  # 4 of 40
     assert 0.5 < threshold < 0.97  # the model's own 3
     assert (urgent_floor, floor) == (0.5, threshold)  # the 4th: the urgent phrase
-    assert choose(ordinary, false_alarms=0.125)[1:] == (0.5, 0.4)  # 5: the concern too
+    # 5: the concern phrase too, weighed by its best sentence.
+    assert choose(ordinary, false_alarms=0.125)[1:] == (0.5, 0.45)
+    # A short message: the phrase alone decides, whatever the score.
+    short = Reading(0.0, 0.0, "urgent", enough=False)
+    assert short.flagged(0.9, 0.9, 0.9) and not Reading(1.0, 1.0, None, False).flagged(0, 0, 0)
 
 
 def test_learning_reports_each_file_scored_by_a_model_learnt_without_it() -> None:

@@ -242,7 +242,7 @@ async def test_crisis_shows_the_lines_to_anyone_without_writing_anything(bot: Ha
 async def test_the_crisis_reply_starts_with_the_person_then_the_step_then_the_lines(
     bot: Harness,
 ) -> None:
-    await urgent(bot, "this movie makes me want to die lol")
+    await urgent(bot, "honestly I just want to die tonight, I cannot do this")
     reply_text = next(
         m.text or ""
         for m in bot.api.sent_to(ALEX)
