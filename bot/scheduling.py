@@ -40,7 +40,7 @@ async def tick(found: Services) -> None:
     await found.digests.tick()
     await found.escalations.tick()
     await found.report.tick()
-    await checkpoint(found.db)
+    await checkpoint(found.db, found.log_copier)
     log.debug("tick.done", ms=round((time.perf_counter() - started) * 1000, 1))
 
 
@@ -57,6 +57,8 @@ async def job_checkin_tick(context: Context) -> None:
             await context.job.data.after_tick(found, context.bot)
     except (Exception, asyncio.CancelledError) as error:
         _one_line_or_raise(context, "tick.failed", error)
+    finally:
+        context.bot_data.ticked.set()
 
 
 async def job_retention(context: Context) -> None:
@@ -66,9 +68,16 @@ async def job_retention(context: Context) -> None:
     failing), without a line a second."""
     found = services(context)
     try:
-        await found.relay.tidy(found.retention)
+        await retention_step(found)
     except (Exception, asyncio.CancelledError) as error:
         _one_line_or_raise(context, None, error)
+
+
+async def retention_step(found: Services) -> None:
+    """The next batch of the purge under way, if any; then the write-ahead log is copied
+    into the file outside the lock (bot.storage.checkpoint), whoever wrote to it."""
+    await found.relay.tidy(found.retention)
+    await found.log_copier.copy()
 
 
 def _one_line_or_raise(

@@ -36,6 +36,7 @@ from bot.services.report import Reports
 from bot.services.transfers import Transfers
 from bot.services.unreachable import Unreachable
 from bot.storage.audit import AuditRepository
+from bot.storage.checkpoint import LogCopier
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.escalations import EscalationRepository
@@ -81,6 +82,7 @@ class Services:
     escalations: Escalations
     sender: Sender | None
     report: Reports
+    log_copier: LogCopier
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock, bot: Bot | None = None) -> Services:
@@ -227,10 +229,12 @@ class Services:
                 admin_ids=settings.admin_ids,
                 weekly=settings.report_weekly,
             ),
+            log_copier=LogCopier(settings.database_path),
         )
 
     async def start(self) -> None:
-        """Start sending."""
+        """Start copying the write-ahead log aside (bot.storage.checkpoint), and sending."""
+        await self.log_copier.start(self.db)
         if self.sender is not None:
             await self.sender.start()
 
@@ -241,4 +245,5 @@ class Services:
 
     async def close(self) -> None:
         """Close the database."""
+        await self.log_copier.close()
         await self.db.close()

@@ -26,7 +26,7 @@ PURGE_EVERY = timedelta(days=1)
 # A batch deletes this many rows: each row changes pages of indexes ordered by client
 # (spread all over the file), so a batch's cost grows with its rows; see bench_aged for
 # what one takes against the 10 ms any one statement may hold the database.
-BATCH_ROWS = 100
+BATCH_ROWS = 25
 
 
 class Purge:
