@@ -52,7 +52,11 @@ async def job_checkin_tick(context: Context) -> None:
     started = time.perf_counter()
     try:
         await tick(found)
-        metrics.tick_took(time.perf_counter() - started)
+        took = time.perf_counter() - started
+        metrics.tick_took(took)
+        if not context.bot_data.ticked.is_set():
+            # After a start: what came due while the bot was down has been queued.
+            log.info("tick.first_done", ms=round(took * 1000, 1))
         if context.job is not None and isinstance(context.job.data, Watch):
             await context.job.data.after_tick(found, context.bot)
     except (Exception, asyncio.CancelledError) as error:
