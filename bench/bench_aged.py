@@ -82,6 +82,10 @@ class Watch:
         assert ident is not None
         self._db_clock = time.pthread_getcpuclockid(ident)
 
+    def forget_thread(self) -> None:
+        """The database's thread has ended (its clock can no longer be read)."""
+        self._db_clock = None
+
     def cpu(self) -> float:
         """CPU seconds of this (the loop's) thread and the database's so far."""
         own = time.thread_time()
@@ -179,6 +183,7 @@ async def run_size(workdir: Path, label: str, clients: int, days: int) -> list[F
     statements = list(watch.statements)
     statement_cpu = list(watch.statement_cpu)
     await services.close()
+    watch.forget_thread()
     size_purged = _file_size(path)
     sizes_after, free_after = await _more_days(path, population, clock.now())
     per_day = size_before / clients / max(days, 1)
