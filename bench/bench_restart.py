@@ -131,6 +131,7 @@ async def _one_run(workdir: Path, population: Population, run: int) -> dict[str,
             at = time.perf_counter() - started
             if "event=bot.started" in line:
                 found["started"] = at
+                found["started_cpu"] = _cpu_seconds(process.pid)
             elif "event=checkins.tick" in line and "checkins" not in found:
                 found["checkins"] = at
                 found["checkins_ms"] = float(_MS.findall(line)[0])
@@ -162,6 +163,7 @@ async def restart(workdir: Path, quick: bool) -> list[Figure]:
     figures = [exactly("runs", len(runs), "runs", RUNS)]
     for key, name, unit, scale in (
         ("started", "process start to bot.started", "s", 1.0),
+        ("started_cpu", "bot process CPU from start to bot.started", "s", 1.0),
         ("done", "process start to first tick done", "s", 1.0),
         ("checkins_ms", "first tick: check-in part", "ms", 1.0),
         ("done_ms", "first tick: whole", "ms", 1.0),
