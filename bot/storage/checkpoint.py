@@ -48,10 +48,10 @@ class LogCopier:
         self._one_at_a_time = asyncio.Lock()
 
     async def start(self, db: Database) -> None:
-        """From now on, commits on `db` never copy the log themselves: this does."""
+        """From now on, commits on `db` never copy the log themselves: this does (from the
+        jobs, not here: a start never waits for a long log left by a crash)."""
         async with db.autocommit():
             await db.write("PRAGMA wal_autocheckpoint=0")
-        await self.copy()
 
     async def copy(self) -> None:
         """Copy what the log holds into the file, as far as readers allow."""
