@@ -65,7 +65,9 @@ class LogCopier:
                         f"{self._path.resolve().as_uri()}?mode=rw", uri=True, isolation_level=None
                     )
                     await self._connection.execute("PRAGMA busy_timeout=0")
-                await self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                # Fetched to the end: a statement left open would hold a read on the log,
+                # and the tick's TRUNCATE would then never empty it.
+                await self._connection.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
             except sqlite3.Error:
                 pass
 
