@@ -57,6 +57,7 @@ from bot.domain.rhythm import Cadence, zone
 from bot.domain.texts import Texts
 from bot.services.base import ScheduleContext
 from bot.services.checkins import CheckIns, TickReport
+from bot.storage.checkpoint import LogCopier
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database, from_db, to_db
 from bot.storage.outbox import OutboxRepository
@@ -113,6 +114,12 @@ async def ours(workdir: Path, quick: bool) -> list[Figure]:
 
     started = time.perf_counter()
     db = await Database.open(path)
+    # As the running bot: commits never copy the log themselves; a connection of its own
+    # does, every second (bot.scheduling.retention_step), on its own thread.
+    copier = LogCopier(path)
+    await copier.start(db)
+    copying = asyncio.create_task(_copy_every_second(copier))
+    db_clock = time.pthread_getcpuclockid(_thread_id(db))
     checkins = CheckIns(
         ScheduleContext(
             db,
@@ -144,15 +151,19 @@ async def ours(workdir: Path, quick: bool) -> list[Figure]:
     clock.set(population.storm_at)
     async with StallMonitor() as storm_monitor:
         before, cpu_before = time.perf_counter(), time.thread_time()
+        db_cpu_before = time.clock_gettime(db_clock)
         storm = await checkins.tick()
         storm_seconds = time.perf_counter() - before
         storm_cpu = time.thread_time() - cpu_before
+        storm_db_cpu = time.clock_gettime(db_clock) - db_cpu_before
     async with db.transaction() as conn:
         cursor = await conn.execute("SELECT count(*) FROM outbox")
         row = await cursor.fetchone()
         await cursor.close()
     queued = 0 if row is None else int(row[0])
     round_trip = await _round_trip_seconds(db)
+    copying.cancel()
+    await copier.close()
     await db.close()
     peak = peak_memory_mb()
     del application  # alive until here, so that peak memory counts it
@@ -167,12 +178,27 @@ async def ours(workdir: Path, quick: bool) -> list[Figure]:
         exactly("storm: clients claimed", _handled(storm), "clients", population.storm),
         at_most("storm tick", storm_seconds, "s", STORM_SECONDS),
         info("storm tick, CPU of the event-loop thread", storm_cpu, "s"),
+        info("storm tick, CPU of the database thread", storm_db_cpu, "s"),
         at_most("storm tick, worst stall", storm_monitor.worst_ms, "ms", STALL_MS),
         info("storm: check-ins / offers queued", storm.checkins + storm.offers, "messages"),
         info("outbox rows after the storm", queued, "rows"),
         info("memory after imports + Application", baseline, "MB"),
         at_most("peak memory", peak, "MB", PEAK_MB),
     ]
+
+
+async def _copy_every_second(copier: LogCopier) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        while True:
+            await asyncio.sleep(1)
+            await copier.copy()
+
+
+def _thread_id(db: Database) -> int:
+    """The database's worker thread (aiosqlite's), for its CPU clock."""
+    ident = db._connection._thread.ident
+    assert ident is not None
+    return ident
 
 
 async def _round_trip_seconds(db: Database) -> float:

@@ -16,7 +16,6 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import FrameType
 from typing import TypeAlias
@@ -24,7 +23,6 @@ from typing import TypeAlias
 from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
-from bot.backup import BackupError, backup, prune
 from bot.config import (
     CONFIG_DIR,
     ConfigError,
@@ -41,7 +39,6 @@ from bot.health import check_health
 from bot.logs import redact_urls, setup_logging
 from bot.report.cli import add_report_command, report_command
 from bot.restore import RestoreError, hold_run_lock, restore
-from bot.scaffold import ScaffoldError, scaffold
 from bot.screen_cli import add_screen_commands, screen_command, train_command
 from bot.services.admin import AUDIT_DEFAULT, AUDIT_MAX
 from bot.services.container import Services
@@ -72,15 +69,34 @@ def _command(commands: Commands, name: str, summary: str) -> argparse.ArgumentPa
 
 
 def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("porchlight")
     except PackageNotFoundError:  # run from a checkout that was never installed
         return "unknown"
 
 
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked: importlib.metadata slows every start-up."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        print(f"porchlight {_version()}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="porchlight", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"porchlight {_version()}")
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _command(
         commands,
@@ -422,6 +438,8 @@ def _serve_metrics(settings: Settings) -> bool:
 
 def _backup(settings: Settings, path: str, force: bool, keep: int | None = None) -> int:
     """Copy the database with SQLite's online backup; the bot may keep running."""
+    from bot.backup import BackupError, backup, prune
+
     into_folder = path.endswith("/") or Path(path).is_dir()
     if keep is not None and not into_folder:
         print("--keep works with a folder: end the path with /", file=sys.stderr)
@@ -466,6 +484,8 @@ def _health(settings: Settings) -> int:
 
 def _init(folder: Path) -> int:
     """A folder to run a bot from, with its own .env and config/."""
+    from bot.scaffold import ScaffoldError, scaffold
+
     try:
         scaffold(folder)
     except ScaffoldError as error:

@@ -51,6 +51,8 @@ POOL_TIMEOUT_SECONDS = 1.0
 # exits anyway: a database call stuck on a lock or a hung disk must not hold it up, and
 # Docker kills after 10 s. SQLite's journal makes an exit mid-write safe.
 STOP_GRACE_SECONDS = 8.0
+# The menus wait for the first tick at most this long (a first tick stuck on the database).
+MENUS_WAIT_SECONDS = 60.0
 
 
 def build_application(
@@ -67,6 +69,7 @@ def build_application(
     # The transports report each answer; the tick writes the heartbeat (bot.health).
     watch = Watch(Pulse(), gauges=settings.metrics_port is not None)
     lag_watcher: list[asyncio.Task[None]] = []
+    setting_menus: list[asyncio.Task[None]] = []
 
     async def post_init(application: PorchlightApp) -> None:
         runtime: Runtime = application.bot_data
@@ -85,12 +88,14 @@ def build_application(
         # What a crash left unhandled goes first; from now on every message is kept.
         await runtime.services.relay.replay()
         inbox.keep_with(runtime.services.relay.keep)
-        # Menus are settings, not messages: set directly; a refusal never stops the start.
-        await set_menus(application.bot, runtime.services)
         # Everything built so far lives as long as the bot: keep the collector from
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()
         start_tick(application, settings.checkin_tick_seconds, watch)
+        # Menus are settings, not messages, and Telegram keeps them between starts: they
+        # are set after the first tick (one call per specialist, 300 calls at 100,000
+        # clients), so that the check-ins that came due while the bot was down go first.
+        setting_menus.append(asyncio.create_task(_menus_after_first_tick(application)))
         if settings.metrics_port is not None:  # `run` serves them (bot.metrics.serve)
             lag_watcher.append(asyncio.create_task(metrics.watch_loop_lag()))
         if await runtime.services.escalations.nowhere_to_go():
@@ -132,6 +137,8 @@ def build_application(
             _exit_after(stop_grace)
 
     async def post_stop(application: PorchlightApp) -> None:
+        for task in setting_menus:  # before the bot's session closes under it
+            task.cancel()
         await application.bot_data.services.stop()
 
     async def post_shutdown(application: PorchlightApp) -> None:
@@ -141,7 +148,7 @@ def build_application(
             _exit_after(stop_grace)
         # When starting failed after post_init (a webhook port in use), PTB skips post_stop:
         # stop sending before the database closes (stopping twice is harmless).
-        for task in lag_watcher:
+        for task in [*lag_watcher, *setting_menus]:
             task.cancel()
         for task in watching:
             task.cancel()
@@ -189,6 +196,19 @@ def build_application(
         application.bot_data.exit_after = _exit_after
     register(application)
     return application
+
+
+async def _menus_after_first_tick(application: PorchlightApp) -> None:
+    """Set everyone's menu once the first tick has ended (or after MENUS_WAIT_SECONDS);
+    a refusal or a failing database never stops the bot."""
+    runtime: Runtime = application.bot_data
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(runtime.ticked.wait(), MENUS_WAIT_SECONDS)
+    try:
+        await set_menus(application.bot, runtime.services)
+    except Exception as error:  # without menus the bot still works; the next start retries
+        reason = fault_text(error) if is_storage_fault(error) else type(error).__name__
+        log.warning("menu.not_set", error=reason)
 
 
 def _transport(

@@ -15,6 +15,7 @@ and the user and password of every URL (a proxy's, in an error that quotes it).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -238,8 +239,34 @@ class DropReceivedData(logging.Filter):
         return True
 
 
+class JobCancelledQuietly(logging.Filter):
+    """A job the JobQueue cancels as the bot stops (a tick still waiting on a locked
+    database) is one INFO line, not APScheduler's error with a traceback: PTB awaits the
+    job through asyncio.shield, so the cancel reaches APScheduler, not the job's own
+    handler (bot.scheduling), and the one line a stopping bot prints must stay the only
+    one. Any other exception a job raises keeps its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite a cancelled job's record; leave every other one as it is."""
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, asyncio.CancelledError):
+            record.msg = "event=job.stopped error=CancelledError stopping=True"
+            record.args = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+# APScheduler's executor logs "Job ... raised an exception" here.
+_JOB_ERRORS = "apscheduler.executors.default"
+
+
 def hold_back_libraries() -> None:
     """Keep other libraries from logging message content or the token."""
+    jobs = logging.getLogger(_JOB_ERRORS)
+    if not any(isinstance(f, JobCancelledQuietly) for f in jobs.filters):
+        jobs.addFilter(JobCancelledQuietly())
     for name, floor in _LIBRARY_FLOORS.items():
         library = logging.getLogger(name)
         library.setLevel(max(library.getEffectiveLevel(), floor))

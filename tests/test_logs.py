@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -242,3 +243,24 @@ async def test_what_getupdates_cannot_read_is_logged_without_the_words(
     )
     assert line.exc_info is None
     assert "51c9" not in caplog.text
+
+
+def test_a_job_cancelled_as_the_bot_stops_is_one_info_line_and_other_errors_keep_theirs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    hold_back_libraries()  # as build_application does
+    jobs = logging.getLogger("apscheduler.executors.default")
+    with caplog.at_level(logging.INFO, logger="apscheduler.executors.default"):
+        for error in (asyncio.CancelledError(), RuntimeError("a bug")):
+            try:
+                raise error
+            except BaseException:
+                jobs.exception('Job "%s" raised an exception', "checkin-tick")
+    cancelled, bug = caplog.records
+    assert (cancelled.levelname, cancelled.getMessage(), cancelled.exc_info) == (
+        "INFO",
+        "event=job.stopped error=CancelledError stopping=True",
+        None,
+    )
+    assert "Traceback" not in caplog.text.split("\n")[0]
+    assert bug.levelname == "ERROR" and bug.exc_info is not None

@@ -26,6 +26,8 @@ class Runtime:
         self.stop_requested = asyncio.Event()
         # `run` ends the process this long after a stop began, stuck or not (bot.app).
         self.exit_after: Callable[[float], None] = _no_forced_exit
+        # Set once the first tick has ended (bot.scheduling): the menus wait for it (bot.app).
+        self.ticked = asyncio.Event()
 
 
 def _no_forced_exit(grace: float) -> None:

@@ -9,8 +9,6 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.domain.clock import SystemClock
-from bot.report.charts import ChartsUnavailable
-from bot.report.figures import PeriodError
 
 EXIT_FAILURE = 1
 DEFAULT_OUT = "./report.html"
@@ -40,6 +38,9 @@ def add_report_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 async def report_command(settings: Settings, args: argparse.Namespace) -> int:
     """Write the report; one line saying where, or one line saying why not."""
+    # Here, not at the top: every command line builds the parser that adds this command.
+    from bot.report.charts import ChartsUnavailable
+    from bot.report.figures import PeriodError
     from bot.services.container import Services
 
     if args.first and args.last and args.first > args.last:

@@ -37,6 +37,7 @@ from bot.services.team import Team, consent_version
 from bot.services.transfers import Transfers
 from bot.services.unreachable import Unreachable
 from bot.storage.audit import AuditRepository
+from bot.storage.checkpoint import LogCopier
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.escalations import EscalationRepository
@@ -84,6 +85,7 @@ class Services:
     sender: Sender | None
     report: Reports
     team: Team
+    log_copier: LogCopier
 
     @classmethod
     async def open(cls, settings: Settings, clock: Clock, bot: Bot | None = None) -> Services:
@@ -263,10 +265,12 @@ class Services:
                 weekly=settings.report_weekly,
             ),
             team=team,
+            log_copier=LogCopier(settings.database_path),
         )
 
     async def start(self) -> None:
-        """Start sending."""
+        """Start copying the write-ahead log aside (bot.storage.checkpoint), and sending."""
+        await self.log_copier.start(self.db)
         if self.sender is not None:
             await self.sender.start()
             self.team.start()
@@ -279,4 +283,5 @@ class Services:
 
     async def close(self) -> None:
         """Close the database."""
+        await self.log_copier.close()
         await self.db.close()

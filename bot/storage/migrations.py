@@ -502,6 +502,21 @@ async def m017_inbox_forwarded(conn: aiosqlite.Connection) -> None:
     await run_script(conn, "ALTER TABLE inbox ADD COLUMN forwarded INTEGER NOT NULL DEFAULT 0;")
 
 
+async def m018_specialist_lookups(conn: aiosqlite.Connection) -> None:
+    """Indexes for the two questions every tick asks of the specialists: whose away time
+    has ended, who gets a daily summary. Both read every specialist otherwise: 3,000 of
+    them at 1,000,000 clients, about 1.7 ms of every tick (bench_aged), growing with the
+    programme while the answer is nearly always a handful."""
+    await run_script(
+        conn,
+        """
+        CREATE INDEX specialists_away ON specialists(away_until) WHERE away = 1;
+        CREATE INDEX specialists_digest ON specialists(id)
+            WHERE active = 1 AND digest_at IS NOT NULL;
+        """,
+    )
+
+
 async def m019_team_topics(conn: aiosqlite.Connection) -> None:
     """team_topics: the team inbox's one forum topic per client (bot.services.team). The row
     is claimed before the topic is asked for, so two messages racing at start, or a restart
@@ -562,6 +577,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m015_retention_indexes,
     m016_events,
     m017_inbox_forwarded,
+    m018_specialist_lookups,
     m019_team_topics,
     m020_terms_accepted,
 )

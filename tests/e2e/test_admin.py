@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import pytest
 
+from bot import scheduling
 from bot.domain.models import Actor, ActorRole
 from bot.handlers.menus import ADMIN_COMMANDS, CLIENT_COMMANDS, SPECIALIST_COMMANDS
+from bot.services.container import Services
 from tests.e2e.harness import Harness, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi
 
@@ -20,6 +23,20 @@ NOT_FOR_YOU = "Sorry, that's only available to the programme's admins."
 
 def menu(bot: Harness, scope: str) -> list[str]:
     return [command["command"] for command in bot.api.commands.get(scope, [])]
+
+
+async def restart_with_menus(bot: Harness, last_chat: int) -> None:
+    """Restart, and wait until the menus are set again (the last one is `last_chat`'s)."""
+
+    def set_for_last() -> int:
+        return sum(
+            call.params.get("scope") == {"type": "chat", "chat_id": last_chat}
+            for call in bot.api.calls_to("setMyCommands")
+        )
+
+    before = set_for_last()
+    await bot.restart()
+    await bot.api.wait_until(lambda: set_for_last() > before, what="the menus")
 
 
 async def test_admin_adds_lists_and_removes_specialists(bot: Harness) -> None:
@@ -226,6 +243,10 @@ async def test_each_role_gets_its_own_menu(
     fake_api: FakeBotApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with harness(fake_api, tmp_path, admin_ids="900,1002") as bot:
+        # The first start's menus: the clients' in two languages, the two admins'.
+        await fake_api.wait_until(
+            lambda: len(fake_api.calls_to("setMyCommands")) == 4, what="the first menus"
+        )
         await bot.add_specialist(SAM, "Sam Rivera")
         await bot.add_specialist(RIA, "Ria Okafor")
         await bot.add_specialist(LEE, "Lee Park")
@@ -235,7 +256,7 @@ async def test_each_role_gets_its_own_menu(
         # The first chat menu is refused (someone who never opened the bot): the rest still go.
         fake_api.fail_next("setMyCommands", status=400, description="Bad Request: chat not found")
         with caplog.at_level(logging.WARNING):
-            await bot.restart()
+            await restart_with_menus(bot, ADMIN)
         assert menu(bot, "default") == []  # the refused one
         assert menu(bot, "chat:1001") == list(SPECIALIST_COMMANDS)
         combined = [c for c in SPECIALIST_COMMANDS if c != "help"]
@@ -244,7 +265,37 @@ async def test_each_role_gets_its_own_menu(
         assert menu(bot, "chat:900") == list(ADMIN_COMMANDS)
         assert "chat:1003" not in fake_api.commands  # removed: back to the clients' menu
         assert "menu.refused" in caplog.text
-        await bot.restart()
+        await restart_with_menus(bot, ADMIN)
         assert menu(bot, "default") == list(CLIENT_COMMANDS)
         descriptions = {c["command"]: c["description"] for c in fake_api.commands["chat:900"]}
         assert descriptions["audit"] == "The newest audit log entries"
+
+
+async def test_menus_are_set_after_the_first_tick_so_overdue_check_ins_go_first(
+    fake_api: FakeBotApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, released = asyncio.Event(), asyncio.Event()
+    real_tick = scheduling.tick
+
+    async def held_tick(found: Services) -> None:
+        entered.set()
+        await released.wait()
+        await real_tick(found)
+
+    async with harness(fake_api, tmp_path, admin_ids="900") as bot:
+        await fake_api.wait_until(
+            lambda: len(fake_api.calls_to("setMyCommands")) == 3, what="the first menus"
+        )
+        await bot.add_specialist(SAM, "Sam Rivera")
+        monkeypatch.setattr(scheduling, "tick", held_tick)
+        before = len(fake_api.calls_to("setMyCommands"))
+        await bot.restart()
+        await asyncio.wait_for(entered.wait(), 5)
+        await bot.barrier(SAM)  # the bot is serving, its first tick still under way
+        assert len(fake_api.calls_to("setMyCommands")) == before
+        released.set()
+        await fake_api.wait_until(
+            lambda: len(fake_api.calls_to("setMyCommands")) == before + 4, what="the menus"
+        )
+        assert menu(bot, "chat:1001") == list(SPECIALIST_COMMANDS)
+        assert menu(bot, "chat:900") == list(ADMIN_COMMANDS)

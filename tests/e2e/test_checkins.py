@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -665,15 +666,19 @@ async def test_a_checkin_already_handed_to_the_sender_is_withdrawn_by_a_pause(
 
 
 async def test_after_a_restart_the_first_tick_runs_at_once_with_one_make_up(
-    bot: Harness,
+    bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     await daily_at_nine_in_berlin(bot, ALEX)
     await bot.stop()
     # Down over 09:00 in Berlin, back at 09:30; the tick's interval (an hour here) has
     # not come round once since the start.
     bot.clock.set(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
-    await bot.start()
-    await bot.api.wait_until(lambda: len(checkins(bot, ALEX)) == 1, what="the make-up")
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        await bot.start()
+        await bot.api.wait_until(lambda: len(checkins(bot, ALEX)) == 1, what="the make-up")
+        await bot.api.wait_until(
+            lambda: "event=tick.first_done" in caplog.text, what="the first tick's line"
+        )
     await bot.run_tick()
     bot.clock.set(datetime(2026, 11, 30, 8, 45, tzinfo=UTC))
     await bot.restart()

@@ -47,11 +47,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def fill(disk: Path) -> Path:
     """Write a file until the disk is full; return it."""
     filler = disk / "filler"
-    with filler.open("wb") as out:
+    # Unbuffered: a write the disk cut short leaves nothing for close() to flush (the bot
+    # writes to the same disk meanwhile, so where it fills up is a race).
+    with filler.open("wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError as error:
             assert error.errno == errno.ENOSPC
     return filler

@@ -12,7 +12,7 @@ from typing import Any
 import aiosqlite
 import pytest
 
-from bot.storage.checkpoint import checkpoint
+from bot.storage.checkpoint import LogCopier, checkpoint
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.outbox import OutboxRepository, Priority
@@ -153,3 +153,49 @@ async def test_a_reader_in_another_process_makes_it_try_later_without_waiting(
     finally:
         reader.close()
         await db.close()
+
+
+async def queue_kept(db: Database, text: str) -> None:
+    """Queue a text that waits to be sent (its payload stays)."""
+    async with db.transaction():
+        await OutboxRepository(db).add(
+            chat_id=2001,
+            method="send_message",
+            payload={"chat_id": 2001, "text": text},
+            priority=Priority.PERSON,
+            now=NOW,
+        )
+
+
+async def test_the_copier_moves_the_log_into_the_file_while_the_bot_holds_its_connection(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "porchlight.sqlite3"
+    db = await Database.open(path)
+    copier = LogCopier(path)
+    try:
+        await copier.start(db)
+        await queue_kept(db, WORDS)
+        for n in range(1_200):  # past the 1,000 pages where a commit would copy the log
+            await queue_kept(db, f"{n:04d} " + "x" * 3_000)
+        assert on_disk(path, WORDS) == ["porchlight.sqlite3-wal"]  # no commit copied it
+        async with db.autocommit():  # a relay holds the connection: the copier goes on
+            await asyncio.wait_for(copier.copy(), 5)
+            assert "porchlight.sqlite3" in on_disk(path, WORDS)
+        # The tick's checkpoint still empties the log, the copying done beforehand.
+        assert await checkpoint(db, copier)
+        assert path.with_name(path.name + "-wal").stat().st_size == 0
+    finally:
+        await copier.close()
+        await db.close()
+
+
+async def test_the_copier_never_makes_a_deleted_database_again(tmp_path: Path) -> None:
+    path = tmp_path / "porchlight.sqlite3"
+    db = await Database.open(path)
+    await db.close()
+    path.unlink()
+    copier = LogCopier(path)
+    await copier.copy()  # nothing to copy into, and nothing raised
+    await copier.close()
+    assert not path.exists()
