@@ -10,28 +10,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def screen(
-    tmp_path: Path, lines: list[str], *arguments: str
-) -> subprocess.CompletedProcess[bytes]:
-    """Run the command in an empty folder (no .env) with no bot settings at all."""
-    source = tmp_path / "messages.txt"
-    source.write_text("\n".join(lines) + "\n", "utf-8")
+def bot_command(tmp_path: Path, *arguments: str, stdin: bytes = b"") -> tuple[int, str, str]:
+    """Run `python -m bot ...` in an empty folder (no .env) with no bot settings at all:
+    exit code, standard output and standard error."""
     environment = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith(("TELEGRAM_", "DATABASE", "ADMIN"))
     }
     environment["PYTHONPATH"] = str(ROOT)
-    with source.open("rb") as stdin:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", "screen", *arguments],
-            stdin=stdin,
-            capture_output=True,
-            cwd=tmp_path,
-            env=environment,
-            timeout=60,
-            check=False,
-        )
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *arguments],
+        input=stdin,
+        capture_output=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+
+
+def screen(
+    tmp_path: Path, lines: list[str], *arguments: str
+) -> subprocess.CompletedProcess[bytes]:
+    """`python -m bot screen` over these lines."""
+    (tmp_path / "messages.txt").write_text("\n".join(lines) + "\n", "utf-8")
+    code, out, err = bot_command(
+        tmp_path, "screen", *arguments, stdin=(tmp_path / "messages.txt").read_bytes()
+    )
+    return subprocess.CompletedProcess([], code, out.encode(), err.encode())
 
 
 def test_each_line_gets_its_level_and_category(tmp_path: Path) -> None:
@@ -80,16 +88,8 @@ def test_explain_adds_how_the_screen_read_each_line(tmp_path: Path) -> None:
 
 
 def train(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    environment = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "train-screen", *arguments],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    code, out, err = bot_command(tmp_path, "train-screen", *arguments)
+    return subprocess.CompletedProcess([], code, out, err)
 
 
 def test_train_screen_learns_from_the_files_given_and_writes_the_model(tmp_path: Path) -> None:
