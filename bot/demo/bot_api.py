@@ -1520,15 +1520,7 @@ class FakeBotApi:
             status = chat.bot_status if chat.bot_member else "left"
             member: JSONDict = {"user": copy.deepcopy(self.bot_user), "status": status}
             if status == "administrator":
-                member.update({
-                    "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                    "can_delete_messages": True, "can_manage_video_chats": False,
-                    "can_restrict_members": False, "can_promote_members": False,
-                    "can_change_info": False, "can_invite_users": True,
-                    "can_post_stories": False, "can_edit_stories": False,
-                    "can_delete_stories": False,
-                    "can_manage_topics": chat.bot_can_manage_topics,
-                })  # fmt: skip
+                member.update(_admin_rights(True, manage_topics=chat.bot_can_manage_topics))
             return member
         if not isinstance(user_id, int) or user_id not in self._users:
             raise _bad("user not found")
@@ -1537,14 +1529,7 @@ class FakeBotApi:
         if status == "creator":
             member["is_anonymous"] = False
         elif status == "administrator":
-            member.update({
-                "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
-                "can_delete_messages": False, "can_manage_video_chats": False,
-                "can_restrict_members": False, "can_promote_members": False,
-                "can_change_info": False, "can_invite_users": True,
-                "can_post_stories": False, "can_edit_stories": False,
-                "can_delete_stories": False,
-            })  # fmt: skip
+            member.update(_admin_rights(False))
         return member
 
     async def _create_forum_topic(self, p: Params) -> JSONDict:
@@ -2023,3 +2008,18 @@ async def running_fake_api(**kwargs: Any) -> AsyncIterator[FakeBotApi]:
         yield api
     finally:
         await api.stop()
+
+
+def _admin_rights(can_delete: bool, manage_topics: bool | None = None) -> JSONDict:
+    """An administrator's rights as getChatMember reports them (the fields PTB requires)."""
+    rights: JSONDict = {
+        "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+        "can_delete_messages": can_delete, "can_manage_video_chats": False,
+        "can_restrict_members": False, "can_promote_members": False,
+        "can_change_info": False, "can_invite_users": True,
+        "can_post_stories": False, "can_edit_stories": False,
+        "can_delete_stories": False,
+    }  # fmt: skip
+    if manage_topics is not None:
+        rights["can_manage_topics"] = manage_topics
+    return rights
