@@ -67,5 +67,5 @@ async def _team_command(
         # Asked in the client's topic: for their specialist, whoever of the staff asks.
         await found.checkins.request(specialist, client.alias)
     elif name == "transfer":
-        transfer = found.transfers.transfer(person, f"{client.alias} {rest}")
+        transfer = found.transfers.transfer(person, rest, client_id=client.id)
         await refusing(context, person.user_id, transfer)

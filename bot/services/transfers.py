@@ -54,13 +54,17 @@ class Transfers(StaffService):
         self._lookup = Lookup(context.clients, context.specialists)
         self._team = team
 
-    async def transfer(self, person: Person, text: str) -> None:
-        """/transfer <alias> <specialist> [note], by the client's specialist or an admin."""
+    async def transfer(self, person: Person, text: str, client_id: int | None = None) -> None:
+        """/transfer <alias> <specialist> [note], by the client's specialist or an admin; in
+        a client's team topic (client_id given), /transfer <specialist> [note]."""
         now = self._clock.now()
         async with self._db.transaction():
             if not text.strip():
                 raise Refused("transfer.usage")
-            named = await self._client(person, text)
+            if client_id is None:
+                named = await self._client(person, text)
+            else:
+                named = await self._topic_client(person, client_id, text)
             client = named.found
             if not named.rest:
                 raise Refused("transfer.usage")
@@ -90,6 +94,17 @@ class Transfers(StaffService):
         log.info(
             "client.transferred", client=client.id, from_specialist=old.id, to_specialist=new.id
         )
+
+    async def _topic_client(self, person: Person, client_id: int, text: str) -> Named[Client]:
+        """The client whose topic this is, if the person is their specialist or an admin (an
+        alias is unique only among one specialist's clients: never looked up by it here)."""
+        client = await self._clients.by_id(client_id)
+        if client is None:
+            raise Refused("transfer.usage")
+        mine = person.specialist is not None and person.specialist.id == client.specialist_id
+        if not mine and not person.is_admin:
+            raise Refused("lookup.no_client", alias=client.alias)
+        return Named(client, text.strip())
 
     async def _client(self, person: Person, text: str) -> Named[Client]:
         """A specialist names their own client; an admin may name anyone's."""

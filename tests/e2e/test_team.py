@@ -391,3 +391,27 @@ async def test_in_group_mode_only_the_topic_hears_and_the_specialist_is_mentione
         api.send_topic_text(TEAM, SAM, "I'm here, Alex", thread_id=alex)
         await bot.barrier(SAM)
         assert "I'm here, Alex" in texts(api.sent_to(ALEX)[before:])
+
+
+async def test_transfer_in_a_topic_moves_that_topic_s_client_and_only_for_their_staff(
+    bot: Harness,
+) -> None:
+    api = bot.api
+    ria_alex = 2004  # Ria has a client she also calls Alex
+    await bot.join(ria_alex, "Alexis", RIA, "Alex")
+    await bot.settle()
+    sams_alex = topic_named(api, "Alex · Sam Rivera")
+    sam_id = (await bot.client_row(ALEX))["specialist_id"]
+    ria_id = (await bot.client_row(ria_alex))["specialist_id"]
+    # A colleague who is not an admin may not move Sam's client, and never moves her own.
+    before = len(api.sent_to(RIA))
+    api.send_topic_text(TEAM, RIA, "/transfer Sam Rivera", thread_id=sams_alex)
+    await bot.next_text(RIA, before)
+    assert (await bot.client_row(ALEX))["specialist_id"] == sam_id
+    assert (await bot.client_row(ria_alex))["specialist_id"] == ria_id
+    # Sam, in the same topic, moves this Alex to Ria.
+    api.send_topic_text(TEAM, SAM, "/transfer Ria Okafor", thread_id=sams_alex)
+    await bot.barrier(SAM)
+    await bot.settle()
+    assert (await bot.client_row(ALEX))["specialist_id"] == ria_id
+    assert (await bot.client_row(ria_alex))["specialist_id"] == ria_id
