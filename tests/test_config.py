@@ -76,6 +76,7 @@ def test_missing_token_is_explained() -> None:
         ("INVITE_TTL_DAYS", "0", r"^INVITE_TTL_DAYS: "),
         ("LOG_FORMAT", "xml", r"^LOG_FORMAT: .*; use text or json$"),
         ("WEBHOOK_PORT", "70000", r"^WEBHOOK_PORT: .*; use a port number between 1 and 65535$"),
+        ("TEAM_MODE", "group", r"^TEAM_MODE: .*group is not available yet.*a message would"),
     ],
 )
 def test_bad_values_name_the_setting(
