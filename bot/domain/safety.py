@@ -1098,6 +1098,9 @@ class _Reader:
 
 
 MODEL_FILE = "model.json"
+# Screens already read in this process, by folder and its files' times and sizes.
+_LOADED: dict[object, SafetyScreen] = {}
+_LOADED_MOST = 8
 
 
 def _normalised(text: str) -> str:
@@ -1152,7 +1155,36 @@ class SafetyScreen:
     @classmethod
     def load(cls, folder: Path, with_model: bool = True) -> SafetyScreen:
         """Read every <language>.toml in the folder (config/safety/), and its model.json
-        unless told not to (when a new model is being learnt)."""
+        unless told not to (when a new model is being learnt).
+
+        The same unchanged files give the same screen, read once per process (it holds
+        nothing of what it screens, so it is safely shared): a restart in one process, or a
+        test suite starting the bot many times, does not read them again.
+        """
+        files = [*sorted(folder.glob("*.toml")), folder / MODEL_FILE]
+        try:
+            key = (
+                str(folder.resolve()),
+                with_model,
+                tuple(
+                    (str(path), path.stat().st_mtime_ns, path.stat().st_size)
+                    for path in files
+                    if path.exists()
+                ),
+            )
+        except OSError:
+            key = None
+        if key is not None and key in _LOADED:
+            return _LOADED[key]
+        screen = cls._read(folder, with_model)
+        if key is not None:
+            if len(_LOADED) >= _LOADED_MOST:
+                _LOADED.clear()
+            _LOADED[key] = screen
+        return screen
+
+    @classmethod
+    def _read(cls, folder: Path, with_model: bool) -> SafetyScreen:
         tables: dict[str, Mapping[str, Any]] = {}
         sources: dict[str, str] = {}
         for path in sorted(folder.glob("*.toml")):

@@ -299,3 +299,14 @@ def test_the_shipped_model_was_learnt_from_the_corpus_as_it_is() -> None:
     assert {path.parent.name for path in paths} == {"safety_corpus", "train"}
     assert len(paths) > 20 and (CORPUS_DIR / "blind").is_dir()
     assert 0 < shipped.floor <= shipped.threshold < 1
+
+
+def test_the_same_files_are_read_once_and_a_changed_one_again(tmp_path: Path) -> None:
+    for name in ("en.toml", "es.toml"):
+        (tmp_path / name).write_bytes((CONFIG_DIR / "safety" / name).read_bytes())
+    first = SafetyScreen.load(tmp_path)
+    assert SafetyScreen.load(tmp_path) is first
+    assert SafetyScreen.load(tmp_path, with_model=False) is not first
+    (tmp_path / MODEL_FILE).write_text(model({"rope": 40.0}).to_json(), "utf-8")
+    again = SafetyScreen.load(tmp_path)
+    assert again is not first and again.model is not None and first.model is None
