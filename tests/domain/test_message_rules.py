@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 import statistics
-import tomllib
 
 import pytest
 import textstat
 
 from bot.config import CONFIG_DIR
 from bot.domain.texts import Texts, placeholders
+from tests.domain.test_texts import _raw
 
 LANGUAGES = sorted(path.stem for path in (CONFIG_DIR / "messages").glob("*.toml"))
 TEXTS = Texts.load(CONFIG_DIR / "messages")
@@ -113,18 +113,10 @@ def client_keys() -> list[str]:
 
 def rendered(key: str, language: str) -> str:
     """The text as a client reads it, with its placeholders filled as above."""
-    params = {name: SAMPLE.get(name, "Sam Rivera") for name in placeholders(_raw(key, language))}
+    params = {name: SAMPLE.get(name, "Sam Rivera") for name in placeholders(_raw(language, key))}
     if "change" in params:
         params["change"] = TEXTS.get("consent.change", language, specialist="Sam Rivera")
     return TEXTS.get(key, language, **params)
-
-
-def _raw(key: str, language: str) -> str:
-    data = tomllib.loads((CONFIG_DIR / "messages" / f"{language}.toml").read_text("utf-8"))
-    for part in key.split("."):
-        data = data[part]
-    assert isinstance(data, str)
-    return data
 
 
 def test_the_client_keys_named_here_exist() -> None:
