@@ -25,9 +25,11 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.config import (
     CONFIG_DIR,
+    EXIT_CONFIG,
     ConfigError,
     MissingToken,
     Settings,
+    configuration_error,
     load_settings,
     unknown_settings,
 )
@@ -49,7 +51,6 @@ from bot.services.team_check import team_chat_problems
 from bot.storage.db import StorageError, inspect_database
 
 EXIT_FAILURE = 1
-EXIT_CONFIG = 2
 
 
 def _user_id(text: str) -> int:
@@ -567,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_specialist_remove(settings, args.telegram_user_id, args.to))
         return asyncio.run(_specialist_list(settings))
     except (TextsError, SafetyConfigError) as error:
-        print(f"Error in the configuration in {CONFIG_DIR}: {error}", file=sys.stderr)
+        print(configuration_error(error), file=sys.stderr)
         return EXIT_CONFIG
     except StorageError as error:
         print(error, file=sys.stderr)

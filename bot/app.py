@@ -26,9 +26,10 @@ from telegram.ext import ApplicationBuilder
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import metrics
-from bot.config import CONFIG_DIR, Settings, Webhook
+from bot.config import CONFIG_DIR, EXIT_CONFIG, Settings, Webhook, configuration_error
 from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import Clock, SystemClock
+from bot.domain.safety import SafetyConfigError
 from bot.handlers.context import CONTEXT_TYPES, PorchlightApp, Runtime
 from bot.handlers.inbox import InboxQueue
 from bot.handlers.menus import set_menus
@@ -102,6 +103,26 @@ def build_application(
             # No admin and nobody on call: urgent messages can only remind their specialist.
             log.warning("escalation.nowhere_to_go")
         log.info("bot.started", username=runtime.bot_username)
+        watching.add(asyncio.create_task(_warm_safety(), name="safety-warm"))
+
+    async def _warm_safety() -> None:
+        """Read the safety phrases and model (half a second of CPU) in a worker thread once
+        the bot serves; a message screened before that waits for it. Files that cannot be
+        read stop the bot with one line (`check` reads them before a deploy)."""
+        runtime: Runtime = application.bot_data
+        safety = runtime.services.safety
+        try:
+            await asyncio.to_thread(safety.warm)
+        except SafetyConfigError as error:
+            log.error("safety.unreadable", error=str(error))
+            runtime.config_error = error
+            runtime.stop_requested.set()
+            if stop_grace is not None:
+                _exit_after(stop_grace)
+            return
+        if unfilled := safety.unfilled():
+            log.warning("safety.resources_placeholder", languages=",".join(unfilled))
+        gc.freeze()  # as at start: what was just built lives as long as the bot
 
     async def _exit_if_stop_hangs(grace: float) -> None:
         """Once the bot starts stopping, give it `grace` seconds, then end the process."""
@@ -122,7 +143,11 @@ def build_application(
 
     def _exit_now(grace: float) -> None:
         log.error("bot.stop_forced", after_seconds=grace)
-        fatal = application.bot_data.fatal
+        runtime = application.bot_data
+        if runtime.config_error is not None:
+            print(configuration_error(runtime.config_error), file=sys.stderr, flush=True)
+            os._exit(EXIT_CONFIG)
+        fatal = runtime.fatal
         if fatal is not None:
             print(stopped(settings.database_path, fatal), file=sys.stderr, flush=True)
         os._exit(0 if fatal is None else 1)
@@ -257,6 +282,8 @@ def run(settings: Settings) -> None:
         if not is_storage_fault(error):
             raise
         raise unusable(settings.database_path, fault_text(error)) from None
+    if application.bot_data.config_error is not None:
+        raise application.bot_data.config_error
     fatal = application.bot_data.fatal
     if fatal is not None:
         raise StorageError(stopped(settings.database_path, fatal))

@@ -72,6 +72,15 @@ def env_example() -> Path:
 
 
 CONFIG_DIR = find_config_dir()
+# The exit status for configuration a person must mend before the bot can run.
+EXIT_CONFIG = 2
+
+
+def configuration_error(error: Exception) -> str:
+    """The one line for configuration files that cannot be used."""
+    return f"Error in the configuration in {CONFIG_DIR}: {error}"
+
+
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 # Telegram allows 1-256 of these characters; fewer than 16 would be guessable.
 _WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{16,256}")

@@ -12,11 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from bot.config import CONFIG_DIR
+from bot.config import CONFIG_DIR, EXIT_CONFIG
 from bot.domain.safety import MODEL_FILE, SafetyConfigError, SafetyScreen
 from bot.domain.screen_model import TextModel
 
-EXIT_CONFIG = 2
 # The corpus a source checkout learns from (not in an installed package): the files here
 # and in its train/ folder (never those in blind/, kept to measure with).
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "tests" / "domain" / "safety_corpus"

@@ -53,14 +53,15 @@ import functools
 import itertools
 import math
 import re
+import threading
 import tomllib
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from bot.domain.screen_model import MODEL_MIN_WORDS, TextModel
+from bot.domain.screen_model import MODEL_MIN_WORDS, TextModel, flags
 from bot.domain.texts import supported_language
 
 FALLBACK_LANGUAGE = "en"
@@ -1131,6 +1132,29 @@ def _model_words(normalised: str) -> tuple[str, ...]:
     return tuple(plain.split())
 
 
+@dataclass(frozen=True)
+class _Built:
+    """A screen's phrases, read, and its model: what screening needs."""
+
+    languages: dict[str, _Language]
+    model: TextModel | None
+    levels: dict[str, Level]
+    fallback_resources: str
+
+    @classmethod
+    def of(cls, languages: Mapping[str, _Language], model: TextModel | None) -> _Built:
+        english = languages.get(FALLBACK_LANGUAGE)
+        if english is None or english.resources is None:
+            raise SafetyConfigError(f"no {FALLBACK_LANGUAGE} safety table with resources")
+        levels: dict[str, Level] = {}
+        for table in languages.values():
+            for category, level in table.levels.items():
+                # A category urgent in any language is urgent.
+                if levels.get(category) != "urgent":
+                    levels[category] = level
+        return cls(dict(languages), model, levels, english.resources)
+
+
 class SafetyScreen:
     """Screens a client's text for phrases that may signal crisis; English is always checked.
 
@@ -1139,23 +1163,50 @@ class SafetyScreen:
     """
 
     def __init__(self, languages: Mapping[str, _Language], model: TextModel | None = None) -> None:
-        english = languages.get(FALLBACK_LANGUAGE)
-        if english is None or english.resources is None:
-            raise SafetyConfigError(f"no {FALLBACK_LANGUAGE} safety table with resources")
-        self._languages = dict(languages)
-        self._model = model
-        self._fallback_resources = english.resources
-        self._levels: dict[str, Level] = {}
-        for table in languages.values():
-            for category, level in table.levels.items():
-                # A category urgent in any language is urgent.
-                if self._levels.get(category) != "urgent":
-                    self._levels[category] = level
+        self._codes = frozenset(languages)
+        self._ready: _Built | None = _Built.of(languages, model)
+        self._later: Callable[[], _Built] | None = None
+        self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, folder: Path, with_model: bool = True) -> SafetyScreen:
+    def _deferred(cls, codes: Iterable[str], build: Callable[[], _Built]) -> SafetyScreen:
+        """A screen whose phrases and model are read at first use, or by `warm`."""
+        screen = cls.__new__(cls)
+        screen._codes = frozenset(codes)
+        screen._ready = None
+        screen._later = build
+        screen._lock = threading.Lock()
+        return screen
+
+    def _built(self) -> _Built:
+        ready = self._ready
+        if ready is None:
+            # The bot warms a lazy screen in a worker thread while it already serves: a
+            # message screened meanwhile waits for that reading instead of doing it twice.
+            with self._lock:
+                if self._ready is None:
+                    assert self._later is not None
+                    self._ready = self._later()  # a SafetyConfigError leaves it unread
+                    self._later = None
+                ready = self._ready
+        return ready
+
+    def with_model(self, model: TextModel | None) -> SafetyScreen:
+        """The same phrases with another model (or none)."""
+        return SafetyScreen(self._built().languages, model)
+
+    def warm(self) -> None:
+        """Read now what a lazy `load` left for first use; SafetyConfigError if it cannot."""
+        self._built()
+
+    @classmethod
+    def load(cls, folder: Path, with_model: bool = True, lazy: bool = False) -> SafetyScreen:
         """Read every <language>.toml in the folder (config/safety/), and its model.json
         unless told not to (when a new model is being learnt).
+
+        Lazy, only the files' syntax is read now (a few milliseconds): reading the phrases
+        and the model takes half a second of CPU, which the bot spends after it has
+        started (`warm`) rather than before it answers anyone.
 
         The same unchanged files give the same screen, read once per process (it holds
         nothing of what it screens, so it is safely shared): a restart in one process, or a
@@ -1174,13 +1225,15 @@ class SafetyScreen:
             )
         except OSError:
             key = None
-        if key is not None and key in _LOADED:
-            return _LOADED[key]
-        screen = cls._read(folder, with_model)
-        if key is not None:
-            if len(_LOADED) >= _LOADED_MOST:
-                _LOADED.clear()
-            _LOADED[key] = screen
+        screen = _LOADED.get(key) if key is not None else None
+        if screen is None:
+            screen = cls._read(folder, with_model)
+            if key is not None:
+                if len(_LOADED) >= _LOADED_MOST:
+                    _LOADED.clear()
+                _LOADED[key] = screen
+        if not lazy:
+            screen.warm()
         return screen
 
     @classmethod
@@ -1197,53 +1250,60 @@ class SafetyScreen:
         if FALLBACK_LANGUAGE not in tables:
             raise SafetyConfigError(f"{folder}: no {FALLBACK_LANGUAGE}.toml")
         model_path = folder / MODEL_FILE
-        model = None
-        if with_model and model_path.exists():
-            try:
-                model = TextModel.load(model_path)
-            except (OSError, ValueError) as error:
-                raise SafetyConfigError(str(error)) from error
-        return cls._build(tables, sources, model)
+
+        def build() -> _Built:
+            model = None
+            if with_model and model_path.exists():
+                try:
+                    model = TextModel.load(model_path)
+                except (OSError, ValueError) as error:
+                    raise SafetyConfigError(str(error)) from error
+            return cls._languages_of(tables, sources, model)
+
+        return cls._deferred((language.lower() for language in tables), build)
 
     @classmethod
     def from_tables(
         cls, tables: Mapping[str, Mapping[str, Any]], model: TextModel | None = None
     ) -> SafetyScreen:
         """Build from already-parsed tables, keyed by language (for tests)."""
-        return cls._build(tables, {language: f"<{language}>" for language in tables}, model)
+        built = cls._languages_of(
+            tables, {language: f"<{language}>" for language in tables}, model
+        )
+        return cls(built.languages, built.model)
 
-    @classmethod
-    def _build(
-        cls,
+    @staticmethod
+    def _languages_of(
         tables: Mapping[str, Mapping[str, Any]],
         sources: Mapping[str, str],
         model: TextModel | None,
-    ) -> SafetyScreen:
+    ) -> _Built:
         if FALLBACK_LANGUAGE not in tables:
             raise SafetyConfigError(f"no {FALLBACK_LANGUAGE} safety table")
         languages = {
             language.lower(): _Reader(sources[language], language.lower()).read(table)
             for language, table in tables.items()
         }
-        return cls(languages, model)
+        return _Built.of(languages, model)
 
     def categories(self) -> list[str]:
         """Every category of the phrase files, urgent ones first, each once."""
-        return sorted(self._levels, key=lambda name: (self._levels[name] != "urgent", name))
+        levels = self._built().levels
+        return sorted(levels, key=lambda name: (levels[name] != "urgent", name))
 
     @property
     def model(self) -> TextModel | None:
         """The model that reads messages before the phrases, if there is one."""
-        return self._model
+        return self._built().model
 
     @property
     def languages(self) -> frozenset[str]:
         """Languages with a safety file."""
-        return frozenset(self._languages)
+        return self._codes
 
     def level_of(self, category: str) -> Level:
         """The level of a category (a stored one after a restart); unknown ones are urgent."""
-        return self._levels.get(category, "urgent")
+        return self._built().levels.get(category, "urgent")
 
     def screen(self, text: str, language: str) -> SafetyMatch | None:
         """The category of a phrase found in the text (its language's or English), or None."""
@@ -1252,40 +1312,47 @@ class SafetyScreen:
     def screen_all(self, text: str, language: str) -> SafetyMatch | None:
         """As screen, then in every other loaded language too (for a message whose writer's
         chosen language is not known yet)."""
-        return self._find(
-            text, (self._resolve(language), FALLBACK_LANGUAGE, *sorted(self._languages))
-        )
+        return self._find(text, (self._resolve(language), FALLBACK_LANGUAGE, *sorted(self._codes)))
 
     def _find(self, text: str, codes: tuple[str, ...]) -> SafetyMatch | None:
         """Normalise once; the model's reading, then the phrases of these languages."""
         normalised = _normalised(text)
         if not normalised.replace(_BREAK, "").strip():
             return None
-        if self._model is None:
+        model = self.model
+        if model is None:
             return self._phrases(normalised, codes)
         words = _model_words(normalised)
-        model = self._model
-        score, stretch = model.best_stretch(words)
-        # The model knows what ordinary talk looks like only in the languages it learnt;
-        # in another, the programme's phrases decide (and the model may still flag).
-        learnt = codes[0] in model.languages
+        enough = len(words) >= MODEL_MIN_WORDS
+        score, stretch = model.best_stretch(words) if enough else (0.0, words)
+
+        @functools.cache
+        def best() -> float:
+            return max(score, model.sentence_score(_sentences(normalised)))
+
+        def flagged(phrase: Level | None) -> bool:
+            return flags(
+                enough=enough,
+                # The model knows what ordinary talk looks like only in the languages it
+                # learnt; in another, the programme's phrases decide.
+                learnt=codes[0] in model.languages,
+                score=score,
+                phrase=phrase,
+                best=best,
+                threshold=model.threshold,
+                urgent_floor=model.urgent_floor,
+                floor=model.floor,
+            )
+
+        if not (flagged("urgent") or flagged("concern")):
+            return None  # read as plainly ordinary: no phrase found could change that
         found = self._phrases(normalised, codes)
-        if len(words) < MODEL_MIN_WORDS:
-            return found  # too few words for the model to judge: the phrases decide
-        if score >= model.threshold:
-            if found is not None:
-                return found  # the phrase's category says more than the model's guess
-            category = model.category(stretch)
-            return SafetyMatch(category, self.level_of(category))
-        if found is None or not learnt:
-            return found
-        # A phrase stands unless the model reads the message, and each of its sentences on
-        # its own, as plainly ordinary: talk about the subject. (An ordinary sentence before
-        # "I want to kill myself" must not quiet it.)
-        floor = model.urgent_floor if found.level == "urgent" else model.floor
-        if score >= floor or model.sentence_score(_sentences(normalised)) >= floor:
-            return found
-        return None
+        if not flagged(found.level if found else None):
+            return None
+        if found is not None:
+            return found  # the phrase's category says more than the model's guess
+        category = model.category(stretch)
+        return SafetyMatch(category, self.level_of(category))
 
     def explain(self, text: str, language: str) -> str:
         """How the screen read a message (for `python -m bot screen --explain`): the model's
@@ -1293,9 +1360,9 @@ class SafetyScreen:
         normalised = _normalised(text)
         phrases = self._phrases(normalised, (self._resolve(language), FALLBACK_LANGUAGE))
         parts = [f"phrase={phrases.category if phrases else '-'}"]
-        if self._model is not None:
+        model = self.model
+        if model is not None:
             words = _model_words(normalised)
-            model = self._model
             parts.append(
                 f"score={model.score(words):.2f} (flags at {model.threshold:.2f}; phrases count"
                 f" from {model.urgent_floor:.2f} if urgent, {model.floor:.2f} if concern)"
@@ -1309,11 +1376,12 @@ class SafetyScreen:
         """An urgent phrase match in any of these languages (each read once), else the
         first concern."""
         words = _Text(normalised)
+        languages = self._built().languages
         concern: SafetyMatch | None = None
         for index, code in enumerate(dict.fromkeys(codes)):
             # Typos are read in the conversation's own language only: "suicida" is a Spanish
             # word, not a misspelt English one.
-            found = self._languages[code].find(words, typos=index == 0)
+            found = languages[code].find(words, typos=index == 0)
             if found is not None and found.level == "urgent":
                 return found
             concern = concern or found
@@ -1323,15 +1391,16 @@ class SafetyScreen:
         """Languages whose resources still hold the place left for the programme's own lines."""
         return sorted(
             code
-            for code, table in self._languages.items()
+            for code, table in self._built().languages.items()
             if table.resources is not None and PLACEHOLDER in table.resources
         )
 
     def resources(self, language: str) -> str:
         """The resources text in the language, or in English if it has none."""
-        own = self._languages[self._resolve(language)].resources
-        return own if own is not None else self._fallback_resources
+        built = self._built()
+        own = built.languages[self._resolve(language)].resources
+        return own if own is not None else built.fallback_resources
 
     def _resolve(self, language: str) -> str:
         """The loaded language for a code: es-MX or es_MX means es; an unknown one, English."""
-        return supported_language(language, self._languages, FALLBACK_LANGUAGE)
+        return supported_language(language, self._codes, FALLBACK_LANGUAGE)

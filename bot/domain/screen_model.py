@@ -21,7 +21,7 @@ import json
 import math
 import sys
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 # Letter groups shorter than this say little; longer ones are nearly whole words.
@@ -75,6 +75,41 @@ def _feature_count(word: str) -> int:
         return 2
     padded = length + 2
     return 2 + sum(padded - size + 1 for size in _GRAM_SIZES)
+
+
+def flags(
+    *,
+    enough: bool,
+    learnt: bool,
+    score: float,
+    phrase: str | None,
+    best: Callable[[], float],
+    threshold: float,
+    urgent_floor: float,
+    floor: float,
+) -> bool:
+    """Whether the screen flags a message: the one rule, for the bot (SafetyScreen) and for
+    choosing thresholds on messages as the bot reads them (screen_training).
+
+    enough: the message has MODEL_MIN_WORDS words (fewer, the phrases alone decide);
+    learnt: the model learnt the conversation's language; score: the model's score;
+    phrase: the level of the phrase found ("urgent", "concern" or None); best: the highest
+    of the score and each sentence's own (asked for only when it matters).
+
+    The model flags on its own at the threshold. A phrase stands unless the model reads the
+    message, and each of its sentences, as plainly ordinary (below the floor for its
+    level): talk about the subject. An ordinary sentence before "I want to kill myself"
+    does not quiet it. In a language the model never learnt, a phrase always stands.
+    """
+    if not enough:
+        return phrase is not None
+    if score >= threshold:
+        return True
+    if phrase is None:
+        return False
+    if not learnt:
+        return True
+    return best() >= (urgent_floor if phrase == "urgent" else floor)
 
 
 def _spans(count: int) -> Iterator[tuple[int, int]]:
@@ -191,7 +226,9 @@ class TextModel:
                 if own is None:
                     own = seen[word] = self._added(word)
             total += own + weights.get(f"{previous} {word}", 0.0)
-            count += _feature_count(word)
+            # _feature_count(word), inline: this loop runs for every word screened.
+            length = len(word)
+            count += 3 * length - 1 if length > 3 and word.isalpha() else 2
             totals.append(total)
             counts.append(count)
             previous = word

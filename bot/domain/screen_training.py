@@ -24,7 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.domain.safety import SafetyScreen, message_sentences, message_words
-from bot.domain.screen_model import COMMON_WORDS, MODEL_MIN_WORDS, TextModel, features, sigmoid
+from bot.domain.screen_model import (
+    COMMON_WORDS,
+    MODEL_MIN_WORDS,
+    TextModel,
+    features,
+    flags,
+    sigmoid,
+)
 
 LEVELS = ("urgent", "concern", "none")
 # Weights smaller than this change no decision; leaving them out keeps the file small and
@@ -201,12 +208,15 @@ class Reading:
     enough: bool
 
     def flagged(self, threshold: float, urgent_floor: float, floor: float) -> bool:
-        if not self.enough:
-            return self.phrase is not None
-        if self.phrase is None:
-            return self.score >= threshold
-        return self.score >= threshold or self.best >= (
-            urgent_floor if self.phrase == "urgent" else floor
+        return flags(
+            enough=self.enough,
+            learnt=True,  # a corpus teaches its own language
+            score=self.score,
+            phrase=self.phrase,
+            best=lambda: self.best,
+            threshold=threshold,
+            urgent_floor=urgent_floor,
+            floor=floor,
         )
 
 

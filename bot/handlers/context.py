@@ -8,6 +8,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
+from bot.domain.safety import SafetyConfigError
 from bot.services.container import Services
 
 
@@ -22,6 +23,9 @@ class Runtime:
         self.failed_updates: set[int] = set()
         # Why the bot stopped itself (the storage watch), for `run` to say and exit 1.
         self.fatal: str | None = None
+        # Configuration found unusable after the start (the safety files, read once the
+        # bot serves): `run` says it in one line and exits 2.
+        self.config_error: SafetyConfigError | None = None
         # Set by a stop signal or the storage watch: `run` stops the bot (bot.app._serve).
         self.stop_requested = asyncio.Event()
         # `run` ends the process this long after a stop began, stuck or not (bot.app).

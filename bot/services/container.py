@@ -15,7 +15,6 @@ from bot.delivery.sender import Sender
 from bot.domain.clock import Clock
 from bot.domain.safety import SafetyScreen
 from bot.domain.texts import Texts
-from bot.logs import EventLog
 from bot.services.admin import Admin
 from bot.services.away import Away
 from bot.services.base import ScheduleContext, StaffContext
@@ -51,8 +50,6 @@ from bot.storage.relay import RelayRepository
 from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
 from bot.storage.topics import TopicRepository
-
-log = EventLog(__name__)
 
 
 @dataclass
@@ -91,9 +88,8 @@ class Services:
     async def open(cls, settings: Settings, clock: Clock, bot: Bot | None = None) -> Services:
         """Open the database and wire the services; with a bot, the sender too."""
         texts = Texts.load(CONFIG_DIR / "messages")
-        safety = SafetyScreen.load(CONFIG_DIR / "safety")
-        if bot is not None and (unfilled := safety.unfilled()):
-            log.warning("safety.resources_placeholder", languages=",".join(unfilled))
+        # A running bot reads the phrases and the model once it serves (bot.app warms it).
+        safety = SafetyScreen.load(CONFIG_DIR / "safety", lazy=bot is not None)
         db = await Database.open(
             settings.database_path, busy_timeout_seconds=settings.database_busy_timeout_seconds
         )

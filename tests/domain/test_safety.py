@@ -322,7 +322,7 @@ def test_every_phrase_in_the_file_is_found_at_its_level_or_louder(
 
 
 def test_the_files_have_the_agreed_categories_and_levels() -> None:
-    assert dict(SCREEN._levels) == LEVELS
+    assert {name: SCREEN.level_of(name) for name in SCREEN.categories()} == LEVELS
     assert {name: table["level"] for name, table in ENGLISH["categories"].items()} == LEVELS
     assert {name: table["level"] for name, table in SPANISH["categories"].items()} == LEVELS
     for table in (ENGLISH, SPANISH):

@@ -138,7 +138,7 @@ def test_a_spoilt_model_file_stops_the_start_naming_the_file(tmp_path: Path, spo
 
 def screen_with(weighted: TextModel) -> SafetyScreen:
     phrases = SafetyScreen.load(CONFIG_DIR / "safety", with_model=False)
-    return SafetyScreen(phrases._languages, weighted)  # the same phrases, this model
+    return phrases.with_model(weighted)
 
 
 def test_the_model_flags_what_no_phrase_names_with_its_own_category() -> None:
