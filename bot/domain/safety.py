@@ -1195,6 +1195,11 @@ class SafetyScreen:
         """The same phrases with another model (or none)."""
         return SafetyScreen(self._built().languages, model)
 
+    @property
+    def ready(self) -> bool:
+        """Whether the phrases and the model have been read (screening will not wait)."""
+        return self._ready is not None
+
     def warm(self) -> None:
         """Read now what a lazy `load` left for first use; SafetyConfigError if it cannot."""
         self._built()

@@ -56,8 +56,7 @@ async def on_client_message(
     if message.text and await found.preferences.typed_answer(client, message.text):
         return
     # Screened in memory only; the words are never stored or logged.
-    words = message.text or message.caption
-    flagged = found.safety.screen(words, client.language) if words else None
+    flagged, unread = await found.relay.screened(message.text or message.caption, client.language)
     # Spoken words are not screened: the specialist's header says so.
     await found.relay.from_client(
         update.update_id,
@@ -67,7 +66,7 @@ async def on_client_message(
         replied_to(update),
         flagged,
         forwarded=message.forward_origin is not None,
-        unscreened=unscreened_kind(message),
+        unscreened=unscreened_kind(message) or unread,
     )
 
 

@@ -9,6 +9,7 @@ not for a while; a run of messages from one person reads as one conversation.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,7 +19,7 @@ from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.escalation import Escalation, Responder
 from bot.domain.models import Client, ClientStatus, Direction, RelayLink, Specialist
-from bot.domain.safety import SafetyMatch, SafetyScreen
+from bot.domain.safety import SafetyConfigError, SafetyMatch, SafetyScreen
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.logs import EventLog
 from bot.services.away import Away
@@ -43,6 +44,8 @@ log = EventLog(__name__)
 HEADER_GAP = timedelta(minutes=30)
 SAFETY_REPLY_EVERY = timedelta(hours=1)
 UPDATE_MEMORY = timedelta(days=3)
+# The `unscreened` kind of words that could not be screened (safety_levels.kind_text).
+UNSCREENED_TEXT = "text"
 
 
 def kept_for(retention: timedelta) -> dict[Kept, timedelta]:
@@ -407,15 +410,35 @@ class Relay:
         """The daily purge (benchmarks watch it)."""
         return self._purge
 
+    async def screened(
+        self, words: str | None, language: str, every: bool = False
+    ) -> tuple[SafetyMatch | None, str | None]:
+        """What the safety screen finds in a message's words (in memory only), in the
+        language given and English, or `every` language; and UNSCREENED_TEXT when the words
+        could not be screened: the safety files cannot be read, and the bot is stopping to
+        say so (bot.app). The message still goes, its header saying it was not screened."""
+        if not words:
+            return None, None
+        safety = self._safety
+        try:
+            if not safety.ready:  # the first messages after a start wait for its reading
+                await asyncio.to_thread(safety.warm)
+            screen = safety.screen_all if every else safety.screen
+            return screen(words, language), None
+        except SafetyConfigError:
+            return None, UNSCREENED_TEXT
+
     async def keep(self, received: Received, words: str | None, language: str | None) -> None:
         """Store a message's ids until it is handled (see bot.handlers.inbox), with what the
         safety screen finds in its words, so a message relayed after a crash is still
         marked possibly urgent. The words themselves are not kept."""
         # Every language the screen knows: the app's language need not be the one the
         # client chose to write in, and only a replay after a crash uses this mark.
-        flagged = self._safety.screen_all(words, language or DEFAULT_LANGUAGE) if words else None
+        flagged, unread = await self.screened(words, language or DEFAULT_LANGUAGE, every=True)
         if flagged is not None:
             received = replace(received, safety_category=flagged.category)
+        if unread is not None:
+            received = replace(received, unscreened=unread)
         async with self._db.autocommit():
             await self._inbox.keep(received, self._clock.now())
 

@@ -6,9 +6,11 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from bot.domain.safety import SafetyConfigError, SafetyScreen
 from tests.e2e.harness import Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi
 
@@ -186,3 +188,25 @@ async def test_after_a_crash_a_concern_stays_a_concern_and_a_voice_note_says_uns
     assert got[2].text == "From Alex (voice message: not screened for urgent words):"
     await bot.barrier(ALEX)
     assert resources_sent(bot) == 0
+
+
+async def test_words_that_cannot_be_screened_still_go_and_say_so(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The safety files are read once the bot serves; if they cannot be (the bot stops to
+    say so, see tests/faults/test_startup.py), a message that comes meanwhile is relayed at
+    once with a header saying it was not screened, and kept that way for a crash."""
+
+    def unreadable() -> NoReturn:
+        raise SafetyConfigError("en.toml: surprise: unknown key")
+
+    broken = SafetyScreen._deferred(("en", "es"), unreadable)
+    monkeypatch.setattr(bot.services.relay, "_safety", broken)
+    before = len(bot.api.sent_to(SAM))
+    original = bot.api.send_text(ALEX, "i want to die")
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "From Alex (message: not screened for urgent words):"
+    assert got[1].copied_from == (ALEX, original.message_id)
+    await bot.barrier(ALEX)
+    assert resources_sent(bot) == 0
+    assert await bot.rows("SELECT COUNT(*) FROM inbox") == [(0,)]

@@ -4,14 +4,20 @@ file and the problem, exit code 1, quickly; never a live process that does nothi
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.config import CONFIG_DIR
 from tests.fakes.bot_api import FakeBotApi
 from tests.faults.process import (
+    CLIENT,
+    SPECIALIST,
+    add_people,
+    arrived,
     exit_code,
     locked,
     output,
@@ -168,3 +174,38 @@ async def test_a_database_gone_from_under_the_running_bot_stops_it(
     assert code == 1, output(log)
     last = output(log).strip().splitlines()[-1]
     assert last == f"Stopped: the database {database} is gone from under the running bot: {how}"
+
+
+async def test_safety_files_that_cannot_be_read_stop_the_running_bot_in_one_line(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """The phrases and the model are read once the bot serves (they take half a second): a
+    file that cannot be read still ends the bot, exit 2, with one line naming it. A client's
+    message that came meanwhile reaches the specialist once, saying it was not screened."""
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    phrases = config / "safety" / "en.toml"
+    shipped = phrases.read_text()
+    phrases.write_text("surprise = 1\n" + shipped)
+    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "bot.log"
+    await prepare(database)
+    add_people(fake_api)
+    bot = await start_bot(fake_api, database, log, PORCHLIGHT_CONFIG_DIR=str(config))
+    sent = fake_api.send_text(CLIENT, "hello, it's me again after the weekend")
+    code = await exit_code(bot, within=15)
+    assert code == 2, output(log)
+    line = (
+        f"Error in the configuration in {config}: {phrases}: surprise: unknown key (expected"
+        " resources, spellings, not_typos, near_window, near_not, groups, categories, about)"
+    )
+    assert said(log) == [line]
+
+    phrases.write_text(shipped)  # mended; the message was relayed, or is kept for now
+    bot = await start_bot(fake_api, database, log, PORCHLIGHT_CONFIG_DIR=str(config))
+    async with stopped_cleanly(bot, log):
+        await arrived(fake_api, sent)
+        await started(log, times=2)
+    # Once: screened by the mended bot, or relayed by the broken one saying it was not
+    # (tests/e2e/test_safety_relay.py); which of the two depends on when it was polled.
+    headers = [m.text for m in fake_api.sent_to(SPECIALIST) if m.text and "Alex" in m.text]
+    assert headers in (["From Alex:"], ["From Alex (message: not screened for urgent words):"])
