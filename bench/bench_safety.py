@@ -3,10 +3,12 @@
 - corpus: recall (urgent and concern together) and false alarms per language and per
   category, on the blind sets in tests/domain/safety_corpus/blind/ (written by people who
   saw neither the phrases nor the corpus the model learnt from; the model never learnt
-  from them; the threshold was set on the "calibrate" sets, so the "test" sets are the
-  figure to believe), as the bot screens and with phrases alone;
-- load: `SafetyScreen.load` of every language, each time in a fresh Python process (no
-  warm caches), after the import;
+  from them), as the bot screens and with phrases alone. Judged on JUDGED, the sets
+  nobody building the screen had read when they were measured; the DEV sets (the
+  threshold was set on "calibrate"; "test" was read after it was measured) are shown;
+- load: what the bot waits for before it serves (`SafetyScreen.load`, lazy), and the
+  reading of phrases and model it does afterwards (`warm`), each time in a fresh Python
+  process (no warm caches), after the import;
 - screen: 4,096-character messages (corpus sentences among everyday words, each message
   different), screened as the bot does for a Spanish conversation (Spanish, then English)
   and as the inbox does (every language); p99 per run, over several runs.
@@ -36,6 +38,10 @@ CORPUS_DIR = ROOT / "tests" / "domain" / "safety_corpus"
 # learnt from (bot/screen_cli.py leaves this folder out).
 BLIND_DIR = CORPUS_DIR / "blind"
 LANGUAGES = ("en", "es")
+# The blind sets nobody building the screen has read: the targets are judged on these.
+JUDGED = ("test4",)
+# Sets that once were blind and have since been looked at (dev sets now): shown, not judged.
+DEV = ("test2", "test3", "test", "calibrate")
 MESSAGE_LENGTH = 4096
 LOAD_RUNS = 7
 SCREEN_RUNS = 5
@@ -73,7 +79,7 @@ async def corpus_case(workdir: Path, quick: bool) -> list[Figure]:
         "phrases alone": SafetyScreen.load(CONFIG_DIR / "safety", with_model=False),
     }
     figures: list[Figure] = []
-    for blind_set, language in itertools.product(("test", "calibrate"), LANGUAGES):
+    for blind_set, language in itertools.product((*JUDGED, *DEV), LANGUAGES):
         rows = blind(f"{blind_set}_{language}")
         for name, screen in screens.items():
             by_category: dict[tuple[str, str], list[bool]] = defaultdict(list)
@@ -90,7 +96,7 @@ async def corpus_case(workdir: Path, quick: bool) -> list[Figure]:
                     if level == "urgent":
                         urgent_kept.append(found is not None and found.level == "urgent")
             label = f"{blind_set} {language}, {name}"
-            if name == "phrases alone" or blind_set != "test":
+            if name == "phrases alone" or blind_set not in JUDGED:
                 figures += [
                     info(f"{label}: recall, urgent+concern", _share(crisis), "of crisis"),
                     info(f"{label}: false alarms", _share(benign), "of benign"),

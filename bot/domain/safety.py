@@ -1312,12 +1312,18 @@ class SafetyScreen:
 
     def screen(self, text: str, language: str) -> SafetyMatch | None:
         """The category of a phrase found in the text (its language's or English), or None."""
-        return self._find(text, (self._resolve(language), FALLBACK_LANGUAGE))
+        return self._find(text, self.reading(language))
 
     def screen_all(self, text: str, language: str) -> SafetyMatch | None:
         """As screen, then in every other loaded language too (for a message whose writer's
         chosen language is not known yet)."""
-        return self._find(text, (self._resolve(language), FALLBACK_LANGUAGE, *sorted(self._codes)))
+        return self._find(text, self.reading(language, every=True))
+
+    def reading(self, language: str, every: bool = False) -> tuple[str, ...]:
+        """The languages a message is read in, in order (`screen`, or `screen_all` when
+        every): two messages read in the same ones are read alike."""
+        codes = (self._resolve(language), FALLBACK_LANGUAGE)
+        return tuple(dict.fromkeys((*codes, *sorted(self._codes)) if every else codes))
 
     def _find(self, text: str, codes: tuple[str, ...]) -> SafetyMatch | None:
         """Normalise once; the model's reading, then the phrases of these languages."""
@@ -1328,8 +1334,8 @@ class SafetyScreen:
         if model is None:
             return self._phrases(normalised, codes)
         words = _model_words(normalised)
-        enough = len(words) >= MODEL_MIN_WORDS
-        score, stretch = model.best_stretch(words) if enough else (0.0, words)
+        count = len(words)
+        score, stretch = model.best_stretch(words) if count >= MODEL_MIN_WORDS else (0.0, words)
 
         @functools.cache
         def best() -> float:
@@ -1337,7 +1343,7 @@ class SafetyScreen:
 
         def flagged(phrase: Level | None) -> bool:
             return flags(
-                enough=enough,
+                words=count,
                 # The model knows what ordinary talk looks like only in the languages it
                 # learnt; in another, the programme's phrases decide.
                 learnt=codes[0] in model.languages,

@@ -34,6 +34,12 @@ FORMAT_VERSION = 2
 # "same as always" are everyday replies it could flag, "feeling really suicidal today" one it
 # could wave through. The phrases alone decide on these.
 MODEL_MIN_WORDS = 5
+# A phrase found in a message shorter than this stands whatever the model reads: the model
+# scored "I want to die today" 0.32 and "ok so I want to die" 0.47 (ordinary check-in
+# words around the phrase), and short talk about the subject ("cut myself shaving lol")
+# is what the phrase files' [about] entries quiet. On the blind and dev sets this changed
+# no false alarm and caught two more (10 against 5, 6, 8, 12 and 15 words).
+QUIET_MIN_WORDS = 10
 # The commonest words of the corpus, whose whole weight (with their letter groups) the
 # file holds ready, so that most words of a long message cost one look-up.
 COMMON_WORDS = 10_000
@@ -79,7 +85,7 @@ def _feature_count(word: str) -> int:
 
 def flags(
     *,
-    enough: bool,
+    words: int,
     learnt: bool,
     score: float,
     phrase: str | None,
@@ -91,23 +97,26 @@ def flags(
     """Whether the screen flags a message: the one rule, for the bot (SafetyScreen) and for
     choosing thresholds on messages as the bot reads them (screen_training).
 
-    enough: the message has MODEL_MIN_WORDS words (fewer, the phrases alone decide);
-    learnt: the model learnt the conversation's language; score: the model's score;
-    phrase: the level of the phrase found ("urgent", "concern" or None); best: the highest
-    of the score and each sentence's own (asked for only when it matters).
+    words: how many words the message has; learnt: the model learnt the conversation's
+    language; score: the model's score; phrase: the level of the phrase found ("urgent",
+    "concern" or None); best: the highest of the score and each sentence's own (asked for
+    only when it matters).
 
-    The model flags on its own at the threshold. A phrase stands unless the model reads the
-    message, and each of its sentences, as plainly ordinary (below the floor for its
-    level): talk about the subject. An ordinary sentence before "I want to kill myself"
-    does not quiet it. In a language the model never learnt, a phrase always stands.
+    Under MODEL_MIN_WORDS words the phrases alone decide. From there the model flags on
+    its own at the threshold. A phrase stands unless the model reads the message, and each
+    of its sentences, as plainly ordinary (below the floor for its level): talk about the
+    subject. It always stands in a message under QUIET_MIN_WORDS words ("ok so I want to
+    die", "I want to die today": too few words to be talk about anything else), and in a
+    language the model never learnt. An ordinary sentence before "I want to kill myself"
+    does not quiet it.
     """
-    if not enough:
+    if words < MODEL_MIN_WORDS:
         return phrase is not None
     if score >= threshold:
         return True
     if phrase is None:
         return False
-    if not learnt:
+    if not learnt or words < QUIET_MIN_WORDS:
         return True
     return best() >= (urgent_floor if phrase == "urgent" else floor)
 

@@ -42,6 +42,8 @@ FOLDS = 5
 # The share of the false alarms allowed that the model may raise on its own; phrases found
 # in messages it scores lower may raise the rest.
 MODEL_SHARE = 0.75
+# A floor no score reaches (a model scores at most 1).
+NO_FLOOR = 1.0 + 1e-7
 
 
 class CorpusError(ValueError):
@@ -170,12 +172,17 @@ def lowest_threshold(benign: Sequence[float], false_alarms: float) -> float:
 def lowest_floor(
     benign: Sequence[tuple[float, bool]], threshold: float, allowed: int
 ) -> tuple[float, int]:
-    """The lowest floor at which at most `allowed` more benign messages with a phrase found
-    (score, phrase found) are flagged below the threshold; and how many it flags."""
-    floor = threshold
+    """The lowest floor at which at most `allowed` benign messages the model does not flag
+    itself, with a phrase found (their best score: the message's or a sentence's, phrase
+    found), are flagged; and how many it flags.
+
+    A sentence can score above the threshold while its message does not: its phrase flags
+    it at any floor up to that score, so it counts too, and the floor may have to be above
+    the threshold (up to NO_FLOOR, where no phrase counts without the model)."""
+    floor = NO_FLOOR
     flagged = 0
     # Scores tied with each other come in together or not at all.
-    counts = Counter(score for score, phrase in benign if phrase and score < threshold)
+    counts = Counter(score for score, phrase in benign if phrase)
     for score in sorted(counts, reverse=True):
         if flagged + counts[score] > allowed:
             break
@@ -200,16 +207,16 @@ def _folds(rows: Sequence[Labelled], sources: Sequence[str]) -> list[set[str]]:
 class Reading:
     """How the bot reads one message: the model's score, the best of that and its
     sentences' (what a phrase is weighed against), the level of the phrase found (or
-    None), whether it is long enough for the model to flag alone."""
+    None), how many words it has (see screen_model.flags)."""
 
     score: float
     best: float
     phrase: str | None
-    enough: bool
+    words: int
 
     def flagged(self, threshold: float, urgent_floor: float, floor: float) -> bool:
         return flags(
-            enough=self.enough,
+            words=self.words,
             learnt=True,  # a corpus teaches its own language
             score=self.score,
             phrase=self.phrase,
@@ -225,7 +232,7 @@ def read_as_the_bot(model: TextModel, screen: SafetyScreen, row: Labelled) -> Re
     words = message_words(row.text)
     score = model.score(words)
     best = max(score, model.sentence_score(message_sentences(row.text)))
-    return Reading(score, best, _phrase_level(screen, row), len(words) >= MODEL_MIN_WORDS)
+    return Reading(score, best, _phrase_level(screen, row), len(words))
 
 
 def choose(ordinary: Sequence[Reading], false_alarms: float) -> tuple[float, float, float]:
@@ -233,7 +240,7 @@ def choose(ordinary: Sequence[Reading], false_alarms: float) -> tuple[float, flo
     model alone may flag MODEL_SHARE of the false alarms allowed; urgent phrases it scores
     lower may flag what is left, then concern phrases the rest."""
     allowed = int(false_alarms * len(ordinary))
-    own = [reading.score if reading.enough else 0.0 for reading in ordinary]
+    own = [reading.score if reading.words >= MODEL_MIN_WORDS else 0.0 for reading in ordinary]
     threshold = lowest_threshold(own, false_alarms * MODEL_SHARE)
     flagged = [reading.flagged(threshold, 2.0, 2.0) for reading in ordinary]
     left = max(0, allowed - sum(flagged))

@@ -56,7 +56,9 @@ async def on_client_message(
     if message.text and await found.preferences.typed_answer(client, message.text):
         return
     # Screened in memory only; the words are never stored or logged.
-    flagged, unread = await found.relay.screened(message.text or message.caption, client.language)
+    flagged, unread = await found.relay.screened(
+        message.text or message.caption, client.language, update.update_id
+    )
     # Spoken words are not screened: the specialist's header says so.
     await found.relay.from_client(
         update.update_id,

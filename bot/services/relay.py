@@ -46,6 +46,7 @@ SAFETY_REPLY_EVERY = timedelta(hours=1)
 UPDATE_MEMORY = timedelta(days=3)
 # The `unscreened` kind of words that could not be screened (safety_levels.kind_text).
 UNSCREENED_TEXT = "text"
+SCREENINGS_KEPT = 1000
 
 
 def kept_for(retention: timedelta) -> dict[Kept, timedelta]:
@@ -110,6 +111,10 @@ class Relay:
         self._purge = Purge(db, clock)
         # Updates whose inbox row a relay transaction removed: forget() has nothing to do.
         self._settled: set[int] = set()
+        # What `keep` found in a message (a category, never words), by update id, for its
+        # handler: each message is screened once. Updates no client handler asks about
+        # (staff, commands) are forgotten past SCREENINGS_KEPT.
+        self._screenings: dict[int, tuple[tuple[str, ...], SafetyMatch | None, str | None]] = {}
         # People with a message whose handling failed: its inbox row waits for a retry.
         self._waiting: set[int] = set()
 
@@ -411,20 +416,28 @@ class Relay:
         return self._purge
 
     async def screened(
-        self, words: str | None, language: str, every: bool = False
+        self, words: str | None, language: str, update_id: int | None = None, every: bool = False
     ) -> tuple[SafetyMatch | None, str | None]:
-        """What the safety screen finds in a message's words (in memory only), in the
-        language given and English, or `every` language; and UNSCREENED_TEXT when the words
-        could not be screened: the safety files cannot be read, and the bot is stopping to
-        say so (bot.app). The message still goes, its header saying it was not screened."""
+        """What the safety screen finds in a message's words (in memory only), read in this
+        language and English, or `every` language; and UNSCREENED_TEXT when the words could
+        not be screened: the safety files cannot be read, and the bot is stopping to say so
+        (bot.app). The message still goes, its header saying it was not screened.
+
+        With the update's id, what `keep` found is used when it read the same languages.
+        """
         if not words:
             return None, None
         safety = self._safety
+        reading = safety.reading(language, every)
+        kept = self._screenings.pop(update_id, None) if update_id is not None else None
+        if kept is not None and kept[0] == reading:
+            return kept[1], kept[2]
         try:
             if not safety.ready:  # the first messages after a start wait for its reading
                 await asyncio.to_thread(safety.warm)
-            screen = safety.screen_all if every else safety.screen
-            return screen(words, language), None
+            return safety.screen_all(words, language) if every else safety.screen(
+                words, language
+            ), None
         except SafetyConfigError:
             return None, UNSCREENED_TEXT
 
@@ -433,8 +446,19 @@ class Relay:
         safety screen finds in its words, so a message relayed after a crash is still
         marked possibly urgent. The words themselves are not kept."""
         # Every language the screen knows: the app's language need not be the one the
-        # client chose to write in, and only a replay after a crash uses this mark.
-        flagged, unread = await self.screened(words, language or DEFAULT_LANGUAGE, every=True)
+        # client chose to write in, and a replay after a crash has only this mark. The client
+        # handler uses this reading when it reads the same languages (`screened`).
+        language = language or DEFAULT_LANGUAGE
+        flagged, unread = await self.screened(words, language, every=True)
+        if words:
+            screenings = self._screenings
+            screenings[received.update_id] = (
+                self._safety.reading(language, every=True),
+                flagged,
+                unread,
+            )
+            while len(screenings) > SCREENINGS_KEPT:
+                del screenings[next(iter(screenings))]
         if flagged is not None:
             received = replace(received, safety_category=flagged.category)
         if unread is not None:

@@ -565,7 +565,10 @@ def test_screen_never_raises_and_is_deterministic(text: str, language: str) -> N
 @settings(max_examples=100, deadline=None)
 @given(TEXTS, TEXTS)
 def test_a_phrase_is_found_whatever_surrounds_it(before: str, after: str) -> None:
-    assert SCREEN.screen(f"{before} I want to die {after}", "en") == SafetyMatch("suicide")
+    # Urgent, if not always as suicide: what surrounds it may hold another urgent phrase
+    # ("110D" reads as "11 OD": an overdose).
+    found = SCREEN.screen(f"{before} I want to die {after}", "en")
+    assert found is not None and found.level == "urgent"
 
 
 def test_huge_and_odd_texts_are_screened() -> None:

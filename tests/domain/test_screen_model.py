@@ -10,8 +10,16 @@ import pytest
 
 from bot.config import CONFIG_DIR
 from bot.domain.safety import MODEL_FILE, SafetyConfigError, SafetyScreen, message_words
-from bot.domain.screen_model import TextModel, _feature_count, features, sigmoid
+from bot.domain.screen_model import (
+    MODEL_MIN_WORDS,
+    QUIET_MIN_WORDS,
+    TextModel,
+    _feature_count,
+    features,
+    sigmoid,
+)
 from bot.domain.screen_training import (
+    NO_FLOOR,
     CorpusError,
     Labelled,
     Reading,
@@ -201,10 +209,11 @@ def test_an_urgent_phrase_counts_from_its_own_lower_floor() -> None:
 def test_in_a_language_the_model_never_learnt_the_phrases_decide() -> None:
     # A model learnt from Spanish only cannot tell ordinary English: the phrase stands.
     screen = screen_with(model({"film": -30.0}, floor=0.2, languages=("es",)))
-    found = screen.screen("the film where he says I want to kill myself", "en")
+    found = screen.screen("the film where he says I want to kill myself made us cry", "en")
     assert found is not None and found.category == "suicide"
-    # In the language it learnt, the same low score quiets the phrase.
-    assert screen.screen("the film where he says me quiero matar", "es") is None
+    # In the language it learnt, the same low score quiets the phrase (in a message long
+    # enough to be about something else: QUIET_MIN_WORDS).
+    assert screen.screen("the film where he says me quiero matar nos hizo llorar", "es") is None
 
 
 def test_explain_shows_score_phrase_and_weightiest_features() -> None:
@@ -238,13 +247,20 @@ def test_the_threshold_keeps_false_alarms_within_the_share_asked() -> None:
     # Ties are flagged together or not at all: never more than allowed.
     assert sum(score >= lowest_threshold([1.0] * 10, 0.1) for score in [1.0] * 10) == 0
     tied = [(0.9, False), (0.5, True), (0.5, True), (0.4, True)] + [(0.0, False)] * 6
-    assert lowest_floor(tied, threshold=0.85, allowed=1) == (0.85, 0)
+    assert lowest_floor(tied, threshold=0.85, allowed=1) == (NO_FLOOR, 0)
     assert lowest_floor(tied, threshold=0.85, allowed=2) == (0.5, 2)
     assert lowest_floor(tied, threshold=0.85, allowed=3) == (0.4, 3)
+    # A sentence above the threshold in a message below it: its phrase flags it at any
+    # floor up to that score, so it is counted first (and the floor may go above the
+    # threshold when nothing more is allowed).
+    sentence = [(0.95, True), (0.5, True), (0.0, False)]
+    assert lowest_floor(sentence, threshold=0.85, allowed=1) == (0.95, 1)
+    assert lowest_floor(sentence, threshold=0.85, allowed=2) == (0.5, 2)
+    assert lowest_floor(sentence, threshold=0.85, allowed=0) == (NO_FLOOR, 0)
 
 
 def reading(score: float, phrase: str | None = None, best: float | None = None) -> Reading:
-    return Reading(score, score if best is None else best, phrase, enough=True)
+    return Reading(score, score if best is None else best, phrase, words=QUIET_MIN_WORDS)
 
 
 def test_urgent_phrases_get_what_the_model_leaves_then_concern_phrases() -> None:
@@ -253,12 +269,16 @@ def test_urgent_phrases_get_what_the_model_leaves_then_concern_phrases() -> None
     ordinary += [reading(0.0)] * 35
     threshold, urgent_floor, floor = choose(ordinary, false_alarms=0.1)  # 4 of 40
     assert 0.5 < threshold < 0.97  # the model's own 3
-    assert (urgent_floor, floor) == (0.5, threshold)  # the 4th: the urgent phrase
+    assert (urgent_floor, floor) == (0.5, NO_FLOOR)  # the 4th: the urgent phrase
     # 5: the concern phrase too, weighed by its best sentence.
     assert choose(ordinary, false_alarms=0.125)[1:] == (0.5, 0.45)
     # A short message: the phrase alone decides, whatever the score.
-    short = Reading(0.0, 0.0, "urgent", enough=False)
-    assert short.flagged(0.9, 0.9, 0.9) and not Reading(1.0, 1.0, None, False).flagged(0, 0, 0)
+    short = Reading(0.0, 0.0, "urgent", words=MODEL_MIN_WORDS - 1)
+    assert short.flagged(0.9, 0.9, 0.9) and not Reading(1.0, 1.0, None, 4).flagged(0, 0, 0)
+    # Under QUIET_MIN_WORDS words the model may flag alone but not quiet a phrase.
+    brief = Reading(0.0, 0.0, "urgent", words=QUIET_MIN_WORDS - 1)
+    assert brief.flagged(0.9, 0.9, 0.9) and Reading(0.95, 0.95, None, 5).flagged(0.9, 1, 1)
+    assert not Reading(0.0, 0.0, "urgent", words=QUIET_MIN_WORDS).flagged(0.9, 0.9, 0.9)
 
 
 def test_learning_reports_each_file_scored_by_a_model_learnt_without_it() -> None:
@@ -298,7 +318,8 @@ def test_the_shipped_model_was_learnt_from_the_corpus_as_it_is() -> None:
     # What it learns from: our corpus and the writers' files, never a blind set.
     assert {path.parent.name for path in paths} == {"safety_corpus", "train"}
     assert len(paths) > 20 and (CORPUS_DIR / "blind").is_dir()
-    assert 0 < shipped.floor <= shipped.threshold < 1
+    assert 0 < shipped.urgent_floor <= shipped.threshold < 1
+    assert 0 < shipped.floor <= NO_FLOOR  # NO_FLOOR: concern phrases count only when it flags
 
 
 def test_the_same_files_are_read_once_and_a_changed_one_again(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import pytest
 
-from bot.domain.safety import SafetyConfigError, SafetyScreen
+from bot.domain.safety import SafetyConfigError, SafetyMatch, SafetyScreen
 from tests.e2e.harness import Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi
 
@@ -210,3 +210,25 @@ async def test_words_that_cannot_be_screened_still_go_and_say_so(
     await bot.barrier(ALEX)
     assert resources_sent(bot) == 0
     assert await bot.rows("SELECT COUNT(*) FROM inbox") == [(0,)]
+
+
+async def test_each_message_is_screened_once(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The inbox reads a message as it arrives (for a replay after a crash) and the relay
+    uses that reading: the screen is the hot path's largest cost."""
+    safety = bot.services.safety
+    read: list[str] = []
+    screen_all = safety.screen_all
+
+    def counted(text: str, language: str) -> SafetyMatch | None:
+        read.append(language)
+        return screen_all(text, language)
+
+    monkeypatch.setattr(safety, "screen_all", counted)
+    before = len(bot.api.sent_to(SAM))
+    bot.api.send_text(ALEX, "honestly I want to k1ll myself tonight")
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "⚠️ Possibly urgent. From Alex:"
+    await bot.barrier(ALEX)
+    assert read == ["en"]
