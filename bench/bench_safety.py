@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
-from bench.harness import Figure, at_least, at_most, info, median, percentile
+from bench.harness import Figure, at_least, at_most, info, median, percentile, spread
 from bot.config import CONFIG_DIR
 from bot.domain.safety import SafetyScreen
 
@@ -164,15 +164,9 @@ async def load_case(workdir: Path, quick: bool) -> list[Figure]:
     name = "load before serving, every language, fresh process"
     later = "reading phrases and model after the start (worker thread)"
     return [
-        info(f"{name}: wall min", min(loads), "ms"),
-        info(f"{name}: wall median", median(loads), "ms"),
-        info(f"{name}: wall max", max(loads), "ms"),
-        info(f"{name}: CPU min", min(cpus), "ms"),
-        at_most(f"{name}: CPU median", median(cpus), "ms", 100),
-        info(f"{name}: CPU max", max(cpus), "ms"),
-        info(f"{later}: CPU min", min(warm_cpus), "ms"),
-        info(f"{later}: CPU median", median(warm_cpus), "ms"),
-        info(f"{later}: CPU max", max(warm_cpus), "ms"),
+        *spread(f"{name}: wall", loads, "ms"),
+        *spread(f"{name}: CPU", cpus, "ms", limit=100),
+        *spread(f"{later}: CPU", warm_cpus, "ms"),
         info(f"{later}: wall median", median(warms), "ms"),
         info("import of bot.domain.safety: wall median", median(imports), "ms"),
     ]

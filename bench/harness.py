@@ -65,6 +65,20 @@ def info(name: str, value: float, unit: str) -> Figure:
     return Figure(name, value, unit)
 
 
+def spread(
+    name: str, values: Sequence[float], unit: str, limit: float | None = None
+) -> list[Figure]:
+    """The min, median and max of several runs; with a limit, the median's upper bound."""
+    middle = median(values)
+    return [
+        info(f"{name} min", min(values), unit),
+        info(f"{name} median", middle, unit)
+        if limit is None
+        else at_most(f"{name} median", middle, unit, limit),
+        info(f"{name} max", max(values), unit),
+    ]
+
+
 class StallMonitor:
     """Sleeps 1 ms in a loop beside the code under test and keeps the worst lateness.
 
