@@ -102,7 +102,8 @@ async def job_checkin_drain(context: Context) -> None:
     """The rest of a storm of due check-ins, a slice at a time, until nobody is due. Each
     batch is its own transaction, claimed and advanced together, so nobody is sent two and
     nobody is left out, whatever stops the drain: a failing database ends it with one line
-    and the next tick starts it again; a kill leaves the rest due for the next start."""
+    and the next tick starts it again; a stop ends it after the slice under way, and a
+    kill within one; the rest stay due for the next start."""
     found = services(context)
     runtime = context.bot_data
     started = time.perf_counter()
@@ -114,6 +115,11 @@ async def job_checkin_drain(context: Context) -> None:
             sent += report.checkins + report.offers
             if not report.more:
                 break
+            if not context.application.running:
+                # A stop waits for running jobs: it waits one slice, not the whole storm.
+                # Whoever is still due stays due for the next start.
+                log.info("checkins.drain_stopped", sent=sent)
+                return
         log.info("checkins.drained", sent=sent, ms=round((time.perf_counter() - started) * 1000))
     except (Exception, asyncio.CancelledError) as error:
         _one_line_or_raise(context, "drain.failed", error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot import scheduling
 from bot.config import CONFIG_DIR
 from bot.domain.models import Client, Schedule
 from bot.domain.texts import Texts
+from bot.handlers.context import Context
 from bot.services import checkins as checkins_service
 from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
@@ -743,7 +745,7 @@ async def test_a_storm_after_a_restart_goes_out_in_slices_each_client_once_acros
     for user in (ALEX, BO, CY):
         assert len(checkins(bot, user)) == 1, user
     per_client = await bot.rows("SELECT client_id, count(*) FROM checkins GROUP BY client_id")
-    assert sorted(count for _, count in per_client) == [1, 1, 1]
+    assert [count for _, count in per_client] == [1, 1, 1]
 
 
 async def test_a_client_writing_during_a_storm_is_relayed_before_the_storm_goes_on(
@@ -753,7 +755,7 @@ async def test_a_client_writing_during_a_storm_is_relayed_before_the_storm_goes_
     gate, waiting = asyncio.Event(), asyncio.Event()
     real_drain = scheduling.job_checkin_drain
 
-    async def drain_after_the_gate(context: scheduling.Context) -> None:
+    async def drain_after_the_gate(context: Context) -> None:
         waiting.set()
         await gate.wait()
         await real_drain(context)
@@ -782,3 +784,46 @@ async def test_a_client_writing_during_a_storm_is_relayed_before_the_storm_goes_
         )
     ]
     assert order == ["checkin", "relay", "checkin", "checkin"]
+
+
+async def test_a_stop_during_a_storm_waits_one_slice_and_the_next_start_sends_the_rest(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await overdue_after_a_stop(bot, monkeypatch)
+    real_tick = checkins_service.CheckIns.tick
+    slices: list[int] = []
+    asked_to_stop = asyncio.Event()
+
+    async def slice_then_stop(
+        self: checkins_service.CheckIns, seconds: float | None = None
+    ) -> checkins_service.TickReport:
+        report = await real_tick(self, seconds)
+        slices.append(report.checkins)
+        if len(slices) == 2:  # the drain's first slice: SIGTERM comes now
+            asked_to_stop.set()
+            app = bot.app
+            assert app is not None
+            await bot.api.wait_until(lambda: not app.running, what="the stop under way")
+        return report
+
+    monkeypatch.setattr(checkins_service.CheckIns, "tick", slice_then_stop)
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        await bot.start()
+        await asyncio.wait_for(asked_to_stop.wait(), 10)
+        await bot.stop()
+    assert "event=checkins.drain_stopped" in caplog.text
+    assert slices == [1, 1]  # the first tick's slice and one of the drain's: one left due
+    with sqlite3.connect(bot.settings.database_path) as stopped:
+        assert stopped.execute("SELECT count(*) FROM checkins").fetchone() == (2,)
+
+    monkeypatch.setattr(checkins_service.CheckIns, "tick", real_tick)
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        await bot.start()
+        await bot.api.wait_until(
+            lambda: sum(len(checkins(bot, user)) for user in (ALEX, BO, CY)) == 3,
+            what="the one left",
+        )
+        await bot.run_tick()
+        await bot.settle()
+    for user in (ALEX, BO, CY):
+        assert len(checkins(bot, user)) == 1, user
