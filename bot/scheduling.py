@@ -27,43 +27,104 @@ from bot.storage.db import fault_text, is_storage_fault
 
 log = EventLog(__name__)
 
+# A tick (and each slice of a drain) starts no new batch of check-ins after this long: the
+# first tick after a restart with 20,000 overdue ends within it instead of after all of them.
+SLICE_SECONDS = 0.25
 RETENTION_STEP_SECONDS = 1.0  # a day's purge at 100,000 clients: about 5,200 steps
 
 
-async def tick(found: Services) -> None:
+async def tick(found: Services, *, checkins: bool = True, seconds: float | None = None) -> bool:
     """One tick: messages whose handling failed, check-ins and ended pauses, ended away
     times, daily summaries, escalations and reminders, the weekly report; then empty the
-    write-ahead log of what was cleared since (bot.storage.checkpoint)."""
+    write-ahead log of what was cleared since (bot.storage.checkpoint).
+
+    With `seconds`, the check-ins stop after that long (a storm after a restart) and the
+    answer says whether clients are still due; `checkins=False` leaves them to the drain
+    under way (job_checkin_drain)."""
     started = time.perf_counter()
     await found.relay.retry_waiting()
-    metrics.checkins_sent((await found.checkins.tick()).checkins)
+    more = False
+    if checkins:
+        report = await found.checkins.tick(seconds)
+        metrics.checkins_sent(report.checkins)
+        more = report.more
     await found.away.end_passed()
     await found.digests.tick()
     await found.escalations.tick()
     await found.report.tick()
     await checkpoint(found.db, found.log_copier)
     log.debug("tick.done", ms=round((time.perf_counter() - started) * 1000, 1))
+    return more
 
 
 async def job_checkin_tick(context: Context) -> None:
     """The repeating job: one tick, timed; then the heartbeat (see bot.health). A failing
     database is one line per tick, not a traceback; the storage watch (bot.watch) stops the
-    bot if it keeps failing."""
+    bot if it keeps failing.
+
+    A tick handles check-ins for at most SLICE_SECONDS: after a restart with thousands
+    overdue, the first tick ends within the slice and the rest go on in the drain job, so
+    that the other parts of the tick (an escalation that fell due) never wait behind the
+    storm. While the drain runs, ticks leave the check-ins to it."""
     found = services(context)
+    runtime = context.bot_data
     started = time.perf_counter()
     try:
-        await tick(found)
+        more = await tick(found, checkins=not runtime.draining, seconds=SLICE_SECONDS)
         took = time.perf_counter() - started
         metrics.tick_took(took)
-        if not context.bot_data.ticked.is_set():
-            # After a start: what came due while the bot was down has been queued.
-            log.info("tick.first_done", ms=round(took * 1000, 1))
+        if not runtime.ticked.is_set():
+            # After a start: the first check-ins that came due while the bot was down are
+            # queued; the rest, if there are more, are being queued by the drain.
+            log.info("tick.first_done", ms=round(took * 1000, 1), more=more)
+        if more:
+            _start_drain(context)
         if context.job is not None and isinstance(context.job.data, Watch):
             await context.job.data.after_tick(found, context.bot)
     except (Exception, asyncio.CancelledError) as error:
         _one_line_or_raise(context, "tick.failed", error)
     finally:
-        context.bot_data.ticked.set()
+        runtime.ticked.set()
+
+
+def _start_drain(context: Context) -> None:
+    """Queue the rest of a storm in a job of its own, one at a time."""
+    runtime = context.bot_data
+    if runtime.draining or context.job_queue is None:
+        return
+    runtime.draining = True
+    context.job_queue.run_once(
+        job_checkin_drain, when=0, name="checkin-drain", job_kwargs={"misfire_grace_time": None}
+    )
+
+
+async def job_checkin_drain(context: Context) -> None:
+    """The rest of a storm of due check-ins, a slice at a time, until nobody is due. Each
+    batch is its own transaction, claimed and advanced together, so nobody is sent two and
+    nobody is left out, whatever stops the drain: a failing database ends it with one line
+    and the next tick starts it again; a stop ends it after the slice under way, and a
+    kill within one; the rest stay due for the next start."""
+    found = services(context)
+    runtime = context.bot_data
+    started = time.perf_counter()
+    sent = 0
+    try:
+        while True:
+            report = await found.checkins.tick(SLICE_SECONDS)
+            metrics.checkins_sent(report.checkins)
+            sent += report.checkins + report.offers
+            if not report.more:
+                break
+            if not context.application.running:
+                # A stop waits for running jobs: it waits one slice, not the whole storm.
+                # Whoever is still due stays due for the next start.
+                log.info("checkins.drain_stopped", sent=sent)
+                return
+        log.info("checkins.drained", sent=sent, ms=round((time.perf_counter() - started) * 1000))
+    except (Exception, asyncio.CancelledError) as error:
+        _one_line_or_raise(context, "drain.failed", error)
+    finally:
+        runtime.draining = False
 
 
 async def job_retention(context: Context) -> None:

@@ -32,6 +32,8 @@ class Runtime:
         self.exit_after: Callable[[float], None] = _no_forced_exit
         # Set once the first tick has ended (bot.scheduling): the menus wait for it (bot.app).
         self.ticked = asyncio.Event()
+        # A drain of due check-ins is under way (bot.scheduling): ticks leave them to it.
+        self.draining = False
 
 
 def _no_forced_exit(grace: float) -> None:

@@ -75,6 +75,8 @@ class TickReport:
     skipped: int = 0
     resumed: int = 0
     cleared: int = 0
+    # Clients still due when the tick's time was up (a storm): the next slice goes on.
+    more: bool = False
 
     def count(self, action: Action) -> None:
         """Count one decision."""
@@ -112,14 +114,22 @@ class CheckIns(ScheduleService):
 
     # ------------------------------------------------------------------ the tick
 
-    async def tick(self) -> TickReport:
-        """Handle every client whose moment has come, batch by batch."""
+    async def tick(self, seconds: float | None = None) -> TickReport:
+        """Handle every client whose moment has come, batch by batch; with `seconds`, stop
+        starting batches once that much time has passed (at least one batch) and say in the
+        report whether more are due. Each batch is its own transaction, so a slice that
+        stops (or a process killed in one) leaves nobody half-handled: the rest are still
+        due, and the next slice claims them."""
         report = TickReport()
         started = time.perf_counter()
+        until = None if seconds is None else started + seconds
         self._prompts.clear()  # a renamed specialist reads their new name from the next tick
         now = self._clock.now()
         for manual in (False, True):
-            await self._drain(manual, now, report)
+            # Check-ins a specialist asked for are few: each slice takes its batch of them
+            # too, rather than leaving them behind a storm of scheduled ones.
+            if await self._drain(manual, now, report, until):
+                report.more = True
         if report.checkins or report.offers or report.resumed:
             log.info(
                 "checkins.tick",
@@ -127,12 +137,16 @@ class CheckIns(ScheduleService):
                 offers=report.offers,
                 skipped=report.skipped,
                 resumed=report.resumed,
+                more=report.more,
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
         return report
 
-    async def _drain(self, manual: bool, now: datetime, report: TickReport) -> None:
-        """Claim and handle due clients (scheduled, or asked for by a specialist) in batches."""
+    async def _drain(
+        self, manual: bool, now: datetime, report: TickReport, until: float | None
+    ) -> bool:
+        """Claim and handle due clients (scheduled, or asked for by a specialist) in batches,
+        until none are left (False) or the time is up with more still due (True)."""
         while True:
             # Between batches, whatever a person is waiting for goes first.
             async with self._db.transaction(background=True):
@@ -144,7 +158,9 @@ class CheckIns(ScheduleService):
                 if claimed:
                     await self._handle_batch(claimed, now, manual, report)
             if len(claimed) < BATCH:
-                return
+                return False
+            if until is not None and time.perf_counter() >= until:
+                return True
 
     async def _handle_batch(
         self, claimed: list[DueClient], now: datetime, manual: bool, report: TickReport
@@ -422,7 +438,7 @@ class CheckIns(ScheduleService):
                     self._texts.get("to_specialist.checkin_sent", alias=client.alias),
                 )
         # Only the check-in asked for: the scheduled ones wait for the tick.
-        await self._drain(True, self._clock.now(), TickReport())
+        await self._drain(True, self._clock.now(), TickReport(), None)
 
     async def _own_client(self, specialist: Specialist, alias: str) -> Client | None:
         """The specialist's client by alias, or a helpful answer and None."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -277,10 +278,10 @@ async def test_menus_are_set_after_the_first_tick_so_overdue_check_ins_go_first(
     entered, released = asyncio.Event(), asyncio.Event()
     real_tick = scheduling.tick
 
-    async def held_tick(found: Services) -> None:
+    async def held_tick(found: Services, **slice: Any) -> bool:
         entered.set()
         await released.wait()
-        await real_tick(found)
+        return await real_tick(found, **slice)
 
     async with harness(fake_api, tmp_path, admin_ids="900") as bot:
         await fake_api.wait_until(

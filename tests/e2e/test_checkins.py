@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot import scheduling
 from bot.config import CONFIG_DIR
 from bot.domain.models import Client, Schedule
 from bot.domain.texts import Texts
+from bot.handlers.context import Context
+from bot.services import checkins as checkins_service
 from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
@@ -687,3 +692,138 @@ async def test_after_a_restart_the_first_tick_runs_at_once_with_one_make_up(
     client_id = (await bot.client_row(ALEX))["id"]
     sent = await bot.rows("SELECT due_at FROM checkins WHERE client_id = ?", client_id)
     assert sent == [("2026-11-30T08:00:00.000000+00:00",)]
+
+
+def first_done_line(caplog: pytest.LogCaptureFixture) -> str:
+    return next(
+        r.getMessage() for r in caplog.records if "event=tick.first_done" in r.getMessage()
+    )
+
+
+async def overdue_after_a_stop(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three clients due at 09:00 in Berlin, the bot down over it, back at 09:30; a batch
+    of one client and slices of no time: each slice of the storm is one client."""
+    for user in (ALEX, BO, CY):
+        await daily_at_nine_in_berlin(bot, user)
+    await bot.stop()
+    bot.clock.set(datetime(2026, 11, 30, 8, 30, tzinfo=UTC))
+    monkeypatch.setattr(checkins_service, "BATCH", 1)
+    monkeypatch.setattr(scheduling, "SLICE_SECONDS", 0.0)
+
+
+async def test_a_storm_after_a_restart_goes_out_in_slices_each_client_once_across_a_kill(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await overdue_after_a_stop(bot, monkeypatch)
+    drain_started = asyncio.Event()
+    real_drain = scheduling.job_checkin_drain
+
+    async def killed_before_it_runs(context: object) -> None:
+        drain_started.set()
+
+    monkeypatch.setattr(scheduling, "job_checkin_drain", killed_before_it_runs)
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        await bot.start()
+        await asyncio.wait_for(drain_started.wait(), 10)
+        await bot.settle()
+    # The first tick ended after its slice, the rest of the storm still due.
+    assert "more=true" in first_done_line(caplog)
+    assert sum(len(checkins(bot, user)) for user in (ALEX, BO, CY)) == 1
+
+    monkeypatch.setattr(scheduling, "job_checkin_drain", real_drain)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        await bot.restart()
+        await bot.api.wait_until(
+            lambda: "event=checkins.drained" in caplog.text, what="the storm drained"
+        )
+        await bot.settle()
+    await bot.run_tick()
+    await bot.restart()
+    await bot.run_tick()
+    await bot.settle()
+    for user in (ALEX, BO, CY):
+        assert len(checkins(bot, user)) == 1, user
+    per_client = await bot.rows("SELECT client_id, count(*) FROM checkins GROUP BY client_id")
+    assert [count for _, count in per_client] == [1, 1, 1]
+
+
+async def test_a_client_writing_during_a_storm_is_relayed_before_the_storm_goes_on(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await overdue_after_a_stop(bot, monkeypatch)
+    gate, waiting = asyncio.Event(), asyncio.Event()
+    real_drain = scheduling.job_checkin_drain
+
+    async def drain_after_the_gate(context: Context) -> None:
+        waiting.set()
+        await gate.wait()
+        await real_drain(context)
+
+    monkeypatch.setattr(scheduling, "job_checkin_drain", drain_after_the_gate)
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        await bot.start()
+        await asyncio.wait_for(waiting.wait(), 10)  # the first tick is done, two still due
+        bot.api.send_text(ALEX, "rough night, but I'm up")
+        await bot.api.wait_until(
+            lambda: any(c.params.get("chat_id") == SAM for c in bot.api.calls_to("copyMessage")),
+            what="Alex's words at Sam's",
+        )
+        gate.set()
+        await bot.api.wait_until(
+            lambda: "event=checkins.drained" in caplog.text, what="the storm drained"
+        )
+        await bot.settle()
+    order = [
+        "relay" if c.method == "copyMessage" and c.params.get("chat_id") == SAM else "checkin"
+        for c in bot.api.calls
+        if c.method in ("copyMessage", "sendMessage")
+        and (
+            (c.params.get("chat_id") == SAM and c.method == "copyMessage")
+            or any(p in str(c.params.get("text")) for p in PROMPTS)
+        )
+    ]
+    assert order == ["checkin", "relay", "checkin", "checkin"]
+
+
+async def test_a_stop_during_a_storm_waits_one_slice_and_the_next_start_sends_the_rest(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    await overdue_after_a_stop(bot, monkeypatch)
+    real_tick = checkins_service.CheckIns.tick
+    slices: list[int] = []
+    asked_to_stop = asyncio.Event()
+
+    async def slice_then_stop(
+        self: checkins_service.CheckIns, seconds: float | None = None
+    ) -> checkins_service.TickReport:
+        report = await real_tick(self, seconds)
+        slices.append(report.checkins)
+        if len(slices) == 2:  # the drain's first slice: SIGTERM comes now
+            asked_to_stop.set()
+            app = bot.app
+            assert app is not None
+            await bot.api.wait_until(lambda: not app.running, what="the stop under way")
+        return report
+
+    monkeypatch.setattr(checkins_service.CheckIns, "tick", slice_then_stop)
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        await bot.start()
+        await asyncio.wait_for(asked_to_stop.wait(), 10)
+        await bot.stop()
+    assert "event=checkins.drain_stopped" in caplog.text
+    assert slices == [1, 1]  # the first tick's slice and one of the drain's: one left due
+    with sqlite3.connect(bot.settings.database_path) as stopped:
+        assert stopped.execute("SELECT count(*) FROM checkins").fetchone() == (2,)
+
+    monkeypatch.setattr(checkins_service.CheckIns, "tick", real_tick)
+    with caplog.at_level(logging.INFO, logger="bot.scheduling"):
+        await bot.start()
+        await bot.api.wait_until(
+            lambda: sum(len(checkins(bot, user)) for user in (ALEX, BO, CY)) == 3,
+            what="the one left",
+        )
+        await bot.run_tick()
+        await bot.settle()
+    for user in (ALEX, BO, CY):
+        assert len(checkins(bot, user)) == 1, user
