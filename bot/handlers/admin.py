@@ -26,7 +26,7 @@ def _actor(person: Person) -> Actor:
 
 async def cmd_specialists(update: Update, context: Context, person: Person) -> None:
     """/specialists: who is registered, with their clients and whether away."""
-    await services(context).admin.show_specialists(person.user_id, _actor(person))
+    await services(context).admin.show_specialists(person.user_id, _actor(person), person.language)
 
 
 async def cmd_addspecialist(update: Update, context: Context, person: Person) -> None:
@@ -100,7 +100,7 @@ async def cmd_audit(update: Update, context: Context, person: Person) -> None:
             person.user_id, "admin.audit_usage", person.language, most=AUDIT_MAX
         )
         return
-    await found.admin.show_audit(person.user_id, count, _actor(person))
+    await found.admin.show_audit(person.user_id, count, _actor(person), person.language)
 
 
 async def cmd_report(update: Update, context: Context, person: Person) -> None:
@@ -112,6 +112,6 @@ async def cmd_report(update: Update, context: Context, person: Person) -> None:
         await found.notices.say(person.user_id, "report.usage", person.language)
         return
     try:
-        await found.report.send(person.user_id, weeks)
+        await found.report.send(person.user_id, weeks, person.language)
     except ChartsUnavailable:
         await found.notices.say(person.user_id, "report.unavailable", person.language)

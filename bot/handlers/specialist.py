@@ -74,7 +74,9 @@ async def cmd_transfer(update: Update, context: Context, person: Person) -> None
 async def cmd_oncall(update: Update, context: Context, person: Person) -> None:
     """/oncall on, /oncall off, or /oncall alone: who is on call (specialists and admins)."""
     escalations = services(context).escalations
-    on_call = escalations.on_call(person.specialist, person.user_id, command_text(update))
+    on_call = escalations.on_call(
+        person.specialist, person.user_id, command_text(update), person.language
+    )
     await refusing(context, person.user_id, on_call, person.language)
 
 

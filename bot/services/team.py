@@ -31,7 +31,7 @@ from bot.domain.clock import Clock
 from bot.domain.escalation import Responder
 from bot.domain.models import Client, ClientStatus, Direction, Specialist
 from bot.domain.rhythm import zone
-from bot.domain.texts import Texts
+from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.logs import EventLog
 from bot.services.people import Person
 from bot.storage import events
@@ -68,7 +68,7 @@ def consent_version(texts: Texts, *, team: bool) -> int:
     """The consent version clients must have been shown. Turning the team inbox on raises
     it (the terms then say the team reads along), so every current client sees the terms
     once; the texts' own `consent.version` still counts first (3 beats 2 with the team)."""
-    base = int(texts.get("consent.version"))
+    base = int(texts.get("consent.version", DEFAULT_LANGUAGE))
     return base * TEAM_TERMS + 1 if team else base
 
 
