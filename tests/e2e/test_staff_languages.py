@@ -231,6 +231,31 @@ async def test_an_admin_who_is_no_specialist_chooses_spanish_and_keeps_it_after_
     assert listed == "Especialistas:\nSam Rivera (1001), personas: 1"
     refused = (await say(bot, ADMIN, "/audit lots")).text or ""
     assert refused == "Indica cuántas entradas quieres, de 1 a 200, como /audit 50."
+    admin_from = len(bot.api.sent_to(ADMIN))
+    for command in [
+        "/start",
+        "hello",
+        "/frobnicate",
+        "/addspecialist",
+        "/addspecialist 77 ",
+        "/addspecialist 2001 Alex Again",
+        "/removespecialist",
+        "/removespecialist 555",
+        "/removespecialist 1001",
+        "/removespecialist 1001 to Sam Rivera",
+        "/transfer",
+        "/transfer Nobody Sam Rivera",
+        "/transfer Alex Sam Rivera",
+        "/audit 3",
+        "/report 9999w",
+        "/oncall",
+        "/oncall on",
+        "/clients",
+        "/language",
+    ]:
+        await say(bot, ADMIN, command)
+    await bot.settle()
+    assert leaks(bot.api.sent_to(ADMIN)[admin_from:], ENGLISH) == []
     # Their English app does not move them back: the choice is theirs.
     assert await stored(bot, ADMIN) == [("es", "en")]
     # Sam and Alex read as before.
