@@ -14,6 +14,7 @@ import pytest
 
 from bot.config import CONFIG_DIR
 from bot.domain.texts import Texts
+from bot.services.people import CLI
 from tests.domain.test_texts import _raw
 from tests.e2e.conftest import MONDAY_6_UTC
 from tests.e2e.harness import Harness, current, harness, say, tap
@@ -103,6 +104,10 @@ async def test_a_spanish_speaking_specialist_reads_spanish_while_the_admin_reads
         what="Sam's menu in Spanish",
     )
     assert await stored(bot, SAM) == [("es", "en")]
+    # Ria, a colleague on call, reads her Telegram app's Spanish.
+    bot.api.add_user(RIA, "Ria", language_code="es")
+    await bot.services.people.add_specialist(RIA, "Ria Okafor")
+    assert ((await say(bot, RIA, "/oncall on")).text or "").startswith("Estás de guardia.")
     sam_from = len(bot.api.sent_to(SAM))
     admin_from = len(bot.api.sent_to(ADMIN))
 
@@ -132,6 +137,15 @@ async def test_a_spanish_speaking_specialist_reads_spanish_while_the_admin_reads
         if (m.text or "").startswith("⚠️ Possibly urgent, not answered yet. From Alex")
     ]
     assert "flagged as suicide, sent 16 min ago" in (escalation.text or "")
+    # Each supervisor in their own language.
+    assert any(
+        (m.text or "").startswith(
+            "⚠️ Puede ser urgente y aún no tiene respuesta. De Alex, a quien acompaña Sam"
+            " Rivera; marcado como suicidio, enviado hace 16 min."
+        )
+        for m in bot.api.sent_to(RIA)
+    )
+    assert any(m.copied_from == (ALEX, urgent.message_id) for m in bot.api.sent_to(RIA))
     assert any(m.copied_from == (ALEX, urgent.message_id) for m in bot.api.sent_to(ADMIN))
     assert any(
         (m.text or "").startswith(
@@ -197,8 +211,9 @@ async def test_a_spanish_speaking_specialist_reads_spanish_while_the_admin_reads
     )
     assert any((m.text or "").startswith("Recibirás un resumen diario a las 18:00") for m in said)
     assert any((m.text or "").startswith("Lo siento, esto solo está disponible") for m in said)
-    # The admin read English only; Alex's language is Alex's.
+    # The admin read English only, Ria Spanish only; Alex's language is Alex's.
     assert leaks(bot.api.sent_to(ADMIN)[admin_from:], SPANISH) == []
+    assert leaks(bot.api.sent_to(RIA), ENGLISH) == []
     assert (await bot.client_row(ALEX))["language"] == "en"
 
 
@@ -320,4 +335,14 @@ async def test_forged_language_buttons_change_nothing(bot: Harness) -> None:
     await bot.settle()
     assert await stored(bot, SAM) == [(None, "en")]
     assert current(bot, SAM, question).text == question.text
+    # Removed, Sam is nobody's staff: the real button he still sees does nothing either.
+    bot.api.add_user(RIA, "Ria")
+    await bot.services.people.add_specialist(RIA, "Ria Okafor")
+    await bot.services.transfers.remove_specialist(CLI, SAM, "Ria Okafor")
+    query = bot.api.press_button(SAM, question.message_id, "l:es")
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what="the old tap")
+    assert str(bot.api.answered_callbacks[query].get("text")).startswith(
+        "This button no longer works."
+    )
+    assert await stored(bot, SAM) == [(None, "en")]
     assert (await bot.client_row(ALEX))["language"] == "en"
