@@ -4,8 +4,14 @@ A client starts in their Telegram app's language when there is a message file fo
 (English otherwise): the consent they read was already in it. The first question after
 consent (how often?) carries one button per language, so a client can switch before
 anything else, in place. /language shows the same buttons at any time, or takes a code
-or a language's own name typed after it. The staff's side stays in English: specialists
-and admins have no language setting.
+or a language's own name typed after it.
+
+Specialists and admins choose the same way (StaffLanguages), for everything the bot says
+to them; until they do, they read their Telegram app's language when there is a file for
+it, else the programme's default (English: DEFAULT_LANGUAGE, there is no setting for it).
+Their choice is kept by Telegram user id (bot.storage.staff_languages): an admin need not
+be a specialist. A staff member's choice never changes a client's language, nor the
+other way round.
 """
 
 from __future__ import annotations

@@ -131,11 +131,6 @@ class People:
         async with self._db.autocommit():
             return await self._staff_languages.every()
 
-    async def staff_language(self, user_id: int) -> str:
-        """The language a specialist or admin reads the bot in (bot.storage.staff_languages)."""
-        async with self._db.autocommit():
-            return await self._staff_languages.language_of(user_id)
-
     async def add_specialist(
         self, telegram_user_id: int, display_name: str, actor: Actor = CLI
     ) -> Specialist:
