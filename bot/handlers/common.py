@@ -27,9 +27,10 @@ async def identify(update: Update, context: Context) -> Person | None:
     person = await found.people.identify(user.id, app_language)
     chat = update.effective_chat
     private = chat is not None and chat.type == "private"
-    if person.menu_outdated and person.client is None:
+    if person.menu_outdated and person.client is None and context.bot_data.menus_started.is_set():
         # A staff member first heard from (start-up could not set a menu for someone who
-        # had never opened the bot), or whose app's language is theirs and changed.
+        # had never opened the bot), or whose app's language is theirs and changed. Not
+        # before the start-up menus begin: they follow the first tick, and read it.
         role = role_of(person.specialist is not None, person.is_admin)
         await set_menu(context.bot, found.texts, person.user_id, role, person.language)
     if person.specialist is not None and person.specialist.blocked and private:

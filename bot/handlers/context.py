@@ -28,6 +28,9 @@ class Runtime:
         self.exit_after: Callable[[float], None] = _no_forced_exit
         # Set once the first tick has ended (bot.scheduling): the menus wait for it (bot.app).
         self.ticked = asyncio.Event()
+        # Set as the start-up menus begin (bot.app): from then on a staff member first heard
+        # from gets their own menu at once; before, the start-up's reads their language.
+        self.menus_started = asyncio.Event()
 
 
 def _no_forced_exit(grace: float) -> None:
