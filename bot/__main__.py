@@ -36,7 +36,7 @@ from bot.config import (
 from bot.domain.clock import SystemClock
 from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
-from bot.domain.texts import Texts, TextsError
+from bot.domain.texts import DEFAULT_LANGUAGE, Texts, TextsError
 from bot.health import check_health
 from bot.logs import redact_urls, setup_logging
 from bot.report.cli import add_report_command, report_command
@@ -302,7 +302,7 @@ async def _opened(settings: Settings) -> AsyncIterator[Services]:
 
 
 def _refuse(services: Services, refused: Refused) -> int:
-    print(services.texts.get(refused.key, "en", **refused.params), file=sys.stderr)
+    print(services.texts.get(refused.key, DEFAULT_LANGUAGE, **refused.params), file=sys.stderr)
     return EXIT_FAILURE
 
 
@@ -311,7 +311,7 @@ async def _specialist_add(settings: Settings, user_id: int, name: str) -> int:
         try:
             specialist = await services.people.add_specialist(user_id, name, CLI)
         except SpecialistError as error:
-            reason = services.texts.get(error.key)
+            reason = services.texts.get(error.key, DEFAULT_LANGUAGE)
             return _refuse(services, Refused("admin.add_refused", reason=reason))
     print(f"Specialist {specialist.display_name} ({specialist.telegram_user_id}) is registered.")
     print("They can now open the bot in Telegram and send /start.")
@@ -339,11 +339,14 @@ async def _specialist_remove(settings: Settings, user_id: int, to: str | None) -
             return _refuse(services, refused)
     leaving, target = removal.specialist, removal.target
     if target is None:
-        print(services.texts.get("admin.removed_alone", name=leaving.display_name))
+        print(
+            services.texts.get("admin.removed_alone", DEFAULT_LANGUAGE, name=leaving.display_name)
+        )
         return 0
     print(
         services.texts.get(
             "admin.removed",
+            DEFAULT_LANGUAGE,
             name=leaving.display_name,
             count=removal.moved,
             target=target.display_name,

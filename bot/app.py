@@ -229,6 +229,9 @@ async def _menus_after_first_tick(application: PorchlightApp) -> None:
     runtime: Runtime = application.bot_data
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(runtime.ticked.wait(), MENUS_WAIT_SECONDS)
+    # Before the staff's languages are read: whoever is first heard from after this point
+    # gets their menu from bot.handlers.common.identify (no menu call before the first tick).
+    runtime.menus_started.set()
     try:
         await set_menus(application.bot, runtime.services)
     except Exception as error:  # without menus the bot still works; the next start retries

@@ -261,7 +261,7 @@ async def test_check_warns_when_escalation_has_nowhere_to_go(
     services = await Services.open(settings, SystemClock())
     try:
         sam = await services.people.identify(1001)
-        await services.escalations.on_call(sam.specialist, 1001, "on")
+        await services.escalations.on_call(sam.specialist, 1001, "on", "en")
     finally:
         await services.close()
     capsys.readouterr()

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.rhythm import QuietHours, Rhythm
+from bot.domain.texts import DEFAULT_LANGUAGE
 
 
 class ClientStatus(StrEnum):
@@ -45,6 +46,9 @@ class Specialist:
     digest_sent_on: date | None = None
     # They blocked the bot: their messages are held until they unblock it (m012).
     blocked: bool = False
+    # The language they read the bot in (their /language choice, else their Telegram
+    # app's; m022).
+    language: str = DEFAULT_LANGUAGE
 
     def is_away(self, today: date) -> bool:
         """Away on this (local) day: until /back, or through the until-date."""

@@ -102,8 +102,12 @@ class Texts:
         """True if the key exists in English."""
         return key in self._catalogues[DEFAULT_LANGUAGE]
 
-    def get(self, key: str, language: str = DEFAULT_LANGUAGE, **params: object) -> str:
-        """Render one message in the language, falling back to English."""
+    def get(self, key: str, language: str, **params: object) -> str:
+        """Render one message in the language, falling back to English.
+
+        The language has no default: every text is read by someone, and a forgotten one
+        had left the staff reading English whatever they chose.
+        """
         catalogue = self._catalogues.get(language, self._catalogues[DEFAULT_LANGUAGE])
         template = catalogue.get(key) or self._catalogues[DEFAULT_LANGUAGE][key]
         return template.format_map(params)

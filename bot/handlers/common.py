@@ -9,6 +9,7 @@ from telegram import CallbackQuery, ChatMemberUpdated, Update
 from telegram.error import TelegramError
 
 from bot.handlers.context import Context, services
+from bot.handlers.menus import role_of, set_menu
 from bot.logs import EventLog
 from bot.services.notices import Refused
 from bot.services.people import Person
@@ -22,9 +23,16 @@ async def identify(update: Update, context: Context) -> Person | None:
     if user is None:
         return None
     found = services(context)
-    person = await found.people.identify(user.id, found.texts.language_for(user.language_code))
+    app_language = found.texts.language_for(user.language_code) if user.language_code else None
+    person = await found.people.identify(user.id, app_language)
     chat = update.effective_chat
     private = chat is not None and chat.type == "private"
+    if person.menu_outdated and person.client is None and context.bot_data.menus_started.is_set():
+        # A staff member first heard from (start-up could not set a menu for someone who
+        # had never opened the bot), or whose app's language is theirs and changed. Not
+        # before the start-up menus begin: they follow the first tick, and read it.
+        role = role_of(person.specialist is not None, person.is_admin)
+        await set_menu(context.bot, found.texts, person.user_id, role, person.language)
     if person.specialist is not None and person.specialist.blocked and private:
         # They write to the bot, so it can write to them: what was kept for them goes.
         # Telegram sends no my_chat_member for a first /start after "bot can't initiate
@@ -44,12 +52,14 @@ def command_text(update: Update) -> str:
     return parts[1] if len(parts) > 1 else ""
 
 
-async def refusing(context: Context, chat_id: int, request: Awaitable[None]) -> None:
-    """Run a request; if it is refused, say why (it changed nothing)."""
+async def refusing(
+    context: Context, chat_id: int, request: Awaitable[None], language: str
+) -> None:
+    """Run a request; if it is refused, say why (it changed nothing), in `language`."""
     try:
         await request
     except Refused as refused:
-        await services(context).notices.refuse(chat_id, refused)
+        await services(context).notices.refuse(chat_id, refused, language)
 
 
 async def client_note(context: Context, person: Person, key: str) -> None:
@@ -70,12 +80,15 @@ async def cmd_start(update: Update, context: Context) -> None:
         await found.onboarding.open_invite(person, context.args[0])
     elif person.specialist is not None:
         await found.notices.say(
-            person.user_id, "specialist.greeting", name=person.specialist.display_name
+            person.user_id,
+            "specialist.greeting",
+            person.language,
+            name=person.specialist.display_name,
         )
     elif person.client is not None:
         await cmd_help(update, context)
     elif person.is_admin:
-        await found.notices.say(person.user_id, "admin.greeting")
+        await found.notices.say(person.user_id, "admin.greeting", person.language)
     else:
         await found.notices.say_to_stranger(person.user_id, language=person.language)
 
@@ -87,13 +100,13 @@ async def cmd_help(update: Update, context: Context) -> None:
         return
     found = services(context)
     if person.specialist is not None:
-        await found.notices.say(person.user_id, "specialist.help")
+        await found.notices.say(person.user_id, "specialist.help", person.language)
         if person.is_admin:
-            await found.notices.say(person.user_id, "admin.greeting")
+            await found.notices.say(person.user_id, "admin.greeting", person.language)
     elif person.client is not None:
         await client_note(context, person, "client.help")
     elif person.is_admin:
-        await found.notices.say(person.user_id, "admin.greeting")
+        await found.notices.say(person.user_id, "admin.greeting", person.language)
     else:
         await found.notices.say_to_stranger(person.user_id, language=person.language)
 

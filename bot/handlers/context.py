@@ -34,6 +34,9 @@ class Runtime:
         self.ticked = asyncio.Event()
         # A drain of due check-ins is under way (bot.scheduling): ticks leave them to it.
         self.draining = False
+        # Set as the start-up menus begin (bot.app): from then on a staff member first heard
+        # from gets their own menu at once; before, the start-up's reads their language.
+        self.menus_started = asyncio.Event()
 
 
 def _no_forced_exit(grace: float) -> None:

@@ -4,9 +4,10 @@ Menus are set through the bot directly (they are settings, not messages), at sta
 for everyone known and again when a specialist is added or removed. The clients' menu
 is set once per language, for Telegram to pick by the app's language, and for one chat
 when a client chooses a language with /language (removed again when they erase their
-data). The staff's menus are in English, as the rest of their side. Telegram refuses
-a chat scope for someone who never opened the bot; that is logged and skipped, and
-never stops the bot from starting.
+data). A specialist's or admin's menu is in their language: at start-up (the same one
+call each), when they choose one with /language, and when the bot first hears from them.
+Telegram refuses a chat scope for someone who never opened the bot; that is logged and
+skipped, and never stops the bot from starting.
 """
 
 from __future__ import annotations
@@ -115,20 +116,29 @@ async def set_menus(bot: Bot, found: Services) -> None:
     """At start-up: the clients' menu by default, and each specialist's and admin's own."""
     admins = found.people.admin_ids
     specialists = [specialist for specialist, _ in await found.people.specialists()]
+    spoken = await found.people.staff_languages()
     # The clients' menu: English for any app language, then one per other language.
-    menus: list[tuple[BotCommandScope, str | None, str | None]] = [
-        (BotCommandScopeDefault(), "client", language)
+    menus: list[tuple[BotCommandScope, str | None, str, str | None]] = [
+        (BotCommandScopeDefault(), "client", language or DEFAULT_LANGUAGE, language)
         for language in [None, *sorted(found.texts.languages - {DEFAULT_LANGUAGE})]
     ]
     menus += [
-        (BotCommandScopeChat(s.chat_id), role_of(s.active, s.telegram_user_id in admins), None)
+        (
+            BotCommandScopeChat(s.chat_id),
+            role_of(s.active, s.telegram_user_id in admins),
+            s.language,
+            None,
+        )
         for s in specialists
     ]
     others = sorted(admins - {s.telegram_user_id for s in specialists})
-    menus += [(BotCommandScopeChat(admin), "admin", None) for admin in others]
-    for scope, role, code in menus:
+    menus += [
+        (BotCommandScopeChat(admin), "admin", spoken.get(admin, DEFAULT_LANGUAGE), None)
+        for admin in others
+    ]
+    for scope, role, language, code in menus:
         try:
-            await _apply(bot, found.texts, scope, role, code or DEFAULT_LANGUAGE, code)
+            await _apply(bot, found.texts, scope, role, language, code)
         except (BadRequest, Forbidden) as error:
             # Someone who never opened the bot: their menu comes with the next start.
             log.warning("menu.refused", scope=scope.type, error=error.message)

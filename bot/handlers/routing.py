@@ -41,10 +41,10 @@ from bot.handlers.common import (
 )
 from bot.handlers.context import Context, PorchlightApp, services
 from bot.handlers.inbox import forget_handled
+from bot.handlers.languages import cmd_language, on_staff_language_button
 from bot.handlers.polling import is_reduced
 from bot.handlers.settings import (
     cmd_forget,
-    cmd_language,
     cmd_mydata,
     cmd_pause,
     cmd_privacy,
@@ -165,6 +165,15 @@ def for_staff(handler: PersonHandler) -> Checked:
     return _only(lambda p: p.specialist is not None or p.is_admin, handler, "invite.not_available")
 
 
+def for_clients_and_staff(handler: PersonHandler) -> Checked:
+    """Let clients, specialists and admins through (/language)."""
+    return _only(
+        lambda p: (p.client is not None and p.their_specialist is not None) or p.is_staff,
+        handler,
+        "settings.clients_only",
+    )
+
+
 async def on_private_message(update: Update, context: Context) -> None:
     """A message to relay: from a client to their specialist, or a specialist's reply."""
     person = await identify(update, context)
@@ -189,12 +198,12 @@ async def _explain(
     if person is None:
         return
     if person.specialist is not None:
-        await services(context).notices.say(person.user_id, f"specialist.{key}")
+        await services(context).notices.say(person.user_id, f"specialist.{key}", person.language)
     elif person.client is not None:
         await client_note(context, person, f"client.{key}")
     elif person.is_admin:
         if admins is not None:
-            await services(context).notices.say(person.user_id, admins)
+            await services(context).notices.say(person.user_id, admins, person.language)
     elif tell_strangers:
         await services(context).notices.say_to_stranger(person.user_id, language=person.language)
 
@@ -246,6 +255,8 @@ async def on_button(update: Update, context: Context) -> None:
     if (query.data or "").startswith("cl:"):
         await on_clients_page(update, context, person)
         return
+    if person.client is None and await on_staff_language_button(update, context, person):
+        return
     client, specialist = person.client, person.their_specialist
     known = query.message is not None and client is not None and specialist is not None
     if known and await on_settings_button(update, context, client, specialist):  # type: ignore[arg-type]
@@ -294,7 +305,7 @@ def register(application: PorchlightApp) -> None:
         "forget": for_clients(cmd_forget),
         "privacy": for_clients(cmd_privacy),
         "mydata": for_clients(cmd_mydata),
-        "language": for_clients(cmd_language),
+        "language": for_clients_and_staff(cmd_language),
     }
     for name, checked in commands.items():
         application.add_handler(CommandHandler(name, checked, filters=NEW_MESSAGE))

@@ -20,7 +20,7 @@ async def cmd_invite(update: Update, context: Context, specialist: Specialist) -
     found = services(context)
     alias = " ".join(context.args or [])
     if not alias:
-        await found.notices.say(specialist.chat_id, "invite.usage")
+        await found.notices.say(specialist.chat_id, "invite.usage", specialist.language)
         return
     await found.onboarding.send_invite_link(specialist, alias, context.bot_data.bot_username)
 
@@ -44,13 +44,14 @@ async def cmd_to(update: Update, context: Context, specialist: Specialist) -> No
         context,
         specialist.chat_id,
         relay.write_to(update.update_id, specialist, message.message_id, command_text(update)),
+        specialist.language,
     )
 
 
 async def cmd_away(update: Update, context: Context, specialist: Specialist) -> None:
     """/away [until <date or weekday>] [note]."""
     away = services(context).away.away(specialist, command_text(update))
-    await refusing(context, specialist.chat_id, away)
+    await refusing(context, specialist.chat_id, away, specialist.language)
 
 
 async def cmd_back(update: Update, context: Context, specialist: Specialist) -> None:
@@ -61,20 +62,22 @@ async def cmd_back(update: Update, context: Context, specialist: Specialist) -> 
 async def cmd_digest(update: Update, context: Context, specialist: Specialist) -> None:
     """/digest HH:MM or /digest off."""
     digest = services(context).digests.set(specialist, command_text(update))
-    await refusing(context, specialist.chat_id, digest)
+    await refusing(context, specialist.chat_id, digest, specialist.language)
 
 
 async def cmd_transfer(update: Update, context: Context, person: Person) -> None:
     """/transfer <alias> <specialist> [note], by the client's specialist or an admin."""
     transfer = services(context).transfers.transfer(person, command_text(update))
-    await refusing(context, person.user_id, transfer)
+    await refusing(context, person.user_id, transfer, person.language)
 
 
 async def cmd_oncall(update: Update, context: Context, person: Person) -> None:
     """/oncall on, /oncall off, or /oncall alone: who is on call (specialists and admins)."""
     escalations = services(context).escalations
-    on_call = escalations.on_call(person.specialist, person.user_id, command_text(update))
-    await refusing(context, person.user_id, on_call)
+    on_call = escalations.on_call(
+        person.specialist, person.user_id, command_text(update), person.language
+    )
+    await refusing(context, person.user_id, on_call, person.language)
 
 
 async def on_clients_page(update: Update, context: Context, person: Person) -> None:
@@ -105,7 +108,7 @@ async def on_admin_message(update: Update, context: Context, person: Person) -> 
         update.update_id, admin, message.message_id, replied_to(update)
     )
     if outcome is Outcome.NOT_A_REPLY:
-        await found.notices.say(person.user_id, "admin.greeting")
+        await found.notices.say(person.user_id, "admin.greeting", person.language)
 
 
 async def on_specialist_message(update: Update, context: Context, specialist: Specialist) -> None:

@@ -57,7 +57,7 @@ async def _team_command(
         return
     if thread is None:
         if name == "clients":
-            await found.team.list_clients()
+            await found.team.list_clients(person.language)
         return
     about = await found.team.client_of(thread)
     if about is None:
@@ -68,4 +68,4 @@ async def _team_command(
         await found.checkins.request(specialist, client.alias)
     elif name == "transfer":
         transfer = found.transfers.transfer(person, rest, client_id=client.id)
-        await refusing(context, person.user_id, transfer)
+        await refusing(context, person.user_id, transfer, person.language)

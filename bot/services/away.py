@@ -53,12 +53,15 @@ class Away(StaffService):
                 detail=None if request.until is None else f"until {request.until.isoformat()}",
             )
             if request.until is None:
-                await self._notices.say_now(specialist.chat_id, "away.on_open")
+                await self._notices.say_now(
+                    specialist.chat_id, "away.on_open", specialist.language
+                )
             else:
                 await self._notices.say_now(
                     specialist.chat_id,
                     "away.on_until",
-                    date=self._phrasing.date(request.until, "en"),
+                    specialist.language,
+                    date=self._phrasing.date(request.until, specialist.language),
                 )
         log.info("specialist.away", specialist=specialist.id)
 
@@ -67,7 +70,9 @@ class Away(StaffService):
         now = self._clock.now()
         async with self._db.transaction():
             if not await self._specialists.set_back(specialist.id):
-                await self._notices.say_now(specialist.chat_id, "away.not_away")
+                await self._notices.say_now(
+                    specialist.chat_id, "away.not_away", specialist.language
+                )
                 return
             await self._audit.record(
                 Actor(ActorRole.SPECIALIST, specialist.telegram_user_id),
@@ -75,7 +80,7 @@ class Away(StaffService):
                 now,
                 specialist_id=specialist.id,
             )
-            await self._notices.say_now(specialist.chat_id, "away.back")
+            await self._notices.say_now(specialist.chat_id, "away.back", specialist.language)
         log.info("specialist.back", specialist=specialist.id)
 
     async def end_passed(self) -> int:
@@ -88,7 +93,7 @@ class Away(StaffService):
                 await self._audit.record(
                     Actor(ActorRole.SYSTEM), "back", now, specialist_id=specialist.id
                 )
-                await self._notices.say_now(specialist.chat_id, "away.ended")
+                await self._notices.say_now(specialist.chat_id, "away.ended", specialist.language)
         for specialist in ended:
             log.info("specialist.back", specialist=specialist.id, automatic=1)
         return len(ended)

@@ -17,6 +17,7 @@ from bot.storage.db import Database
 from bot.storage.overview import OverviewRepository
 from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
+from bot.storage.staff_languages import StaffLanguageRepository
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class ScheduleService:
         self._phrasing = Phrasing(context.texts)
         self._clock = context.clock
         self._rng = rng or random.Random()
+        # A specialist's language where only their chat is at hand (the tick's notes).
+        self._staff_languages = StaffLanguageRepository(context.db)
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,5 @@ class StaffService:
         self._phrasing = Phrasing(context.texts)
         self._clock = context.clock
         self._staff_tz = zone(context.staff_timezone)
+        # The language of staff known only by their Telegram user id (admins, supervisors).
+        self._staff_languages = StaffLanguageRepository(context.db)

@@ -181,7 +181,7 @@ class CheckIns(ScheduleService):
                 checkins.append((due.client.id, kind, due_at, decision.prompt_key))
                 texts.append(text)
             if decision.action is Action.PATIENCE:
-                texts.append(self._patience_note(due))
+                texts.append(await self._patience_note(due))
         checked_in = {client_id for client_id, _, _, _ in checkins}
         await self._schedules.save_progress(schedules, checked_in, now)
         for client_id, status in status_changes:
@@ -261,9 +261,15 @@ class CheckIns(ScheduleService):
             self._keyboards[(kind, language)] = cached
         return cached
 
-    def _patience_note(self, due: DueClient) -> NewText:
+    async def _patience_note(self, due: DueClient) -> NewText:
+        # Looked up only here (rarely): the tick's claim of due clients stays as lean as it is.
+        # A specialist's private chat has their Telegram user id.
+        language = await self._staff_languages.language_of(due.specialist_chat_id)
         text = self._texts.get(
-            "to_specialist.patience_note", alias=due.client.alias, count=self._patience_after
+            "to_specialist.patience_note",
+            language,
+            alias=due.client.alias,
+            count=self._patience_after,
         )
         return NewText(chat_id=due.specialist_chat_id, text=text)
 
@@ -315,19 +321,23 @@ class CheckIns(ScheduleService):
     async def _report_mood(
         self, client: Client, specialist: Specialist, checkin: Checkin, answer: str
     ) -> None:
-        when = self.label(checkin)
+        when = self.label(checkin, specialist.language)
         language = client.language
         await self._outbox.text(
             client.chat_id,
             self._texts.get(f"checkin.ack_{answer}", language, specialist=specialist.display_name),
         )
+        theirs = specialist.language
         if answer == "talk":
-            note = self._texts.get("to_specialist.wants_to_talk", alias=client.alias, when=when)
+            note = self._texts.get(
+                "to_specialist.wants_to_talk", theirs, alias=client.alias, when=when
+            )
         else:
             note = self._texts.get(
                 "to_specialist.tapped",
+                theirs,
                 alias=client.alias,
-                answer=self._texts.get(f"answer.{answer}"),
+                answer=self._texts.get(f"answer.{answer}", theirs),
                 when=when,
             )
         await self._outbox.note_about(specialist, client, note)
@@ -366,8 +376,9 @@ class CheckIns(ScheduleService):
             client,
             self._texts.get(
                 "to_specialist.fewer",
+                specialist.language,
                 alias=client.alias,
-                rhythm=self._phrasing.rhythm(lower, "en"),
+                rhythm=self._phrasing.rhythm(lower, specialist.language),
             ),
         )
 
@@ -396,9 +407,9 @@ class CheckIns(ScheduleService):
             return False
         return schedule.quiet.contains(now.astimezone(zone(schedule.timezone)).time())
 
-    def label(self, checkin: Checkin) -> str:
-        """'Tue 10:14': the check-in as the specialist knows it."""
-        return self._phrasing.checkin_label(checkin.sent_at, self._staff_tz, "en")
+    def label(self, checkin: Checkin, language: str) -> str:
+        """'Tue 10:14': the check-in as the specialist knows it, in their language."""
+        return self._phrasing.checkin_label(checkin.sent_at, self._staff_tz, language)
 
     # ------------------------------------------------------------------ on demand
 
@@ -411,12 +422,16 @@ class CheckIns(ScheduleService):
                 return
             schedule = await self._schedules.get(client.id)
             assert schedule is not None
+            theirs = specialist.language
             if client.status is not ClientStatus.ACTIVE:
-                state = self._texts.get(f"state.{client.status.value}")
+                state = self._texts.get(f"state.{client.status.value}", theirs)
                 await self._outbox.text(
                     specialist.chat_id,
                     self._texts.get(
-                        "to_specialist.checkin_not_scheduled", alias=client.alias, state=state
+                        "to_specialist.checkin_not_scheduled",
+                        theirs,
+                        alias=client.alias,
+                        state=state,
                     ),
                 )
                 return
@@ -428,6 +443,7 @@ class CheckIns(ScheduleService):
                     specialist.chat_id,
                     self._texts.get(
                         "to_specialist.checkin_waits",
+                        theirs,
                         alias=client.alias,
                         time=f"{at.astimezone(tz):%H:%M}",
                     ),
@@ -435,7 +451,7 @@ class CheckIns(ScheduleService):
             else:
                 await self._outbox.text(
                     specialist.chat_id,
-                    self._texts.get("to_specialist.checkin_sent", alias=client.alias),
+                    self._texts.get("to_specialist.checkin_sent", theirs, alias=client.alias),
                 )
         # Only the check-in asked for: the scheduled ones wait for the tick.
         await self._drain(True, self._clock.now(), TickReport(), None)
@@ -445,7 +461,8 @@ class CheckIns(ScheduleService):
         alias = " ".join(alias.split())
         if not alias:
             await self._outbox.text(
-                specialist.chat_id, self._texts.get("to_specialist.checkin_usage")
+                specialist.chat_id,
+                self._texts.get("to_specialist.checkin_usage", specialist.language),
             )
             return None
         theirs = await self._clients.of_specialist(specialist.id)
@@ -454,6 +471,7 @@ class CheckIns(ScheduleService):
             key = "to_specialist.no_such_client" if theirs else "to_specialist.no_clients"
             names = ", ".join(c.alias for c in theirs)
             await self._outbox.text(
-                specialist.chat_id, self._texts.get(key, alias=alias, clients=names)
+                specialist.chat_id,
+                self._texts.get(key, specialist.language, alias=alias, clients=names),
             )
         return found

@@ -24,7 +24,7 @@ from bot.services.digest import Digests
 from bot.services.erasure import Erasure
 from bot.services.escalation import Escalations
 from bot.services.export import DataExport
-from bot.services.languages import Languages
+from bot.services.languages import Languages, StaffLanguages
 from bot.services.notices import Notices
 from bot.services.onboarding import Onboarding
 from bot.services.overview import Overview
@@ -49,6 +49,7 @@ from bot.storage.people import PeopleRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.schedules import ScheduleRepository
 from bot.storage.specialists import SpecialistRepository
+from bot.storage.staff_languages import StaffLanguageRepository
 from bot.storage.topics import TopicRepository
 
 
@@ -67,6 +68,7 @@ class Services:
     checkins: CheckIns
     preferences: Preferences
     languages: Languages
+    staff_languages: StaffLanguages
     outbox: Outbox
     retention: timedelta
     reports: DeliveryReports
@@ -132,8 +134,16 @@ class Services:
             answer_strangers_every=settings.stranger_reply_minutes * 60,
             resources=safety.resources,
         )
+        staff_languages = StaffLanguageRepository(db)
         people = People(
-            db, PeopleRepository(db), specialists, clients, audit, settings.admin_ids, clock
+            db,
+            PeopleRepository(db),
+            specialists,
+            clients,
+            audit,
+            settings.admin_ids,
+            clock,
+            staff_languages,
         )
         staff = StaffContext(
             db,
@@ -238,6 +248,7 @@ class Services:
             checkins=checkins,
             preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),
             languages=Languages(db, clients, outbox, texts),
+            staff_languages=StaffLanguages(db, staff_languages, outbox, texts, clock),
             outbox=outbox,
             retention=timedelta(days=settings.retention_days),
             reports=reports,

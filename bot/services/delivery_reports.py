@@ -23,6 +23,7 @@ from bot.storage.db import Database
 from bot.storage.outbox import OutboxItem
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
+from bot.storage.staff_languages import StaffLanguageRepository
 
 log = EventLog(__name__)
 
@@ -49,6 +50,7 @@ class DeliveryReports:
         self._texts = texts
         self._admin_ids = admin_ids
         self._unreachable = unreachable
+        self._staff_languages = StaffLanguageRepository(db)
 
     async def blocked(self, item: OutboxItem) -> bool:
         """Telegram refused the item with 403: its person blocked the bot. True if it is
@@ -68,7 +70,9 @@ class DeliveryReports:
                 if specialist is not None:
                     await self._outbox.text(
                         specialist.chat_id,
-                        self._texts.get("to_specialist.client_blocked", alias=client.alias),
+                        self._texts.get(
+                            "to_specialist.client_blocked", specialist.language, alias=client.alias
+                        ),
                     )
                 return False
             specialist = await self._specialists.by_user(chat_id)
@@ -92,9 +96,11 @@ class DeliveryReports:
                 return
             if link.direction is Direction.TO_CLIENT:
                 # Whoever wrote it: the specialist, or a supervisor answering an escalation.
+                writer = link.source_chat_id or specialist.chat_id
+                language = await self._staff_languages.language_of(writer)
                 await self._outbox.text(
-                    link.source_chat_id or specialist.chat_id,
-                    self._texts.get("to_specialist.not_delivered", alias=client.alias),
+                    writer,
+                    self._texts.get("to_specialist.not_delivered", language, alias=client.alias),
                 )
             else:
                 await self._tell_admins(
@@ -103,4 +109,5 @@ class DeliveryReports:
 
     async def _tell_admins(self, key: str, **params: str) -> None:
         for admin in sorted(self._admin_ids):
-            await self._outbox.text(admin, self._texts.get(key, **params))
+            language = await self._staff_languages.language_of(admin)
+            await self._outbox.text(admin, self._texts.get(key, language, **params))

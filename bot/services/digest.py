@@ -44,11 +44,12 @@ class Digests(StaffService):
         async with self._db.transaction():
             await self._specialists.set_digest(specialist.id, at, sent_on)
             if at is None:
-                await self._notices.say_now(specialist.chat_id, "digest.off")
+                await self._notices.say_now(specialist.chat_id, "digest.off", specialist.language)
             else:
                 await self._notices.say_now(
                     specialist.chat_id,
                     "digest.on_tomorrow" if passed else "digest.on_today",
+                    specialist.language,
                     time=f"{at:%H:%M}",
                     zone=self._zone_name,
                 )
@@ -93,7 +94,11 @@ class Digests(StaffService):
             ((f, silence) for f in facts if (silence := f.quiet_for(now)) is not None),
             key=lambda pair: -pair[1],
         )
-        t = self._texts.get
+        language = specialist.language
+
+        def t(key: str, **params: object) -> str:
+            return self._texts.get(key, language, **params)
+
         flagged = [
             t(f"safety_levels.digest_{level}_item", alias=f.client.alias)
             for f in sorted(facts, key=lambda f: f.client.alias.casefold())
@@ -108,7 +113,11 @@ class Digests(StaffService):
                 for a, answer in taps
             ],
             "digest.paused": [
-                t("digest.paused_item", alias=f.client.alias, until=self._overview.until(f))
+                t(
+                    "digest.paused_item",
+                    alias=f.client.alias,
+                    until=self._overview.until(f, language),
+                )
                 for f in paused
             ],
             "digest.stopped": [f.client.alias for f in stopped],
@@ -117,7 +126,7 @@ class Digests(StaffService):
                 for f, silence in quiet
             ],
         }
-        day = self._phrasing.date(now.astimezone(self._staff_tz).date(), "en")
+        day = self._phrasing.date(now.astimezone(self._staff_tz).date(), language)
         lines = [t("digest.title", date=day)]
         lines += [t(key, items="; ".join(items)) for key, items in sections.items() if items]
         if len(lines) == 1:

@@ -98,7 +98,7 @@ class Erasure:
             )
             await self._outbox.text(
                 specialist.chat_id,
-                self._texts.get("forget.to_specialist", alias=client.alias),
+                self._texts.get("forget.to_specialist", specialist.language, alias=client.alias),
                 ephemeral=True,
             )
         # The rows are gone from the tables; this takes them out of the log and the file's

@@ -32,7 +32,6 @@ from bot.domain.escalation import (
     Responder,
     Supervisor,
     after_answer,
-    category_label,
     due_at,
     supervisors,
 )
@@ -41,6 +40,7 @@ from bot.domain.safety import SafetyScreen
 from bot.logs import EventLog
 from bot.services.base import StaffContext, StaffService
 from bot.services.notices import Refused
+from bot.services.phrasing import category_name
 from bot.storage import events
 from bot.storage.escalations import EscalationRepository
 from bot.storage.relay import RelayRepository
@@ -134,36 +134,44 @@ class Escalations(StaffService):
         reply = after_answer(current, responder.user_id, now)
         specialist = await self._specialists.by_id(client.specialist_id)
         assert specialist is not None
+        theirs = specialist.language
         if reply is Reply.FOLLOW_UP:
             if responder.name is None:
-                note = self._texts.get("escalation_followup.told_admin", alias=client.alias)
+                note = self._texts.get(
+                    "escalation_followup.told_admin", theirs, alias=client.alias
+                )
             else:
                 note = self._texts.get(
-                    "escalation_followup.told", name=responder.name, alias=client.alias
+                    "escalation_followup.told", theirs, name=responder.name, alias=client.alias
                 )
             await self._outbox.note_about(specialist, client, note, quiet=True)
             log.info("escalation.follow_up", client=client.id, by=responder.user_id)
             return True
+        language = await self._staff_languages.language_of(responder.user_id)
         if reply is Reply.OVER:
             text = self._texts.get(
                 "escalation_followup.over",
+                language,
                 alias=client.alias,
                 specialist=specialist.display_name,
                 hours=int(FOLLOW_UP_WINDOW.total_seconds() // 3600),
             )
         else:
-            text = await self._taken(client, specialist, current.answered_by)
+            text = await self._taken(client, specialist, current.answered_by, language)
         await self._outbox.text(responder.chat_id, text)
         log.info(
             "escalation.reply_refused", client=client.id, by=responder.user_id, why=reply.value
         )
         return False
 
-    async def _taken(self, client: Client, specialist: Specialist, answered_by: int) -> str:
+    async def _taken(
+        self, client: Client, specialist: Specialist, answered_by: int, language: str
+    ) -> str:
         """To a supervisor whose reply did not go: who answered first, and whom to ask."""
         if answered_by == specialist.telegram_user_id:
             return self._texts.get(
                 "escalation_followup.taken_by_specialist",
+                language,
                 alias=client.alias,
                 specialist=specialist.display_name,
             )
@@ -171,11 +179,13 @@ class Escalations(StaffService):
         if colleague is None:
             return self._texts.get(
                 "escalation_followup.taken_by_admin",
+                language,
                 alias=client.alias,
                 specialist=specialist.display_name,
             )
         return self._texts.get(
             "escalation_followup.taken",
+            language,
             name=colleague.display_name,
             alias=client.alias,
             specialist=specialist.display_name,
@@ -228,28 +238,32 @@ class Escalations(StaffService):
         found = supervisors(
             self._admin_ids, on_call, specialist.telegram_user_id, client.telegram_user_id
         )
-        ago = self._phrasing.ago(escalation.flagged_at, now, "en")
         detail = f"escalation {escalation.id}: to {len(found)}"
         if not found:
             await self._tell_alone(
                 escalation, client, specialist, now, "escalation.nobody", "nowhere"
             )
             return 1
-        header = self._texts.get(
-            "escalation.header",
-            alias=client.alias,
-            specialist=specialist.display_name,
-            category=category_label(escalation.category),
-            ago=ago,
-        )
         for supervisor in found:
+            # Each supervisor reads the header in their own language.
+            language = await self._staff_languages.language_of(supervisor.user_id)
+            header = self._texts.get(
+                "escalation.header",
+                language,
+                alias=client.alias,
+                specialist=specialist.display_name,
+                category=category_name(self._texts, escalation.category, language),
+                ago=self._phrasing.ago(escalation.flagged_at, now, language),
+            )
             await self._send_copy(escalation, client, specialist, supervisor, header)
         if self.on_escalated is not None:
             await self.on_escalated(client, specialist)
+        theirs = specialist.language
+        ago = self._phrasing.ago(escalation.flagged_at, now, theirs)
         await self._outbox.note_about(
             specialist,
             client,
-            self._texts.get("escalation.specialist_told", alias=client.alias, ago=ago),
+            self._texts.get("escalation.specialist_told", theirs, alias=client.alias, ago=ago),
         )
         await self._audit.record(
             Actor(ActorRole.SYSTEM),
@@ -303,11 +317,11 @@ class Escalations(StaffService):
     ) -> None:
         """The specialist hears, loudly, that no supervisor has the escalation (text `key`);
         audited as escalation_<event> and logged as escalation.<event>."""
-        ago = self._phrasing.ago(escalation.flagged_at, now, "en")
+        ago = self._phrasing.ago(escalation.flagged_at, now, specialist.language)
         await self._outbox.note_about(
             specialist,
             client,
-            self._texts.get(key, alias=client.alias, ago=ago),
+            self._texts.get(key, specialist.language, alias=client.alias, ago=ago),
             loud=True,
         )
         await self._audit.record(
@@ -354,19 +368,27 @@ class Escalations(StaffService):
         self, client: Client, escalation: Escalation, responder: Responder, now: datetime
     ) -> None:
         """Everyone who had the escalation, and the client's specialist, hear who answered."""
-        ago = self._phrasing.ago(escalation.flagged_at, now, "en")
-        if responder.name is None:
-            text = self._texts.get("escalation.answered_by_admin", alias=client.alias, ago=ago)
-        else:
-            text = self._texts.get(
-                "escalation.answered", name=responder.name, alias=client.alias, ago=ago
-            )
         chats = set(await self._repo.copy_chats(escalation.id))
         specialist = await self._specialists.by_id(client.specialist_id)
         if specialist is not None:
             chats.add(specialist.chat_id)
         chats.discard(responder.chat_id)
         for chat_id in sorted(chats):
+            # Staff chats are private: the chat's id is the person's Telegram user id.
+            language = await self._staff_languages.language_of(chat_id)
+            ago = self._phrasing.ago(escalation.flagged_at, now, language)
+            if responder.name is None:
+                text = self._texts.get(
+                    "escalation.answered_by_admin", language, alias=client.alias, ago=ago
+                )
+            else:
+                text = self._texts.get(
+                    "escalation.answered",
+                    language,
+                    name=responder.name,
+                    alias=client.alias,
+                    ago=ago,
+                )
             await self._outbox.text(chat_id, text)
         role = ActorRole.ADMIN if responder.is_admin else ActorRole.SPECIALIST
         # The report shows who answers escalations by role only: admin, the client's own
@@ -403,21 +425,27 @@ class Escalations(StaffService):
         specialist = await self._specialists.by_id(client.specialist_id)
         if specialist is None:
             return
-        ago = self._phrasing.ago(since, now, "en")
+        theirs = specialist.language
+        ago = self._phrasing.ago(since, now, theirs)
         await self._outbox.note_about(
-            specialist, client, self._texts.get("escalation.reminder", alias=client.alias, ago=ago)
+            specialist,
+            client,
+            self._texts.get("escalation.reminder", theirs, alias=client.alias, ago=ago),
         )
         log.info("reminder.sent", client=client.id, specialist=specialist.id)
 
     # ------------------------------------------------------------ /oncall and /crisis
 
-    async def on_call(self, specialist: Specialist | None, user_id: int, words: str) -> None:
-        """/oncall on, /oncall off, or /oncall alone: who is on call."""
+    async def on_call(
+        self, specialist: Specialist | None, user_id: int, words: str, language: str
+    ) -> None:
+        """/oncall on, /oncall off, or /oncall alone: who is on call (in `language`, the
+        asker's)."""
         choice = words.strip().casefold()
         now = self._clock.now()
         async with self._db.transaction():
             if choice == "":
-                await self._outbox.text(user_id, await self._status())
+                await self._outbox.text(user_id, await self._status(language))
                 return
             if choice not in ("on", "off"):
                 raise Refused("escalation.oncall_usage")
@@ -432,9 +460,9 @@ class Escalations(StaffService):
                     specialist_id=specialist.id,
                 )
             if on:
-                text = self._texts.get("escalation.oncall_on", minutes=self.minutes)
+                text = self._texts.get("escalation.oncall_on", language, minutes=self.minutes)
             else:
-                text = self._texts.get("escalation.oncall_off")
+                text = self._texts.get("escalation.oncall_off", language)
             await self._outbox.text(specialist.chat_id, text)
         log.info("specialist.on_call", specialist=specialist.id, on=int(on))
 
@@ -443,23 +471,26 @@ class Escalations(StaffService):
         """ESCALATE_AFTER_MINUTES as a person reads it: '15', '0.5'."""
         return f"{self._escalate_after.total_seconds() / 60:g}"
 
-    async def _status(self) -> str:
+    async def _status(self, language: str) -> str:
         """Who is on call, and whether escalations have anywhere to go."""
         on_call = [name for _, name in await self._repo.on_call()]
         parts = [
-            self._texts.get("escalation.status_people", names=", ".join(on_call))
+            self._texts.get("escalation.status_people", language, names=", ".join(on_call))
             if on_call
-            else self._texts.get("escalation.status_nobody")
+            else self._texts.get("escalation.status_nobody", language)
         ]
         if self._admin_ids:
             parts.append(
                 self._texts.get(
-                    "escalation.status_admins", count=len(self._admin_ids), minutes=self.minutes
+                    "escalation.status_admins",
+                    language,
+                    count=len(self._admin_ids),
+                    minutes=self.minutes,
                 )
             )
         elif not on_call:
-            parts.append(self._texts.get("escalation.status_nowhere"))
-        parts.append(self._texts.get("escalation.status_hint"))
+            parts.append(self._texts.get("escalation.status_nowhere", language))
+        parts.append(self._texts.get("escalation.status_hint", language))
         return "\n\n".join(parts)
 
     async def nowhere_to_go(self) -> bool:

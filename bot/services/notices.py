@@ -48,16 +48,12 @@ class Notices:
         # (chat, text key) -> when a stranger was last answered so; in memory only.
         self._strangers_answered: dict[tuple[int, str], float] = {}
 
-    async def say(
-        self, chat_id: int, key: str, language: str = DEFAULT_LANGUAGE, **params: object
-    ) -> None:
+    async def say(self, chat_id: int, key: str, language: str, **params: object) -> None:
         """Send the text `key` to a person we know."""
         async with self._db.transaction():
             await self.say_now(chat_id, key, language, **params)
 
-    async def say_now(
-        self, chat_id: int, key: str, language: str = DEFAULT_LANGUAGE, **params: object
-    ) -> None:
+    async def say_now(self, chat_id: int, key: str, language: str, **params: object) -> None:
         """say(), inside the caller's transaction."""
         await self._outbox.text(chat_id, self._texts.get(key, language, **params))
 
@@ -107,9 +103,7 @@ class Notices:
         answered[(chat_id, key)] = now
         return False
 
-    async def refuse(
-        self, chat_id: int, refused: Refused, language: str = DEFAULT_LANGUAGE
-    ) -> None:
+    async def refuse(self, chat_id: int, refused: Refused, language: str) -> None:
         """Say why a request changed nothing."""
         async with self._db.transaction():
             await self.say_now(chat_id, refused.key, language, **refused.params)

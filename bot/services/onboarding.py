@@ -8,7 +8,7 @@ a forged button can never claim someone else's invite.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
@@ -17,6 +17,7 @@ from bot.domain.models import Actor, ActorRole, Client, Invite, Specialist
 from bot.domain.texts import Texts
 from bot.services.notices import Notices, Refused
 from bot.services.people import Person
+from bot.services.phrasing import Phrasing
 from bot.services.team import consent_version
 from bot.storage import events
 from bot.storage.audit import AuditRepository
@@ -145,14 +146,17 @@ class Onboarding:
                 Actor(ActorRole.SPECIALIST, specialist.telegram_user_id),
             )
         except InviteRefused as refused:
-            await self._notices.refuse(specialist.chat_id, refused)
+            await self._notices.refuse(specialist.chat_id, refused, specialist.language)
             return
+        language = specialist.language
+        expires = Phrasing(self._texts).date(invite.expires_at.astimezone(UTC).date(), language)
         await self._notices.say(
             specialist.chat_id,
             "invite.created",
+            language,
             alias=invite.alias,
             link=invite.link,
-            expires=f"{invite.expires_at:%d %b %Y, %H:%M} UTC",
+            expires=f"{expires}, {invite.expires_at.astimezone(UTC):%H:%M} UTC",
         )
 
     async def _usable_invite(self, code: str, now: datetime) -> Invite | None:
@@ -262,7 +266,7 @@ class Onboarding:
             await self._notices.say_now(
                 person.user_id, "consent.welcome", language, specialist=specialist.display_name
             )
-            joined = self._texts.get("specialist.joined", alias=alias)
+            joined = self._texts.get("specialist.joined", specialist.language, alias=alias)
             await self._outbox.note_about(specialist, client, joined)
         return client
 

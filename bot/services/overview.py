@@ -46,48 +46,55 @@ class Overview(StaffService):
         super().__init__(context)
         self._waiting_after = waiting_after
 
-    def line(self, facts: ClientFacts, now: datetime) -> str:
-        """'🔔 Alex · every day, at 09:00 · active · last wrote 2 h ago · 3 unanswered'."""
+    def line(self, facts: ClientFacts, now: datetime, language: str) -> str:
+        """'🔔 Alex · every day, at 09:00 · active · last wrote 2 h ago · 3 unanswered', in
+        the specialist's language."""
         client, schedule = facts.client, facts.schedule
         attention = facts.attention(now, self._waiting_after)
         marker = _MARKERS.get(attention)
         if client.status is ClientStatus.PAUSED:
-            status = self._texts.get("clients.paused", until=self.until(facts))
+            status = self._texts.get("clients.paused", language, until=self.until(facts, language))
         else:
-            status = self._texts.get(f"clients.status_{client.status.value}")
+            status = self._texts.get(f"clients.status_{client.status.value}", language)
         if facts.last_wrote_at is None:
-            wrote = self._texts.get("clients.never_wrote")
+            wrote = self._texts.get("clients.never_wrote", language)
         else:
             wrote = self._texts.get(
-                "clients.wrote", ago=self._phrasing.ago(facts.last_wrote_at, now, "en")
+                "clients.wrote",
+                language,
+                ago=self._phrasing.ago(facts.last_wrote_at, now, language),
             )
         parts = [
-            (self._texts.get(marker) if marker else "") + client.alias,
-            self._phrasing.rhythm(schedule.rhythm, "en"),
+            (self._texts.get(marker, language) if marker else "") + client.alias,
+            self._phrasing.rhythm(schedule.rhythm, language),
             status,
             wrote,
         ]
         if attention is Attention.WAITING and facts.waiting_since is not None:
-            ago = self._phrasing.ago(facts.waiting_since, now, "en")
-            parts.append(self._texts.get("escalation.waiting", ago=ago))
+            ago = self._phrasing.ago(facts.waiting_since, now, language)
+            parts.append(self._texts.get("escalation.waiting", language, ago=ago))
         if schedule.unanswered:
-            parts.append(self._texts.get("clients.unanswered", count=schedule.unanswered))
+            parts.append(
+                self._texts.get("clients.unanswered", language, count=schedule.unanswered)
+            )
         if facts.taps:
-            parts.append(self._trend(facts.taps))
+            parts.append(self._trend(facts.taps, language))
         return " · ".join(parts)
 
-    def _trend(self, taps: tuple[str, ...]) -> str:
+    def _trend(self, taps: tuple[str, ...], language: str) -> str:
         """The last check-in taps as small symbols, oldest first: 'taps ●●◐◐◐'."""
-        symbols = "".join(self._texts.get(f"trend.{tap}") for tap in taps)
-        return self._texts.get("trend.line", taps=symbols)
+        symbols = "".join(self._texts.get(f"trend.{tap}", language) for tap in taps)
+        return self._texts.get("trend.line", language, taps=symbols)
 
-    def until(self, facts: ClientFacts) -> str:
+    def until(self, facts: ClientFacts, language: str) -> str:
         """How long a paused client's pause lasts: 'until Friday 4 December', 'until they say'."""
         paused_until = facts.schedule.paused_until
         if paused_until is None:
-            return self._texts.get("to_specialist.until_open")
+            return self._texts.get("to_specialist.until_open", language)
         day = paused_until.astimezone(zone(facts.schedule.timezone)).date()
-        return self._texts.get("to_specialist.until_date", date=self._phrasing.date(day, "en"))
+        return self._texts.get(
+            "to_specialist.until_date", language, date=self._phrasing.date(day, language)
+        )
 
     async def send(self, specialist: Specialist) -> None:
         """/clients: the first page, as a new message."""
@@ -109,30 +116,35 @@ class Overview(StaffService):
 
     async def _page(self, specialist: Specialist, page: int) -> tuple[str, Buttons | None]:
         now = self._clock.now()
+        language = specialist.language
         facts = await self._facts.of_specialist(specialist.id)
         ordered = by_attention(facts, now, self._waiting_after)
         if not ordered:
             if page:
                 raise Refused("clients.page_gone")
-            return self._texts.get("clients.none"), None
+            return self._texts.get("clients.none", language), None
         pages = (len(ordered) + PAGE_SIZE - 1) // PAGE_SIZE
         if page >= pages:
             raise Refused("clients.page_gone")
         shown = ordered[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         text = "\n\n".join(
             [
-                self._texts.get("clients.title", count=len(ordered)),
-                "\n".join(self.line(facts, now) for facts in shown),
+                self._texts.get("clients.title", language, count=len(ordered)),
+                "\n".join(self.line(facts, now, language) for facts in shown),
             ]
         )
         if any(facts.taps for facts in shown):
-            text += "\n\n" + self._texts.get("trend.legend")
+            text += "\n\n" + self._texts.get("trend.legend", language)
         if pages == 1:
             return text, None
-        text += "\n\n" + self._texts.get("clients.page", page=page + 1, pages=pages)
+        text += "\n\n" + self._texts.get("clients.page", language, page=page + 1, pages=pages)
         row = []
         if page > 0:
-            row.append((self._texts.get("clients.previous"), page_data(specialist.id, page - 1)))
+            row.append(
+                (self._texts.get("clients.previous", language), page_data(specialist.id, page - 1))
+            )
         if page < pages - 1:
-            row.append((self._texts.get("clients.next"), page_data(specialist.id, page + 1)))
+            row.append(
+                (self._texts.get("clients.next", language), page_data(specialist.id, page + 1))
+            )
         return text, [row]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.domain.clock import Clock
 from bot.domain.commands import TELEGRAM_ID_LIMIT
@@ -15,6 +15,7 @@ from bot.storage.clients import ClientRepository
 from bot.storage.db import Database
 from bot.storage.people import PeopleRepository
 from bot.storage.specialists import SpecialistRepository
+from bot.storage.staff_languages import StaffLanguage, StaffLanguageRepository
 
 CLI = Actor(ActorRole.CLI)
 
@@ -31,15 +32,25 @@ class Person:
     their_specialist: Specialist | None = None
     # The language of their Telegram app, when we have a file for it (else English).
     telegram_language: str = DEFAULT_LANGUAGE
+    # For staff: what is stored about their language (None: nothing yet).
+    staff_language: StaffLanguage | None = None
+    # For staff: their command menu is not (or no longer) in their language: first heard
+    # from, or their app's language changed while they have chosen none.
+    menu_outdated: bool = False
+
+    @property
+    def is_staff(self) -> bool:
+        """An active specialist or an admin."""
+        return self.specialist is not None or self.is_admin
 
     @property
     def language(self) -> str:
-        """The language to write to them in: a client's own choice; English for the staff,
-        who have no language setting; their Telegram app's for anyone else."""
+        """The language to write to them in: a client's own choice; a staff member's
+        (/language, else their Telegram app's); their Telegram app's for anyone else."""
         if self.client is not None:
             return self.client.language
-        if self.specialist is not None or self.is_admin:
-            return DEFAULT_LANGUAGE
+        if self.is_staff and self.staff_language is not None:
+            return self.staff_language.language
         return self.telegram_language
 
     @property
@@ -64,9 +75,11 @@ class People:
         audit: AuditRepository,
         admin_ids: frozenset[int],
         clock: Clock,
+        staff_languages: StaffLanguageRepository | None = None,
     ) -> None:
         self._db = db
         self._lookup = lookup
+        self._staff_languages = staff_languages or StaffLanguageRepository(db)
         self._specialists = specialists
         self._clients = clients
         self._audit = audit
@@ -78,18 +91,45 @@ class People:
         """The Telegram user ids of the programme's admins."""
         return self._admin_ids
 
-    async def identify(self, user_id: int, language: str = DEFAULT_LANGUAGE) -> Person:
+    async def identify(self, user_id: int, language: str | None = None) -> Person:
         """Who this Telegram user is to us (inactive specialists count as strangers);
-        `language` is the catalogue language of their Telegram app."""
+        `language` is the catalogue language of their Telegram app, if it said one.
+
+        For staff, a new app language is stored (only when it changed): the bot writes
+        to them in it until they choose one, also from the tick, which has no update.
+        """
         async with self._db.autocommit():
             found = await self._lookup.lookup(user_id)
         specialist = found.specialist
         if specialist is not None and not specialist.active:
             specialist = None
         is_admin = user_id in self._admin_ids
+        stored = found.staff_language
+        outdated = False
+        staff = specialist is not None or is_admin
+        if staff and language is not None and (stored is None or stored.app != language):
+            async with self._db.transaction():
+                await self._staff_languages.seen(user_id, language, self._clock.now())
+            before = None if stored is None else stored.language
+            stored = StaffLanguage(None if stored is None else stored.chosen, language)
+            outdated = before != stored.language
+            if specialist is not None:
+                specialist = replace(specialist, language=stored.language)
         return Person(
-            user_id, specialist, found.client, is_admin, found.their_specialist, language
+            user_id,
+            specialist,
+            found.client,
+            is_admin,
+            found.their_specialist,
+            language or DEFAULT_LANGUAGE,
+            stored if staff else None,
+            outdated,
         )
+
+    async def staff_languages(self) -> dict[int, str]:
+        """Every stored staff language, by Telegram user id (others read the default)."""
+        async with self._db.autocommit():
+            return await self._staff_languages.every()
 
     async def add_specialist(
         self, telegram_user_id: int, display_name: str, actor: Actor = CLI

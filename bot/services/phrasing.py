@@ -8,6 +8,13 @@ from bot.domain.rhythm import Cadence, QuietHours, Rhythm, describe_next
 from bot.domain.texts import Texts
 
 
+def category_name(texts: Texts, category: str, language: str) -> str:
+    """A screen category as the staff read it ('self_harm': 'self harm', 'autolesión'); a
+    category the message files do not name yet, as written in the phrase files."""
+    key = f"safety_categories.{category}"
+    return texts.get(key, language) if texts.has(key) else category.replace("_", " ")
+
+
 class Phrasing:
     """Phrases for rhythms, days and moments in one language catalogue."""
 

@@ -504,9 +504,9 @@ class Preferences(ScheduleService):
         schedule = await self._schedule(client)
         until = None if length is None else now + length
         tz = zone(schedule.timezone)
-        when = self._pause_for_staff(until)
+        when = self._pause_for_staff(until, specialist.language)
         known = client.status is ClientStatus.PAUSED and (
-            self._pause_for_staff(schedule.paused_until) == when
+            self._pause_for_staff(schedule.paused_until, specialist.language) == when
         )
         async with self._db.transaction():
             await self._save(replace(schedule, paused_until=until, next_due_at=until))
@@ -528,15 +528,17 @@ class Preferences(ScheduleService):
                 await self._outbox.note_about(
                     specialist,
                     client,
-                    self._texts.get("to_specialist.paused", alias=client.alias, until=when),
+                    self._texts.get(
+                        "to_specialist.paused", specialist.language, alias=client.alias, until=when
+                    ),
                 )
 
-    def _pause_for_staff(self, until: datetime | None) -> str:
+    def _pause_for_staff(self, until: datetime | None, language: str) -> str:
         """How long a pause lasts, as the specialist is told: 'until Monday 7 December'."""
         if until is None:
-            return self._texts.get("to_specialist.until_open")
+            return self._texts.get("to_specialist.until_open", language)
         return self._texts.get(
-            "to_specialist.until_date", date=self._phrasing.date(until.date(), "en")
+            "to_specialist.until_date", language, date=self._phrasing.date(until.date(), language)
         )
 
     async def resume(
@@ -556,12 +558,15 @@ class Preferences(ScheduleService):
             return
         resumed = replace(schedule, paused_until=None, welcome_back=True)
         await self._change(client, resumed, status=ClientStatus.ACTIVE, edit=edit)
-        rhythm = self._phrasing.rhythm(schedule.rhythm, "en")
+        theirs = specialist.language
+        rhythm = self._phrasing.rhythm(schedule.rhythm, theirs)
         async with self._db.transaction():
             await self._outbox.note_about(
                 specialist,
                 client,
-                self._texts.get("to_specialist.resumed", alias=client.alias, rhythm=rhythm),
+                self._texts.get(
+                    "to_specialist.resumed", theirs, alias=client.alias, rhythm=rhythm
+                ),
             )
 
     async def stop(self, client: Client, specialist: Specialist, edit: int) -> None:
@@ -587,7 +592,9 @@ class Preferences(ScheduleService):
                 await self._outbox.note_about(
                     specialist,
                     client,
-                    self._texts.get("to_specialist.stopped", alias=client.alias),
+                    self._texts.get(
+                        "to_specialist.stopped", specialist.language, alias=client.alias
+                    ),
                 )
 
     async def unblock(self, client: Client) -> None:

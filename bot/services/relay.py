@@ -28,6 +28,7 @@ from bot.services.escalation import Escalations
 from bot.services.lookup import Lookup
 from bot.services.notices import Refused
 from bot.services.people import People
+from bot.services.phrasing import category_name
 from bot.services.retention import Purge
 from bot.services.unreachable import Unreachable
 from bot.storage import events
@@ -38,6 +39,7 @@ from bot.storage.outbox import Priority
 from bot.storage.relay import RelayRepository
 from bot.storage.retention import Kept
 from bot.storage.specialists import SpecialistRepository
+from bot.storage.staff_languages import StaffLanguageRepository
 
 log = EventLog(__name__)
 
@@ -109,6 +111,7 @@ class Relay:
         self._texts = texts
         self._clock = clock
         self._purge = Purge(db, clock)
+        self._staff_languages = StaffLanguageRepository(db)
         # Updates whose inbox row a relay transaction removed: forget() has nothing to do.
         self._settled: set[int] = set()
         # What `keep` found in a message (a category, never words), by update id, for its
@@ -161,25 +164,29 @@ class Relay:
             )
             away = specialist.is_away(self._away.today(now))
             urgent = flagged is not None and flagged.level == "urgent"
+            # Headers are the specialist's, in their language; the client's words are a copy.
+            theirs = specialist.language
             if flagged is not None:
                 await self._clients.mark_flagged(client.id, now, flagged.level)
                 await events.about(self._db, events.FLAGGED, now, client, flagged.level)
-                header = self._flagged_header(client, flagged)
+                header = self._flagged_header(client, flagged, theirs)
             elif forwarded:
-                header = self._texts.get("forwarded.header", alias=client.alias)
+                header = self._texts.get("forwarded.header", theirs, alias=client.alias)
             elif unscreened is not None:
                 header = self._texts.get(
                     "safety_levels.unscreened_header",
+                    theirs,
                     alias=client.alias,
-                    kind=self._texts.get(f"safety_levels.kind_{unscreened}"),
+                    kind=self._texts.get(f"safety_levels.kind_{unscreened}", theirs),
                 )
             elif answered is None:
-                header = self._texts.get("relay.header_to_specialist", alias=client.alias)
+                header = self._texts.get("relay.header_to_specialist", theirs, alias=client.alias)
             else:
                 header = self._texts.get(
                     "to_specialist.answering",
+                    theirs,
                     alias=client.alias,
-                    when=self._checkins.label(answered),
+                    when=self._checkins.label(answered, theirs),
                 )
             new_thread = await self._copy(
                 client=client,
@@ -197,7 +204,13 @@ class Relay:
             if urgent:
                 # Possibly urgent words went ahead of whatever waits for the specialist.
                 await resume_after_urgent(
-                    self._outbox, self._relay, self._clients, self._texts, specialist.chat_id, now
+                    self._outbox,
+                    self._relay,
+                    self._clients,
+                    self._texts,
+                    specialist.chat_id,
+                    now,
+                    specialist.language,
                 )
             await self._escalations.waiting(client, now)
             if flagged is not None and urgent:
@@ -286,8 +299,9 @@ class Relay:
                 return Outcome.DUPLICATE
             client = await self._clients.by_id(link.client_id)
             if client is None:
+                language = await self._staff_languages.language_of(responder.user_id)
                 await self._outbox.text(
-                    responder.chat_id, self._texts.get("specialist.client_gone")
+                    responder.chat_id, self._texts.get("specialist.client_gone", language)
                 )
                 return Outcome.CLIENT_GONE
             return await self._as_supervisor(client, responder, message_id, escalation)
@@ -383,14 +397,15 @@ class Relay:
         )
         await self._escalations.answered(client, responder, now)
 
-    def _flagged_header(self, client: Client, flagged: SafetyMatch) -> str:
+    def _flagged_header(self, client: Client, flagged: SafetyMatch, language: str) -> str:
         """The loud header over a flagged message: possibly urgent, or may need attention."""
         if flagged.level == "urgent":
-            return self._texts.get("relay.urgent_header", alias=client.alias)
+            return self._texts.get("relay.urgent_header", language, alias=client.alias)
         return self._texts.get(
             "safety_levels.concern_header",
+            language,
             alias=client.alias,
-            category=flagged.category.replace("_", " "),
+            category=category_name(self._texts, flagged.category, language),
         )
 
     async def _safety_reply(self, client: Client, specialist: Specialist, now: datetime) -> bool:
@@ -685,7 +700,7 @@ class Relay:
             Outcome.CLIENT_GONE: "specialist.client_gone",
             Outcome.NOT_YOUR_CLIENT: "specialist.not_your_client",
         }[outcome]
-        await self._outbox.text(specialist.chat_id, self._texts.get(key))
+        await self._outbox.text(specialist.chat_id, self._texts.get(key, specialist.language))
         return outcome
 
 
@@ -696,6 +711,7 @@ async def resume_after_urgent(
     texts: Texts,
     chat_id: int,
     now: datetime,
+    language: str,
 ) -> None:
     """Possibly urgent words go ahead of the chat's ordinary queue (bot.delivery.sender):
     a queued copy they land in front of gets its header again after them, and the next
@@ -714,7 +730,7 @@ async def resume_after_urgent(
         return
     await outbox.linked_text(
         chat_id,
-        texts.get("relay.header_to_specialist", alias=client.alias),
+        texts.get("relay.header_to_specialist", language, alias=client.alias),
         client_id=client.id,
         specialist_id=link.specialist_id,
         now=now,

@@ -38,6 +38,7 @@ from bot.report.tables import (
 )
 from bot.storage.db import Database, to_db
 from bot.storage.report import Tallies, tallies
+from bot.storage.staff_languages import StaffLanguageRepository
 
 log = EventLog(__name__)
 
@@ -108,6 +109,7 @@ class Reports:
         self._admin_ids = admin_ids
         self._weekly = parse_weekly(weekly) if weekly else None
         self._drawing = asyncio.Lock()
+        self._staff_languages = StaffLanguageRepository(db)
 
     def today(self) -> date:
         """The programme's date now."""
@@ -156,19 +158,20 @@ class Reports:
         log.info("report.written", weeks=len(built.weeks), by_specialist=int(by_specialist))
         return written
 
-    async def send(self, chat_id: int, weeks: int) -> None:
-        """/report: the last `weeks` weeks to one admin, as an HTML document."""
+    async def send(self, chat_id: int, weeks: int, language: str) -> None:
+        """/report: the last `weeks` weeks to one admin, as an HTML document (its caption in
+        their language; the page itself is in English)."""
         built = await self.build(weeks=weeks)
         async with self._db.transaction():
-            await self._queue(chat_id, built)
+            await self._queue(chat_id, built, language)
         log.info("report.sent", chat=chat_id, weeks=weeks)
 
-    async def _queue(self, chat_id: int, built: Built) -> None:
+    async def _queue(self, chat_id: int, built: Built, language: str) -> None:
         await self._outbox.document(
             chat_id,
             FILENAME,
             built.html,
-            caption=self._texts.get("report.caption", period=period_label(built.weeks)),
+            caption=self._texts.get("report.caption", language, period=period_label(built.weeks)),
         )
 
     def _weekly_moment(self, now: datetime) -> tuple[str, datetime] | None:
@@ -209,6 +212,7 @@ class Reports:
             if claimed is None:
                 return False
             for admin in sorted(self._admin_ids):
-                await self._queue(admin, built)
+                language = await self._staff_languages.language_of(admin)
+                await self._queue(admin, built, language)
         log.info("report.weekly", week=week, admins=len(self._admin_ids))
         return True

@@ -31,7 +31,7 @@ from bot.domain.clock import Clock
 from bot.domain.escalation import Responder
 from bot.domain.models import Client, ClientStatus, Direction, Specialist
 from bot.domain.rhythm import zone
-from bot.domain.texts import Texts
+from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.logs import EventLog
 from bot.services.people import Person
 from bot.storage import events
@@ -68,7 +68,7 @@ def consent_version(texts: Texts, *, team: bool) -> int:
     """The consent version clients must have been shown. Turning the team inbox on raises
     it (the terms then say the team reads along), so every current client sees the terms
     once; the texts' own `consent.version` still counts first (3 beats 2 with the team)."""
-    base = int(texts.get("consent.version"))
+    base = int(texts.get("consent.version", DEFAULT_LANGUAGE))
     return base * TEAM_TERMS + 1 if team else base
 
 
@@ -141,7 +141,10 @@ class Team:
         if await self._topics.claim(client.id, title, self._clock.now()):
             await self._queue("create_topic", {"topic": client.id, "name": title})
             intro = self._texts.get(
-                "team.topic_intro", alias=client.alias, specialist=specialist.display_name
+                "team.topic_intro",
+                specialist.language,
+                alias=client.alias,
+                specialist=specialist.display_name,
             )
             await self._queue("send_message", {"topic": client.id, "text": intro}, silent=True)
             log.info("team.topic_asked", client=client.id)
@@ -222,7 +225,9 @@ class Team:
                 return  # a topic people made themselves, or one on its way out
             if person.specialist is None and not person.is_admin:
                 if await self._topics.first_notice(client.id, person.user_id):
-                    notice = self._texts.get("team.not_staff", alias=client.alias)
+                    notice = self._texts.get(
+                        "team.not_staff", specialist.language, alias=client.alias
+                    )
                     await self._queue(
                         "send_message",
                         {"topic": client.id, "text": notice},
@@ -289,8 +294,12 @@ class Team:
             return
         # The client's specialist reads, in their own chat, what a colleague answered (a
         # reply to it reaches the client, as to any of their copies).
+        theirs = specialist.language
         answered = self._texts.get(
-            "team.answered", name=name or self._texts.get("team.admin"), alias=client.alias
+            "team.answered",
+            theirs,
+            name=name or self._texts.get("team.admin", theirs),
+            alias=client.alias,
         )
         quiet = specialist.away
         await self._outbox.linked_text(
@@ -324,8 +333,9 @@ class Team:
         )
         await self._outbox.copy(chat_id, *source, relay_link_id=link, silent=silent)
 
-    async def list_clients(self) -> None:
-        """/clients in the General topic: every client's topic, with a link to it."""
+    async def list_clients(self, language: str) -> None:
+        """/clients in the General topic: every client's topic, with a link to it (in the
+        language of whoever asked)."""
         assert self.chat_id is not None
         internal = str(self.chat_id).removeprefix("-100").removeprefix("-")
         async with self._db.transaction():
@@ -333,14 +343,15 @@ class Team:
             lines = [
                 self._texts.get(
                     "team.clients_line",
+                    language,
                     title=t.title,
                     link=f"https://t.me/c/{internal}/{t.thread_id}",
                 )
                 for t in sorted(topics, key=lambda t: t.title.lower())
             ]
-            text = "\n".join([self._texts.get("team.clients_header"), *lines])
+            text = "\n".join([self._texts.get("team.clients_header", language), *lines])
             if not lines:
-                text = self._texts.get("team.clients_none")
+                text = self._texts.get("team.clients_none", language)
             await self._queue("send_message", {"text": text}, priority=Priority.PERSON)
 
     # --- what the specialist sees, in the topic ----------------------------------------------
@@ -380,12 +391,20 @@ class Team:
         await self._follow_status(client)
         if direction is Direction.TO_CLIENT and source_chat_id is not None:
             speaker = await self._specialists.by_user(source_chat_id)
-            name = speaker.display_name if speaker is not None else self._texts.get("team.admin")
+            theirs = specialist.language  # the topic reads as their chat does
+            name = (
+                speaker.display_name
+                if speaker is not None
+                else self._texts.get("team.admin", theirs)
+            )
             await self._text(
-                client, self._texts.get("team.to_client", name=name, alias=client.alias)
+                client, self._texts.get("team.to_client", theirs, name=name, alias=client.alias)
             )
         urgent = linked.priority is Priority.URGENT
-        if linked.text == self._texts.get("relay.header_to_specialist", alias=client.alias):
+        header = self._texts.get(
+            "relay.header_to_specialist", specialist.language, alias=client.alias
+        )
+        if linked.text == header:
             return  # "From Alex:" says nothing in Alex's own topic (other headers do)
         if linked.text is not None:
             if self.group_only and (urgent or linked.text.startswith(LOUD_MARKERS)):
@@ -409,13 +428,17 @@ class Team:
         if specialist.away_note:
             text = self._texts.get(
                 "team.away_with_note",
+                specialist.language,
                 specialist=specialist.display_name,
                 alias=client.alias,
                 note=specialist.away_note,
             )
         else:
             text = self._texts.get(
-                "team.away", specialist=specialist.display_name, alias=client.alias
+                "team.away",
+                specialist.language,
+                specialist=specialist.display_name,
+                alias=client.alias,
             )
         payload = {"topic": client.id, "text": text}
         await self._queue("send_message", payload, key=f"team-away:{client.id}:{today}")
@@ -433,11 +456,15 @@ class Team:
             return
         await self.ensure_topic(client, specialist)
         text = self._texts.get(
-            "team.escalated", alias=client.alias, specialist=specialist.display_name
+            "team.escalated",
+            specialist.language,
+            alias=client.alias,
+            specialist=specialist.display_name,
         )
         await self._text(client, text, loud=True)
         line = self._texts.get(
             "team.escalated_general",
+            specialist.language,
             alias=client.alias,
             specialist=specialist.display_name,
             topic_link="{topic_link}",
@@ -459,6 +486,7 @@ class Team:
         """One line in the General topic, linked to the client's topic."""
         text = self._texts.get(
             "team.urgent_general",
+            specialist.language,
             alias=client.alias,
             specialist=specialist.display_name,
             topic_link="{topic_link}",  # the sender makes it a link once the topic exists

@@ -78,18 +78,22 @@ class Transfers(StaffService):
             actor = Actor(ActorRole.SPECIALIST if theirs else ActorRole.ADMIN, person.user_id)
             alias = await self._move(client, old, new, actor, now)
             introduction = self._texts.get(
-                "transfer.to_new", alias=alias, previous=old.display_name
+                "transfer.to_new", new.language, alias=alias, previous=old.display_name
             )
             if note:
-                introduction += "\n" + self._texts.get("transfer.note", note=note)
-            await self._introduce(new, introduction, [await self._line(client, now)])
+                introduction += "\n" + self._texts.get("transfer.note", new.language, note=note)
+            await self._introduce(new, introduction, [await self._line(client, new, now)])
             await self._readdress(client, old, new, alias, now)
-            done = self._texts.get("transfer.done", alias=client.alias, name=new.display_name)
+            done = self._texts.get(
+                "transfer.done", person.language, alias=client.alias, name=new.display_name
+            )
             await self._outbox.text(person.user_id, done)
             if not theirs:
                 await self._outbox.text(
                     old.chat_id,
-                    self._texts.get("transfer.to_old", alias=client.alias, name=new.display_name),
+                    self._texts.get(
+                        "transfer.to_old", old.language, alias=client.alias, name=new.display_name
+                    ),
                 )
         log.info(
             "client.transferred", client=client.id, from_specialist=old.id, to_specialist=new.id
@@ -141,7 +145,9 @@ class Transfers(StaffService):
                 actor, "specialist_removed", now, specialist_id=leaving.id, detail=detail
             )
             if moving is None:
-                await self._outbox.text(leaving.chat_id, self._texts.get("admin.to_removed_alone"))
+                await self._outbox.text(
+                    leaving.chat_id, self._texts.get("admin.to_removed_alone", leaving.language)
+                )
             else:
                 await self._hand_over(theirs, leaving, moving, actor, now)
         log.info("specialist.removed", specialist=leaving.id, moved=len(theirs))
@@ -160,15 +166,19 @@ class Transfers(StaffService):
         aliases = []
         for client in clients:
             aliases.append(await self._move(client, leaving, target, actor, now))
-            lines.append(await self._line(client, now))
+            lines.append(await self._line(client, target, now))
         introduction = self._texts.get(
-            "admin.handed_over", count=len(clients), previous=leaving.display_name
+            "admin.handed_over",
+            target.language,
+            count=len(clients),
+            previous=leaving.display_name,
         )
         await self._introduce(target, introduction, lines)
         for client, alias in zip(clients, aliases, strict=True):
             await self._readdress(client, leaving, target, alias, now)
         await self._outbox.text(
-            leaving.chat_id, self._texts.get("admin.to_removed", name=target.display_name)
+            leaving.chat_id,
+            self._texts.get("admin.to_removed", leaving.language, name=target.display_name),
         )
 
     async def _move(
@@ -219,7 +229,7 @@ class Transfers(StaffService):
                 key = "relay.urgent_header" if urgent else "relay.header_to_specialist"
                 await self._outbox.text(
                     new.chat_id,
-                    self._texts.get(key, alias=alias),
+                    self._texts.get(key, new.language, alias=alias),
                     relay_link_id=await self._link(client, new, None, now),
                     priority=priority,
                 )
@@ -232,7 +242,13 @@ class Transfers(StaffService):
         if header_shown[Priority.URGENT]:
             # Ahead of what waits for `new` too: that keeps its own name after them.
             await resume_after_urgent(
-                self._outbox, self._relay, self._clients, self._texts, new.chat_id, now
+                self._outbox,
+                self._relay,
+                self._clients,
+                self._texts,
+                new.chat_id,
+                now,
+                new.language,
             )
 
     async def _link(
@@ -247,10 +263,10 @@ class Transfers(StaffService):
             now=now,
         )
 
-    async def _line(self, client: Client, now: datetime) -> str:
+    async def _line(self, client: Client, reader: Specialist, now: datetime) -> str:
         facts = await self._facts.of_client(client.id)
         assert facts is not None
-        return self._overview.line(facts, now)
+        return self._overview.line(facts, now, reader.language)
 
     async def _introduce(
         self, specialist: Specialist, introduction: str, lines: list[str]

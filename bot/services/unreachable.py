@@ -22,6 +22,7 @@ from bot.storage.db import Database
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
+from bot.storage.staff_languages import StaffLanguageRepository
 
 log = EventLog(__name__)
 
@@ -52,6 +53,7 @@ class Unreachable:
         self._texts = texts
         self._admin_ids = admin_ids
         self._clock = clock
+        self._staff_languages = StaffLanguageRepository(db)
 
     async def blocked(self, specialist: Specialist, refused_item: int | None) -> None:
         """Inside a transaction: the specialist blocked the bot (a 403 for `refused_item`,
@@ -65,7 +67,10 @@ class Unreachable:
                 await self._outbox.text(
                     admin,
                     self._texts.get(
-                        "admin.specialist_blocked", name=specialist.display_name, clients=clients
+                        "admin.specialist_blocked",
+                        await self._staff_languages.language_of(admin),
+                        name=specialist.display_name,
+                        clients=clients,
                     ),
                 )
         await self.announce(specialist)
@@ -123,10 +128,13 @@ class Unreachable:
         the client (the relay routes a reply to a client's own specialist only), and the
         header says so."""
         log.warning("unreachable.escalated", client=client.id, specialist=specialist.id)
-        header = self._texts.get(
-            "unreachable.urgent_header", alias=client.alias, name=specialist.display_name
-        )
         for admin in sorted(self._admin_ids):
+            header = self._texts.get(
+                "unreachable.urgent_header",
+                await self._staff_languages.language_of(admin),
+                alias=client.alias,
+                name=specialist.display_name,
+            )
             link = await self._relay.add_link(
                 client_id=client.id,
                 specialist_id=specialist.id,
@@ -153,6 +161,7 @@ class Unreachable:
                     admin,
                     self._texts.get(
                         "unreachable.admin_unblocked",
+                        await self._staff_languages.language_of(admin),
                         name=specialist.display_name,
                         count=released,
                     ),

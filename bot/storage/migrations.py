@@ -561,6 +561,25 @@ async def m020_terms_accepted(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m022_staff_languages(conn: aiosqlite.Connection) -> None:
+    """staff_languages: the language each specialist and admin reads the bot in (until now
+    the staff's side was English only). By Telegram user id: admins are configured
+    (ADMIN_IDS) and may have no other row. `language` is their /language choice (NULL until
+    they make one); `app_language` their Telegram app's language when last seen, the
+    default until they choose (bot.storage.staff_languages)."""
+    await run_script(
+        conn,
+        """
+        CREATE TABLE staff_languages (
+            telegram_user_id INTEGER PRIMARY KEY,
+            language TEXT,
+            app_language TEXT,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     m001_foundation,
     m002_checkins,
@@ -580,6 +599,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m018_specialist_lookups,
     m019_team_topics,
     m020_terms_accepted,
+    m022_staff_languages,
 )
 
 

@@ -7,12 +7,16 @@ from datetime import date, datetime, time
 import aiosqlite
 
 from bot.domain.models import Specialist
+from bot.domain.texts import DEFAULT_LANGUAGE
 from bot.storage.db import Database, from_db, to_db
+from bot.storage.staff_languages import language_column
 
 SPECIALIST_COLUMNS = (
     "id, telegram_user_id, chat_id, display_name, active, created_at, away, away_until,"
     " away_note, digest_at, digest_sent_on, blocked"
 )
+# The columns and the language they read in (bot.storage.staff_languages), FROM specialists.
+SELECT_SPECIALIST = f"SELECT {SPECIALIST_COLUMNS}, {language_column('specialists')}"
 
 
 def _maybe_date(text: str | None) -> date | None:
@@ -38,6 +42,7 @@ def specialist_from_row(row: aiosqlite.Row, prefix: str = "") -> Specialist:
         digest_at=_maybe_time(row[f"{prefix}digest_at"]),
         digest_sent_on=_maybe_date(row[f"{prefix}digest_sent_on"]),
         blocked=bool(row[f"{prefix}blocked"]),
+        language=row[f"{prefix}language"] or DEFAULT_LANGUAGE,
     )
 
 
@@ -64,7 +69,7 @@ class SpecialistRepository:
     async def by_user(self, telegram_user_id: int) -> Specialist | None:
         """The specialist with this Telegram user id, active or not."""
         row = await self._db.fetch_one(
-            f"SELECT {SPECIALIST_COLUMNS} FROM specialists WHERE telegram_user_id = ?",
+            f"{SELECT_SPECIALIST} FROM specialists WHERE telegram_user_id = ?",
             (telegram_user_id,),
         )
         return None if row is None else specialist_from_row(row)
@@ -72,15 +77,13 @@ class SpecialistRepository:
     async def by_id(self, specialist_id: int) -> Specialist | None:
         """The specialist with this row id."""
         row = await self._db.fetch_one(
-            f"SELECT {SPECIALIST_COLUMNS} FROM specialists WHERE id = ?", (specialist_id,)
+            f"{SELECT_SPECIALIST} FROM specialists WHERE id = ?", (specialist_id,)
         )
         return None if row is None else specialist_from_row(row)
 
     async def all(self) -> list[Specialist]:
         """Every specialist, oldest first."""
-        rows = await self._db.fetch_all(
-            f"SELECT {SPECIALIST_COLUMNS} FROM specialists ORDER BY id"
-        )
+        rows = await self._db.fetch_all(f"{SELECT_SPECIALIST} FROM specialists ORDER BY id")
         return [specialist_from_row(row) for row in rows]
 
     async def set_blocked(self, specialist_id: int, blocked: bool) -> bool:
@@ -129,7 +132,7 @@ class SpecialistRepository:
     async def away_ended(self, today: date) -> list[Specialist]:
         """Specialists whose until-date has passed and who are still marked away."""
         rows = await self._db.fetch_all(
-            f"SELECT {SPECIALIST_COLUMNS} FROM specialists WHERE away = 1 AND away_until < ?",
+            f"{SELECT_SPECIALIST} FROM specialists WHERE away = 1 AND away_until < ?",
             (today.isoformat(),),
         )
         return [specialist_from_row(row) for row in rows]
@@ -148,8 +151,7 @@ class SpecialistRepository:
     async def with_digest(self) -> list[Specialist]:
         """Active specialists who asked for a daily summary."""
         rows = await self._db.fetch_all(
-            f"SELECT {SPECIALIST_COLUMNS} FROM specialists"
-            " WHERE active = 1 AND digest_at IS NOT NULL"
+            f"{SELECT_SPECIALIST} FROM specialists WHERE active = 1 AND digest_at IS NOT NULL"
         )
         return [specialist_from_row(row) for row in rows]
 

@@ -174,3 +174,35 @@ def test_chunks_fill_messages_and_split_long_lines_without_losing_words(
     assert "".join(messages).replace("\n", "").replace(" ", "") == (
         "".join(lines).replace("\n", "").replace(" ", "")
     )
+
+
+# The same word in both languages.
+SAME_IN_SPANISH = {"safety_levels.kind_audio", "safety_levels.kind_video", "language.choice"}
+
+
+def test_every_text_with_words_is_written_in_spanish_too(texts: Texts) -> None:
+    """The staff's texts as well as the clients': a Spanish-speaking team reads them all
+    (only symbols, layouts like "{alias} ({count})" and the listed words are the same)."""
+    same = []
+    for key in texts.names("en"):
+        english = _raw("en", key)
+        words = re.sub(r"\{[a-z_]+\}", "", english)
+        if re.search(r"[A-Za-z]{2,}", words) and english == _raw("es", key):
+            same.append(key)
+    assert sorted(set(same) - SAME_IN_SPANISH - {"consent.version"}) == []
+
+
+def test_every_category_of_the_safety_screen_has_a_name_in_every_language(
+    texts: Texts,
+) -> None:
+    categories: set[str] = set()
+    for path in (CONFIG_DIR / "safety").glob("*.toml"):
+        categories |= set(tomllib.loads(path.read_text("utf-8")).get("categories", {}))
+    assert categories
+    for language in LANGUAGES:
+        named = {
+            key.removeprefix("safety_categories.")
+            for key in texts.names(language)
+            if key.startswith("safety_categories.")
+        }
+        assert sorted(categories - named) == [], language

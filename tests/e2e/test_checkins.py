@@ -26,7 +26,7 @@ ALEX, BO, CY = 2001, 2002, 2003
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
 TEXTS = Texts.load(CONFIG_DIR / "messages")
 PROMPTS = {
-    TEXTS.get(k, specialist="Sam Rivera") for k in TEXTS.names() if k.startswith("prompts.")
+    TEXTS.get(k, "en", specialist="Sam Rivera") for k in TEXTS.names() if k.startswith("prompts.")
 }
 
 
@@ -100,7 +100,7 @@ async def test_weekdays_and_a_window_with_buttons(bot: Harness) -> None:
     labels = [label for row in current(bot, BO, question).buttons() for label, _ in row]
     assert "✓ Mon" in labels and "✓ Thu" in labels and "Tue" in labels
     await tap(bot, BO, current(bot, BO, question), "Done")
-    await tap(bot, BO, current(bot, BO, question), TEXTS.get("setup.evening"))
+    await tap(bot, BO, current(bot, BO, question), TEXTS.get("setup.evening", "en"))
     await tap(bot, BO, current(bot, BO, question), "UTC")
     summary = current(bot, BO, question).text or ""
     assert "on Monday and Thursday, in the evening" in summary

@@ -1,5 +1,5 @@
-"""Languages, end to end: Spanish and English clients side by side, /language, and the
-staff's side in English whatever their clients read."""
+"""Languages, end to end: Spanish and English clients side by side, /language, and strangers
+(the staff's own language: tests/e2e/test_staff_languages.py)."""
 
 from __future__ import annotations
 
@@ -228,12 +228,11 @@ async def test_an_unknown_language_is_refused_kindly_and_changes_nothing(
 
 
 async def test_the_staff_and_strangers(bot: Harness) -> None:
-    # Specialists have no language setting: /language is for clients, said in English.
-    refused = await say(bot, SAM, "/language es")
-    assert refused.text == "That command is for clients. /help lists yours."
-    # Someone without an invite hears the one sentence in their app's language, if we have it.
+    # Someone without an invite hears the one sentence in their app's language, if we have it
+    # (also for /language: nothing is stored about them).
     bot.api.add_user(STRANGER_ES, "Rosa", language_code="es-AR")
     bot.api.add_user(STRANGER_FR, "Jean", language_code="fr")
+    assert (await say(bot, STRANGER_ES, "/language en")).text == stranger_answer("es")
     spanish = (await say(bot, STRANGER_ES, "hola")).text or ""
     assert spanish == stranger_answer("es")
     assert spanish.startswith(
@@ -241,8 +240,8 @@ async def test_the_staff_and_strangers(bot: Harness) -> None:
     )
     assert SafetyScreen.load(CONFIG_DIR / "safety").resources("es") in spanish
     assert (await say(bot, STRANGER_FR, "bonjour")).text == stranger_answer("en")
-    # The clients' menu comes in each language the app may use; the staff's, in English
-    # (a specialist added outside Telegram gets theirs at the next start).
+    # The clients' menu comes in each language the app may use; a specialist's in theirs
+    # (one added outside Telegram gets theirs at the next start, or when they first write).
     await bot.restart()
     assert menu(bot, "default")["language"] == "The language I write to you in"
     assert menu(bot, "default/es")["language"] == "El idioma en el que te escribo"

@@ -341,7 +341,12 @@ ROWS = [
         every("Here is everything Porchlight keeps about you", *CLIENTS),
         frozenset(CLIENTS),  # the export is audited
     ),
-    Row("/language", Gate.CLIENTS, every("Which language would you like me", *CLIENTS)),
+    # The staff choose their own language too (tests/e2e/test_staff_languages.py).
+    Row(
+        "/language",
+        Gate.CLIENTS,
+        every("Which language would you like me", *CLIENTS, SPECIALIST, OTHER_SPECIALIST, ADMIN),
+    ),
     every_specialist("/invite Matrix", "Here is a single-use invite link for Matrix."),
     Row(
         "/checkin Alex",
