@@ -235,7 +235,7 @@ async def test_a_message_more_than_a_day_after_a_checkin_is_just_a_message(
     # Within the day (and before the next check-in): it answers the check-in.
     bot.clock.set(datetime(2026, 12, 1, 7, 59, tzinfo=UTC))
     sam_before = len(bot.api.sent_to(SAM))
-    bot.api.send_text(ALEX, "hi, only seeing this now")
+    bot.api.send_text(ALEX, "hi, just seeing this now")
     got = (await bot.said(SAM, sam_before + 2))[sam_before:]
     assert got[0].text == "From Alex, answering the check-in of Mon 08:00:"
     assert await bot.rows("SELECT answer FROM checkins") == [("message",)]
