@@ -191,7 +191,7 @@ async def test_safety_files_that_cannot_be_read_stop_the_running_bot_in_one_line
     await prepare(database)
     add_people(fake_api)
     bot = await start_bot(fake_api, database, log, PORCHLIGHT_CONFIG_DIR=str(config))
-    sent = fake_api.send_text(CLIENT, "hello, it's me again after the weekend")
+    sent = fake_api.send_text(CLIENT, "hello, just checking in after the weekend")
     code = await exit_code(bot, within=15)
     assert code == 2, output(log)
     line = (
