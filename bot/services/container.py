@@ -197,6 +197,8 @@ class Services:
                 # and each waits for its slot in a nap or two (a second's worth took four).
                 scheduled_in_flight=max(30, math.ceil(settings.send_per_second / 4) + 1),
                 topics=topics,
+                team=team,
+                team_chat_id=team.chat_id,
             )
             outbox.connect(sender.wake, sender.offer, sender.withdraw)
         team.connect(checkins.quiet_now, escalations.answered)

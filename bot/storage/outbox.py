@@ -22,7 +22,9 @@ class Priority(IntEnum):
     URGENT = -1
     PERSON = 0
     SCHEDULED = 1
-    TEAM = 2
+    # The team group's possibly urgent items, ahead of its ordinary ones (m021).
+    TEAM_URGENT = 2
+    TEAM = 3
 
     @property
     def waited_for(self) -> bool:

@@ -18,10 +18,14 @@ class Topic:
     thread_id: int | None
     title: str
     closed: bool
+    # The group it is in (None only for a row from before m021 not yet given one).
+    chat_id: int | None = None
 
 
 def _topic(row: aiosqlite.Row) -> Topic:
-    return Topic(row["client_id"], row["thread_id"], row["title"], bool(row["closed"]))
+    return Topic(
+        row["client_id"], row["thread_id"], row["title"], bool(row["closed"]), row["chat_id"]
+    )
 
 
 class TopicRepository:
@@ -30,12 +34,44 @@ class TopicRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def claim(self, client_id: int, title: str, now: datetime) -> bool:
+    async def claim(self, client_id: int, title: str, chat_id: int, now: datetime) -> bool:
         """Reserve the client's topic; False if it was reserved already (never two)."""
         changed = await self._db.write(
-            "INSERT OR IGNORE INTO team_topics (client_id, title, created_at) VALUES (?, ?, ?)",
-            (client_id, title, to_db(now)),
+            "INSERT OR IGNORE INTO team_topics (client_id, title, chat_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (client_id, title, chat_id, to_db(now)),
         )
+        return changed == 1
+
+    async def in_group(self, chat_id: int) -> int:
+        """Rows from before m021 are in the group in use now; how many were given it."""
+        return await self._db.write(
+            "UPDATE team_topics SET chat_id = ? WHERE chat_id IS NULL", (chat_id,)
+        )
+
+    async def being_made(self, client_id: int) -> bool:
+        """The client's topic is reserved and its request waits to go (or is going)."""
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM team_topics WHERE client_id = ? AND thread_id IS NULL AND EXISTS"
+            " (SELECT 1 FROM outbox WHERE method = 'create_topic'"
+            " AND status IN ('pending', 'sending', 'held')"
+            " AND json_extract(payload, '$.topic') = team_topics.client_id)",
+            (client_id,),
+        )
+        return row is not None
+
+    async def lost(self, client_id: int, thread_id: int | None) -> bool:
+        """Telegram says the topic is gone (or was never made): forget it, so the client's
+        next message asks for a new one; False if the row is another (newer) topic's."""
+        if thread_id is None:
+            changed = await self._db.write(
+                "DELETE FROM team_topics WHERE client_id = ? AND thread_id IS NULL", (client_id,)
+            )
+        else:
+            changed = await self._db.write(
+                "DELETE FROM team_topics WHERE client_id = ? AND thread_id = ?",
+                (client_id, thread_id),
+            )
         return changed == 1
 
     async def get(self, client_id: int) -> Topic | None:
