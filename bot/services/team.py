@@ -32,7 +32,7 @@ from bot import metrics
 from bot.delivery.outbox import Linked, Outbox
 from bot.domain.clock import Clock
 from bot.domain.escalation import Responder
-from bot.domain.models import Client, ClientStatus, Direction, Specialist
+from bot.domain.models import Client, ClientStatus, Direction, Specialist, Terms
 from bot.domain.rhythm import zone
 from bot.domain.texts import Texts
 from bot.logs import EventLog
@@ -56,8 +56,6 @@ NOTE_PREFIXES = ("#", "!note")
 HEADER_GAP = timedelta(minutes=30)
 # Telegram's longest topic name.
 TITLE_LIMIT = 128
-# With the team inbox on, consent version N becomes N * TEAM_TERMS + 1.
-TEAM_TERMS = 1000
 # Clients given a topic per transaction by the start-up catch-up.
 CATCH_UP_BATCH = 20
 
@@ -67,12 +65,11 @@ def is_team_note(text: str | None) -> bool:
     return text is not None and text.lstrip().lower().startswith(NOTE_PREFIXES)
 
 
-def consent_version(texts: Texts, *, team: bool) -> int:
-    """The consent version clients must have been shown. Turning the team inbox on raises
-    it (the terms then say the team reads along), so every current client sees the terms
-    once; the texts' own `consent.version` still counts first (3 beats 2 with the team)."""
-    base = int(texts.get("consent.version"))
-    return base * TEAM_TERMS + 1 if team else base
+def consent_version(texts: Texts, *, team: bool) -> Terms:
+    """The terms clients must have accepted. Turning the team inbox on changes them (they
+    then say the team reads along), so every current client sees the terms once; turning
+    it off again asks nothing of those who accepted them with the team (Terms.covers)."""
+    return Terms(int(texts.get("consent.version")), team=team)
 
 
 # The sender's own error for an item whose topic is not there (bot.delivery.sender).
@@ -123,7 +120,7 @@ class Team:
         clock: Clock,
         *,
         chat_id: int | None,
-        consent_version: int,
+        consent_version: Terms,
         group_only: bool = False,
         staff_timezone: str = "UTC",
     ) -> None:
@@ -162,7 +159,7 @@ class Team:
 
     def may_post(self, client: Client) -> bool:
         """The client has been shown the terms that say the team reads their messages."""
-        return self.enabled and client.consent_version >= self.consent_version
+        return self.enabled and client.has_accepted(self.consent_version)
 
     # --- topics -----------------------------------------------------------------------------
 
@@ -692,7 +689,7 @@ class Team:
             while True:
                 async with self._db.transaction(background=True):
                     waiting = await self._topics.clients_without(
-                        self.consent_version, after, CATCH_UP_BATCH
+                        self.consent_version.version, after, CATCH_UP_BATCH
                     )
                     for client_id in waiting:
                         client = await self._clients.by_id(client_id)

@@ -135,11 +135,12 @@ class TopicRepository:
         rows = await self._db.fetch_all("SELECT * FROM team_topics ORDER BY client_id")
         return [_topic(row) for row in rows]
 
-    async def clients_without(self, min_consent: int, after: int, limit: int) -> list[int]:
-        """Clients after this id who have been shown the team's terms and have no topic."""
+    async def clients_without(self, min_version: int, after: int, limit: int) -> list[int]:
+        """Clients after this id who accepted the team's terms (this version or a later
+        one, with the team inbox) and have no topic."""
         rows = await self._db.fetch_all(
-            "SELECT id FROM clients WHERE id > ? AND consent_version >= ?"
+            "SELECT id FROM clients WHERE id > ? AND consent_version >= ? AND consent_team = 1"
             " AND id NOT IN (SELECT client_id FROM team_topics) ORDER BY id LIMIT ?",
-            (after, min_consent, limit),
+            (after, min_version, limit),
         )
         return [row[0] for row in rows]
