@@ -213,11 +213,15 @@ class Team:
         after the team inbox was turned off (in the group it was made in). True if a topic
         is to be deleted in Telegram: if that fails, the client is told (`failed`)."""
         topic = await self._topics.get(client.id)
-        chat_id = self.chat_id if topic is None or topic.chat_id is None else topic.chat_id
-        if topic is None or chat_id is None:
+        if topic is None:
             return False
-        await self._topics.forget(client.id, chat_id)
+        chat_id = self.chat_id if topic.chat_id is None else topic.chat_id
+        await self._topics.forget(client.id)
         if topic.thread_id is None:
+            return False
+        if chat_id is None:
+            # Made before m021 and the team inbox since turned off: the group is unknown.
+            await self._not_deleted({"tell": client.chat_id, "lang": client.language}, "other")
             return False
         # Whom to tell if it cannot be deleted: the chat the goodbye goes to (in the outbox
         # anyway until it is sent), nothing about them beyond it.

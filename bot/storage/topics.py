@@ -110,13 +110,16 @@ class TopicRepository:
         )
         return changed == 1
 
-    async def forget(self, client_id: int, team_chat_id: int) -> Topic | None:
-        """Remove the client's topic row and what still waits to go into it; return it."""
+    async def forget(self, client_id: int) -> Topic | None:
+        """Remove the client's topic row and what still waits to go into it or to link to
+        it (in whichever group); return it."""
         topic = await self.get(client_id)
         await self._db.write(
-            "DELETE FROM outbox WHERE chat_id = ? AND status IN ('pending', 'held')"
-            " AND json_extract(payload, '$.topic') = ?",
-            (team_chat_id, client_id),
+            # (Group chats have negative ids: people's private chats are not read.)
+            "DELETE FROM outbox WHERE chat_id < 0 AND status IN ('pending', 'held')"
+            " AND (json_extract(payload, '$.topic') = ?"
+            " OR json_extract(payload, '$.link_topic') = ?)",
+            (client_id, client_id),
         )
         await self._db.write("DELETE FROM team_topics WHERE client_id = ?", (client_id,))
         await self._db.write("DELETE FROM team_notices WHERE client_id = ?", (client_id,))
