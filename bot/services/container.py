@@ -120,6 +120,7 @@ class Services:
             consent_version=consent_version(texts, team=settings.team_chat_id is not None),
             group_only=settings.team_mode == "group",
             staff_timezone=settings.default_timezone,
+            inbox=InboxRepository(db),
         )
         if team.enabled:
             outbox.mirror_with(team.mirror)
@@ -240,6 +241,7 @@ class Services:
                 clock,
                 escalations,
                 unreachable=unreachable,
+                team=team,
             ),
             checkins=checkins,
             preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),

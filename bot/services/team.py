@@ -40,6 +40,7 @@ from bot.services.people import Person
 from bot.storage import events
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database, fault_text, is_storage_fault
+from bot.storage.inbox import InboxRepository, Received
 from bot.storage.outbox import OutboxItem, Priority
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
@@ -123,7 +124,9 @@ class Team:
         consent_version: Terms,
         group_only: bool = False,
         staff_timezone: str = "UTC",
+        inbox: InboxRepository | None = None,
     ) -> None:
+        self._inbox = inbox
         self._db = db
         self._topics = topics
         self._clients = clients
@@ -262,6 +265,9 @@ class Team:
         their messages do not reach the client."""
         now = self._clock.now()
         async with self._db.transaction():
+            if self._inbox is not None:
+                # Kept when it arrived (bot.handlers.inbox): handled once this commits.
+                await self._inbox.forget(update_id)
             if not await self._relay.first_time(update_id, now):
                 return
             topic = await self._topics.by_thread(thread_id)
@@ -286,6 +292,14 @@ class Team:
             await self._to_client(client, specialist, person, message_id, now)
         log.info("relay.to_client", client=client.id, from_team=person.user_id)
         metrics.relayed("to_client")
+
+    async def replay(self, message: Received, person: Person) -> None:
+        """An answer written in a topic that a crash or a failure left unhandled."""
+        if message.thread_id is None or message.chat_id != self.chat_id:
+            return  # the team inbox was turned off (or moved) since: nowhere to answer from
+        await self.from_topic(
+            message.update_id, message.thread_id, person, message.message_id, None
+        )
 
     async def _to_client(
         self,

@@ -573,9 +573,9 @@ async def m021_team_safety(conn: aiosqlite.Connection) -> None:
       use at the next start: bot.services.team). A claim whose topic was never made and is
       no longer being asked for (its request failed for good) is released, so the client's
       next message asks again.
-    - inbox.thread_id / team_note: an answer written in a client's topic is kept, by its
-      ids, until handled, as a client's message is (never its words: only whether it was a
-      note for the team).
+    - inbox.thread_id: an answer written in a client's topic is kept, by its ids, until
+      handled, as a client's message is (never its words; notes for the team are not kept:
+      they never reach the client).
     - outbox priority: the team group's possibly urgent items (2) now go before its
       ordinary ones (3).
     """
@@ -594,7 +594,6 @@ async def m021_team_safety(conn: aiosqlite.Connection) -> None:
             SELECT json_extract(payload, '$.topic') FROM outbox
             WHERE method = 'create_topic' AND status IN ('pending', 'sending', 'held'));
         ALTER TABLE inbox ADD COLUMN thread_id INTEGER;
-        ALTER TABLE inbox ADD COLUMN team_note INTEGER NOT NULL DEFAULT 0;
         UPDATE outbox SET priority = 3
             WHERE priority = 2 AND status IN ('pending', 'sending', 'held');
         """,
