@@ -500,7 +500,13 @@ class Sender:
             ):
                 # In the same transaction: what stood in for a specialist's copy goes to
                 # their private chat instead, and a topic that is gone is forgotten.
-                await self._team.failed(item, error)
+                try:
+                    await self._team.failed(item, error)
+                except Exception as failure:
+                    if is_storage_fault(failure):
+                        raise  # all of it again, once the database answers
+                    # A fault of ours must not keep the item from being given up.
+                    log.exception("outbox.team_failed_error", item=item.id)
         if tell and self._events is not None:
             await self._events.dead(item, reason)
 

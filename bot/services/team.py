@@ -229,7 +229,7 @@ class Team:
         # Whom to tell if it cannot be deleted: the chat the goodbye goes to (in the outbox
         # anyway until it is sent), nothing about them beyond it.
         payload = {"thread_id": topic.thread_id, "tell": client.chat_id, "lang": client.language}
-        await self._outbox.queue(chat_id, "delete_topic", payload, priority=Priority.PERSON)
+        await self._outbox.queue(chat_id, "delete_topic", payload, priority=Priority.TEAM)
         return True
 
     async def export(self, client: Client) -> dict[str, object] | None:
@@ -637,25 +637,40 @@ class Team:
 
     async def _instead(self, item: OutboxItem, instead: dict[str, Any], why: str) -> None:
         client = await self._clients.by_id(instead["client"])
-        if client is None:
+        specialist = (
+            None if client is None else await self._specialists.by_id(client.specialist_id)
+        )
+        if client is None or specialist is None:
             return  # erased meanwhile (/forget)
         chat, link = int(instead["chat"]), int(instead["link"])
+        source = None
+        if "from_chat_id" in item.payload:
+            source = (int(item.payload["from_chat_id"]), int(item.payload["message_id"]))
+        now = self._clock.now()
+        if chat != specialist.chat_id:
+            # Transferred since: to their specialist now, linked so a reply reaches them.
+            chat = specialist.chat_id
+            link = await self._relay.add_link(
+                client_id=client.id,
+                specialist_id=specialist.id,
+                direction=Direction.TO_SPECIALIST,
+                source=source,
+                dest_chat_id=chat,
+                now=now,
+            )
         priority = Priority.URGENT if instead.get("urgent") else Priority.PERSON
         reason = self._texts.get(f"team_fallback.{why}", alias=client.alias)
         text = instead.get("text")
-        now = self._clock.now()
         if isinstance(text, str):
             line = self._texts.get("team_fallback.text", reason=reason)
             await self._outbox.text(
                 chat, f"{line}\n{text}", relay_link_id=link, priority=priority, private=True
             )
-        else:
-            source = (int(item.payload["from_chat_id"]), int(item.payload["message_id"]))
+        elif source is not None:
             line = self._texts.get("team_fallback.copy", reason=reason, alias=client.alias)
-            specialist = await self._specialists.by_user(chat)
             header = await self._relay.add_link(
                 client_id=client.id,
-                specialist_id=specialist.id if specialist is not None else client.specialist_id,
+                specialist_id=specialist.id,
                 direction=Direction.TO_SPECIALIST,
                 source=None,
                 dest_chat_id=chat,

@@ -592,7 +592,8 @@ async def m021_team_safety(conn: aiosqlite.Connection) -> None:
         ALTER TABLE team_topics ADD COLUMN chat_id INTEGER;
         DELETE FROM team_topics WHERE thread_id IS NULL AND client_id NOT IN (
             SELECT json_extract(payload, '$.topic') FROM outbox
-            WHERE method = 'create_topic' AND status IN ('pending', 'sending', 'held'));
+            WHERE method = 'create_topic' AND status IN ('pending', 'sending', 'held')
+            AND json_extract(payload, '$.topic') IS NOT NULL);
         ALTER TABLE inbox ADD COLUMN thread_id INTEGER;
         UPDATE outbox SET priority = 3
             WHERE priority = 2 AND status IN ('pending', 'sending', 'held');

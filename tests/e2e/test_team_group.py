@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,28 @@ async def test_urgent_words_go_ahead_of_the_group_s_other_copies(
         # Ordinary copies queued before it went after it (all but the few already on
         # their way: the group's worker holds up to three).
         assert len(later) >= 5, group
+
+
+async def test_what_falls_back_after_a_transfer_reaches_the_new_specialist(
+    group_bot: Harness,
+) -> None:
+    bot, api = group_bot, group_bot.api
+    api.fail_next("copyMessage", chat_id=TEAM, status=500)
+    words = api.send_text(ALEX, "before the move")
+    await api.wait_until(
+        lambda: any(c.error_code == 500 for c in api.calls_to("copyMessage")), what="the 500"
+    )
+    # The team's copy waits for its retry; meanwhile Alex moves to Ria and the bot is out.
+    await say(bot, SAM, "/transfer Alex Ria Okafor")
+    api.remove_bot_from_group(TEAM, by_user_id=ADMIN)
+    ria_before = len(api.sent_to(RIA))
+    bot.advance(timedelta(minutes=1))
+    await api.wait_until(
+        lambda: (ALEX, words.message_id) in copied(api.sent_to(RIA)[ria_before:]),
+        what="Ria's copy",
+    )
+    copy = next(m for m in api.sent_to(RIA) if m.copied_from == (ALEX, words.message_id))
+    alex_before = len(api.sent_to(ALEX))
+    api.send_text(RIA, "Hello Alex, it's Ria", reply_to=copy.message_id)
+    await bot.barrier(RIA)
+    assert "Hello Alex, it's Ria" in texts(api.sent_to(ALEX)[alex_before:])
