@@ -64,6 +64,9 @@ GLOBAL_429_CHATS = 3
 TOPIC_NOT_MODIFIED = "topic_not_modified"
 # How long an item for a topic still being made waits before it looks again.
 TOPIC_WAIT = timedelta(seconds=3)
+# A team group item that is the specialist's only copy (TEAM_MODE=group, "instead" in its
+# payload) is retried this long, not a day: then it goes to their private chat instead.
+INSTEAD_GIVE_UP_AFTER = timedelta(minutes=15)
 
 
 class DeliveryEvents(Protocol):
@@ -467,7 +470,10 @@ class Sender:
     async def _retry(self, item: OutboxItem, error: TelegramError) -> bool:
         """Back off exponentially with jitter, until give_up_after since the item was queued."""
         now = self._clock.now()
-        if now - item.created_at > self._give_up_after:
+        limit = self._give_up_after
+        if "instead" in item.payload:
+            limit = min(limit, INSTEAD_GIVE_UP_AFTER)
+        if now - item.created_at > limit:
             await self._give_up(item, error, tell=True)
             return True
         backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** (item.attempts + 1))

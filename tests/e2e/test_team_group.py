@@ -255,3 +255,28 @@ async def test_what_falls_back_after_a_transfer_reaches_the_new_specialist(
     api.send_text(RIA, "Hello Alex, it's Ria", reply_to=copy.message_id)
     await bot.barrier(RIA)
     assert "Hello Alex, it's Ria" in texts(api.sent_to(ALEX)[alex_before:])
+
+
+async def test_a_group_that_keeps_failing_falls_back_within_minutes_not_a_day(
+    group_bot: Harness,
+) -> None:
+    bot, api = group_bot, group_bot.api
+    api.fail_next("copyMessage", chat_id=TEAM, status=502, times=50)
+    sam_before = len(api.sent_to(SAM))
+    words = api.send_text(ALEX, "is the group down?")
+    await api.wait_until(
+        lambda: any(c.error_code == 502 for c in api.calls_to("copyMessage")), what="a 502"
+    )
+    bot.advance(timedelta(minutes=10))
+    await api.wait_until(
+        lambda: sum(c.error_code == 502 for c in api.calls_to("copyMessage")) >= 2,
+        what="the retry",
+    )
+    assert copied(api.sent_to(SAM)[sam_before:]) == []  # still retrying the group
+    bot.advance(timedelta(minutes=10))
+    await api.wait_until(
+        lambda: (ALEX, words.message_id) in copied(api.sent_to(SAM)[sam_before:]),
+        what="Sam's copy",
+    )
+    line = texts(api.sent_to(SAM)[sam_before:])[0]
+    assert line.startswith("The team group could not be reached (Telegram did not accept it")
