@@ -508,6 +508,12 @@ class Sender:
                 # their private chat instead, and a topic that is gone is forgotten.
                 try:
                     await self._team.failed(item, error)
+                    if isinstance(error, Forbidden) and item.chat_id == self._team_chat_id:
+                        # The bot is out of the group: nothing queued there can go. Each
+                        # item's fallback now, not one every few seconds at the group's pace.
+                        for other in await self._outbox.waiting_in(item.chat_id):
+                            await self._outbox.mark_dead(other, reason)
+                            await self._team.failed(other, error)
                 except Exception as failure:
                     if is_storage_fault(failure):
                         raise  # all of it again, once the database answers

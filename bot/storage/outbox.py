@@ -286,6 +286,15 @@ class OutboxRepository:
             (error, item.id),
         )
 
+    async def waiting_in(self, chat_id: int) -> list[OutboxItem]:
+        """Every item pending for one chat, in sending order."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM outbox WHERE chat_id = ? AND status = 'pending'"
+            " ORDER BY priority, not_before, id",
+            (chat_id,),
+        )
+        return [_item(row) for row in rows]
+
     async def first_waiting(self, chat_id: int, *, after: Priority) -> OutboxItem | None:
         """The chat's first pending item of a priority below `after`, in sending order."""
         row = await self._db.fetch_one(

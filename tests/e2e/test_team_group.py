@@ -5,6 +5,7 @@ for the next message; in TEAM_MODE=copy the team's lost copy is logged."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -280,3 +281,24 @@ async def test_a_group_that_keeps_failing_falls_back_within_minutes_not_a_day(
     )
     line = texts(api.sent_to(SAM)[sam_before:])[0]
     assert line.startswith("The team group could not be reached (Telegram did not accept it")
+
+
+async def test_once_the_bot_is_out_what_waits_for_the_group_falls_back_at_once(
+    group_bot: Harness,
+) -> None:
+    bot, api = group_bot, group_bot.api
+    # Telegram's own pace for the group: one message in three seconds.
+    bot.settings = bot.settings.model_copy(update={"team_send_per_minute": 20})
+    await bot.restart()
+    api.remove_bot_from_group(TEAM, by_user_id=ADMIN)
+    words = [api.send_text(who, f"now {who}") for who in (ALEX, BO, ALEX, BO)]
+    started = asyncio.get_running_loop().time()
+    await api.wait_until(
+        lambda: {(m.chat_id, m.message_id) for m in words} <= set(copied(api.sent_to(SAM))),
+        timeout=15,
+        what="all four with Sam",
+    )
+    # Not one every three seconds: the first refusal gave up the rest too.
+    assert asyncio.get_running_loop().time() - started < 6
+    refused = [c for c in api.calls_to("copyMessage") if c.error_code == 403]
+    assert 1 <= len(refused) <= 2
