@@ -88,7 +88,7 @@ def build_application(
         await runtime.services.start()
         # What a crash left unhandled goes first; from now on every message is kept.
         await runtime.services.relay.replay()
-        inbox.keep_with(runtime.services.relay.keep)
+        inbox.keep_with(runtime.services.relay.keep, runtime.services.team.chat_id)
         # Everything built so far lives as long as the bot: keep the collector from
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()

@@ -116,7 +116,8 @@ _ADVICE = {
     "metrics_port": "use a port number between 1 and 65535, or leave it empty for no metrics",
     "team_chat_id": "use the team supergroup's id, a negative number like -1001234567890,"
     " or leave it empty for no team inbox",
-    "team_mode": "use copy (the specialist's private chat and the team group)",
+    "team_mode": "use copy (the specialist's private chat and the team group) or group (the"
+    " team group only)",
 }
 
 
@@ -286,15 +287,9 @@ class Settings(BaseSettings):
     @field_validator("team_mode", mode="before")
     @classmethod
     def _mode_name(cls, value: Any) -> Any:
-        mode = str(value).strip().lower()
-        if mode == "group":
-            # With the topic as the only copy, a topic deleted in Telegram (or rights taken
-            # away) would lose a client's message while the client is told it went through.
-            raise ValueError(
-                "group is not available yet: if the client's topic is gone, a message would"
-                " reach nobody"
-            )
-        return mode
+        # group: what the group cannot take goes to the specialist's private chat instead
+        # (bot.services.team, Team.failed), so the topic is never the only way to them.
+        return str(value).strip().lower()
 
     @field_validator("log_format", mode="before")
     @classmethod

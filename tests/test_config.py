@@ -76,7 +76,7 @@ def test_missing_token_is_explained() -> None:
         ("INVITE_TTL_DAYS", "0", r"^INVITE_TTL_DAYS: "),
         ("LOG_FORMAT", "xml", r"^LOG_FORMAT: .*; use text or json$"),
         ("WEBHOOK_PORT", "70000", r"^WEBHOOK_PORT: .*; use a port number between 1 and 65535$"),
-        ("TEAM_MODE", "group", r"^TEAM_MODE: .*group is not available yet.*a message would"),
+        ("TEAM_MODE", "both", r"^TEAM_MODE: .*; use copy \(.*\) or group \(the team group"),
     ],
 )
 def test_bad_values_name_the_setting(
@@ -86,6 +86,12 @@ def test_bad_values_name_the_setting(
     with pytest.raises(ConfigError, match=message) as refused:
         load_settings()
     assert "\n" not in str(refused.value)
+
+
+def test_team_mode_group_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What the group cannot take goes to the specialist's private chat (tests/e2e/test_team).
+    monkeypatch.setenv("TEAM_MODE", " Group ")
+    assert load_settings().team_mode == "group"
 
 
 def test_the_token_never_shows_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -151,8 +151,10 @@ class Outbox:
         at_most_once: bool = False,
         ephemeral: bool = False,
         silent: bool = False,
+        private: bool = False,
     ) -> int:
         """Queue a text from the bot; anything but a relay header ends the relay thread.
+        `private`: to its own chat even in TEAM_MODE=group (what the group could not take).
 
         A text longer than one message may be (a list of many specialists, an audit, a
         summary) goes as several, split between lines: Telegram refuses it whole. The first
@@ -161,7 +163,8 @@ class Outbox:
         if relay_link_id is None and not ephemeral:
             await self._relay.forget_last_source(chat_id)
         linked = None if relay_link_id is None else Linked(chat_id, relay_link_id, priority, text)
-        if linked is not None and self._mirror is not None and await self._mirror(linked):
+        mirror = None if private else self._mirror
+        if linked is not None and mirror is not None and await mirror(linked):
             return 0  # it goes to the team inbox's topic instead (TEAM_MODE=group)
         parts = chunks(text.split("\n")) if len(text) > TEXT_LIMIT else [text]
         first = 0
@@ -215,8 +218,10 @@ class Outbox:
         reply_to: int | None = None,
         silent: bool = False,
         priority: Priority = Priority.PERSON,
+        private: bool = False,
     ) -> int:
-        """Queue a copy of a person's message (never a forward: the sender stays hidden)."""
+        """Queue a copy of a person's message (never a forward: the sender stays hidden);
+        `private` as for text()."""
         payload: dict[str, Any] = {
             "chat_id": chat_id,
             "from_chat_id": from_chat_id,
@@ -226,7 +231,7 @@ class Outbox:
             payload["silent"] = True
         if reply_to is not None:
             payload["reply_to"] = reply_to
-        if self._mirror is not None:
+        if self._mirror is not None and not private:
             source = (from_chat_id, message_id)
             if await self._mirror(Linked(chat_id, relay_link_id, priority, source=source)):
                 return 0  # it goes to the team inbox's topic instead (TEAM_MODE=group)

@@ -30,7 +30,7 @@ from collections import Counter, deque
 from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
@@ -62,6 +62,11 @@ ERROR_PAUSE_SECONDS = 1.0
 GLOBAL_429_CHATS = 3
 # Telegram's answer to a topic edit, close or reopen that changes nothing.
 TOPIC_NOT_MODIFIED = "topic_not_modified"
+# How long an item for a topic still being made waits before it looks again.
+TOPIC_WAIT = timedelta(seconds=3)
+# A team group item that is the specialist's only copy (TEAM_MODE=group, "instead" in its
+# payload) is retried this long, not a day: then it goes to their private chat instead.
+INSTEAD_GIVE_UP_AFTER = timedelta(minutes=15)
 
 
 class DeliveryEvents(Protocol):
@@ -73,6 +78,13 @@ class DeliveryEvents(Protocol):
 
     async def dead(self, item: OutboxItem, reason: str) -> None:
         """The item was given up on."""
+
+
+class TeamFailures(Protocol):
+    """Who hears, inside the transaction that gives it up, of a team group item given up."""
+
+    async def failed(self, item: OutboxItem, error: TelegramError) -> None:
+        """The item (with its topic's thread id, if it had one) will not be sent."""
 
 
 def _markup(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
@@ -103,6 +115,8 @@ class Sender:
         max_in_flight: int = MAX_IN_FLIGHT,
         scheduled_in_flight: int = SCHEDULED_IN_FLIGHT,
         topics: TopicRepository | None = None,
+        team: TeamFailures | None = None,
+        team_chat_id: int | None = None,
     ) -> None:
         self._db = db
         self._outbox = outbox
@@ -112,6 +126,8 @@ class Sender:
         self._events = events
         self._give_up_after = give_up_after
         self._topics = topics
+        self._team = team
+        self._team_chat_id = team_chat_id
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
         self._stopping = False
@@ -125,6 +141,7 @@ class Sender:
             Priority.PERSON: (max_in_flight, 1),
             Priority.SCHEDULED: (scheduled_in_flight, SCHEDULED_REFILL),
             # The team group is one chat: a second's worth with its worker is plenty.
+            Priority.TEAM_URGENT: (PER_CHAT_IN_FLIGHT, 1),
             Priority.TEAM: (PER_CHAT_IN_FLIGHT, 1),
         }
         # Priorities that had more due than room at the dispatcher's last look: a worker
@@ -209,6 +226,7 @@ class Sender:
             await self._look(Priority.PERSON)
         async with self._db.autocommit(background=True):
             await self._look(Priority.SCHEDULED)
+            await self._look(Priority.TEAM_URGENT)
             await self._look(Priority.TEAM)
             # What is due now is either handed out already (its worker wakes us when done)
             # or waits for room (likewise): only a future moment needs a timer.
@@ -279,10 +297,10 @@ class Sender:
         self._in_flight_by[item.priority].add(item.id)
         self._in_flight_in[item.chat_id] += 1
         queue = self._queues.setdefault(item.chat_id, deque())
-        if item.priority is Priority.URGENT:
+        if item.priority in (Priority.URGENT, Priority.TEAM_URGENT):
             # Ahead of the chat's ordinary items (in their order among themselves).
             place = next(
-                (i for i, queued in enumerate(queue) if queued.priority is not Priority.URGENT),
+                (i for i, queued in enumerate(queue) if queued.priority > item.priority),
                 len(queue),
             )
             queue.insert(place, item)
@@ -357,6 +375,14 @@ class Sender:
                 ready = await self._into_topic(item)
             except BadRequest as error:
                 await self._give_up(item, error)
+                return True
+            if ready is False:
+                # Its topic is still being made (an urgent item goes ahead of that request):
+                # it waits, without holding up the request it waits for.
+                async with self._db.autocommit(background=background):
+                    await self._outbox.retry_later(
+                        item.id, self._clock.now() + TOPIC_WAIT, "topic not made yet"
+                    )
                 return True
             if ready is None:
                 async with self._db.autocommit(background=background):
@@ -444,7 +470,10 @@ class Sender:
     async def _retry(self, item: OutboxItem, error: TelegramError) -> bool:
         """Back off exponentially with jitter, until give_up_after since the item was queued."""
         now = self._clock.now()
-        if now - item.created_at > self._give_up_after:
+        limit = self._give_up_after
+        if "instead" in item.payload:
+            limit = min(limit, INSTEAD_GIVE_UP_AFTER)
+        if now - item.created_at > limit:
             await self._give_up(item, error, tell=True)
             return True
         backoff = min(MAX_BACKOFF_SECONDS, 2.0 ** (item.attempts + 1))
@@ -470,18 +499,40 @@ class Sender:
         reason = f"{type(error).__name__}: {error.message}"
         log.warning("outbox.dead", item=item.id, chat=item.chat_id, reason=reason)
         metrics.dead()
-        async with self._db.autocommit():
+        async with self._db.transaction():
             await self._outbox.mark_dead(item, reason)
+            if self._team is not None and (
+                item.chat_id == self._team_chat_id or item.method.endswith("_topic")
+            ):
+                # In the same transaction: what stood in for a specialist's copy goes to
+                # their private chat instead, and a topic that is gone is forgotten.
+                try:
+                    await self._team.failed(item, error)
+                    if isinstance(error, Forbidden) and item.chat_id == self._team_chat_id:
+                        # The bot is out of the group: nothing queued there can go. Each
+                        # item's fallback now, not one every few seconds at the group's pace.
+                        for other in await self._outbox.waiting_in(item.chat_id):
+                            await self._outbox.mark_dead(other, reason)
+                            await self._team.failed(other, error)
+                except Exception as failure:
+                    if is_storage_fault(failure):
+                        raise  # all of it again, once the database answers
+                    # A fault of ours must not keep the item from being given up.
+                    log.exception("outbox.team_failed_error", item=item.id)
         if tell and self._events is not None:
             await self._events.dead(item, reason)
 
-    async def _into_topic(self, item: OutboxItem) -> OutboxItem | None:
+    async def _into_topic(self, item: OutboxItem) -> OutboxItem | Literal[False] | None:
         """A team inbox item with its topic's thread id (and a General line with the link to
         its topic), read before the limiter so that no lookup delays the request; None for
-        a topic already made (an item retried after a crash)."""
+        a topic already made (an item retried after a crash); False while its topic is
+        still being made."""
         payload = dict(item.payload)
         if item.method == "create_topic":
             return None if await self._thread_of(payload["topic"]) is not None else item
+        for key in ("topic", "link_topic"):
+            if key in payload and await self._being_made(payload[key]):
+                return False
         if "topic" in payload:
             payload["thread_id"] = await self._made(payload["topic"])
         if "link_topic" in payload:
@@ -497,6 +548,12 @@ class Sender:
         async with self._db.autocommit(background=True):
             topic = await self._topics.get(client_id)
         return None if topic is None else topic.thread_id
+
+    async def _being_made(self, client_id: int) -> bool:
+        if self._topics is None:
+            return False
+        async with self._db.autocommit(background=True):
+            return await self._topics.being_made(client_id)
 
     async def _made(self, client_id: int) -> int:
         thread = await self._thread_of(client_id)

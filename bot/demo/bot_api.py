@@ -34,7 +34,11 @@ What it fakes:
 - supergroups with forum topics (``add_forum_group``, ``send_topic_text``): createForumTopic,
   editForumTopic, closeForumTopic, reopenForumTopic, deleteForumTopic, message_thread_id on
   sends and copies (``is_topic_message`` on the messages), getChat (``is_forum``) and
-  getChatMember (the bot's ``can_manage_topics``, members' statuses);
+  getChatMember (the bot's ``can_manage_topics``, members' statuses); what people do to the
+  group in Telegram (``delete_topic_by_hand``, ``close_topic_by_hand``, ``take_bot_rights``,
+  ``remove_bot_from_group``) answered with Telegram's own errors ("message thread not found",
+  TOPIC_CLOSED, "not enough rights to create a topic", "bot was kicked from the supergroup
+  chat");
 - faults: injected errors and slow answers, users who block the bot, optional flood limits
   (overall, per chat, and about 20 messages a minute in one group),
   updates the bot cannot read (``push_raw`` hands out anything verbatim).
@@ -284,6 +288,7 @@ class _Chat:
     members: dict[int, str] = field(default_factory=dict)
     bot_status: str = "member"
     bot_can_manage_topics: bool = False
+    bot_kicked: bool = False
 
     @property
     def id(self) -> int:
@@ -856,6 +861,7 @@ class FakeBotApi:
         chat = self._chats.setdefault(chat_id, _Chat(raw=raw))
         chat.raw = raw
         chat.bot_member = True
+        chat.bot_kicked = False
         chat.bot_status = "administrator" if bot_admin else "member"
         chat.bot_can_manage_topics = bot_admin and can_manage_topics
         chat.members.update(members or {})
@@ -907,11 +913,42 @@ class FakeBotApi:
         message.update_id = self._push({"message": copy.deepcopy(message.raw)})
         return message
 
+    def delete_topic_by_hand(self, chat_id: int, thread_id: int) -> None:
+        """A member deletes a topic in Telegram: sends into it answer "message thread not
+        found", topic calls about it TOPIC_ID_INVALID."""
+        chat = self._chat_for_helper(chat_id)
+        if thread_id not in chat.topics:
+            raise AssertionError(f"no topic {thread_id} in chat {chat_id}")
+        del chat.topics[thread_id]
+        for message_id, message in list(chat.messages.items()):
+            if message.raw.get("message_thread_id") == thread_id:
+                del chat.messages[message_id]
+
+    def close_topic_by_hand(self, chat_id: int, thread_id: int) -> None:
+        """A member closes a topic in Telegram."""
+        self._chat_for_helper(chat_id).topics[thread_id].closed = True
+
+    def take_bot_rights(self, chat_id: int) -> None:
+        """An administrator takes the bot's rights away (it stays a member): no more topics
+        made, renamed or closed, and no writing in a closed topic."""
+        chat = self._chat_for_helper(chat_id)
+        chat.bot_status = "member"
+        chat.bot_can_manage_topics = False
+
+    def remove_bot_from_group(self, chat_id: int, by_user_id: int) -> None:
+        """A member removes the bot from a group: every request there answers 403, and the
+        bot gets a my_chat_member update (kicked)."""
+        chat = self._chat_for_helper(chat_id)
+        chat.bot_member = False
+        chat.bot_kicked = True
+        self._push(self._member_update(chat, self._user(by_user_id), chat.bot_status, "kicked"))
+
     def add_bot_to_group(self, chat_id: int, by_user_id: int) -> None:
         """``by_user_id`` adds the bot to a group: a my_chat_member update (left -> member)."""
         user = self._user(by_user_id)
         chat = self._group(chat_id)
         chat.bot_member = True
+        chat.bot_kicked = False
         self._push(self._member_update(chat, user, "left", "member"))
 
     def edit_text(self, user_id: int, message_id: int, text: str) -> int:
@@ -1533,7 +1570,7 @@ class FakeBotApi:
         return member
 
     async def _create_forum_topic(self, p: Params) -> JSONDict:
-        chat = self._forum(p)
+        chat = self._forum(p, "create a topic")
         name = p.get("name")
         if not isinstance(name, str) or not 1 <= len(name) <= 128:
             raise _bad("TOPIC_TITLE_EMPTY" if not name else "topic name is too long")
@@ -1756,12 +1793,12 @@ class FakeBotApi:
             raise _bad("TOPIC_CLOSED")
         return int(thread)
 
-    def _forum(self, p: Params) -> _Chat:
+    def _forum(self, p: Params, action: str = "manage topics") -> _Chat:
         chat = self._target_chat(p)
         if not chat.raw.get("is_forum"):
             raise _bad("the chat is not a forum")
         if not chat.bot_can_manage_topics:
-            raise _bad("not enough rights to manage topics")
+            raise _bad(f"not enough rights to {action}")
         return chat
 
     def _topic(self, chat: _Chat, p: Params) -> ForumTopic:
@@ -1816,7 +1853,10 @@ class FakeBotApi:
         if chat.blocked:
             raise ApiError(403, _BLOCKED)
         if not chat.private and not chat.bot_member:
-            raise ApiError(403, "Forbidden: bot is not a member of the group chat")
+            kind = "supergroup chat" if chat.raw["type"] == "supergroup" else "group chat"
+            if chat.bot_kicked:
+                raise ApiError(403, f"Forbidden: bot was kicked from the {kind}")
+            raise ApiError(403, f"Forbidden: bot is not a member of the {kind}")
         return chat
 
     def _original(self, p: Params, verb: str) -> FakeMessage:

@@ -71,15 +71,38 @@ class Client:
     consented_at: datetime
     # The question the client was just asked to answer by typing (a time, a zone), if any.
     awaiting: str | None = None
+    # The terms they accepted said the team inbox's group reads along.
+    consent_team: bool = False
 
-    def has_accepted(self, version: int) -> bool:
-        """Whether the client accepted this version of the terms (or a later one).
+    @property
+    def accepted(self) -> Terms:
+        return Terms(self.consent_version, self.consent_team)
+
+    def has_accepted(self, terms: Terms) -> bool:
+        """Whether the client accepted these terms (or later ones that cover them).
 
         Whatever a version of the terms brings (a new place their messages are copied to)
         applies to a client only once this is true; their messages reach their specialist
         either way.
         """
-        return self.consent_version >= version
+        return self.accepted.covers(terms)
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A version of the consent terms: the texts' own number (consent.version), and whether
+    they say the team inbox's group reads along. The two are kept apart (m021): terms with
+    the team cover the same version without it, never a later version."""
+
+    version: int
+    team: bool = False
+
+    def covers(self, other: Terms) -> bool:
+        """Accepting these means having accepted `other` too."""
+        return self.version >= other.version and (self.team or not other.team)
+
+    def __str__(self) -> str:
+        return f"{self.version} with the team inbox" if self.team else str(self.version)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from telegram.ext import filters
 
 from bot.handlers.context import Context, services
 from bot.logs import EventLog
+from bot.services.team import is_team_note
 from bot.storage.db import fault_text, is_storage_fault
 from bot.storage.inbox import Received
 
@@ -42,16 +43,32 @@ def unscreened_kind(message: Message) -> str | None:
     return next((kind for kind in UNSCREENED_KINDS if getattr(message, kind) is not None), None)
 
 
-def received(update: Update) -> Received | None:
-    """The ids of a new private message from a person, if the update is one."""
+def received(update: Update, team_chat_id: int | None = None) -> Received | None:
+    """The ids of a new private message from a person, or of one written in a client's
+    topic in the team group (an answer to the client, unless it is a note), if the update
+    is one."""
     message = update.message
     user = update.effective_user
-    if message is None or user is None or message.chat.type != "private":
+    if message is None or user is None or user.is_bot:
         return None
     if filters.COMMAND.check_update(update):
         # Commands are answered, not relayed. What Telegram marks as one, as the handlers
         # tell them apart: "/ hello" is words, relayed, so kept here like any message.
         return None
+    if message.chat.type != "private":
+        in_topic = message.is_topic_message and message.message_thread_id is not None
+        if message.chat.id != team_chat_id or not in_topic:
+            return None
+        if is_team_note(message.text or message.caption):
+            return None  # a note for the team never reaches the client: nothing to keep
+        return Received(
+            update_id=update.update_id,
+            user_id=user.id,
+            chat_id=message.chat.id,
+            message_id=message.message_id,
+            reply_to_message_id=None,
+            thread_id=message.message_thread_id,
+        )
     reply = message.reply_to_message
     return Received(
         update_id=update.update_id,
@@ -75,17 +92,20 @@ class InboxQueue(asyncio.Queue[object]):
     def __init__(self, *, wait_for_storage: bool = True) -> None:
         super().__init__()
         self._keep: Keep | None = None
+        self._team_chat_id: int | None = None
         # Long polling waits for a failing database; a webhook answers 500 at once.
         self._wait_for_storage = wait_for_storage
 
-    def keep_with(self, keep: Keep) -> None:
-        """Store with this from now on (set once the database is open)."""
+    def keep_with(self, keep: Keep, team_chat_id: int | None = None) -> None:
+        """Store with this from now on (set once the database is open); what is written in
+        the team group's topics too, if there is one."""
         self._keep = keep
+        self._team_chat_id = team_chat_id
 
     async def put(self, item: object) -> None:
         """Store the message's ids, then queue the update."""
         if self._keep is not None and isinstance(item, Update):
-            kept = received(item)
+            kept = received(item, self._team_chat_id)
             if kept is not None and item.message is not None:
                 words = item.message.text or item.message.caption
                 language = item.effective_user.language_code if item.effective_user else None
@@ -125,12 +145,13 @@ async def forget_handled(update: object, context: Context) -> None:
     if not isinstance(update, Update):
         return
     failed = context.bot_data.failed_updates
+    team_chat_id = services(context).team.chat_id
     if update.update_id in failed:
         # A handler failed (its transaction rolled back): keep the row, so the message is
         # relayed by the next tick (or start) instead of being lost.
         failed.discard(update.update_id)
-        if (kept := received(update)) is not None:
+        if (kept := received(update, team_chat_id)) is not None:
             services(context).relay.left_waiting(kept.user_id)
         return
-    if received(update) is not None:
+    if received(update, team_chat_id) is not None:
         await services(context).relay.forget(update.update_id)

@@ -45,6 +45,8 @@ async def on_team_message(update: Update, context: Context) -> None:
     if command is not None:
         await _team_command(context, person, thread, *command)
     elif thread is not None:
+        # Their earlier answers still waiting (a failed handling) go first, in order.
+        await found.relay.catch_up(person.user_id, update.update_id)
         await found.team.from_topic(update.update_id, thread, person, message.message_id, text)
 
 

@@ -118,6 +118,7 @@ class Services:
             consent_version=consent_version(texts, team=settings.team_chat_id is not None),
             group_only=settings.team_mode == "group",
             staff_timezone=settings.default_timezone,
+            inbox=InboxRepository(db),
         )
         if team.enabled:
             outbox.mirror_with(team.mirror)
@@ -203,6 +204,8 @@ class Services:
                 # and each waits for its slot in a nap or two (a second's worth took four).
                 scheduled_in_flight=max(30, math.ceil(settings.send_per_second / 4) + 1),
                 topics=topics,
+                team=team,
+                team_chat_id=team.chat_id,
             )
             outbox.connect(sender.wake, sender.offer, sender.withdraw)
         team.connect(checkins.quiet_now, escalations.answered)
@@ -244,6 +247,7 @@ class Services:
                 clock,
                 escalations,
                 unreachable=unreachable,
+                team=team,
             ),
             checkins=checkins,
             preferences=Preferences(schedule_context, default_timezone=settings.default_timezone),

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import Clock
 from bot.domain.invites import AliasError, clean_alias, hash_code, looks_like_code, new_code
-from bot.domain.models import Actor, ActorRole, Client, Invite, Specialist
+from bot.domain.models import Actor, ActorRole, Client, Invite, Specialist, Terms
 from bot.domain.texts import Texts
 from bot.services.notices import Notices, Refused
 from bot.services.people import Person
@@ -45,17 +45,21 @@ def consent_data(answer: str, code: str) -> str:
     return f"consent:{answer}:{code}"
 
 
-def terms_data(version: int) -> str:
-    """Callback data of the Okay under changed terms."""
-    return f"terms:ok:{version}"
+def terms_data(terms: Terms) -> str:
+    """Callback data of the Okay under changed terms ("terms:ok:3", "terms:ok:3:team")."""
+    return f"terms:ok:{terms.version}" + (":team" if terms.team else "")
 
 
-def parse_terms_data(data: str) -> int | None:
-    """The terms version an Okay accepts, or None if the data is not one of ours."""
+def parse_terms_data(data: str) -> Terms | None:
+    """The terms an Okay accepts, or None if the data is not one of ours. A button from
+    before m021 says N * 1000 + 1 for version N with the team inbox."""
     parts = data.split(":")
-    if len(parts) != 3 or parts[:2] != ["terms", "ok"] or not parts[2].isdigit():
+    if not 3 <= len(parts) <= 4 or parts[:2] != ["terms", "ok"] or not parts[2].isdigit():
         return None
-    return int(parts[2])
+    if len(parts) == 4:
+        return Terms(int(parts[2]), team=True) if parts[3] == "team" else None
+    number = int(parts[2])
+    return Terms((number - 1) // 1000, team=True) if number > 1000 else Terms(number)
 
 
 def parse_consent_data(data: str) -> tuple[str, str] | None:
@@ -260,7 +264,7 @@ class Onboarding:
                 consent_version=self._consent_version(),
                 now=now,
             )
-            await self._audit_consent("join", client, specialist, client.consent_version, now)
+            await self._audit_consent("join", client, specialist, client.accepted, now)
             await events.about(self._db, events.JOINED, now, client)
             await self._outbox.remove_buttons(person.user_id, message_id)
             await self._notices.say_now(
@@ -319,7 +323,7 @@ class Onboarding:
             )
 
     async def accept_terms(
-        self, client: Client, specialist: Specialist, version: int, message_id: int
+        self, client: Client, specialist: Specialist, version: Terms, message_id: int
     ) -> bool:
         """'Okay' under changed terms: the client accepts that version; False if the
         button is not for the terms in force (a forged or outdated version)."""
@@ -334,7 +338,7 @@ class Onboarding:
         return True
 
     async def _audit_consent(
-        self, action: str, client: Client, specialist: Specialist, version: int, now: datetime
+        self, action: str, client: Client, specialist: Specialist, version: Terms, now: datetime
     ) -> None:
         await self._audit.record(
             Actor(ActorRole.CLIENT),
@@ -345,7 +349,7 @@ class Onboarding:
             detail=f"consent version {version}",
         )
 
-    def _consent_version(self) -> int:
+    def _consent_version(self) -> Terms:
         return consent_version(self._texts, team=self._team_terms)
 
     def _terms(self, specialist: Specialist, language: str) -> str:

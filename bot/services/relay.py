@@ -30,6 +30,7 @@ from bot.services.notices import Refused
 from bot.services.people import People
 from bot.services.phrasing import category_name
 from bot.services.retention import Purge
+from bot.services.team import Team
 from bot.services.unreachable import Unreachable
 from bot.storage import events
 from bot.storage.clients import ClientRepository
@@ -94,8 +95,10 @@ class Relay:
         escalations: Escalations,
         *,
         unreachable: Unreachable,
+        team: Team | None = None,
     ) -> None:
         self._db = db
+        self._team = team
         self._escalations = escalations
         self._unreachable = unreachable
         self._checkins = checkins
@@ -462,7 +465,9 @@ class Relay:
         marked possibly urgent. The words themselves are not kept."""
         # Every language the screen knows: the app's language need not be the one the
         # client chose to write in, and a replay after a crash has only this mark. The client
-        # handler uses this reading when it reads the same languages (`screened`).
+        # handler uses this reading when it reads the same languages (`screened`). Staff
+        # writing in a client's topic are not screened: the screen is for clients.
+        words = words if received.thread_id is None else None
         language = language or DEFAULT_LANGUAGE
         flagged, unread = await self.screened(words, language, every=True)
         if words:
@@ -577,6 +582,12 @@ class Relay:
     async def _replay_one(self, message: Received) -> None:
         """Relay one stored message as its handler would have, then forget it."""
         person = await self._people.identify(message.user_id)
+        if message.thread_id is not None:
+            # Written in a client's topic in the team group (Team.from_topic).
+            if self._team is not None:
+                await self._team.replay(message, person)
+            await self.forget(message.update_id)
+            return
         # In the order the live handler asks (bot.handlers.routing): an admin who is also
         # someone's client writes as that client.
         if person.specialist is not None:

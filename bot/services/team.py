@@ -24,12 +24,15 @@ import contextlib
 import html
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
+
+from telegram.error import Forbidden, TelegramError
 
 from bot import metrics
 from bot.delivery.outbox import Linked, Outbox
 from bot.domain.clock import Clock
 from bot.domain.escalation import Responder
-from bot.domain.models import Client, ClientStatus, Direction, Specialist
+from bot.domain.models import Client, ClientStatus, Direction, Specialist, Terms
 from bot.domain.rhythm import zone
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts
 from bot.logs import EventLog
@@ -37,7 +40,8 @@ from bot.services.people import Person
 from bot.storage import events
 from bot.storage.clients import ClientRepository
 from bot.storage.db import Database, fault_text, is_storage_fault
-from bot.storage.outbox import Priority
+from bot.storage.inbox import InboxRepository, Received
+from bot.storage.outbox import OutboxItem, Priority
 from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
 from bot.storage.topics import TopicRepository
@@ -53,8 +57,6 @@ NOTE_PREFIXES = ("#", "!note")
 HEADER_GAP = timedelta(minutes=30)
 # Telegram's longest topic name.
 TITLE_LIMIT = 128
-# With the team inbox on, consent version N becomes N * TEAM_TERMS + 1.
-TEAM_TERMS = 1000
 # Clients given a topic per transaction by the start-up catch-up.
 CATCH_UP_BATCH = 20
 
@@ -64,12 +66,39 @@ def is_team_note(text: str | None) -> bool:
     return text is not None and text.lstrip().lower().startswith(NOTE_PREFIXES)
 
 
-def consent_version(texts: Texts, *, team: bool) -> int:
-    """The consent version clients must have been shown. Turning the team inbox on raises
-    it (the terms then say the team reads along), so every current client sees the terms
-    once; the texts' own `consent.version` still counts first (3 beats 2 with the team)."""
-    base = int(texts.get("consent.version", DEFAULT_LANGUAGE))
-    return base * TEAM_TERMS + 1 if team else base
+def consent_version(texts: Texts, *, team: bool) -> Terms:
+    """The terms clients must have accepted. Turning the team inbox on changes them (they
+    then say the team reads along), so every current client sees the terms once; turning
+    it off again asks nothing of those who accepted them with the team (Terms.covers)."""
+    return Terms(int(texts.get("consent.version", DEFAULT_LANGUAGE)), team=team)
+
+
+# The sender's own error for an item whose topic is not there (bot.delivery.sender).
+NO_TOPIC = "the client has no team topic"
+# What Telegram says when a group item fails, in the words of its error descriptions.
+_TOPIC_GONE = ("thread not found", "topic_deleted", "topic_id_invalid", "no team topic")
+_NO_RIGHTS = ("not enough rights", "chat_admin_required", "have no rights", "write_forbidden")
+
+
+def failure_kind(error: TelegramError) -> str:
+    """Why the group did not take an item, as a key of team_fallback: topic_gone, closed,
+    removed, rights or other."""
+    message = error.message.lower()
+    if isinstance(error, Forbidden) or "chat not found" in message:
+        return "removed"  # kicked, not a member, or the group is gone
+    if any(words in message for words in _TOPIC_GONE):
+        return "topic_gone"
+    if "topic_closed" in message:
+        return "closed"
+    if any(words in message for words in _NO_RIGHTS):
+        return "rights"
+    return "other"
+
+
+def _team_priority(urgent: bool) -> Priority:
+    """Possibly urgent words go ahead of the group's other items (still behind every
+    private chat's, and within the group's own pace)."""
+    return Priority.TEAM_URGENT if urgent else Priority.TEAM
 
 
 def topic_title(alias: str, specialist_name: str) -> str:
@@ -92,10 +121,12 @@ class Team:
         clock: Clock,
         *,
         chat_id: int | None,
-        consent_version: int,
+        consent_version: Terms,
         group_only: bool = False,
         staff_timezone: str = "UTC",
+        inbox: InboxRepository | None = None,
     ) -> None:
+        self._inbox = inbox
         self._db = db
         self._topics = topics
         self._clients = clients
@@ -109,6 +140,9 @@ class Team:
         self.group_only = group_only
         self._staff_zone = zone(staff_timezone)
         self._catch_up: asyncio.Task[None] | None = None
+        # Why a client's topic could not be made, for the line over what then falls back
+        # (wording only: nothing depends on it surviving a restart).
+        self._not_made: dict[int, str] = {}
         self._quiet_now: Callable[[Client, datetime], Awaitable[bool]] | None = None
         self._answered: Callable[[Client, Responder, datetime], Awaitable[None]] | None = None
 
@@ -128,25 +162,34 @@ class Team:
 
     def may_post(self, client: Client) -> bool:
         """The client has been shown the terms that say the team reads their messages."""
-        return self.enabled and client.consent_version >= self.consent_version
+        return self.enabled and client.has_accepted(self.consent_version)
 
     # --- topics -----------------------------------------------------------------------------
 
-    async def ensure_topic(self, client: Client, specialist: Specialist) -> bool:
+    async def ensure_topic(
+        self, client: Client, specialist: Specialist, *, urgent: bool = False
+    ) -> bool:
         """Inside a transaction: ask for the client's topic unless they have one; True if
-        they have (or will have) one the group may see."""
+        they have (or will have) one the group may see. For a possibly urgent message the
+        request goes ahead of the group's ordinary items, as the message does."""
         if not self.may_post(client):
             return False
+        assert self.chat_id is not None
         title = topic_title(client.alias, specialist.display_name)
-        if await self._topics.claim(client.id, title, self._clock.now()):
-            await self._queue("create_topic", {"topic": client.id, "name": title})
+        if await self._topics.claim(client.id, title, self.chat_id, self._clock.now()):
+            self._not_made.pop(client.id, None)
+            priority = Priority.TEAM_URGENT if urgent else Priority.TEAM
+            create = {"topic": client.id, "name": title}
+            await self._queue("create_topic", create, priority=priority)
             intro = self._texts.get(
                 "team.topic_intro",
                 specialist.language,
                 alias=client.alias,
                 specialist=specialist.display_name,
             )
-            await self._queue("send_message", {"topic": client.id, "text": intro}, silent=True)
+            await self._queue(
+                "send_message", {"topic": client.id, "text": intro}, silent=True, priority=priority
+            )
             log.info("team.topic_asked", client=client.id)
         return True
 
@@ -171,19 +214,30 @@ class Team:
         if await self._topics.set_closed(client.id, stopped):
             await self._queue("close_topic" if stopped else "reopen_topic", {"topic": client.id})
 
-    async def erased(self, client: Client) -> None:
-        """Inside /forget's transaction: the topic goes, with what still waits for it."""
-        if not self.enabled:
-            return
-        assert self.chat_id is not None
-        topic = await self._topics.forget(client.id, self.chat_id)
-        if topic is not None and topic.thread_id is not None:
-            await self._queue("delete_topic", {"thread_id": topic.thread_id})
+    async def erased(self, client: Client) -> bool:
+        """Inside /forget's transaction: the topic goes, with what still waits for it, also
+        after the team inbox was turned off (in the group it was made in). True if a topic
+        is to be deleted in Telegram: if that fails, the client is told (`failed`)."""
+        topic = await self._topics.get(client.id)
+        if topic is None:
+            return False
+        chat_id = self.chat_id if topic.chat_id is None else topic.chat_id
+        await self._topics.forget(client.id)
+        if topic.thread_id is None:
+            return False
+        if chat_id is None:
+            # Made before m021 and the team inbox since turned off: the group is unknown.
+            await self._not_deleted({"tell": client.chat_id, "lang": client.language}, "other")
+            return False
+        # Whom to tell if it cannot be deleted: the chat the goodbye goes to (in the outbox
+        # anyway until it is sent), nothing about them beyond it.
+        payload = {"thread_id": topic.thread_id, "tell": client.chat_id, "lang": client.language}
+        await self._outbox.queue(chat_id, "delete_topic", payload, priority=Priority.TEAM)
+        return True
 
     async def export(self, client: Client) -> dict[str, object] | None:
-        """For /mydata: the team group as a place the client's messages were copied to."""
-        if not self.enabled:
-            return None
+        """For /mydata: the team group as a place the client's messages were copied to
+        (also after the team inbox was turned off)."""
         topic = await self._topics.get(client.id)
         if topic is None:
             return None
@@ -214,6 +268,9 @@ class Team:
         their messages do not reach the client."""
         now = self._clock.now()
         async with self._db.transaction():
+            if self._inbox is not None:
+                # Kept when it arrived (bot.handlers.inbox): handled once this commits.
+                await self._inbox.forget(update_id)
             if not await self._relay.first_time(update_id, now):
                 return
             topic = await self._topics.by_thread(thread_id)
@@ -240,6 +297,14 @@ class Team:
             await self._to_client(client, specialist, person, message_id, now)
         log.info("relay.to_client", client=client.id, from_team=person.user_id)
         metrics.relayed("to_client")
+
+    async def replay(self, message: Received, person: Person) -> None:
+        """An answer written in a topic that a crash or a failure left unhandled."""
+        if message.thread_id is None or message.chat_id != self.chat_id:
+            return  # the team inbox was turned off (or moved) since: nowhere to answer from
+        await self.from_topic(
+            message.update_id, message.thread_id, person, message.message_id, None
+        )
 
     async def _to_client(
         self,
@@ -376,9 +441,21 @@ class Team:
             return False  # a header over an answer, in the client's language
         elif link.source_chat_id == self.chat_id:
             return False  # written in the topic: the team saw it there
-        await self.ensure_topic(client, specialist)
-        await self._post(linked, link.direction, link.source_chat_id, client, specialist)
-        return self.group_only and link.direction is Direction.TO_SPECIALIST
+        urgent = linked.priority is Priority.URGENT
+        await self.ensure_topic(client, specialist, urgent=urgent)
+        instead: dict[str, object] | None = None
+        if self.group_only and link.direction is Direction.TO_SPECIALIST:
+            # What the group gets instead of the specialist's own copy: if the group cannot
+            # take it, it goes to their private chat after all (`failed`).
+            instead = {
+                "client": client.id,
+                "chat": linked.chat_id,
+                "link": linked.relay_link_id,
+                "urgent": urgent,
+                "text": linked.text,
+            }
+        await self._post(linked, link.direction, link.source_chat_id, client, specialist, instead)
+        return instead is not None
 
     async def _post(
         self,
@@ -387,6 +464,7 @@ class Team:
         source_chat_id: int | None,
         client: Client,
         specialist: Specialist,
+        instead: dict[str, object] | None,
     ) -> None:
         await self._follow_status(client)
         if direction is Direction.TO_CLIENT and source_chat_id is not None:
@@ -410,11 +488,11 @@ class Team:
             if self.group_only and (urgent or linked.text.startswith(LOUD_MARKERS)):
                 # Only in the group: the specialist is mentioned on flags and on "I'd like
                 # to talk", as their own chat would have rung.
-                await self._mention(client, specialist, linked.text)
+                await self._mention(client, specialist, linked.text, urgent, instead)
             else:
-                await self._text(client, linked.text, loud=urgent)
+                await self._text(client, linked.text, loud=urgent, instead=instead)
         elif linked.source is not None:
-            await self._copy(client, linked.source, loud=urgent)
+            await self._copy(client, linked.source, loud=urgent, instead=instead)
             await self._away_note(client, specialist)
             if urgent:
                 await self._urgent_line(client, specialist, linked.source)
@@ -443,11 +521,22 @@ class Team:
         payload = {"topic": client.id, "text": text}
         await self._queue("send_message", payload, key=f"team-away:{client.id}:{today}")
 
-    async def _mention(self, client: Client, specialist: Specialist, text: str) -> None:
+    async def _mention(
+        self,
+        client: Client,
+        specialist: Specialist,
+        text: str,
+        urgent: bool,
+        instead: dict[str, object] | None,
+    ) -> None:
         name = html.escape(specialist.display_name)
         mention = f'<a href="tg://user?id={specialist.telegram_user_id}">{name}</a>'
-        payload = {"topic": client.id, "text": f"{mention} {html.escape(text)}"}
-        await self._queue("send_message", {**payload, "parse_mode": "HTML"})
+        payload: dict[str, object] = {"topic": client.id, "text": f"{mention} {html.escape(text)}"}
+        if instead is not None:
+            payload["instead"] = instead
+        await self._queue(
+            "send_message", {**payload, "parse_mode": "HTML"}, priority=_team_priority(urgent)
+        )
 
     async def escalated(self, client: Client, specialist: Specialist) -> None:
         """Inside the escalation's transaction: an urgent message nobody answered went to
@@ -469,16 +558,43 @@ class Team:
             specialist=specialist.display_name,
             topic_link="{topic_link}",
         )
-        await self._queue("send_message", {"text": line, "link_topic": client.id})
+        await self._queue(
+            "send_message", {"text": line, "link_topic": client.id}, priority=Priority.TEAM_URGENT
+        )
 
-    async def _text(self, client: Client, text: str, *, loud: bool = False) -> None:
-        await self._queue("send_message", {"topic": client.id, "text": text}, silent=not loud)
+    async def _text(
+        self,
+        client: Client,
+        text: str,
+        *,
+        loud: bool = False,
+        instead: dict[str, object] | None = None,
+    ) -> None:
+        payload: dict[str, object] = {"topic": client.id, "text": text}
+        if instead is not None:
+            payload["instead"] = instead
+        await self._queue("send_message", payload, silent=not loud, priority=_team_priority(loud))
 
-    async def _copy(self, client: Client, source: tuple[int, int], *, loud: bool) -> None:
-        payload = {"topic": client.id, "from_chat_id": source[0], "message_id": source[1]}
+    async def _copy(
+        self,
+        client: Client,
+        source: tuple[int, int],
+        *,
+        loud: bool,
+        instead: dict[str, object] | None = None,
+    ) -> None:
+        payload: dict[str, object] = {
+            "topic": client.id,
+            "from_chat_id": source[0],
+            "message_id": source[1],
+        }
+        if instead is not None:
+            payload["instead"] = instead
         # Once per message, also when a transfer queues it again for the new specialist.
         key = f"team:{client.id}:{source[0]}:{source[1]}"
-        await self._queue("copy_message", payload, key=key, silent=not loud)
+        await self._queue(
+            "copy_message", payload, key=key, silent=not loud, priority=_team_priority(loud)
+        )
 
     async def _urgent_line(
         self, client: Client, specialist: Specialist, source: tuple[int, int]
@@ -493,7 +609,7 @@ class Team:
         )
         payload = {"text": text, "link_topic": client.id}
         key = f"team-urgent:{client.id}:{source[0]}:{source[1]}"
-        await self._queue("send_message", payload, key=key)
+        await self._queue("send_message", payload, key=key, priority=Priority.TEAM_URGENT)
 
     async def _queue(
         self,
@@ -514,6 +630,106 @@ class Team:
             silent=silent,
         )
 
+    # --- what the group would not take ------------------------------------------------------
+
+    async def failed(self, item: OutboxItem, error: TelegramError) -> None:
+        """Inside the transaction that gives up an item for the group: a topic Telegram
+        says is gone is forgotten (the client's next message asks for a new one: one row,
+        so still never two); what stood in for the specialist's own copy (TEAM_MODE=group)
+        goes to their private chat, with one line saying why; anything else is logged."""
+        why = failure_kind(error)
+        payload = item.payload
+        client_id = payload.get("topic")
+        if item.method == "delete_topic":
+            await self._not_deleted(payload, why)
+            return
+        if isinstance(client_id, int):
+            if item.method == "create_topic":
+                # What follows for the topic fails for want of it: it says this reason.
+                self._not_made[client_id] = why
+            elif NO_TOPIC in error.message and client_id in self._not_made:
+                why = self._not_made[client_id]
+            if item.method == "create_topic" or why == "topic_gone":
+                if await self._topics.lost(client_id, payload.get("thread_id")):
+                    log.warning("team.topic_lost", client=client_id, item=item.id, why=why)
+            elif why == "closed" and payload.get("thread_id") is not None:
+                # Closed in Telegram (or we may no longer write in a closed one): the
+                # client's next message reopens it unless they stopped.
+                await self._topics.set_closed(client_id, True)
+        instead = payload.get("instead")
+        if isinstance(instead, dict):
+            await self._instead(item, instead, why)
+        elif item.method in ("send_message", "copy_message"):
+            # TEAM_MODE=copy: the specialist's own chat has it; the team's copy is lost.
+            log.warning("team.copy_lost", item=item.id, client=client_id, why=why)
+
+    async def _instead(self, item: OutboxItem, instead: dict[str, Any], why: str) -> None:
+        client = await self._clients.by_id(instead["client"])
+        specialist = (
+            None if client is None else await self._specialists.by_id(client.specialist_id)
+        )
+        if client is None or specialist is None:
+            return  # erased meanwhile (/forget)
+        chat, link = int(instead["chat"]), int(instead["link"])
+        source = None
+        if "from_chat_id" in item.payload:
+            source = (int(item.payload["from_chat_id"]), int(item.payload["message_id"]))
+        now = self._clock.now()
+        if chat != specialist.chat_id:
+            # Transferred since: to their specialist now, linked so a reply reaches them.
+            chat = specialist.chat_id
+            link = await self._relay.add_link(
+                client_id=client.id,
+                specialist_id=specialist.id,
+                direction=Direction.TO_SPECIALIST,
+                source=source,
+                dest_chat_id=chat,
+                now=now,
+            )
+        priority = Priority.URGENT if instead.get("urgent") else Priority.PERSON
+        language = specialist.language
+        reason = self._texts.get(f"team_fallback.{why}", language, alias=client.alias)
+        text = instead.get("text")
+        if isinstance(text, str):
+            line = self._texts.get("team_fallback.text", language, reason=reason)
+            await self._outbox.text(
+                chat, f"{line}\n{text}", relay_link_id=link, priority=priority, private=True
+            )
+        elif source is not None:
+            line = self._texts.get(
+                "team_fallback.copy", language, reason=reason, alias=client.alias
+            )
+            header = await self._relay.add_link(
+                client_id=client.id,
+                specialist_id=specialist.id,
+                direction=Direction.TO_SPECIALIST,
+                source=None,
+                dest_chat_id=chat,
+                now=now,
+            )
+            await self._outbox.text(
+                chat, line, relay_link_id=header, priority=priority, private=True
+            )
+            await self._outbox.copy(
+                chat, *source, relay_link_id=link, priority=priority, private=True
+            )
+        log.warning("team.fell_back", item=item.id, client=client.id, why=why)
+
+    async def _not_deleted(self, payload: Mapping[str, Any], why: str) -> None:
+        """/forget's topic could not be deleted in Telegram: the person is told (their data
+        here is erased already)."""
+        tell = payload.get("tell")
+        if why == "topic_gone" or not isinstance(tell, int):
+            return  # deleted in Telegram already: nothing is left there
+        language = str(payload.get("lang") or "en")
+        reason = self._texts.get(f"team_fallback.{why}_forget", language)
+        await self._outbox.text(
+            tell,
+            self._texts.get("team_fallback.not_deleted", language, reason=reason),
+            ephemeral=True,
+        )
+        log.warning("team.topic_not_deleted", why=why)
+
     # --- start-up ----------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -531,10 +747,13 @@ class Team:
     async def _give_topics(self) -> None:
         after = 0
         try:
+            assert self.chat_id is not None
+            async with self._db.transaction(background=True):
+                await self._topics.in_group(self.chat_id)
             while True:
                 async with self._db.transaction(background=True):
                     waiting = await self._topics.clients_without(
-                        self.consent_version, after, CATCH_UP_BATCH
+                        self.consent_version.version, after, CATCH_UP_BATCH
                     )
                     for client_id in waiting:
                         client = await self._clients.by_id(client_id)

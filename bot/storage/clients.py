@@ -8,13 +8,13 @@ from typing import Any
 
 import aiosqlite
 
-from bot.domain.models import Client, ClientStatus
+from bot.domain.models import Client, ClientStatus, Terms
 from bot.domain.safety import Level
 from bot.storage.db import Database, from_db, to_db
 
 CLIENT_COLUMNS = (
     "id, telegram_user_id, chat_id, alias, specialist_id, status, language, timezone,"
-    " consent_version, consented_at, awaiting"
+    " consent_version, consented_at, awaiting, consent_team"
 )
 
 
@@ -37,7 +37,15 @@ def client_from_row(row: RowLike, prefix: str = "") -> Client:
         consent_version=row[f"{prefix}consent_version"],
         consented_at=from_db(row[f"{prefix}consented_at"]),
         awaiting=row[f"{prefix}awaiting"],
+        consent_team=bool(row[f"{prefix}consent_team"]),
     )
+
+
+def _covers(prefix: str) -> str:
+    """SQL: the terms in these columns cover the terms given as two parameters (version,
+    team), as Terms.covers says."""
+    version = "consent_version" if prefix == "consent" else f"{prefix}_version"
+    return f"({version} >= ? AND ({prefix}_team = 1 OR ? = 0))"
 
 
 class ClientRepository:
@@ -54,15 +62,16 @@ class ClientRepository:
         specialist_id: int,
         language: str,
         timezone: str,
-        consent_version: int,
+        consent_version: Terms | int,
         now: datetime,
     ) -> Client:
         """Create an active client who has just consented."""
+        terms = consent_version if isinstance(consent_version, Terms) else Terms(consent_version)
         await self._db.write(
             "INSERT INTO clients (telegram_user_id, chat_id, alias, specialist_id, status,"
-            " language, timezone, consent_version, terms_shown_version, consented_at,"
-            " created_at)"
-            " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+            " language, timezone, consent_version, consent_team, terms_shown_version,"
+            " terms_shown_team, consented_at, created_at)"
+            " VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 telegram_user_id,
                 telegram_user_id,
@@ -70,8 +79,10 @@ class ClientRepository:
                 specialist_id,
                 language,
                 timezone,
-                consent_version,
-                consent_version,
+                terms.version,
+                int(terms.team),
+                terms.version,
+                int(terms.team),
                 to_db(now),
                 to_db(now),
             ),
@@ -135,21 +146,33 @@ class ClientRepository:
         )
         return claimed == 1
 
-    async def note_terms_shown(self, client_id: int, version: int) -> bool:
-        """Record that the client was shown this version of the terms; False if they had."""
+    async def note_terms_shown(self, client_id: int, terms: Terms) -> bool:
+        """Record that the client was shown these terms; False if they had been (these or
+        terms that cover them: Terms.covers)."""
+        version, team = terms.version, int(terms.team)
         changed = await self._db.write(
-            "UPDATE clients SET terms_shown_version = ? WHERE id = ? AND terms_shown_version < ?",
-            (version, client_id, version),
+            "UPDATE clients SET terms_shown_version = ?, terms_shown_team = ? WHERE id = ?"
+            f" AND NOT {_covers('terms_shown')}",
+            (version, team, client_id, version, team),
         )
         return changed == 1
 
-    async def accept_terms(self, client_id: int, version: int, now: datetime) -> bool:
-        """Record that the client accepted this version of the terms; False if they had."""
+    async def accept_terms(self, client_id: int, terms: Terms, now: datetime) -> bool:
+        """Record that the client accepted these terms; False if they had (or terms that
+        cover them). What was accepted counts as shown."""
+        version, team = terms.version, int(terms.team)
+        shown = _covers("terms_shown")
         changed = await self._db.write(
-            "UPDATE clients SET consent_version = ?, consented_at = ?,"
-            " terms_shown_version = max(terms_shown_version, ?)"
-            " WHERE id = ? AND consent_version < ?",
-            (version, to_db(now), version, client_id, version),
+            "UPDATE clients SET consent_version = ?, consent_team = ?, consented_at = ?,"
+            f" terms_shown_version = CASE WHEN {shown} THEN terms_shown_version ELSE ? END,"
+            f" terms_shown_team = CASE WHEN {shown} THEN terms_shown_team ELSE ? END"
+            f" WHERE id = ? AND NOT {_covers('consent')}",
+            (
+                *(version, team, to_db(now)),
+                *(version, team, version),
+                *(version, team, team),
+                *(client_id, version, team),
+            ),
         )
         return changed == 1
 

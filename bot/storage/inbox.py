@@ -23,6 +23,8 @@ class Received:
     unscreened: str | None = None
     # Someone else's words the client forwarded: relayed after a crash under that header.
     forwarded: bool = False
+    # Written in a client's topic in the team group (chat_id is the group's).
+    thread_id: int | None = None
 
 
 class InboxRepository:
@@ -35,8 +37,8 @@ class InboxRepository:
         """Remember a message until it is handled."""
         await self._db.write(
             "INSERT OR IGNORE INTO inbox (update_id, user_id, chat_id, message_id,"
-            " reply_to_message_id, safety_category, unscreened, forwarded, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " reply_to_message_id, safety_category, unscreened, forwarded, thread_id,"
+            " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 received.update_id,
                 received.user_id,
@@ -46,6 +48,7 @@ class InboxRepository:
                 received.safety_category,
                 received.unscreened,
                 int(received.forwarded),
+                received.thread_id,
                 to_db(now),
             ),
         )
@@ -58,7 +61,7 @@ class InboxRepository:
         """Messages a crash left unhandled, oldest first."""
         rows = await self._db.fetch_all(
             "SELECT update_id, user_id, chat_id, message_id, reply_to_message_id,"
-            " safety_category, unscreened, forwarded FROM inbox"
+            " safety_category, unscreened, forwarded, thread_id FROM inbox"
             " ORDER BY update_id"
         )
         return [
@@ -71,6 +74,7 @@ class InboxRepository:
                 safety_category=row[5],
                 unscreened=row[6],
                 forwarded=bool(row[7]),
+                thread_id=row[8],
             )
             for row in rows
         ]

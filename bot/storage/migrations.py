@@ -561,6 +561,46 @@ async def m020_terms_accepted(conn: aiosqlite.Connection) -> None:
     )
 
 
+async def m021_team_safety(conn: aiosqlite.Connection) -> None:
+    """The team inbox made safe to rely on.
+
+    - clients.consent_team / terms_shown_team: whether the terms accepted (shown) were the
+      ones saying the team reads along. Until now that was folded into the version as
+      N * 1000 + 1, so a client who accepted 2 with the team (2001) counted as having
+      accepted any later version once the team inbox was turned off.
+    - team_topics.chat_id: the group a topic is in, so /forget still deletes it and /mydata
+      still names it after the team inbox is turned off (rows made so far get the group in
+      use at the next start: bot.services.team). A claim whose topic was never made and is
+      no longer being asked for (its request failed for good) is released, so the client's
+      next message asks again.
+    - inbox.thread_id: an answer written in a client's topic is kept, by its ids, until
+      handled, as a client's message is (never its words; notes for the team are not kept:
+      they never reach the client).
+    - outbox priority: the team group's possibly urgent items (2) now go before its
+      ordinary ones (3).
+    """
+    await run_script(
+        conn,
+        """
+        ALTER TABLE clients ADD COLUMN consent_team INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE clients ADD COLUMN terms_shown_team INTEGER NOT NULL DEFAULT 0;
+        UPDATE clients SET consent_team = 1, consent_version = (consent_version - 1) / 1000
+            WHERE consent_version >= 1000;
+        UPDATE clients SET terms_shown_team = 1,
+            terms_shown_version = (terms_shown_version - 1) / 1000
+            WHERE terms_shown_version >= 1000;
+        ALTER TABLE team_topics ADD COLUMN chat_id INTEGER;
+        DELETE FROM team_topics WHERE thread_id IS NULL AND client_id NOT IN (
+            SELECT json_extract(payload, '$.topic') FROM outbox
+            WHERE method = 'create_topic' AND status IN ('pending', 'sending', 'held')
+            AND json_extract(payload, '$.topic') IS NOT NULL);
+        ALTER TABLE inbox ADD COLUMN thread_id INTEGER;
+        UPDATE outbox SET priority = 3
+            WHERE priority = 2 AND status IN ('pending', 'sending', 'held');
+        """,
+    )
+
+
 async def m022_staff_languages(conn: aiosqlite.Connection) -> None:
     """staff_languages: the language each specialist and admin reads the bot in (until now
     the staff's side was English only). By Telegram user id: admins are configured
@@ -599,6 +639,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     m018_specialist_lookups,
     m019_team_topics,
     m020_terms_accepted,
+    m021_team_safety,
     m022_staff_languages,
 )
 

@@ -22,7 +22,9 @@ class Priority(IntEnum):
     URGENT = -1
     PERSON = 0
     SCHEDULED = 1
-    TEAM = 2
+    # The team group's possibly urgent items, ahead of its ordinary ones (m021).
+    TEAM_URGENT = 2
+    TEAM = 3
 
     @property
     def waited_for(self) -> bool:
@@ -283,6 +285,15 @@ class OutboxRepository:
             "UPDATE outbox SET status = 'dead', last_error = ?, payload = '{}' WHERE id = ?",
             (error, item.id),
         )
+
+    async def waiting_in(self, chat_id: int) -> list[OutboxItem]:
+        """Every item pending for one chat, in sending order."""
+        rows = await self._db.fetch_all(
+            "SELECT * FROM outbox WHERE chat_id = ? AND status = 'pending'"
+            " ORDER BY priority, not_before, id",
+            (chat_id,),
+        )
+        return [_item(row) for row in rows]
 
     async def first_waiting(self, chat_id: int, *, after: Priority) -> OutboxItem | None:
         """The chat's first pending item of a priority below `after`, in sending order."""

@@ -18,10 +18,14 @@ class Topic:
     thread_id: int | None
     title: str
     closed: bool
+    # The group it is in (None only for a row from before m021 not yet given one).
+    chat_id: int | None = None
 
 
 def _topic(row: aiosqlite.Row) -> Topic:
-    return Topic(row["client_id"], row["thread_id"], row["title"], bool(row["closed"]))
+    return Topic(
+        row["client_id"], row["thread_id"], row["title"], bool(row["closed"]), row["chat_id"]
+    )
 
 
 class TopicRepository:
@@ -30,12 +34,44 @@ class TopicRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def claim(self, client_id: int, title: str, now: datetime) -> bool:
+    async def claim(self, client_id: int, title: str, chat_id: int, now: datetime) -> bool:
         """Reserve the client's topic; False if it was reserved already (never two)."""
         changed = await self._db.write(
-            "INSERT OR IGNORE INTO team_topics (client_id, title, created_at) VALUES (?, ?, ?)",
-            (client_id, title, to_db(now)),
+            "INSERT OR IGNORE INTO team_topics (client_id, title, chat_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (client_id, title, chat_id, to_db(now)),
         )
+        return changed == 1
+
+    async def in_group(self, chat_id: int) -> int:
+        """Rows from before m021 are in the group in use now; how many were given it."""
+        return await self._db.write(
+            "UPDATE team_topics SET chat_id = ? WHERE chat_id IS NULL", (chat_id,)
+        )
+
+    async def being_made(self, client_id: int) -> bool:
+        """The client's topic is reserved and its request waits to go (or is going)."""
+        row = await self._db.fetch_one(
+            "SELECT 1 FROM team_topics WHERE client_id = ? AND thread_id IS NULL AND EXISTS"
+            " (SELECT 1 FROM outbox WHERE method = 'create_topic'"
+            " AND status IN ('pending', 'sending', 'held')"
+            " AND json_extract(payload, '$.topic') = team_topics.client_id)",
+            (client_id,),
+        )
+        return row is not None
+
+    async def lost(self, client_id: int, thread_id: int | None) -> bool:
+        """Telegram says the topic is gone (or was never made): forget it, so the client's
+        next message asks for a new one; False if the row is another (newer) topic's."""
+        if thread_id is None:
+            changed = await self._db.write(
+                "DELETE FROM team_topics WHERE client_id = ? AND thread_id IS NULL", (client_id,)
+            )
+        else:
+            changed = await self._db.write(
+                "DELETE FROM team_topics WHERE client_id = ? AND thread_id = ?",
+                (client_id, thread_id),
+            )
         return changed == 1
 
     async def get(self, client_id: int) -> Topic | None:
@@ -74,13 +110,16 @@ class TopicRepository:
         )
         return changed == 1
 
-    async def forget(self, client_id: int, team_chat_id: int) -> Topic | None:
-        """Remove the client's topic row and what still waits to go into it; return it."""
+    async def forget(self, client_id: int) -> Topic | None:
+        """Remove the client's topic row and what still waits to go into it or to link to
+        it (in whichever group); return it."""
         topic = await self.get(client_id)
         await self._db.write(
-            "DELETE FROM outbox WHERE chat_id = ? AND status IN ('pending', 'held')"
-            " AND json_extract(payload, '$.topic') = ?",
-            (team_chat_id, client_id),
+            # (Group chats have negative ids: people's private chats are not read.)
+            "DELETE FROM outbox WHERE chat_id < 0 AND status IN ('pending', 'held')"
+            " AND (json_extract(payload, '$.topic') = ?"
+            " OR json_extract(payload, '$.link_topic') = ?)",
+            (client_id, client_id),
         )
         await self._db.write("DELETE FROM team_topics WHERE client_id = ?", (client_id,))
         await self._db.write("DELETE FROM team_notices WHERE client_id = ?", (client_id,))
@@ -99,11 +138,12 @@ class TopicRepository:
         rows = await self._db.fetch_all("SELECT * FROM team_topics ORDER BY client_id")
         return [_topic(row) for row in rows]
 
-    async def clients_without(self, min_consent: int, after: int, limit: int) -> list[int]:
-        """Clients after this id who have been shown the team's terms and have no topic."""
+    async def clients_without(self, min_version: int, after: int, limit: int) -> list[int]:
+        """Clients after this id who accepted the team's terms (this version or a later
+        one, with the team inbox) and have no topic."""
         rows = await self._db.fetch_all(
-            "SELECT id FROM clients WHERE id > ? AND consent_version >= ?"
+            "SELECT id FROM clients WHERE id > ? AND consent_version >= ? AND consent_team = 1"
             " AND id NOT IN (SELECT client_id FROM team_topics) ORDER BY id LIMIT ?",
-            (after, min_consent, limit),
+            (after, min_version, limit),
         )
         return [row[0] for row in rows]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.invites import new_code
+from bot.domain.models import Terms
 from bot.services.onboarding import parse_terms_data
 from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi
@@ -246,13 +247,13 @@ async def test_an_okay_for_terms_not_in_force_changes_nothing(bot: Harness) -> N
     await bot.rows("UPDATE clients SET consent_version = 1 WHERE telegram_user_id = ?", ALEX)
     person = await bot.services.people.identify(ALEX)
     assert person.client is not None and person.their_specialist is not None
-    assert not person.client.has_accepted(2) and person.client.has_accepted(1)
+    assert not person.client.has_accepted(Terms(2)) and person.client.has_accepted(Terms(1))
     message = bot.api.sent_to(ALEX)[-1]
-    for version in (1, 3):
+    for version in (Terms(1), Terms(3), Terms(2, team=True)):
         assert not await bot.services.onboarding.accept_terms(
             person.client, person.their_specialist, version, message.message_id
         )
-    assert (parse_terms_data("terms:ok:2"), parse_terms_data("terms:ok:x")) == (2, None)
+    assert (parse_terms_data("terms:ok:2"), parse_terms_data("terms:ok:x")) == (Terms(2), None)
     await bot.settle()
     assert (await bot.client_row(ALEX))["consent_version"] == 1
     assert bot.api.sent_to(ALEX)[-1] == message
