@@ -1249,6 +1249,8 @@ class SafetyScreen:
             try:
                 with path.open("rb") as handle:
                     tables[path.stem] = tomllib.load(handle)
+            except UnicodeDecodeError as error:  # an editor that saved it as Latin-1, say
+                raise SafetyConfigError(f"{path}: not UTF-8 text (save it as UTF-8)") from error
             except (OSError, tomllib.TOMLDecodeError) as error:
                 raise SafetyConfigError(f"{path}: {error}") from error
             sources[path.stem] = str(path)
