@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import NoReturn
 
 import pytest
 
+from bot.config import CONFIG_DIR
 from bot.domain.safety import SafetyConfigError, SafetyMatch, SafetyScreen
 from tests.e2e.harness import Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi
@@ -200,7 +202,7 @@ async def test_words_that_cannot_be_screened_still_go_and_say_so(
     def unreadable() -> NoReturn:
         raise SafetyConfigError("en.toml: surprise: unknown key")
 
-    broken = SafetyScreen._deferred(("en", "es"), unreadable)
+    broken = SafetyScreen._deferred({"en": "Call someone.", "es": None}, unreadable)
     monkeypatch.setattr(bot.services.relay, "_safety", broken)
     before = len(bot.api.sent_to(SAM))
     original = bot.api.send_text(ALEX, "i want to die")
@@ -232,3 +234,25 @@ async def test_each_message_is_screened_once(
     assert got[0].text == "⚠️ Possibly urgent. From Alex:"
     await bot.barrier(ALEX)
     assert read == ["en"]
+
+
+async def test_the_crisis_lines_are_given_while_the_screen_cannot_be_read(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The phrases or the model cannot be read (a model file half written, say: the bot is
+    stopping to say so): /crisis and a stranger's answer still give the crisis lines,
+    which the file holds as plain text."""
+    folder = tmp_path / "safety"
+    shutil.copytree(CONFIG_DIR / "safety", folder)
+    (folder / "model.json").write_text("{")
+    broken = SafetyScreen.load(folder, lazy=True)
+    services = bot.services
+    monkeypatch.setattr(services.relay, "_safety", broken)
+    monkeypatch.setattr(services.escalations, "_safety", broken)
+    monkeypatch.setattr(services.notices, "_resources", broken.resources)
+    lines = (await say(bot, ALEX, "/crisis")).text or ""
+    assert lines.startswith("You can reach someone right now, at any hour:")
+    assert "contact your local emergency services now" in lines
+    bot.api.add_user(4242, "Stranger", language_code="en")
+    stranger = (await say(bot, 4242, "hello?")).text or ""
+    assert "contact your local emergency services now" in stranger
