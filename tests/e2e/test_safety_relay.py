@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
@@ -256,3 +258,40 @@ async def test_the_crisis_lines_are_given_while_the_screen_cannot_be_read(
     bot.api.add_user(4242, "Stranger", language_code="en")
     stranger = (await say(bot, 4242, "hello?")).text or ""
     assert "contact your local emergency services now" in stranger
+
+
+async def test_messages_that_come_while_the_screen_is_read_wait_for_it_and_are_marked(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Right after a start the phrases and the model are still being read (a worker
+    thread): two messages that come meanwhile wait for that one reading, are marked as
+    they would be at any other time, and go in the order written."""
+    shipped = SafetyScreen.load(CONFIG_DIR / "safety")
+    entered, gate = threading.Event(), threading.Event()
+    reads: list[int] = []
+
+    def slow_reading() -> Any:
+        reads.append(1)
+        entered.set()
+        gate.wait(timeout=30)  # the test opens it; the timeout only ends a failed test
+        return shipped._built()
+
+    resources = {code: shipped.resources(code) for code in shipped.languages}
+    warming = SafetyScreen._deferred(resources, slow_reading)
+    monkeypatch.setattr(bot.services.relay, "_safety", warming)
+    warm = asyncio.create_task(asyncio.to_thread(warming.warm))  # as bot.app does
+    await bot.api.wait_until(entered.is_set, what="the reading to start")
+    before = len(bot.api.sent_to(SAM))
+    first = bot.api.send_text(ALEX, "i want to die")
+    second = bot.api.send_text(ALEX, "see you thursday, thanks for today")
+    assert not warming.ready
+    gate.set()
+    await warm
+    got = (await bot.said(SAM, before + 3))[before:]
+    assert got[0].text == "⚠️ Possibly urgent. From Alex:"
+    assert [m.copied_from for m in got[1:]] == [
+        (ALEX, first.message_id),
+        (ALEX, second.message_id),
+    ]
+    await bot.barrier(ALEX)
+    assert reads == [1] and resources_sent(bot) == 1
