@@ -1192,7 +1192,16 @@ class SafetyScreen:
             with self._lock:
                 if self._ready is None:
                     assert self._later is not None
-                    self._ready = self._later()  # a SafetyConfigError leaves it unread
+                    try:
+                        self._ready = self._later()
+                    except SafetyConfigError:
+                        raise  # left unread: the next use tries again, and says the same
+                    except Exception as error:
+                        # Whatever else goes wrong reading the files is said the same way (a
+                        # bot that serves on with no screen would be worse).
+                        raise SafetyConfigError(
+                            f"the safety files could not be read ({type(error).__name__}: {error})"
+                        ) from error
                     self._later = None
                 ready = self._ready
         return ready

@@ -295,3 +295,25 @@ async def test_messages_that_come_while_the_screen_is_read_wait_for_it_and_are_m
     ]
     await bot.barrier(ALEX)
     assert reads == [1] and resources_sent(bot) == 1
+
+
+async def test_a_screen_that_fails_on_a_message_still_lets_it_through_saying_so(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault of the screen's own on some words: the message goes all the same, marked
+    not screened, and the log names the kind of fault, never the words."""
+
+    def failing(text: str, language: str) -> NoReturn:
+        raise KeyError(text)
+
+    monkeypatch.setattr(bot.services.safety, "screen", failing)
+    monkeypatch.setattr(bot.services.safety, "screen_all", failing)
+    before = len(bot.api.sent_to(SAM))
+    with caplog.at_level(logging.INFO):
+        original = bot.api.send_text(ALEX, "an odd little message")
+        got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "From Alex (message: not screened for urgent words):"
+    assert got[1].copied_from == (ALEX, original.message_id)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "safety.screen_failed" in logged and "KeyError" in logged
+    assert "odd little" not in logged
