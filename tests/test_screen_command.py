@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,20 @@ def test_train_screen_refuses_a_broken_corpus_and_writes_nothing(tmp_path: Path)
     done = train(tmp_path, "en_bad.tsv", "--false-alarms", "1.5", "--out", str(out))
     assert done.returncode == 2 and "--false-alarms" in done.stderr
     assert not out.exists()
+
+
+def test_a_phrase_file_saved_in_another_encoding_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A coordinator's editor that saves es.toml as Latin-1 ("está" as one byte): one line
+    naming the file, exit 2, not a traceback (`check` and `run` read it the same way)."""
+    from bot.config import CONFIG_DIR
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    spanish = config / "safety" / "es.toml"
+    spanish.write_bytes(spanish.read_text("utf-8").encode("latin-1", errors="replace"))
+    (tmp_path / ".env").write_text(f"PORCHLIGHT_CONFIG_DIR={config}\n")
+    code, _, err = bot_command(tmp_path, "screen", stdin=b"I want to die\n")
+    assert code == 2, err
+    assert err.splitlines() == [
+        f"Error in the safety configuration: {spanish}: not UTF-8 text (save it as UTF-8)"
+    ]

@@ -56,7 +56,7 @@ import re
 import threading
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -1139,7 +1139,6 @@ class _Built:
     languages: dict[str, _Language]
     model: TextModel | None
     levels: dict[str, Level]
-    fallback_resources: str
 
     @classmethod
     def of(cls, languages: Mapping[str, _Language], model: TextModel | None) -> _Built:
@@ -1152,7 +1151,7 @@ class _Built:
                 # A category urgent in any language is urgent.
                 if levels.get(category) != "urgent":
                     levels[category] = level
-        return cls(dict(languages), model, levels, english.resources)
+        return cls(dict(languages), model, levels)
 
 
 class SafetyScreen:
@@ -1163,16 +1162,23 @@ class SafetyScreen:
     """
 
     def __init__(self, languages: Mapping[str, _Language], model: TextModel | None = None) -> None:
-        self._codes = frozenset(languages)
         self._ready: _Built | None = _Built.of(languages, model)
+        self._codes = frozenset(languages)
+        self._resources = {code: table.resources for code, table in languages.items()}
         self._later: Callable[[], _Built] | None = None
         self._lock = threading.Lock()
 
     @classmethod
-    def _deferred(cls, codes: Iterable[str], build: Callable[[], _Built]) -> SafetyScreen:
-        """A screen whose phrases and model are read at first use, or by `warm`."""
+    def _deferred(
+        cls, resources: Mapping[str, str | None], build: Callable[[], _Built]
+    ) -> SafetyScreen:
+        """A screen whose phrases and model are read at first use, or by `warm`; the
+        resources text (by language, English's required) is there at once."""
+        if resources.get(FALLBACK_LANGUAGE) is None:
+            raise SafetyConfigError(f"no {FALLBACK_LANGUAGE} safety table with resources")
         screen = cls.__new__(cls)
-        screen._codes = frozenset(codes)
+        screen._codes = frozenset(resources)
+        screen._resources = dict(resources)
         screen._ready = None
         screen._later = build
         screen._lock = threading.Lock()
@@ -1186,7 +1192,16 @@ class SafetyScreen:
             with self._lock:
                 if self._ready is None:
                     assert self._later is not None
-                    self._ready = self._later()  # a SafetyConfigError leaves it unread
+                    try:
+                        self._ready = self._later()
+                    except SafetyConfigError:
+                        raise  # left unread: the next use tries again, and says the same
+                    except Exception as error:
+                        # Whatever else goes wrong reading the files is said the same way (a
+                        # bot that serves on with no screen would be worse).
+                        raise SafetyConfigError(
+                            f"the safety files could not be read ({type(error).__name__}: {error})"
+                        ) from error
                     self._later = None
                 ready = self._ready
         return ready
@@ -1249,6 +1264,8 @@ class SafetyScreen:
             try:
                 with path.open("rb") as handle:
                     tables[path.stem] = tomllib.load(handle)
+            except UnicodeDecodeError as error:  # an editor that saved it as Latin-1, say
+                raise SafetyConfigError(f"{path}: not UTF-8 text (save it as UTF-8)") from error
             except (OSError, tomllib.TOMLDecodeError) as error:
                 raise SafetyConfigError(f"{path}: {error}") from error
             sources[path.stem] = str(path)
@@ -1265,7 +1282,15 @@ class SafetyScreen:
                     raise SafetyConfigError(str(error)) from error
             return cls._languages_of(tables, sources, model)
 
-        return cls._deferred((language.lower() for language in tables), build)
+        # The crisis lines are plain text, read now: /crisis and a stranger's answer give
+        # them even if the phrases or the model turn out unreadable (the bot stops then).
+        resources = {
+            language.lower(): _Reader(sources[language], language.lower()).resources(
+                table.get("resources"), required=language.lower() == FALLBACK_LANGUAGE
+            )
+            for language, table in tables.items()
+        }
+        return cls._deferred(resources, build)
 
     @classmethod
     def from_tables(
@@ -1408,9 +1433,8 @@ class SafetyScreen:
 
     def resources(self, language: str) -> str:
         """The resources text in the language, or in English if it has none."""
-        built = self._built()
-        own = built.languages[self._resolve(language)].resources
-        return own if own is not None else built.fallback_resources
+        own = self._resources[self._resolve(language)]
+        return own if own is not None else self._resources[FALLBACK_LANGUAGE] or ""
 
     def _resolve(self, language: str) -> str:
         """The loaded language for a code: es-MX or es_MX means es; an unknown one, English."""

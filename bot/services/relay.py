@@ -439,7 +439,8 @@ class Relay:
         """What the safety screen finds in a message's words (in memory only), read in this
         language and English, or `every` language; and UNSCREENED_TEXT when the words could
         not be screened: the safety files cannot be read, and the bot is stopping to say so
-        (bot.app). The message still goes, its header saying it was not screened.
+        (bot.app), or the screen failed on them. The message still goes, its header saying it
+        was not screened.
 
         With the update's id, what `keep` found is used when it read the same languages.
         """
@@ -457,6 +458,11 @@ class Relay:
                 words, language
             ), None
         except SafetyConfigError:
+            return None, UNSCREENED_TEXT
+        except Exception as error:
+            # A fault of the screen's on these words: the message still goes, its header
+            # saying it was not screened. Only the kind of fault is logged (never the words).
+            log.error("safety.screen_failed", error=type(error).__name__)
             return None, UNSCREENED_TEXT
 
     async def keep(self, received: Received, words: str | None, language: str | None) -> None:

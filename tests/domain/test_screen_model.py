@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -331,3 +332,18 @@ def test_the_same_files_are_read_once_and_a_changed_one_again(tmp_path: Path) ->
     (tmp_path / MODEL_FILE).write_text(model({"rope": 40.0}).to_json(), "utf-8")
     again = SafetyScreen.load(tmp_path)
     assert again is not first and again.model is not None and first.model is None
+
+
+def test_any_fault_reading_the_files_is_a_configuration_error() -> None:
+    """The bot stops with one line on a SafetyConfigError (bot.app); another kind of fault
+    while reading the files must not leave a bot serving on without a screen."""
+
+    def broken() -> NoReturn:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    screen = SafetyScreen._deferred({"en": "Call 112."}, broken)
+    with pytest.raises(SafetyConfigError, match="RecursionError: maximum recursion"):
+        screen.warm()
+    assert not screen.ready
+    with pytest.raises(SafetyConfigError):  # tried again, and said again
+        screen.screen("hello there", "en")

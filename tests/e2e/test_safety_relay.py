@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
+from bot.config import CONFIG_DIR
 from bot.domain.safety import SafetyConfigError, SafetyMatch, SafetyScreen
 from tests.e2e.harness import Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi
@@ -200,7 +204,7 @@ async def test_words_that_cannot_be_screened_still_go_and_say_so(
     def unreadable() -> NoReturn:
         raise SafetyConfigError("en.toml: surprise: unknown key")
 
-    broken = SafetyScreen._deferred(("en", "es"), unreadable)
+    broken = SafetyScreen._deferred({"en": "Call someone.", "es": None}, unreadable)
     monkeypatch.setattr(bot.services.relay, "_safety", broken)
     before = len(bot.api.sent_to(SAM))
     original = bot.api.send_text(ALEX, "i want to die")
@@ -232,3 +236,84 @@ async def test_each_message_is_screened_once(
     assert got[0].text == "⚠️ Possibly urgent. From Alex:"
     await bot.barrier(ALEX)
     assert read == ["en"]
+
+
+async def test_the_crisis_lines_are_given_while_the_screen_cannot_be_read(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The phrases or the model cannot be read (a model file half written, say: the bot is
+    stopping to say so): /crisis and a stranger's answer still give the crisis lines,
+    which the file holds as plain text."""
+    folder = tmp_path / "safety"
+    shutil.copytree(CONFIG_DIR / "safety", folder)
+    (folder / "model.json").write_text("{")
+    broken = SafetyScreen.load(folder, lazy=True)
+    services = bot.services
+    monkeypatch.setattr(services.relay, "_safety", broken)
+    monkeypatch.setattr(services.escalations, "_safety", broken)
+    monkeypatch.setattr(services.notices, "_resources", broken.resources)
+    lines = (await say(bot, ALEX, "/crisis")).text or ""
+    assert lines.startswith("You can reach someone right now, at any hour:")
+    assert "contact your local emergency services now" in lines
+    bot.api.add_user(4242, "Stranger", language_code="en")
+    stranger = (await say(bot, 4242, "hello?")).text or ""
+    assert "contact your local emergency services now" in stranger
+
+
+async def test_messages_that_come_while_the_screen_is_read_wait_for_it_and_are_marked(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Right after a start the phrases and the model are still being read (a worker
+    thread): two messages that come meanwhile wait for that one reading, are marked as
+    they would be at any other time, and go in the order written."""
+    shipped = SafetyScreen.load(CONFIG_DIR / "safety")
+    entered, gate = threading.Event(), threading.Event()
+    reads: list[int] = []
+
+    def slow_reading() -> Any:
+        reads.append(1)
+        entered.set()
+        gate.wait(timeout=30)  # the test opens it; the timeout only ends a failed test
+        return shipped._built()
+
+    resources = {code: shipped.resources(code) for code in shipped.languages}
+    warming = SafetyScreen._deferred(resources, slow_reading)
+    monkeypatch.setattr(bot.services.relay, "_safety", warming)
+    warm = asyncio.create_task(asyncio.to_thread(warming.warm))  # as bot.app does
+    await bot.api.wait_until(entered.is_set, what="the reading to start")
+    before = len(bot.api.sent_to(SAM))
+    first = bot.api.send_text(ALEX, "i want to die")
+    second = bot.api.send_text(ALEX, "see you thursday, thanks for today")
+    assert not warming.ready
+    gate.set()
+    await warm
+    got = (await bot.said(SAM, before + 3))[before:]
+    assert got[0].text == "⚠️ Possibly urgent. From Alex:"
+    assert [m.copied_from for m in got[1:]] == [
+        (ALEX, first.message_id),
+        (ALEX, second.message_id),
+    ]
+    await bot.barrier(ALEX)
+    assert reads == [1] and resources_sent(bot) == 1
+
+
+async def test_a_screen_that_fails_on_a_message_still_lets_it_through_saying_so(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A fault of the screen's own on some words: the message goes all the same, marked
+    not screened, and the log names the kind of fault, never the words."""
+
+    def failing(text: str, language: str) -> NoReturn:
+        raise KeyError(text)
+
+    monkeypatch.setattr(bot.services.safety, "screen", failing)
+    monkeypatch.setattr(bot.services.safety, "screen_all", failing)
+    before = len(bot.api.sent_to(SAM))
+    with caplog.at_level(logging.INFO):
+        original = bot.api.send_text(ALEX, "an odd little message")
+        got = (await bot.said(SAM, before + 2))[before:]
+    assert got[0].text == "From Alex (message: not screened for urgent words):"
+    assert got[1].copied_from == (ALEX, original.message_id)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "safety.screen_failed" in logged and "KeyError" in logged
+    assert "odd little" not in logged
