@@ -25,11 +25,30 @@ CLIENTS = {2001: (1001, "Alex"), 2002: (1001, "Bo"), 2003: (1002, "Cy"), 2004: (
 MESSAGES_EACH = 25
 
 
+async def due_now(
+    services: Services, user: int, alias: str, specialist_id: int, now: datetime
+) -> None:
+    """Inside a transaction: a client of this specialist, due a daily check-in now."""
+    client = await ClientRepository(services.db).add(
+        telegram_user_id=user,
+        alias=alias,
+        specialist_id=specialist_id,
+        language="en",
+        timezone="UTC",
+        consent_version=1,
+        now=now,
+    )
+    schedules = ScheduleRepository(services.db)
+    schedule = await schedules.get(client.id)
+    assert schedule is not None
+    rhythm = Rhythm(Cadence.DAILY, at=time(now.hour, now.minute))
+    await schedules.save(replace(schedule, rhythm=rhythm, next_due_at=now - timedelta(seconds=30)))
+
+
 async def prepare(database: Path) -> None:
     """Two specialists, four clients each due a check-in right now."""
     services = await Services.open(make_settings(database), SystemClock())
     now = datetime.now(UTC)
-    clients, schedules = ClientRepository(services.db), ScheduleRepository(services.db)
     try:
         for user, name in SPECIALISTS.items():
             await services.people.add_specialist(user, name)
@@ -37,21 +56,7 @@ async def prepare(database: Path) -> None:
             specialist = await services.people.identify(specialist_user)
             assert specialist.specialist is not None
             async with services.db.transaction():
-                client = await clients.add(
-                    telegram_user_id=user,
-                    alias=alias,
-                    specialist_id=specialist.specialist.id,
-                    language="en",
-                    timezone="UTC",
-                    consent_version=1,
-                    now=now,
-                )
-                schedule = await schedules.get(client.id)
-                assert schedule is not None
-                rhythm = Rhythm(Cadence.DAILY, at=time(now.hour, now.minute))
-                await schedules.save(
-                    replace(schedule, rhythm=rhythm, next_due_at=now - timedelta(seconds=30))
-                )
+                await due_now(services, user, alias, specialist.specialist.id, now)
     finally:
         await services.close()
 
@@ -137,29 +142,14 @@ async def prepare_storm(database: Path) -> list[int]:
     """One specialist and STORM clients, every one of them due a check-in now."""
     services = await Services.open(make_settings(database), SystemClock())
     now = datetime.now(UTC)
-    clients, schedules = ClientRepository(services.db), ScheduleRepository(services.db)
     users = [30_000 + n for n in range(STORM)]
     try:
         await services.people.add_specialist(1001, "Sam Rivera")
         specialist = await services.people.identify(1001)
         assert specialist.specialist is not None
-        rhythm = Rhythm(Cadence.DAILY, at=time(now.hour, now.minute))
         async with services.db.transaction():
             for user in users:
-                client = await clients.add(
-                    telegram_user_id=user,
-                    alias=f"C{user}",
-                    specialist_id=specialist.specialist.id,
-                    language="en",
-                    timezone="UTC",
-                    consent_version=1,
-                    now=now,
-                )
-                schedule = await schedules.get(client.id)
-                assert schedule is not None
-                await schedules.save(
-                    replace(schedule, rhythm=rhythm, next_due_at=now - timedelta(seconds=30))
-                )
+                await due_now(services, user, f"C{user}", specialist.specialist.id, now)
     finally:
         await services.close()
     return users

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,19 +21,31 @@ ALEX, BO, CY = 2001, 2002, 2003
 OUTSIDER = 3001
 
 
+STAFF = {SAM: "member", RIA: "member"}
+
+
 def team_settings(**more: object) -> dict[str, object]:
     # Telegram's 20 a minute, sped up for the tests (the pacing is tested on its own).
     return {"team_chat_id": TEAM, "team_send_per_minute": 60_000, **more}
 
 
+@asynccontextmanager
+async def team_bot(
+    api: FakeBotApi,
+    tmp_path: Path,
+    members: Mapping[int, str] = {ADMIN: "creator", **STAFF},
+) -> AsyncIterator[Harness]:
+    """The usual cast, with the team group (these members in it) on from the start."""
+    api.add_forum_group(TEAM, "Porch team", members=dict(members))
+    async with harness(api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as bot:
+        await bot.add_people()
+        yield bot
+
+
 @pytest.fixture
 async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
     """The usual cast, with the team group on from the start."""
-    fake_api.add_forum_group(
-        TEAM, "Porch team", members={ADMIN: "creator", SAM: "member", RIA: "member"}
-    )
-    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as running:
-        await running.add_people()
+    async with team_bot(fake_api, tmp_path) as running:
         yield running
 
 
@@ -369,9 +382,7 @@ async def test_in_group_mode_only_the_topic_hears_and_the_specialist_is_mentione
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
     api = fake_api
-    api.add_forum_group(TEAM, "Porch team", members={SAM: "member", RIA: "member"})
-    async with harness(api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as bot:
-        await bot.add_people()
+    async with team_bot(api, tmp_path, members=STAFF) as bot:
         bot.settings = bot.settings.model_copy(update={"team_mode": "group"})
         await bot.restart()
         alex = topic_named(api, "Alex · Sam Rivera")

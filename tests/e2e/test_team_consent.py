@@ -9,9 +9,8 @@ import aiosqlite
 
 from bot.domain.models import Terms
 from bot.storage.migrations import MIGRATIONS, run_script
-from tests.e2e.conftest import MONDAY_6_UTC
-from tests.e2e.harness import Harness, harness, tap
-from tests.e2e.test_team import ALEX, BO, RIA, SAM, TEAM, team_settings, texts
+from tests.e2e.harness import Harness, tap
+from tests.e2e.test_team import ALEX, BO, STAFF, team_bot, texts
 from tests.fakes.bot_api import FakeBotApi
 
 NOTE = "A short note before"
@@ -32,9 +31,7 @@ async def test_turning_the_team_inbox_off_asks_again_only_those_behind_the_versi
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
     api = fake_api
-    api.add_forum_group(TEAM, "Porch team", members={SAM: "member", RIA: "member"})
-    async with harness(api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as bot:
-        await bot.add_people()
+    async with team_bot(api, tmp_path, members=STAFF) as bot:
         # Everyone joined under the terms in force (version 2) with the team inbox on.
         assert await bot.rows("SELECT consent_version, consent_team FROM clients") == [
             (2, 1),

@@ -13,9 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import MONDAY_6_UTC
-from tests.e2e.harness import Harness, harness, say, tap
-from tests.e2e.test_team import ADMIN, ALEX, BO, CY, RIA, SAM, TEAM, team_settings, texts
+from tests.e2e.harness import Harness, say, tap
+from tests.e2e.test_team import (
+    ADMIN,
+    ALEX,
+    BO,
+    CY,
+    RIA,
+    SAM,
+    STAFF,
+    TEAM,
+    team_bot,
+    texts,
+)
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 URGENT = "honestly I want to k1ll myself tonight"
@@ -26,11 +36,7 @@ REMOVED = "The team group could not be reached (the bot is no longer in the grou
 @pytest.fixture
 async def group_bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
     """The usual cast, every client with a topic; then TEAM_MODE=group."""
-    fake_api.add_forum_group(
-        TEAM, "Porch team", members={ADMIN: "creator", SAM: "member", RIA: "member"}
-    )
-    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as bot:
-        await bot.add_people()
+    async with team_bot(fake_api, tmp_path) as bot:
         bot.settings = bot.settings.model_copy(update={"team_mode": "group"})
         await bot.restart()
         yield bot
@@ -184,9 +190,7 @@ async def test_in_copy_mode_a_lost_team_copy_is_logged_and_the_topic_made_again(
     fake_api: FakeBotApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     api = fake_api
-    api.add_forum_group(TEAM, "Porch team", members={SAM: "member", RIA: "member"})
-    async with harness(api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as bot:
-        await bot.add_people()
+    async with team_bot(api, tmp_path, members=STAFF) as bot:
         old = alex_topic(api)
         api.delete_topic_by_hand(TEAM, old)
         caplog.set_level(logging.WARNING)
@@ -208,9 +212,7 @@ async def test_urgent_words_go_ahead_of_the_group_s_other_copies(
 ) -> None:
     # One group message a second: nine ordinary copies make a line of about nine seconds.
     api = fake_api
-    api.add_forum_group(TEAM, "Porch team", members={SAM: "member", RIA: "member"})
-    async with harness(api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as bot:
-        await bot.add_people()
+    async with team_bot(api, tmp_path, members=STAFF) as bot:
         bot.settings = bot.settings.model_copy(update={"team_send_per_minute": 60})
         await bot.restart()
         ordinary = [api.send_text(who, f"day {n}") for n in range(3) for who in (ALEX, BO, CY)]

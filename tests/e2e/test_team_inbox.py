@@ -12,20 +12,15 @@ from typing import Any
 import pytest
 
 from bot.storage.inbox import Received
-from tests.e2e.conftest import MONDAY_6_UTC
-from tests.e2e.harness import Harness, harness
-from tests.e2e.test_team import ADMIN, ALEX, RIA, SAM, TEAM, team_settings, texts
+from tests.e2e.harness import Harness
+from tests.e2e.test_team import ALEX, RIA, SAM, TEAM, team_bot, texts
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 
 @pytest.fixture
 async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
     """The usual cast, with the team group on from the start."""
-    fake_api.add_forum_group(
-        TEAM, "Porch team", members={ADMIN: "creator", SAM: "member", RIA: "member"}
-    )
-    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as running:
-        await running.add_people()
+    async with team_bot(fake_api, tmp_path) as running:
         yield running
 
 

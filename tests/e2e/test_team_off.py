@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.e2e.conftest import MONDAY_6_UTC
-from tests.e2e.harness import Harness, harness, say, tap
+from tests.e2e.harness import Harness, say, tap
 from tests.e2e.test_mydata import export_of
-from tests.e2e.test_team import ADMIN, ALEX, BO, RIA, SAM, TEAM, team_settings, texts
+from tests.e2e.test_team import (
+    ADMIN,
+    ALEX,
+    BO,
+    TEAM,
+    team_bot,
+    texts,
+)
 from tests.fakes.bot_api import FakeBotApi
 
 
@@ -37,11 +43,7 @@ async def test_with_the_team_inbox_off_mydata_lists_the_group_and_forget_deletes
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
     api = fake_api
-    api.add_forum_group(
-        TEAM, "Porch team", members={ADMIN: "creator", SAM: "member", RIA: "member"}
-    )
-    async with harness(api, tmp_path, start=MONDAY_6_UTC, **team_settings()) as bot:
-        await bot.add_people()
+    async with team_bot(api, tmp_path) as bot:
         api.send_text(ALEX, "copied to the group")
         api.send_text(BO, "me too")
         await bot.barrier(ALEX)
