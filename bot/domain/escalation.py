@@ -96,8 +96,3 @@ def supervisors(
     return sorted(
         (s for s in found.values() if s.user_id not in left_out), key=lambda s: s.user_id
     )
-
-
-def category_label(category: str) -> str:
-    """A category as the staff read it: 'self_harm' -> 'self harm'."""
-    return category.replace("_", " ")
