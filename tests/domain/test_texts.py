@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,8 +80,14 @@ def test_language_names_and_the_consent_version_agree(texts: Texts) -> None:
     assert {texts.get("consent.version", language) for language in LANGUAGES} == {"2"}
 
 
+@functools.cache
+def _file(language: str) -> dict[str, Any]:
+    """A message file as parsed (read once: the tests ask it for every key)."""
+    return tomllib.loads((CONFIG_DIR / "messages" / f"{language}.toml").read_text("utf-8"))
+
+
 def _raw(language: str, key: str) -> str:
-    data = tomllib.loads((CONFIG_DIR / "messages" / f"{language}.toml").read_text("utf-8"))
+    data: Any = _file(language)
     for part in key.split("."):
         data = data[part]
     assert isinstance(data, str)
