@@ -73,16 +73,6 @@ def features(words: Sequence[str]) -> list[str]:
     return found
 
 
-def _feature_count(word: str) -> int:
-    """How many features a word brings: itself, its pair with the word before, and its
-    letter groups (as many as _grams makes, counted without making them)."""
-    length = len(word)
-    if length <= 3 or not word.isalpha():
-        return 2
-    padded = length + 2
-    return 2 + sum(padded - size + 1 for size in _GRAM_SIZES)
-
-
 def flags(
     *,
     words: int,
@@ -235,7 +225,8 @@ class TextModel:
                 if own is None:
                     own = seen[word] = self._added(word)
             total += own + weights.get(f"{previous} {word}", 0.0)
-            # _feature_count(word), inline: this loop runs for every word screened.
+            # How many features the word brings: itself, its pair, and its letter groups
+            # (as many as _grams makes for it), counted without making them.
             length = len(word)
             count += 3 * length - 1 if length > 3 and word.isalpha() else 2
             totals.append(total)

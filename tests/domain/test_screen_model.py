@@ -4,6 +4,7 @@ the screen combines the two."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import NoReturn
 
@@ -15,7 +16,6 @@ from bot.domain.screen_model import (
     MODEL_MIN_WORDS,
     QUIET_MIN_WORDS,
     TextModel,
-    _feature_count,
     features,
     sigmoid,
 )
@@ -92,8 +92,13 @@ def test_common_words_ready_score_as_words_worked_out_and_reading_keeps_nothing(
 
 
 def test_a_stretch_counts_exactly_the_features_its_words_bring() -> None:
+    # The score divides by the square root of the stretch's feature count, which it counts
+    # word by word without making the features: the same count as making them.
+    weighted = model({"#pil": 1.5, "me": 0.5, "<s> i": 0.25})
     words = message_words("I can't go on, the pills are here 💊 k1ll me now. ok")
-    assert sum(_feature_count(word) for word in words) == len(features(words))
+    found = features(words)
+    total = sum(weighted.weights.get(feature, 0.0) for feature in found)
+    assert weighted.score(words) == pytest.approx(sigmoid(-2.0 + total / math.sqrt(len(found))))
 
 
 def test_the_category_is_the_likeliest_kind() -> None:
