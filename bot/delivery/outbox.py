@@ -12,7 +12,7 @@ from typing import Any
 from bot.domain.clock import Clock
 from bot.domain.models import Client, Direction, Specialist
 from bot.domain.texts import chunks
-from bot.storage.db import Database
+from bot.storage.db import Database, Step
 from bot.storage.outbox import NewItem, OutboxItem, OutboxRepository, Priority
 from bot.storage.relay import RelayRepository
 
@@ -39,10 +39,12 @@ def _text_payload(chat_id: int, text: str, buttons: Buttons | None) -> dict[str,
     return payload
 
 
-def _batch_payload(item: NewText) -> dict[str, Any] | str:
+def _batch_payload(item: NewText, quoted: dict[str, str]) -> dict[str, Any] | str:
     if item.markup_json is None:
         return _text_payload(item.chat_id, item.text, item.buttons)
-    text = json.dumps(item.text, ensure_ascii=False)
+    text = quoted.get(item.text)
+    if text is None:
+        text = quoted[item.text] = json.dumps(item.text, ensure_ascii=False)
     return f'{{"chat_id":{item.chat_id},"text":{text},"reply_markup":{item.markup_json}}}'
 
 
@@ -187,26 +189,33 @@ class Outbox:
             first = first or added
         return first
 
-    async def texts(self, items: Sequence[NewText]) -> None:
-        """Queue many texts at once (the check-in tick); each ends its chat's relay thread."""
+    def text_steps(self, items: Sequence[NewText]) -> list[Step]:
+        """The writes that queue many texts at once (the check-in tick's batches, which run
+        them with their other writes: Database.write_steps); each ends its chat's relay
+        thread. The sender is told now: it waits for the transaction all the same."""
         if not items:
-            return
-        await self._relay.forget_last_sources([item.chat_id for item in items])
-        await self._repo.add_many(
-            [
-                NewItem(
-                    chat_id=item.chat_id,
-                    method="send_message",
-                    payload=_batch_payload(item),
-                    priority=item.priority,
-                    idempotency_key=item.idempotency_key,
-                    at_most_once=item.at_most_once,
-                )
-                for item in items
-            ],
-            self._clock.now(),
-        )
+            return []
+        # A storm's texts are few distinct ones sent to many: each is serialised once.
+        quoted: dict[str, str] = {}
+        steps = [
+            self._relay.forget_last_sources_step([item.chat_id for item in items]),
+            self._repo.add_many_step(
+                [
+                    NewItem(
+                        chat_id=item.chat_id,
+                        method="send_message",
+                        payload=_batch_payload(item, quoted),
+                        priority=item.priority,
+                        idempotency_key=item.idempotency_key,
+                        at_most_once=item.at_most_once,
+                    )
+                    for item in items
+                ],
+                self._clock.now(),
+            ),
+        ]
         self._wake()
+        return steps
 
     async def copy(
         self,

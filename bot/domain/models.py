@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
 from bot.domain.rhythm import QuietHours, Rhythm
 from bot.domain.texts import DEFAULT_LANGUAGE
+
+T = TypeVar("T")
 
 
 class ClientStatus(StrEnum):
@@ -165,6 +168,22 @@ class Schedule:
 
 
 _SCHEDULE_FIELDS = frozenset(field.name for field in fields(Schedule))
+
+
+@cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(field.name for field in fields(cls))
+
+
+def made(cls: type[T], **values: Any) -> T:
+    """cls(**values) for a frozen dataclass with every field given, without its __init__,
+    which sets each field through object.__setattr__ (4.7 µs for a Schedule, 0.7 this
+    way): for the tick's claim, which makes thousands."""
+    if values.keys() != (names := _field_names(cls)):  # type: ignore[arg-type]
+        raise TypeError(f"{cls.__name__} takes exactly {', '.join(sorted(names))}")
+    copy = object.__new__(cls)
+    copy.__dict__.update(values)
+    return copy
 
 
 class CheckinKind(StrEnum):

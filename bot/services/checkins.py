@@ -167,7 +167,9 @@ class CheckIns(ScheduleService):
     ) -> None:
         schedules: list[Schedule] = []
         checkins: list[tuple[int, CheckinKind, datetime, str | None]] = []
-        texts: list[NewText] = []
+        # In the order they are queued; a DueClient stands for the note to their specialist
+        # about an offer to ease off, written once their languages are known.
+        messages: list[NewText | DueClient] = []
         status_changes: list[tuple[int, ClientStatus]] = []
         for due in claimed:
             decision = self._decide(due, now, manual)
@@ -179,16 +181,21 @@ class CheckIns(ScheduleService):
             if sent is not None:
                 kind, due_at, text = sent
                 checkins.append((due.client.id, kind, due_at, decision.prompt_key))
-                texts.append(text)
+                messages.append(text)
             if decision.action is Action.PATIENCE:
-                texts.append(await self._patience_note(due))
+                messages.append(due)
+        texts = await self._with_patience_notes(messages)
         checked_in = {client_id for client_id, _, _, _ in checkins}
-        await self._schedules.save_progress(schedules, checked_in, now)
-        for client_id, status in status_changes:
-            await self._clients.set_status(client_id, status)
-        await self._schedules.add_checkins(checkins, now)
-        await events.checkins_sent(self._db, [row[0] for row in checkins], now)
-        await self._outbox.texts(texts)
+        # Every write of the batch handed over at once, in this order.
+        await self._db.write_steps(
+            [
+                self._schedules.progress_step(schedules, checked_in, now),
+                self._clients.statuses_step(status_changes),
+                self._schedules.checkins_step(checkins, now),
+                events.checkins_sent_step([(row[0], row[2]) for row in checkins], now),
+                *self._outbox.text_steps(texts),
+            ]
+        )
 
     def _decide(self, due: DueClient, now: datetime, manual: bool) -> Decision:
         if manual:
@@ -261,10 +268,22 @@ class CheckIns(ScheduleService):
             self._keyboards[(kind, language)] = cached
         return cached
 
-    async def _patience_note(self, due: DueClient) -> NewText:
-        # Looked up only here (rarely): the tick's claim of due clients stays as lean as it is.
-        # A specialist's private chat has their Telegram user id.
-        language = await self._staff_languages.language_of(due.specialist_chat_id)
+    async def _with_patience_notes(self, messages: list[NewText | DueClient]) -> list[NewText]:
+        """The batch's texts, each DueClient replaced by the note to their specialist."""
+        offered = {item.specialist_chat_id for item in messages if isinstance(item, DueClient)}
+        if not offered:
+            return [item for item in messages if isinstance(item, NewText)]
+        # Looked up only here (rarely), for the batch at once: the tick's claim of due
+        # clients stays as lean as it is. A specialist's private chat has their user id.
+        languages = await self._staff_languages.languages_of(offered)
+        return [
+            self._patience_note(item, languages[item.specialist_chat_id])
+            if isinstance(item, DueClient)
+            else item
+            for item in messages
+        ]
+
+    def _patience_note(self, due: DueClient, language: str) -> NewText:
         text = self._texts.get(
             "to_specialist.patience_note",
             language,

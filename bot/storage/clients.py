@@ -10,7 +10,7 @@ import aiosqlite
 
 from bot.domain.models import Client, ClientStatus, Terms
 from bot.domain.safety import Level
-from bot.storage.db import Database, from_db, to_db
+from bot.storage.db import Database, Step, from_db, to_db
 
 CLIENT_COLUMNS = (
     "id, telegram_user_id, chat_id, alias, specialist_id, status, language, timezone,"
@@ -217,6 +217,13 @@ class ClientRepository:
         """Change a client's status."""
         await self._db.write(
             "UPDATE clients SET status = ? WHERE id = ?", (status.value, client_id)
+        )
+
+    def statuses_step(self, changes: list[tuple[int, ClientStatus]]) -> Step:
+        """Change many clients' status (run with other writes: Database.write_steps)."""
+        return (
+            "UPDATE clients SET status = ? WHERE id = ?",
+            [(status.value, client_id) for client_id, status in changes],
         )
 
     async def set_language(self, client_id: int, language: str) -> None:

@@ -25,6 +25,8 @@ BUSY_TIMEOUT_MS = 5000
 PAGE_CACHE_KIB = 16 * 1024
 
 Params = Sequence[object]
+# One statement and the parameters to run it with, once per set (Database.write_steps).
+Step = tuple[str, Sequence[Params]]
 
 
 def to_db(moment: datetime) -> str:
@@ -330,6 +332,20 @@ class Database:
     async def write_many(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for each set of parameters."""
         await self.conn.executemany(sql, rows)
+
+    async def write_steps(self, steps: Iterable[Step]) -> None:
+        """Run each statement once per set of its parameters (none for an empty list), in
+        order, all handed to the database thread at once: it goes from one to the next
+        without a trip back through the event loop in between."""
+        conn = self.conn
+        # Each executemany enters aiosqlite's queue when its task first runs, and tasks
+        # first run in the order they were made: the statements keep their order.
+        done = await asyncio.gather(
+            *(conn.executemany(sql, rows) for sql, rows in steps if rows), return_exceptions=True
+        )
+        for result in done:
+            if isinstance(result, BaseException):
+                raise result
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run action once what the current block wrote is committed (never on rollback)."""

@@ -9,11 +9,13 @@ response times from there, and they stay true after the client erases their data
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from bot.domain.models import Client
-from bot.storage.db import Database, to_db
+from bot.storage.db import Database, Step, to_db
 
 # What the services record. Escalation (another branch) adds its two kinds with one line
 # each: record(db, ESCALATED, now, client_id=..., specialist_id=...) when it goes to the
@@ -82,16 +84,23 @@ async def about(
     )
 
 
-async def checkins_sent(db: Database, client_ids: list[int], now: datetime) -> None:
-    """The check-ins (and offers to ease off) just added for these clients at `now`."""
-    if not client_ids:
-        return
-    await db.write(
+async def checkins_sent(db: Database, sent: Sequence[tuple[int, datetime]], now: datetime) -> None:
+    """The check-ins (and offers to ease off) just added at `now`, by (client id, due at)."""
+    await db.write_steps([checkins_sent_step(sent, now)])
+
+
+def checkins_sent_step(sent: Sequence[tuple[int, datetime]], now: datetime) -> Step:
+    """checkins_sent as a step, to run with a batch's other writes (Database.write_steps)."""
+    stamp = to_db(now)
+    text = cache(to_db)  # a storm's check-ins share a few due moments
+    # Each check-in found by its unique (client, due moment): in a storm every check-in
+    # shares one sent_at, and a search by it walked all the earlier batches' rows again.
+    return (
         "INSERT OR IGNORE INTO events (at, kind, client_id, specialist_id, ref, detail)"
         " SELECT c.sent_at, ?, c.client_id, cl.specialist_id, c.id, c.kind"
         " FROM checkins c JOIN clients cl ON cl.id = c.client_id"
-        " WHERE c.sent_at = ? AND c.client_id IN (SELECT value FROM json_each(?))",
-        (CHECKIN_SENT, to_db(now), "[" + ",".join(map(str, client_ids)) + "]"),
+        " WHERE c.client_id = ? AND c.due_at = ? AND c.sent_at = ?",
+        [(CHECKIN_SENT, client_id, text(due_at), stamp) for client_id, due_at in sent],
     )
 
 

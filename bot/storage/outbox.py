@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import IntEnum
@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.storage.db import Database, Params, from_db, to_db
+from bot.storage.db import Database, Params, Step, from_db, to_db
 
 
 class Priority(IntEnum):
@@ -142,10 +142,11 @@ class OutboxRepository:
             return None
         return replace(_item(row), queued_before=tuple(json.loads(row["queued_before"])))
 
-    async def add_many(self, items: list[NewItem], now: datetime) -> None:
-        """Queue many messages in one statement (the check-in tick's batches)."""
+    def add_many_step(self, items: Sequence[NewItem], now: datetime) -> Step:
+        """Queue many messages with one statement (the check-in tick's batches, which run it
+        with their other writes: Database.write_steps)."""
         stamp = to_db(now)
-        await self._db.write_many(
+        return (
             "INSERT OR IGNORE INTO outbox (chat_id, method, payload, priority, idempotency_key,"
             " at_most_once, not_before, created_at) VALUES (?, ?, ?, ?, ?, ?, max(?, coalesce(("
             "SELECT max(not_before) FROM outbox WHERE chat_id = ? AND status = 'pending'), '')),"

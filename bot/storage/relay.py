@@ -8,7 +8,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.domain.models import Direction, RelayLink
-from bot.storage.db import Database, from_db, to_db
+from bot.storage.db import Database, Step, from_db, to_db
 
 _COLUMNS = (
     "id, client_id, specialist_id, direction, source_chat_id, source_message_id,"
@@ -107,11 +107,11 @@ class RelayRepository:
         """Something other than a relay was sent to the chat: the next copy needs a header."""
         await self._db.write("DELETE FROM relay_threads WHERE chat_id = ?", (chat_id,))
 
-    async def forget_last_sources(self, chat_ids: list[int]) -> None:
-        """forget_last_source for many chats at once."""
-        await self._db.write(
+    def forget_last_sources_step(self, chat_ids: list[int]) -> Step:
+        """forget_last_source for many chats at once (run with other writes)."""
+        return (
             "DELETE FROM relay_threads WHERE chat_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(chat_ids),),
+            [(json.dumps(chat_ids),)],
         )
 
     async def first_time(self, update_id: int, now: datetime) -> bool:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 
 import aiosqlite
 
-from bot.domain.models import Checkin, CheckinKind, Client, Schedule
+from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, made
 from bot.domain.rhythm import QuietHours, Rhythm, parse_quiet
-from bot.storage.clients import CLIENT_COLUMNS, RowLike, client_from_row
-from bot.storage.db import Database, from_db, maybe_from_db, to_db
+from bot.storage.clients import CLIENT_COLUMNS, RowLike
+from bot.storage.db import Database, Step, from_db, maybe_from_db, to_db
 
 SCHEDULE_COLUMNS = (
     "cadence, weekdays, window, at, quiet, timezone, timezone_chosen, paused_until,"
@@ -108,6 +109,85 @@ class DueClient:
     specialist_name: str
 
 
+def due_from_claimed(row: Sequence[Any]) -> DueClient:
+    """A DueClient from a row of the claim, by position: what client_from_row and
+    schedule_from_row make of it by name, without a lookup per name (a storm claims
+    20,000, and the names cost more than the objects)."""
+    (
+        client_id,
+        telegram_user_id,
+        chat_id,
+        alias,
+        specialist_id,
+        status,
+        language,
+        timezone,
+        consent_version,
+        consented_at,
+        awaiting,
+        consent_team,
+        cadence,
+        weekdays,
+        window,
+        at,
+        quiet,
+        _,  # timezone again
+        timezone_chosen,
+        paused_until,
+        next_due_at,
+        manual_due_at,
+        last_slot,
+        unanswered,
+        last_prompt,
+        last_sent_kind,
+        welcome_back,
+        _,  # awaiting again
+        patience_offered,
+        specialist_chat_id,
+        specialist_name,
+    ) = row
+    client = made(
+        Client,
+        id=client_id,
+        telegram_user_id=telegram_user_id,
+        chat_id=chat_id,
+        alias=alias,
+        specialist_id=specialist_id,
+        status=ClientStatus(status),
+        language=language,
+        timezone=timezone,
+        consent_version=consent_version,
+        consented_at=from_db(consented_at),
+        awaiting=awaiting,
+        consent_team=bool(consent_team),
+    )
+    schedule = made(
+        Schedule,
+        client_id=client_id,
+        rhythm=_rhythm_of(cadence, weekdays, window, at),
+        quiet=_quiet(quiet),
+        timezone=timezone,
+        timezone_chosen=bool(timezone_chosen),
+        paused_until=None if paused_until is None else from_db(paused_until),
+        next_due_at=None if next_due_at is None else from_db(next_due_at),
+        manual_due_at=None if manual_due_at is None else from_db(manual_due_at),
+        last_slot=None if last_slot is None else date.fromisoformat(last_slot),
+        unanswered=unanswered,
+        last_prompt=last_prompt,
+        last_sent_kind=last_sent_kind,
+        welcome_back=bool(welcome_back),
+        awaiting=awaiting,
+        patience_offered=bool(patience_offered),
+    )
+    return made(
+        DueClient,
+        client=client,
+        schedule=schedule,
+        specialist_chat_id=specialist_chat_id,
+        specialist_name=specialist_name,
+    )
+
+
 def _maybe_db(moment: datetime | None) -> str | None:
     return None if moment is None else to_db(moment)
 
@@ -154,38 +234,26 @@ class ScheduleRepository:
             f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
             (to_db(now), limit),
         )
-        if not rows:
-            return []
-        names = rows[0].keys()
-        claimed = []
-        for found in rows:
-            row = dict(zip(names, found, strict=True))
-            claimed.append(
-                DueClient(
-                    client_from_row(row),
-                    schedule_from_row(row),
-                    row["specialist_chat_id"],
-                    row["specialist_name"],
-                )
-            )
-        return claimed
+        return [due_from_claimed(row) for row in rows]
 
-    async def save_progress(
+    def progress_step(
         self, schedules: list[Schedule], checked_in: Collection[int], now: datetime
-    ) -> None:
+    ) -> Step:
         """Store what the tick changes (never the client's choices), for a batch at once;
         the clients in `checked_in` were sent a check-in (or an offer) now."""
         stamp = to_db(now)
-        await self._db.write_many(
+        # A storm's clients share a few due moments: each is written out once.
+        text = cache(_maybe_db)
+        return (
             "UPDATE clients SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
             " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?,"
             " welcome_back = ?, patience_offered = ?,"
             " last_checkin_at = coalesce(?, last_checkin_at) WHERE id = ?",
             [
                 (
-                    _maybe_db(s.paused_until),
-                    _maybe_db(s.next_due_at),
-                    _maybe_db(s.manual_due_at),
+                    text(s.paused_until),
+                    text(s.next_due_at),
+                    text(s.manual_due_at),
                     None if s.last_slot is None else s.last_slot.isoformat(),
                     s.unanswered,
                     s.last_prompt,
@@ -199,18 +267,16 @@ class ScheduleRepository:
             ],
         )
 
-    async def add_checkins(
+    def checkins_step(
         self, rows: list[tuple[int, CheckinKind, datetime, str | None]], now: datetime
-    ) -> None:
+    ) -> Step:
         """Record a batch of check-ins (client id, kind, due at, prompt) sent now."""
         stamp = to_db(now)
-        await self._db.write_many(
+        text = cache(to_db)
+        return (
             "INSERT OR IGNORE INTO checkins (client_id, kind, due_at, sent_at, prompt_key)"
             " VALUES (?, ?, ?, ?, ?)",
-            [
-                (client, kind.value, to_db(due), stamp, prompt)
-                for client, kind, due, prompt in rows
-            ],
+            [(client, kind.value, text(due), stamp, prompt) for client, kind, due, prompt in rows],
         )
 
     async def save(self, schedule: Schedule) -> None:

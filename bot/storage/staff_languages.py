@@ -9,6 +9,8 @@ which sends reminders and digests, has no update to read the app's language from
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -56,6 +58,19 @@ class StaffLanguageRepository:
         """The language to write to this staff member in."""
         found = await self.get(telegram_user_id)
         return DEFAULT_LANGUAGE if found is None else found.language
+
+    async def languages_of(self, telegram_user_ids: Collection[int]) -> dict[int, str]:
+        """language_of for many staff members, in one query."""
+        rows = await self._db.fetch_all(
+            "SELECT telegram_user_id, language, app_language FROM staff_languages"
+            " WHERE telegram_user_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(sorted(telegram_user_ids)),),
+        )
+        found = {
+            row["telegram_user_id"]: StaffLanguage(row["language"], row["app_language"]).language
+            for row in rows
+        }
+        return {user: found.get(user, DEFAULT_LANGUAGE) for user in telegram_user_ids}
 
     async def every(self) -> dict[int, str]:
         """The language of everyone with a row, by Telegram user id (the start-up menus)."""

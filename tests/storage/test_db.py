@@ -263,3 +263,23 @@ async def test_the_page_cache_holds_16_mb(db: Database) -> None:
     async with db.autocommit():
         row = await db.fetch_one("PRAGMA cache_size")
     assert row is not None and row[0] == -16 * 1024  # KiB; SQLite's default is 2 MB
+
+
+async def test_write_steps_run_in_order_and_a_failure_undoes_the_batch(db: Database) -> None:
+    insert = "INSERT INTO relay_threads (chat_id, source_key, last_at) VALUES (?, ?, ?)"
+    async with db.transaction():
+        await db.write_steps(
+            [
+                (insert, [(1, "a", "t"), (2, "b", "t")]),
+                ("UPDATE relay_threads SET source_key = ? WHERE chat_id = ?", [("c", 2)]),
+                ("DELETE FROM relay_threads WHERE chat_id = ?", []),  # nothing to run
+                ("DELETE FROM relay_threads WHERE chat_id = ?", [(1,)]),
+            ]
+        )
+    assert await scalar(db, "SELECT group_concat(chat_id || source_key) FROM relay_threads") == (
+        "2c"
+    )
+    with pytest.raises(aiosqlite.IntegrityError):
+        async with db.transaction():
+            await db.write_steps([(insert, [(3, "d", "t")]), (insert, [(2, "again", "t")])])
+    assert await scalar(db, "SELECT count(*) FROM relay_threads") == 1

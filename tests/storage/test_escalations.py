@@ -158,7 +158,9 @@ async def test_a_tap_on_talk_waits_like_a_message(db: Database) -> None:
     schedules, repo = ScheduleRepository(db), EscalationRepository(db)
     tapped = NOW + timedelta(minutes=10)
     async with db.transaction():
-        await schedules.add_checkins([(client.id, CheckinKind.SCHEDULED, NOW, "p1")], NOW)
+        await db.write_steps(
+            [schedules.checkins_step([(client.id, CheckinKind.SCHEDULED, NOW, "p1")], NOW)]
+        )
         checkin = await schedules.latest_checkin(client.id)
         assert checkin is not None
         await schedules.answer_checkin(checkin.id, "ok", tapped)

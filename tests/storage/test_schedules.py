@@ -1,0 +1,148 @@
+"""The tick's claim (what it makes of each due client's row), the staff languages it looks
+up for a batch, and its batches' writes: every due client once, whatever the batch size."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+import bot.services.checkins as checkins_service
+from bench.population import Population, populate
+from bot.config import CONFIG_DIR
+from bot.delivery.outbox import Outbox
+from bot.domain.clock import ManualClock
+from bot.domain.models import Client, Schedule, made
+from bot.domain.texts import Texts
+from bot.services.base import ScheduleContext
+from bot.services.checkins import CheckIns
+from bot.storage.clients import ClientRepository, client_from_row
+from bot.storage.db import Database
+from bot.storage.outbox import OutboxRepository
+from bot.storage.relay import RelayRepository
+from bot.storage.schedules import (
+    CLIENT_AND_SCHEDULE_COLUMNS,
+    DueClient,
+    ScheduleRepository,
+    schedule_from_row,
+)
+from bot.storage.staff_languages import StaffLanguageRepository
+
+SMALL = Population(clients=300, storm=120, specialists=4)
+
+
+async def test_the_claim_reads_each_client_as_the_named_readers_do(tmp_path: Path) -> None:
+    path = tmp_path / "population.sqlite3"
+    await asyncio.to_thread(populate, path, SMALL)
+    db = await Database.open(path)
+    try:
+        async with db.transaction():
+            claimed = await ScheduleRepository(db).due(SMALL.storm_at, SMALL.storm)
+            rows = await db.fetch_all(
+                f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS}, s.chat_id AS specialist_chat_id,"
+                " s.display_name AS specialist_name"
+                " FROM clients c JOIN specialists s ON s.id = c.specialist_id"
+                " WHERE c.next_due_at <= ? ORDER BY c.next_due_at LIMIT ?",
+                (SMALL.storm_at.isoformat(timespec="microseconds"), SMALL.storm),
+            )
+    finally:
+        await db.close()
+    by_name = [
+        DueClient(
+            client_from_row(dict(row)),
+            schedule_from_row(dict(row)),
+            row["specialist_chat_id"],
+            row["specialist_name"],
+        )
+        for row in rows
+    ]
+    assert len(claimed) == SMALL.storm
+    assert claimed == by_name
+
+
+def test_made_wants_every_field_and_gives_an_equal_object() -> None:
+    schedule = Schedule(
+        1, None, None, "UTC", False, None, None, None, None, 0, None, None, False, None
+    )
+    values = {name: getattr(schedule, name) for name in schedule.__dict__}
+    assert made(Schedule, **values) == schedule
+    with pytest.raises(TypeError):
+        made(Schedule, client_id=1)
+    with pytest.raises(TypeError):
+        made(Client, **values)
+
+
+async def test_staff_languages_for_a_batch(db: Database) -> None:
+    repo = StaffLanguageRepository(db)
+    async with db.transaction():
+        await repo.seen(10, "es", SMALL.storm_at)
+        await repo.choose(11, "en", SMALL.storm_at)
+        assert await repo.languages_of({10, 11, 12}) == {
+            10: await repo.language_of(10),
+            11: await repo.language_of(11),
+            12: await repo.language_of(12),
+        }
+        assert await repo.languages_of({10}) == {10: "es"}
+
+
+async def _storm(
+    path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, list[object]]:
+    """Tick through the storm minute twice with batches of `batch`; every row it wrote."""
+    monkeypatch.setattr(checkins_service, "BATCH", batch)
+    clock = ManualClock(SMALL.storm_at)
+    db = await Database.open(path)
+    try:
+        ticks = CheckIns(
+            ScheduleContext(
+                db,
+                ClientRepository(db),
+                ScheduleRepository(db),
+                Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
+                Texts.load(CONFIG_DIR / "messages"),
+                clock,
+            ),
+            patience_after=3,
+            staff_timezone="UTC",
+            rng=random.Random(1),  # the same draws for both batch sizes
+        )
+        first = await ticks.tick()
+        again = await ticks.tick()
+        assert first.checkins + first.offers > 0
+        assert again.checkins + again.offers == 0
+        tables = {}
+        async with db.transaction():
+            for table, order in (
+                ("checkins", "id"),
+                ("events", "id"),
+                ("outbox", "id"),
+                ("clients", "id"),
+            ):
+                rows = await db.fetch_all(f"SELECT * FROM {table} ORDER BY {order}")
+                tables[table] = [tuple(row) for row in rows]
+        return tables
+    finally:
+        await db.close()
+
+
+async def test_a_storm_in_small_batches_writes_what_one_batch_does_each_client_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pristine = tmp_path / "population.sqlite3"
+    await asyncio.to_thread(populate, pristine, SMALL)
+    copies = []
+    for name in ("small", "whole"):
+        copy = tmp_path / f"{name}.sqlite3"
+        copy.write_bytes(pristine.read_bytes())
+        copies.append(copy)
+    small = await _storm(copies[0], 7, monkeypatch)  # 120 due: 17 full batches and a part
+    whole = await _storm(copies[1], 10_000, monkeypatch)
+    assert small == whole
+    checkins = small["checkins"]
+    assert len(checkins) == len({row[1] for row in checkins}), "a client checked in twice"
+    sent = [row for row in small["events"] if row[2] == "checkin_sent"]
+    assert sorted(row[5] for row in sent) == [row[0] for row in checkins]
+    check_in_chats = [row[1] for row in small["outbox"] if str(row[6]).startswith("checkin:")]
+    assert len(check_in_chats) == len(checkins) == len(set(check_in_chats))
