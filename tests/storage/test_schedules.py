@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,3 +147,61 @@ async def test_a_storm_in_small_batches_writes_what_one_batch_does_each_client_o
     assert sorted(row[5] for row in sent) == [row[0] for row in checkins]
     check_in_chats = [row[1] for row in small["outbox"] if str(row[6]).startswith("checkin:")]
     assert len(check_in_chats) == len(checkins) == len(set(check_in_chats))
+
+
+async def test_a_client_changed_between_batches_is_decided_again_from_what_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next batch is decided while this one is written; a write in between (here: three
+    check-ins unanswered, as if the client's earlier ones went unanswered) must count."""
+    path = tmp_path / "population.sqlite3"
+    await asyncio.to_thread(populate, path, SMALL)
+    monkeypatch.setattr(checkins_service, "BATCH", 7)
+    clock = ManualClock(SMALL.storm_at)
+    db = await Database.open(path)
+    try:
+        async with db.transaction():
+            due = await db.fetch_all(
+                "SELECT id, next_due_at FROM clients WHERE next_due_at <= ?"
+                " ORDER BY next_due_at LIMIT 14",
+                (SMALL.storm_at.isoformat(timespec="microseconds"),),
+            )
+        # In the second batch, due at the storm's moment (an exact time, never stale).
+        changed = next(row["id"] for row in due[7:] if row["next_due_at"] == due[-1][1])
+        writes = 0
+        start_steps = db.start_steps
+
+        def first_batch_written(steps: Any) -> Any:
+            nonlocal writes
+            writes += 1
+            if writes == 1:  # a person's write, waiting for the first batch to end
+                asyncio.get_running_loop().create_task(three_unanswered())
+            return start_steps(steps)
+
+        async def three_unanswered() -> None:
+            async with db.transaction():
+                await db.write(
+                    "UPDATE clients SET unanswered = 3, patience_offered = 0 WHERE id = ?",
+                    (changed,),
+                )
+
+        monkeypatch.setattr(db, "start_steps", first_batch_written)
+        ticks = CheckIns(
+            ScheduleContext(
+                db,
+                ClientRepository(db),
+                ScheduleRepository(db),
+                Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
+                Texts.load(CONFIG_DIR / "messages"),
+                clock,
+            ),
+            patience_after=3,
+            staff_timezone="UTC",
+        )
+        await ticks.tick()
+        async with db.transaction():
+            kinds = await db.fetch_all("SELECT client_id, kind FROM checkins ORDER BY id")
+    finally:
+        await db.close()
+    assert dict((row[0], row[1]) for row in kinds)[changed] == "patience"
+    assert len(kinds) == len({row[0] for row in kinds}), "a client checked in twice"
