@@ -11,13 +11,10 @@ across a crash.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import time
-from collections import Counter
-from collections.abc import Awaitable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -30,13 +27,11 @@ from bot.logs import EventLog
 from bot.services.base import ScheduleContext, ScheduleService
 from bot.storage import events
 from bot.storage.outbox import Priority
-from bot.storage.schedules import ClaimedRow, DueClient, due_from_claimed
+from bot.storage.schedules import DueClient
 
 log = EventLog(__name__)
 
 BATCH = 150
-# Clients decided in one go before the event loop gets a turn (about 2 ms of work).
-DECIDE_STRETCH = 50
 MOOD_ANSWERS = ("ok", "meh", "not_today", "talk")
 CHECKIN_ROWS = (("ok", "meh"), ("not_today", "talk"), ("fewer", "pause"))
 PATIENCE_ROWS = (("less", "keep"), ("pause",))
@@ -83,10 +78,10 @@ class TickReport:
     # Clients still due when the tick's time was up (a storm): the next slice goes on.
     more: bool = False
 
-    def count(self, action: Action, times: int = 1) -> None:
-        """Count a decision (`times` times)."""
+    def count(self, action: Action) -> None:
+        """Count one decision."""
         name = _REPORTED_AS[action]
-        setattr(self, name, getattr(self, name) + times)
+        setattr(self, name, getattr(self, name) + 1)
 
 
 _REPORTED_AS = {
@@ -96,20 +91,6 @@ _REPORTED_AS = {
     Action.RESUME: "resumed",
     Action.CLEAR: "cleared",
 }
-
-
-@dataclass
-class _Decided:
-    """A batch decided: the claimed rows it was decided from, and what to write for it."""
-
-    rows: list[ClaimedRow]
-    actions: list[Action] = field(default_factory=list)
-    schedules: list[Schedule] = field(default_factory=list)
-    checkins: list[tuple[int, CheckinKind, datetime, str | None]] = field(default_factory=list)
-    # In the order they are queued; a DueClient stands for the note to their specialist
-    # about an offer to ease off, written once their languages are known.
-    messages: list[NewText | DueClient] = field(default_factory=list)
-    status_changes: list[tuple[int, ClientStatus]] = field(default_factory=list)
 
 
 class CheckIns(ScheduleService):
@@ -168,70 +149,53 @@ class CheckIns(ScheduleService):
         self, manual: bool, now: datetime, report: TickReport, until: float | None
     ) -> bool:
         """Claim and handle due clients (scheduled, or asked for by a specialist) in batches,
-        until none are left (False) or the time is up with more still due (True).
-
-        Each batch is one transaction that claims, decides and writes its clients. While
-        the database thread writes one batch, the next is decided ahead from the rows the
-        same claim read after it; its own transaction writes those decisions only if its
-        claim reads the very same rows again (nobody wrote to those clients in between),
-        and decides afresh otherwise."""
-        ahead: _Decided | None = None
+        until none are left (False) or the time is up with more still due (True)."""
         while True:
             # Between batches, whatever a person is waiting for goes first.
             async with self._db.transaction(background=True):
-                rows = await self._schedules.claim_rows(manual, now, 2 * BATCH)
-                claimed, following = rows[:BATCH], rows[BATCH:]
-                if ahead is None or ahead.rows != claimed:
-                    ahead = await self._decide_batch(claimed, now, manual)
+                claimed = await (
+                    self._schedules.manual_due(now, BATCH)
+                    if manual
+                    else self._schedules.due(now, BATCH)
+                )
                 if claimed:
-                    writing = await self._write(ahead, now, report)
-                    ahead = None
-                    try:
-                        await asyncio.sleep(0)  # the writes reach the database thread
-                        if following and (until is None or time.perf_counter() < until):
-                            ahead = await self._decide_batch(following, now, manual)
-                    finally:
-                        await writing
+                    await self._handle_batch(claimed, now, manual, report)
             if len(claimed) < BATCH:
                 return False
             if until is not None and time.perf_counter() >= until:
                 return True
 
-    async def _decide_batch(self, rows: list[ClaimedRow], now: datetime, manual: bool) -> _Decided:
-        """What to write for a batch of claimed clients (no I/O; the event loop gets a turn
-        every DECIDE_STRETCH clients)."""
-        batch = _Decided(rows)
-        for number, row in enumerate(rows, start=1):
-            if number % DECIDE_STRETCH == 0:
-                await asyncio.sleep(0)
-            due = due_from_claimed(row)
+    async def _handle_batch(
+        self, claimed: list[DueClient], now: datetime, manual: bool, report: TickReport
+    ) -> None:
+        schedules: list[Schedule] = []
+        checkins: list[tuple[int, CheckinKind, datetime, str | None]] = []
+        # In the order they are queued; a DueClient stands for the note to their specialist
+        # about an offer to ease off, written once their languages are known.
+        messages: list[NewText | DueClient] = []
+        status_changes: list[tuple[int, ClientStatus]] = []
+        for due in claimed:
             decision = self._decide(due, now, manual)
-            batch.actions.append(decision.action)
-            batch.schedules.append(decision.schedule)
+            report.count(decision.action)
+            schedules.append(decision.schedule)
             if decision.status is not due.client.status:
-                batch.status_changes.append((due.client.id, decision.status))
+                status_changes.append((due.client.id, decision.status))
             sent = self._render(due, decision, now, manual)
             if sent is not None:
                 kind, due_at, text = sent
-                batch.checkins.append((due.client.id, kind, due_at, decision.prompt_key))
-                batch.messages.append(text)
+                checkins.append((due.client.id, kind, due_at, decision.prompt_key))
+                messages.append(text)
             if decision.action is Action.PATIENCE:
-                batch.messages.append(due)
-        return batch
-
-    async def _write(self, batch: _Decided, now: datetime, report: TickReport) -> Awaitable[None]:
-        """Begin a decided batch's writes (in the transaction); await the result."""
-        for action, times in Counter(batch.actions).items():
-            report.count(action, times)
-        texts = await self._with_patience_notes(batch.messages)
-        checked_in = {client_id for client_id, _, _, _ in batch.checkins}
+                messages.append(due)
+        texts = await self._with_patience_notes(messages)
+        checked_in = {client_id for client_id, _, _, _ in checkins}
         # Every write of the batch handed over at once, in this order.
-        return self._db.start_steps(
+        await self._db.write_steps(
             [
-                self._schedules.progress_step(batch.schedules, checked_in, now),
-                self._clients.statuses_step(batch.status_changes),
-                self._schedules.checkins_step(batch.checkins, now),
-                events.checkins_sent_step([(row[0], row[2]) for row in batch.checkins], now),
+                self._schedules.progress_step(schedules, checked_in, now),
+                self._clients.statuses_step(status_changes),
+                self._schedules.checkins_step(checkins, now),
+                events.checkins_sent_step([(row[0], row[2]) for row in checkins], now),
                 *self._outbox.text_steps(texts),
             ]
         )

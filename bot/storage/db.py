@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,12 +50,6 @@ def _casefold(text: str | None) -> str | None:
     """SQL `casefold(x)`: SQLite's NOCASE folds ASCII letters only, so "Ángel" and
     "ángel" would be two aliases; Python's casefold treats every script alike."""
     return None if text is None else text.casefold()
-
-
-async def _first_error(results: Awaitable[list[object]]) -> None:
-    for result in await results:
-        if isinstance(result, BaseException):
-            raise result
 
 
 class StorageError(Exception):
@@ -343,21 +337,15 @@ class Database:
         """Run each statement once per set of its parameters (none for an empty list), in
         order, all handed to the database thread at once: it goes from one to the next
         without a trip back through the event loop in between."""
-        await self.start_steps(steps)
-
-    def start_steps(self, steps: Iterable[Step]) -> Awaitable[None]:
-        """write_steps, begun: the statements reach the database thread at the caller's next
-        await, and it runs them while the caller goes on; await the result before the
-        transaction ends (it raises what the first failed statement raised)."""
         conn = self.conn
         # Each executemany enters aiosqlite's queue when its task first runs, and tasks
         # first run in the order they were made: the statements keep their order.
-        return _first_error(
-            asyncio.gather(
-                *(conn.executemany(sql, rows) for sql, rows in steps if rows),
-                return_exceptions=True,
-            )
+        done = await asyncio.gather(
+            *(conn.executemany(sql, rows) for sql, rows in steps if rows), return_exceptions=True
         )
+        for result in done:
+            if isinstance(result, BaseException):
+                raise result
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run action once what the current block wrote is committed (never on rollback)."""

@@ -99,10 +99,6 @@ def _save_params(schedule: Schedule) -> tuple[object, ...]:
     )
 
 
-# A row of the claim: the client's and schedule columns, their specialist's chat and name.
-ClaimedRow = tuple[Any, ...]
-
-
 @dataclass(frozen=True)
 class DueClient:
     """A claimed client with their schedule and who their specialist is."""
@@ -231,14 +227,6 @@ class ScheduleRepository:
         return await self._claim("manual_due_at", now, limit)
 
     async def _claim(self, column: str, now: datetime, limit: int) -> list[DueClient]:
-        return [due_from_claimed(row) for row in await self._claim_rows(column, now, limit)]
-
-    async def claim_rows(self, manual: bool, now: datetime, limit: int) -> list[ClaimedRow]:
-        """The rows due() (or manual_due()) reads, as they are: due_from_claimed makes a
-        DueClient of one, and two reads of an unchanged client give equal rows."""
-        return await self._claim_rows("manual_due_at" if manual else "next_due_at", now, limit)
-
-    async def _claim_rows(self, column: str, now: datetime, limit: int) -> list[ClaimedRow]:
         rows = await self._db.fetch_all(
             f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS}, s.chat_id AS specialist_chat_id,"
             " s.display_name AS specialist_name"
@@ -246,7 +234,7 @@ class ScheduleRepository:
             f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
             (to_db(now), limit),
         )
-        return [tuple(row) for row in rows]
+        return [due_from_claimed(row) for row in rows]
 
     def progress_step(
         self, schedules: list[Schedule], checked_in: Collection[int], now: datetime

@@ -152,8 +152,8 @@ async def test_a_storm_in_small_batches_writes_what_one_batch_does_each_client_o
 async def test_a_client_changed_between_batches_is_decided_again_from_what_is_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The next batch is decided while this one is written; a write in between (here: three
-    check-ins unanswered, as if the client's earlier ones went unanswered) must count."""
+    """A person's write between two batches of a storm (here: three check-ins unanswered)
+    counts for the next batch: it is decided from what is stored then, not before."""
     path = tmp_path / "population.sqlite3"
     await asyncio.to_thread(populate, path, SMALL)
     monkeypatch.setattr(checkins_service, "BATCH", 7)
@@ -169,14 +169,14 @@ async def test_a_client_changed_between_batches_is_decided_again_from_what_is_st
         # In the second batch, due at the storm's moment (an exact time, never stale).
         changed = next(row["id"] for row in due[7:] if row["next_due_at"] == due[-1][1])
         writes = 0
-        start_steps = db.start_steps
+        write_steps = db.write_steps
 
-        def first_batch_written(steps: Any) -> Any:
+        async def first_batch_written(steps: Any) -> None:
             nonlocal writes
             writes += 1
             if writes == 1:  # a person's write, waiting for the first batch to end
                 asyncio.get_running_loop().create_task(three_unanswered())
-            return start_steps(steps)
+            await write_steps(steps)
 
         async def three_unanswered() -> None:
             async with db.transaction():
@@ -185,7 +185,7 @@ async def test_a_client_changed_between_batches_is_decided_again_from_what_is_st
                     (changed,),
                 )
 
-        monkeypatch.setattr(db, "start_steps", first_batch_written)
+        monkeypatch.setattr(db, "write_steps", first_batch_written)
         ticks = CheckIns(
             ScheduleContext(
                 db,
