@@ -181,9 +181,9 @@ def made(cls: type[T], **values: Any) -> T:
     way): for the tick's claim, which makes thousands."""
     if values.keys() != (names := _field_names(cls)):  # type: ignore[arg-type]
         raise TypeError(f"{cls.__name__} takes exactly {', '.join(sorted(names))}")
-    copy = object.__new__(cls)
-    copy.__dict__.update(values)
-    return copy
+    instance = object.__new__(cls)
+    instance.__dict__.update(values)
+    return instance
 
 
 class CheckinKind(StrEnum):
