@@ -270,6 +270,41 @@ def all_messages(quick: bool) -> Iterator[tuple[str, str]]:
         yield f"extra:{number}", text
 
 
+def suite_messages() -> Iterator[tuple[str, str]]:
+    """A part of every kind, for the suite (test_screen_identity.py): a few seconds."""
+    for number, (name, text) in enumerate(corpus_messages()):
+        if number % 60 == 0:
+            yield name, text
+    for number, text in enumerate(bench_messages(10, 100)):
+        yield f"bench:100:{number}", text
+    for number, text in enumerate(adversarial_messages(60, 2000)):
+        yield f"adversarial:2000:{number}", text
+
+
+# A record's fields in the order the suite's file keeps them (one list a line).
+FIELDS = (
+    "id",
+    "text",
+    "words",
+    "sentences",
+    "score",
+    "stretch",
+    "sentence_score",
+    "category",
+    *(f"{kind}_{language}" for language in LANGUAGES for kind in ("screen", "all", "phrase")),
+    *(f"phrase_all_{language}" for language in LANGUAGES),
+)
+
+
+def compact(record: dict[str, Any]) -> list[Any]:
+    """A record as a list in FIELDS order, digests shortened (for a file kept in git)."""
+    return [
+        value[:8] if key in ("text", "words", "sentences", "stretch") and value else value
+        for key in FIELDS
+        for value in [record.get(key)]
+    ]
+
+
 def _match(found: Any) -> str | None:
     return None if found is None else f"{found.level}/{found.category}"
 
@@ -334,6 +369,7 @@ def main() -> None:
     rec.add_argument("out", type=Path)
     rec.add_argument("--code", type=Path)
     rec.add_argument("--quick", action="store_true")
+    rec.add_argument("--suite", action="store_true", help="the suite's part, compact")
     cmp = commands.add_parser("compare")
     cmp.add_argument("before", type=Path)
     cmp.add_argument("after", type=Path)
@@ -341,9 +377,12 @@ def main() -> None:
     if arguments.command == "record":
         screen, safety = _load(arguments.code)
         print(f"screening with {safety.__file__}", file=sys.stderr)
+        chosen = suite_messages() if arguments.suite else all_messages(arguments.quick)
         with arguments.out.open("w", encoding="utf-8") as out:
-            for count, (name, text) in enumerate(all_messages(arguments.quick)):
-                out.write(json.dumps({"id": name, **record(screen, safety, text)}) + "\n")
+            for count, (name, text) in enumerate(chosen):
+                found = {"id": name, **record(screen, safety, text)}
+                line = compact(found) if arguments.suite else found
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
                 if count % 2000 == 0:
                     print(count, file=sys.stderr)
         return
