@@ -49,6 +49,7 @@ past this call.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
@@ -648,7 +649,48 @@ class _Language:
         # Where each group's words end, by (group, place): phrases share groups, so each is
         # looked for once at each place.
         ends: dict[tuple[str, int], list[int]] = {}
-        found = self._matches(tokens, self.root, self.firsts[""], ends)
+        found: list[tuple[int, int, int]] = []
+        # Whether an urgent phrase stands depends only on the phrases found up to the end of
+        # its sentence (and its own end): once those are read, the words after them cannot
+        # change the answer, and a long message need not be read to its end.
+        settled = -1
+        for start, hits in self._hits(tokens, self.root, self.firsts[""], ends):
+            if 0 <= settled <= start:
+                first = self._standing(found, sentences, pieces)[0]
+                if first is not None and first.level == "urgent":
+                    return first
+                settled = -1
+            found += hits
+            for begin, end, terminal in hits:
+                kind = self.terminals[terminal]
+                if kind.category is not None and kind.level == "urgent":
+                    sentence_end = bisect.bisect_right(sentences, sentences[begin])
+                    settled = max(settled, end, sentence_end)
+        first, about, framed = self._standing(found, sentences, pieces)
+        if not self.near_rules or (first is not None and first.level == "urgent"):
+            return first  # near rules could add nothing
+        # A near rule is weaker evidence than a phrase: talk about the subject anywhere in
+        # its sentence cancels it.
+        about_sentences = {sentences[start] for start, _ in about}
+        near = [
+            hit
+            for hit in self._near(tokens, sentences, ends)
+            if sentences[hit[0]] not in about_sentences and sentences[hit[0]] not in framed
+        ]
+        also = self._first(near, about, None)
+        if first is None or (also is not None and also.level == "urgent"):
+            return also
+        return first
+
+    def _standing(
+        self,
+        found: list[tuple[int, int, int]],
+        sentences: list[int],
+        pieces: dict[int, tuple[int, int, int]] | None,
+    ) -> tuple[SafetyMatch | None, list[tuple[int, int]], set[int]]:
+        """The first urgent match, else the first concern, among these phrases found that
+        no [about] phrase covers or frames; and the places of [about] phrases, and the
+        sentences framed."""
         about: list[tuple[int, int]] = []
         framed: set[int] = set()
         kept: set[int] = set()
@@ -667,21 +709,7 @@ class _Language:
         framed -= kept
         if framed:
             found = [hit for hit in found if sentences[hit[0]] not in framed]
-        first = self._first(found, about, pieces)
-        if not self.near_rules or (first is not None and first.level == "urgent"):
-            return first  # near rules could add nothing
-        # A near rule is weaker evidence than a phrase: talk about the subject anywhere in
-        # its sentence cancels it.
-        about_sentences = {sentences[start] for start, _ in about}
-        near = [
-            hit
-            for hit in self._near(tokens, sentences, ends)
-            if sentences[hit[0]] not in about_sentences and sentences[hit[0]] not in framed
-        ]
-        also = self._first(near, about, None)
-        if first is None or (also is not None and also.level == "urgent"):
-            return also
-        return first
+        return self._first(found, about, pieces), about, framed
 
     def _first(
         self,
@@ -900,7 +928,16 @@ class _Language:
     ) -> list[tuple[int, int, int]]:
         """(start, end, terminal) of every phrase of this trie found, by start; `ends`
         holds the places groups were found at in these tokens (filled as they are)."""
-        found: list[tuple[int, int, int]] = []
+        return [hit for _, hits in self._hits(tokens, root, starts, ends) for hit in hits]
+
+    def _hits(
+        self,
+        tokens: list[str],
+        root: _Node,
+        starts: frozenset[str],
+        ends: dict[tuple[str, int], list[int]],
+    ) -> Iterator[tuple[int, list[tuple[int, int, int]]]]:
+        """As `_matches`, one place at a time: (start, what starts there), by start."""
         count = len(tokens)
         numbers = "#" in starts
         candidates = [
@@ -921,6 +958,7 @@ class _Language:
         ]
         groups_at, group_ends = self._groups_at, self._group_ends
         for start in candidates:
+            found: list[tuple[int, int, int]] = []
             stack = [(root, start)]
             while stack:
                 node, at = stack.pop()
@@ -940,7 +978,8 @@ class _Language:
                         if where is None:
                             where = group_ends(name, tokens, at, ends)
                         stack.extend([(after, end) for end in where])
-        return found
+            if found:
+                yield start, found
 
     def _group_ends(
         self, name: str, tokens: list[str], at: int, known: dict[tuple[str, int], list[int]]

@@ -35,6 +35,7 @@ from bot.domain.safety import (
     JOINED_MIN_PARTS,
     NUMBER_GROUP,
     TYPO_MIN_LETTERS,
+    SafetyMatch,
     SafetyScreen,
     _collapsed,
     _digits_as_letters,
@@ -266,6 +267,50 @@ def old_matches(
     return found
 
 
+def old_find(language: _Language, text: str, typos: bool) -> SafetyMatch | None:
+    """_Language.find as it was: every phrase found in the whole message, then judged."""
+    words, sentences, distinct = old_text(safety._normalised(text))
+    tokens, joined, read_sentences = old_read(language, words, sentences, distinct, typos)
+    found = old_matches(language, tokens, language.root, language.firsts[""])
+    about: list[tuple[int, int]] = []
+    framed: set[int] = set()
+    kept: set[int] = set()
+    for start, end, terminal in found:
+        kind = language.terminals[terminal]
+        if kind.category is None:
+            if kind.role == "sentence":
+                framed.add(read_sentences[start])
+            elif kind.role == "unless":
+                kept.add(read_sentences[start])
+            else:
+                about.append((start, end))
+    framed -= kept
+    found = [hit for hit in found if read_sentences[hit[0]] not in framed]
+    first: SafetyMatch | None = None
+    for start, end, terminal in found:
+        kind = language.terminals[terminal]
+        if kind.category is None or not old_whole_pieces(joined, start, end):
+            continue
+        if any(start < stop and begin < end for begin, stop in about):
+            continue
+        if kind.level == "urgent":
+            return SafetyMatch(kind.category, "urgent")
+        first = first or SafetyMatch(kind.category, kind.level)
+    if not language.near_rules:
+        return first
+    # Near rules are read only when no urgent phrase stands (their code is unchanged).
+    about_sentences = {read_sentences[start] for start, _ in about}
+    near = [
+        hit
+        for hit in language._near(tokens, read_sentences, {})
+        if read_sentences[hit[0]] not in about_sentences and read_sentences[hit[0]] not in framed
+    ]
+    also = language._first(near, about, None)
+    if first is None or (also is not None and also.level == "urgent"):
+        return also
+    return first
+
+
 def _vocabulary() -> list[str]:
     """Words the phrases use (as written in messages), everyday ones, and awkward ones."""
     words: set[str] = set()
@@ -278,8 +323,11 @@ def _vocabulary() -> list[str]:
     return sorted(words)
 
 
-def _walk(language: _Language, node: _Node, rng: random.Random, depth: int = 0) -> list[str]:
-    """The words of a phrase of this trie, chosen at random: a message that holds it."""
+def _walk_to(
+    language: _Language, node: _Node, rng: random.Random, depth: int = 0
+) -> tuple[list[str], _Node]:
+    """The words of a phrase of this trie, chosen at random (a message that holds it), and
+    the node they lead to."""
     words: list[str] = []
     while depth < 12:
         depth += 1
@@ -297,11 +345,15 @@ def _walk(language: _Language, node: _Node, rng: random.Random, depth: int = 0) 
             if group is None or (step[1:] == NUMBER_GROUP and rng.random() < 0.5):
                 words.append(str(rng.choice([1, 2, 30, 110, 2024])))
             else:
-                words += _walk(language, group, rng, depth)
+                words += _walk_to(language, group, rng, depth)[0]
         else:
             words.append(step)
         node = after
-    return words
+    return words, node
+
+
+def _walk(language: _Language, node: _Node, rng: random.Random) -> list[str]:
+    return _walk_to(language, node, rng)[0]
 
 
 def _phrase(rng: random.Random) -> str:
@@ -374,6 +426,43 @@ def _same_places(language: _Language, text: str) -> None:
         ):
             found = language._matches(tokens, root, starts, {})
             assert found == old_matches(language, tokens, root, starts), text
+
+
+def _phrases_by_kind() -> dict[str, list[str]]:
+    """Phrases of each kind ("urgent", "concern", "about", "sentence", "unless"), walked
+    from the tries: the ones that decide what stands in a message."""
+    rng = random.Random(7)
+    kinds: dict[str, list[str]] = {}
+    for language in LANGUAGES.values():
+        for _ in range(4000):
+            words, node = _walk_to(language, language.root, rng)
+            for terminal in node.ends[:1]:
+                kind = language.terminals[terminal]
+                name = kind.level if kind.category is not None else kind.role or "about"
+                kinds.setdefault(name, []).append(" ".join(words))
+    return kinds
+
+
+KINDS = _phrases_by_kind()
+DECIDING = st.one_of(
+    *(st.sampled_from(phrases) for _, phrases in sorted(KINDS.items())),
+    st.sampled_from(KINDS["urgent"]).map(lambda phrase: phrase.replace(" ", ". ", 1)),
+    st.sampled_from(screen_identity.FILLER),
+)
+SENTENCES = st.lists(
+    st.tuples(DECIDING, st.sampled_from([" ", " ", ". ", "\n", " and then ", ", "])),
+    min_size=1,
+    max_size=14,
+).map(lambda pairs: "".join(piece + gap for piece, gap in pairs))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(SENTENCES, TEXTS), st.sampled_from(sorted(LANGUAGES)), st.booleans())
+def test_a_language_finds_what_it_found_reading_the_whole_message(
+    text: str, code: str, typos: bool
+) -> None:
+    language = LANGUAGES[code]
+    assert language.find(_Text(safety._normalised(text)), typos) == old_find(language, text, typos)
 
 
 @pytest.mark.parametrize("code", sorted(LANGUAGES))
