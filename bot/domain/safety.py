@@ -274,6 +274,12 @@ def _first_letter(run: re.Match[str]) -> str:
     return run[1]
 
 
+def vocabulary(words: Iterable[str]) -> dict[str, str]:
+    """Normalised words (the model's common ones) as messages' words are read for phrases:
+    folded form -> compared form."""
+    return {plain: _collapsed(plain) for plain in {_folded(word) for word in words}}
+
+
 def skeleton(word: str) -> str:
     """The compared form of one normalised word."""
     return _collapsed(_folded(word))
@@ -581,12 +587,12 @@ class _Language:
             seconds[first] = (frozenset(words), numbers)
         return seconds
 
-    def learn_vocabulary(self, words: Iterable[str]) -> None:
-        """Work out now how these (normalised) words read when mended, as `_read` would."""
+    def learn_vocabulary(self, words: Mapping[str, str]) -> None:
+        """Work out now how these words read when mended, as `_read` would: each word as
+        messages' words are read for phrases (folded -> compared, `vocabulary`)."""
         spellings, known = self.spellings, self.words.known
         with_typos, without = self.mended[True], self.mended[False]
-        for plain in {_folded(word) for word in words}:
-            word = _collapsed(plain)
+        for plain, word in words.items():
             if spellings.get(word) is None and word not in known and len(plain) >= 4:
                 # As `_mend` reads it, with the split worked out once for both.
                 split = without[plain] = self._mend(plain, word, typos=False)
@@ -1373,8 +1379,9 @@ class _Built:
                 if levels.get(category) != "urgent":
                     levels[category] = level
         if model is not None:
+            words = vocabulary(model.common)
             for table in languages.values():
-                table.learn_vocabulary(model.common)
+                table.learn_vocabulary(words)
         return cls(dict(languages), model, levels)
 
 
