@@ -42,6 +42,12 @@ crisis is flagged (with the category of a phrase found in it, else the model's o
 phrase found in a message the model reads as plainly ordinary ("a documentary about
 suicide", "cut myself shaving") is not. Without a model file, phrases alone decide.
 
+A long message (4,096 characters) costs a few milliseconds: most of its words are among
+the model's common words, whose mended readings each language works out once when it is
+read; a first word is tried only when the word after it can go on with it; and once an
+urgent phrase stands (the rest of its sentence read, nothing there or over it quieting
+it), the rest of the message cannot change the answer and is not walked.
+
 Why the screen returns only a category and level: the specialist needs to know that a
 message may need them, not which words tripped it, and nothing of the text should travel
 past this call.
@@ -1389,7 +1395,8 @@ class SafetyScreen:
     """Screens a client's text for phrases that may signal crisis; English is always checked.
 
     Build one with `load` (or `from_tables` in tests) at start-up and share it: it holds the
-    phrases and a memory of how unknown words read, never the text it screens.
+    phrases, the model and how the model's common words read (worked out when it is read),
+    never the text it screens: nothing learnt from one message is kept for the next.
     """
 
     def __init__(self, languages: Mapping[str, _Language], model: TextModel | None = None) -> None:
