@@ -42,6 +42,12 @@ crisis is flagged (with the category of a phrase found in it, else the model's o
 phrase found in a message the model reads as plainly ordinary ("a documentary about
 suicide", "cut myself shaving") is not. Without a model file, phrases alone decide.
 
+A long message (4,096 characters) costs a few milliseconds: most of its words are among
+the model's common words, whose mended readings each language works out once when it is
+read; a first word is tried only when the word after it can go on with it; and once an
+urgent phrase stands (the rest of its sentence read, nothing there or over it quieting
+it), the rest of the message cannot change the answer and is not walked.
+
 Why the screen returns only a category and level: the specialist needs to know that a
 message may need them, not which words tripped it, and nothing of the text should travel
 past this call.
@@ -49,6 +55,7 @@ past this call.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
@@ -56,10 +63,10 @@ import re
 import threading
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from bot.domain.screen_model import MODEL_MIN_WORDS, TextModel, flags
 from bot.domain.texts import supported_language
@@ -110,7 +117,9 @@ _DIGIT_LETTERS = str.maketrans("013457", "oieast")
 _RUNS = re.compile(r"([^\W\d_])\1+")
 _ASCII_RUNS = re.compile(r"([a-z])\1+")
 _DIGIT = re.compile(r"\d")
-_SPACED_OUT = re.compile(r"(?: [^\W\d_]){3,}(?= )")
+# Written out to begin with a plain space, which the regex engine looks for quickly:
+# " a b c" and longer, as (?: [^\W\d_]){3,} would find it.
+_SPACED_OUT = re.compile(r" [^\W\d_] [^\W\d_] [^\W\d_](?: [^\W\d_])*(?= )")
 _GROUP = re.compile(r"\[([^\[\]()]*)\]|\(([^\[\]()]*)\)")
 _REFERENCE = re.compile(r"\{([a-z_0-9]+)\}")
 _SYNTAX = frozenset("[]()|{}")
@@ -125,9 +134,13 @@ NEAR_SEPARATOR = "~"
 # The end of a sentence (., !, ?, ;, : or an ellipsis before a space or the end, or a new
 # line): near rules never reach across one. It is marked by a word no message writes,
 # which the phrases never see.
-_SENTENCE_END = re.compile(r"[.!?;:\u2026]+(?=\s|$)|\n")
+# (New lines are replaced first, the marks then found by a pattern that begins with its
+# class, which the regex engine scans for quickly.)
+_SENTENCE_END = re.compile(r"[.!?;:\u2026][.!?;:\u2026]*(?=\s|$)")
 _BREAK = "qzxqbreak"
 _NEAR_NOT = "__near_not"
+# A word `_Language.mended` has no reading for (None there: it reads as nothing).
+_UNREAD: tuple[str, ...] = ("",)
 
 
 class SafetyConfigError(ValueError):
@@ -260,7 +273,17 @@ def _folded(normalised: str) -> str:
 
 def _collapsed(folded: str) -> str:
     """Each run of one letter as that letter: "kiiii" (kill) and "ki" (kil) are one word."""
-    return (_ASCII_RUNS if folded.isascii() else _RUNS).sub(r"\1", folded)
+    return (_ASCII_RUNS if folded.isascii() else _RUNS).sub(_first_letter, folded)
+
+
+def _first_letter(run: re.Match[str]) -> str:
+    return run[1]
+
+
+def vocabulary(words: Iterable[str]) -> dict[str, str]:
+    """Normalised words (the model's common ones) as messages' words are read for phrases:
+    folded form -> compared form."""
+    return {plain: _collapsed(plain) for plain in {_folded(word) for word in words}}
 
 
 def skeleton(word: str) -> str:
@@ -329,18 +352,35 @@ def _hyphen_forms(wording: str) -> Iterator[str]:
 
 # A phrase, read: plain words, and ("{", name) for a group of words.
 _Step = tuple[str, str]
+# A group that may come next: its name, the node after it, whether it is a list of words.
+_GroupStep = tuple[str, "_Node", bool]
+
+
+class _GroupPlan(NamedTuple):
+    """A group that may come next at a node, with what trying it quickly needs."""
+
+    name: str
+    after: _Node
+    firsts: frozenset[str]  # the words it may start with ("#": a number)
+    empty: bool  # it may match no word
+    numbers: bool  # a number may start it
+    simple: bool  # a list of single words (`_Language.simple`)
+
+
 _WORD, _GROUP_REF = "w", "{"
 
 
 class _Node:
     """A trie node: the next word, the groups that may come next, and the phrases ending."""
 
-    __slots__ = ("ends", "groups", "next")
+    __slots__ = ("ends", "groups", "next", "plan")
 
     def __init__(self) -> None:
         self.next: dict[str, _Node] = {}
         self.groups: dict[str, _Node] = {}
         self.ends: list[int] = []
+        # The groups, in order, with what `_Language` needs to try them quickly.
+        self.plan: tuple[_GroupPlan, ...] = ()
 
     def add(self, steps: Sequence[_Step], terminal: int) -> None:
         node = self
@@ -417,22 +457,24 @@ class _Text:
     __slots__ = ("distinct", "sentences", "words")
 
     def __init__(self, normalised: str) -> None:
-        folded = _folded(_letters_to_words(normalised)).split()
-        words = _collapsed(" ".join(folded)).split()
-        # The sentence each word is in: the marks between sentences are not words.
-        self.sentences: list[int] = []
+        plain = _folded(_letters_to_words(normalised))
+        folded = plain.split()
+        words = _collapsed(plain).split()
+        # The sentence each word is in (how many marks come before it): the marks between
+        # sentences are not words.
+        self.sentences: list[int]
         if _BREAK in words:
-            sentence = 0
             kept: list[str] = []
-            plain: list[str] = []
-            for word, fold in zip(words, folded, strict=True):
-                if word == _BREAK:
-                    sentence += 1
-                    continue
-                kept.append(word)
-                plain.append(fold)
-                self.sentences.append(sentence)
-            words, folded = kept, plain
+            plain_kept: list[str] = []
+            self.sentences = []
+            done = 0
+            marks = [index for index, word in enumerate(words) if word == _BREAK]
+            for sentence, mark in enumerate([*marks, len(words)]):
+                kept += words[done:mark]
+                plain_kept += folded[done:mark]
+                self.sentences += [sentence] * (mark - done)
+                done = mark + 1
+            words, folded = kept, plain_kept
         else:
             self.sentences = [0] * len(words)
         self.words = words
@@ -457,6 +499,12 @@ class _Language:
     near_parts: list[list[list[_Step]]] = field(default_factory=list)
     # The words each group (and, under "", any phrase) can start with; a number is "#".
     firsts: dict[str, frozenset[str]] = field(default_factory=dict)
+    # How the model's common words read when mended (with typos, without), worked out once
+    # (see `learn_vocabulary`): most words of a message are among them. Only words from
+    # the model file are kept here, never a message's.
+    mended: dict[bool, dict[str, tuple[str, ...] | None]] = field(
+        default_factory=lambda: {True: {}, False: {}}
+    )
 
     def __post_init__(self) -> None:
         # Groups that may match no word at all (an optional [a|b] of a phrase).
@@ -466,44 +514,123 @@ class _Language:
         self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
         self.firsts[""] = self._firsts(self.root)
         self.near_part_firsts = [self._steps_firsts(part) for part in self.near_parts]
+        # Groups that are a list of single words (most are): one that starts with a word
+        # ends just after it, with no need to walk its trie.
+        self.simple = frozenset(
+            name
+            for name, root in self.groups.items()
+            if name != NUMBER_GROUP
+            and root.next
+            and not root.ends
+            and not root.groups
+            and all(
+                child.ends and not child.next and not child.groups for child in root.next.values()
+            )
+        )
         # For each root (phrases, near parts), the groups it starts with, by first word.
-        self._root_index: dict[
-            int, tuple[dict[str, list[tuple[str, _Node]]], list[tuple[str, _Node]]]
-        ] = {}
+        self._root_index: dict[int, tuple[dict[str, list[_GroupStep]], list[_GroupStep]]] = {}
         for root in (self.root, self.near_root):
-            by_word: dict[str, list[tuple[str, _Node]]] = {}
-            nullable: list[tuple[str, _Node]] = []
+            by_word: dict[str, list[_GroupStep]] = {}
+            nullable: list[_GroupStep] = []
             for name, after in root.groups.items():
                 if name in self.nullable:
-                    nullable.append((name, after))
+                    nullable.append((name, after, False))
                     continue
                 for word in self.firsts[name]:
-                    by_word.setdefault(word, []).append((name, after))
+                    by_word.setdefault(word, []).append((name, after, name in self.simple))
             self._root_index[id(root)] = (by_word, nullable)
+        seen: set[int] = set()
+        pending = [self.root, self.near_root, *self.groups.values()]
+        while pending:
+            node = pending.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            node.plan = tuple(
+                _GroupPlan(
+                    name,
+                    after,
+                    self.firsts[name],
+                    name in self.nullable,
+                    "#" in self.firsts[name],
+                    name in self.simple,
+                )
+                for name, after in node.groups.items()
+            )
+            pending.extend(node.next.values())
+            pending.extend(node.groups.values())
+        # For each root, the words that can come second after each first word, and whether
+        # a number can (see `_seconds`).
+        self._second: dict[int, dict[str, tuple[frozenset[str], bool]]] = {
+            id(root): self._seconds(root) for root in (self.root, self.near_root)
+        }
 
-    def _groups_at(self, node: _Node, token: str | None) -> Iterator[tuple[str, _Node]]:
+    def _seconds(self, root: _Node) -> dict[str, tuple[frozenset[str], bool]]:
+        """For each word a phrase of this trie may start with, the words that can follow it
+        (and whether a number can), when nothing else can: a phrase of one word, a group
+        of several words or one that may match none could end or go on anyhow, and those
+        first words are left out. A first word followed by none of these starts nothing."""
+        by_word, nullable = self._root_index[id(root)]
+        if nullable or root.ends:
+            return {}
+        seconds: dict[str, tuple[frozenset[str], bool]] = {}
+        for first in self._firsts(root):
+            child = root.next.get(first)
+            steps = by_word.get(first, [])
+            if any(not simple for _, _, simple in steps):
+                continue
+            nodes = [after for _, after, _ in steps]
+            if child is not None:
+                nodes.append(child)
+            if any(node.ends or any(plan.empty for plan in node.plan) for node in nodes):
+                continue
+            words: set[str] = set()
+            for node in nodes:
+                words.update(node.next)
+                for plan in node.plan:
+                    words.update(plan.firsts)
+            numbers = any(plan.numbers for node in nodes for plan in node.plan)
+            seconds[first] = (frozenset(words), numbers)
+        return seconds
+
+    def learn_vocabulary(self, words: Mapping[str, str]) -> None:
+        """Work out now how these words read when mended, as `_read` would: each word as
+        messages' words are read for phrases (folded -> compared, `vocabulary`)."""
+        spellings, known = self.spellings, self.words.known
+        with_typos, without = self.mended[True], self.mended[False]
+        for plain, word in words.items():
+            if spellings.get(word) is None and word not in known and len(plain) >= 4:
+                # As `_mend` reads it, with the split worked out once for both.
+                split = without[plain] = self._mend(plain, word, typos=False)
+                typo = self._typo_of(plain, word)
+                with_typos[plain] = None if plain.isdigit() else split if typo is None else typo
+
+    def _groups_at(self, node: _Node, token: str | None) -> list[_GroupStep]:
         """The groups that may come next at this node and start with this word (or match
-        no word: those are tried at the end of the text too)."""
+        no word: those are tried at the end of the text too), and whether each is a list
+        of single words (which then ends just after this one)."""
         index = self._root_index.get(id(node))
         if index is not None:  # where most words are tried: looked up, not searched
             by_word, nullable = index
-            yield from nullable
             if token is None:
-                return
-            yield from by_word.get(token, ())
+                return nullable
+            groups = by_word.get(token)
+            found = [*nullable, *groups] if groups and nullable else groups or nullable
             if token.isdigit():
-                for name, after in by_word.get("#", ()):
-                    if token not in self.firsts[name]:
-                        yield name, after
-            return
-        for name, after in node.groups.items():
-            firsts = self.firsts[name]
-            if (
-                name in self.nullable
-                or token in firsts
-                or (token is not None and "#" in firsts and token.isdigit())
-            ):
-                yield name, after
+                found = [
+                    *found,
+                    *(
+                        (name, after, simple)
+                        for name, after, simple in by_word.get("#", ())
+                        if token not in self.firsts[name]
+                    ),
+                ]
+            return found
+        return [
+            (name, after, simple)
+            for name, after, firsts, empty, numbers, simple in node.plan
+            if empty or token in firsts or (numbers and token is not None and token.isdigit())
+        ]
 
     def _steps_firsts(self, wordings: list[list[_Step]]) -> frozenset[str]:
         """The words any of these wordings may start with (a number is "#")."""
@@ -530,8 +657,52 @@ class _Language:
         """The first urgent match, else the first concern, that no [about] phrase covers."""
         if not self.terminals:
             return None
-        tokens, joined, sentences = self._read(text, typos)
-        found = self._matches(tokens, self.root, self.firsts[""])
+        tokens, pieces, sentences = self._read(text, typos)
+        # Where each group's words end, by (group, place): phrases share groups, so each is
+        # looked for once at each place.
+        ends: dict[tuple[str, int], list[int]] = {}
+        found: list[tuple[int, int, int]] = []
+        # Whether an urgent phrase stands depends only on the phrases found up to the end of
+        # its sentence (and its own end): once those are read, the words after them cannot
+        # change the answer, and a long message need not be read to its end.
+        settled = -1
+        for start, hits in self._hits(tokens, self.root, self.firsts[""], ends):
+            if 0 <= settled <= start:
+                first = self._standing(found, sentences, pieces)[0]
+                if first is not None and first.level == "urgent":
+                    return first
+                settled = -1
+            found += hits
+            for begin, end, terminal in hits:
+                kind = self.terminals[terminal]
+                if kind.category is not None and kind.level == "urgent":
+                    sentence_end = bisect.bisect_right(sentences, sentences[begin])
+                    settled = max(settled, end, sentence_end)
+        first, about, framed = self._standing(found, sentences, pieces)
+        if not self.near_rules or (first is not None and first.level == "urgent"):
+            return first  # near rules could add nothing
+        # A near rule is weaker evidence than a phrase: talk about the subject anywhere in
+        # its sentence cancels it.
+        about_sentences = {sentences[start] for start, _ in about}
+        near = [
+            hit
+            for hit in self._near(tokens, sentences, ends)
+            if sentences[hit[0]] not in about_sentences and sentences[hit[0]] not in framed
+        ]
+        also = self._first(near, about, None)
+        if first is None or (also is not None and also.level == "urgent"):
+            return also
+        return first
+
+    def _standing(
+        self,
+        found: list[tuple[int, int, int]],
+        sentences: list[int],
+        pieces: dict[int, tuple[int, int, int]] | None,
+    ) -> tuple[SafetyMatch | None, list[tuple[int, int]], set[int]]:
+        """The first urgent match, else the first concern, among these phrases found that
+        no [about] phrase covers or frames; and the places of [about] phrases, and the
+        sentences framed."""
         about: list[tuple[int, int]] = []
         framed: set[int] = set()
         kept: set[int] = set()
@@ -550,33 +721,19 @@ class _Language:
         framed -= kept
         if framed:
             found = [hit for hit in found if sentences[hit[0]] not in framed]
-        first = self._first(found, about, joined)
-        if not self.near_rules or (first is not None and first.level == "urgent"):
-            return first  # near rules could add nothing
-        # A near rule is weaker evidence than a phrase: talk about the subject anywhere in
-        # its sentence cancels it.
-        about_sentences = {sentences[start] for start, _ in about}
-        near = [
-            hit
-            for hit in self._near(tokens, sentences)
-            if sentences[hit[0]] not in about_sentences and sentences[hit[0]] not in framed
-        ]
-        also = self._first(near, about, None)
-        if first is None or (also is not None and also.level == "urgent"):
-            return also
-        return first
+        return self._first(found, about, pieces), about, framed
 
     def _first(
         self,
         hits: list[tuple[int, int, int]],
         about: list[tuple[int, int]],
-        joined: list[tuple[int, int, int]] | None,
+        pieces: dict[int, tuple[int, int, int]] | None,
     ) -> SafetyMatch | None:
         """The first urgent hit, else the first concern, that no [about] phrase covers."""
         first: SafetyMatch | None = None
         for start, end, terminal in hits:
             kind = self.terminals[terminal]
-            if kind.category is None or not _whole_pieces(joined, start, end):
+            if kind.category is None or not _whole_pieces(pieces, start, end):
                 continue
             if any(start < stop and begin < end for begin, stop in about):
                 continue
@@ -586,7 +743,9 @@ class _Language:
                 first = SafetyMatch(kind.category, kind.level)
         return first
 
-    def _near(self, tokens: list[str], sentences: list[int]) -> list[tuple[int, int, int]]:
+    def _near(
+        self, tokens: list[str], sentences: list[int], ends: dict[tuple[str, int], list[int]]
+    ) -> list[tuple[int, int, int]]:
         """(start, end, terminal) of every near rule whose parts come in order, within the
         window, in one sentence, with no near_not word between them."""
         # Only rules whose every part may start at a word of the message are looked for,
@@ -605,7 +764,7 @@ class _Language:
             *(self.near_part_firsts[part] for parts, _ in rules for part in parts)
         )
         spots: dict[int, list[tuple[int, int]]] = {}
-        for start, end, part in self._matches(tokens, self.near_root, starts & present):
+        for start, end, part in self._matches(tokens, self.near_root, starts & present, ends):
             # A part that matched no word (all of it optional) does not count.
             if end > start and sentences[start] == sentences[end - 1]:
                 spots.setdefault(part, []).append((start, end))
@@ -616,9 +775,9 @@ class _Language:
             for start, end in spots[parts[0]]:
                 # The word just before counts too: "no quiero morir", "if i want to".
                 before = start - 1 if start and sentences[start - 1] == sentences[start] else start
-                if self._blocked(tokens, before, start):
+                if self._blocked(tokens, before, start, ends):
                     continue
-                last = self._near_rest(parts, 1, start, end, spots, tokens, sentences)
+                last = self._near_rest(parts, 1, start, end, spots, tokens, sentences, ends)
                 if last is not None:
                     found.append((start, last, terminal))
                     break
@@ -633,6 +792,7 @@ class _Language:
         spots: dict[int, list[tuple[int, int]]],
         tokens: list[str],
         sentences: list[int],
+        ends: dict[tuple[str, int], list[int]],
     ) -> int | None:
         """Where the rest of a near rule ends when its part `index` comes at `after` or
         later, or None. Each part has few places in a window, so this stays linear."""
@@ -642,67 +802,92 @@ class _Language:
         for start, end in spots[parts[index]]:
             if start < after or end > limit or sentences[start] != sentences[first]:
                 continue
-            if self._blocked(tokens, after, start):
+            if self._blocked(tokens, after, start, ends):
                 continue
-            last = self._near_rest(parts, index + 1, first, end, spots, tokens, sentences)
+            last = self._near_rest(parts, index + 1, first, end, spots, tokens, sentences, ends)
             if last is not None:
                 return last
         return None
 
-    def _blocked(self, tokens: list[str], start: int, end: int) -> bool:
+    def _blocked(
+        self, tokens: list[str], start: int, end: int, ends: dict[tuple[str, int], list[int]]
+    ) -> bool:
         """A near_not word ("not", "never") in the gap between two parts."""
         if _NEAR_NOT not in self.groups:
             return False
-        return any(self._group_ends(_NEAR_NOT, tokens, at) for at in range(start, end))
+        return any(self._group_ends(_NEAR_NOT, tokens, at, ends) for at in range(start, end))
 
     def _read(
         self, text: _Text, typos: bool
-    ) -> tuple[list[str], list[tuple[int, int, int]] | None, list[int]]:
+    ) -> tuple[list[str], dict[int, tuple[int, int, int]] | None, list[int]]:
         """The compared words, with spellings read, misspellings mended and joined words
-        split; and, when a word was split, for each (joined word id, its part, parts), or
-        (-1, 0, 1) for a word that was not; and each word's sentence."""
+        split; and, when a word was split, for each place that holds one of its parts,
+        (the joined word's place, which part, how many parts); and each word's sentence."""
         tokens = text.words
         spellings, known = self.spellings, self.words.known
         readings: dict[str, tuple[str, ...]] = {}
         split: set[str] = set()
+        mended = self.mended[typos]
         for word, plain in text.distinct.items():
             reading = spellings.get(word)
             if reading is None and word not in known and len(plain) >= 4:
-                reading = self._mend(plain, word, typos)
+                reading = mended.get(plain, _UNREAD)
+                if reading is _UNREAD:
+                    reading = self._mend(plain, word, typos)
                 if reading is not None and len(reading) > 1:
                     split.add(word)
             if reading is not None:
                 readings[word] = reading
         if not readings:
             return tokens, None, text.sentences
-        read: list[str] = []
-        joined: list[tuple[int, int, int]] = []
+        # Most readings are one word: those are read in place, and only the places of words
+        # read as several (a spelling, a joined word) shift what follows.
+        read = (
+            [
+                reading[0] if (reading := readings.get(word)) is not None else word
+                for word in tokens
+            ]
+            if all(len(reading) == 1 for reading in readings.values())
+            else None
+        )
+        if read is not None:
+            return read, None, text.sentences
+        several = {word for word, reading in readings.items() if len(reading) > 1}
+        single = {word: reading[0] for word, reading in readings.items() if len(reading) == 1}
+        mapped = [single.get(word, word) for word in tokens]
+        read = []
         sentences: list[int] = []
-        for index, word in enumerate(tokens):
-            reading = readings.get(word)
-            if reading is None:
-                read.append(word)
-                joined.append((-1, 0, 1))
-                sentences.append(text.sentences[index])
-                continue
-            read.extend(reading)
-            sentences.extend([text.sentences[index]] * len(reading))
-            if word in split:
-                joined.extend((index, part, len(reading)) for part in range(len(reading)))
-            else:
-                joined.extend([(-1, 0, 1)] * len(reading))
-        return read, joined, sentences
+        pieces: dict[int, tuple[int, int, int]] = {}
+        done = 0
+        for index in [index for index, word in enumerate(tokens) if word in several]:
+            read += mapped[done:index]
+            sentences += text.sentences[done:index]
+            reading = readings[tokens[index]]
+            if tokens[index] in split:
+                pieces.update(
+                    (len(read) + part, (index, part, len(reading))) for part in range(len(reading))
+                )
+            read += reading
+            sentences += [text.sentences[index]] * len(reading)
+            done = index + 1
+        read += mapped[done:]
+        sentences += text.sentences[done:]
+        return read, pieces or None, sentences
 
     def _mend(self, plain: str, word: str, typos: bool) -> tuple[str, ...] | None:
         """An unknown word as a misspelt phrase word, or as phrase words run together."""
         if plain.isdigit():
             return None
-        reading: tuple[str, ...] | None = None
-        if typos and len(plain) >= TYPO_MIN_LETTERS - 1 and word not in self.words.not_typos:
-            reading = self._typo(word)
+        reading = self._typo_of(plain, word) if typos else None
         if reading is None and JOINED_MIN_PARTS <= len(plain) <= JOINED_MAX_LETTERS:
             reading = self._split(plain)
         return reading
+
+    def _typo_of(self, plain: str, word: str) -> tuple[str, ...] | None:
+        """The phrase word a long word is a misspelling of, if it is one."""
+        if len(plain) >= TYPO_MIN_LETTERS - 1 and word not in self.words.not_typos:
+            return self._typo(word)
+        return None
 
     def _typo(self, word: str) -> tuple[str, ...] | None:
         pairs = self.words.near_pairs
@@ -747,10 +932,24 @@ class _Language:
         return parts if parts is not None and len(parts) >= JOINED_MIN_PARTS else None
 
     def _matches(
-        self, tokens: list[str], root: _Node, starts: frozenset[str]
+        self,
+        tokens: list[str],
+        root: _Node,
+        starts: frozenset[str],
+        ends: dict[tuple[str, int], list[int]],
     ) -> list[tuple[int, int, int]]:
-        """(start, end, terminal) of every phrase of this trie found, by start."""
-        found: list[tuple[int, int, int]] = []
+        """(start, end, terminal) of every phrase of this trie found, by start; `ends`
+        holds the places groups were found at in these tokens (filled as they are)."""
+        return [hit for _, hits in self._hits(tokens, root, starts, ends) for hit in hits]
+
+    def _hits(
+        self,
+        tokens: list[str],
+        root: _Node,
+        starts: frozenset[str],
+        ends: dict[tuple[str, int], list[int]],
+    ) -> Iterator[tuple[int, list[tuple[int, int, int]]]]:
+        """As `_matches`, one place at a time: (start, what starts there), by start."""
         count = len(tokens)
         numbers = "#" in starts
         candidates = [
@@ -758,26 +957,51 @@ class _Language:
             for start, token in enumerate(tokens)
             if token in starts or (numbers and token.isdigit())
         ]
+        # Most first words are not followed by a word that goes on with them.
+        seconds = self._second.get(id(root), {})
+        candidates = [
+            start
+            for start in candidates
+            if (second := seconds.get(tokens[start])) is None
+            or (
+                start + 1 < count
+                and (tokens[start + 1] in second[0] or (second[1] and tokens[start + 1].isdigit()))
+            )
+        ]
+        groups_at, group_ends = self._groups_at, self._group_ends
         for start in candidates:
+            found: list[tuple[int, int, int]] = []
             stack = [(root, start)]
             while stack:
                 node, at = stack.pop()
-                for terminal in node.ends:
-                    found.append((start, at, terminal))
+                if node.ends:
+                    found.extend([(start, at, terminal) for terminal in node.ends])
                 token = tokens[at] if at < count else None
                 if token is not None:
                     child = node.next.get(token)
                     if child is not None:
                         stack.append((child, at + 1))
                 if node.groups:
-                    for name, after in self._groups_at(node, token):
-                        ends = self._group_ends(name, tokens, at)
-                        stack.extend((after, end) for end in ends)
-        return found
+                    for name, after, simple in groups_at(node, token):
+                        if simple:  # it holds this word: it ends after it
+                            stack.append((after, at + 1))
+                            continue
+                        where = ends.get((name, at))
+                        if where is None:
+                            where = group_ends(name, tokens, at, ends)
+                        stack.extend([(after, end) for end in where])
+            if found:
+                yield start, found
 
-    def _group_ends(self, name: str, tokens: list[str], at: int) -> list[int]:
-        """Where a group's word (or words) starting at `at` end."""
-        ends: list[int] = []
+    def _group_ends(
+        self, name: str, tokens: list[str], at: int, known: dict[tuple[str, int], list[int]]
+    ) -> list[int]:
+        """Where a group's word (or words) starting at `at` end; `known` holds (and keeps)
+        the answers already found in these tokens."""
+        ends = known.get((name, at))
+        if ends is not None:
+            return ends
+        ends = []
         if at < len(tokens) and name == NUMBER_GROUP and tokens[at].isdigit():
             ends.append(at + 1)
         root = self.groups.get(name)
@@ -792,23 +1016,31 @@ class _Language:
                 if child is not None:
                     stack.append((child, position + 1))
             if node.groups:
-                for inner, after in self._groups_at(node, token):
-                    ends_inner = self._group_ends(inner, tokens, position)
-                    stack.extend((after, end) for end in ends_inner)
+                for inner, after, simple in self._groups_at(node, token):
+                    if simple:
+                        stack.append((after, position + 1))
+                        continue
+                    ends_inner = self._group_ends(inner, tokens, position, known)
+                    stack.extend([(after, end) for end in ends_inner])
+        known[name, at] = ends
         return ends
 
 
-def _whole_pieces(joined: list[tuple[int, int, int]] | None, start: int, end: int) -> bool:
+def _whole_pieces(pieces: dict[int, tuple[int, int, int]] | None, start: int, end: int) -> bool:
     """A match inside a run-together word takes two of its parts or more, one at an edge of
     the word: "iwanttodie" holds "want to die", but "therapist" does not hold "rapist"."""
-    if joined is None:
+    if pieces is None:
         return True
     touched: dict[int, list[int]] = {}
-    for word, part, _ in joined[start:end]:
-        if word >= 0:
+    counts: dict[int, int] = {}
+    for at in range(start, end):
+        piece = pieces.get(at)
+        if piece is not None:
+            word, part, count = piece
             touched.setdefault(word, []).append(part)
+            counts[word] = count
     for word, parts in touched.items():
-        count = next(total for w, _, total in joined if w == word)
+        count = counts[word]
         if len(parts) < 2 or (0 not in parts and count - 1 not in parts):
             return False
     return True
@@ -1106,7 +1338,8 @@ _LOADED_MOST = 8
 
 def _normalised(text: str) -> str:
     """The normalised text with a mark between sentences (phrases do not cross it)."""
-    return normalise(_SENTENCE_END.sub(f" {_BREAK} ", text))
+    marked = text.replace("\n", f" {_BREAK} ")
+    return normalise(_SENTENCE_END.sub(f" {_BREAK} ", marked))
 
 
 def message_words(text: str) -> tuple[str, ...]:
@@ -1151,6 +1384,10 @@ class _Built:
                 # A category urgent in any language is urgent.
                 if levels.get(category) != "urgent":
                     levels[category] = level
+        if model is not None:
+            words = vocabulary(model.common)
+            for table in languages.values():
+                table.learn_vocabulary(words)
         return cls(dict(languages), model, levels)
 
 
@@ -1158,7 +1395,8 @@ class SafetyScreen:
     """Screens a client's text for phrases that may signal crisis; English is always checked.
 
     Build one with `load` (or `from_tables` in tests) at start-up and share it: it holds the
-    phrases and a memory of how unknown words read, never the text it screens.
+    phrases, the model and how the model's common words read (worked out when it is read),
+    never the text it screens: nothing learnt from one message is kept for the next.
     """
 
     def __init__(self, languages: Mapping[str, _Language], model: TextModel | None = None) -> None:
