@@ -248,10 +248,14 @@ def read_as_the_bot(model: TextModel, screen: SafetyScreen, row: Labelled) -> Re
 def choose(ordinary: Sequence[Reading], false_alarms: float) -> tuple[float, float, float]:
     """Threshold, urgent floor and floor from ordinary messages never learnt from: the
     model alone may flag MODEL_SHARE of the false alarms allowed; urgent phrases it scores
-    lower may flag what is left, then concern phrases the rest."""
+    lower may flag what is left, then concern phrases the rest. Messages under
+    MODEL_MIN_WORDS words have a threshold of their own (choose_short) and do not count here:
+    the many short replies would let the long messages flag more."""
+    ordinary = [reading for reading in ordinary if reading.words >= MODEL_MIN_WORDS]
     allowed = int(false_alarms * len(ordinary))
-    own = [reading.score if reading.words >= MODEL_MIN_WORDS else 0.0 for reading in ordinary]
-    threshold = lowest_threshold(own, false_alarms * MODEL_SHARE)
+    threshold = lowest_threshold(
+        [reading.score for reading in ordinary], false_alarms * MODEL_SHARE
+    )
     flagged = [reading.flagged(threshold, 2.0, 2.0) for reading in ordinary]
     left = max(0, allowed - sum(flagged))
     quiet = [reading for reading, flag in zip(ordinary, flagged, strict=True) if not flag]

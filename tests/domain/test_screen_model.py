@@ -204,6 +204,9 @@ def test_the_short_threshold_is_set_on_short_ordinary_replies_and_never_under_th
     # Long messages do not count, and too few short ones say nothing: never.
     assert choose_short(ordinary[: SHORT_MIN_ORDINARY - 1], threshold=0.5) == NEVER
     assert choose_short([reading(0.1)] * 1000, threshold=0.5) == NEVER
+    # Nor do short replies let long messages flag more: they are not in the threshold's count.
+    long = [reading(0.99), reading(0.98)] + [reading(0.1)] * 38
+    assert choose(long + ordinary, false_alarms=0.05) == choose(long, false_alarms=0.05)
     assert short(0.98).flagged(0.5, 0.5, 0.5, short_threshold=0.97)
     assert not short(0.96).flagged(0.5, 0.5, 0.5, short_threshold=0.97)
 
