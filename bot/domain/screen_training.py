@@ -133,7 +133,7 @@ class Fitted:
 
 def fit(
     rows: Sequence[tuple[list[str], bool]],
-    epochs: int = 5,
+    epochs: int = 8,
     rate: float = 0.2,
     l2: float = 1e-4,
     seed: int = 7,

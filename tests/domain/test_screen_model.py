@@ -375,6 +375,8 @@ def test_the_shipped_model_was_learnt_from_the_corpus_as_it_is() -> None:
     assert len(paths) > 20 and (CORPUS_DIR / "blind").is_dir()
     assert 0 < shipped.urgent_floor <= shipped.threshold < 1
     assert 0 < shipped.floor <= NO_FLOOR  # NO_FLOOR: concern phrases count only when it flags
+    # Calibrated on short replies too (bench/RESULTS.md): a short message it is sure of flags.
+    assert shipped.threshold <= shipped.short_threshold < 1
 
 
 def test_the_same_files_are_read_once_and_a_changed_one_again(tmp_path: Path) -> None:
