@@ -39,9 +39,9 @@ CORPUS_DIR = ROOT / "tests" / "domain" / "safety_corpus"
 BLIND_DIR = CORPUS_DIR / "blind"
 LANGUAGES = ("en", "es")
 # The blind sets nobody building the screen has read: the targets are judged on these.
-JUDGED = ("test4",)
+JUDGED = ("test6",)
 # Sets that once were blind and have since been looked at (dev sets now): shown, not judged.
-DEV = ("test2", "test3", "test", "calibrate")
+DEV = ("test5", "test4", "test3", "test2", "test", "calibrate", "short")
 MESSAGE_LENGTH = 4096
 LOAD_RUNS = 7
 SCREEN_RUNS = 5

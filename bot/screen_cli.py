@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.config import CONFIG_DIR, EXIT_CONFIG
 from bot.domain.safety import MODEL_FILE, SafetyConfigError, SafetyScreen
-from bot.domain.screen_model import TextModel
+from bot.domain.screen_model import MODEL_MIN_WORDS, TextModel
 
 # The corpus a source checkout learns from (not in an installed package): the files here
 # and in its train/ folder (never those in blind/, kept to measure with).
@@ -173,7 +173,8 @@ def _write(model: TextModel, out: Path, set_on: str) -> int:
     """Say where the thresholds are, then write the model file whole or not at all."""
     print(
         f"Threshold {model.threshold:.3f}; phrases count from {model.urgent_floor:.3f} if"
-        f" urgent, {model.floor:.3f} if concern (set on {set_on})"
+        f" urgent, {model.floor:.3f} if concern; under {MODEL_MIN_WORDS} words the model flags"
+        f" from {model.short_threshold:.3f} (set on {set_on})"
     )
     temporary = out.with_name(out.name + ".new")
     try:

@@ -1598,7 +1598,7 @@ class SafetyScreen:
             return self._phrases(normalised, codes)
         words = _model_words(normalised)
         count = len(words)
-        score, stretch = model.best_stretch(words) if count >= MODEL_MIN_WORDS else (0.0, words)
+        score, stretch = model.best_stretch(words)
 
         @functools.cache
         def best() -> float:
@@ -1616,6 +1616,7 @@ class SafetyScreen:
                 threshold=model.threshold,
                 urgent_floor=model.urgent_floor,
                 floor=model.floor,
+                short_threshold=model.short_threshold,
             )
 
         if not (flagged("urgent") or flagged("concern")):
@@ -1638,7 +1639,8 @@ class SafetyScreen:
         if model is not None:
             words = _model_words(normalised)
             parts.append(
-                f"score={model.score(words):.2f} (flags at {model.threshold:.2f}; phrases count"
+                f"score={model.score(words):.2f} (flags at {model.threshold:.2f}, at"
+                f" {model.short_threshold:.2f} under {MODEL_MIN_WORDS} words; phrases count"
                 f" from {model.urgent_floor:.2f} if urgent, {model.floor:.2f} if concern)"
             )
             parts.append(

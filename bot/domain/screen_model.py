@@ -30,10 +30,14 @@ _GRAM_SIZES = (3, 4, 5)
 _WINDOW = 24
 _STEP = _WINDOW // 2
 FORMAT_VERSION = 2
-# A message shorter than this is too little for the model to judge: "no", "me again",
-# "same as always" are everyday replies it could flag, "feeling really suicidal today" one it
-# could wave through. The phrases alone decide on these.
+# A message shorter than this is too little for the model to judge at its usual threshold:
+# "no", "me again", "same as always" are everyday replies it could flag, "feeling really
+# suicidal today" one it could wave through. Phrases decide on these, and the model only
+# where it is nearly sure (its short threshold, set on short everyday replies: "🪢 tonight.
+# it's decided", "ihurtmyselfagain sorrysorry" hold no phrase).
 MODEL_MIN_WORDS = 5
+# A threshold no score reaches (a model scores at most 1): "never".
+NEVER = 1.0 + 1e-7
 # A phrase found in a message shorter than this stands whatever the model reads: the model
 # scored "I want to die today" 0.32 and "ok so I want to die" 0.47 (ordinary check-in
 # words around the phrase), and short talk about the subject ("cut myself shaving lol")
@@ -83,6 +87,7 @@ def flags(
     threshold: float,
     urgent_floor: float,
     floor: float,
+    short_threshold: float = NEVER,
 ) -> bool:
     """Whether the screen flags a message: the one rule, for the bot (SafetyScreen) and for
     choosing thresholds on messages as the bot reads them (screen_training).
@@ -92,8 +97,9 @@ def flags(
     "concern" or None); best: the highest of the score and each sentence's own (asked for
     only when it matters).
 
-    Under MODEL_MIN_WORDS words the phrases alone decide. From there the model flags on
-    its own at the threshold. A phrase stands unless the model reads the message, and each
+    Under MODEL_MIN_WORDS words a phrase decides, and the model flags on its own only at its
+    short threshold (in a language it learnt). From there the model flags on its own at the
+    threshold. A phrase stands unless the model reads the message, and each
     of its sentences, as plainly ordinary (below the floor for its level): talk about the
     subject. It always stands in a message under QUIET_MIN_WORDS words ("ok so I want to
     die", "I want to die today": too few words to be talk about anything else), and in a
@@ -101,7 +107,7 @@ def flags(
     does not quiet it.
     """
     if words < MODEL_MIN_WORDS:
-        return phrase is not None
+        return phrase is not None or (learnt and score >= short_threshold)
     if score >= threshold:
         return True
     if phrase is None:
@@ -159,6 +165,7 @@ class TextModel:
         common: Mapping[str, float] | None = None,
         languages: Iterable[str] = (),
         urgent_floor: float | None = None,
+        short_threshold: float = NEVER,
     ) -> None:
         """category_weights: for each of category_features in turn, one weight for each
         category."""
@@ -172,6 +179,8 @@ class TextModel:
         self.threshold = threshold
         self.floor = floor
         self.urgent_floor = floor if urgent_floor is None else urgent_floor
+        # In a message under MODEL_MIN_WORDS words, the model flags on its own from here.
+        self.short_threshold = short_threshold
         self.categories = tuple(categories)
         self.category_bias = tuple(category_bias)
         self.category_features = category_features
@@ -277,6 +286,7 @@ class TextModel:
                 "threshold": self.threshold,
                 "floor": self.floor,
                 "urgent_floor": self.urgent_floor,
+                "short_threshold": self.short_threshold,
                 "bias": self.bias,
                 "features": "\n".join(names),
                 "weights": _packed(self.weights[name] for name in names),
@@ -309,7 +319,10 @@ class TextModel:
             if not isinstance(data["languages"], list):
                 raise ValueError("languages must be a list")
             keys = ("bias", "threshold", "floor", "urgent_floor")
+            # A model learnt before short messages had a threshold of their own never flags
+            # one on its own.
             decisions = [float(data[key]) for key in keys]
+            decisions.append(float(data.get("short_threshold", NEVER)))
             common_weights = _unpacked(data["common_weights"], len(common))
             # A NaN or an infinity anywhere makes its sum one too (a quick test in C).
             sums = (sum(decisions), sum(category_bias), sum(weights), sum(packed))
@@ -323,6 +336,7 @@ class TextModel:
                 threshold=float(data["threshold"]),
                 floor=float(data["floor"]),
                 urgent_floor=float(data["urgent_floor"]),
+                short_threshold=decisions[-1],
                 categories=categories,
                 category_bias=category_bias,
                 category_features=rows,

@@ -27,6 +27,7 @@ from bot.domain.safety import SafetyScreen, message_sentences, message_words
 from bot.domain.screen_model import (
     COMMON_WORDS,
     MODEL_MIN_WORDS,
+    NEVER,
     TextModel,
     features,
     flags,
@@ -43,7 +44,13 @@ FOLDS = 5
 # in messages it scores lower may raise the rest.
 MODEL_SHARE = 0.75
 # A floor no score reaches (a model scores at most 1).
-NO_FLOOR = 1.0 + 1e-7
+NO_FLOOR = NEVER
+# Short everyday replies ("no", "me again", "same as always") are most of what clients write,
+# so the model may flag at most this share of them on its own, and only when the ordinary
+# messages it is calibrated on hold at least SHORT_MIN_ORDINARY of them; otherwise short
+# messages are left to the phrases.
+SHORT_FALSE_ALARMS = 0.005
+SHORT_MIN_ORDINARY = 200
 
 
 class CorpusError(ValueError):
@@ -126,7 +133,7 @@ class Fitted:
 
 def fit(
     rows: Sequence[tuple[list[str], bool]],
-    epochs: int = 5,
+    epochs: int = 8,
     rate: float = 0.2,
     l2: float = 1e-4,
     seed: int = 7,
@@ -214,7 +221,9 @@ class Reading:
     phrase: str | None
     words: int
 
-    def flagged(self, threshold: float, urgent_floor: float, floor: float) -> bool:
+    def flagged(
+        self, threshold: float, urgent_floor: float, floor: float, short_threshold: float = NEVER
+    ) -> bool:
         return flags(
             words=self.words,
             learnt=True,  # a corpus teaches its own language
@@ -224,6 +233,7 @@ class Reading:
             threshold=threshold,
             urgent_floor=urgent_floor,
             floor=floor,
+            short_threshold=short_threshold,
         )
 
 
@@ -238,10 +248,14 @@ def read_as_the_bot(model: TextModel, screen: SafetyScreen, row: Labelled) -> Re
 def choose(ordinary: Sequence[Reading], false_alarms: float) -> tuple[float, float, float]:
     """Threshold, urgent floor and floor from ordinary messages never learnt from: the
     model alone may flag MODEL_SHARE of the false alarms allowed; urgent phrases it scores
-    lower may flag what is left, then concern phrases the rest."""
+    lower may flag what is left, then concern phrases the rest. Messages under
+    MODEL_MIN_WORDS words have a threshold of their own (choose_short) and do not count here:
+    the many short replies would let the long messages flag more."""
+    ordinary = [reading for reading in ordinary if reading.words >= MODEL_MIN_WORDS]
     allowed = int(false_alarms * len(ordinary))
-    own = [reading.score if reading.words >= MODEL_MIN_WORDS else 0.0 for reading in ordinary]
-    threshold = lowest_threshold(own, false_alarms * MODEL_SHARE)
+    threshold = lowest_threshold(
+        [reading.score for reading in ordinary], false_alarms * MODEL_SHARE
+    )
     flagged = [reading.flagged(threshold, 2.0, 2.0) for reading in ordinary]
     left = max(0, allowed - sum(flagged))
     quiet = [reading for reading, flag in zip(ordinary, flagged, strict=True) if not flag]
@@ -256,6 +270,16 @@ def choose(ordinary: Sequence[Reading], false_alarms: float) -> tuple[float, flo
     return threshold, urgent_floor, floor
 
 
+def choose_short(ordinary: Sequence[Reading], threshold: float) -> float:
+    """The short threshold from ordinary messages never learnt from: the lowest score (never
+    under the threshold) at which at most SHORT_FALSE_ALARMS of the short ones are flagged
+    by the model alone; NEVER when too few of them say where that is."""
+    short = [reading.score for reading in ordinary if 0 < reading.words < MODEL_MIN_WORDS]
+    if len(short) < SHORT_MIN_ORDINARY:
+        return NEVER
+    return max(threshold, lowest_threshold(short, SHORT_FALSE_ALARMS))
+
+
 def calibrate_model(
     model: TextModel,
     screen: SafetyScreen,
@@ -263,9 +287,9 @@ def calibrate_model(
     false_alarms: float,
 ) -> None:
     """Set a model's threshold and floors again on ordinary messages it never learnt from."""
-    model.threshold, model.urgent_floor, model.floor = choose(
-        [read_as_the_bot(model, screen, row) for row in ordinary], false_alarms
-    )
+    readings = [read_as_the_bot(model, screen, row) for row in ordinary]
+    model.threshold, model.urgent_floor, model.floor = choose(readings, false_alarms)
+    model.short_threshold = choose_short(readings, model.threshold)
 
 
 def _phrase_level(screen: SafetyScreen, row: Labelled) -> str | None:
@@ -352,11 +376,15 @@ def train(
     else:
         ordinary = [reading for i, reading in readings.items() if not labels[i]]
         model.threshold, model.urgent_floor, model.floor = choose(ordinary, false_alarms)
+        model.short_threshold = choose_short(ordinary, model.threshold)
     outcomes = []
     for source in sorted({rows[i].source for i in readings}):
         mine = [i for i in readings if rows[i].source == source]
         flags = {
-            i: readings[i].flagged(model.threshold, model.urgent_floor, model.floor) for i in mine
+            i: readings[i].flagged(
+                model.threshold, model.urgent_floor, model.floor, model.short_threshold
+            )
+            for i in mine
         }
         outcomes.append(
             Outcome(

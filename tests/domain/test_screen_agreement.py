@@ -73,7 +73,7 @@ def calibrated(text: str, language: str) -> bool:
     assert MODEL is not None
     row = Labelled("none", "", text, "property", language)
     reading = read_as_the_bot(MODEL, PHRASES, row)
-    return reading.flagged(MODEL.threshold, MODEL.urgent_floor, MODEL.floor)
+    return reading.flagged(MODEL.threshold, MODEL.urgent_floor, MODEL.floor, MODEL.short_threshold)
 
 
 @settings(max_examples=400, deadline=None)

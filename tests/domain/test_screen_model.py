@@ -14,6 +14,7 @@ from bot.config import CONFIG_DIR
 from bot.domain.safety import MODEL_FILE, SafetyConfigError, SafetyScreen, message_words
 from bot.domain.screen_model import (
     MODEL_MIN_WORDS,
+    NEVER,
     QUIET_MIN_WORDS,
     TextModel,
     features,
@@ -21,10 +22,12 @@ from bot.domain.screen_model import (
 )
 from bot.domain.screen_training import (
     NO_FLOOR,
+    SHORT_MIN_ORDINARY,
     CorpusError,
     Labelled,
     Reading,
     choose,
+    choose_short,
     corpus_digest,
     fit,
     lowest_floor,
@@ -169,6 +172,52 @@ def test_a_few_words_are_left_to_the_phrases_both_ways() -> None:
     assert screen.screen("me again", "en") is None  # the model would flag it
     found = screen.screen("feeling really suicidal today", "en")  # the model would not
     assert found is not None and found.level == "urgent"
+
+
+def test_a_short_message_the_model_is_nearly_sure_of_is_flagged_without_a_phrase() -> None:
+    weighted = model({"decided": 80.0, "again": 4.0, "me": 1.0})
+    weighted.short_threshold = 0.99
+    screen = screen_with(weighted)
+    found = screen.screen("🪢 tonight. it's decided", "en")  # no phrase in it
+    assert found is not None and found.category == "burden"  # the model's own guess
+    assert weighted.score(message_words("me again")) < 0.99
+    assert screen.screen("me again", "en") is None  # under the short threshold
+    # Without a short threshold (a model from before), the phrases alone decide.
+    weighted.short_threshold = NEVER
+    assert screen.screen("🪢 tonight. it's decided", "en") is None
+    # In a language the model never learnt, too.
+    unlearnt = model({"decided": 40.0}, languages=("es",))
+    unlearnt.short_threshold = 0.5
+    assert screen_with(unlearnt).screen("🪢 tonight. it's decided", "en") is None
+
+
+def test_the_short_threshold_is_set_on_short_ordinary_replies_and_never_under_the_threshold() -> (
+    None
+):
+    def short(score: float) -> Reading:
+        return Reading(score, score, None, words=MODEL_MIN_WORDS - 1)
+
+    # 400 short replies: 2 may be flagged (SHORT_FALSE_ALARMS), the third may not.
+    ordinary = [short(0.99), short(0.98), short(0.97)] + [short(0.1)] * 397
+    assert choose_short(ordinary, threshold=0.5) == pytest.approx(0.97 + 1e-9)
+    assert choose_short(ordinary, threshold=0.975) == 0.975
+    # Long messages do not count, and too few short ones say nothing: never.
+    assert choose_short(ordinary[: SHORT_MIN_ORDINARY - 1], threshold=0.5) == NEVER
+    assert choose_short([reading(0.1)] * 1000, threshold=0.5) == NEVER
+    # Nor do short replies let long messages flag more: they are not in the threshold's count.
+    long = [reading(0.99), reading(0.98)] + [reading(0.1)] * 38
+    assert choose(long + ordinary, false_alarms=0.05) == choose(long, false_alarms=0.05)
+    assert short(0.98).flagged(0.5, 0.5, 0.5, short_threshold=0.97)
+    assert not short(0.96).flagged(0.5, 0.5, 0.5, short_threshold=0.97)
+
+
+def test_a_model_file_without_a_short_threshold_never_flags_a_short_message_alone() -> None:
+    data = json.loads(model({"rope": 1.0}).to_json())
+    del data["short_threshold"]
+    assert TextModel.from_json(json.dumps(data), "old").short_threshold == NEVER
+    data["short_threshold"] = 1.5
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        TextModel.from_json(json.dumps(data), "bad")
 
 
 def test_an_ordinary_sentence_before_a_phrase_does_not_quiet_it() -> None:
@@ -326,6 +375,8 @@ def test_the_shipped_model_was_learnt_from_the_corpus_as_it_is() -> None:
     assert len(paths) > 20 and (CORPUS_DIR / "blind").is_dir()
     assert 0 < shipped.urgent_floor <= shipped.threshold < 1
     assert 0 < shipped.floor <= NO_FLOOR  # NO_FLOOR: concern phrases count only when it flags
+    # Calibrated on short replies too (bench/RESULTS.md): a short message it is sure of flags.
+    assert shipped.threshold <= shipped.short_threshold < 1
 
 
 def test_the_same_files_are_read_once_and_a_changed_one_again(tmp_path: Path) -> None:
