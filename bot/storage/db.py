@@ -335,17 +335,15 @@ class Database:
 
     async def write_steps(self, steps: Iterable[Step]) -> None:
         """Run each statement once per set of its parameters (none for an empty list), in
-        order, all handed to the database thread at once: it goes from one to the next
-        without a trip back through the event loop in between."""
+        order, stopping at the first that fails.
+
+        One after another, never handed over at once: a fault such as a full disk ends
+        SQLite's transaction, and the statements already queued behind it would then each
+        commit on their own (check-ins queued for clients whose schedule stays unadvanced)."""
         conn = self.conn
-        # Each executemany enters aiosqlite's queue when its task first runs, and tasks
-        # first run in the order they were made: the statements keep their order.
-        done = await asyncio.gather(
-            *(conn.executemany(sql, rows) for sql, rows in steps if rows), return_exceptions=True
-        )
-        for result in done:
-            if isinstance(result, BaseException):
-                raise result
+        for sql, rows in steps:
+            if rows:
+                await conn.executemany(sql, rows)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run action once what the current block wrote is committed (never on rollback)."""

@@ -8,6 +8,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import pytest
 
 import bot.services.checkins as checkins_service
@@ -205,3 +206,59 @@ async def test_a_client_changed_between_batches_is_decided_again_from_what_is_st
         await db.close()
     assert dict((row[0], row[1]) for row in kinds)[changed] == "patience"
     assert len(kinds) == len({row[0] for row in kinds}), "a client checked in twice"
+
+
+async def test_a_storm_batch_that_meets_a_full_disk_queues_nothing_and_is_sent_once_later(
+    tmp_path: Path,
+) -> None:
+    """A full disk in the middle of a batch's writes ends SQLite's transaction: nothing of
+    the batch may stay (no check-in queued while the client's schedule is not advanced),
+    and once there is room again every due client is sent one check-in, and every
+    specialist one note per offer to ease off."""
+    path = tmp_path / "population.sqlite3"
+    await asyncio.to_thread(populate, path, SMALL)
+    clock = ManualClock(SMALL.storm_at)
+    db = await Database.open(path)
+    try:
+        ticks = CheckIns(
+            ScheduleContext(
+                db,
+                ClientRepository(db),
+                ScheduleRepository(db),
+                Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
+                Texts.load(CONFIG_DIR / "messages"),
+                clock,
+            ),
+            patience_after=3,
+            staff_timezone="UTC",
+            rng=random.Random(1),
+        )
+
+        async def stored(sql: str) -> list[tuple[Any, ...]]:
+            async with db.transaction():
+                return [tuple(row) for row in await db.fetch_all(sql)]
+
+        before = await stored("SELECT id, next_due_at, unanswered FROM clients ORDER BY id")
+        [(pages,)] = await stored("PRAGMA page_count")
+        async with db.autocommit():
+            await db.write(f"PRAGMA max_page_count = {pages}")  # the disk is full
+        with pytest.raises(aiosqlite.OperationalError, match="full"):
+            await ticks.tick()
+        async with db.autocommit():
+            await db.write("PRAGMA max_page_count = 1073741823")  # room again
+        assert await stored("SELECT count(*) FROM checkins") == [(0,)]
+        assert await stored("SELECT count(*) FROM outbox") == [(0,)]
+        assert await stored("SELECT count(*) FROM events") == [(0,)]
+        assert await stored("SELECT id, next_due_at, unanswered FROM clients ORDER BY id") == (
+            before
+        )
+
+        report = await ticks.tick()
+        sent = await stored("SELECT chat_id, idempotency_key, payload FROM outbox")
+        check_ins = [chat for chat, key, _ in sent if str(key).startswith("checkin:")]
+        notes = [chat for chat, key, _ in sent if key is None]
+        assert report.checkins + report.offers == len(check_ins) == len(set(check_ins)) > 0
+        assert report.offers > 0
+        assert len(notes) == report.offers
+    finally:
+        await db.close()
