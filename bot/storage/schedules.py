@@ -109,10 +109,26 @@ class DueClient:
     specialist_name: str
 
 
+# The claim's columns, in the order due_from_claimed reads them: its own list, so that a
+# column added to (or moved in) CLIENT_COLUMNS or SCHEDULE_COLUMNS cannot shift what it
+# reads into the wrong field.
+_CLAIMED = (
+    "id, telegram_user_id, chat_id, alias, specialist_id, status, language, timezone,"
+    " consent_version, consented_at, awaiting, consent_team, cadence, weekdays, window, at,"
+    " quiet, timezone_chosen, paused_until, next_due_at, manual_due_at, last_slot,"
+    " unanswered, last_prompt, last_sent_kind, welcome_back, patience_offered"
+)
+_CLAIM = (
+    "SELECT "
+    + ", ".join(f"c.{name.strip()}" for name in _CLAIMED.split(","))
+    + ", s.chat_id, s.display_name FROM clients c JOIN specialists s ON s.id = c.specialist_id"
+)
+
+
 def due_from_claimed(row: Sequence[Any]) -> DueClient:
-    """A DueClient from a row of the claim, by position: what client_from_row and
-    schedule_from_row make of it by name, without a lookup per name (a storm claims
-    20,000, and the names cost more than the objects)."""
+    """A DueClient from a row of the claim (_CLAIMED, then the specialist's chat and name),
+    by position: what client_from_row and schedule_from_row make of it by name, without a
+    lookup per name (a storm claims 20,000, and the names cost more than the objects)."""
     (
         client_id,
         telegram_user_id,
@@ -131,7 +147,6 @@ def due_from_claimed(row: Sequence[Any]) -> DueClient:
         window,
         at,
         quiet,
-        _,  # timezone again
         timezone_chosen,
         paused_until,
         next_due_at,
@@ -141,7 +156,6 @@ def due_from_claimed(row: Sequence[Any]) -> DueClient:
         last_prompt,
         last_sent_kind,
         welcome_back,
-        _,  # awaiting again
         patience_offered,
         specialist_chat_id,
         specialist_name,
@@ -228,10 +242,7 @@ class ScheduleRepository:
 
     async def _claim(self, column: str, now: datetime, limit: int) -> list[DueClient]:
         rows = await self._db.fetch_all(
-            f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS}, s.chat_id AS specialist_chat_id,"
-            " s.display_name AS specialist_name"
-            f" FROM clients c JOIN specialists s ON s.id = c.specialist_id"
-            f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
+            f"{_CLAIM} WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
             (to_db(now), limit),
         )
         return [due_from_claimed(row) for row in rows]

@@ -41,6 +41,21 @@ async def test_the_claim_reads_each_client_as_the_named_readers_do(tmp_path: Pat
     db = await Database.open(path)
     try:
         async with db.transaction():
+            # Columns read alike (two moments, two flags) differ in some row: a claim that
+            # read one in the place of the other is noticed.
+            first, second = await db.fetch_all(
+                "SELECT id FROM clients WHERE next_due_at <= ? ORDER BY next_due_at LIMIT 2",
+                (SMALL.storm_at.isoformat(timespec="microseconds"),),
+            )
+            await db.write(
+                "UPDATE clients SET paused_until = ?, manual_due_at = ?, welcome_back = 1,"
+                " patience_offered = 0 WHERE id = ?",
+                ("2026-01-01T00:00:00.000000+00:00", "2026-02-02T00:00:00.000000+00:00", first[0]),
+            )
+            await db.write(
+                "UPDATE clients SET welcome_back = 0, patience_offered = 1 WHERE id = ?",
+                (second[0],),
+            )
             claimed = await ScheduleRepository(db).due(SMALL.storm_at, SMALL.storm)
             rows = await db.fetch_all(
                 f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS}, s.chat_id AS specialist_chat_id,"
