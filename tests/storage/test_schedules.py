@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,17 @@ def test_made_wants_every_field_and_gives_an_equal_object() -> None:
         made(Schedule, client_id=1)
     with pytest.raises(TypeError):
         made(Client, **values)
+
+    @dataclass(frozen=True)
+    class Checked:
+        hour: int
+
+        def __post_init__(self) -> None:
+            if not 0 <= self.hour < 24:
+                raise ValueError("no such hour")
+
+    with pytest.raises(TypeError):  # its check would be skipped
+        made(Checked, hour=25)
 
 
 async def test_staff_languages_for_a_batch(db: Database) -> None:
