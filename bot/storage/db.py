@@ -36,6 +36,25 @@ def to_db(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def batch_to_db() -> Callable[[datetime | None], str | None]:
+    """to_db (None for None) that writes each moment out once, for a batch whose moments
+    repeat (a storm shares a few). Only UTC moments are remembered: two wall times of a
+    DST fold in one zone are equal datetimes to Python, and hash alike, an hour apart."""
+    known: dict[datetime, str] = {}
+
+    def text(moment: datetime | None) -> str | None:
+        if moment is None:
+            return None
+        if moment.tzinfo is not UTC:
+            return to_db(moment)
+        found = known.get(moment)
+        if found is None:
+            found = known[moment] = to_db(moment)
+        return found
+
+    return text
+
+
 def from_db(text: str) -> datetime:
     """Read a moment written by to_db."""
     return datetime.fromisoformat(text)

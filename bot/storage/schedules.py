@@ -13,7 +13,7 @@ import aiosqlite
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, made
 from bot.domain.rhythm import QuietHours, Rhythm, parse_quiet
 from bot.storage.clients import CLIENT_COLUMNS, RowLike
-from bot.storage.db import Database, Step, from_db, maybe_from_db, to_db
+from bot.storage.db import Database, Step, batch_to_db, from_db, maybe_from_db, to_db
 
 SCHEDULE_COLUMNS = (
     "cadence, weekdays, window, at, quiet, timezone, timezone_chosen, paused_until,"
@@ -254,7 +254,7 @@ class ScheduleRepository:
         the clients in `checked_in` were sent a check-in (or an offer) now."""
         stamp = to_db(now)
         # A storm's clients share a few due moments: each is written out once.
-        text = cache(_maybe_db)
+        text = batch_to_db()
         return (
             "UPDATE clients SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
             " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?,"
@@ -283,7 +283,7 @@ class ScheduleRepository:
     ) -> Step:
         """Record a batch of check-ins (client id, kind, due at, prompt) sent now."""
         stamp = to_db(now)
-        text = cache(to_db)
+        text = batch_to_db()
         return (
             "INSERT OR IGNORE INTO checkins (client_id, kind, due_at, sent_at, prompt_key)"
             " VALUES (?, ?, ?, ?, ?)",

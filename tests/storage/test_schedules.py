@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 import pytest
@@ -17,12 +19,13 @@ from bench.population import Population, populate
 from bot.config import CONFIG_DIR
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import ManualClock
-from bot.domain.models import Client, Schedule, made
+from bot.domain.models import CheckinKind, Client, Schedule, made
 from bot.domain.texts import Texts
 from bot.services.base import ScheduleContext
 from bot.services.checkins import CheckIns
+from bot.storage import events
 from bot.storage.clients import ClientRepository, client_from_row
-from bot.storage.db import Database
+from bot.storage.db import Database, to_db
 from bot.storage.outbox import OutboxRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.schedules import (
@@ -31,6 +34,7 @@ from bot.storage.schedules import (
     ScheduleRepository,
     schedule_from_row,
 )
+from bot.storage.specialists import SpecialistRepository
 from bot.storage.staff_languages import StaffLanguageRepository
 
 SMALL = Population(clients=300, storm=120, specialists=4)
@@ -289,3 +293,39 @@ async def test_a_storm_batch_that_meets_a_full_disk_queues_nothing_and_is_sent_o
         assert len(notes) == report.offers
     finally:
         await db.close()
+
+
+async def test_two_moments_of_a_dst_fold_are_stored_an_hour_apart(db: Database) -> None:
+    """01:30 before and after New York's clocks go back are one wall time and, to Python,
+    equal datetimes: a batch that remembers each moment's text must not write one for
+    the other."""
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=new_york)
+    second = first.replace(fold=1)
+    assert first == second and first.astimezone(UTC) != second.astimezone(UTC)
+    now = datetime(2026, 11, 1, 7, 0, tzinfo=UTC)
+    schedules = ScheduleRepository(db)
+    async with db.transaction():
+        sam = await SpecialistRepository(db).add(1001, "Sam Rivera", now)
+        client = await ClientRepository(db).add(
+            telegram_user_id=2001,
+            alias="Ana",
+            specialist_id=sam.id,
+            language="en",
+            timezone="America/New_York",
+            consent_version=2,
+            now=now,
+        )
+        sent = [(client.id, first), (client.id, second)]
+        await db.write_steps(
+            [
+                schedules.checkins_step(
+                    [(client.id, CheckinKind.SCHEDULED, due, "p1") for _, due in sent], now
+                ),
+                events.checkins_sent_step(sent, now),
+            ]
+        )
+        stored = await db.fetch_all("SELECT due_at FROM checkins ORDER BY due_at")
+        recorded = await db.fetch_one("SELECT count(*) FROM events WHERE kind = 'checkin_sent'")
+    assert [row[0] for row in stored] == [to_db(first), to_db(second)]
+    assert recorded is not None and recorded[0] == 2
