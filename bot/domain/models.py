@@ -172,6 +172,10 @@ _SCHEDULE_FIELDS = frozenset(field.name for field in fields(Schedule))
 
 @cache
 def _field_names(cls: type) -> frozenset[str]:
+    # made() skips __init__: a class that checks its values there, or keeps them in slots,
+    # would be made unchecked or not at all.
+    if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__"):
+        raise TypeError(f"{cls.__name__} must be made by its constructor")
     return frozenset(field.name for field in fields(cls))
 
 

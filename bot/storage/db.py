@@ -36,6 +36,25 @@ def to_db(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def batch_to_db() -> Callable[[datetime | None], str | None]:
+    """to_db (None for None) that writes each moment out once, for a batch whose moments
+    repeat (a storm shares a few). Only UTC moments are remembered: two wall times of a
+    DST fold in one zone are equal datetimes to Python, and hash alike, an hour apart."""
+    known: dict[datetime, str] = {}
+
+    def text(moment: datetime | None) -> str | None:
+        if moment is None:
+            return None
+        if moment.tzinfo is not UTC:
+            return to_db(moment)
+        found = known.get(moment)
+        if found is None:
+            found = known[moment] = to_db(moment)
+        return found
+
+    return text
+
+
 def from_db(text: str) -> datetime:
     """Read a moment written by to_db."""
     return datetime.fromisoformat(text)
@@ -335,17 +354,15 @@ class Database:
 
     async def write_steps(self, steps: Iterable[Step]) -> None:
         """Run each statement once per set of its parameters (none for an empty list), in
-        order, all handed to the database thread at once: it goes from one to the next
-        without a trip back through the event loop in between."""
+        order, stopping at the first that fails.
+
+        One after another, never handed over at once: a fault such as a full disk ends
+        SQLite's transaction, and the statements already queued behind it would then each
+        commit on their own (check-ins queued for clients whose schedule stays unadvanced)."""
         conn = self.conn
-        # Each executemany enters aiosqlite's queue when its task first runs, and tasks
-        # first run in the order they were made: the statements keep their order.
-        done = await asyncio.gather(
-            *(conn.executemany(sql, rows) for sql, rows in steps if rows), return_exceptions=True
-        )
-        for result in done:
-            if isinstance(result, BaseException):
-                raise result
+        for sql, rows in steps:
+            if rows:
+                await conn.executemany(sql, rows)
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run action once what the current block wrote is committed (never on rollback)."""

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from bot.domain.models import Client
-from bot.storage.db import Database, Step, to_db
+from bot.storage.db import Database, Step, batch_to_db, to_db
 
 # What the services record. Escalation (another branch) adds its two kinds with one line
 # each: record(db, ESCALATED, now, client_id=..., specialist_id=...) when it goes to the
@@ -92,7 +91,7 @@ async def checkins_sent(db: Database, sent: Sequence[tuple[int, datetime]], now:
 def checkins_sent_step(sent: Sequence[tuple[int, datetime]], now: datetime) -> Step:
     """checkins_sent as a step, to run with a batch's other writes (Database.write_steps)."""
     stamp = to_db(now)
-    text = cache(to_db)  # a storm's check-ins share a few due moments
+    text = batch_to_db()  # a storm's check-ins share a few due moments
     # Each check-in found by its unique (client, due moment): in a storm every check-in
     # shares one sent_at, and a search by it walked all the earlier batches' rows again.
     return (

@@ -13,7 +13,7 @@ import aiosqlite
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, made
 from bot.domain.rhythm import QuietHours, Rhythm, parse_quiet
 from bot.storage.clients import CLIENT_COLUMNS, RowLike
-from bot.storage.db import Database, Step, from_db, maybe_from_db, to_db
+from bot.storage.db import Database, Step, batch_to_db, from_db, maybe_from_db, to_db
 
 SCHEDULE_COLUMNS = (
     "cadence, weekdays, window, at, quiet, timezone, timezone_chosen, paused_until,"
@@ -109,10 +109,26 @@ class DueClient:
     specialist_name: str
 
 
+# The claim's columns, in the order due_from_claimed reads them: its own list, so that a
+# column added to (or moved in) CLIENT_COLUMNS or SCHEDULE_COLUMNS cannot shift what it
+# reads into the wrong field.
+_CLAIMED = (
+    "id, telegram_user_id, chat_id, alias, specialist_id, status, language, timezone,"
+    " consent_version, consented_at, awaiting, consent_team, cadence, weekdays, window, at,"
+    " quiet, timezone_chosen, paused_until, next_due_at, manual_due_at, last_slot,"
+    " unanswered, last_prompt, last_sent_kind, welcome_back, patience_offered"
+)
+_CLAIM = (
+    "SELECT "
+    + ", ".join(f"c.{name.strip()}" for name in _CLAIMED.split(","))
+    + ", s.chat_id, s.display_name FROM clients c JOIN specialists s ON s.id = c.specialist_id"
+)
+
+
 def due_from_claimed(row: Sequence[Any]) -> DueClient:
-    """A DueClient from a row of the claim, by position: what client_from_row and
-    schedule_from_row make of it by name, without a lookup per name (a storm claims
-    20,000, and the names cost more than the objects)."""
+    """A DueClient from a row of the claim (_CLAIMED, then the specialist's chat and name),
+    by position: what client_from_row and schedule_from_row make of it by name, without a
+    lookup per name (a storm claims 20,000, and the names cost more than the objects)."""
     (
         client_id,
         telegram_user_id,
@@ -131,7 +147,6 @@ def due_from_claimed(row: Sequence[Any]) -> DueClient:
         window,
         at,
         quiet,
-        _,  # timezone again
         timezone_chosen,
         paused_until,
         next_due_at,
@@ -141,7 +156,6 @@ def due_from_claimed(row: Sequence[Any]) -> DueClient:
         last_prompt,
         last_sent_kind,
         welcome_back,
-        _,  # awaiting again
         patience_offered,
         specialist_chat_id,
         specialist_name,
@@ -228,10 +242,7 @@ class ScheduleRepository:
 
     async def _claim(self, column: str, now: datetime, limit: int) -> list[DueClient]:
         rows = await self._db.fetch_all(
-            f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS}, s.chat_id AS specialist_chat_id,"
-            " s.display_name AS specialist_name"
-            f" FROM clients c JOIN specialists s ON s.id = c.specialist_id"
-            f" WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
+            f"{_CLAIM} WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
             (to_db(now), limit),
         )
         return [due_from_claimed(row) for row in rows]
@@ -243,7 +254,7 @@ class ScheduleRepository:
         the clients in `checked_in` were sent a check-in (or an offer) now."""
         stamp = to_db(now)
         # A storm's clients share a few due moments: each is written out once.
-        text = cache(_maybe_db)
+        text = batch_to_db()
         return (
             "UPDATE clients SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
             " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?,"
@@ -272,7 +283,7 @@ class ScheduleRepository:
     ) -> Step:
         """Record a batch of check-ins (client id, kind, due at, prompt) sent now."""
         stamp = to_db(now)
-        text = cache(to_db)
+        text = batch_to_db()
         return (
             "INSERT OR IGNORE INTO checkins (client_id, kind, due_at, sent_at, prompt_key)"
             " VALUES (?, ?, ?, ?, ?)",

@@ -283,3 +283,34 @@ async def test_write_steps_run_in_order_and_a_failure_undoes_the_batch(db: Datab
         async with db.transaction():
             await db.write_steps([(insert, [(3, "d", "t")]), (insert, [(2, "again", "t")])])
     assert await scalar(db, "SELECT count(*) FROM relay_threads") == 1
+
+
+async def test_write_steps_stop_at_a_fault_that_ends_the_transaction(db: Database) -> None:
+    """A full disk ends SQLite's transaction: the steps after it must not run on their own,
+    each committed by itself, while the batch is reported as failed and rolled back."""
+    async with db.transaction():
+        await db.write(
+            "INSERT INTO relay_threads (chat_id, source_key, last_at) VALUES (1, 'a', 't')"
+        )
+    pages = await scalar(db, "PRAGMA page_count")
+    async with db.autocommit():
+        await db.write(f"PRAGMA max_page_count = {pages}")  # the disk is full from here
+    try:
+        with pytest.raises(aiosqlite.OperationalError, match="full"):
+            async with db.transaction():
+                await db.write_steps(
+                    [
+                        # Needs new pages: fails, and SQLite rolls the transaction back.
+                        (
+                            "INSERT INTO relay_threads (chat_id, source_key, last_at)"
+                            " VALUES (?, ?, 't')",
+                            [(chat, "x" * 2000) for chat in range(2, 50)],
+                        ),
+                        # Fits in the page it changes.
+                        ("UPDATE relay_threads SET source_key = ? WHERE chat_id = ?", [("b", 1)]),
+                    ]
+                )
+    finally:
+        async with db.autocommit():
+            await db.write("PRAGMA max_page_count = 1073741823")
+    assert await scalar(db, "SELECT source_key FROM relay_threads") == "a"

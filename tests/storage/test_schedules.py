@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import aiosqlite
 import pytest
 
 import bot.services.checkins as checkins_service
@@ -15,12 +19,13 @@ from bench.population import Population, populate
 from bot.config import CONFIG_DIR
 from bot.delivery.outbox import Outbox
 from bot.domain.clock import ManualClock
-from bot.domain.models import Client, Schedule, made
+from bot.domain.models import CheckinKind, Client, Schedule, made
 from bot.domain.texts import Texts
 from bot.services.base import ScheduleContext
 from bot.services.checkins import CheckIns
+from bot.storage import events
 from bot.storage.clients import ClientRepository, client_from_row
-from bot.storage.db import Database
+from bot.storage.db import Database, to_db
 from bot.storage.outbox import OutboxRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.schedules import (
@@ -29,6 +34,7 @@ from bot.storage.schedules import (
     ScheduleRepository,
     schedule_from_row,
 )
+from bot.storage.specialists import SpecialistRepository
 from bot.storage.staff_languages import StaffLanguageRepository
 
 SMALL = Population(clients=300, storm=120, specialists=4)
@@ -40,6 +46,21 @@ async def test_the_claim_reads_each_client_as_the_named_readers_do(tmp_path: Pat
     db = await Database.open(path)
     try:
         async with db.transaction():
+            # Columns read alike (two moments, two flags) differ in some row: a claim that
+            # read one in the place of the other is noticed.
+            first, second = await db.fetch_all(
+                "SELECT id FROM clients WHERE next_due_at <= ? ORDER BY next_due_at LIMIT 2",
+                (SMALL.storm_at.isoformat(timespec="microseconds"),),
+            )
+            await db.write(
+                "UPDATE clients SET paused_until = ?, manual_due_at = ?, welcome_back = 1,"
+                " patience_offered = 0 WHERE id = ?",
+                ("2026-01-01T00:00:00.000000+00:00", "2026-02-02T00:00:00.000000+00:00", first[0]),
+            )
+            await db.write(
+                "UPDATE clients SET welcome_back = 0, patience_offered = 1 WHERE id = ?",
+                (second[0],),
+            )
             claimed = await ScheduleRepository(db).due(SMALL.storm_at, SMALL.storm)
             rows = await db.fetch_all(
                 f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS}, s.chat_id AS specialist_chat_id,"
@@ -73,6 +94,17 @@ def test_made_wants_every_field_and_gives_an_equal_object() -> None:
         made(Schedule, client_id=1)
     with pytest.raises(TypeError):
         made(Client, **values)
+
+    @dataclass(frozen=True)
+    class Checked:
+        hour: int
+
+        def __post_init__(self) -> None:
+            if not 0 <= self.hour < 24:
+                raise ValueError("no such hour")
+
+    with pytest.raises(TypeError):  # its check would be skipped
+        made(Checked, hour=25)
 
 
 async def test_staff_languages_for_a_batch(db: Database) -> None:
@@ -205,3 +237,95 @@ async def test_a_client_changed_between_batches_is_decided_again_from_what_is_st
         await db.close()
     assert dict((row[0], row[1]) for row in kinds)[changed] == "patience"
     assert len(kinds) == len({row[0] for row in kinds}), "a client checked in twice"
+
+
+async def test_a_storm_batch_that_meets_a_full_disk_queues_nothing_and_is_sent_once_later(
+    tmp_path: Path,
+) -> None:
+    """A full disk in the middle of a batch's writes ends SQLite's transaction: nothing of
+    the batch may stay (no check-in queued while the client's schedule is not advanced),
+    and once there is room again every due client is sent one check-in, and every
+    specialist one note per offer to ease off."""
+    path = tmp_path / "population.sqlite3"
+    await asyncio.to_thread(populate, path, SMALL)
+    clock = ManualClock(SMALL.storm_at)
+    db = await Database.open(path)
+    try:
+        ticks = CheckIns(
+            ScheduleContext(
+                db,
+                ClientRepository(db),
+                ScheduleRepository(db),
+                Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
+                Texts.load(CONFIG_DIR / "messages"),
+                clock,
+            ),
+            patience_after=3,
+            staff_timezone="UTC",
+            rng=random.Random(1),
+        )
+
+        async def stored(sql: str) -> list[tuple[Any, ...]]:
+            async with db.transaction():
+                return [tuple(row) for row in await db.fetch_all(sql)]
+
+        before = await stored("SELECT id, next_due_at, unanswered FROM clients ORDER BY id")
+        [(pages,)] = await stored("PRAGMA page_count")
+        async with db.autocommit():
+            await db.write(f"PRAGMA max_page_count = {pages}")  # the disk is full
+        with pytest.raises(aiosqlite.OperationalError, match="full"):
+            await ticks.tick()
+        async with db.autocommit():
+            await db.write("PRAGMA max_page_count = 1073741823")  # room again
+        assert await stored("SELECT count(*) FROM checkins") == [(0,)]
+        assert await stored("SELECT count(*) FROM outbox") == [(0,)]
+        assert await stored("SELECT count(*) FROM events") == [(0,)]
+        assert await stored("SELECT id, next_due_at, unanswered FROM clients ORDER BY id") == (
+            before
+        )
+
+        report = await ticks.tick()
+        sent = await stored("SELECT chat_id, idempotency_key, payload FROM outbox")
+        check_ins = [chat for chat, key, _ in sent if str(key).startswith("checkin:")]
+        notes = [chat for chat, key, _ in sent if key is None]
+        assert report.checkins + report.offers == len(check_ins) == len(set(check_ins)) > 0
+        assert report.offers > 0
+        assert len(notes) == report.offers
+    finally:
+        await db.close()
+
+
+async def test_two_moments_of_a_dst_fold_are_stored_an_hour_apart(db: Database) -> None:
+    """01:30 before and after New York's clocks go back are one wall time and, to Python,
+    equal datetimes: a batch that remembers each moment's text must not write one for
+    the other."""
+    new_york = ZoneInfo("America/New_York")
+    first = datetime(2026, 11, 1, 1, 30, tzinfo=new_york)
+    second = first.replace(fold=1)
+    assert first == second and first.astimezone(UTC) != second.astimezone(UTC)
+    now = datetime(2026, 11, 1, 7, 0, tzinfo=UTC)
+    schedules = ScheduleRepository(db)
+    async with db.transaction():
+        sam = await SpecialistRepository(db).add(1001, "Sam Rivera", now)
+        client = await ClientRepository(db).add(
+            telegram_user_id=2001,
+            alias="Ana",
+            specialist_id=sam.id,
+            language="en",
+            timezone="America/New_York",
+            consent_version=2,
+            now=now,
+        )
+        sent = [(client.id, first), (client.id, second)]
+        await db.write_steps(
+            [
+                schedules.checkins_step(
+                    [(client.id, CheckinKind.SCHEDULED, due, "p1") for _, due in sent], now
+                ),
+                events.checkins_sent_step(sent, now),
+            ]
+        )
+        stored = await db.fetch_all("SELECT due_at FROM checkins ORDER BY due_at")
+        recorded = await db.fetch_one("SELECT count(*) FROM events WHERE kind = 'checkin_sent'")
+    assert [row[0] for row in stored] == [to_db(first), to_db(second)]
+    assert recorded is not None and recorded[0] == 2
