@@ -428,6 +428,12 @@ class Database:
                 except BaseException:
                     await self._connection.rollback()
                     raise
+                if not self._connection.in_transaction:
+                    # SQLite ended it itself (a full disk, an I/O error) and the block went
+                    # on: what ran after is not part of it. Say so rather than commit.
+                    raise sqlite3.OperationalError(
+                        "the transaction was rolled back by SQLite before its end"
+                    )
                 await self._connection.commit()
             except BaseException:
                 self._after_commit.clear()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -282,6 +283,21 @@ async def test_write_steps_run_in_order_and_a_failure_undoes_the_batch(db: Datab
     with pytest.raises(aiosqlite.IntegrityError):
         async with db.transaction():
             await db.write_steps([(insert, [(3, "d", "t")]), (insert, [(2, "again", "t")])])
+    assert await scalar(db, "SELECT count(*) FROM relay_threads") == 1
+
+
+async def test_a_block_that_goes_on_after_sqlite_ended_its_transaction_fails(
+    db: Database,
+) -> None:
+    """A block that caught the error of a statement SQLite answered by rolling back (a full
+    disk) and went on is not reported as one committed transaction."""
+    with pytest.raises(sqlite3.OperationalError, match="rolled back by SQLite"):
+        async with db.transaction() as conn:
+            await conn.execute("ROLLBACK")  # as SQLite does itself on a full disk
+    async with db.transaction():  # the next one is whole again
+        await db.write(
+            "INSERT INTO relay_threads (chat_id, source_key, last_at) VALUES (1, 'a', 't')"
+        )
     assert await scalar(db, "SELECT count(*) FROM relay_threads") == 1
 
 
