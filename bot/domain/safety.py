@@ -577,6 +577,10 @@ class _Language:
         for first in self._firsts(root):
             child = root.next.get(first)
             steps = by_word.get(first, [])
+            if first.isdigit():
+                # A number starts the groups that start with one ("{number} kms") as well
+                # as the phrases written with it ("13 reasons why"), as `_groups_at` reads it.
+                steps = [*steps, *by_word.get("#", ())]
             if any(not simple for _, _, simple in steps):
                 continue
             nodes = [after for _, after, _ in steps]

@@ -501,3 +501,35 @@ def test_what_is_read_ahead_comes_from_the_model_file_never_from_a_message() -> 
     for code, language in LANGUAGES.items():
         assert language.mended[True] == before[code]
         assert set(language.mended[True]) <= vocabulary
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("hice 13 kms hoy", "es"),  # "{number} (km|kms|k)": a run, not "kill myself"
+        ("13 kms", "en"),
+        ("13 days without self harm", "en"),  # "{span} without self harm": a milestone
+        ("13 dias sin autolesionarme", "es"),
+    ],
+)
+def test_a_number_a_phrase_is_written_with_still_starts_a_number_group(
+    text: str, language: str
+) -> None:
+    # "13 reasons why" starts with 13: a 13 must still start "{number} kms", "{span} ...".
+    assert SCREEN.screen(text, language) == SCREEN.screen(text.replace("13", "12"), language)
+    assert LANGUAGES[language].find(_Text(safety._normalised(text))) == old_find(
+        LANGUAGES[language], text, True
+    )
+
+
+def test_a_programmes_number_phrase_is_found_after_a_number_another_phrase_starts_with() -> None:
+    tables = {
+        "en": {
+            "resources": "r",
+            "categories": {"overdose": {"phrases": ["{number} pills tonight"]}},
+            "about": {"phrases": ["13 reasons why"]},
+        }
+    }
+    screen = SafetyScreen.from_tables(tables)
+    assert screen.screen("12 pills tonight", "en") == SafetyMatch("overdose")
+    assert screen.screen("13 pills tonight", "en") == SafetyMatch("overdose")
