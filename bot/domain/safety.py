@@ -603,6 +603,8 @@ class _Language:
         spellings, known = self.spellings, self.words.known
         with_typos, without = self.mended[True], self.mended[False]
         for plain, word in words.items():
+            if plain in without:  # read ahead already (a screen built again, `with_model`)
+                continue
             if spellings.get(word) is None and word not in known and len(plain) >= 4:
                 # As `_mend` reads it, with the split worked out once for both.
                 split = without[plain] = self._mend(plain, word, typos=False)
