@@ -577,6 +577,10 @@ class _Language:
         for first in self._firsts(root):
             child = root.next.get(first)
             steps = by_word.get(first, [])
+            if first.isdigit():
+                # A number starts the groups that start with one ("{number} kms") as well
+                # as the phrases written with it ("13 reasons why"), as `_groups_at` reads it.
+                steps = [*steps, *by_word.get("#", ())]
             if any(not simple for _, _, simple in steps):
                 continue
             nodes = [after for _, after, _ in steps]
@@ -599,6 +603,8 @@ class _Language:
         spellings, known = self.spellings, self.words.known
         with_typos, without = self.mended[True], self.mended[False]
         for plain, word in words.items():
+            if plain in without:  # read ahead already (a screen built again, `with_model`)
+                continue
             if spellings.get(word) is None and word not in known and len(plain) >= 4:
                 # As `_mend` reads it, with the split worked out once for both.
                 split = without[plain] = self._mend(plain, word, typos=False)

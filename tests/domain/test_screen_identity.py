@@ -16,6 +16,7 @@ tests/domain/screen_identity.py record ...` with the code before and after, then
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -504,3 +505,135 @@ def test_what_is_read_ahead_comes_from_the_model_file_never_from_a_message() -> 
     for code, language in LANGUAGES.items():
         assert language.mended[True] == before[code]
         assert set(language.mended[True]) <= vocabulary
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("hice 13 kms hoy", "es"),  # "{number} (km|kms|k)": a run, not "kill myself"
+        ("13 kms", "en"),
+        ("13 days without self harm", "en"),  # "{span} without self harm": a milestone
+        ("13 dias sin autolesionarme", "es"),
+    ],
+)
+def test_a_number_a_phrase_is_written_with_still_starts_a_number_group(
+    text: str, language: str
+) -> None:
+    # "13 reasons why" starts with 13: a 13 must still start "{number} kms", "{span} ...".
+    assert SCREEN.screen(text, language) == SCREEN.screen(text.replace("13", "12"), language)
+    assert LANGUAGES[language].find(_Text(safety._normalised(text))) == old_find(
+        LANGUAGES[language], text, True
+    )
+
+
+def test_a_programmes_number_phrase_is_found_after_a_number_another_phrase_starts_with() -> None:
+    tables = {
+        "en": {
+            "resources": "r",
+            "categories": {"overdose": {"phrases": ["{number} pills tonight"]}},
+            "about": {"phrases": ["13 reasons why"]},
+        }
+    }
+    screen = SafetyScreen.from_tables(tables)
+    assert screen.screen("12 pills tonight", "en") == SafetyMatch("overdose")
+    assert screen.screen("13 pills tonight", "en") == SafetyMatch("overdose")
+
+
+# A programme writes its own phrases: the screen must decide as before with any files, not
+# only with the shipped ones. Small random tables over a few words, numbers among them (a
+# phrase written with "13" beside "{number} ..."), groups, choices, near rules and framing.
+PROGRAMME_WORDS = [
+    "kill",
+    "die",
+    "my",
+    "self",
+    "pills",
+    "take",
+    "took",
+    "cut",
+    "want",
+    "to",
+    "i",
+    "me",
+    "so",
+    "not",
+    "ago",
+    "years",
+    "hurt",
+    "end",
+    "it",
+    "all",
+    "tonight",
+    "reasons",
+    "why",
+    "kms",
+    "lots",
+    "of",
+    "the",
+    "a",
+    "overdose",
+    "myself",
+    "13",
+    "24",
+    "💊",
+]
+
+
+def _programme_phrase(rng: random.Random, groups: list[str]) -> str:
+    pieces: list[str] = []
+    for _ in range(rng.randint(1, 4)):
+        roll = rng.random()
+        if roll < 0.15 and groups:
+            pieces.append("{" + rng.choice(groups) + "}")
+        elif roll < 0.25:
+            pieces.append("{number}")
+        elif roll < 0.35:
+            pieces.append("[" + "|".join(rng.sample(PROGRAMME_WORDS, rng.randint(1, 3))) + "]")
+        elif roll < 0.45:
+            pieces.append("(" + "|".join(rng.sample(PROGRAMME_WORDS, rng.randint(2, 3))) + ")")
+        else:
+            pieces.append(rng.choice(PROGRAMME_WORDS))
+    if pieces[0].startswith("[") and len(pieces) == 1:
+        pieces.append(rng.choice(PROGRAMME_WORDS))
+    return " ".join(pieces)
+
+
+def _programme_table(rng: random.Random) -> dict[str, object]:
+    groups: dict[str, list[str]] = {}
+    for name in "abc"[: rng.randint(0, 3)]:
+        groups[f"g{name}"] = [
+            _programme_phrase(rng, list(groups)) if rng.random() < 0.3 else word
+            for word in rng.sample(PROGRAMME_WORDS, rng.randint(1, 4))
+        ]
+    phrase = functools.partial(_programme_phrase, rng, list(groups))
+    categories: dict[str, dict[str, object]] = {}
+    for index in range(rng.randint(1, 3)):
+        category: dict[str, object] = {
+            "level": rng.choice(["urgent", "concern"]),
+            "phrases": [phrase() for _ in range(rng.randint(1, 5))],
+        }
+        if rng.random() < 0.4:
+            category["near"] = [" ~ ".join(phrase() for _ in range(rng.randint(2, 3)))]
+        categories[f"c{index}"] = category
+    about: dict[str, list[str]] = {"phrases": [phrase() for _ in range(rng.randint(1, 3))]}
+    if rng.random() < 0.5:
+        about["sentence"] = [phrase()]
+    if rng.random() < 0.3:
+        about["unless"] = [phrase()]
+    table = {"resources": "r", "groups": groups, "categories": categories, "about": about}
+    if rng.random() < 0.3:
+        table["near_not"] = ["not"]
+    return table
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_a_programmes_own_phrases_are_found_as_before(rng: random.Random) -> None:
+    screen = SafetyScreen.from_tables({"en": _programme_table(rng)})
+    language = screen._built().languages["en"]
+    for _ in range(20):
+        words = [*PROGRAMME_WORDS, "3", "100", ".", "\n"]
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 14)))
+        for typos in (True, False):
+            found = language.find(_Text(safety._normalised(text)), typos)
+            assert found == old_find(language, text, typos), text
