@@ -120,6 +120,23 @@ async def test_staff_languages_for_a_batch(db: Database) -> None:
         assert await repo.languages_of({10}) == {10: "es"}
 
 
+def _storm_checkins(db: Database, clock: ManualClock) -> CheckIns:
+    """The check-ins of the storm tests, with the same random draws every time."""
+    return CheckIns(
+        ScheduleContext(
+            db,
+            ClientRepository(db),
+            ScheduleRepository(db),
+            Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
+            Texts.load(CONFIG_DIR / "messages"),
+            clock,
+        ),
+        patience_after=3,
+        staff_timezone="UTC",
+        rng=random.Random(1),
+    )
+
+
 async def _storm(
     path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> dict[str, list[object]]:
@@ -128,19 +145,7 @@ async def _storm(
     clock = ManualClock(SMALL.storm_at)
     db = await Database.open(path)
     try:
-        ticks = CheckIns(
-            ScheduleContext(
-                db,
-                ClientRepository(db),
-                ScheduleRepository(db),
-                Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
-                Texts.load(CONFIG_DIR / "messages"),
-                clock,
-            ),
-            patience_after=3,
-            staff_timezone="UTC",
-            rng=random.Random(1),  # the same draws for both batch sizes
-        )
+        ticks = _storm_checkins(db, clock)
         first = await ticks.tick()
         again = await ticks.tick()
         assert first.checkins + first.offers > 0
@@ -251,19 +256,7 @@ async def test_a_storm_batch_that_meets_a_full_disk_queues_nothing_and_is_sent_o
     clock = ManualClock(SMALL.storm_at)
     db = await Database.open(path)
     try:
-        ticks = CheckIns(
-            ScheduleContext(
-                db,
-                ClientRepository(db),
-                ScheduleRepository(db),
-                Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
-                Texts.load(CONFIG_DIR / "messages"),
-                clock,
-            ),
-            patience_after=3,
-            staff_timezone="UTC",
-            rng=random.Random(1),
-        )
+        ticks = _storm_checkins(db, clock)
 
         async def stored(sql: str) -> list[tuple[Any, ...]]:
             async with db.transaction():
