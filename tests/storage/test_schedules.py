@@ -223,18 +223,7 @@ async def test_a_client_changed_between_batches_is_decided_again_from_what_is_st
                 )
 
         monkeypatch.setattr(db, "write_steps", first_batch_written)
-        ticks = CheckIns(
-            ScheduleContext(
-                db,
-                ClientRepository(db),
-                ScheduleRepository(db),
-                Outbox(db, OutboxRepository(db), RelayRepository(db), clock),
-                Texts.load(CONFIG_DIR / "messages"),
-                clock,
-            ),
-            patience_after=3,
-            staff_timezone="UTC",
-        )
+        ticks = _storm_checkins(db, clock)
         await ticks.tick()
         async with db.transaction():
             kinds = await db.fetch_all("SELECT client_id, kind FROM checkins ORDER BY id")
