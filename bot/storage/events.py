@@ -83,13 +83,9 @@ async def about(
     )
 
 
-async def checkins_sent(db: Database, sent: Sequence[tuple[int, datetime]], now: datetime) -> None:
-    """The check-ins (and offers to ease off) just added at `now`, by (client id, due at)."""
-    await db.write_steps([checkins_sent_step(sent, now)])
-
-
 def checkins_sent_step(sent: Sequence[tuple[int, datetime]], now: datetime) -> Step:
-    """checkins_sent as a step, to run with a batch's other writes (Database.write_steps)."""
+    """The check-ins (and offers to ease off) just added at `now`, by (client id, due at),
+    as a step to run with a batch's other writes (Database.write_steps)."""
     stamp = to_db(now)
     text = batch_to_db()  # a storm's check-ins share a few due moments
     # Each check-in found by its unique (client, due moment): in a storm every check-in

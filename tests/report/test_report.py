@@ -395,7 +395,7 @@ async def test_a_check_in_id_freed_by_an_erasure_counts_for_its_new_client(db: D
                 (client, to_db(sent_at), to_db(sent_at)),
             )
             assert checkin is not None
-            await events.checkins_sent(db, [(client, sent_at)], sent_at)
+            await db.write_steps([events.checkins_sent_step([(client, sent_at)], sent_at)])
         return checkin
 
     erased = await check_in(2)
