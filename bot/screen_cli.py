@@ -148,7 +148,11 @@ def train_command(
             print(error, file=sys.stderr)
             return EXIT_CONFIG
         ordinary = [row for row in calibration if row.level == "none"]
-        calibrate_model(model, screen, ordinary, false_alarms)
+        try:
+            calibrate_model(model, screen, ordinary, false_alarms)
+        except CorpusError as error:
+            print(error, file=sys.stderr)
+            return EXIT_CONFIG
         return _write(model, out, "the calibration files")
     if {row.level == "none" for row in rows} != {True, False}:
         print("The corpus needs crisis and ordinary messages both", file=sys.stderr)

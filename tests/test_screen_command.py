@@ -153,3 +153,28 @@ def test_a_phrase_file_saved_in_another_encoding_is_one_line_naming_it(tmp_path:
     assert err.splitlines() == [
         f"Error in the safety configuration: {spanish}: not UTF-8 text (save it as UTF-8)"
     ]
+
+
+def test_train_screen_refuses_to_calibrate_on_short_ordinary_messages_only(
+    tmp_path: Path,
+) -> None:
+    for name, crisis, ordinary in (
+        ("en_a.tsv", "i have the rope ready", "the bus was late this morning"),
+        ("en_b.tsv", "rope is ready tonight", "late bus again today for work"),
+    ):
+        lines = [f"urgent\tsuicide\tplain\t{crisis} {n}" for n in range(6)]
+        lines += [f"none\t-\teveryday\t{ordinary} {n}" for n in range(6)]
+        (tmp_path / name).write_text("\n".join(lines) + "\n", "utf-8")
+    out = tmp_path / "model.json"
+    assert train(tmp_path, "en_a.tsv", "en_b.tsv", "--out", str(out)).returncode == 0
+    learnt = out.read_bytes()
+    # Ordinary replies of under five words say nothing of where the threshold goes for
+    # longer messages: it would have been 0, and every message flagged.
+    (tmp_path / "en_short.tsv").write_text(
+        "".join(f"none\t-\tx\tok thanks {n}\n" for n in range(300)), "utf-8"
+    )
+    for how in (("--recalibrate",), ("en_a.tsv", "en_b.tsv")):
+        done = train(tmp_path, *how, "--calibrate", "en_short.tsv", "--out", str(out))
+        assert done.returncode == 2
+        assert "none of 5 words or more" in done.stderr
+        assert out.read_bytes() == learnt

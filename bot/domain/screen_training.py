@@ -252,6 +252,12 @@ def choose(ordinary: Sequence[Reading], false_alarms: float) -> tuple[float, flo
     MODEL_MIN_WORDS words have a threshold of their own (choose_short) and do not count here:
     the many short replies would let the long messages flag more."""
     ordinary = [reading for reading in ordinary if reading.words >= MODEL_MIN_WORDS]
+    if not ordinary:
+        # No score says where the threshold goes: 0 would flag every message.
+        raise CorpusError(
+            f"the ordinary messages to set the threshold on hold none of {MODEL_MIN_WORDS}"
+            " words or more: give ordinary messages of every length"
+        )
     allowed = int(false_alarms * len(ordinary))
     threshold = lowest_threshold(
         [reading.score for reading in ordinary], false_alarms * MODEL_SHARE
