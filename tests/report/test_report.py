@@ -442,7 +442,7 @@ async def test_every_read_of_the_events_is_answered_from_the_covering_index(
         await conn.set_trace_callback(read.append)
     await reports(seeded).build(date(2026, 10, 12), date(2026, 11, 1))
     async with seeded.transaction() as conn:
-        await conn.set_trace_callback(None)
+        await conn.set_trace_callback(None)  # type: ignore[arg-type]  # sqlite3 takes None
     reads = [sql for sql in read if "JOIN events" in sql]
     assert len(reads) >= 5
     async with seeded.transaction():
