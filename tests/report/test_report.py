@@ -430,3 +430,24 @@ def test_a_rate_does_not_give_back_a_hidden_count() -> None:
     sam = made[1][2]
     assert sam.column("answered")[0].hidden
     assert sam.column("answer rate")[0].hidden
+
+
+async def test_every_read_of_the_events_is_answered_from_the_covering_index(
+    seeded: Database,
+) -> None:
+    # A year of a large programme is read from events_kind_at alone (m016); m023 reordered
+    # its columns after `at` so that a tick's check-in events are appended to it.
+    read: list[str] = []
+    async with seeded.transaction() as conn:
+        await conn.set_trace_callback(read.append)
+    await reports(seeded).build(date(2026, 10, 12), date(2026, 11, 1))
+    async with seeded.transaction() as conn:
+        await conn.set_trace_callback(None)  # type: ignore[arg-type]  # sqlite3 takes None
+    reads = [sql for sql in read if "JOIN events" in sql]
+    assert len(reads) >= 5
+    async with seeded.transaction():
+        for sql in reads:
+            plan = " | ".join(
+                row["detail"] for row in await seeded.fetch_all(f"EXPLAIN QUERY PLAN {sql}")
+            )
+            assert "COVERING INDEX events_kind_at (kind=? AND at>? AND at<?)" in plan, plan
