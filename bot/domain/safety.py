@@ -514,6 +514,11 @@ class _Language:
         self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
         self.firsts[""] = self._firsts(self.root)
         self.near_part_firsts = [self._steps_firsts(part) for part in self.near_parts]
+        # The same, read through every group however it is defined (a programme may name a
+        # group "number"): never fewer words than a part can start with, so that a place
+        # none of them stands at is surely no place a part starts (`_near_places`).
+        starts: dict[str, tuple[frozenset[str], bool]] = {}
+        self.near_part_starts = [self._loose_firsts(part, starts) for part in self.near_parts]
         # Groups that are a list of single words (most are): one that starts with a word
         # ends just after it, with no need to walk its trie.
         self.simple = frozenset(
@@ -651,6 +656,49 @@ class _Language:
                     break
         return frozenset(found)
 
+    def _loose_firsts(
+        self, wordings: list[list[_Step]], known: dict[str, tuple[frozenset[str], bool]]
+    ) -> frozenset[str]:
+        """Every word these wordings may start with (a number is "#"), each group read
+        through to its own trie, whatever the order the groups were defined in."""
+        found: set[str] = set()
+        for steps in wordings:
+            for kind, value in steps:
+                if kind == _WORD:
+                    found.add(value)
+                    break
+                words, empty = self._group_starts(value, known)
+                found |= words
+                if not empty:
+                    break
+        return frozenset(found)
+
+    def _group_starts(
+        self, name: str, known: dict[str, tuple[frozenset[str], bool]]
+    ) -> tuple[frozenset[str], bool]:
+        """The words a group may start with (a number is "#"), and whether it may match
+        no word at all; `known` holds the groups already read."""
+        if name in known:
+            return known[name]
+        found: set[str] = {"#"} if name == NUMBER_GROUP else set()
+        root = self.groups.get(name)
+        if root is None:
+            known[name] = frozenset(found), False
+            return known[name]
+        empty = False
+        pending = [root]
+        while pending:
+            node = pending.pop()
+            found.update(node.next)
+            empty = empty or bool(node.ends)
+            for inner, after in node.groups.items():
+                words, inner_empty = self._group_starts(inner, known)
+                found |= words
+                if inner_empty:
+                    pending.append(after)
+        known[name] = frozenset(found), empty
+        return known[name]
+
     def _firsts(self, node: _Node) -> frozenset[str]:
         found = set(node.next)
         for name, after in node.groups.items():
@@ -769,8 +817,11 @@ class _Language:
         starts = frozenset().union(
             *(self.near_part_firsts[part] for parts, _ in rules for part in parts)
         )
+        places = self._near_places(tokens, sentences, rules, present)
         spots: dict[int, list[tuple[int, int]]] = {}
-        for start, end, part in self._matches(tokens, self.near_root, starts & present, ends):
+        for start, end, part in self._matches(
+            tokens, self.near_root, starts & present, ends, places
+        ):
             # A part that matched no word (all of it optional) does not count.
             if end > start and sentences[start] == sentences[end - 1]:
                 spots.setdefault(part, []).append((start, end))
@@ -788,6 +839,76 @@ class _Language:
                     found.append((start, last, terminal))
                     break
         return found
+
+    def _near_places(
+        self,
+        tokens: list[str],
+        sentences: list[int],
+        rules: list[tuple[tuple[int, ...], int]],
+        present: set[str],
+    ) -> list[int]:
+        """The places worth walking the near parts from: where a rule's first part may
+        start with each of its other parts able to start after it, in order, in the window
+        and the sentence; and where those other parts may start. A part is found nowhere
+        else in a match, so walking only these finds every rule that the whole walk would.
+        """
+        starts = self.near_part_starts
+        wanted = frozenset().union(*(starts[part] for parts, _ in rules for part in parts))
+        wanted &= present
+        at: dict[str, list[int]] = {}
+        for index, token in enumerate(tokens):
+            if token in wanted:
+                places = at.get(token)
+                if places is None:
+                    at[token] = [index]
+                else:
+                    places.append(index)
+        if "#" in wanted:
+            at["#"] = [index for index, token in enumerate(tokens) if token.isdigit()]
+        by_part: dict[int, list[int]] = {}
+        window = self.near_window
+        keep: set[int] = set()
+        for parts, _ in rules:
+            lists: list[list[int]] = []
+            for part in parts:
+                places = by_part.get(part)
+                if places is None:
+                    words = starts[part].intersection(at)
+                    places = by_part[part] = sorted(
+                        itertools.chain.from_iterable(at[word] for word in words)
+                    )
+                lists.append(places)
+            if not all(lists):
+                continue
+            first_places, rest = lists[0], lists[1:]
+            rarest = min(rest, key=len)
+            if len(rarest) < len(first_places):
+                # Only first places a few words before the rarest part's can begin one.
+                near_rarest: set[int] = set()
+                for place in rarest:
+                    low = bisect.bisect_left(first_places, place - window + 1)
+                    near_rarest.update(first_places[low : bisect.bisect_left(first_places, place)])
+                first_places = sorted(near_rarest)
+            for first in first_places:
+                sentence, limit, previous = sentences[first], first + window, first
+                for places in rest:
+                    # The earliest place after the previous part's: if it is too far, so
+                    # are the others.
+                    next_index = bisect.bisect_right(places, previous)
+                    if next_index == len(places):
+                        break
+                    previous = places[next_index]
+                    if previous >= limit or sentences[previous] != sentence:
+                        break
+                else:
+                    keep.add(first)
+                    for places in rest:
+                        low = bisect.bisect_right(places, first)
+                        high = bisect.bisect_left(places, limit)
+                        keep.update(
+                            place for place in places[low:high] if sentences[place] == sentence
+                        )
+        return sorted(keep)
 
     def _near_rest(
         self,
@@ -943,10 +1064,12 @@ class _Language:
         root: _Node,
         starts: frozenset[str],
         ends: dict[tuple[str, int], list[int]],
+        places: list[int] | None = None,
     ) -> list[tuple[int, int, int]]:
-        """(start, end, terminal) of every phrase of this trie found, by start; `ends`
-        holds the places groups were found at in these tokens (filled as they are)."""
-        return [hit for _, hits in self._hits(tokens, root, starts, ends) for hit in hits]
+        """(start, end, terminal) of every phrase of this trie found, by start (only from
+        these places, if given); `ends` holds the places groups were found at in these
+        tokens (filled as they are)."""
+        return [hit for _, hits in self._hits(tokens, root, starts, ends, places) for hit in hits]
 
     def _hits(
         self,
@@ -954,13 +1077,18 @@ class _Language:
         root: _Node,
         starts: frozenset[str],
         ends: dict[tuple[str, int], list[int]],
+        places: list[int] | None = None,
     ) -> Iterator[tuple[int, list[tuple[int, int, int]]]]:
         """As `_matches`, one place at a time: (start, what starts there), by start."""
         count = len(tokens)
         numbers = "#" in starts
         candidates = [
             start
-            for start, token in enumerate(tokens)
+            for start, token in (
+                enumerate(tokens)
+                if places is None
+                else ((place, tokens[place]) for place in places)
+            )
             if token in starts or (numbers and token.isdigit())
         ]
         # Most first words are not followed by a word that goes on with them.
@@ -1604,11 +1732,12 @@ class SafetyScreen:
             return self._phrases(normalised, codes)
         words = _model_words(normalised)
         count = len(words)
-        score, stretch = model.best_stretch(words)
+        read = model.reading(words)
+        score, stretch = model.best_stretch(words, read)
 
         @functools.cache
         def best() -> float:
-            return max(score, model.sentence_score(_sentences(normalised)))
+            return max(score, model.sentence_score(_sentences(normalised), words, read))
 
         def flagged(phrase: Level | None) -> bool:
             return flags(
