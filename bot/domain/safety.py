@@ -456,8 +456,12 @@ class _Text:
 
     __slots__ = ("distinct", "sentences", "words")
 
-    def __init__(self, normalised: str) -> None:
-        plain = _folded(_letters_to_words(normalised))
+    def __init__(self, normalised: str, digits: str | None = None) -> None:
+        """`digits`: the normalised text with digits inside words read as letters, when no
+        letters in it stand spaced out (`_Message`): the same words, read once."""
+        plain = (
+            _folded(_letters_to_words(normalised)) if digits is None else digits.replace("l", "i")
+        )
         folded = plain.split()
         words = _collapsed(plain).split()
         # The sentence each word is in (how many marks come before it): the marks between
@@ -1499,6 +1503,53 @@ def _model_words(normalised: str) -> tuple[str, ...]:
     return tuple(plain.split())
 
 
+class _Message:
+    """A normalised message read once for both the model and the phrases, when it can be:
+    most messages have no letters spaced out ("k i l l") and no sentence mark inside a
+    word, and then the model's words, its sentences and the phrases' words all come from
+    one reading of the digits (the same words `_model_words`, `_sentences` and `_Text`
+    read, each on its own, in the others)."""
+
+    __slots__ = ("digits", "normalised", "split", "words")
+
+    def __init__(self, normalised: str) -> None:
+        self.normalised = normalised
+        self.digits: str | None = None
+        self.split: list[str] = []
+        plain = normalised.replace(f" {_BREAK} ", " ").replace(_BREAK, " ")
+        if not _SPACED_OUT.search(plain):
+            digits = _digits_as_letters(normalised) if _DIGIT.search(normalised) else normalised
+            split = digits.split()
+            marks = split.count(_BREAK)
+            if marks == normalised.count(_BREAK):  # every mark a word of its own
+                self.digits, self.split = digits, split
+                self.words = (
+                    tuple(word for word in split if word != _BREAK) if marks else tuple(split)
+                )
+                return
+        self.words = _model_words(normalised)
+
+    def sentences(self) -> list[tuple[str, ...]]:
+        """The message's sentences as the model reads them."""
+        if self.digits is None:
+            return _sentences(self.normalised)
+        found: list[tuple[str, ...]] = []
+        done = 0
+        split = self.split
+        for index, word in enumerate(split):
+            if word == _BREAK:
+                if index > done:
+                    found.append(tuple(split[done:index]))
+                done = index + 1
+        if len(split) > done:
+            found.append(tuple(split[done:]))
+        return found
+
+    def text(self) -> _Text:
+        """The message as the languages read it."""
+        return _Text(self.normalised, self.digits)
+
+
 @dataclass(frozen=True)
 class _Built:
     """A screen's phrases, read, and its model: what screening needs."""
@@ -1728,16 +1779,17 @@ class SafetyScreen:
         if not normalised.replace(_BREAK, "").strip():
             return None
         model = self.model
+        message = _Message(normalised)
         if model is None:
-            return self._phrases(normalised, codes)
-        words = _model_words(normalised)
+            return self._phrases(normalised, codes, message)
+        words = message.words
         count = len(words)
         read = model.reading(words)
         score, stretch = model.best_stretch(words, read)
 
         @functools.cache
         def best() -> float:
-            return max(score, model.sentence_score(_sentences(normalised), words, read))
+            return max(score, model.sentence_score(message.sentences(), words, read))
 
         def flagged(phrase: Level | None) -> bool:
             return flags(
@@ -1756,7 +1808,7 @@ class SafetyScreen:
 
         if not (flagged("urgent") or flagged("concern")):
             return None  # read as plainly ordinary: no phrase found could change that
-        found = self._phrases(normalised, codes)
+        found = self._phrases(normalised, codes, message)
         if not flagged(found.level if found else None):
             return None
         if found is not None:
@@ -1783,10 +1835,12 @@ class SafetyScreen:
             )
         return "; ".join(parts)
 
-    def _phrases(self, normalised: str, codes: tuple[str, ...]) -> SafetyMatch | None:
+    def _phrases(
+        self, normalised: str, codes: tuple[str, ...], message: _Message | None = None
+    ) -> SafetyMatch | None:
         """An urgent phrase match in any of these languages (each read once), else the
-        first concern."""
-        words = _Text(normalised)
+        first concern; `message`: the normalised text read already."""
+        words = (message or _Message(normalised)).text()
         languages = self._built().languages
         concern: SafetyMatch | None = None
         for index, code in enumerate(dict.fromkeys(codes)):

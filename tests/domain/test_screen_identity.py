@@ -306,13 +306,51 @@ def old_find(language: _Language, text: str, typos: bool) -> SafetyMatch | None:
     about_sentences = {read_sentences[start] for start, _ in about}
     near = [
         hit
-        for hit in language._near(tokens, read_sentences, {})
+        for hit in old_near(language, tokens, read_sentences)
         if read_sentences[hit[0]] not in about_sentences and read_sentences[hit[0]] not in framed
     ]
     also = language._first(near, about, None)
     if first is None or (also is not None and also.level == "urgent"):
         return also
     return first
+
+
+def old_near(
+    language: _Language, tokens: list[str], sentences: list[int]
+) -> list[tuple[int, int, int]]:
+    """_Language._near as it was: every part of every rule that may start in the message
+    found from every place one may start at, then the rules looked for."""
+    present = set(tokens)
+    if any(token.isdigit() for token in present):
+        present.add("#")
+    rules = [
+        rule
+        for rule in language.near_rules
+        if all(not present.isdisjoint(language.near_part_firsts[part]) for part in rule[0])
+    ]
+    if not rules:
+        return []
+    starts = frozenset().union(
+        *(language.near_part_firsts[part] for parts, _ in rules for part in parts)
+    )
+    ends: dict[tuple[str, int], list[int]] = {}
+    spots: dict[int, list[tuple[int, int]]] = {}
+    for start, end, part in old_matches(language, tokens, language.near_root, starts & present):
+        if end > start and sentences[start] == sentences[end - 1]:
+            spots.setdefault(part, []).append((start, end))
+    found: list[tuple[int, int, int]] = []
+    for parts, terminal in rules:
+        if not all(part in spots for part in parts):
+            continue
+        for start, end in spots[parts[0]]:
+            before = start - 1 if start and sentences[start - 1] == sentences[start] else start
+            if language._blocked(tokens, before, start, ends):
+                continue
+            last = language._near_rest(parts, 1, start, end, spots, tokens, sentences, ends)
+            if last is not None:
+                found.append((start, last, terminal))
+                break
+    return found
 
 
 def _vocabulary() -> list[str]:
@@ -395,6 +433,28 @@ def test_a_message_is_read_into_the_same_words_as_before(text: str) -> None:
     assert (read.words, read.sentences, read.distinct) == old_text(normalised)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        TEXTS,
+        # a sentence mark a message wrote inside a word, letters spaced across a mark
+        TEXTS.map(lambda text: text.replace(" ", f" x{_BREAK}1 ", 1)),
+        TEXTS.map(lambda text: f"a b. c d {text} {_BREAK}{_BREAK} k 1 l l"),
+    )
+)
+def test_a_message_read_once_reads_as_each_reading_on_its_own(text: str) -> None:
+    normalised = safety._normalised(text)
+    message = safety._Message(normalised)
+    assert message.words == safety._model_words(normalised)
+    assert message.sentences() == safety._sentences(normalised)
+    once, alone = message.text(), _Text(normalised)
+    assert (once.words, once.sentences, once.distinct) == (
+        alone.words,
+        alone.sentences,
+        alone.distinct,
+    )
+
+
 @settings(max_examples=300, deadline=None)
 @given(TEXTS, st.sampled_from(sorted(LANGUAGES)), st.booleans())
 def test_phrases_are_found_in_the_same_places_and_order_as_before(
@@ -467,6 +527,28 @@ def test_a_language_finds_what_it_found_reading_the_whole_message(
 ) -> None:
     language = LANGUAGES[code]
     assert language.find(_Text(safety._normalised(text)), typos) == old_find(language, text, typos)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(SENTENCES, TEXTS), st.sampled_from(sorted(LANGUAGES)), st.booleans())
+def test_near_rules_are_found_where_the_whole_walk_found_them(
+    text: str, code: str, typos: bool
+) -> None:
+    language = LANGUAGES[code]
+    tokens, _, sentences = language._read(_Text(safety._normalised(text)), typos)
+    assert language._near(tokens, sentences, {}) == old_near(language, tokens, sentences)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(SENTENCES, TEXTS))
+def test_each_sentence_scores_as_it_does_read_on_its_own(text: str) -> None:
+    model = SCREEN.model
+    assert model is not None
+    normalised = safety._normalised(text)
+    words = safety._model_words(normalised)
+    sentences = safety._sentences(normalised)
+    expected = max((model.score(sentence) for sentence in sentences), default=0.0)
+    assert model.sentence_score(sentences, words, model.reading(words)) == expected
 
 
 @pytest.mark.parametrize("code", sorted(LANGUAGES))
@@ -635,5 +717,9 @@ def test_a_programmes_own_phrases_are_found_as_before(rng: random.Random) -> Non
         words = [*PROGRAMME_WORDS, "3", "100", ".", "\n"]
         text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 14)))
         for typos in (True, False):
-            found = language.find(_Text(safety._normalised(text)), typos)
+            read = _Text(safety._normalised(text))
+            found = language.find(read, typos)
             assert found == old_find(language, text, typos), text
+            tokens, _, sentences = language._read(read, typos)
+            near = language._near(tokens, sentences, {})
+            assert near == old_near(language, tokens, sentences), text
