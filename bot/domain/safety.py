@@ -521,8 +521,12 @@ class _Language:
         # The same, read through every group however it is defined (a programme may name a
         # group "number"): never fewer words than a part can start with, so that a place
         # none of them stands at is surely no place a part starts (`_near_places`).
-        starts: dict[str, tuple[frozenset[str], bool]] = {}
-        self.near_part_starts = [self._loose_firsts(part, starts) for part in self.near_parts]
+        # The words each group's trie may start with, read through every group (see
+        # `_group_starts`).
+        self._starts: dict[str, tuple[frozenset[str], bool]] = {}
+        self.near_part_starts = [
+            self._loose_firsts(part, self._starts) for part in self.near_parts
+        ]
         # Groups that are a list of single words (most are): one that starts with a word
         # ends just after it, with no need to walk its trie.
         self.simple = frozenset(
@@ -576,9 +580,10 @@ class _Language:
 
     def _seconds(self, root: _Node) -> dict[str, tuple[frozenset[str], bool]]:
         """For each word a phrase of this trie may start with, the words that can follow it
-        (and whether a number can), when nothing else can: a phrase of one word, a group
-        of several words or one that may match none could end or go on anyhow, and those
-        first words are left out. A first word followed by none of these starts nothing."""
+        (and whether a number can), when nothing else can: a phrase of one word, or a
+        group that may match none (at the start) or starts with another group, could end
+        or go on anyhow, and those first words are left out. A first word followed by none
+        of these starts nothing."""
         by_word, nullable = self._root_index[id(root)]
         if nullable or root.ends:
             return {}
@@ -590,21 +595,62 @@ class _Language:
                 # A number starts the groups that start with one ("{number} kms") as well
                 # as the phrases written with it ("13 reasons why"), as `_groups_at` reads it.
                 steps = [*steps, *by_word.get("#", ())]
-            if any(not simple for _, _, simple in steps):
-                continue
-            nodes = [after for _, after, _ in steps]
-            if child is not None:
-                nodes.append(child)
-            if any(node.ends or any(plan.empty for plan in node.plan) for node in nodes):
+            expected = [self._expected(child, None)] if child is not None else []
+            for name, after, simple in steps:
+                if simple:  # it holds the first word: the phrase goes on after it
+                    expected.append(self._expected(after, None))
+                    continue
+                group = self.groups.get(name)
+                if name == NUMBER_GROUP or group is None or group.groups:
+                    expected.append(None)
+                    break
+                # A group of several words: the second word is its own next one, or, where
+                # it may end after the first, what comes after it.
+                inside = group.next.get(first)
+                if inside is not None:
+                    expected.append(self._expected(inside, after))
+            if not expected or any(found is None for found in expected):
                 continue
             words: set[str] = set()
-            for node in nodes:
-                words.update(node.next)
-                for plan in node.plan:
-                    words.update(plan.firsts)
-            numbers = any(plan.numbers for node in nodes for plan in node.plan)
+            numbers = False
+            for found in expected:
+                assert found is not None
+                words |= found[0]
+                numbers = numbers or found[1]
             seconds[first] = (frozenset(words), numbers)
         return seconds
+
+    def _expected(self, node: _Node, after: _Node | None) -> tuple[frozenset[str], bool] | None:
+        """The words that may come next at this node (and whether a number may), as
+        `_hits` and `_group_ends` walk on; None when a phrase may end here. `after`: where
+        the phrase goes on when this node is inside a group (None: a node of the phrases'
+        own trie)."""
+        words: set[str] = set(node.next)
+        numbers = False
+        if node.ends:
+            if after is None:
+                return None
+            rest = self._expected(after, None)
+            if rest is None:
+                return None
+            words |= rest[0]
+            numbers = rest[1]
+        for plan in node.plan:
+            if not plan.empty:  # entered only at a word it may start with
+                words |= plan.firsts
+                numbers = numbers or plan.numbers
+                continue
+            # One that may match no word is walked whatever comes: every word its trie may
+            # start with, and what comes after it.
+            starts, _ = self._group_starts(plan.name, self._starts)
+            words |= starts
+            numbers = numbers or "#" in starts
+            rest = self._expected(plan.after, after)
+            if rest is None:
+                return None
+            words |= rest[0]
+            numbers = numbers or rest[1]
+        return frozenset(words), numbers
 
     def learn_vocabulary(self, words: Mapping[str, str]) -> None:
         """Work out now how these words read when mended, as `_read` would: each word as
