@@ -44,9 +44,12 @@ suicide", "cut myself shaving") is not. Without a model file, phrases alone deci
 
 A long message (4,096 characters) costs a few milliseconds: most of its words are among
 the model's common words, whose mended readings each language works out once when it is
-read; a first word is tried only when the word after it can go on with it; and once an
-urgent phrase stands (the rest of its sentence read, nothing there or over it quieting
-it), the rest of the message cannot change the answer and is not walked.
+read; a first word is tried only when the word after it can go on with it; once an urgent
+phrase stands (the rest of its sentence read, nothing there or over it quieting it), the
+rest of the message cannot change the answer and is not walked; a near rule's parts are
+looked for only where every part of the rule could start, in order, within its window;
+and a message is split into words once for the model and the phrases when nothing in it
+("k i l l", a sentence mark inside a word) makes their readings differ.
 
 Why the screen returns only a category and level: the specialist needs to know that a
 message may need them, not which words tripped it, and nothing of the text should travel
@@ -456,14 +459,29 @@ class _Text:
 
     __slots__ = ("distinct", "sentences", "words")
 
-    def __init__(self, normalised: str, digits: str | None = None) -> None:
+    def __init__(
+        self,
+        normalised: str,
+        digits: str | None = None,
+        collapsed: Mapping[str, str] | None = None,
+    ) -> None:
         """`digits`: the normalised text with digits inside words read as letters, when no
-        letters in it stand spaced out (`_Message`): the same words, read once."""
+        letters in it stand spaced out (`_Message`): the same words, read once.
+        `collapsed`: folded words of plain letters a to z -> their compared form (the model's
+        common words, worked out when it is read): most words of a message are looked up
+        there instead of collapsed again."""
         plain = (
             _folded(_letters_to_words(normalised)) if digits is None else digits.replace("l", "i")
         )
         folded = plain.split()
-        words = _collapsed(plain).split()
+        if collapsed is None:
+            words = _collapsed(plain).split()
+        else:
+            # A run of one letter never reaches past a word: each word collapses on its own
+            # as it would in the whole text (with the same pattern).
+            runs = _ASCII_RUNS if plain.isascii() else _RUNS
+            known = collapsed.get
+            words = [known(word) or runs.sub(_first_letter, word) for word in folded]
         # The sentence each word is in (how many marks come before it): the marks between
         # sentences are not words.
         self.sentences: list[int]
@@ -1591,9 +1609,9 @@ class _Message:
             found.append(tuple(split[done:]))
         return found
 
-    def text(self) -> _Text:
-        """The message as the languages read it."""
-        return _Text(self.normalised, self.digits)
+    def text(self, collapsed: Mapping[str, str] | None = None) -> _Text:
+        """The message as the languages read it (`_Text`)."""
+        return _Text(self.normalised, self.digits, collapsed)
 
 
 @dataclass(frozen=True)
@@ -1603,6 +1621,8 @@ class _Built:
     languages: dict[str, _Language]
     model: TextModel | None
     levels: dict[str, Level]
+    # The model's common words of plain letters a to z, folded -> compared (`_Text`).
+    collapsed: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, languages: Mapping[str, _Language], model: TextModel | None) -> _Built:
@@ -1615,11 +1635,17 @@ class _Built:
                 # A category urgent in any language is urgent.
                 if levels.get(category) != "urgent":
                     levels[category] = level
+        collapsed: dict[str, str] = {}
         if model is not None:
             words = vocabulary(model.common)
             for table in languages.values():
                 table.learn_vocabulary(words)
-        return cls(dict(languages), model, levels)
+            collapsed = {
+                plain: word
+                for plain, word in words.items()
+                if plain.isascii() and plain.isalpha() and plain.islower()
+            }
+        return cls(dict(languages), model, levels, collapsed)
 
 
 class SafetyScreen:
@@ -1886,8 +1912,9 @@ class SafetyScreen:
     ) -> SafetyMatch | None:
         """An urgent phrase match in any of these languages (each read once), else the
         first concern; `message`: the normalised text read already."""
-        words = (message or _Message(normalised)).text()
-        languages = self._built().languages
+        built = self._built()
+        words = (message or _Message(normalised)).text(built.collapsed)
+        languages = built.languages
         concern: SafetyMatch | None = None
         for index, code in enumerate(dict.fromkeys(codes)):
             # Typos are read in the conversation's own language only: "suicida" is a Spanish
