@@ -543,7 +543,8 @@ class _Language:
         # `_group_starts`).
         self._starts: dict[str, tuple[frozenset[str], bool]] = {}
         self.near_part_starts = [
-            self._loose_firsts(part, self._starts) for part in self.near_parts
+            self._steps_firsts(part, lambda name: self._group_starts(name, self._starts))
+            for part in self.near_parts
         ]
         # Groups that are a list of single words (most are): one that starts with a word
         # ends just after it, with no need to walk its trie.
@@ -711,31 +712,24 @@ class _Language:
             if empty or token in firsts or (numbers and token is not None and token.isdigit())
         ]
 
-    def _steps_firsts(self, wordings: list[list[_Step]]) -> frozenset[str]:
-        """The words any of these wordings may start with (a number is "#")."""
-        found: set[str] = set()
-        for steps in wordings:
-            for kind, value in steps:
-                if kind == _WORD:
-                    found.add(value)
-                    break
-                found |= self.firsts.get(value, frozenset({"#"}))
-                if value not in self.nullable:
-                    break
-        return frozenset(found)
-
-    def _loose_firsts(
-        self, wordings: list[list[_Step]], known: dict[str, tuple[frozenset[str], bool]]
+    def _steps_firsts(
+        self,
+        wordings: list[list[_Step]],
+        group: Callable[[str], tuple[frozenset[str], bool]] | None = None,
     ) -> frozenset[str]:
-        """Every word these wordings may start with (a number is "#"), each group read
-        through to its own trie, whatever the order the groups were defined in."""
+        """The words any of these wordings may start with (a number is "#"). `group`: a
+        group's first words and whether it may match none (by default `firsts` and
+        `nullable`, as the walk enters groups)."""
         found: set[str] = set()
         for steps in wordings:
             for kind, value in steps:
                 if kind == _WORD:
                     found.add(value)
                     break
-                words, empty = self._group_starts(value, known)
+                if group is None:
+                    words, empty = self.firsts.get(value, frozenset({"#"})), value in self.nullable
+                else:
+                    words, empty = group(value)
                 found |= words
                 if not empty:
                     break
@@ -870,8 +864,23 @@ class _Language:
     ) -> list[tuple[int, int, int]]:
         """(start, end, terminal) of every near rule whose parts come in order, within the
         window, in one sentence, with no near_not word between them."""
-        # Only rules whose every part may start at a word of the message are looked for,
-        # and only from the words their parts may start with.
+        rules, present, starts = self._near_rules_in(tokens)
+        if not rules:
+            return []
+        places = self._near_places(tokens, sentences, rules, present)
+        spots: dict[int, list[tuple[int, int]]] = {}
+        for start, end, part in self._matches(tokens, self.near_root, starts, ends, places):
+            # A part that matched no word (all of it optional) does not count.
+            if end > start and sentences[start] == sentences[end - 1]:
+                spots.setdefault(part, []).append((start, end))
+        return self._rules_found(rules, spots, tokens, sentences, ends)
+
+    def _near_rules_in(
+        self, tokens: list[str]
+    ) -> tuple[list[tuple[tuple[int, ...], int]], set[str], frozenset[str]]:
+        """The near rules whose every part may start at a word of the message (only those
+        are looked for), the message's words ("#" for a number among them), and the words
+        present that their parts may start with."""
         present = set(tokens)
         if any(token.isdigit() for token in present):
             present.add("#")
@@ -880,19 +889,21 @@ class _Language:
             for rule in self.near_rules
             if all(not present.isdisjoint(self.near_part_firsts[part]) for part in rule[0])
         ]
-        if not rules:
-            return []
         starts = frozenset().union(
             *(self.near_part_firsts[part] for parts, _ in rules for part in parts)
         )
-        places = self._near_places(tokens, sentences, rules, present)
-        spots: dict[int, list[tuple[int, int]]] = {}
-        for start, end, part in self._matches(
-            tokens, self.near_root, starts & present, ends, places
-        ):
-            # A part that matched no word (all of it optional) does not count.
-            if end > start and sentences[start] == sentences[end - 1]:
-                spots.setdefault(part, []).append((start, end))
+        return rules, present, starts & present
+
+    def _rules_found(
+        self,
+        rules: list[tuple[tuple[int, ...], int]],
+        spots: dict[int, list[tuple[int, int]]],
+        tokens: list[str],
+        sentences: list[int],
+        ends: dict[tuple[str, int], list[int]],
+    ) -> list[tuple[int, int, int]]:
+        """(start, end, terminal) of the first place each rule is found at, from the
+        places its parts were found at (`spots`, by part, in order)."""
         found: list[tuple[int, int, int]] = []
         for parts, terminal in rules:
             if not all(part in spots for part in parts):

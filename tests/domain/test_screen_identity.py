@@ -319,38 +319,17 @@ def old_near(
     language: _Language, tokens: list[str], sentences: list[int]
 ) -> list[tuple[int, int, int]]:
     """_Language._near as it was: every part of every rule that may start in the message
-    found from every place one may start at, then the rules looked for."""
-    present = set(tokens)
-    if any(token.isdigit() for token in present):
-        present.add("#")
-    rules = [
-        rule
-        for rule in language.near_rules
-        if all(not present.isdisjoint(language.near_part_firsts[part]) for part in rule[0])
-    ]
+    found from every place one may start at (which rules, and how they are found from
+    their parts' places, are as they were)."""
+    rules, _, starts = language._near_rules_in(tokens)
     if not rules:
         return []
-    starts = frozenset().union(
-        *(language.near_part_firsts[part] for parts, _ in rules for part in parts)
-    )
     ends: dict[tuple[str, int], list[int]] = {}
     spots: dict[int, list[tuple[int, int]]] = {}
-    for start, end, part in old_matches(language, tokens, language.near_root, starts & present):
+    for start, end, part in old_matches(language, tokens, language.near_root, starts):
         if end > start and sentences[start] == sentences[end - 1]:
             spots.setdefault(part, []).append((start, end))
-    found: list[tuple[int, int, int]] = []
-    for parts, terminal in rules:
-        if not all(part in spots for part in parts):
-            continue
-        for start, end in spots[parts[0]]:
-            before = start - 1 if start and sentences[start - 1] == sentences[start] else start
-            if language._blocked(tokens, before, start, ends):
-                continue
-            last = language._near_rest(parts, 1, start, end, spots, tokens, sentences, ends)
-            if last is not None:
-                found.append((start, last, terminal))
-                break
-    return found
+    return language._rules_found(rules, spots, tokens, sentences, ends)
 
 
 def _vocabulary() -> list[str]:
