@@ -44,9 +44,12 @@ suicide", "cut myself shaving") is not. Without a model file, phrases alone deci
 
 A long message (4,096 characters) costs a few milliseconds: most of its words are among
 the model's common words, whose mended readings each language works out once when it is
-read; a first word is tried only when the word after it can go on with it; and once an
-urgent phrase stands (the rest of its sentence read, nothing there or over it quieting
-it), the rest of the message cannot change the answer and is not walked.
+read; a first word is tried only when the word after it can go on with it; once an urgent
+phrase stands (the rest of its sentence read, nothing there or over it quieting it), the
+rest of the message cannot change the answer and is not walked; a near rule's parts are
+looked for only where every part of the rule could start, in order, within its window;
+and a message is split into words once for the model and the phrases when nothing in it
+("k i l l", a sentence mark inside a word) makes their readings differ.
 
 Why the screen returns only a category and level: the specialist needs to know that a
 message may need them, not which words tripped it, and nothing of the text should travel
@@ -456,10 +459,29 @@ class _Text:
 
     __slots__ = ("distinct", "sentences", "words")
 
-    def __init__(self, normalised: str) -> None:
-        plain = _folded(_letters_to_words(normalised))
+    def __init__(
+        self,
+        normalised: str,
+        digits: str | None = None,
+        collapsed: Mapping[str, str] | None = None,
+    ) -> None:
+        """`digits`: the normalised text with digits inside words read as letters, when no
+        letters in it stand spaced out (`_Message`): the same words, read once.
+        `collapsed`: folded words of plain letters a to z -> their compared form (the model's
+        common words, worked out when it is read): most words of a message are looked up
+        there instead of collapsed again."""
+        plain = (
+            _folded(_letters_to_words(normalised)) if digits is None else digits.replace("l", "i")
+        )
         folded = plain.split()
-        words = _collapsed(plain).split()
+        if collapsed is None:
+            words = _collapsed(plain).split()
+        else:
+            # A run of one letter never reaches past a word: each word collapses on its own
+            # as it would in the whole text (with the same pattern).
+            runs = _ASCII_RUNS if plain.isascii() else _RUNS
+            known = collapsed.get
+            words = [known(word) or runs.sub(_first_letter, word) for word in folded]
         # The sentence each word is in (how many marks come before it): the marks between
         # sentences are not words.
         self.sentences: list[int]
@@ -514,6 +536,16 @@ class _Language:
         self.firsts[NUMBER_GROUP] = self.firsts.get(NUMBER_GROUP, frozenset()) | {"#"}
         self.firsts[""] = self._firsts(self.root)
         self.near_part_firsts = [self._steps_firsts(part) for part in self.near_parts]
+        # The same, read through every group however it is defined (a programme may name a
+        # group "number"): never fewer words than a part can start with, so that a place
+        # none of them stands at is surely no place a part starts (`_near_places`).
+        # The words each group's trie may start with, read through every group (see
+        # `_group_starts`).
+        self._starts: dict[str, tuple[frozenset[str], bool]] = {}
+        self.near_part_starts = [
+            self._steps_firsts(part, lambda name: self._group_starts(name, self._starts))
+            for part in self.near_parts
+        ]
         # Groups that are a list of single words (most are): one that starts with a word
         # ends just after it, with no need to walk its trie.
         self.simple = frozenset(
@@ -567,9 +599,10 @@ class _Language:
 
     def _seconds(self, root: _Node) -> dict[str, tuple[frozenset[str], bool]]:
         """For each word a phrase of this trie may start with, the words that can follow it
-        (and whether a number can), when nothing else can: a phrase of one word, a group
-        of several words or one that may match none could end or go on anyhow, and those
-        first words are left out. A first word followed by none of these starts nothing."""
+        (and whether a number can), when nothing else can: a phrase of one word, or a
+        group that may match none (at the start) or starts with another group, could end
+        or go on anyhow, and those first words are left out. A first word followed by none
+        of these starts nothing."""
         by_word, nullable = self._root_index[id(root)]
         if nullable or root.ends:
             return {}
@@ -581,21 +614,62 @@ class _Language:
                 # A number starts the groups that start with one ("{number} kms") as well
                 # as the phrases written with it ("13 reasons why"), as `_groups_at` reads it.
                 steps = [*steps, *by_word.get("#", ())]
-            if any(not simple for _, _, simple in steps):
-                continue
-            nodes = [after for _, after, _ in steps]
-            if child is not None:
-                nodes.append(child)
-            if any(node.ends or any(plan.empty for plan in node.plan) for node in nodes):
+            expected = [self._expected(child, None)] if child is not None else []
+            for name, after, simple in steps:
+                if simple:  # it holds the first word: the phrase goes on after it
+                    expected.append(self._expected(after, None))
+                    continue
+                group = self.groups.get(name)
+                if name == NUMBER_GROUP or group is None or group.groups:
+                    expected.append(None)
+                    break
+                # A group of several words: the second word is its own next one, or, where
+                # it may end after the first, what comes after it.
+                inside = group.next.get(first)
+                if inside is not None:
+                    expected.append(self._expected(inside, after))
+            if not expected or any(found is None for found in expected):
                 continue
             words: set[str] = set()
-            for node in nodes:
-                words.update(node.next)
-                for plan in node.plan:
-                    words.update(plan.firsts)
-            numbers = any(plan.numbers for node in nodes for plan in node.plan)
+            numbers = False
+            for found in expected:
+                assert found is not None
+                words |= found[0]
+                numbers = numbers or found[1]
             seconds[first] = (frozenset(words), numbers)
         return seconds
+
+    def _expected(self, node: _Node, after: _Node | None) -> tuple[frozenset[str], bool] | None:
+        """The words that may come next at this node (and whether a number may), as
+        `_hits` and `_group_ends` walk on; None when a phrase may end here. `after`: where
+        the phrase goes on when this node is inside a group (None: a node of the phrases'
+        own trie)."""
+        words: set[str] = set(node.next)
+        numbers = False
+        if node.ends:
+            if after is None:
+                return None
+            rest = self._expected(after, None)
+            if rest is None:
+                return None
+            words |= rest[0]
+            numbers = rest[1]
+        for plan in node.plan:
+            if not plan.empty:  # entered only at a word it may start with
+                words |= plan.firsts
+                numbers = numbers or plan.numbers
+                continue
+            # One that may match no word is walked whatever comes: every word its trie may
+            # start with, and what comes after it.
+            starts, _ = self._group_starts(plan.name, self._starts)
+            words |= starts
+            numbers = numbers or "#" in starts
+            rest = self._expected(plan.after, after)
+            if rest is None:
+                return None
+            words |= rest[0]
+            numbers = numbers or rest[1]
+        return frozenset(words), numbers
 
     def learn_vocabulary(self, words: Mapping[str, str]) -> None:
         """Work out now how these words read when mended, as `_read` would: each word as
@@ -638,18 +712,54 @@ class _Language:
             if empty or token in firsts or (numbers and token is not None and token.isdigit())
         ]
 
-    def _steps_firsts(self, wordings: list[list[_Step]]) -> frozenset[str]:
-        """The words any of these wordings may start with (a number is "#")."""
+    def _steps_firsts(
+        self,
+        wordings: list[list[_Step]],
+        group: Callable[[str], tuple[frozenset[str], bool]] | None = None,
+    ) -> frozenset[str]:
+        """The words any of these wordings may start with (a number is "#"). `group`: a
+        group's first words and whether it may match none (by default `firsts` and
+        `nullable`, as the walk enters groups)."""
         found: set[str] = set()
         for steps in wordings:
             for kind, value in steps:
                 if kind == _WORD:
                     found.add(value)
                     break
-                found |= self.firsts.get(value, frozenset({"#"}))
-                if value not in self.nullable:
+                if group is None:
+                    words, empty = self.firsts.get(value, frozenset({"#"})), value in self.nullable
+                else:
+                    words, empty = group(value)
+                found |= words
+                if not empty:
                     break
         return frozenset(found)
+
+    def _group_starts(
+        self, name: str, known: dict[str, tuple[frozenset[str], bool]]
+    ) -> tuple[frozenset[str], bool]:
+        """The words a group may start with (a number is "#"), and whether it may match
+        no word at all; `known` holds the groups already read."""
+        if name in known:
+            return known[name]
+        found: set[str] = {"#"} if name == NUMBER_GROUP else set()
+        root = self.groups.get(name)
+        if root is None:
+            known[name] = frozenset(found), False
+            return known[name]
+        empty = False
+        pending = [root]
+        while pending:
+            node = pending.pop()
+            found.update(node.next)
+            empty = empty or bool(node.ends)
+            for inner, after in node.groups.items():
+                words, inner_empty = self._group_starts(inner, known)
+                found |= words
+                if inner_empty:
+                    pending.append(after)
+        known[name] = frozenset(found), empty
+        return known[name]
 
     def _firsts(self, node: _Node) -> frozenset[str]:
         found = set(node.next)
@@ -754,8 +864,23 @@ class _Language:
     ) -> list[tuple[int, int, int]]:
         """(start, end, terminal) of every near rule whose parts come in order, within the
         window, in one sentence, with no near_not word between them."""
-        # Only rules whose every part may start at a word of the message are looked for,
-        # and only from the words their parts may start with.
+        rules, present, starts = self._near_rules_in(tokens)
+        if not rules:
+            return []
+        places = self._near_places(tokens, sentences, rules, present)
+        spots: dict[int, list[tuple[int, int]]] = {}
+        for start, end, part in self._matches(tokens, self.near_root, starts, ends, places):
+            # A part that matched no word (all of it optional) does not count.
+            if end > start and sentences[start] == sentences[end - 1]:
+                spots.setdefault(part, []).append((start, end))
+        return self._rules_found(rules, spots, tokens, sentences, ends)
+
+    def _near_rules_in(
+        self, tokens: list[str]
+    ) -> tuple[list[tuple[tuple[int, ...], int]], set[str], frozenset[str]]:
+        """The near rules whose every part may start at a word of the message (only those
+        are looked for), the message's words ("#" for a number among them), and the words
+        present that their parts may start with."""
         present = set(tokens)
         if any(token.isdigit() for token in present):
             present.add("#")
@@ -764,16 +889,21 @@ class _Language:
             for rule in self.near_rules
             if all(not present.isdisjoint(self.near_part_firsts[part]) for part in rule[0])
         ]
-        if not rules:
-            return []
         starts = frozenset().union(
             *(self.near_part_firsts[part] for parts, _ in rules for part in parts)
         )
-        spots: dict[int, list[tuple[int, int]]] = {}
-        for start, end, part in self._matches(tokens, self.near_root, starts & present, ends):
-            # A part that matched no word (all of it optional) does not count.
-            if end > start and sentences[start] == sentences[end - 1]:
-                spots.setdefault(part, []).append((start, end))
+        return rules, present, starts & present
+
+    def _rules_found(
+        self,
+        rules: list[tuple[tuple[int, ...], int]],
+        spots: dict[int, list[tuple[int, int]]],
+        tokens: list[str],
+        sentences: list[int],
+        ends: dict[tuple[str, int], list[int]],
+    ) -> list[tuple[int, int, int]]:
+        """(start, end, terminal) of the first place each rule is found at, from the
+        places its parts were found at (`spots`, by part, in order)."""
         found: list[tuple[int, int, int]] = []
         for parts, terminal in rules:
             if not all(part in spots for part in parts):
@@ -788,6 +918,76 @@ class _Language:
                     found.append((start, last, terminal))
                     break
         return found
+
+    def _near_places(
+        self,
+        tokens: list[str],
+        sentences: list[int],
+        rules: list[tuple[tuple[int, ...], int]],
+        present: set[str],
+    ) -> list[int]:
+        """The places worth walking the near parts from: where a rule's first part may
+        start with each of its other parts able to start after it, in order, in the window
+        and the sentence; and where those other parts may start. A part is found nowhere
+        else in a match, so walking only these finds every rule that the whole walk would.
+        """
+        starts = self.near_part_starts
+        wanted = frozenset().union(*(starts[part] for parts, _ in rules for part in parts))
+        wanted &= present
+        at: dict[str, list[int]] = {}
+        for index, token in enumerate(tokens):
+            if token in wanted:
+                places = at.get(token)
+                if places is None:
+                    at[token] = [index]
+                else:
+                    places.append(index)
+        if "#" in wanted:
+            at["#"] = [index for index, token in enumerate(tokens) if token.isdigit()]
+        by_part: dict[int, list[int]] = {}
+        window = self.near_window
+        keep: set[int] = set()
+        for parts, _ in rules:
+            lists: list[list[int]] = []
+            for part in parts:
+                places = by_part.get(part)
+                if places is None:
+                    words = starts[part].intersection(at)
+                    places = by_part[part] = sorted(
+                        itertools.chain.from_iterable(at[word] for word in words)
+                    )
+                lists.append(places)
+            if not all(lists):
+                continue
+            first_places, rest = lists[0], lists[1:]
+            rarest = min(rest, key=len)
+            if len(rarest) < len(first_places):
+                # Only first places a few words before the rarest part's can begin one.
+                near_rarest: set[int] = set()
+                for place in rarest:
+                    low = bisect.bisect_left(first_places, place - window + 1)
+                    near_rarest.update(first_places[low : bisect.bisect_left(first_places, place)])
+                first_places = sorted(near_rarest)
+            for first in first_places:
+                sentence, limit, previous = sentences[first], first + window, first
+                for places in rest:
+                    # The earliest place after the previous part's: if it is too far, so
+                    # are the others.
+                    next_index = bisect.bisect_right(places, previous)
+                    if next_index == len(places):
+                        break
+                    previous = places[next_index]
+                    if previous >= limit or sentences[previous] != sentence:
+                        break
+                else:
+                    keep.add(first)
+                    for places in rest:
+                        low = bisect.bisect_right(places, first)
+                        high = bisect.bisect_left(places, limit)
+                        keep.update(
+                            place for place in places[low:high] if sentences[place] == sentence
+                        )
+        return sorted(keep)
 
     def _near_rest(
         self,
@@ -943,10 +1143,12 @@ class _Language:
         root: _Node,
         starts: frozenset[str],
         ends: dict[tuple[str, int], list[int]],
+        places: list[int] | None = None,
     ) -> list[tuple[int, int, int]]:
-        """(start, end, terminal) of every phrase of this trie found, by start; `ends`
-        holds the places groups were found at in these tokens (filled as they are)."""
-        return [hit for _, hits in self._hits(tokens, root, starts, ends) for hit in hits]
+        """(start, end, terminal) of every phrase of this trie found, by start (only from
+        these places, if given); `ends` holds the places groups were found at in these
+        tokens (filled as they are)."""
+        return [hit for _, hits in self._hits(tokens, root, starts, ends, places) for hit in hits]
 
     def _hits(
         self,
@@ -954,13 +1156,18 @@ class _Language:
         root: _Node,
         starts: frozenset[str],
         ends: dict[tuple[str, int], list[int]],
+        places: list[int] | None = None,
     ) -> Iterator[tuple[int, list[tuple[int, int, int]]]]:
         """As `_matches`, one place at a time: (start, what starts there), by start."""
         count = len(tokens)
         numbers = "#" in starts
         candidates = [
             start
-            for start, token in enumerate(tokens)
+            for start, token in (
+                enumerate(tokens)
+                if places is None
+                else ((place, tokens[place]) for place in places)
+            )
             if token in starts or (numbers and token.isdigit())
         ]
         # Most first words are not followed by a word that goes on with them.
@@ -1371,6 +1578,53 @@ def _model_words(normalised: str) -> tuple[str, ...]:
     return tuple(plain.split())
 
 
+class _Message:
+    """A normalised message read once for both the model and the phrases, when it can be:
+    most messages have no letters spaced out ("k i l l") and no sentence mark inside a
+    word, and then the model's words, its sentences and the phrases' words all come from
+    one reading of the digits (the same words `_model_words`, `_sentences` and `_Text`
+    read, each on its own, in the others)."""
+
+    __slots__ = ("digits", "normalised", "split", "words")
+
+    def __init__(self, normalised: str) -> None:
+        self.normalised = normalised
+        self.digits: str | None = None
+        self.split: list[str] = []
+        plain = normalised.replace(f" {_BREAK} ", " ").replace(_BREAK, " ")
+        if not _SPACED_OUT.search(plain):
+            digits = _digits_as_letters(normalised) if _DIGIT.search(normalised) else normalised
+            split = digits.split()
+            marks = split.count(_BREAK)
+            if marks == normalised.count(_BREAK):  # every mark a word of its own
+                self.digits, self.split = digits, split
+                self.words = (
+                    tuple(word for word in split if word != _BREAK) if marks else tuple(split)
+                )
+                return
+        self.words = _model_words(normalised)
+
+    def sentences(self) -> list[tuple[str, ...]]:
+        """The message's sentences as the model reads them."""
+        if self.digits is None:
+            return _sentences(self.normalised)
+        found: list[tuple[str, ...]] = []
+        done = 0
+        split = self.split
+        for index, word in enumerate(split):
+            if word == _BREAK:
+                if index > done:
+                    found.append(tuple(split[done:index]))
+                done = index + 1
+        if len(split) > done:
+            found.append(tuple(split[done:]))
+        return found
+
+    def text(self, collapsed: Mapping[str, str] | None = None) -> _Text:
+        """The message as the languages read it (`_Text`)."""
+        return _Text(self.normalised, self.digits, collapsed)
+
+
 @dataclass(frozen=True)
 class _Built:
     """A screen's phrases, read, and its model: what screening needs."""
@@ -1378,6 +1632,8 @@ class _Built:
     languages: dict[str, _Language]
     model: TextModel | None
     levels: dict[str, Level]
+    # The model's common words of plain letters a to z, folded -> compared (`_Text`).
+    collapsed: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, languages: Mapping[str, _Language], model: TextModel | None) -> _Built:
@@ -1390,11 +1646,17 @@ class _Built:
                 # A category urgent in any language is urgent.
                 if levels.get(category) != "urgent":
                     levels[category] = level
+        collapsed: dict[str, str] = {}
         if model is not None:
             words = vocabulary(model.common)
             for table in languages.values():
                 table.learn_vocabulary(words)
-        return cls(dict(languages), model, levels)
+            collapsed = {
+                plain: word
+                for plain, word in words.items()
+                if plain.isascii() and plain.isalpha() and plain.islower()
+            }
+        return cls(dict(languages), model, levels, collapsed)
 
 
 class SafetyScreen:
@@ -1600,15 +1862,17 @@ class SafetyScreen:
         if not normalised.replace(_BREAK, "").strip():
             return None
         model = self.model
+        message = _Message(normalised)
         if model is None:
-            return self._phrases(normalised, codes)
-        words = _model_words(normalised)
+            return self._phrases(normalised, codes, message)
+        words = message.words
         count = len(words)
-        score, stretch = model.best_stretch(words)
+        read = model.reading(words)
+        score, stretch = model.best_stretch(words, read)
 
         @functools.cache
         def best() -> float:
-            return max(score, model.sentence_score(_sentences(normalised)))
+            return max(score, model.sentence_score(message.sentences(), words, read))
 
         def flagged(phrase: Level | None) -> bool:
             return flags(
@@ -1627,7 +1891,7 @@ class SafetyScreen:
 
         if not (flagged("urgent") or flagged("concern")):
             return None  # read as plainly ordinary: no phrase found could change that
-        found = self._phrases(normalised, codes)
+        found = self._phrases(normalised, codes, message)
         if not flagged(found.level if found else None):
             return None
         if found is not None:
@@ -1654,11 +1918,14 @@ class SafetyScreen:
             )
         return "; ".join(parts)
 
-    def _phrases(self, normalised: str, codes: tuple[str, ...]) -> SafetyMatch | None:
+    def _phrases(
+        self, normalised: str, codes: tuple[str, ...], message: _Message | None = None
+    ) -> SafetyMatch | None:
         """An urgent phrase match in any of these languages (each read once), else the
-        first concern."""
-        words = _Text(normalised)
-        languages = self._built().languages
+        first concern; `message`: the normalised text read already."""
+        built = self._built()
+        words = (message or _Message(normalised)).text(built.collapsed)
+        languages = built.languages
         concern: SafetyMatch | None = None
         for index, code in enumerate(dict.fromkeys(codes)):
             # Typos are read in the conversation's own language only: "suicida" is a Spanish

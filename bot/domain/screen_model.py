@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import json
 import math
+import operator
 import sys
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -47,6 +49,8 @@ QUIET_MIN_WORDS = 10
 # The commonest words of the corpus, whose whole weight (with their letter groups) the
 # file holds ready, so that most words of a long message cost one look-up.
 COMMON_WORDS = 10_000
+# Per word of a message: the weight its features add, and how many features it brings.
+Reading = tuple[list[float], list[int]]
 
 
 def _grams(word: str) -> list[str]:
@@ -212,44 +216,86 @@ class TextModel:
         """The highest crisis probability over the message and its stretches."""
         return self.best_stretch(words)[0]
 
-    def best_stretch(self, words: Sequence[str]) -> tuple[float, Sequence[str]]:
+    def best_stretch(
+        self, words: Sequence[str], read: Reading | None = None
+    ) -> tuple[float, Sequence[str]]:
         """The highest crisis probability over the message and its stretches, and the
-        words of the stretch that has it (what the category is read from)."""
+        words of the stretch that has it (what the category is read from); `read`: these
+        words' `reading`, if it was worked out already."""
         if not words:
             return 0.0, words
-        weights = self.weights
-        # Per word: the weight its features add and how many there are, summed from the
-        # start, so each stretch is a difference of two sums.
-        common = self.common
-        seen: dict[str, float] = {}  # this message's other words, read once
-        totals = [0.0]
-        counts = [0]
-        total = 0.0
-        count = 0
-        previous = "<s>"
-        for word in words:
-            own = common.get(word)
-            if own is None:
-                own = seen.get(word)
-                if own is None:
-                    own = seen[word] = self._added(word)
-            total += own + weights.get(f"{previous} {word}", 0.0)
-            # How many features the word brings: itself, its pair, and its letter groups
-            # (as many as _grams makes for it), counted without making them.
-            length = len(word)
-            count += 3 * length - 1 if length > 3 and word.isalpha() else 2
-            totals.append(total)
-            counts.append(count)
-            previous = word
-        best, start, end = max(
-            ((totals[end] - totals[start]) / math.sqrt(counts[end] - counts[start]), start, end)
-            for start, end in _spans(len(words))
-        )
+        values, counts = self.reading(words) if read is None else read
+        best, start, end = self._best(values, counts)
         return sigmoid(self.bias + best), words[start:end]
 
-    def sentence_score(self, sentences: Iterable[Sequence[str]]) -> float:
-        """The highest score of a message's sentences, each read on its own."""
-        return max((self.score(sentence) for sentence in sentences), default=0.0)
+    def reading(self, words: Sequence[str]) -> Reading:
+        """Per word, the weight its features add (its own and its pair's with the word
+        before) and how many features it brings: what a score is summed from. (Looked up
+        word by word in C: a long message has some 800 words.)"""
+        own: list[float | None] = list(map(self.common.get, words))
+        if None in own:
+            seen: dict[str, float] = {}  # this message's other words, read once
+            for index, value in enumerate(own):
+                if value is None:
+                    word = words[index]
+                    value = seen.get(word)
+                    if value is None:
+                        value = seen[word] = self._added(word)
+                    own[index] = value
+        pairs = map(" ".join, zip(itertools.chain(("<s>",), words), words, strict=False))
+        values: list[float] = list(
+            map(operator.add, own, map(self.weights.get, pairs, itertools.repeat(0.0)))
+        )
+        # How many features each word brings: itself, its pair, and its letter groups (as
+        # many as _grams makes for it), counted without making them.
+        counts = [3 * len(word) - 1 if len(word) > 3 and word.isalpha() else 2 for word in words]
+        return values, counts
+
+    @staticmethod
+    def _best(values: Sequence[float], counts: Sequence[int]) -> tuple[float, int, int]:
+        """The best stretch's value, start and end: summed from the start, so each stretch
+        is a difference of two sums."""
+        totals = list(itertools.accumulate(values, initial=0.0))
+        sums = list(itertools.accumulate(counts, initial=0))
+        return max(
+            ((totals[end] - totals[start]) / math.sqrt(sums[end] - sums[start]), start, end)
+            for start, end in _spans(len(values))
+        )
+
+    def sentence_score(
+        self,
+        sentences: Iterable[Sequence[str]],
+        words: Sequence[str] = (),
+        read: Reading | None = None,
+    ) -> float:
+        """The highest score of a message's sentences, each read on its own. With the
+        message's words and their `reading`, a sentence that is a stretch of those words
+        (most are) reuses what its words add: only its first word's pair is read again."""
+        best = 0.0
+        place = 0 if read is not None else -1
+        for sentence in sentences:
+            if not sentence:
+                continue
+            size = len(sentence)
+            if place >= 0 and tuple(words[place : place + size]) == tuple(sentence):
+                assert read is not None
+                values = read[0][place : place + size]
+                if place:  # the message's first word has its pair with the start already
+                    values[0] = self._first_value(sentence[0])
+                score = sigmoid(self.bias + self._best(values, read[1][place : place + size])[0])
+                place += size
+            else:
+                place = -1  # the sentences no longer follow the words: each read anew
+                score = self.score(sentence)
+            best = max(best, score)
+        return best
+
+    def _first_value(self, word: str) -> float:
+        """What a sentence's first word adds: its own weight and its pair with the start."""
+        own = self.common.get(word)
+        if own is None:
+            own = self._added(word)
+        return own + self.weights.get(f"<s> {word}", 0.0)
 
     def category(self, words: Sequence[str]) -> str:
         """The likeliest category for a message already read as crisis."""

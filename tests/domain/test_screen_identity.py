@@ -306,13 +306,30 @@ def old_find(language: _Language, text: str, typos: bool) -> SafetyMatch | None:
     about_sentences = {read_sentences[start] for start, _ in about}
     near = [
         hit
-        for hit in language._near(tokens, read_sentences, {})
+        for hit in old_near(language, tokens, read_sentences)
         if read_sentences[hit[0]] not in about_sentences and read_sentences[hit[0]] not in framed
     ]
     also = language._first(near, about, None)
     if first is None or (also is not None and also.level == "urgent"):
         return also
     return first
+
+
+def old_near(
+    language: _Language, tokens: list[str], sentences: list[int]
+) -> list[tuple[int, int, int]]:
+    """_Language._near as it was: every part of every rule that may start in the message
+    found from every place one may start at (which rules, and how they are found from
+    their parts' places, are as they were)."""
+    rules, _, starts = language._near_rules_in(tokens)
+    if not rules:
+        return []
+    ends: dict[tuple[str, int], list[int]] = {}
+    spots: dict[int, list[tuple[int, int]]] = {}
+    for start, end, part in old_matches(language, tokens, language.near_root, starts):
+        if end > start and sentences[start] == sentences[end - 1]:
+            spots.setdefault(part, []).append((start, end))
+    return language._rules_found(rules, spots, tokens, sentences, ends)
 
 
 def _vocabulary() -> list[str]:
@@ -395,6 +412,29 @@ def test_a_message_is_read_into_the_same_words_as_before(text: str) -> None:
     assert (read.words, read.sentences, read.distinct) == old_text(normalised)
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        TEXTS,
+        # a sentence mark a message wrote inside a word, letters spaced across a mark
+        TEXTS.map(lambda text: text.replace(" ", f" x{_BREAK}1 ", 1)),
+        TEXTS.map(lambda text: f"a b. c d {text} {_BREAK}{_BREAK} k 1 l l"),
+    )
+)
+def test_a_message_read_once_reads_as_each_reading_on_its_own(text: str) -> None:
+    normalised = safety._normalised(text)
+    message = safety._Message(normalised)
+    assert message.words == safety._model_words(normalised)
+    assert message.sentences() == safety._sentences(normalised)
+    alone = _Text(normalised)
+    for once in (message.text(), message.text(SCREEN._built().collapsed)):
+        assert (once.words, once.sentences, once.distinct) == (
+            alone.words,
+            alone.sentences,
+            alone.distinct,
+        )
+
+
 @settings(max_examples=300, deadline=None)
 @given(TEXTS, st.sampled_from(sorted(LANGUAGES)), st.booleans())
 def test_phrases_are_found_in_the_same_places_and_order_as_before(
@@ -467,6 +507,28 @@ def test_a_language_finds_what_it_found_reading_the_whole_message(
 ) -> None:
     language = LANGUAGES[code]
     assert language.find(_Text(safety._normalised(text)), typos) == old_find(language, text, typos)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(SENTENCES, TEXTS), st.sampled_from(sorted(LANGUAGES)), st.booleans())
+def test_near_rules_are_found_where_the_whole_walk_found_them(
+    text: str, code: str, typos: bool
+) -> None:
+    language = LANGUAGES[code]
+    tokens, _, sentences = language._read(_Text(safety._normalised(text)), typos)
+    assert language._near(tokens, sentences, {}) == old_near(language, tokens, sentences)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(SENTENCES, TEXTS))
+def test_each_sentence_scores_as_it_does_read_on_its_own(text: str) -> None:
+    model = SCREEN.model
+    assert model is not None
+    normalised = safety._normalised(text)
+    words = safety._model_words(normalised)
+    sentences = safety._sentences(normalised)
+    expected = max((model.score(sentence) for sentence in sentences), default=0.0)
+    assert model.sentence_score(sentences, words, model.reading(words)) == expected
 
 
 @pytest.mark.parametrize("code", sorted(LANGUAGES))
@@ -635,5 +697,9 @@ def test_a_programmes_own_phrases_are_found_as_before(rng: random.Random) -> Non
         words = [*PROGRAMME_WORDS, "3", "100", ".", "\n"]
         text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 14)))
         for typos in (True, False):
-            found = language.find(_Text(safety._normalised(text)), typos)
+            read = _Text(safety._normalised(text))
+            found = language.find(read, typos)
             assert found == old_find(language, text, typos), text
+            tokens, _, sentences = language._read(read, typos)
+            near = language._near(tokens, sentences, {})
+            assert near == old_near(language, tokens, sentences), text
