@@ -32,6 +32,16 @@ async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
         yield running_bot
 
 
+async def header_of(bot: Harness, words: str) -> str | None:
+    """Alex writes; Sam gets a header, then the copy. The header's text."""
+    before = len(bot.api.sent_to(SAM))
+    original = bot.api.send_text(ALEX, words)
+    got = (await bot.said(SAM, before + 2))[before:]
+    assert got[1].copied_from == (ALEX, original.message_id)
+    await bot.barrier(ALEX)
+    return got[0].text
+
+
 def resources_sent(bot: Harness) -> int:
     return sum(1 for m in bot.api.sent_to(ALEX) if "What you wrote has gone to" in (m.text or ""))
 
@@ -206,12 +216,8 @@ async def test_words_that_cannot_be_screened_still_go_and_say_so(
 
     broken = SafetyScreen._deferred({"en": "Call someone.", "es": None}, unreadable)
     monkeypatch.setattr(bot.services.relay, "_safety", broken)
-    before = len(bot.api.sent_to(SAM))
-    original = bot.api.send_text(ALEX, "i want to die")
-    got = (await bot.said(SAM, before + 2))[before:]
-    assert got[0].text == "From Alex (message: not screened for urgent words):"
-    assert got[1].copied_from == (ALEX, original.message_id)
-    await bot.barrier(ALEX)
+    header = await header_of(bot, "i want to die")
+    assert header == "From Alex (message: not screened for urgent words):"
     assert resources_sent(bot) == 0
     assert await bot.rows("SELECT COUNT(*) FROM inbox") == [(0,)]
 
@@ -223,19 +229,10 @@ async def test_each_message_is_screened_once(bot: Harness) -> None:
     languages, and marked as those find them."""
     relay = bot.services.relay
     screens = relay.screens
-    before = len(bot.api.sent_to(SAM))
-    original = bot.api.send_text(ALEX, "long day at work, can we talk tomorrow?")
-    got = (await bot.said(SAM, before + 2))[before:]
-    assert got[0].text == "From Alex:"
-    assert got[1].copied_from == (ALEX, original.message_id)
-    await bot.barrier(ALEX)
+    assert await header_of(bot, "long day at work, can we talk tomorrow?") == "From Alex:"
     assert relay.screens == screens + 1
-
-    before = len(bot.api.sent_to(SAM))
-    bot.api.send_text(ALEX, "honestly I want to k1ll myself tonight")
-    got = (await bot.said(SAM, before + 2))[before:]
-    assert got[0].text == "⚠️ Possibly urgent. From Alex:"
-    await bot.barrier(ALEX)
+    header = await header_of(bot, "honestly I want to k1ll myself tonight")
+    assert header == "⚠️ Possibly urgent. From Alex:"
     assert relay.screens == screens + 3
 
 
