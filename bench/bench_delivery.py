@@ -31,7 +31,11 @@ Achieved rate: every message the fake accepted between one second after the firs
 and one second before the last, per second, divided by the cap. Relay latency: the moment
 the copyMessage request for a client's message reached the fake minus the moment the fake's
 getUpdates handed out the update that brought it, minus the median round trip of an empty
-request through the same stack (PTB's getMe): what remains is the bot's own time. A relay
+request through the same stack (PTB's getMe): what remains is the bot's own time. The round
+trip is measured on the idle, warmed-up bot just before the phase and again just after it
+(ROUND_TRIPS each), and the median of both is subtracted; both are reported beside it. (Once,
+measured only at the start, it caught the screen being read in the background and came out
+several milliseconds long, and the bot's own time went negative.) A relay
 that opens a conversation also sends a header ("From Alex:") and the copy waits a second for
 the chat; each client writes once before measuring (the warm-up), so measured copies follow
 without one (checked: no header goes to a relay chat after the warm-up). CPU per relayed
@@ -82,7 +86,7 @@ STORM_SPECIALIST_USER_BASE = 1_000
 RELAY_SPECIALIST_USER_BASE = 2_000
 
 PER_CHAT_INTERVAL = 1.0  # Telegram's limit in one chat, and the limiter's gap
-ROUND_TRIPS = 50
+ROUND_TRIPS = 50  # empty requests just before the measured phase, and again just after it
 RATE_TARGET = 0.95
 P50_TARGET_MS = 5.0
 P99_TARGET_MS = 25.0
@@ -596,14 +600,28 @@ def _log_to(path: Path) -> None:
     hold_back_libraries()
 
 
-async def _round_trip(get_me: Callable[[], Awaitable[object]]) -> float:
-    """The median time of an empty request through PTB to the fake and back."""
+async def _round_trips(get_me: Callable[[], Awaitable[object]]) -> list[float]:
+    """The times of ROUND_TRIPS empty requests through PTB to the fake and back, one after
+    another."""
     seconds: list[float] = []
     for _ in range(ROUND_TRIPS):
         before = time.perf_counter()
         await get_me()
         seconds.append(time.perf_counter() - before)
-    return median(seconds)
+    return seconds
+
+
+@dataclass(frozen=True)
+class RoundTrip:
+    """An empty request's round trip, measured just before the phase and just after it."""
+
+    before: list[float]
+    after: list[float]
+
+    @property
+    def seconds(self) -> float:
+        """What is subtracted from each relay's latency: the median of both."""
+        return median(self.before + self.after)
 
 
 def _relay_plan(
@@ -657,19 +675,20 @@ async def run_case(workdir: Path, case: str, plan: Plan) -> list[Figure]:
         application = build_application(settings, clock)
         async with running(application):
             services = application.bot_data.services
-            round_trip = await _round_trip(application.bot.get_me)
             # Warm-up: each writer's first message opens a conversation with a header.
             warm_up = [(0.1 * n, _relay_user(n)) for n in range(1, plan.relay_pairs + 1)]
             await fake.write("warm-up", warm_up)
             if missing := await fake.copied(timeout=10):
                 raise RuntimeError(f"warm-up: {missing} message(s) not relayed within 10 s")
             await asyncio.sleep(PER_CHAT_INTERVAL)  # the warm-up copies' chat gaps pass
+            before = await _round_trips(application.bot.get_me)
             if plan.checkins:
                 phase = await _storm(fake, services, clock, plan)
             elif plan.aged_clients:
                 phase = await _relays_during_purge(fake, services, plan)
             else:
                 phase = await _relays_alone(fake, plan)
+            round_trip = RoundTrip(before, await _round_trips(application.bot.get_me))
         raw = await fake.ask("report")
         # Kept beside the log, for whoever wants to look closer at a run.
         (workdir / f"{_database(workdir, case).stem}.report.json").write_text(json.dumps(raw))
@@ -749,7 +768,7 @@ def _busiest_second(moments: Sequence[float]) -> int:
     return best
 
 
-def _figures(report: Report, plan: Plan, round_trip: float, phase: Phase) -> list[Figure]:
+def _figures(report: Report, plan: Plan, round_trip: RoundTrip, phase: Phase) -> list[Figure]:
     """The case's figures, from what the fake saw and what the bot's process measured."""
     warm_copies = [
         report.copies.get((w.user, w.message_id), 0.0)
@@ -813,9 +832,9 @@ def _storm_figures(report: Report, plan: Plan, phase: Phase) -> list[Figure]:
 
 
 def _relay_figures(
-    report: Report, plan: Plan, round_trip: float, phase: Phase, warmed: float, where: str
+    report: Report, plan: Plan, round_trip: RoundTrip, phase: Phase, warmed: float, where: str
 ) -> list[Figure]:
-    latencies = [s * 1000 for s in report.latencies(phase.tag, round_trip)]
+    latencies = [s * 1000 for s in report.latencies(phase.tag, round_trip.seconds)]
     relay_chats = {_relay_specialist_user(n) for n in range(1, RELAY_PAIRS + 1)}
     p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     figures = [
@@ -827,7 +846,13 @@ def _relay_figures(
             "messages",
             0,
         ),
-        info("fake round trip (PTB getMe), median", round_trip * 1000, "ms"),
+        info("fake round trip (PTB getMe), median", round_trip.seconds * 1000, "ms"),
+        info(
+            "fake round trip just before the phase, median", median(round_trip.before) * 1000, "ms"
+        ),
+        info(
+            "fake round trip just after the phase, median", median(round_trip.after) * 1000, "ms"
+        ),
     ]
     if plan.checkins:
         figures += [

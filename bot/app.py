@@ -205,6 +205,7 @@ def build_application(
                     get_updates_request=_transport(
                         GET_UPDATES_TIMEOUT_SECONDS, pool_size=1, on_success=watch.pulse.answered
                     ),
+                    handled=inbox.handled,
                     base_url=f"{root}/bot",
                     base_file_url=f"{root}/file/bot",
                 ),

@@ -18,6 +18,7 @@ the storage watch (bot.watch) stops the bot; a stop cancels the wait at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from telegram import Message, Update
@@ -101,6 +102,13 @@ class InboxQueue(asyncio.Queue[object]):
         the team group's topics too, if there is one."""
         self._keep = keep
         self._team_chat_id = team_chat_id
+
+    async def handled(self, at_most: float) -> None:
+        """Wait until every update queued so far has been handled (the application marks
+        each done), or `at_most` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(at_most):
+                await self.join()
 
     async def put(self, item: object) -> None:
         """Store the message's ids, then queue the update."""

@@ -32,13 +32,21 @@ are put right here: PTB warns that `get_updates` exists (the warning is filtered
 calls a refused token EndPointNotFound (it is InvalidToken again, on which PTB's polling
 loop stops rather than retrying), and it knows nothing of the long poll's timeout (the
 read timeout is the transport's own plus the long poll's, as in `get_updates`).
+
+A poll after one that brought updates first waits until they have been handled (at most
+HANDLED_WAIT_SECONDS; `handled`, the application's InboxQueue), then AFTER_HANDLED_SECONDS
+more, for the copies they queued to be sent: the application handles updates one at a time,
+so a message fetched sooner would only wait in the queue, while the poll's request, built
+and sent while a message was being relayed, was most of a millisecond of the event loop's
+in the relay's way (bench/RESULTS.md). Each update is kept in the inbox before it is
+queued; waiting changes only when Telegram is next asked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -59,6 +67,11 @@ REDUCED = "porchlight_reduced"
 
 # The longest a poll waits when all it found were updates without a readable id.
 HELD_PAUSE_SECONDS = 1.0
+
+# The longest a poll waits for the updates of the one before to be handled, and how long
+# it then leaves the sender to send what they queued.
+HANDLED_WAIT_SECONDS = 1.0
+AFTER_HANDLED_SECONDS = 0.002
 
 # do_api_request warns that Bot.getUpdates exists; the one call it would warn about is the one
 # in PollingBot.get_updates. (pyproject.toml repeats the filter for the tests: pytest resets
@@ -159,9 +172,19 @@ def _seconds(period: TimePeriod | float | None) -> float:
 class PollingBot(ExtBot[None]):
     """The application's bot: get_updates skips what it cannot read (see the module)."""
 
-    def __init__(self, token: str, *, get_updates_request: BaseRequest, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        get_updates_request: BaseRequest,
+        handled: Callable[[float], Awaitable[None]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(token, get_updates_request=get_updates_request, **kwargs)
         self._poll_request = get_updates_request
+        # Waits until the updates queued so far are handled (InboxQueue.handled).
+        self._handled = handled
+        self._brought = False  # the last poll brought updates
         self._held_at: int | None = None  # the offset of the last poll that said it held some
 
     async def get_updates(
@@ -177,7 +200,11 @@ class PollingBot(ExtBot[None]):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         api_kwargs: JSONDict | None = None,
     ) -> tuple[Update, ...]:
-        """As PTB's get_updates, but an update that cannot be read is skipped, not fatal."""
+        """As PTB's get_updates, but an update that cannot be read is skipped, not fatal;
+        asked once the last poll's updates are handled."""
+        if self._handled is not None and self._brought:
+            await self._handled(HANDLED_WAIT_SECONDS)
+            await asyncio.sleep(AFTER_HANDLED_SECONDS)
         own = (
             self._poll_request.read_timeout
             if isinstance(read_timeout, DefaultValue)
@@ -203,6 +230,7 @@ class PollingBot(ExtBot[None]):
         if not isinstance(batch, list):
             raise TypeError("getUpdates answered with something other than a list")
         updates, held = read_updates(batch, self)
+        self._brought = bool(updates)
         if held and not updates:
             if offset != self._held_at:
                 log.warning("telegram.updates_held", offset=offset, count=held)

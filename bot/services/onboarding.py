@@ -103,6 +103,9 @@ class Onboarding:
         self._invite_ttl = invite_ttl
         self._default_timezone = default_timezone
         self._team_terms = team_terms
+        # Clients the store says were shown these terms (at most once each, by its own
+        # account): their every message need not take the write lock to ask again.
+        self._shown: set[tuple[int, Terms]] = set()
 
     async def create_invite(
         self, specialist: Specialist, raw_alias: str, bot_username: str, actor: Actor
@@ -278,11 +281,14 @@ class Onboarding:
         """At a client's first contact after the terms changed: what changed, once, with an
         Okay to tap. Until they tap it nothing new applies to them (Client.has_accepted)."""
         version = self._consent_version()
-        if client.has_accepted(version):
+        shown = (client.id, version)
+        if client.has_accepted(version) or shown in self._shown:
             return
         async with self._db.transaction():
             now = self._clock.now()
-            if not await self._clients.note_terms_shown(client.id, version):
+            first = await self._clients.note_terms_shown(client.id, version)
+            self._db.after_commit(lambda: self._shown.add(shown))
+            if not first:
                 return  # shown before (or a moment ago, for another of their updates)
             await self._audit_consent("terms_shown", client, specialist, version, now)
             name = specialist.display_name

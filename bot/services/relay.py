@@ -51,6 +51,10 @@ UPDATE_MEMORY = timedelta(days=3)
 UNSCREENED_TEXT = "text"
 SCREENINGS_KEPT = 1000
 
+# What `keep` found in a message's words: the languages it read them in, the match, and
+# UNSCREENED_TEXT if it could not read them. Never the words.
+Screening = tuple[tuple[str, ...], SafetyMatch | None, str | None]
+
 
 def kept_for(retention: timedelta) -> dict[Kept, timedelta]:
     """How long each kind of row is kept: update ids only as long as Telegram may resend."""
@@ -120,7 +124,10 @@ class Relay:
         # What `keep` found in a message (a category, never words), by update id, for its
         # handler: each message is screened once. Updates no client handler asks about
         # (staff, commands) are forgotten past SCREENINGS_KEPT.
-        self._screenings: dict[int, tuple[tuple[str, ...], SafetyMatch | None, str | None]] = {}
+        self._screenings: dict[int, Screening] = {}
+        # How many times the screen has read a message's words (tests and benchmarks watch
+        # that each message is read once).
+        self.screens = 0
         # People with a message whose handling failed: its inbox row waits for a retry.
         self._waiting: set[int] = set()
 
@@ -442,15 +449,17 @@ class Relay:
         (bot.app), or the screen failed on them. The message still goes, its header saying it
         was not screened.
 
-        With the update's id, what `keep` found is used when it read the same languages.
+        With the update's id, what `keep` found is used when it answers for this reading
+        (`_answers`).
         """
         if not words:
             return None, None
         safety = self._safety
         reading = safety.reading(language, every)
         kept = self._screenings.pop(update_id, None) if update_id is not None else None
-        if kept is not None and kept[0] == reading:
+        if kept is not None and self._answers(kept, reading):
             return kept[1], kept[2]
+        self.screens += 1
         try:
             if not safety.ready:  # the first messages after a start wait for its reading
                 await asyncio.to_thread(safety.warm)
@@ -465,13 +474,35 @@ class Relay:
             log.error("safety.screen_failed", error=type(error).__name__)
             return None, UNSCREENED_TEXT
 
+    def _answers(self, kept: Screening, reading: tuple[str, ...]) -> bool:
+        """Whether what `keep` found answers for this reading: it read the same languages;
+        or it read these and more, starting with the same one, and found nothing there (an
+        English client's words, kept in every language, are read in English alone).
+
+        Nothing in more languages is nothing in fewer: the model reads the words alike
+        whatever the languages after the first; a phrase found in fewer languages is found
+        in more, or more found an urgent one where fewer find a concern; and the model
+        quiets a concern at least as readily as an urgent phrase while its floor is not
+        below its urgent floor (checked: a model the other way round has the words read
+        again, as is a match, which is rare).
+        """
+        languages, flagged, unread = kept
+        if languages == reading:
+            return True
+        if flagged is not None or unread is not None or languages[0] != reading[0]:
+            return False
+        if not set(reading) <= set(languages):
+            return False
+        model = self._safety.model
+        return model is None or model.urgent_floor <= model.floor
+
     async def keep(self, received: Received, words: str | None, language: str | None) -> None:
         """Store a message's ids until it is handled (see bot.handlers.inbox), with what the
         safety screen finds in its words, so a message relayed after a crash is still
         marked possibly urgent. The words themselves are not kept."""
         # Every language the screen knows: the app's language need not be the one the
         # client chose to write in, and a replay after a crash has only this mark. The client
-        # handler uses this reading when it reads the same languages (`screened`). Staff
+        # handler uses this reading when it answers for the handler's own (`_answers`). Staff
         # writing in a client's topic are not screened: the screen is for clients.
         words = words if received.thread_id is None else None
         language = language or DEFAULT_LANGUAGE

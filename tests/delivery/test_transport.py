@@ -85,10 +85,10 @@ def _data(**values: object) -> RequestData:
 
 async def test_parameters_arrive_as_a_form(server: Server, transport: AiohttpRequest) -> None:
     status, body = await transport.do_request(
-        f"{server.url}/sendMessage", "POST", _data(chat_id=5, text="¿Qué tal? 🌿")
+        f"{server.url}/sendMessage", "POST", _data(chat_id=5, text="¿Qué tal? 🌿 1+1=2 & 100%\nok")
     )
     assert status == 200 and b'"ok": true' in body
-    assert server.forms == [{"chat_id": "5", "text": "¿Qué tal? 🌿"}]
+    assert server.forms == [{"chat_id": "5", "text": "¿Qué tal? 🌿 1+1=2 & 100%\nok"}]
 
 
 async def test_a_file_arrives_as_multipart(server: Server, transport: AiohttpRequest) -> None:
