@@ -67,8 +67,11 @@ async def record(
     closes = _CLOSES.get(kind)
     if closes is not None and client_id is not None:
         marks = ",".join("?" * len(closes))
+        # By the client's own rows: left to itself, SQLite read them from events_kind_at,
+        # every message anyone has sent so far (20 ms at 118,000 of them, for each answer).
         await db.write(
-            "UPDATE events SET value = (julianday(?) - julianday(at)) * 86400.0"
+            "UPDATE events INDEXED BY events_client"
+            " SET value = (julianday(?) - julianday(at)) * 86400.0"
             f" WHERE client_id = ? AND kind IN ({marks}) AND value IS NULL AND at <= ?",
             (stamp, client_id, *closes, stamp),
         )
