@@ -94,3 +94,29 @@ def test_the_bot_and_calibration_flag_the_same_corpus_messages(language: str) ->
             if (SCREEN.screen(text, language) is not None) != calibrated(text, language):
                 differ.append(text)
     assert differ == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(TEXTS, st.sampled_from(["en", "es", "fr"]))
+def test_nothing_found_in_every_language_is_nothing_in_the_clients_own(
+    text: str, language: str
+) -> None:
+    """The relay takes the inbox's every-language reading that found nothing for the
+    client's own (bot.services.relay, `_answers`): that holds only while this does."""
+    for screen in (SCREEN, PHRASES):
+        if screen.screen_all(text, language) is None:
+            assert screen.screen(text, language) is None
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_nothing_found_in_every_language_is_nothing_in_the_clients_own_in_the_corpus(
+    language: str,
+) -> None:
+    missed = []
+    for path in sorted(CORPUS_DIR.glob("*.tsv")):
+        for line in path.read_text("utf-8").splitlines():
+            text = line.rsplit("\t", 1)[-1]
+            for screen in (SCREEN, PHRASES):
+                if screen.screen_all(text, language) is None and screen.screen(text, language):
+                    missed.append(text)
+    assert missed == []

@@ -6,10 +6,13 @@ poll, so no other client's message in the batch was ever handled (see bot.handle
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 import pytest
 
+from bot.handlers import polling
 from tests.e2e.harness import Harness
 from tests.fakes.bot_api import FakeMessage
 
@@ -110,3 +113,30 @@ async def test_an_update_whose_id_cannot_be_read_goes_with_the_next_one(
     held = [r.getMessage() for r in caplog.records if "updates_held" in r.getMessage()]
     assert held == [f"event=telegram.updates_held offset={no_id} count=1"]
     await assert_stops_cleanly(bot, caplog)
+
+
+async def test_a_message_whose_handling_hangs_does_not_stop_the_polls(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll waits for the last one's updates to be handled only so long: a relay that
+    hangs leaves the bot still asking Telegram (and confirming what it fetched)."""
+    api, relay = bot.api, bot.services.relay
+    release = asyncio.Event()
+    from_client = relay.from_client
+
+    async def hangs(*args: Any, **kwargs: Any) -> None:
+        await release.wait()
+        await from_client(*args, **kwargs)
+
+    monkeypatch.setattr(relay, "from_client", hangs)
+    monkeypatch.setattr(polling, "HANDLED_WAIT_SECONDS", 0.2)
+    before = len(api.sent_to(SAM))
+    alex_says = api.send_text(ALEX, "a hard week")
+    try:
+        await api.wait_until(
+            lambda: alex_says.update_id + 1 in offsets(bot), what="a poll past Alex's message"
+        )
+        assert len(api.sent_to(SAM)) == before  # still being handled
+    finally:
+        release.set()
+    await relayed(bot, SAM, before, alex_says)

@@ -236,6 +236,21 @@ async def test_each_message_is_screened_once(bot: Harness) -> None:
     assert relay.screens == screens + 3
 
 
+async def test_a_model_quieting_urgent_phrases_sooner_has_the_words_read_again(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a model whose urgent floor is above its concern floor, nothing found in every
+    language need not be nothing in English alone (an urgent phrase quieted there may be a
+    concern that stands): the relay reads the words again."""
+    model = bot.services.safety.model
+    assert model is not None
+    monkeypatch.setattr(model, "urgent_floor", model.floor + 0.1)
+    relay = bot.services.relay
+    screens = relay.screens
+    assert await header_of(bot, "long day at work, can we talk tomorrow?") == "From Alex:"
+    assert relay.screens == screens + 2
+
+
 async def test_the_crisis_lines_are_given_while_the_screen_cannot_be_read(
     bot: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
