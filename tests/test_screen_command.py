@@ -93,14 +93,19 @@ def train(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess([], code, out, err)
 
 
-def test_train_screen_learns_from_the_files_given_and_writes_the_model(tmp_path: Path) -> None:
+def two_corpus_files(tmp_path: Path, ordinary_a: str, ordinary_b: str) -> None:
+    """en_a.tsv and en_b.tsv: six crisis and six ordinary messages each."""
     for name, crisis, ordinary in (
-        ("en_a.tsv", "i have the rope ready", "the bus was late"),
-        ("en_b.tsv", "rope is ready tonight", "late bus again today"),
+        ("en_a.tsv", "i have the rope ready", ordinary_a),
+        ("en_b.tsv", "rope is ready tonight", ordinary_b),
     ):
         lines = [f"urgent\tsuicide\tplain\t{crisis} {n}" for n in range(6)]
         lines += [f"none\t-\teveryday\t{ordinary} {n}" for n in range(6)]
         (tmp_path / name).write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def test_train_screen_learns_from_the_files_given_and_writes_the_model(tmp_path: Path) -> None:
+    two_corpus_files(tmp_path, "the bus was late", "late bus again today")
     out = tmp_path / "model.json"
     done = train(tmp_path, "en_a.tsv", "en_b.tsv", "--out", str(out))
     assert done.returncode == 0, done.stderr
@@ -158,13 +163,7 @@ def test_a_phrase_file_saved_in_another_encoding_is_one_line_naming_it(tmp_path:
 def test_train_screen_refuses_to_calibrate_on_short_ordinary_messages_only(
     tmp_path: Path,
 ) -> None:
-    for name, crisis, ordinary in (
-        ("en_a.tsv", "i have the rope ready", "the bus was late this morning"),
-        ("en_b.tsv", "rope is ready tonight", "late bus again today for work"),
-    ):
-        lines = [f"urgent\tsuicide\tplain\t{crisis} {n}" for n in range(6)]
-        lines += [f"none\t-\teveryday\t{ordinary} {n}" for n in range(6)]
-        (tmp_path / name).write_text("\n".join(lines) + "\n", "utf-8")
+    two_corpus_files(tmp_path, "the bus was late this morning", "late bus again today for work")
     out = tmp_path / "model.json"
     assert train(tmp_path, "en_a.tsv", "en_b.tsv", "--out", str(out)).returncode == 0
     learnt = out.read_bytes()
