@@ -157,7 +157,8 @@ class Relay:
         (a reminder after REMIND_AFTER_HOURS).
         """
         now = self._clock.now()
-        async with self._db.transaction():
+
+        async def relay() -> Outcome | None:
             await self._settle(update_id)
             if not await self._relay.first_time(update_id, now):
                 return Outcome.DUPLICATE
@@ -247,6 +248,12 @@ class Relay:
                         "client.passed_on", client.language, specialist=specialist.display_name
                     ),
                 )
+            return None
+
+        # Every wait in it is the database's: the whole transaction in one trip to its thread.
+        refused = await self._db.in_one_trip(relay)
+        if refused is not None:
+            return refused
         log.info(
             "relay.to_specialist",
             client=client.id,
