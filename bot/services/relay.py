@@ -269,7 +269,8 @@ class Relay:
     ) -> Outcome:
         """Copy a specialist's reply to the client whose message it answers."""
         now = self._clock.now()
-        async with self._db.transaction():
+
+        async def relay() -> Outcome | Client:
             await self._settle(update_id)
             if not await self._relay.first_time(update_id, now):
                 return Outcome.DUPLICATE
@@ -296,6 +297,12 @@ class Relay:
                 link.source_message_id if link.direction is Direction.TO_SPECIALIST else None
             )
             await self._to_client(client, specialist, message_id, reply_to=thread_to)
+            return client
+
+        # Every wait in it is the database's: the whole transaction in one trip to its thread.
+        client = await self._db.in_one_trip(relay)
+        if not isinstance(client, Client):
+            return client
         log.info("relay.to_client", client=client.id, specialist=specialist.id)
         metrics.relayed("to_client")
         return Outcome.RELAYED
