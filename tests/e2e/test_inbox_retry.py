@@ -118,3 +118,35 @@ async def test_a_forwarded_message_whose_handling_failed_is_still_marked_forward
     got = (await bot.said(SAM, before + 2))[before:]
     assert got[0].text == "Alex forwarded:"
     assert got[1].copied_from == (ALEX, forwarded.message_id)
+
+
+async def test_a_relay_that_fails_after_queueing_its_copy_leaves_nothing_behind(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay's transaction runs whole in one trip to the database thread: a fault at
+    its last statements (the copy queued, its routing written) undoes all of it. The copy
+    does not go, and the tick relays the message once."""
+    escalations = bot.services.escalations
+    original = escalations.waiting
+    failed: list[bool] = []
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        if not failed:
+            failed.append(True)
+            raise sqlite3.OperationalError("database is locked")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(escalations, "waiting", failing)
+    links = "SELECT count(*) FROM relay_links WHERE source_message_id = ?"
+    first = bot.api.send_text(ALEX, "the first thing")
+    await bot.barrier(ALEX)
+    assert failed
+    assert first.message_id not in copies_to_sam(bot)
+    assert await bot.rows(links, first.message_id) == [(0,)]
+    assert await bot.rows("SELECT user_id FROM inbox") == [(ALEX,)]
+    await bot.run_tick()
+    await bot.api.wait_until(
+        lambda: first.message_id in copies_to_sam(bot), what="the retried copy"
+    )
+    assert copies_to_sam(bot).count(first.message_id) == 1
+    assert await bot.rows(links, first.message_id) == [(1,)]

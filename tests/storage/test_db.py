@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import pytest
@@ -23,6 +25,27 @@ from bot.storage.relay import RelayRepository
 from bot.storage.specialists import SpecialistRepository
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+T = TypeVar("T")
+Run = Callable[[Database, Callable[[], Awaitable[T]]], Awaitable[T]]
+
+
+async def in_steps(db: Database, block: Callable[[], Awaitable[T]]) -> T:
+    """A block in `transaction()`: each statement a trip to the database thread."""
+    async with db.transaction():
+        return await block()
+
+
+async def in_one_trip(db: Database, block: Callable[[], Awaitable[T]]) -> T:
+    """The same block run whole on the database thread."""
+
+    async def whole() -> T:
+        return await block()
+
+    return await db.in_one_trip(whole)
+
+
+# Every guarantee of a transaction, whichever way it runs.
+both_ways = pytest.mark.parametrize("run", [in_steps, in_one_trip], ids=["steps", "one_trip"])
 
 
 @pytest.fixture
@@ -62,13 +85,93 @@ async def test_file_is_private_wal_and_migrated_once(tmp_path: Path) -> None:
         await again.close()
 
 
-async def test_a_failed_transaction_leaves_nothing(db: Database) -> None:
+@both_ways
+async def test_a_failed_transaction_leaves_nothing(db: Database, run: Run[None]) -> None:
     specialists = SpecialistRepository(db)
-    with pytest.raises(RuntimeError):
-        async with db.transaction():
-            await specialists.add(1001, "Sam", NOW)
-            raise RuntimeError("boom")
+
+    async def block() -> None:
+        await specialists.add(1001, "Sam", NOW)
+        await RelayRepository(db).set_last_source(1001, "to_specialist:1:1", NOW)
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await run(db, block)
     assert await scalar(db, "SELECT count(*) FROM specialists") == 0
+    assert await scalar(db, "SELECT count(*) FROM relay_threads") == 0
+
+
+async def test_a_transaction_in_one_trip_writes_and_reads_through_the_repositories(
+    db: Database,
+) -> None:
+    relay = RelayRepository(db)
+
+    async def block() -> tuple[bool, bool, str | None]:
+        specialist = await SpecialistRepository(db).add(1001, "Sam", NOW)
+        await relay.set_last_source(specialist.chat_id, "to_specialist:1:1", NOW)
+        last = await relay.last_source(specialist.chat_id)
+        return (
+            await relay.first_time(42, NOW),
+            await relay.first_time(42, NOW),
+            None if last is None else last[0],
+        )
+
+    assert await db.in_one_trip(block) == (True, False, "to_specialist:1:1")
+    async with db.autocommit():
+        assert await SpecialistRepository(db).by_user(1001) is not None
+        assert await relay.last_source(1001) == ("to_specialist:1:1", NOW)
+
+
+async def test_a_transaction_in_one_trip_waits_for_nothing_but_the_database(
+    db: Database,
+) -> None:
+    """A block that would wait for the event loop (which does not run on the database
+    thread) is refused and rolled back, as is one that reaches for the aiosqlite
+    connection: its statement would run after the transaction, outside it."""
+
+    async def sleeps() -> None:
+        await SpecialistRepository(db).add(1001, "Sam", NOW)
+        await asyncio.sleep(0)
+
+    with pytest.raises(RuntimeError, match="waited for something other than the database"):
+        await db.in_one_trip(sleeps)
+
+    async def reaches_for_the_connection() -> None:
+        await SpecialistRepository(db).add(1002, "Kim", NOW)
+        await db.conn.execute("DELETE FROM specialists")
+
+    with pytest.raises(RuntimeError, match="run in one trip"):
+        await db.in_one_trip(reaches_for_the_connection)
+    assert await scalar(db, "SELECT count(*) FROM specialists") == 0
+
+
+async def test_a_transaction_in_one_trip_holds_the_connection_until_it_ends(
+    db: Database,
+) -> None:
+    """Another task's transaction waits for it (the write lock), and then sees all of it."""
+    inside, go_on = threading.Event(), threading.Event()
+
+    async def block() -> None:
+        await SpecialistRepository(db).add(1001, "Sam", NOW)
+        inside.set()
+        go_on.wait(10)  # on the database thread: the event loop goes on meanwhile
+        await SpecialistRepository(db).add(1002, "Kim", NOW)
+
+    trip = asyncio.create_task(db.in_one_trip(block))
+    await asyncio.to_thread(inside.wait, 10)
+    seen: list[object] = []
+
+    async def other() -> None:
+        async with db.transaction():
+            seen.append(await db.fetch_one("SELECT count(*) FROM specialists"))
+
+    waiting = asyncio.create_task(other())
+    for _ in range(20):  # the other task has every chance to get in
+        await asyncio.sleep(0)
+    assert seen == [] and db.held_for() is not None
+    go_on.set()
+    await trip
+    await waiting
+    assert [row[0] for row in seen] == [2]  # type: ignore[index]
 
 
 async def test_the_connection_refuses_use_outside_a_transaction(db: Database) -> None:
@@ -180,15 +283,21 @@ async def test_relay_links_route_both_ways_and_updates_count_once(db: Database) 
     assert by_source == by_dest
 
 
-async def test_after_commit_runs_only_for_what_was_committed(db: Database) -> None:
+@both_ways
+async def test_after_commit_runs_only_for_what_was_committed(db: Database, run: Run[None]) -> None:
     ran: list[str] = []
-    async with db.transaction():
+
+    async def commits() -> None:
         db.after_commit(lambda: ran.append("committed"))
         assert ran == []  # not before the commit
+
+    async def rolls_back() -> None:
+        db.after_commit(lambda: ran.append("rolled back"))
+        raise ValueError("rolled back")
+
+    await run(db, commits)
     with pytest.raises(ValueError, match="rolled back"):
-        async with db.transaction():
-            db.after_commit(lambda: ran.append("rolled back"))
-            raise ValueError("rolled back")
+        await run(db, rolls_back)
     async with db.autocommit():
         db.after_commit(lambda: ran.append("autocommit"))
     assert ran == ["committed", "autocommit"]
@@ -286,14 +395,18 @@ async def test_write_steps_run_in_order_and_a_failure_undoes_the_batch(db: Datab
     assert await scalar(db, "SELECT count(*) FROM relay_threads") == 1
 
 
+@both_ways
 async def test_a_block_that_goes_on_after_sqlite_ended_its_transaction_fails(
-    db: Database,
+    db: Database, run: Run[None]
 ) -> None:
     """A block that caught the error of a statement SQLite answered by rolling back (a full
     disk) and went on is not reported as one committed transaction."""
+
+    async def goes_on() -> None:
+        await db.write("ROLLBACK")  # as SQLite does itself on a full disk
+
     with pytest.raises(sqlite3.OperationalError, match="rolled back by SQLite"):
-        async with db.transaction() as conn:
-            await conn.execute("ROLLBACK")  # as SQLite does itself on a full disk
+        await run(db, goes_on)
     async with db.transaction():  # the next one is whole again
         await db.write(
             "INSERT INTO relay_threads (chat_id, source_key, last_at) VALUES (1, 'a', 't')"
@@ -301,7 +414,10 @@ async def test_a_block_that_goes_on_after_sqlite_ended_its_transaction_fails(
     assert await scalar(db, "SELECT count(*) FROM relay_threads") == 1
 
 
-async def test_write_steps_stop_at_a_fault_that_ends_the_transaction(db: Database) -> None:
+@both_ways
+async def test_write_steps_stop_at_a_fault_that_ends_the_transaction(
+    db: Database, run: Run[None]
+) -> None:
     """A full disk ends SQLite's transaction: the steps after it must not run on their own,
     each committed by itself, while the batch is reported as failed and rolled back."""
     async with db.transaction():
@@ -311,21 +427,23 @@ async def test_write_steps_stop_at_a_fault_that_ends_the_transaction(db: Databas
     pages = await scalar(db, "PRAGMA page_count")
     async with db.autocommit():
         await db.write(f"PRAGMA max_page_count = {pages}")  # the disk is full from here
+
+    async def batch() -> None:
+        await db.write_steps(
+            [
+                # Needs new pages: fails, and SQLite rolls the transaction back.
+                (
+                    "INSERT INTO relay_threads (chat_id, source_key, last_at) VALUES (?, ?, 't')",
+                    [(chat, "x" * 2000) for chat in range(2, 50)],
+                ),
+                # Fits in the page it changes.
+                ("UPDATE relay_threads SET source_key = ? WHERE chat_id = ?", [("b", 1)]),
+            ]
+        )
+
     try:
-        with pytest.raises(aiosqlite.OperationalError, match="full"):
-            async with db.transaction():
-                await db.write_steps(
-                    [
-                        # Needs new pages: fails, and SQLite rolls the transaction back.
-                        (
-                            "INSERT INTO relay_threads (chat_id, source_key, last_at)"
-                            " VALUES (?, ?, 't')",
-                            [(chat, "x" * 2000) for chat in range(2, 50)],
-                        ),
-                        # Fits in the page it changes.
-                        ("UPDATE relay_threads SET source_key = ? WHERE chat_id = ?", [("b", 1)]),
-                    ]
-                )
+        with pytest.raises(sqlite3.OperationalError, match="full"):
+            await run(db, batch)
     finally:
         async with db.autocommit():
             await db.write("PRAGMA max_page_count = 1073741823")
