@@ -354,10 +354,12 @@ class Database:
 
     async def fetch_one(self, sql: str, params: Params = ()) -> aiosqlite.Row | None:
         """The first row of a query, in one trip to the database thread."""
+        # Every row fetched, as aiosqlite does: the statement ends here, even one that
+        # returns more (an UPDATE ... RETURNING), before anything else runs.
         if (whole := self._whole()) is not None:
-            found: aiosqlite.Row | None = whole.execute(sql, params).fetchone()
-            return found
-        rows = await self.conn.execute_fetchall(sql, params)
+            rows: Iterable[aiosqlite.Row] = whole.execute(sql, params).fetchall()
+        else:
+            rows = await self.conn.execute_fetchall(sql, params)
         return next(iter(rows), None)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[aiosqlite.Row]:
@@ -488,6 +490,8 @@ class Database:
         it is rolled back and a RuntimeError says so.
         """
         async with self._held(background):
+            # aiosqlite has no public call for "run this function on your thread"; _execute
+            # (and _conn, the sqlite3 connection) are what its own methods use (0.22).
             run: Coroutine[Any, Any, T] = self._connection._execute(  # type: ignore[no-untyped-call]
                 self._run_whole, block
             )
