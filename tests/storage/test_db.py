@@ -283,6 +283,35 @@ async def test_relay_links_route_both_ways_and_updates_count_once(db: Database) 
     assert by_source == by_dest
 
 
+async def test_a_transaction_in_one_trip_whose_caller_is_cancelled_still_ends_whole(
+    db: Database,
+) -> None:
+    """The thread cannot be stopped half-way: a caller cancelled meanwhile waits for the
+    block's end (nobody else gets the connection before it), and what was committed then
+    stands, after-commit actions included."""
+    inside, go_on = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    async def block() -> None:
+        await SpecialistRepository(db).add(1001, "Sam", NOW)
+        db.after_commit(lambda: ran.append("committed"))
+        inside.set()
+        go_on.wait(10)
+        await SpecialistRepository(db).add(1002, "Kim", NOW)
+
+    trip = asyncio.create_task(db.in_one_trip(block))
+    await asyncio.to_thread(inside.wait, 10)
+    trip.cancel()
+    for _ in range(20):  # the cancellation has every chance to let go of the connection
+        await asyncio.sleep(0)
+    assert not trip.done() and db.held_for() is not None
+    go_on.set()
+    with pytest.raises(asyncio.CancelledError):
+        await trip
+    assert ran == ["committed"]
+    assert await scalar(db, "SELECT count(*) FROM specialists") == 2
+
+
 @both_ways
 async def test_after_commit_runs_only_for_what_was_committed(db: Database, run: Run[None]) -> None:
     ran: list[str] = []
