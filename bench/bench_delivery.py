@@ -63,7 +63,7 @@ from typing import Any
 
 from bench import aged
 from bench.harness import Figure, at_least, at_most, exactly, info, median, percentile
-from bench.population import CLIENT_COLUMNS, write_rows
+from bench.population import CLIENT_COLUMNS, insert_clients, write_rows
 from bot.app import build_application, running
 from bot.config import load_settings
 from bot.logs import RedactToken, hold_back_libraries
@@ -260,7 +260,7 @@ def _populate_aged(path: Path, clients: int) -> None:
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("BEGIN")
-        connection.execute("UPDATE clients SET next_due_at = NULL")
+        connection.execute("UPDATE client_ticks SET next_due_at = NULL")
         connection.executemany(
             "INSERT INTO specialists"
             " (id, telegram_user_id, chat_id, display_name, active, created_at)"
@@ -276,9 +276,8 @@ def _populate_aged(path: Path, clients: int) -> None:
                 for n in range(1, RELAY_PAIRS + 1)
             ],
         )
-        marks = ", ".join("?" for _ in CLIENT_COLUMNS)
-        connection.executemany(
-            f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)}) VALUES ({marks})",
+        insert_clients(
+            connection,
             [
                 _client_row(clients + n, _relay_user(n), specialists + n, f"writer {n}", due=False)
                 for n in range(1, RELAY_PAIRS + 1)
