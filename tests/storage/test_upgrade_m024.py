@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
+import pytest
 
 from bot.delivery.outbox import keyboard
 from bot.domain.models import Client, ClientStatus
 from bot.storage import migrations
 from bot.storage.clients import ClientRepository
-from bot.storage.db import Database, to_db
+from bot.storage.db import Database, StorageError, to_db
 from bot.storage.export import ExportRepository
 from bot.storage.outbox import OutboxRepository
 from bot.storage.schedules import TICK_COLUMNS, ScheduleRepository
@@ -135,3 +136,32 @@ def _client(client_id: int, user: int) -> Client:
         consent_version=1,
         consented_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
+
+
+async def test_an_upgrade_stopped_midway_leaves_the_database_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """m024 runs in the one transaction of every migration (Database.open): stopped after
+    half of clients' columns are gone (a kill, a full disk), nothing of it is kept, and the
+    next start does all of it."""
+    path = tmp_path / "porchlight.sqlite3"
+    stored = await _before_m024(path)
+    drops = migrations._DROP_FROM_CLIENTS.splitlines()
+    stopped = "\n".join([*drops[:5], "SELECT stop_here();", *drops[5:]])
+    monkeypatch.setattr(migrations, "_DROP_FROM_CLIENTS", stopped)
+    with pytest.raises(StorageError):
+        await Database.open(path)
+    with sqlite3.connect(path) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(clients)")}
+    assert "client_ticks" not in tables and "keyboards" not in tables
+    assert columns >= TICK_COLUMNS
+    monkeypatch.undo()
+    db = await Database.open(path)
+    try:
+        async with db.transaction():
+            names = ", ".join(sorted(TICK_COLUMNS))
+            moved = await db.fetch_all(f"SELECT client_id, {names} FROM client_ticks")
+    finally:
+        await db.close()
+    assert {row[0]: {name: row[name] for name in TICK_COLUMNS} for row in moved} == stored
