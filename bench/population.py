@@ -205,16 +205,22 @@ def populate(path: Path, population: Population) -> None:
     write_rows(path, specialist_rows(population), client_rows(population))
 
 
+def migrate(path: Path) -> None:
+    """Create or bring up to date the database at path with the bot's own migrations."""
+
+    async def opened_and_closed() -> None:
+        database = await Database.open(path)
+        await database.close()
+
+    asyncio.run(opened_and_closed())
+
+
 def write_rows(
     path: Path, specialists: Sequence[Sequence[object]], clients: Sequence[Sequence[object]]
 ) -> None:
     """Migrate a new database at path and insert the rows (clients in CLIENT_COLUMNS order)."""
 
-    async def migrate() -> None:
-        database = await Database.open(path)
-        await database.close()
-
-    asyncio.run(migrate())
+    migrate(path)
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("BEGIN")
