@@ -152,9 +152,12 @@ _CLAIMED = (
     " quiet, timezone_chosen, paused_until, next_due_at, manual_due_at, last_slot,"
     " unanswered, last_prompt, last_sent_kind, welcome_back, patience_offered"
 )
+# From the tick rows, in the order of their due index (CROSS JOIN: SQLite keeps the
+# order as written), whatever the statistics say: an aged database has ANALYZE's figures
+# for clients and none for client_ticks, and the planner then read every client a tick.
 _CLAIM = (
-    f"SELECT {qualified(_CLAIMED)}, s.chat_id, s.display_name FROM {CLIENTS_WITH_TICKS}"
-    " JOIN specialists s ON s.id = c.specialist_id"
+    f"SELECT {qualified(_CLAIMED)}, s.chat_id, s.display_name FROM client_ticks t"
+    " CROSS JOIN clients c ON c.id = t.client_id JOIN specialists s ON s.id = c.specialist_id"
 )
 
 

@@ -165,3 +165,37 @@ async def test_an_upgrade_stopped_midway_leaves_the_database_as_it_was(
     finally:
         await db.close()
     assert {row[0]: {name: row[name] for name in TICK_COLUMNS} for row in moved} == stored
+
+
+async def test_the_tick_claims_through_the_due_index_on_an_analyzed_database(
+    tmp_path: Path,
+) -> None:
+    """An aged database has ANALYZE's figures for clients and none for client_ticks (made
+    after): the tick must still seek the due clients, not read every client each tick."""
+    path = tmp_path / "porchlight.sqlite3"
+    await _before_m024(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("ANALYZE")
+        # bench/aged.py's 10,000 clients as ANALYZE saw them.
+        conn.execute("UPDATE sqlite_stat1 SET stat = '10000 334 1' WHERE idx = 'clients_alias'")
+        conn.execute("UPDATE sqlite_stat1 SET stat = '10000 1' WHERE idx LIKE '%clients_1'")
+    db = await Database.open(path)
+    statements: list[str] = []
+    raw = db._connection
+    try:
+        async with db.transaction():
+            await raw._execute(raw._conn.set_trace_callback, statements.append)
+            await ScheduleRepository(db).due(NOW, 150)
+            await ScheduleRepository(db).manual_due(NOW, 150)
+            await raw._execute(raw._conn.set_trace_callback, None)
+            plans = [
+                [row["detail"] for row in await db.fetch_all(f"EXPLAIN QUERY PLAN {sql}")]
+                for sql in statements
+                if sql.startswith("SELECT")
+            ]
+    finally:
+        await db.close()
+    assert [plan[0] for plan in plans] == [
+        "SEARCH t USING INDEX client_ticks_next_due (next_due_at<?)",
+        "SEARCH t USING INDEX client_ticks_manual_due (manual_due_at<?)",
+    ]
