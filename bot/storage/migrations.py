@@ -654,8 +654,9 @@ async def m024_tick_rows_narrow(conn: aiosqlite.Connection) -> None:
     ~350 of its ~490 bytes. Items queued before keep theirs in their payload.
 
     One transaction with the others (Database.open): a kill midway leaves clients as it
-    was. Its one-time cost: the copy and clients rewritten once per dropped column, 2.8 s
-    at 100,000 clients (bench/RESULTS.md, "Storm tick, third round")."""
+    was. Its one-time cost: the copy, and clients rewritten once per dropped column, about
+    2 s and 40 MB of log at 100,000 clients, whatever the history (bench/RESULTS.md,
+    "Storm tick, third round")."""
     await run_script(
         conn,
         f"""
