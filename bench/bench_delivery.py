@@ -63,7 +63,7 @@ from typing import Any
 
 from bench import aged
 from bench.harness import Figure, at_least, at_most, exactly, info, median, percentile
-from bench.population import CLIENT_COLUMNS, write_rows
+from bench.population import CLIENT_COLUMNS, insert_clients, migrate, write_rows
 from bot.app import build_application, running
 from bot.config import load_settings
 from bot.logs import RedactToken, hold_back_libraries
@@ -255,12 +255,13 @@ def _populate_aged(path: Path, clients: int) -> None:
     """The aged database, nobody due (its clients' chats are not the fake's), and the relay
     pairs added after its own specialists and clients."""
     aged.copy_of(clients, path)
+    migrate(path)  # the aged file may predate client_ticks (m024)
     specialists = aged.population_of(clients).specialists
     created = to_db(START - timedelta(days=365))
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("BEGIN")
-        connection.execute("UPDATE clients SET next_due_at = NULL")
+        connection.execute("UPDATE client_ticks SET next_due_at = NULL")
         connection.executemany(
             "INSERT INTO specialists"
             " (id, telegram_user_id, chat_id, display_name, active, created_at)"
@@ -276,9 +277,8 @@ def _populate_aged(path: Path, clients: int) -> None:
                 for n in range(1, RELAY_PAIRS + 1)
             ],
         )
-        marks = ", ".join("?" for _ in CLIENT_COLUMNS)
-        connection.executemany(
-            f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)}) VALUES ({marks})",
+        insert_clients(
+            connection,
             [
                 _client_row(clients + n, _relay_user(n), specialists + n, f"writer {n}", due=False)
                 for n in range(1, RELAY_PAIRS + 1)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.domain.rhythm import Cadence, QuietHours, Rhythm, Window
 from bot.storage.db import Database, to_db
+from bot.storage.schedules import TICK_COLUMNS
 
 SEED = 20250113
 STORM_AT = datetime(2025, 1, 13, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Berlin
@@ -181,9 +182,37 @@ def specialist_rows(population: Population) -> list[tuple[object, ...]]:
     ]
 
 
+def insert_clients(connection: sqlite3.Connection, clients: Sequence[Sequence[object]]) -> None:
+    """Insert rows in CLIENT_COLUMNS order: each into clients, and the columns a tick
+    changes into the tick row that comes with it (client_ticks, m024)."""
+    own = [n for n, name in enumerate(CLIENT_COLUMNS) if name not in TICK_COLUMNS]
+    ticks = [n for n, name in enumerate(CLIENT_COLUMNS) if name in TICK_COLUMNS]
+    names = ", ".join(CLIENT_COLUMNS[n] for n in own)
+    marks = ", ".join("?" for _ in own)
+    connection.executemany(
+        f"INSERT INTO clients ({names}) VALUES ({marks})",
+        [[row[n] for n in own] for row in clients],
+    )
+    changes = ", ".join(f"{CLIENT_COLUMNS[n]} = ?" for n in ticks)
+    connection.executemany(
+        f"UPDATE client_ticks SET {changes} WHERE client_id = ?",
+        [[*(row[n] for n in ticks), row[0]] for row in clients],
+    )
+
+
 def populate(path: Path, population: Population) -> None:
     """Create the schema with the bot's own migrations, then fill it with plain SQL."""
     write_rows(path, specialist_rows(population), client_rows(population))
+
+
+def migrate(path: Path) -> None:
+    """Create or bring up to date the database at path with the bot's own migrations."""
+
+    async def opened_and_closed() -> None:
+        database = await Database.open(path)
+        await database.close()
+
+    asyncio.run(opened_and_closed())
 
 
 def write_rows(
@@ -191,11 +220,7 @@ def write_rows(
 ) -> None:
     """Migrate a new database at path and insert the rows (clients in CLIENT_COLUMNS order)."""
 
-    async def migrate() -> None:
-        database = await Database.open(path)
-        await database.close()
-
-    asyncio.run(migrate())
+    migrate(path)
     connection = sqlite3.connect(path, isolation_level=None)
     try:
         connection.execute("BEGIN")
@@ -205,10 +230,7 @@ def write_rows(
             " VALUES (?, ?, ?, ?, ?, ?)",
             specialists,
         )
-        marks = ", ".join("?" for _ in CLIENT_COLUMNS)
-        connection.executemany(
-            f"INSERT INTO clients ({', '.join(CLIENT_COLUMNS)}) VALUES ({marks})", clients
-        )
+        insert_clients(connection, clients)
         connection.execute("COMMIT")
         # Leave one self-contained file behind, so that copying it copies everything.
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

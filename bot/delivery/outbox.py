@@ -13,7 +13,7 @@ from bot.domain.clock import Clock
 from bot.domain.models import Client, Direction, Specialist
 from bot.domain.texts import chunks
 from bot.storage.db import Database, Step
-from bot.storage.outbox import NewItem, OutboxItem, OutboxRepository, Priority
+from bot.storage.outbox import NewItem, OutboxItem, OutboxRepository, Priority, keyboard_id
 from bot.storage.relay import RelayRepository
 
 Buttons = Sequence[Sequence[tuple[str, str]]]
@@ -39,13 +39,18 @@ def _text_payload(chat_id: int, text: str, buttons: Buttons | None) -> dict[str,
     return payload
 
 
-def _batch_payload(item: NewText, quoted: dict[str, str]) -> dict[str, Any] | str:
-    if item.markup_json is None:
+def _batch_payload(
+    item: NewText, quoted: dict[str, str], keyboards: dict[str, str]
+) -> dict[str, Any] | str:
+    if item.keyboard is None:
         return _text_payload(item.chat_id, item.text, item.buttons)
     text = quoted.get(item.text)
     if text is None:
         text = quoted[item.text] = json.dumps(item.text, ensure_ascii=False)
-    return f'{{"chat_id":{item.chat_id},"text":{text},"reply_markup":{item.markup_json}}}'
+    name = keyboards.get(item.keyboard)
+    if name is None:
+        name = keyboards[item.keyboard] = keyboard_id(item.keyboard)
+    return f'{{"chat_id":{item.chat_id},"text":{text},"keyboard":"{name}","slot":"{item.slot}"}}'
 
 
 @dataclass(frozen=True)
@@ -55,8 +60,10 @@ class NewText:
     chat_id: int
     text: str
     buttons: Buttons | None = None
-    # The inline keyboard already as Bot API JSON (the tick renders thousands alike).
-    markup_json: str | None = None
+    # The inline keyboard as Bot API JSON with SLOT where `slot` goes: stored once for the
+    # thousands of messages a tick sends under it (bot.storage.outbox, m024).
+    keyboard: str | None = None
+    slot: str = ""
     priority: Priority = Priority.SCHEDULED
     idempotency_key: str | None = None
     at_most_once: bool = False
@@ -197,6 +204,7 @@ class Outbox:
             return []
         # A storm's texts are few distinct ones sent to many: each is serialised once.
         quoted: dict[str, str] = {}
+        keyboards: dict[str, str] = {}
         steps = [
             self._relay.forget_last_sources_step([item.chat_id for item in items]),
             self._repo.add_many_step(
@@ -204,7 +212,7 @@ class Outbox:
                     NewItem(
                         chat_id=item.chat_id,
                         method="send_message",
-                        payload=_batch_payload(item, quoted),
+                        payload=_batch_payload(item, quoted, keyboards),
                         priority=item.priority,
                         idempotency_key=item.idempotency_key,
                         at_most_once=item.at_most_once,
@@ -214,6 +222,8 @@ class Outbox:
                 self._clock.now(),
             ),
         ]
+        if keyboards:
+            steps.insert(1, self._repo.keyboards_step(keyboards))
         self._wake()
         return steps
 

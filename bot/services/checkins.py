@@ -27,7 +27,7 @@ from bot.domain.rhythm import after_quiet, next_due, step_down, zone
 from bot.logs import EventLog
 from bot.services.base import ScheduleContext, ScheduleService
 from bot.storage import events
-from bot.storage.outbox import Priority
+from bot.storage.outbox import SLOT, Priority
 from bot.storage.schedules import DueClient
 
 log = EventLog(__name__)
@@ -38,7 +38,6 @@ DECIDE_STRETCH = 50
 MOOD_ANSWERS = ("ok", "meh", "not_today", "talk")
 CHECKIN_ROWS = (("ok", "meh"), ("not_today", "talk"), ("fewer", "pause"))
 PATIENCE_ROWS = (("less", "keep"), ("pause",))
-SLOT = "<slot>"
 # A message counts as the answer to the latest check-in only this long after it was sent
 # (and only before the next one, which is then the latest).
 CHECKIN_ANSWER_WINDOW = timedelta(hours=24)
@@ -242,7 +241,8 @@ class CheckIns(ScheduleService):
         message = NewText(
             chat_id=due.client.chat_id,
             text=text,
-            markup_json=self._keyboard_json(kind, language).replace(SLOT, slot_key),
+            keyboard=self._keyboard_json(kind, language),
+            slot=slot_key,
             priority=Priority.SCHEDULED,
             idempotency_key=f"checkin:{due.client.id}:{slot_key}",
             at_most_once=True,

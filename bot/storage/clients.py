@@ -193,12 +193,16 @@ class ClientRepository:
         """Mark the client blocked, remembering their status; False if they were already."""
         changed = (
             await self._db.write(
-                "UPDATE clients SET status_before_block = status, status = 'blocked',"
-                " next_due_at = NULL WHERE id = ? AND status != 'blocked'",
+                "UPDATE clients SET status_before_block = status, status = 'blocked'"
+                " WHERE id = ? AND status != 'blocked'",
                 (client_id,),
             )
             == 1
         )
+        if changed:
+            await self._db.write(
+                "UPDATE client_ticks SET next_due_at = NULL WHERE client_id = ?", (client_id,)
+            )
         return changed
 
     async def unblock(self, client_id: int) -> ClientStatus:

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.domain.models import Client
 from bot.storage.db import Database
+from bot.storage.schedules import CLIENTS_WITH_TICKS, TICK_COLUMNS
 
 Rows = list[dict[str, Any]]
 
@@ -23,7 +24,10 @@ class ExportRepository:
 
     async def client_row(self, client: Client) -> dict[str, Any]:
         """The client's own row, every column."""
-        row = await self._db.fetch_one("SELECT * FROM clients WHERE id = ?", (client.id,))
+        ticks = ", ".join(f"t.{name}" for name in sorted(TICK_COLUMNS))
+        row = await self._db.fetch_one(
+            f"SELECT c.*, {ticks} FROM {CLIENTS_WITH_TICKS} WHERE c.id = ?", (client.id,)
+        )
         return {} if row is None else dict(row)
 
     async def checkins(self, client: Client) -> Rows:

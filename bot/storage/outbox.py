@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -64,6 +65,19 @@ class NewItem:
     at_most_once: bool = False
 
 
+# A keyboard under thousands of messages alike (the check-in's buttons, the same for
+# everyone but the due moment in their callback data) is stored once, in `keyboards` (m024),
+# with SLOT where each message's own value goes. An item's payload names it ("keyboard")
+# and carries its value ("slot"); it is read back with "reply_markup" as it was written
+# before m024, so nothing past this module knows the difference.
+SLOT = "<slot>"
+
+
+def keyboard_id(markup: str) -> str:
+    """The name a keyboard is stored under: its content's, so one name is one keyboard."""
+    return hashlib.sha256(markup.encode()).hexdigest()[:16]
+
+
 def _json(payload: dict[str, Any] | str) -> str:
     return payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
 
@@ -90,6 +104,37 @@ class OutboxRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Named by their content, so never out of date (keyboard_id).
+        self._keyboards: dict[str, str] = {}
+
+    async def _items(self, rows: Sequence[aiosqlite.Row]) -> list[OutboxItem]:
+        """The items of rows, each shared keyboard put back in its place (m024)."""
+        items = [_item(row) for row in rows]
+        missing = {
+            item.payload["keyboard"] for item in items if "keyboard" in item.payload
+        } - self._keyboards.keys()
+        if missing:
+            found = await self._db.fetch_all(
+                "SELECT id, markup FROM keyboards WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(sorted(missing)),),
+            )
+            self._keyboards.update((row[0], row[1]) for row in found)
+        return [self._with_keyboard(item) for item in items]
+
+    def _with_keyboard(self, item: OutboxItem) -> OutboxItem:
+        if "keyboard" not in item.payload:
+            return item
+        payload = dict(item.payload)
+        markup = self._keyboards[payload.pop("keyboard")].replace(SLOT, payload.pop("slot"))
+        payload["reply_markup"] = json.loads(markup)
+        return replace(item, payload=payload)
+
+    def keyboards_step(self, markups: Collection[str]) -> Step:
+        """Store keyboards that items will name (a no-op for those stored already)."""
+        return (
+            "INSERT OR IGNORE INTO keyboards (id, markup) VALUES (?, ?)",
+            [(keyboard_id(markup), markup) for markup in markups],
+        )
 
     async def add(
         self,
@@ -140,7 +185,8 @@ class OutboxRepository:
         )
         if row is None:
             return None
-        return replace(_item(row), queued_before=tuple(json.loads(row["queued_before"])))
+        (item,) = await self._items([row])
+        return replace(item, queued_before=tuple(json.loads(row["queued_before"])))
 
     def add_many_step(self, items: Sequence[NewItem], now: datetime) -> Step:
         """Queue many messages with one statement (the check-in tick's batches, which run it
@@ -193,7 +239,7 @@ class OutboxRepository:
         # In the order of the index outbox_due: no sort of everything due (a storm's
         # thousands of check-ins) to hand out a few.
         rows = await self._db.fetch_all(f"{sql} ORDER BY priority, not_before, id LIMIT ?", params)
-        return [_item(row) for row in rows]
+        return await self._items(rows)
 
     async def due_in_turns(
         self,
@@ -222,7 +268,7 @@ class OutboxRepository:
             " WHERE turn <= ? ORDER BY turn, not_before, id LIMIT ?",
             (busy, int(priority), to_db(now), json.dumps(list(exclude)), per_chat + 1, limit),
         )
-        items = [_item(row) for row in rows if row["turn"] <= per_chat]
+        items = await self._items([row for row in rows if row["turn"] <= per_chat])
         return items, len(items) < len(rows)
 
     async def next_not_before(self, after: datetime) -> datetime | None:
@@ -294,7 +340,7 @@ class OutboxRepository:
             " ORDER BY priority, not_before, id",
             (chat_id,),
         )
-        return [_item(row) for row in rows]
+        return await self._items(rows)
 
     async def first_waiting(self, chat_id: int, *, after: Priority) -> OutboxItem | None:
         """The chat's first pending item of a priority below `after`, in sending order."""
@@ -303,7 +349,7 @@ class OutboxRepository:
             " ORDER BY priority, not_before, id LIMIT 1",
             (chat_id, int(after)),
         )
-        return None if row is None else _item(row)
+        return None if row is None else (await self._items([row]))[0]
 
     async def take_queued(self, chat_id: int, client_id: int) -> list[OutboxItem]:
         """Withdraw what still waits for one chat (pending, held, or sending: a sender may
@@ -314,7 +360,7 @@ class OutboxRepository:
             " AND relay_link_id IN (SELECT id FROM relay_links WHERE client_id = ?) ORDER BY id",
             (chat_id, client_id),
         )
-        items = [_item(row) for row in rows]
+        items = await self._items(rows)
         await self._db.write(
             "UPDATE outbox SET status = 'dead', last_error = 'readdressed', payload = '{}'"
             " WHERE id IN (SELECT value FROM json_each(?))",
@@ -347,7 +393,7 @@ class OutboxRepository:
             " AND last_error IS NOT 'held' RETURNING *",
             (chat_id,),
         )
-        return sorted((_item(row) for row in rows), key=lambda item: item.id)
+        return sorted(await self._items(rows), key=lambda item: item.id)
 
     async def withdraw_checkins(self, chat_id: int) -> int:
         """Give up the check-ins still waiting for one chat (the client paused or stopped)."""

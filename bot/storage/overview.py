@@ -13,7 +13,11 @@ import aiosqlite
 from bot.domain.overview import ClientFacts
 from bot.storage.clients import client_from_row
 from bot.storage.db import Database, from_db, maybe_from_db, to_db
-from bot.storage.schedules import CLIENT_AND_SCHEDULE_COLUMNS, schedule_from_row
+from bot.storage.schedules import (
+    CLIENT_AND_SCHEDULE_COLUMNS,
+    CLIENTS_WITH_TICKS,
+    schedule_from_row,
+)
 
 # The last eight mood taps, newest first (check-in ids only grow): /clients' trend.
 _TAPS = (
@@ -23,7 +27,7 @@ _TAPS = (
 )
 _FACTS = (
     f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS},"
-    " coalesce(c.last_reply_at, c.consented_at) AS last_heard_at,"
+    " coalesce(t.last_reply_at, c.consented_at) AS last_heard_at,"
     " c.last_flagged_at AS flagged_at, c.waiting_since, c.last_concern_at AS concern_at,"
     " (SELECT max(l.created_at) FROM relay_links l WHERE l.client_id = c.id"
     "   AND l.direction = 'to_specialist' AND l.source_message_id IS NOT NULL) AS last_wrote_at,"
@@ -33,7 +37,7 @@ _FACTS = (
     " (SELECT max(k.answered_at) FROM checkins k WHERE k.client_id = c.id"
     "   AND k.answer = 'talk') AS talk_at,"
     f" {_TAPS} AS taps"
-    " FROM clients c"
+    f" FROM {CLIENTS_WITH_TICKS}"
 )
 
 

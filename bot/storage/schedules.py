@@ -1,4 +1,5 @@
-"""The client's rhythm and the engine's bookkeeping (columns on clients), and check-ins."""
+"""The client's rhythm (columns on clients), the engine's bookkeeping (client_ticks: the
+columns a tick changes, in a narrow row of their own since m024), and check-ins."""
 
 from __future__ import annotations
 
@@ -20,9 +21,33 @@ SCHEDULE_COLUMNS = (
     " next_due_at, manual_due_at, last_slot, unanswered, last_prompt, last_sent_kind,"
     " welcome_back, awaiting, patience_offered"
 )
-CLIENT_AND_SCHEDULE_COLUMNS = ", ".join(
-    f"c.{name.strip()}" for name in f"{CLIENT_COLUMNS}, {SCHEDULE_COLUMNS}".split(",")
+# What the tick (and a client's contact) changes: client_ticks, beside clients (m024).
+TICK_COLUMNS = frozenset(
+    {
+        "paused_until",
+        "next_due_at",
+        "manual_due_at",
+        "last_slot",
+        "unanswered",
+        "last_prompt",
+        "last_sent_kind",
+        "welcome_back",
+        "patience_offered",
+        "last_checkin_at",
+        "last_reply_at",
+    }
 )
+# A client's row with its tick row, as `c` and `t`.
+CLIENTS_WITH_TICKS = "clients c JOIN client_ticks t ON t.client_id = c.id"
+
+
+def qualified(columns: str) -> str:
+    """Comma-separated column names, each named by its table in CLIENTS_WITH_TICKS."""
+    names = (name.strip() for name in columns.split(","))
+    return ", ".join(f"{'t' if name in TICK_COLUMNS else 'c'}.{name}" for name in names)
+
+
+CLIENT_AND_SCHEDULE_COLUMNS = qualified(f"{CLIENT_COLUMNS}, {SCHEDULE_COLUMNS}")
 
 
 @cache
@@ -67,15 +92,18 @@ def schedule_from_row(row: RowLike) -> Schedule:
     )
 
 
-_SAVE = (
+_SAVE_CHOICES = (
     "UPDATE clients SET cadence = ?, weekdays = ?, window = ?, at = ?, quiet = ?,"
-    " timezone = ?, timezone_chosen = ?, paused_until = ?, next_due_at = ?,"
-    " manual_due_at = ?, last_slot = ?, unanswered = ?, last_prompt = ?,"
-    " last_sent_kind = ?, welcome_back = ?, awaiting = ?, patience_offered = ? WHERE id = ?"
+    " timezone = ?, timezone_chosen = ?, awaiting = ? WHERE id = ?"
+)
+_SAVE_TICKS = (
+    "UPDATE client_ticks SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
+    " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?, welcome_back = ?,"
+    " patience_offered = ? WHERE client_id = ?"
 )
 
 
-def _save_params(schedule: Schedule) -> tuple[object, ...]:
+def _choices_params(schedule: Schedule) -> tuple[object, ...]:
     rhythm = schedule.rhythm.to_storage() if schedule.rhythm else {}
     return (
         rhythm.get("cadence"),
@@ -85,6 +113,13 @@ def _save_params(schedule: Schedule) -> tuple[object, ...]:
         None if schedule.quiet is None else schedule.quiet.to_storage(),
         schedule.timezone,
         int(schedule.timezone_chosen),
+        schedule.awaiting,
+        schedule.client_id,
+    )
+
+
+def _ticks_params(schedule: Schedule) -> tuple[object, ...]:
+    return (
         _maybe_db(schedule.paused_until),
         _maybe_db(schedule.next_due_at),
         _maybe_db(schedule.manual_due_at),
@@ -93,7 +128,6 @@ def _save_params(schedule: Schedule) -> tuple[object, ...]:
         schedule.last_prompt,
         schedule.last_sent_kind,
         int(schedule.welcome_back),
-        schedule.awaiting,
         int(schedule.patience_offered),
         schedule.client_id,
     )
@@ -118,10 +152,12 @@ _CLAIMED = (
     " quiet, timezone_chosen, paused_until, next_due_at, manual_due_at, last_slot,"
     " unanswered, last_prompt, last_sent_kind, welcome_back, patience_offered"
 )
+# From the tick rows, in the order of their due index (CROSS JOIN: SQLite keeps the
+# order as written), whatever the statistics say: an aged database has ANALYZE's figures
+# for clients and none for client_ticks, and the planner then read every client a tick.
 _CLAIM = (
-    "SELECT "
-    + ", ".join(f"c.{name.strip()}" for name in _CLAIMED.split(","))
-    + ", s.chat_id, s.display_name FROM clients c JOIN specialists s ON s.id = c.specialist_id"
+    f"SELECT {qualified(_CLAIMED)}, s.chat_id, s.display_name FROM client_ticks t"
+    " CROSS JOIN clients c ON c.id = t.client_id JOIN specialists s ON s.id = c.specialist_id"
 )
 
 
@@ -228,7 +264,8 @@ class ScheduleRepository:
     async def get(self, client_id: int) -> Schedule | None:
         """The schedule of one client."""
         row = await self._db.fetch_one(
-            f"SELECT id, {SCHEDULE_COLUMNS} FROM clients WHERE id = ?", (client_id,)
+            f"SELECT c.id, {qualified(SCHEDULE_COLUMNS)} FROM {CLIENTS_WITH_TICKS} WHERE c.id = ?",
+            (client_id,),
         )
         return None if row is None else schedule_from_row(row)
 
@@ -242,7 +279,7 @@ class ScheduleRepository:
 
     async def _claim(self, column: str, now: datetime, limit: int) -> list[DueClient]:
         rows = await self._db.fetch_all(
-            f"{_CLAIM} WHERE c.{column} <= ? ORDER BY c.{column} LIMIT ?",
+            f"{_CLAIM} WHERE t.{column} <= ? ORDER BY t.{column} LIMIT ?",
             (to_db(now), limit),
         )
         return [due_from_claimed(row) for row in rows]
@@ -256,10 +293,10 @@ class ScheduleRepository:
         # A storm's clients share a few due moments: each is written out once.
         text = batch_to_db()
         return (
-            "UPDATE clients SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
+            "UPDATE client_ticks SET paused_until = ?, next_due_at = ?, manual_due_at = ?,"
             " last_slot = ?, unanswered = ?, last_prompt = ?, last_sent_kind = ?,"
             " welcome_back = ?, patience_offered = ?,"
-            " last_checkin_at = coalesce(?, last_checkin_at) WHERE id = ?",
+            " last_checkin_at = coalesce(?, last_checkin_at) WHERE client_id = ?",
             [
                 (
                     text(s.paused_until),
@@ -292,13 +329,14 @@ class ScheduleRepository:
 
     async def save(self, schedule: Schedule) -> None:
         """Write every schedule field back."""
-        await self._db.write(_SAVE, _save_params(schedule))
+        await self._db.write(_SAVE_CHOICES, _choices_params(schedule))
+        await self._db.write(_SAVE_TICKS, _ticks_params(schedule))
 
     async def mark_contact(self, client_id: int, now: datetime) -> None:
         """The client wrote or tapped: the unanswered count starts again."""
         await self._db.write(
-            "UPDATE clients SET unanswered = 0, patience_offered = 0, last_reply_at = ?"
-            " WHERE id = ?",
+            "UPDATE client_ticks SET unanswered = 0, patience_offered = 0, last_reply_at = ?"
+            " WHERE client_id = ?",
             (to_db(now), client_id),
         )
 

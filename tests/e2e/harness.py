@@ -164,10 +164,14 @@ class Harness:
         await self.settle()
 
     async def client_row(self, user_id: int) -> dict[str, object]:
-        """The client's row as stored."""
+        """The client's row as stored, with their tick row (m024)."""
         async with (
             self.services.db.transaction() as conn,
-            conn.execute("SELECT * FROM clients WHERE telegram_user_id = ?", (user_id,)) as cursor,
+            conn.execute(
+                "SELECT * FROM clients c JOIN client_ticks t ON t.client_id = c.id"
+                " WHERE c.telegram_user_id = ?",
+                (user_id,),
+            ) as cursor,
         ):
             row = await cursor.fetchone()
         assert row is not None, f"no client {user_id}"

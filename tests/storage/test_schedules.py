@@ -30,6 +30,7 @@ from bot.storage.outbox import OutboxRepository
 from bot.storage.relay import RelayRepository
 from bot.storage.schedules import (
     CLIENT_AND_SCHEDULE_COLUMNS,
+    CLIENTS_WITH_TICKS,
     DueClient,
     ScheduleRepository,
     schedule_from_row,
@@ -37,6 +38,7 @@ from bot.storage.schedules import (
 from bot.storage.specialists import SpecialistRepository
 from bot.storage.staff_languages import StaffLanguageRepository
 
+TICKS = "SELECT client_id, next_due_at, unanswered FROM client_ticks ORDER BY client_id"
 SMALL = Population(clients=300, storm=120, specialists=4)
 
 
@@ -49,24 +51,26 @@ async def test_the_claim_reads_each_client_as_the_named_readers_do(tmp_path: Pat
             # Columns read alike (two moments, two flags) differ in some row: a claim that
             # read one in the place of the other is noticed.
             first, second = await db.fetch_all(
-                "SELECT id FROM clients WHERE next_due_at <= ? ORDER BY next_due_at LIMIT 2",
+                "SELECT client_id FROM client_ticks WHERE next_due_at <= ?"
+                " ORDER BY next_due_at LIMIT 2",
                 (SMALL.storm_at.isoformat(timespec="microseconds"),),
             )
             await db.write(
-                "UPDATE clients SET paused_until = ?, manual_due_at = ?, welcome_back = 1,"
-                " patience_offered = 0 WHERE id = ?",
+                "UPDATE client_ticks SET paused_until = ?, manual_due_at = ?, welcome_back = 1,"
+                " patience_offered = 0 WHERE client_id = ?",
                 ("2026-01-01T00:00:00.000000+00:00", "2026-02-02T00:00:00.000000+00:00", first[0]),
             )
             await db.write(
-                "UPDATE clients SET welcome_back = 0, patience_offered = 1 WHERE id = ?",
+                "UPDATE client_ticks SET welcome_back = 0, patience_offered = 1"
+                " WHERE client_id = ?",
                 (second[0],),
             )
             claimed = await ScheduleRepository(db).due(SMALL.storm_at, SMALL.storm)
             rows = await db.fetch_all(
                 f"SELECT {CLIENT_AND_SCHEDULE_COLUMNS}, s.chat_id AS specialist_chat_id,"
                 " s.display_name AS specialist_name"
-                " FROM clients c JOIN specialists s ON s.id = c.specialist_id"
-                " WHERE c.next_due_at <= ? ORDER BY c.next_due_at LIMIT ?",
+                f" FROM {CLIENTS_WITH_TICKS} JOIN specialists s ON s.id = c.specialist_id"
+                " WHERE t.next_due_at <= ? ORDER BY t.next_due_at LIMIT ?",
                 (SMALL.storm_at.isoformat(timespec="microseconds"), SMALL.storm),
             )
     finally:
@@ -157,6 +161,7 @@ async def _storm(
                 ("events", "id"),
                 ("outbox", "id"),
                 ("clients", "id"),
+                ("client_ticks", "client_id"),
             ):
                 rows = await db.fetch_all(f"SELECT * FROM {table} ORDER BY {order}")
                 tables[table] = [tuple(row) for row in rows]
@@ -199,7 +204,7 @@ async def test_a_client_changed_between_batches_is_decided_again_from_what_is_st
     try:
         async with db.transaction():
             due = await db.fetch_all(
-                "SELECT id, next_due_at FROM clients WHERE next_due_at <= ?"
+                "SELECT client_id AS id, next_due_at FROM client_ticks WHERE next_due_at <= ?"
                 " ORDER BY next_due_at LIMIT 14",
                 (SMALL.storm_at.isoformat(timespec="microseconds"),),
             )
@@ -218,7 +223,8 @@ async def test_a_client_changed_between_batches_is_decided_again_from_what_is_st
         async def three_unanswered() -> None:
             async with db.transaction():
                 await db.write(
-                    "UPDATE clients SET unanswered = 3, patience_offered = 0 WHERE id = ?",
+                    "UPDATE client_ticks SET unanswered = 3, patience_offered = 0"
+                    " WHERE client_id = ?",
                     (changed,),
                 )
 
@@ -251,7 +257,7 @@ async def test_a_storm_batch_that_meets_a_full_disk_queues_nothing_and_is_sent_o
             async with db.transaction():
                 return [tuple(row) for row in await db.fetch_all(sql)]
 
-        before = await stored("SELECT id, next_due_at, unanswered FROM clients ORDER BY id")
+        before = await stored(TICKS)
         [(pages,)] = await stored("PRAGMA page_count")
         async with db.autocommit():
             await db.write(f"PRAGMA max_page_count = {pages}")  # the disk is full
@@ -262,9 +268,7 @@ async def test_a_storm_batch_that_meets_a_full_disk_queues_nothing_and_is_sent_o
         assert await stored("SELECT count(*) FROM checkins") == [(0,)]
         assert await stored("SELECT count(*) FROM outbox") == [(0,)]
         assert await stored("SELECT count(*) FROM events") == [(0,)]
-        assert await stored("SELECT id, next_due_at, unanswered FROM clients ORDER BY id") == (
-            before
-        )
+        assert await stored(TICKS) == (before)
 
         report = await ticks.tick()
         sent = await stored("SELECT chat_id, idempotency_key, payload FROM outbox")
