@@ -68,12 +68,15 @@ def _overdue_copy(workdir: Path, population: Population, run: int) -> Path:
     storm = to_db(population.storm_at)
     connection = sqlite3.connect(path, isolation_level=None)
     try:
-        rows = connection.execute("SELECT id, next_due_at FROM clients").fetchall()
+        rows = connection.execute("SELECT client_id, next_due_at FROM client_ticks").fetchall()
         connection.execute("BEGIN")
         connection.executemany(
-            "UPDATE clients SET next_due_at = ?,"
-            " quiet = CASE WHEN ? THEN NULL ELSE quiet END WHERE id = ?",
-            ((to_db(from_db(due) + shift), due == storm, client) for client, due in rows),
+            "UPDATE client_ticks SET next_due_at = ? WHERE client_id = ?",
+            ((to_db(from_db(due) + shift), client) for client, due in rows),
+        )
+        connection.executemany(
+            "UPDATE clients SET quiet = NULL WHERE id = ?",
+            ((client,) for client, due in rows if due == storm),
         )
         connection.execute("COMMIT")
     finally:

@@ -62,7 +62,7 @@ from bot.storage.clients import ClientRepository
 from bot.storage.db import Database, from_db, to_db
 from bot.storage.outbox import OutboxRepository
 from bot.storage.relay import RelayRepository
-from bot.storage.schedules import ScheduleRepository
+from bot.storage.schedules import CLIENTS_WITH_TICKS, ScheduleRepository
 
 TITLE = "Check-in scheduling"
 PRISTINE = "population.sqlite3"
@@ -328,8 +328,9 @@ async def naive(workdir: Path, quick: bool) -> list[Figure]:
         db = await Database.open(path)
         async with db.transaction() as conn:
             rows = await conn.execute_fetchall(
-                "SELECT id, chat_id, timezone, cadence, weekdays, at, next_due_at FROM clients"
-                " WHERE status = 'active' AND next_due_at IS NOT NULL"
+                "SELECT c.id, c.chat_id, c.timezone, c.cadence, c.weekdays, c.at, t.next_due_at"
+                f" FROM {CLIENTS_WITH_TICKS}"
+                " WHERE c.status = 'active' AND t.next_due_at IS NOT NULL"
             )
         read = time.perf_counter()
         client_of = _schedule_all(job_queue, list(rows), checkin_job)

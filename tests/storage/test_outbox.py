@@ -27,12 +27,12 @@ def check_in_buttons(language: str, slot: str) -> list[list[tuple[str, str]]]:
     ]
 
 
-async def queue_check_ins(db: Database, chats: list[int]) -> None:
+async def queue_check_ins(db: Database, chats: list[int], language: str = "en") -> None:
     """Queue "What has been on your mind lately?" to each chat as the tick does (a batch's
     steps, one transaction)."""
     outbox = Outbox(db, OutboxRepository(db), RelayRepository(db), ManualClock(NOW))
     template = json.dumps(
-        keyboard(check_in_buttons("en", SLOT)), ensure_ascii=False, separators=(",", ":")
+        keyboard(check_in_buttons(language, SLOT)), ensure_ascii=False, separators=(",", ":")
     )
     slot = str(int(DUE.timestamp()))
     items = [
@@ -70,3 +70,31 @@ async def test_a_check_in_is_read_back_with_the_buttons_it_always_had(db: Databa
     # Stored once, not under each check-in: no item's row holds a button's label.
     assert kept[0][0] == 1
     assert all("Doing okay" not in row[0] for row in stored)
+
+
+async def test_a_check_in_keeps_the_buttons_it_was_queued_with_when_they_change(
+    db: Database,
+) -> None:
+    # Queued under the English labels and read (the repository keeps what it read); then
+    # the labels change (a text edited, or the client's language) before it is sent.
+    repository = OutboxRepository(db)
+    await queue_check_ins(db, [501])
+    async with db.transaction():
+        await repository.due(NOW, 10)
+    await queue_check_ins(db, [502], language="es")
+    async with db.transaction():
+        due = await repository.due(NOW, 10)
+        kept = await db.fetch_all("SELECT count(*) FROM keyboards")
+    labels = {
+        item.chat_id: [
+            [button["text"] for button in row]
+            for row in item.payload["reply_markup"]["inline_keyboard"]
+        ]
+        for item in due
+    }
+    assert labels == {
+        chat: [[label for label, _ in row] for row in check_in_buttons(language, "")]
+        for chat, language in ((501, "en"), (502, "es"))
+    }
+    assert labels[501] != labels[502]
+    assert kept[0][0] == 2
