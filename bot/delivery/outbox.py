@@ -145,7 +145,10 @@ class Outbox:
             # after the sender's next look at the outbox (most of a relay's latency).
             self._db.after_commit(partial(self._offer, item))
         else:
-            self._wake()
+            # Once committed, on the event loop: the sender cannot see it before, and a
+            # relay's transaction runs on the database's thread (Database.in_one_trip),
+            # where waking the sender's asyncio.Event would touch the loop from outside it.
+            self._db.after_commit(self._wake)
         return item.id
 
     async def text(

@@ -271,6 +271,7 @@ class Database:
             # clients) every statement read the index pages it needs from the file again;
             # with 16 MB an ordinary tick at 1,000,000 clients took 2.8 ms, not 6 (bench_aged).
             await connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+            await database._check_one_trip()
             database.path, database.created = path, created
             database._identity = _identity(path)
         except BaseException as error:
@@ -514,6 +515,20 @@ class Database:
                 raise
         self._committed()
         return result
+
+    async def _check_one_trip(self) -> None:
+        """At the start, not at the first relay: in_one_trip uses aiosqlite's private parts
+        (checked against 0.20-0.22), which another version may have changed."""
+        try:
+            found = await self.in_one_trip(lambda: self.fetch_one("SELECT 42"))
+            problem = None if found is not None and tuple(found) == (42,) else repr(found)
+        except (AttributeError, TypeError, RuntimeError) as error:
+            problem = f"{type(error).__name__}: {error}"
+        if problem is not None:
+            raise StorageError(
+                f"aiosqlite {aiosqlite.__version__} lacks what Database.in_one_trip uses"
+                f" (Connection._execute and _conn, as in 0.20-0.22): {problem}."
+            )
 
     def _run_whole(self, block: Callable[[], Coroutine[Any, Any, T]]) -> T:
         """On the database thread: BEGIN IMMEDIATE, the block, COMMIT (ROLLBACK on error)."""

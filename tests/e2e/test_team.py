@@ -70,7 +70,12 @@ async def test_every_client_has_one_topic_from_the_start(bot: Harness) -> None:
     assert await bot.rows("SELECT count(*) FROM team_topics WHERE thread_id IS NOT NULL") == [(3,)]
 
 
-async def test_what_sam_sees_the_team_sees(bot: Harness) -> None:
+@pytest.mark.parametrize("thread_checks", [False, True])
+async def test_what_sam_sees_the_team_sees(bot: Harness, thread_checks: bool) -> None:
+    # With thread_checks, as under `python -X dev`: the event loop refuses to be touched
+    # from another thread. The relay runs on the database's thread (Database.in_one_trip)
+    # and queues the team's copy there: the sender must be woken from the loop.
+    asyncio.get_running_loop().set_debug(thread_checks)
     api = bot.api
     alex = topic_named(api, "Alex · Sam Rivera")
     before_sam = len(api.sent_to(SAM))
@@ -85,6 +90,7 @@ async def test_what_sam_sees_the_team_sees(bot: Harness) -> None:
     assert in_topic[-1].copied_from == (ALEX, words.message_id)
     assert "forward_origin" not in in_topic[-1].raw
     assert not api.calls_to("forwardMessage")
+    assert await bot.rows("SELECT count(*) FROM inbox") == [(0,)]
     # Nothing about Alex lands in anyone else's topic.
     bo = topic_named(api, "Bo · Sam Rivera")
     assert "Rough week, honestly" not in texts(api.in_topic(TEAM, bo))

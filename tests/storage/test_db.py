@@ -17,7 +17,7 @@ import pytest
 
 from bot.domain.models import Direction
 from bot.storage.clients import ClientRepository
-from bot.storage.db import Database
+from bot.storage.db import Database, StorageError
 from bot.storage.migrations import MIGRATIONS, m012_held_messages
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 from bot.storage.people import Found, PeopleRepository
@@ -477,3 +477,22 @@ async def test_write_steps_stop_at_a_fault_that_ends_the_transaction(
         async with db.autocommit():
             await db.write("PRAGMA max_page_count = 1073741823")
     assert await scalar(db, "SELECT source_key FROM relay_threads") == "a"
+
+
+async def test_an_aiosqlite_whose_internals_in_one_trip_cannot_use_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a later aiosqlite might: its own calls work, a function of ours is refused.
+    own = aiosqlite.Connection._execute
+
+    async def changed(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(getattr(fn, "__self__", None), Database):
+            raise TypeError("_execute() takes 2 positional arguments but 3 were given")
+        return await own(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", changed)
+    with pytest.raises(StorageError) as refused:
+        await Database.open(tmp_path / "bot.sqlite3")
+    # One line, naming the library, at the start (not a relay failing after it).
+    assert str(refused.value).startswith(f"aiosqlite {aiosqlite.__version__} lacks")
+    assert "\n" not in str(refused.value)
