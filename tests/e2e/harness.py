@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from bot.app import build_application, running
 from bot.config import CONFIG_DIR, Settings
@@ -256,3 +260,25 @@ def button_data(message: FakeMessage) -> list[str | None]:
 def current(bot: Harness, user: int, message: FakeMessage) -> FakeMessage:
     """The message as it is now (after edits)."""
     return next(m for m in bot.api.sent_to(user) if m.message_id == message.message_id)
+
+
+def fail_next(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: object,
+    method: str,
+    times: int = 1,
+    error: Exception | None = None,
+) -> list[bool]:
+    """The next call(s) of owner.method fail, as on a locked database (or as often, and with
+    what error, as given); the list returned holds one entry per failure so far."""
+    original = getattr(owner, method)
+    failed: list[bool] = []
+
+    async def failing(*args: Any, **kwargs: Any) -> Any:
+        if len(failed) < times:
+            failed.append(True)
+            raise error or sqlite3.OperationalError("database is locked")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, method, failing)
+    return failed

@@ -3,12 +3,11 @@ tick, seconds later, not at the next start; later messages never overtake it."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
 
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, fail_next
 from tests.fakes.bot_api import FakeMessage
 
 SAM, ALEX = 1001, 2001
@@ -19,17 +18,7 @@ def fail_once(
 ) -> None:
     """The next relay from a client fails inside its transaction, as on a locked database
     (or as often, and with what error, as given)."""
-    checkins = bot.services.checkins
-    original = checkins.answered_by_message
-    failed: list[bool] = []
-
-    async def failing(*args: Any, **kwargs: Any) -> Any:
-        if len(failed) < times:
-            failed.append(True)
-            raise error or sqlite3.OperationalError("database is locked")
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(checkins, "answered_by_message", failing)
+    fail_next(monkeypatch, bot.services.checkins, "answered_by_message", times, error)
 
 
 async def first_fails(
@@ -126,17 +115,7 @@ async def test_a_relay_that_fails_after_queueing_its_copy_leaves_nothing_behind(
     """The relay's transaction runs whole in one trip to the database thread: a fault at
     its last statements (the copy queued, its routing written) undoes all of it. The copy
     does not go, and the tick relays the message once."""
-    escalations = bot.services.escalations
-    original = escalations.waiting
-    failed: list[bool] = []
-
-    async def failing(*args: Any, **kwargs: Any) -> Any:
-        if not failed:
-            failed.append(True)
-            raise sqlite3.OperationalError("database is locked")
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(escalations, "waiting", failing)
+    failed = fail_next(monkeypatch, bot.services.escalations, "waiting")
     links = "SELECT count(*) FROM relay_links WHERE source_message_id = ?"
     first = bot.api.send_text(ALEX, "the first thing")
     await bot.barrier(ALEX)

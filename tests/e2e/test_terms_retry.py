@@ -3,12 +3,9 @@ failed (the database locked for a moment), the client's next contact brings the 
 
 from __future__ import annotations
 
-import sqlite3
-from typing import Any
-
 import pytest
 
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, fail_next
 
 SAM, ALEX = 1001, 2001
 NOTE = "something about how Porchlight works"
@@ -18,7 +15,7 @@ def notes_to_alex(bot: Harness) -> int:
     return sum(NOTE in (m.text or "") for m in bot.api.sent_to(ALEX))
 
 
-async def test_a_terms_note_rolled_back_is_shown_when_the_message_is_retried(
+async def test_a_terms_note_rolled_back_is_shown_at_the_next_contact(
     bot: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Alex consented under earlier terms (version 1).
@@ -27,17 +24,7 @@ async def test_a_terms_note_rolled_back_is_shown_when_the_message_is_retried(
         " WHERE telegram_user_id = ?",
         ALEX,
     )
-    onboarding = bot.services.onboarding
-    original = onboarding._audit_consent
-    failed: list[bool] = []
-
-    async def failing_once(*args: Any, **kwargs: Any) -> Any:
-        if not failed:
-            failed.append(True)
-            raise sqlite3.OperationalError("database is locked")
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(onboarding, "_audit_consent", failing_once)
+    failed = fail_next(monkeypatch, bot.services.onboarding, "_audit_consent")
 
     first = bot.api.send_text(ALEX, "hello again")
     await bot.api.wait_until(lambda: bool(failed), what="the first handling to fail")
