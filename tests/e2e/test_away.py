@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.e2e.harness import Harness, say
 from tests.fakes.bot_api import FakeMessage
+
+# Relays run whole on the database's thread: the loop checks nothing there touches it.
+pytestmark = pytest.mark.thread_checks
 
 SAM, RIA = 1001, 1002
 ALEX, BO, CY = 2001, 2002, 2003

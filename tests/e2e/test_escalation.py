@@ -13,6 +13,9 @@ from tests.e2e.conftest import MONDAY_6_UTC
 from tests.e2e.harness import Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
+# Relays run whole on the database's thread: the loop checks nothing there touches it.
+pytestmark = pytest.mark.thread_checks
+
 ADMIN, SAM, RIA, TESS = 900, 1001, 1002, 1003
 ALEX, BO, CY = 2001, 2002, 2003
 HEADER = "⚠️ Possibly urgent, not answered yet. From Alex, a client of Sam Rivera"

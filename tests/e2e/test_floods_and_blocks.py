@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.storage.outbox import Priority
 from tests.e2e.harness import Harness, say, stranger_answer
 from tests.e2e.test_delivery import started  # the same cast: Sam, Ria, Alex, Bo, Cy
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
+
+# Relays run whole on the database's thread: the loop checks nothing there touches it.
+pytestmark = pytest.mark.thread_checks
 
 SAM, RIA = 1001, 1002
 ALEX, BO, CY = 2001, 2002, 2003

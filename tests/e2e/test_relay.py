@@ -14,6 +14,9 @@ from telegram.ext import TypeHandler
 from tests.e2e.harness import Harness, harness
 from tests.fakes.bot_api import MEDIA_KINDS, FakeBotApi, FakeMessage
 
+# Relays run whole on the database's thread: the loop checks nothing there touches it.
+pytestmark = pytest.mark.thread_checks
+
 SAM, RIA = 1001, 1002
 ALEX, BO, CY = 2001, 2002, 2003
 ADMIN = 900

@@ -18,6 +18,9 @@ from bot.domain.safety import SafetyConfigError, SafetyScreen
 from tests.e2e.harness import Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi
 
+# Relays run whole on the database's thread: the loop checks nothing there touches it.
+pytestmark = pytest.mark.thread_checks
+
 SAM = 1001
 ALEX = 2001
 

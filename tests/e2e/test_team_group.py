@@ -28,6 +28,9 @@ from tests.e2e.test_team import (
 )
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
+# Relays run whole on the database's thread: the loop checks nothing there touches it.
+pytestmark = pytest.mark.thread_checks
+
 URGENT = "honestly I want to k1ll myself tonight"
 GONE = "The team group could not be reached (Alex's topic there was deleted; the next message"
 REMOVED = "The team group could not be reached (the bot is no longer in the group)"

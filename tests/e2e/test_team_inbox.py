@@ -16,6 +16,9 @@ from tests.e2e.harness import Harness
 from tests.e2e.test_team import ALEX, RIA, SAM, TEAM, team_bot, texts
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
+# Relays run whole on the database's thread: the loop checks nothing there touches it.
+pytestmark = pytest.mark.thread_checks
+
 
 @pytest.fixture
 async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
