@@ -70,12 +70,12 @@ async def test_every_client_has_one_topic_from_the_start(bot: Harness) -> None:
     assert await bot.rows("SELECT count(*) FROM team_topics WHERE thread_id IS NOT NULL") == [(3,)]
 
 
-@pytest.mark.parametrize("thread_checks", [False, True])
-async def test_what_sam_sees_the_team_sees(bot: Harness, thread_checks: bool) -> None:
-    # With thread_checks, as under `python -X dev`: the event loop refuses to be touched
-    # from another thread. The relay runs on the database's thread (Database.in_one_trip)
-    # and queues the team's copy there: the sender must be woken from the loop.
-    asyncio.get_running_loop().set_debug(thread_checks)
+# As in production, and with the loop's thread checks (tests/e2e/conftest.py): the relay
+# runs on the database's thread (Database.in_one_trip) and queues the team's copy there,
+# so the sender must be woken from the loop.
+@pytest.mark.parametrize("checked", [False, pytest.param(True, marks=pytest.mark.thread_checks)])
+async def test_what_sam_sees_the_team_sees(bot: Harness, checked: bool) -> None:
+    assert asyncio.get_running_loop().get_debug() is checked
     api = bot.api
     alex = topic_named(api, "Alex · Sam Rivera")
     before_sam = len(api.sent_to(SAM))
