@@ -463,16 +463,18 @@ class Database:
                 await self._connection.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._connection
+                    if not self._connection.in_transaction:
+                        # SQLite ended it itself (a full disk, an I/O error) and the block
+                        # went on: what ran after is not part of it. Say so, not commit.
+                        raise sqlite3.OperationalError(
+                            "the transaction was rolled back by SQLite before its end"
+                        )
+                    await self._connection.commit()
                 except BaseException:
+                    # A COMMIT SQLite refused (a deferred constraint) leaves its transaction
+                    # open, and every later BEGIN would fail: it is rolled back like the rest.
                     await self._connection.rollback()
                     raise
-                if not self._connection.in_transaction:
-                    # SQLite ended it itself (a full disk, an I/O error) and the block went
-                    # on: what ran after is not part of it. Say so rather than commit.
-                    raise sqlite3.OperationalError(
-                        "the transaction was rolled back by SQLite before its end"
-                    )
-                await self._connection.commit()
             except BaseException:
                 self._after_commit.clear()
                 raise
@@ -538,15 +540,15 @@ class Database:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 result = _at_once(block())
+                if not connection.in_transaction:
+                    # As in transaction(): SQLite ended it itself and the block went on.
+                    raise sqlite3.OperationalError(
+                        "the transaction was rolled back by SQLite before its end"
+                    )
+                connection.commit()
             except BaseException:
-                connection.rollback()
+                connection.rollback()  # a refused COMMIT too, as in transaction()
                 raise
-            if not connection.in_transaction:
-                # As in transaction(): SQLite ended it itself and the block went on.
-                raise sqlite3.OperationalError(
-                    "the transaction was rolled back by SQLite before its end"
-                )
-            connection.commit()
             return result
         finally:
             self._whole_on = None

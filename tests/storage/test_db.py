@@ -444,6 +444,33 @@ async def test_a_block_that_goes_on_after_sqlite_ended_its_transaction_fails(
 
 
 @both_ways
+async def test_a_commit_sqlite_refuses_is_rolled_back_and_the_next_transaction_works(
+    db: Database, run: Run[None]
+) -> None:
+    """SQLite may refuse a COMMIT and keep its transaction open (here a deferred foreign key
+    left broken). Left open, every later BEGIN fails ("cannot start a transaction within a
+    transaction"): the bot would write nothing more, a client's message included."""
+    async with db.autocommit():
+        await db.write("CREATE TABLE parents (id INTEGER PRIMARY KEY)")
+        await db.write(
+            "CREATE TABLE children (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parents(id))"
+        )
+
+    async def refused_at_commit() -> None:
+        await db.write("PRAGMA defer_foreign_keys = ON")
+        await db.write("INSERT INTO children (id, parent) VALUES (1, 99)")
+
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        await run(db, refused_at_commit)
+    async with db.transaction():
+        await db.write(
+            "INSERT INTO relay_threads (chat_id, source_key, last_at) VALUES (1, 'a', 't')"
+        )
+    assert await scalar(db, "SELECT count(*) FROM relay_threads") == 1
+    assert await scalar(db, "SELECT count(*) FROM children") == 0
+
+
+@both_ways
 async def test_write_steps_stop_at_a_fault_that_ends_the_transaction(
     db: Database, run: Run[None]
 ) -> None:
