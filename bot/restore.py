@@ -34,8 +34,10 @@ class BotRunning(RestoreError):
 
 
 def lock_path(database: Path) -> Path:
-    """The file a running bot keeps locked."""
-    return database.with_name(database.name + ".lock")
+    """The file a running bot keeps locked: beside the database file itself, so that a
+    second bot reaching it through a link (or the link through the file) finds the lock."""
+    resolved = database.resolve()
+    return resolved.with_name(resolved.name + ".lock")
 
 
 @contextlib.contextmanager
