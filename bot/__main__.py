@@ -38,7 +38,7 @@ from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts, TextsError
 from bot.health import check_health
-from bot.logs import redact_urls, setup_logging
+from bot.logs import redact_urls, settle_logs, setup_logging
 from bot.report.cli import add_report_command, report_command
 from bot.restore import RestoreError, hold_run_lock, restore
 from bot.screen_cli import add_screen_commands, screen_command, train_command
@@ -546,10 +546,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level if args.command == "run" else max(level, logging.WARNING),
         settings.secret_values(),
         json_lines=settings.log_format == "json",
+        background=args.command == "run",
     )
     try:
         if args.command == "run":
-            return _run(settings)
+            try:
+                return _run(settings)
+            finally:
+                settle_logs()  # the one line, if any, comes after the log's last
         if args.command == "check":
             _warn_if_env_is_readable()
             return asyncio.run(_check(settings))

@@ -37,7 +37,7 @@ from bot.handlers.polling import PollingBot
 from bot.handlers.routing import register
 from bot.handlers.webhook import WebhookUpdater
 from bot.health import Pulse, Watch
-from bot.logs import EventLog, hold_back_libraries
+from bot.logs import EventLog, hold_back_libraries, settle_logs
 from bot.scheduling import start_tick
 from bot.services.container import Services
 from bot.storage.db import StorageError, fault_text, is_storage_fault, unusable
@@ -143,6 +143,7 @@ def build_application(
 
     def _exit_now(grace: float) -> None:
         log.error("bot.stop_forced", after_seconds=grace)
+        settle_logs()  # written from a thread of their own (bot.logs): before os._exit
         runtime = application.bot_data
         if runtime.config_error is not None:
             print(configuration_error(runtime.config_error), file=sys.stderr, flush=True)
