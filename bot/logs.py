@@ -220,6 +220,7 @@ class BackgroundHandler(logging.Handler):
         self._lines: deque[str] = deque()
         self._dropped = 0
         self._writing = False
+        self._stalled = False
         self._changed = threading.Condition()
         threading.Thread(target=self._write, name="log-writer", daemon=True).start()
 
@@ -238,12 +239,14 @@ class BackgroundHandler(logging.Handler):
             self._changed.notify_all()
 
     def flush(self, timeout: float = SETTLE_SECONDS) -> None:
-        """Wait until every queued line is written, at most `timeout` seconds."""
-        deadline = time.monotonic() + timeout
+        """Wait until every queued line is written, at most `timeout` seconds (once: a
+        destination that did not read then is not waited for again at exit)."""
+        deadline = time.monotonic() + (0 if self._stalled else timeout)
         with self._changed:
             while self._lines or self._dropped or self._writing:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    self._stalled = True
                     return
                 self._changed.wait(left)
 
