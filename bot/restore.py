@@ -70,12 +70,15 @@ def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
     if database.exists() and backup.exists() and backup.resolve() == database.resolve():
         raise RestoreError(f"{backup} is the database itself: give the backup to restore.")
     _check_backup(backup)
+    # A link (DATABASE_PATH leading onto a volume) stays a link: what is replaced, and kept
+    # aside, is the file it leads to, where the bot's next start finds it.
     with hold_run_lock(database):
+        place = database.resolve()
         # The copy first: a copy that fails (a full disk) leaves the database in place.
-        partial = _copied_beside(database, backup)
+        partial = _copied_beside(place, backup)
         try:
-            kept = _keep_aside(database, now) if database.exists() else None
-            os.replace(partial, database)
+            kept = _keep_aside(place, now) if place.exists() else None
+            os.replace(partial, place)
         finally:
             partial.unlink(missing_ok=True)
         return kept
