@@ -448,10 +448,16 @@ def _backup(settings: Settings, path: str, force: bool, keep: int | None = None)
     if keep is not None and not into_folder:
         print("--keep works with a folder: end the path with /", file=sys.stderr)
         return EXIT_FAILURE
+    # SIGTERM (a cron job's timeout) as Ctrl-C: the partial copy is deleted on the way out,
+    # not left in the folder with every client's data, where --keep never prunes it.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         written = backup(settings.database_path, path, now=datetime.now(UTC), force=force)
     except BackupError as error:
         print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("The backup was interrupted before it finished: run it again.", file=sys.stderr)
         return EXIT_FAILURE
     size = written.stat().st_size
     print(f"Backed up {settings.database_path} to {written} ({size / 1024:.0f} KB).")
@@ -465,10 +471,14 @@ def _backup(settings: Settings, path: str, force: bool, keep: int | None = None)
 
 def _restore(settings: Settings, file: Path) -> int:
     """Put a backup in place of the database, the bot stopped."""
+    signal.signal(signal.SIGTERM, _interrupt)  # as in _backup: the partial copy is deleted
     try:
         kept = restore(settings.database_path, file, now=datetime.now(UTC))
     except RestoreError as error:
         print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("The restore was interrupted before it finished: run it again.", file=sys.stderr)
         return EXIT_FAILURE
     print(f"Restored {file} as {settings.database_path}.")
     if kept is not None:

@@ -103,6 +103,9 @@ def _copied_beside(database: Path, backup: Path) -> Path:
         raise RestoreError(
             f"Cannot copy {backup} beside {database}: {error.strerror}; nothing was changed."
         ) from None
+    except BaseException:  # interrupted (SIGTERM): no copy of the backup left behind
+        partial.unlink(missing_ok=True)
+        raise
     return partial
 
 
