@@ -38,7 +38,7 @@ from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts, TextsError
 from bot.health import check_health
-from bot.logs import redact_urls, settle_logs, setup_logging
+from bot.logs import redact_urls, say_last, settle_logs, setup_logging
 from bot.report.cli import add_report_command, report_command
 from bot.restore import RestoreError, hold_run_lock, restore
 from bot.screen_cli import add_screen_commands, screen_command, train_command
@@ -402,17 +402,16 @@ def _run(settings: Settings) -> int:
                 return EXIT_FAILURE
             run(settings)
     except RestoreError as error:
-        print(error, file=sys.stderr)
+        say_last(str(error))
         return EXIT_FAILURE
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while waiting for the network
         return 0
     except OSError as error:
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
             raise
-        print(
+        say_last(
             f"Could not listen on {settings.webhook_listen}:{settings.webhook_port} for the "
-            f"webhook ({error.strerror}): set WEBHOOK_LISTEN and WEBHOOK_PORT to a free address.",
-            file=sys.stderr,
+            f"webhook ({error.strerror}): set WEBHOOK_LISTEN and WEBHOOK_PORT to a free address."
         )
         return EXIT_FAILURE
     return 0
@@ -584,22 +583,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "remove":
             return asyncio.run(_specialist_remove(settings, args.telegram_user_id, args.to))
         return asyncio.run(_specialist_list(settings))
+    # say_last: from `run`, after its log's last line, and never waiting on a log
+    # destination that has stopped reading (for the others, print).
     except (TextsError, SafetyConfigError) as error:
-        print(configuration_error(error), file=sys.stderr)
+        say_last(configuration_error(error))
         return EXIT_CONFIG
     except StorageError as error:
-        print(error, file=sys.stderr)
+        say_last(str(error))
         return EXIT_FAILURE
     except InvalidToken:
-        print(
-            "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.",
-            file=sys.stderr,
-        )
+        say_last("TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.")
         return EXIT_CONFIG
     except TelegramError as error:
-        print(
-            f"Could not reach the Bot API ({type(error).__name__}): {redact_urls(error.message)}",
-            file=sys.stderr,
+        say_last(
+            f"Could not reach the Bot API ({type(error).__name__}): {redact_urls(error.message)}"
         )
         return EXIT_FAILURE
 

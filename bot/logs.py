@@ -16,8 +16,10 @@ and the user and password of every URL (a proxy's, in an error that quotes it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import re
 import sys
 import threading
@@ -238,6 +240,16 @@ class BackgroundHandler(logging.Handler):
             self._lines.append(line)
             self._changed.notify_all()
 
+    def say(self, line: str) -> bool:
+        """Write a line as it is, after every line queued so far; True once written, False
+        if the stream did not take it within SETTLE_SECONDS (it is written when it does)."""
+        with self._changed:
+            self._lines.append(line)
+            self._changed.notify_all()
+        self.flush()
+        with self._changed:
+            return not (self._lines or self._writing)
+
     def flush(self, timeout: float = SETTLE_SECONDS) -> None:
         """Wait until every queued line is written, at most `timeout` seconds (once: a
         destination that did not read then is not waited for again at exit)."""
@@ -261,14 +273,26 @@ class BackgroundHandler(logging.Handler):
                 self._writing = True
             if dropped:
                 lines.append(self._dropped_line(dropped))
-            try:
-                self._stream.write("".join(f"{line}\n" for line in lines))
-                self._stream.flush()
-            except Exception:  # a destination that fails takes the lines with it
-                pass
+            # A destination that fails takes the lines with it.
+            with contextlib.suppress(Exception):
+                self._put("".join(f"{line}\n" for line in lines))
             with self._changed:
                 self._writing = False
                 self._changed.notify_all()
+
+    def _put(self, text: str) -> None:
+        """Write to the stream's file descriptor itself, when it has one: a write that waits
+        then holds none of the stream object's locks, which the interpreter takes as it
+        exits (a stalled stderr would otherwise keep the process from ending)."""
+        try:
+            descriptor = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):  # io.StringIO (tests)
+            self._stream.write(text)
+            self._stream.flush()
+            return
+        data = text.encode("utf-8", errors="replace")
+        while data:
+            data = data[os.write(descriptor, data) :]
 
     def _dropped_line(self, count: int) -> str:
         record = logging.makeLogRecord(
@@ -304,6 +328,17 @@ def setup_logging(
     root.handlers[:] = [handler]
     root.setLevel(level)
     hold_back_libraries()
+
+
+def say_last(line: str) -> None:
+    """Print the one line a stopping command ends with on stderr. From `run` it goes after
+    the log's last line, and a log destination that has stopped reading is not waited for
+    past SETTLE_SECONDS: the exit code, which a supervisor acts on, must still come."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, BackgroundHandler):
+            handler.say(line)
+            return
+    print(line, file=sys.stderr)
 
 
 def settle_logs() -> None:

@@ -66,3 +66,30 @@ async def test_a_log_nobody_reads_does_not_stop_the_bot_serving(
             bot.kill()
             await bot.wait()
         os.close(reading)
+
+
+async def test_a_database_gone_while_nobody_reads_the_log_still_ends_the_process(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """The storage watch stops the bot; its one line cannot be written (nobody reads), and
+    the process must end all the same, exit 1, for its supervisor to start it again."""
+    database = tmp_path / "porchlight.sqlite3"
+    reading, writing = os.pipe()
+    fcntl.fcntl(writing, F_SETPIPE_SZ, 4096)
+    await prepare(database)
+    add_people(fake_api)
+    bot = await start_bot(fake_api, database, tmp_path / "unused.log", output_to=writing)
+    os.close(writing)
+    try:
+        await _read_until(reading, b"event=bot.started")
+        sent: list[FakeMessage] = []
+        while len(sent) < 60:  # the pipe is full by then
+            sent.append(fake_api.send_text(CLIENT, f"message {len(sent)}"))
+            await arrived(fake_api, *sent)
+        os.unlink(database)
+        assert await exit_code(bot, within=20) == 1
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+        os.close(reading)
