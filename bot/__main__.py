@@ -49,6 +49,7 @@ from bot.services.onboarding import InviteRefused
 from bot.services.people import CLI, SpecialistError
 from bot.services.team_check import team_chat_problems
 from bot.storage.db import StorageError, inspect_database
+from bot.storage.escalations import anyone_on_call
 
 EXIT_FAILURE = 1
 
@@ -223,7 +224,7 @@ async def _check(settings: Settings) -> int:
     if not _warn_if_resources_unfilled(CONFIG_DIR / "safety") or not sound:
         return EXIT_FAILURE
     print(inspect_database(settings.database_path, settings.database_busy_timeout_seconds))
-    await _warn_if_escalation_has_nowhere_to_go(settings)
+    _warn_if_escalation_has_nowhere_to_go(settings)
     username = await _username(settings)
     if settings.team_chat_id is not None:
         async with _bot(settings) as bot:
@@ -264,15 +265,13 @@ def _texts_are_sound(folder: Path) -> bool:
     return True
 
 
-async def _warn_if_escalation_has_nowhere_to_go(settings: Settings) -> None:
+def _warn_if_escalation_has_nowhere_to_go(settings: Settings) -> None:
     """Without admins and with nobody on call, an urgent message nobody answers only
     reminds its own specialist: say so (a database not made yet has nobody on call)."""
     if settings.admin_ids:
         return
-    if settings.database_path.exists():
-        async with _opened(settings) as services:
-            if not await services.escalations.nowhere_to_go():
-                return
+    if settings.database_path.exists() and anyone_on_call(settings.database_path):
+        return
     print(
         "Warning: ADMIN_IDS is empty and no specialist is /oncall, so a possibly urgent"
         " message nobody answers has nowhere to go: set ADMIN_IDS, or ask a specialist to"
