@@ -38,7 +38,7 @@ from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
 from bot.domain.texts import DEFAULT_LANGUAGE, Texts, TextsError
 from bot.health import check_health
-from bot.logs import redact_urls, setup_logging
+from bot.logs import redact_urls, say_last, settle_logs, setup_logging
 from bot.report.cli import add_report_command, report_command
 from bot.restore import RestoreError, hold_run_lock, restore
 from bot.screen_cli import add_screen_commands, screen_command, train_command
@@ -49,6 +49,7 @@ from bot.services.onboarding import InviteRefused
 from bot.services.people import CLI, SpecialistError
 from bot.services.team_check import team_chat_problems
 from bot.storage.db import StorageError, inspect_database
+from bot.storage.escalations import anyone_on_call
 
 EXIT_FAILURE = 1
 
@@ -223,7 +224,7 @@ async def _check(settings: Settings) -> int:
     if not _warn_if_resources_unfilled(CONFIG_DIR / "safety") or not sound:
         return EXIT_FAILURE
     print(inspect_database(settings.database_path, settings.database_busy_timeout_seconds))
-    await _warn_if_escalation_has_nowhere_to_go(settings)
+    _warn_if_escalation_has_nowhere_to_go(settings)
     username = await _username(settings)
     if settings.team_chat_id is not None:
         async with _bot(settings) as bot:
@@ -264,15 +265,13 @@ def _texts_are_sound(folder: Path) -> bool:
     return True
 
 
-async def _warn_if_escalation_has_nowhere_to_go(settings: Settings) -> None:
+def _warn_if_escalation_has_nowhere_to_go(settings: Settings) -> None:
     """Without admins and with nobody on call, an urgent message nobody answers only
     reminds its own specialist: say so (a database not made yet has nobody on call)."""
     if settings.admin_ids:
         return
-    if settings.database_path.exists():
-        async with _opened(settings) as services:
-            if not await services.escalations.nowhere_to_go():
-                return
+    if settings.database_path.exists() and anyone_on_call(settings.database_path):
+        return
     print(
         "Warning: ADMIN_IDS is empty and no specialist is /oncall, so a possibly urgent"
         " message nobody answers has nowhere to go: set ADMIN_IDS, or ask a specialist to"
@@ -402,17 +401,16 @@ def _run(settings: Settings) -> int:
                 return EXIT_FAILURE
             run(settings)
     except RestoreError as error:
-        print(error, file=sys.stderr)
+        say_last(str(error))
         return EXIT_FAILURE
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM while waiting for the network
         return 0
     except OSError as error:
         if error.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL):
             raise
-        print(
+        say_last(
             f"Could not listen on {settings.webhook_listen}:{settings.webhook_port} for the "
-            f"webhook ({error.strerror}): set WEBHOOK_LISTEN and WEBHOOK_PORT to a free address.",
-            file=sys.stderr,
+            f"webhook ({error.strerror}): set WEBHOOK_LISTEN and WEBHOOK_PORT to a free address."
         )
         return EXIT_FAILURE
     return 0
@@ -448,10 +446,16 @@ def _backup(settings: Settings, path: str, force: bool, keep: int | None = None)
     if keep is not None and not into_folder:
         print("--keep works with a folder: end the path with /", file=sys.stderr)
         return EXIT_FAILURE
+    # SIGTERM (a cron job's timeout) as Ctrl-C: the partial copy is deleted on the way out,
+    # not left in the folder with every client's data, where --keep never prunes it.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         written = backup(settings.database_path, path, now=datetime.now(UTC), force=force)
     except BackupError as error:
         print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("The backup was interrupted before it finished: run it again.", file=sys.stderr)
         return EXIT_FAILURE
     size = written.stat().st_size
     print(f"Backed up {settings.database_path} to {written} ({size / 1024:.0f} KB).")
@@ -465,10 +469,14 @@ def _backup(settings: Settings, path: str, force: bool, keep: int | None = None)
 
 def _restore(settings: Settings, file: Path) -> int:
     """Put a backup in place of the database, the bot stopped."""
+    signal.signal(signal.SIGTERM, _interrupt)  # as in _backup: the partial copy is deleted
     try:
         kept = restore(settings.database_path, file, now=datetime.now(UTC))
     except RestoreError as error:
         print(error, file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("The restore was interrupted before it finished: run it again.", file=sys.stderr)
         return EXIT_FAILURE
     print(f"Restored {file} as {settings.database_path}.")
     if kept is not None:
@@ -546,10 +554,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level if args.command == "run" else max(level, logging.WARNING),
         settings.secret_values(),
         json_lines=settings.log_format == "json",
+        background=args.command == "run",
     )
     try:
         if args.command == "run":
-            return _run(settings)
+            try:
+                return _run(settings)
+            finally:
+                settle_logs()  # the one line, if any, comes after the log's last
         if args.command == "check":
             _warn_if_env_is_readable()
             return asyncio.run(_check(settings))
@@ -570,22 +582,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "remove":
             return asyncio.run(_specialist_remove(settings, args.telegram_user_id, args.to))
         return asyncio.run(_specialist_list(settings))
+    # say_last: from `run`, after its log's last line, and never waiting on a log
+    # destination that has stopped reading (for the others, print).
     except (TextsError, SafetyConfigError) as error:
-        print(configuration_error(error), file=sys.stderr)
+        say_last(configuration_error(error))
         return EXIT_CONFIG
     except StorageError as error:
-        print(error, file=sys.stderr)
+        say_last(str(error))
         return EXIT_FAILURE
     except InvalidToken:
-        print(
-            "TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.",
-            file=sys.stderr,
-        )
+        say_last("TELEGRAM_BOT_TOKEN was refused by Telegram: check it with @BotFather.")
         return EXIT_CONFIG
     except TelegramError as error:
-        print(
-            f"Could not reach the Bot API ({type(error).__name__}): {redact_urls(error.message)}",
-            file=sys.stderr,
+        say_last(
+            f"Could not reach the Bot API ({type(error).__name__}): {redact_urls(error.message)}"
         )
         return EXIT_FAILURE
 

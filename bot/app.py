@@ -12,7 +12,6 @@ import contextlib
 import gc
 import os
 import signal
-import sys
 import threading
 import warnings
 from collections.abc import AsyncIterator, Callable
@@ -37,7 +36,7 @@ from bot.handlers.polling import PollingBot
 from bot.handlers.routing import register
 from bot.handlers.webhook import WebhookUpdater
 from bot.health import Pulse, Watch
-from bot.logs import EventLog, hold_back_libraries
+from bot.logs import EventLog, hold_back_libraries, say_last, settle_logs
 from bot.scheduling import start_tick
 from bot.services.container import Services
 from bot.storage.db import StorageError, fault_text, is_storage_fault, unusable
@@ -143,13 +142,14 @@ def build_application(
 
     def _exit_now(grace: float) -> None:
         log.error("bot.stop_forced", after_seconds=grace)
+        settle_logs()  # written from a thread of their own (bot.logs): before os._exit
         runtime = application.bot_data
         if runtime.config_error is not None:
-            print(configuration_error(runtime.config_error), file=sys.stderr, flush=True)
+            say_last(configuration_error(runtime.config_error))
             os._exit(EXIT_CONFIG)
         fatal = runtime.fatal
         if fatal is not None:
-            print(stopped(settings.database_path, fatal), file=sys.stderr, flush=True)
+            say_last(stopped(settings.database_path, fatal))
         os._exit(0 if fatal is None else 1)
 
     def _stop(reason: str) -> None:

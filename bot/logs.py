@@ -16,12 +16,18 @@ and the user and password of every URL (a proxy's, in an error that quotes it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import re
+import sys
+import threading
+import time
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 Id = int | float | str | bool | None
 ExcInfo = BaseException | bool | None
@@ -189,14 +195,156 @@ class RedactToken(logging.Filter):
         return True
 
 
-def setup_logging(level: int, secrets: Iterable[str] = (), *, json_lines: bool = False) -> None:
-    """Configure the root logger for the command line: text or JSON lines on stderr."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(EventFormatter(json_lines=json_lines, secrets=secrets))
+# Lines waiting for a log destination that has stopped reading, beyond which they are dropped
+# (and counted): a few MB, hours of an ordinary day's lines.
+WAITING_LINES = 20_000
+# How long a stopping bot waits for its last lines to be written before its one line.
+SETTLE_SECONDS = 2.0
+
+
+class BackgroundHandler(logging.Handler):
+    """Writes the lines to a stream from a thread of its own, never from the event loop.
+
+    A log destination that stops reading (a stalled journald, Docker's log driver in its
+    default blocking mode with its collector down, a pipe nobody drains) blocks the write
+    once its buffer is full: written from the event loop, that froze the whole bot, no
+    relay, no check-in, no storage watch, while the process looked alive. Lines wait here
+    instead; past WAITING_LINES they are dropped, and a line says how many once the
+    destination reads again (`event=log.dropped lines=N`). Lines are formatted (secrets
+    blanked) where they are logged.
+    """
+
+    def __init__(self, stream: TextIO, formatter: logging.Formatter, limit: int) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self._stream = stream
+        self._limit = limit
+        self._lines: deque[str] = deque()
+        self._dropped = 0
+        self._writing = False
+        self._stalled = False
+        self._changed = threading.Condition()
+        threading.Thread(target=self._write, name="log-writer", daemon=True).start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue the formatted line (or count it dropped); never wait for the stream."""
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        with self._changed:
+            if len(self._lines) >= self._limit:
+                self._dropped += 1
+                return
+            self._lines.append(line)
+            self._changed.notify_all()
+
+    def say(self, line: str) -> None:
+        """Write a line as it is, after every line queued so far; wait for it as flush does
+        (a stream that does not take it in time gets it when it does, if the process lives)."""
+        with self._changed:
+            self._lines.append(line)
+            self._changed.notify_all()
+        self.flush()
+
+    def flush(self, timeout: float = SETTLE_SECONDS) -> None:
+        """Wait until every queued line is written, at most `timeout` seconds (once: a
+        destination that did not read then is not waited for again at exit)."""
+        deadline = time.monotonic() + (0 if self._stalled else timeout)
+        with self._changed:
+            while self._lines or self._dropped or self._writing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._stalled = True
+                    return
+                self._changed.wait(left)
+
+    def _write(self) -> None:
+        while True:
+            with self._changed:
+                while not self._lines and not self._dropped:
+                    self._changed.wait()
+                lines, dropped = list(self._lines), self._dropped
+                self._lines.clear()
+                self._dropped = 0
+                self._writing = True
+            if dropped:
+                lines.append(self._dropped_line(dropped))
+            # A destination that fails takes the lines with it.
+            with contextlib.suppress(Exception):
+                self._put("".join(f"{line}\n" for line in lines))
+            with self._changed:
+                self._writing = False
+                self._stalled = False  # it reads again
+                self._changed.notify_all()
+
+    def _put(self, text: str) -> None:
+        """Write to the stream's file descriptor itself, when it has one: a write that waits
+        then holds none of the stream object's locks, which the interpreter takes as it
+        exits (a stalled stderr would otherwise keep the process from ending)."""
+        try:
+            descriptor = self._stream.fileno()
+        except (AttributeError, OSError, ValueError):  # io.StringIO (tests)
+            self._stream.write(text)
+            self._stream.flush()
+            return
+        data = text.encode("utf-8", errors="replace")
+        while data:
+            data = data[os.write(descriptor, data) :]
+
+    def _dropped_line(self, count: int) -> str:
+        record = logging.makeLogRecord(
+            {
+                "name": __name__,
+                "levelno": logging.WARNING,
+                "levelname": "WARNING",
+                "msg": event_line("log.dropped", {"lines": count}),
+                "event": "log.dropped",
+                "ids": {"lines": count},
+            }
+        )
+        return self.format(record)
+
+
+def setup_logging(
+    level: int,
+    secrets: Iterable[str] = (),
+    *,
+    json_lines: bool = False,
+    background: bool = False,
+) -> None:
+    """Configure the root logger for the command line: text or JSON lines on stderr; with
+    `background` (the running bot), written from a thread of its own (BackgroundHandler)."""
+    formatter = EventFormatter(json_lines=json_lines, secrets=secrets)
+    handler: logging.Handler
+    if background:
+        handler = BackgroundHandler(sys.stderr, formatter, WAITING_LINES)
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     hold_back_libraries()
+
+
+def say_last(line: str) -> None:
+    """Print the one line a stopping command ends with on stderr. From `run` it goes after
+    the log's last line, and a log destination that has stopped reading is not waited for
+    past SETTLE_SECONDS: the exit code, which a supervisor acts on, must still come."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, BackgroundHandler):
+            handler.say(line)
+            return
+    print(line, file=sys.stderr)
+
+
+def settle_logs() -> None:
+    """Let the lines logged so far be written (at most SETTLE_SECONDS): before the one line
+    a stopping bot prints, which must come last."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
 
 
 # The least severe level each library may log at, and why it is held back.

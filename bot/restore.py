@@ -34,8 +34,10 @@ class BotRunning(RestoreError):
 
 
 def lock_path(database: Path) -> Path:
-    """The file a running bot keeps locked."""
-    return database.with_name(database.name + ".lock")
+    """The file a running bot keeps locked: beside the database file itself, so that a
+    second bot reaching it through a link (or the link through the file) finds the lock."""
+    resolved = database.resolve()
+    return resolved.with_name(resolved.name + ".lock")
 
 
 @contextlib.contextmanager
@@ -68,12 +70,15 @@ def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
     if database.exists() and backup.exists() and backup.resolve() == database.resolve():
         raise RestoreError(f"{backup} is the database itself: give the backup to restore.")
     _check_backup(backup)
+    # A link (DATABASE_PATH leading onto a volume) stays a link: what is replaced, and kept
+    # aside, is the file it leads to, where the bot's next start finds it.
     with hold_run_lock(database):
+        place = database.resolve()
         # The copy first: a copy that fails (a full disk) leaves the database in place.
-        partial = _copied_beside(database, backup)
+        partial = _copied_beside(place, backup)
         try:
-            kept = _keep_aside(database, now) if database.exists() else None
-            os.replace(partial, database)
+            kept = _keep_aside(place, now) if place.exists() else None
+            os.replace(partial, place)
         finally:
             partial.unlink(missing_ok=True)
         return kept
@@ -98,6 +103,9 @@ def _copied_beside(database: Path, backup: Path) -> Path:
         raise RestoreError(
             f"Cannot copy {backup} beside {database}: {error.strerror}; nothing was changed."
         ) from None
+    except BaseException:  # interrupted (SIGTERM): no copy of the backup left behind
+        partial.unlink(missing_ok=True)
+        raise
     return partial
 
 

@@ -43,3 +43,29 @@ def test_a_full_disk_leaves_the_database_in_place(
     conn.close()
     assert list(tmp_path.glob("*before-restore*")) == []
     assert list(tmp_path.glob("*.restoring")) == []
+
+
+def test_a_database_reached_through_a_link_is_restored_where_the_link_leads(
+    tmp_path: Path,
+) -> None:
+    """DATABASE_PATH a link to the file on a volume: the backup goes onto the volume, the
+    link stays a link, and the replaced database is kept beside it there. (Replacing the
+    link itself put the restored database beside the link, off the volume, while the next
+    start through a remade link found the old one again.)"""
+    volume, app = tmp_path / "volume", tmp_path / "app"
+    volume.mkdir()
+    app.mkdir()
+    real, link, backup = volume / "p.sqlite3", app / "p.sqlite3", tmp_path / "b.sqlite3"
+    _database(real, "current")
+    _database(backup, "backup")
+    link.symlink_to(real)
+    kept = restore(link, backup, now=NOW)
+    assert link.is_symlink() and link.resolve() == real
+    with sqlite3.connect(real) as conn:
+        assert conn.execute("SELECT what FROM marker").fetchall() == [("backup",)]
+    conn.close()
+    assert kept is not None and kept.parent == volume and not kept.is_symlink()
+    with sqlite3.connect(kept) as conn:
+        assert conn.execute("SELECT what FROM marker").fetchall() == [("current",)]
+    conn.close()
+    assert sorted(path.name for path in app.iterdir()) == ["p.sqlite3"]

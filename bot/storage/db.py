@@ -180,6 +180,24 @@ def _identity(path: Path) -> tuple[int, int]:
     return found.st_dev, found.st_ino
 
 
+# The files SQLite keeps beside a database in WAL mode while it is open. The bot writes on
+# into one deleted under it, and the next other process on the database makes a new one:
+# with the -wal, the database file ended malformed; with the -shm, that process's writes
+# were lost (tests/faults/test_beside.py).
+BESIDE = {"-wal": "write-ahead log", "-shm": "shared-memory index"}
+
+
+def _beside(path: Path) -> dict[Path, tuple[int, int]]:
+    """The -wal and -shm of the open database at path (where SQLite puts them: beside the
+    file a link leads to), and which files they are."""
+    found = {}
+    for suffix in BESIDE:
+        beside = path.resolve().with_name(path.resolve().name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            found[beside] = _identity(beside)
+    return found
+
+
 class TurnLock:
     """An asyncio lock where a person waiting goes before background work.
 
@@ -231,6 +249,8 @@ class Database:
         self.path: Path | None = None
         self.created = False  # a new, empty database was made where settings said
         self._identity: tuple[int, int] | None = None
+        # The -wal and -shm beside the file, as they were once it was open (see moved()).
+        self._beside: dict[Path, tuple[int, int]] = {}
         # Since when (monotonic seconds) the database has failed with no write since.
         self._failing_since: float | None = None
         self._fault = ""
@@ -274,6 +294,7 @@ class Database:
             await database._check_one_trip()
             database.path, database.created = path, created
             database._identity = _identity(path)
+            database._beside = _beside(path)
         except BaseException as error:
             await connection.close()
             if isinstance(error, StorageError):
@@ -324,6 +345,15 @@ class Database:
             return f"the file can no longer be found ({error.strerror})"
         if found != self._identity:
             return "the file was replaced by another one"
+        for beside, identity in self._beside.items():
+            what = f"its {BESIDE[beside.name[-4:]]} {beside.name}"
+            try:
+                if _identity(beside) != identity:
+                    return f"{what} was replaced by another one"
+            except FileNotFoundError:
+                return f"{what} was deleted"
+            except OSError as error:
+                return f"{what} can no longer be found ({error.strerror})"
         return None
 
     async def close(self) -> None:

@@ -5,14 +5,25 @@ Ids and times only: never what anyone wrote.
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from datetime import datetime
+from pathlib import Path
 
 import aiosqlite
 
 from bot.domain.escalation import Escalation, Supervisor
 from bot.domain.models import Client
 from bot.storage.clients import CLIENT_COLUMNS, client_from_row
-from bot.storage.db import Database, from_db, maybe_from_db, to_db
+from bot.storage.db import (
+    BUSY_TIMEOUT_MS,
+    Database,
+    fault_text,
+    from_db,
+    maybe_from_db,
+    to_db,
+    unusable,
+)
 
 _COLUMNS = (
     "id, client_id, specialist_id, category, source_chat_id, source_message_id, flagged_at,"
@@ -211,3 +222,25 @@ class EscalationRepository:
     async def mark_reminded(self, client_id: int) -> None:
         """The one reminder for this silence has gone."""
         await self._db.write("UPDATE clients SET waiting_reminded = 1 WHERE id = ?", (client_id,))
+
+
+def anyone_on_call(database: Path) -> bool:
+    """Whether an active specialist is on call, read from another process without changing
+    anything (`check`): opening it as the bot does would migrate a database an older bot
+    still runs on. One older than on-call (or empty) has nobody on call. A StorageError if
+    it cannot be read."""
+    uri = f"{database.resolve().as_uri()}?mode=rw"  # never create (as inspect_database)
+    try:
+        with contextlib.closing(
+            sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        ) as connection:
+            row = connection.execute(
+                "SELECT 1 FROM specialists WHERE on_call = 1 AND active = 1 LIMIT 1"
+            ).fetchone()
+    except sqlite3.OperationalError as error:
+        if str(error).startswith(("no such table", "no such column")):
+            return False
+        raise unusable(database, fault_text(error)) from None
+    except sqlite3.Error as error:
+        raise unusable(database, fault_text(error)) from None
+    return row is not None

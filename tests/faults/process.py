@@ -22,9 +22,15 @@ SPECIALIST, CLIENT = 1001, 2001
 
 
 async def start_bot(
-    api: FakeBotApi, database: Path, log: Path, *command: str, **settings: str
+    api: FakeBotApi,
+    database: Path,
+    log: Path,
+    *command: str,
+    output_to: int | None = None,
+    **settings: str,
 ) -> asyncio.subprocess.Process:
-    """`python -m bot run` (or another command) against the fake, with these settings on top."""
+    """`python -m bot run` (or another command) against the fake, with these settings on top;
+    its output goes to the log, or to the file descriptor output_to."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -48,8 +54,8 @@ async def start_bot(
             *(command or ("run",)),
             cwd=log.parent,
             env=env,
-            stdout=out,
-            stderr=out,
+            stdout=out if output_to is None else output_to,
+            stderr=out if output_to is None else output_to,
         )
 
 

@@ -1,0 +1,69 @@
+"""`porchlight backup` or `restore` stopped by SIGTERM halfway (a cron job's `timeout`, a
+systemd timer's service stopped at shutdown): the half-written copy does not stay behind.
+
+Each writes its copy under a hidden name and renames it when done. SIGTERM ended the
+process at once, and the partial copy, every client's data to that point, stayed for good:
+`--keep` prunes only finished backups, so what clients had erased since lived on in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.bot_api import FakeBotApi
+from tests.faults.process import exit_code, output, prepare, said, start_bot
+
+# Enough that the copy and its check take a moment (a second or so here).
+PADDING_MB = 150
+
+
+def _pad(database: Path) -> None:
+    """Make the database large; a single file, as `porchlight backup` leaves one."""
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE padding (data BLOB)")
+        conn.executemany("INSERT INTO padding VALUES (randomblob(1048576))", [()] * PADDING_MB)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+
+
+def _names(*folders: Path, pattern: str = "*") -> list[str]:
+    """The names in the folders (hidden ones too) that match the pattern."""
+    return sorted(path.name for folder in folders for path in folder.glob(pattern))
+
+
+@pytest.mark.parametrize("command", ["backup", "restore"])
+async def test_a_backup_or_restore_stopped_halfway_leaves_no_partial_copy(
+    fake_api: FakeBotApi, tmp_path: Path, command: str
+) -> None:
+    database, log = tmp_path / "porchlight.sqlite3", tmp_path / "command.log"
+    folder = tmp_path / "backups"
+    folder.mkdir()
+    await prepare(database)
+    if command == "backup":
+        _pad(database)
+        argument, partial = f"{folder}/", ".*.partial"
+    else:
+        large = folder / "large.sqlite3"
+        await prepare(large)
+        _pad(large)
+        argument, partial = str(large), ".*.restoring"
+    before = _names(tmp_path, folder)
+    process = await start_bot(fake_api, database, log, command, argument)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while not _names(tmp_path, folder, pattern=partial):
+        assert process.returncode is None, output(log)
+        assert loop.time() < deadline, "no partial copy seen"
+        await asyncio.sleep(0.01)
+    process.send_signal(signal.SIGTERM)
+    code = await exit_code(process, within=30)
+    # (restore's lock file stays, as after any restore: it is empty)
+    lock = [f"{database.name}.lock"] if command == "restore" else []
+    assert _names(tmp_path, folder) == sorted([*before, log.name, *lock]), output(log)
+    assert code == 1, output(log)
+    assert said(log) == [f"The {command} was interrupted before it finished: run it again."]

@@ -1,0 +1,49 @@
+"""The running bot's log lines are written from a thread of their own (BackgroundHandler):
+a destination that stops reading never holds up the bot, and what could not wait is
+counted, not lost without a word."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+
+from bot.logs import BackgroundHandler, EventFormatter, EventLog
+
+
+class Stalled(io.StringIO):
+    """A stream whose writes wait until it is let go, like a pipe nobody reads."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = threading.Event()
+        self.waiting = threading.Event()
+
+    def write(self, text: str) -> int:
+        self.waiting.set()
+        self.go.wait(10)
+        return super().write(text)
+
+
+def test_lines_beyond_the_limit_are_dropped_and_counted_once_the_stream_reads() -> None:
+    stream = Stalled()
+    handler = BackgroundHandler(stream, EventFormatter(), limit=3)
+    logger = logging.getLogger("bot.test.background")
+    logger.propagate, logger.handlers[:] = False, [handler]
+    logger.setLevel(logging.INFO)
+    log = EventLog("bot.test.background")
+    log.info("first.line", n=0)
+    assert stream.waiting.wait(10)  # the writer holds the first line, the stream stalls
+    for n in range(1, 9):
+        log.info("some.event", n=n)  # returns at once: n=1..3 wait, n=4..8 are dropped
+    stream.go.set()
+    handler.flush(timeout=10)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" ", 4)[-1] for line in lines] == [
+        "event=first.line n=0",
+        "event=some.event n=1",
+        "event=some.event n=2",
+        "event=some.event n=3",
+        "event=log.dropped lines=5",
+    ]
+    assert " WARNING bot.logs event=log.dropped" in lines[-1]
