@@ -21,8 +21,10 @@ async def on_consent_button(update: Update, context: Context, person: Person) ->
     if parsed is None or query.message is None:
         await answer_quietly(query, found.texts.get("consent.button_expired", person.language))
         return
-    answer, code = parsed
-    client = await found.onboarding.answer_consent(person, answer, code, query.message.message_id)
+    answer, code, shown = parsed
+    client = await found.onboarding.answer_consent(
+        person, answer, code, shown, query.message.message_id
+    )
     if client is not None:
         prefs = found.preferences
         await prefs.ask(client, prefs.cadence_question(client, languages=True))
