@@ -70,7 +70,7 @@ from bot.handlers.specialist import (
     on_clients_page,
     on_specialist_message,
 )
-from bot.handlers.team import on_team_message
+from bot.handlers.team import on_team_edit, on_team_message
 from bot.services.people import Person
 
 HANDLED_GROUP = 100
@@ -318,6 +318,11 @@ def register(application: PorchlightApp) -> None:
     # The team inbox's group (the only group the bot stays in): answers, notes, commands.
     application.add_handler(
         MessageHandler(filters.ChatType.SUPERGROUP & filters.UpdateType.MESSAGE, on_team_message)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.SUPERGROUP & filters.UpdateType.EDITED_MESSAGE, on_team_edit
+        )
     )
     # Last, after every other handler has run (groups run in order).
     application.add_handler(TypeHandler(Update, forget_handled), group=HANDLED_GROUP)

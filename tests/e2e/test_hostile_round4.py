@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import copy
+import time
 from pathlib import Path
 
 from tests.e2e.conftest import MONDAY_6_UTC
 from tests.e2e.harness import current, harness, tap
-from tests.e2e.test_team import ALEX, SAM, STAFF, TEAM, team_settings, texts
-from tests.fakes.bot_api import FakeBotApi
+from tests.e2e.test_team import (
+    ALEX,
+    RIA,
+    SAM,
+    STAFF,
+    TEAM,
+    team_bot,
+    team_settings,
+    texts,
+    topic_named,
+)
+from tests.fakes.bot_api import FakeBotApi, FakeMessage, JSONDict
 
 
 async def test_a_yes_under_terms_without_the_team_does_not_let_the_team_read_along(
@@ -42,3 +54,36 @@ async def test_a_yes_under_terms_without_the_team_does_not_let_the_team_read_alo
         await tap(bot, ALEX, again, "Yes, let's begin")
         row = await bot.client_row(ALEX)
         assert (row["consent_team"], row["status"]) == (1, "active")
+
+
+def edited(message: FakeMessage, text: str) -> JSONDict:
+    """The edited_message update Telegram sends when its author changes a message's text."""
+    raw = copy.deepcopy(message.raw)
+    raw["text"] = text
+    raw["edit_date"] = int(time.time())
+    return {"edited_message": raw}
+
+
+async def test_an_answer_edited_in_a_topic_is_said_not_to_reach_the_client(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """In their private chat a specialist is told that edits are not passed on; an answer
+    corrected in the client's topic (a wrong number, a wrong day) changed nothing for the
+    client, and nobody said so: the one who wrote it believed the client read the fix."""
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        alex = topic_named(api, "Alex · Sam Rivera")
+        answer = api.send_topic_text(TEAM, RIA, "Call the line on 0800 111", thread_id=alex)
+        note = api.send_topic_text(TEAM, RIA, "# she sounded low", thread_id=alex)
+        await bot.barrier(RIA)
+        assert texts(api.sent_to(ALEX))[-1] == "Call the line on 0800 111"
+        alex_before, ria_before = len(api.sent_to(ALEX)), len(api.sent_to(RIA))
+        api.push_update(edited(answer, "Call the line on 0800 222"))
+        api.push_update(edited(note, "# she sounded low, call Monday"))  # stays in the team
+        await bot.barrier(RIA)
+        assert len(api.sent_to(ALEX)) == alex_before  # an edit is never passed on ...
+        told = texts(api.sent_to(RIA)[ria_before:])
+        # ... and whoever made it hears so, once, where the bot's answers to them go.
+        assert [t for t in told if t.startswith("Edits aren't")] == [
+            "Edits aren't passed on. If you'd like to change something, send a new message."
+        ]
