@@ -56,6 +56,10 @@ def received(update: Update, team_chat_id: int | None = None) -> Received | None
         # Commands are answered, not relayed. What Telegram marks as one, as the handlers
         # tell them apart: "/ hello" is words, relayed, so kept here like any message.
         return None
+    if filters.StatusUpdate.ALL.check_update(update):
+        # Telegram's note that someone did something (pinned a message, closed a topic):
+        # nobody wrote anything, and it cannot be copied.
+        return None
     if message.chat.type != "private":
         in_topic = message.is_topic_message and message.message_thread_id is not None
         if message.chat.id != team_chat_id or not in_topic:

@@ -313,11 +313,17 @@ def register(application: PorchlightApp) -> None:
     application.add_handler(MessageHandler(NEW_MESSAGE & RELAYABLE, on_private_message))
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))
-    application.add_handler(MessageHandler(NEW_MESSAGE, on_unsupported))
-    application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    # The team inbox's group (the only group the bot stays in): answers, notes, commands.
+    # Telegram's note that someone pinned a message or set messages to delete themselves
+    # is nothing they wrote: no answer.
     application.add_handler(
-        MessageHandler(filters.ChatType.SUPERGROUP & filters.UpdateType.MESSAGE, on_team_message)
+        MessageHandler(NEW_MESSAGE & ~filters.StatusUpdate.ALL, on_unsupported)
+    )
+    application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    # The team inbox's group (the only group the bot stays in): answers, notes, commands;
+    # not Telegram's notes that someone pinned a message or closed a topic there.
+    in_the_group = filters.ChatType.SUPERGROUP & filters.UpdateType.MESSAGE
+    application.add_handler(
+        MessageHandler(in_the_group & ~filters.StatusUpdate.ALL, on_team_message)
     )
     application.add_handler(
         MessageHandler(

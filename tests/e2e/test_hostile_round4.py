@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tests.e2e.conftest import MONDAY_6_UTC
-from tests.e2e.harness import current, harness, tap
+from tests.e2e.harness import Harness, current, harness, tap
 from tests.e2e.test_team import (
     ALEX,
     RIA,
@@ -87,3 +87,66 @@ async def test_an_answer_edited_in_a_topic_is_said_not_to_reach_the_client(
         assert [t for t in told if t.startswith("Edits aren't")] == [
             "Edits aren't passed on. If you'd like to change something, send a new message."
         ]
+
+
+def service(answer: FakeMessage, message_id: int, **what: object) -> JSONDict:
+    """A service message Telegram posts in a topic when a member acts on it (pins a
+    message, closes the topic): it holds nothing anyone wrote."""
+    raw = {
+        "message_id": message_id,
+        "date": int(time.time()),
+        "chat": answer.raw["chat"],
+        "from": answer.raw["from"],
+        "message_thread_id": answer.raw["message_thread_id"],
+        "is_topic_message": True,
+        **what,
+    }
+    return {"message": raw}
+
+
+async def test_pinning_or_closing_in_a_topic_sends_nobody_anything(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Ria pins her answer in Alex's topic and closes it. Telegram posts a service message
+    for each, from her, in the topic; the bot took them for answers: the copies failed,
+    and Sam's chat showed 'Ria Okafor answered Alex:' over nothing at all."""
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        alex = topic_named(api, "Alex · Sam Rivera")
+        answer = api.send_topic_text(TEAM, RIA, "Call the line on 0800 111", thread_id=alex)
+        await bot.barrier(RIA)
+        sam_before = len(api.sent_to(SAM))
+        api.push_update(service(answer, 990_001, pinned_message=answer.raw))
+        api.push_update(service(answer, 990_002, forum_topic_closed={}))
+        alex_before = len(api.sent_to(ALEX))
+        await bot.barrier(RIA)
+        assert len(api.sent_to(ALEX)) == alex_before
+        assert not [t for t in texts(api.sent_to(SAM)[sam_before:]) if "answered" in t]
+        assert await bot.rows("SELECT count(*) FROM outbox WHERE status = 'dead'") == [(0,)]
+
+
+async def test_a_client_who_pins_a_message_is_not_told_it_cannot_be_passed_on(
+    bot: Harness,
+) -> None:
+    """Alex pins the bot's welcome to keep it at hand: Telegram posts a note of it in the
+    chat, from Alex. That is nothing Alex wrote, yet the bot answered 'I can't pass on that
+    kind of message' (and kept its ids, to relay after a crash: a copy that cannot be made,
+    under a header over nothing)."""
+    api = bot.api
+    welcome = api.sent_to(ALEX)[0]
+    alex_before, sam_before = len(api.sent_to(ALEX)), len(api.sent_to(SAM))
+    api.push_update(
+        {
+            "message": {
+                "message_id": 990_000,
+                "date": int(time.time()),
+                "chat": welcome.raw["chat"],
+                "from": {"id": ALEX, "is_bot": False, "first_name": "Alexandra"},
+                "pinned_message": welcome.raw,
+            }
+        }
+    )
+    await bot.barrier(ALEX)
+    told = texts(api.sent_to(ALEX)[alex_before:])
+    assert not [t for t in told if t.startswith("I can't pass on")]
+    assert len(api.sent_to(SAM)) == sam_before
