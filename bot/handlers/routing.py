@@ -28,7 +28,12 @@ from bot.handlers.admin import (
     cmd_report,
     cmd_specialists,
 )
-from bot.handlers.client import on_client_message, on_consent_button, on_terms_button
+from bot.handlers.client import (
+    on_client_edit,
+    on_client_message,
+    on_consent_button,
+    on_terms_button,
+)
 from bot.handlers.common import (
     answer_quietly,
     client_note,
@@ -195,8 +200,14 @@ async def _explain(
 ) -> None:
     """Tell a specialist or client why `key` did nothing; admins get the text `admins`."""
     person = await identify(update, context)
-    if person is None:
-        return
+    if person is not None:
+        await _explain_to(context, person, key, admins, tell_strangers)
+
+
+async def _explain_to(
+    context: Context, person: Person, key: str, admins: str | None, tell_strangers: bool
+) -> None:
+    """As _explain, to someone already identified."""
     if person.specialist is not None:
         await services(context).notices.say(person.user_id, f"specialist.{key}", person.language)
     elif person.client is not None:
@@ -214,8 +225,16 @@ async def on_unsupported(update: Update, context: Context) -> None:
 
 
 async def on_edited(update: Update, context: Context) -> None:
-    """An edit: copies cannot follow it, so say so (an admin's edit changes nothing)."""
-    await _explain(update, context, "edit_not_relayed", None, tell_strangers=False)
+    """An edit: copies cannot follow it, so say so (an admin's edit changes nothing); a
+    client's edit the safety screen flags goes to their specialist all the same."""
+    person = await identify(update, context)
+    if person is None:
+        return
+    client, specialist = person.client, person.their_specialist
+    as_client = person.specialist is None and client is not None and specialist is not None
+    if as_client and await on_client_edit(update, context, client, specialist):  # type: ignore[arg-type]
+        return
+    await _explain_to(context, person, "edit_not_relayed", None, tell_strangers=False)
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:

@@ -150,3 +150,30 @@ async def test_a_client_who_pins_a_message_is_not_told_it_cannot_be_passed_on(
     told = texts(api.sent_to(ALEX)[alex_before:])
     assert not [t for t in told if t.startswith("I can't pass on")]
     assert len(api.sent_to(SAM)) == sam_before
+
+
+async def test_urgent_words_written_into_an_edit_reach_the_specialist_marked(
+    bot: Harness,
+) -> None:
+    """Alex writes 'hi', then edits it to say they want to die. Edits are not passed on,
+    and the screen never read the new words: Sam saw 'hi', the escalation clock never
+    started, and Alex was told only 'Edits aren't passed on'. Urgent words must not go
+    unseen because they came as an edit: the message as it now reads goes to Sam, marked,
+    and Alex gets the crisis lines."""
+    api = bot.api
+    first = api.send_text(ALEX, "hi")
+    await bot.barrier(ALEX)
+    alex_before, sam_before = len(api.sent_to(ALEX)), len(api.sent_to(SAM))
+    api.edit_text(ALEX, first.message_id, "i want to die")
+    await bot.barrier(ALEX)
+    to_sam = api.sent_to(SAM)[sam_before:]
+    assert texts(to_sam)[:2] == ["⚠️ Possibly urgent. From Alex:", "i want to die"]
+    assert to_sam[1].copied_from == (ALEX, first.message_id)
+    told = texts(api.sent_to(ALEX)[alex_before:])
+    assert any("What you wrote has gone to Sam Rivera" in t for t in told)
+    assert await bot.rows("SELECT count(*) FROM escalations") == [(1,)]
+    # An ordinary edit is still only explained.
+    sam_before = len(api.sent_to(SAM))
+    api.edit_text(ALEX, first.message_id, "all fine now")
+    await bot.barrier(ALEX)
+    assert texts(api.sent_to(SAM)[sam_before:]) == []
