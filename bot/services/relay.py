@@ -74,6 +74,7 @@ class Outcome(StrEnum):
     RELAYED = "relayed"
     DUPLICATE = "duplicate"
     NOT_A_REPLY = "not_a_reply"
+    UNTRACED = "untraced"  # a reply to a message the relay has no link for (any more)
     CLIENT_GONE = "client_gone"
     NOT_YOUR_CLIENT = "not_your_client"
     ANSWERED_ALREADY = "answered_already"
@@ -276,7 +277,12 @@ class Relay:
                 return Outcome.DUPLICATE
             link = await self._linked(specialist.chat_id, reply_to, None)
             if link is None:
-                return await self._explain(specialist, Outcome.NOT_A_REPLY)
+                # A reply to what cannot be traced (past retention, or nobody's) is told
+                # plainly that it did not go; anything else gets the hint how to answer.
+                untraced = reply_to is not None
+                return await self._explain(
+                    specialist, Outcome.UNTRACED if untraced else Outcome.NOT_A_REPLY
+                )
             client = await self._clients.by_id(link.client_id)
             if client is None:
                 return await self._explain(specialist, Outcome.CLIENT_GONE)
@@ -759,6 +765,7 @@ class Relay:
     async def _explain(self, specialist: Specialist, outcome: Outcome) -> Outcome:
         key = {
             Outcome.NOT_A_REPLY: "specialist.reply_hint",
+            Outcome.UNTRACED: "untraced.reply",
             Outcome.CLIENT_GONE: "specialist.client_gone",
             Outcome.NOT_YOUR_CLIENT: "specialist.not_your_client",
         }[outcome]

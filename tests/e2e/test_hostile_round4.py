@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from tests.e2e.conftest import MONDAY_6_UTC
-from tests.e2e.harness import Harness, current, harness, tap
+from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.e2e.test_team import (
     ALEX,
     RIA,
@@ -177,3 +178,27 @@ async def test_urgent_words_written_into_an_edit_reach_the_specialist_marked(
     api.edit_text(ALEX, first.message_id, "all fine now")
     await bot.barrier(ALEX)
     assert texts(api.sent_to(SAM)[sam_before:]) == []
+
+
+async def test_a_reply_to_a_message_too_old_to_trace_says_it_did_not_go(bot: Harness) -> None:
+    """Months on, Sam replies to Alex's old message (its routing is past retention, and
+    gone). He was answered 'To answer someone, reply to their message ... Your reply then
+    reaches only that person', which is what he had just done: read in a hurry, it says
+    the reply went. It must say plainly that it did not, and how to reach Alex now."""
+    api = bot.api
+    old = api.send_text(ALEX, "old news")
+    old_copy = (await bot.said(SAM, len(api.sent_to(SAM)) + 2))[-1]
+    assert old_copy.copied_from == (ALEX, old.message_id)
+    await bot.settle()
+    bot.clock.advance(timedelta(days=181))
+    await bot.services.relay.tidy(bot.services.retention)
+    answer = await say(bot, SAM, "Are you still there?")  # not a reply: the usual hint
+    assert (answer.text or "").startswith("To answer someone, reply to their message")
+    before = len(api.sent_to(ALEX))
+    api.send_text(SAM, "Thinking of you", reply_to=old_copy.message_id)
+    answer = await bot.next_text(SAM, len(api.sent_to(SAM)))
+    assert "was not passed on" in (answer.text or ""), answer.text
+    assert "/to Alex" not in (answer.text or "")  # whose it was is not known any more
+    assert "/to" in (answer.text or "")
+    await bot.barrier(SAM)
+    assert len(api.sent_to(ALEX)) == before
