@@ -78,6 +78,7 @@ class Outcome(StrEnum):
     CLIENT_GONE = "client_gone"
     NOT_YOUR_CLIENT = "not_your_client"
     ANSWERED_ALREADY = "answered_already"
+    CLIENT_BLOCKED = "client_blocked"
 
 
 class Relay:
@@ -298,6 +299,12 @@ class Relay:
             moved = client.specialist_id != specialist.id or link.specialist_id != specialist.id
             if moved and not escalated:
                 return await self._explain(specialist, Outcome.NOT_YOUR_CLIENT)
+            if client.status is ClientStatus.BLOCKED:
+                # Telegram would refuse it, and the specialist was told of the block only
+                # once, when it happened: say so again rather than let it vanish.
+                text = self._texts.get("to.blocked", specialist.language, alias=client.alias)
+                await self._outbox.text(specialist.chat_id, text)
+                return Outcome.CLIENT_BLOCKED
             # Answering a client's message: thread the copy under the client's original.
             thread_to = (
                 link.source_message_id if link.direction is Direction.TO_SPECIALIST else None

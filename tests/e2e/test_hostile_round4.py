@@ -11,6 +11,7 @@ from tests.e2e.conftest import MONDAY_6_UTC
 from tests.e2e.harness import Harness, current, harness, say, tap
 from tests.e2e.test_team import (
     ALEX,
+    BO,
     RIA,
     SAM,
     STAFF,
@@ -202,3 +203,32 @@ async def test_a_reply_to_a_message_too_old_to_trace_says_it_did_not_go(bot: Har
     assert "/to" in (answer.text or "")
     await bot.barrier(SAM)
     assert len(api.sent_to(ALEX)) == before
+
+
+async def test_a_reply_to_a_client_who_blocked_the_bot_long_ago_is_said_not_to_go(
+    bot: Harness,
+) -> None:
+    """Alex blocked the bot; Sam was told once, when it happened. Days later Sam answers
+    one of Alex's messages: Telegram refuses it, and as 'told already' nobody said a
+    word, so Sam believed Alex had his answer. /to already refuses this kindly; a reply
+    must too."""
+    api = bot.api
+    api.send_text(ALEX, "one more thing")
+    copy_of_it = (await bot.said(SAM, len(api.sent_to(SAM)) + 2))[-1]
+    await bot.settle()
+    api.block_bot(ALEX)
+    await bot.barrier(BO)
+    assert (await bot.client_row(ALEX))["status"] == "blocked"
+    told = [m for m in api.sent_to(SAM) if "has blocked the bot" in (m.text or "")]
+    bot.clock.advance(timedelta(days=3))
+    before = len(api.sent_to(SAM))
+    api.send_text(SAM, "Thinking of you this week", reply_to=copy_of_it.message_id)
+    answer = await bot.next_text(SAM, before)
+    assert answer.text == (
+        "Alex has blocked the bot, so messages can't reach them. If they write again, you"
+        " can answer."
+    )
+    await bot.barrier(BO)
+    assert len([m for m in api.sent_to(SAM) if "has blocked the bot" in (m.text or "")]) == (
+        len(told) + 1
+    )
