@@ -232,3 +232,26 @@ async def test_a_reply_to_a_client_who_blocked_the_bot_long_ago_is_said_not_to_g
     assert len([m for m in api.sent_to(SAM) if "has blocked the bot" in (m.text or "")]) == (
         len(told) + 1
     )
+
+
+async def test_an_answer_in_the_topic_of_a_client_who_blocked_the_bot_is_said_not_to_go(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """As in a private chat: Ria answers in Alex's topic days after Alex blocked the bot.
+    Telegram refuses the copy, the block was 'told already', and the topic showed nothing
+    to say her words never reached Alex."""
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        alex = topic_named(api, "Alex · Sam Rivera")
+        api.block_bot(ALEX)
+        await bot.barrier(BO)
+        assert (await bot.client_row(ALEX))["status"] == "blocked"
+        bot.clock.advance(timedelta(days=3))
+        in_topic = len(api.in_topic(TEAM, alex))
+        api.send_topic_text(TEAM, RIA, "Thinking of you, Alex", thread_id=alex)
+        await bot.barrier(RIA)
+        assert texts(api.in_topic(TEAM, alex)[in_topic:]) == [
+            "Alex has blocked the bot, so messages can't reach them. If they write again, you"
+            " can answer."
+        ]
+        assert await bot.rows("SELECT count(*) FROM outbox WHERE status = 'dead'") == [(0,)]
