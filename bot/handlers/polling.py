@@ -9,12 +9,13 @@ client) is never handled, and `Updater.stop` raises from its last getUpdates.
 `PollingBot.get_updates` reads each element on its own instead. One that cannot be
 parsed but has a readable `update_id` is logged by that id and the exception's class,
 never its text, which may quote the update. A new message is then reduced to the ids
-that copying it needs (who, which chat, which message, the one it replies to) and
-relayed like any other: nothing a client wrote is lost because PTB could not read some
-field of it (`event=telegram.update_reduced update_id=N error=TypeError`). Anything else
-is handed on as an empty `Update` with its id (`event=telegram.update_skipped ...`): no
-handler matches it, and the Updater's offset moves past it, which confirms it to
-Telegram. The others of the batch are handled as always.
+that copying it needs (who, which chat, which message, the one it replies to), with its
+words when they are plain text, for the safety screen, and relayed like any other: nothing
+a client wrote is lost, nor left unscreened, because PTB could not read some field of it
+(`event=telegram.update_reduced update_id=N error=TypeError`). Anything else is handed on
+as an empty `Update` with its id (`event=telegram.update_skipped ...`): no handler matches
+it, and the Updater's offset moves past it, which confirms it to Telegram. The others
+of the batch are handled as always.
 
 An element whose `update_id` is not an integer (or that is not an object at all) cannot
 be confirmed by its own id. It is skipped, and confirmed with the next readable update
@@ -129,8 +130,9 @@ def _parsed(element: Any, update_id: int, bot: Bot | None) -> Update:
 
 def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update | None:
     """A new message PTB cannot read, kept to what copying it needs: who wrote, in which
-    chat, which message (and the one it replies to). Its content is left to Telegram, so
-    a client's words still reach their specialist; None if even those ids are unreadable."""
+    chat, which message (and the one it replies to), and its words if they are plain text,
+    to be screened. Its content is left to Telegram, so a client's words still reach their
+    specialist; None if even those ids are unreadable."""
     message = element.get("message")
     if not isinstance(message, dict):
         return None
@@ -151,10 +153,16 @@ def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update
     replied_to = reply.get("message_id") if isinstance(reply, dict) else None
     if isinstance(replied_to, int):
         kept["reply_to_message"] = {"message_id": replied_to, "date": 0, "chat": kept["chat"]}
-    try:
-        return Update.de_json({"update_id": update_id, "message": kept}, bot)
-    except Exception:
-        return None
+    # Its words, when they can be read, for the safety screen (in memory, as for any
+    # message): possibly urgent words must not pass unmarked because another field could
+    # not be read. Without them if even that fails.
+    words = {key: message[key] for key in ("text", "caption") if isinstance(message.get(key), str)}
+    for attempt in ({**kept, **words}, kept) if words else (kept,):
+        try:
+            return Update.de_json({"update_id": update_id, "message": attempt}, bot)
+        except Exception:
+            continue
+    return None
 
 
 def is_reduced(update: Update) -> bool:

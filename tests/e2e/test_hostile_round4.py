@@ -255,3 +255,24 @@ async def test_an_answer_in_the_topic_of_a_client_who_blocked_the_bot_is_said_no
             " can answer."
         ]
         assert await bot.rows("SELECT count(*) FROM outbox WHERE status = 'dead'") == [(0,)]
+
+
+async def test_urgent_words_in_a_message_ptb_cannot_read_are_still_screened(
+    bot: Harness,
+) -> None:
+    """A message PTB cannot parse (here its date; after a Bot API change, it could be every
+    message) is reduced to its ids and relayed by Telegram's copy. Its words were never
+    screened, and the header did not say so: Sam got 'From Alex:' over 'i want to die', no
+    escalation clock started, and Alex got no crisis lines."""
+    api = bot.api
+    update = api.text_update(ALEX, "i want to die")
+    update["message"]["date"] = "yesterday"  # not a Message PTB can build
+    sam_before, alex_before = len(api.sent_to(SAM)), len(api.sent_to(ALEX))
+    api.push_update(update)
+    header, relayed = (await bot.said(SAM, sam_before + 2))[sam_before:]
+    assert relayed.copied_from == (ALEX, update["message"]["message_id"])
+    assert header.text == "⚠️ Possibly urgent. From Alex:"
+    await bot.barrier(ALEX)
+    told = texts(api.sent_to(ALEX)[alex_before:])
+    assert any("What you wrote has gone to Sam Rivera" in t for t in told)
+    assert await bot.rows("SELECT count(*) FROM escalations") == [(1,)]
