@@ -276,3 +276,25 @@ async def test_urgent_words_in_a_message_ptb_cannot_read_are_still_screened(
     told = texts(api.sent_to(ALEX)[alex_before:])
     assert any("What you wrote has gone to Sam Rivera" in t for t in told)
     assert await bot.rows("SELECT count(*) FROM escalations") == [(1,)]
+
+
+async def test_urgent_words_for_a_specialist_who_blocked_the_bot_reach_whoever_is_on_call_at_once(
+    bot: Harness,
+) -> None:
+    """Sam has blocked the bot: what Alex writes is kept for him, and he cannot read it.
+    Urgent words then went at once to the admins only (a copy they cannot answer), while
+    the specialist on call got them like any unanswered message, after 15 minutes nobody
+    could have answered in. As while Sam is away, they must go on at once."""
+    api = bot.api
+    tess = 1003
+    await bot.add_specialist(tess, "Tess Lee")
+    assert ((await say(bot, tess, "/oncall on")).text or "").startswith("You're on call.")
+    api.block_bot(SAM)
+    await bot.barrier(BO)
+    said = api.send_text(ALEX, "i want to die")
+    await bot.barrier(ALEX)
+    await bot.run_tick()  # no time has passed
+    assert any(m.copied_from == (ALEX, said.message_id) for m in api.sent_to(tess))
+    # The admins get it once, as a copy they can answer (not also as one they cannot).
+    assert [m.copied_from for m in api.sent_to(900) if m.copied_from] == [(ALEX, said.message_id)]
+    assert texts(api.sent_to(900))[-2].startswith("⚠️ Possibly urgent, not answered yet.")
