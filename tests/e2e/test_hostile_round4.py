@@ -298,3 +298,23 @@ async def test_urgent_words_for_a_specialist_who_blocked_the_bot_reach_whoever_i
     # The admins get it once, as a copy they can answer (not also as one they cannot).
     assert [m.copied_from for m in api.sent_to(900) if m.copied_from] == [(ALEX, said.message_id)]
     assert texts(api.sent_to(900))[-2].startswith("⚠️ Possibly urgent, not answered yet.")
+
+
+async def test_an_answer_in_a_topic_that_ptb_cannot_read_still_reaches_the_client(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """A private message PTB cannot parse is reduced to its ids and relayed; one written in
+    a client's topic lost the topic on the way (its thread was not among the ids kept), so
+    Ria's answer to Alex went nowhere, and nobody was told."""
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        alex = topic_named(api, "Alex · Sam Rivera")
+        template = api.send_topic_text(TEAM, RIA, "first words", thread_id=alex)
+        await bot.barrier(RIA)
+        alex_before = len(api.sent_to(ALEX))
+        raw = copy.deepcopy(template.raw)
+        raw.update(message_id=template.message_id + 100, text="I'm here, Alex", date="yesterday")
+        api.push_update({"message": raw})
+        await bot.barrier(RIA)
+        got = api.sent_to(ALEX)[alex_before:]
+        assert [m.copied_from for m in got if m.copied_from] == [(TEAM, raw["message_id"])]
