@@ -318,3 +318,21 @@ async def test_an_answer_in_a_topic_that_ptb_cannot_read_still_reaches_the_clien
         await bot.barrier(RIA)
         got = api.sent_to(ALEX)[alex_before:]
         assert [m.copied_from for m in got if m.copied_from] == [(TEAM, raw["message_id"])]
+
+
+async def test_a_voice_note_ptb_cannot_read_still_says_it_was_not_screened(
+    bot: Harness,
+) -> None:
+    """A voice note's header says it was not screened for urgent words; one PTB could not
+    parse came under a plain 'From Alex:', as if it had been."""
+    api = bot.api
+    voice = api.send_media(ALEX, "voice")
+    await bot.barrier(ALEX)
+    raw = copy.deepcopy(voice.raw)
+    raw.update(message_id=voice.message_id + 100, date="yesterday")
+    sam_before = len(api.sent_to(SAM))
+    api.push_update({"message": raw})
+    await bot.barrier(ALEX)
+    got = api.sent_to(SAM)[sam_before:]
+    assert [m.copied_from for m in got if m.copied_from] == [(ALEX, raw["message_id"])]
+    assert texts(got)[0] == "From Alex (voice message: not screened for urgent words):"
