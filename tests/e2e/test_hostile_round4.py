@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.e2e.conftest import MONDAY_6_UTC
 from tests.e2e.harness import Harness, current, harness, say, tap
+from tests.e2e.test_checkins import checkins, daily_at_nine_in_berlin
 from tests.e2e.test_team import (
     ALEX,
     BO,
@@ -336,3 +337,25 @@ async def test_a_voice_note_ptb_cannot_read_still_says_it_was_not_screened(
     got = api.sent_to(SAM)[sam_before:]
     assert [m.copied_from for m in got if m.copied_from] == [(ALEX, raw["message_id"])]
     assert texts(got)[0] == "From Alex (voice message: not screened for urgent words):"
+
+
+async def test_wanting_to_talk_to_a_specialist_who_blocked_the_bot_is_not_said_to_be_passed_on(
+    bot: Harness,
+) -> None:
+    """Sam has blocked the bot. Alex taps 'I'd like to talk' under a check-in and reads
+    'I've let Sam Rivera know you'd like to talk, and they'll write to you here': Sam had
+    not been told and could not be; a message in Alex's words would have said it is kept
+    for Sam, and that the team knows."""
+    api = bot.api
+    await daily_at_nine_in_berlin(bot, ALEX)
+    api.block_bot(SAM)
+    await bot.barrier(BO)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    before = len(api.sent_to(ALEX))
+    await tap(bot, ALEX, checkins(bot, ALEX)[-1], "I'd like to talk")
+    await bot.barrier(ALEX)
+    told = " ".join(texts(api.sent_to(ALEX)[before:]))
+    assert "I've let Sam Rivera know" not in told
+    assert "Sam Rivera can't receive messages here right now" in told
+    assert "/crisis" in told  # who can be reached now, as the usual answer says
