@@ -359,3 +359,21 @@ async def test_wanting_to_talk_to_a_specialist_who_blocked_the_bot_is_not_said_t
     assert "I've let Sam Rivera know" not in told
     assert "Sam Rivera can't receive messages here right now" in told
     assert "/crisis" in told  # who can be reached now, as the usual answer says
+
+
+async def test_wanting_to_talk_while_the_specialist_is_away_brings_the_away_note(
+    bot: Harness,
+) -> None:
+    """Sam is away for two weeks. Alex taps 'I'd like to talk' and reads that Sam knows
+    and will write; a message would have brought the away note (until when, and where to
+    turn meanwhile). A tap is how many clients say it: it must bring the note too."""
+    api = bot.api
+    await daily_at_nine_in_berlin(bot, ALEX)
+    assert ((await say(bot, SAM, "/away until 2026-12-14")).text or "").startswith("You're away")
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    before = len(api.sent_to(ALEX))
+    await tap(bot, ALEX, checkins(bot, ALEX)[-1], "I'd like to talk")
+    await bot.barrier(ALEX)
+    told = texts(api.sent_to(ALEX)[before:])
+    assert any("Sam Rivera is away" in t for t in told), told
