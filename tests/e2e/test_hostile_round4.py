@@ -153,6 +153,24 @@ async def test_a_client_who_pins_a_message_is_not_told_it_cannot_be_passed_on(
     told = texts(api.sent_to(ALEX)[alex_before:])
     assert not [t for t in told if t.startswith("I can't pass on")]
     assert len(api.sent_to(SAM)) == sam_before
+    # A gift, sent on purpose, is still answered as what cannot be passed on.
+    sticker = {"file_id": "s", "file_unique_id": "su", "width": 512, "height": 512}
+    sticker |= {"is_animated": False, "is_video": False, "type": "regular"}
+    gift = {"gift": {"id": "g1", "star_count": 15, "sticker": sticker}}
+    alex_before = len(api.sent_to(ALEX))
+    api.push_update(
+        {
+            "message": {
+                "message_id": 990_001,
+                "date": int(time.time()),
+                "chat": welcome.raw["chat"],
+                "from": {"id": ALEX, "is_bot": False, "first_name": "Alexandra"},
+                "gift": gift,
+            }
+        }
+    )
+    answer = await bot.next_text(ALEX, alex_before)
+    assert (answer.text or "").startswith("I can't pass on that kind of message.")
 
 
 async def test_urgent_words_written_into_an_edit_reach_the_specialist_marked(
@@ -196,9 +214,9 @@ async def test_a_reply_to_a_message_too_old_to_trace_says_it_did_not_go(bot: Har
     await bot.services.relay.tidy(bot.services.retention)
     answer = await say(bot, SAM, "Are you still there?")  # not a reply: the usual hint
     assert (answer.text or "").startswith("To answer someone, reply to their message")
-    before = len(api.sent_to(ALEX))
+    before, sam_before = len(api.sent_to(ALEX)), len(api.sent_to(SAM))
     api.send_text(SAM, "Thinking of you", reply_to=old_copy.message_id)
-    answer = await bot.next_text(SAM, len(api.sent_to(SAM)))
+    answer = await bot.next_text(SAM, sam_before)
     assert "was not passed on" in (answer.text or ""), answer.text
     assert "/to Alex" not in (answer.text or "")  # whose it was is not known any more
     assert "/to" in (answer.text or "")
