@@ -395,3 +395,26 @@ async def test_wanting_to_talk_while_the_specialist_is_away_brings_the_away_note
     await bot.barrier(ALEX)
     told = texts(api.sent_to(ALEX)[before:])
     assert any("Sam Rivera is away" in t for t in told), told
+
+
+async def test_a_supervisors_answer_to_a_client_who_blocked_the_bot_is_said_not_to_go(
+    bot: Harness,
+) -> None:
+    """Alex's urgent words went on to the admin; Alex then blocked the bot. The admin's
+    answer was copied, refused by Telegram and dropped as 'told already' (and told to
+    Sam only), while the admin believed Alex had read it."""
+    api = bot.api
+    said = api.send_text(ALEX, "i want to die")
+    await bot.barrier(ALEX)
+    bot.advance(timedelta(minutes=16))
+    await bot.run_tick()
+    admin_copy = next(m for m in api.sent_to(900) if m.copied_from == (ALEX, said.message_id))
+    api.block_bot(ALEX)
+    await bot.barrier(BO)
+    before = len(api.sent_to(900))
+    api.send_text(900, "We're here for you", reply_to=admin_copy.message_id)
+    answer = await bot.next_text(900, before)
+    assert answer.text == (
+        "Alex has blocked the bot, so messages can't reach them. If they write again, you"
+        " can answer."
+    )
