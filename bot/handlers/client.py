@@ -21,8 +21,10 @@ async def on_consent_button(update: Update, context: Context, person: Person) ->
     if parsed is None or query.message is None:
         await answer_quietly(query, found.texts.get("consent.button_expired", person.language))
         return
-    answer, code = parsed
-    client = await found.onboarding.answer_consent(person, answer, code, query.message.message_id)
+    answer, code, shown = parsed
+    client = await found.onboarding.answer_consent(
+        person, answer, code, shown, query.message.message_id
+    )
     if client is not None:
         prefs = found.preferences
         await prefs.ask(client, prefs.cadence_question(client, languages=True))
@@ -78,3 +80,29 @@ def replied_to(update: Update) -> int | None:
     if message is None or message.reply_to_message is None:
         return None
     return message.reply_to_message.message_id
+
+
+async def on_client_edit(
+    update: Update, context: Context, client: Client, specialist: Specialist
+) -> bool:
+    """A client's edit whose words the screen flags: the message as it now reads goes to
+    their specialist, marked, as a new message would (edits are otherwise not passed on,
+    but a crisis can be written into one); True if it went."""
+    message = update.edited_message
+    if message is None:
+        return False
+    relay = services(context).relay
+    flagged, _ = await relay.screened(message.text or message.caption, client.language)
+    if flagged is None:
+        return False
+    reply = message.reply_to_message
+    await relay.from_client(
+        update.update_id,
+        client,
+        specialist,
+        message.message_id,
+        None if reply is None else reply.message_id,
+        flagged,
+        forwarded=message.forward_origin is not None,
+    )
+    return True

@@ -9,12 +9,13 @@ client) is never handled, and `Updater.stop` raises from its last getUpdates.
 `PollingBot.get_updates` reads each element on its own instead. One that cannot be
 parsed but has a readable `update_id` is logged by that id and the exception's class,
 never its text, which may quote the update. A new message is then reduced to the ids
-that copying it needs (who, which chat, which message, the one it replies to) and
-relayed like any other: nothing a client wrote is lost because PTB could not read some
-field of it (`event=telegram.update_reduced update_id=N error=TypeError`). Anything else
-is handed on as an empty `Update` with its id (`event=telegram.update_skipped ...`): no
-handler matches it, and the Updater's offset moves past it, which confirms it to
-Telegram. The others of the batch are handled as always.
+that copying it needs (who, which chat, which message, the one it replies to), with its
+words when they are plain text, for the safety screen, and relayed like any other: nothing
+a client wrote is lost, nor left unscreened, because PTB could not read some field of it
+(`event=telegram.update_reduced update_id=N error=TypeError`). Anything else is handed on
+as an empty `Update` with its id (`event=telegram.update_skipped ...`): no handler matches
+it, and the Updater's offset moves past it, which confirms it to Telegram. The others
+of the batch are handled as always.
 
 An element whose `update_id` is not an integer (or that is not an object at all) cannot
 be confirmed by its own id. It is skipped, and confirmed with the next readable update
@@ -64,6 +65,10 @@ log = EventLog(__name__)
 
 # Marks a message reduced to its ids (PTB keeps a field it does not know in api_kwargs).
 REDUCED = "porchlight_reduced"
+# On a reduced message: its kind when it is sound or moving pictures, which the safety
+# screen cannot read (its header says so, as for any voice note or video).
+REDUCED_KIND = "porchlight_kind"
+SOUND_AND_VIDEO = ("voice", "video_note", "video", "audio")
 
 # The longest a poll waits when all it found were updates without a readable id.
 HELD_PAUSE_SECONDS = 1.0
@@ -129,8 +134,9 @@ def _parsed(element: Any, update_id: int, bot: Bot | None) -> Update:
 
 def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update | None:
     """A new message PTB cannot read, kept to what copying it needs: who wrote, in which
-    chat, which message (and the one it replies to). Its content is left to Telegram, so
-    a client's words still reach their specialist; None if even those ids are unreadable."""
+    chat and topic, which message (and the one it replies to), its words if plain text,
+    to be screened. Its content is left to Telegram, so a client's words still reach their
+    specialist; None if even those ids are unreadable."""
     message = element.get("message")
     if not isinstance(message, dict):
         return None
@@ -148,13 +154,27 @@ def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update
         "from": {"id": user_id, "is_bot": False, "first_name": "?"},
         REDUCED: True,
     }
+    kind = next((key for key in SOUND_AND_VIDEO if key in message), None)
+    if kind is not None:
+        kept[REDUCED_KIND] = kind
+    thread = message.get("message_thread_id")
+    if isinstance(thread, int) and not isinstance(thread, bool):
+        # Written in a topic (the team inbox's: an answer to the topic's client).
+        kept["message_thread_id"] = thread
+        kept["is_topic_message"] = message.get("is_topic_message") is True
     replied_to = reply.get("message_id") if isinstance(reply, dict) else None
     if isinstance(replied_to, int):
         kept["reply_to_message"] = {"message_id": replied_to, "date": 0, "chat": kept["chat"]}
-    try:
-        return Update.de_json({"update_id": update_id, "message": kept}, bot)
-    except Exception:
-        return None
+    # Its words, when they can be read, for the safety screen (in memory, as for any
+    # message): possibly urgent words must not pass unmarked because another field could
+    # not be read. Without them if even that fails.
+    words = {key: message[key] for key in ("text", "caption") if isinstance(message.get(key), str)}
+    for attempt in ({**kept, **words}, kept) if words else (kept,):
+        try:
+            return Update.de_json({"update_id": update_id, "message": attempt}, bot)
+        except Exception:
+            continue
+    return None
 
 
 def is_reduced(update: Update) -> bool:

@@ -28,7 +28,12 @@ from bot.handlers.admin import (
     cmd_report,
     cmd_specialists,
 )
-from bot.handlers.client import on_client_message, on_consent_button, on_terms_button
+from bot.handlers.client import (
+    on_client_edit,
+    on_client_message,
+    on_consent_button,
+    on_terms_button,
+)
 from bot.handlers.common import (
     answer_quietly,
     client_note,
@@ -70,12 +75,13 @@ from bot.handlers.specialist import (
     on_clients_page,
     on_specialist_message,
 )
-from bot.handlers.team import on_team_message
+from bot.handlers.team import on_team_edit, on_team_message
 from bot.services.people import Person
 
 HANDLED_GROUP = 100
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
+GIFTS = filters.StatusUpdate.GIFT | filters.StatusUpdate.UNIQUE_GIFT
 
 
 class _Reduced(filters.UpdateFilter):
@@ -195,8 +201,14 @@ async def _explain(
 ) -> None:
     """Tell a specialist or client why `key` did nothing; admins get the text `admins`."""
     person = await identify(update, context)
-    if person is None:
-        return
+    if person is not None:
+        await _explain_to(context, person, key, admins, tell_strangers)
+
+
+async def _explain_to(
+    context: Context, person: Person, key: str, admins: str | None, tell_strangers: bool
+) -> None:
+    """As _explain, to someone already identified."""
     if person.specialist is not None:
         await services(context).notices.say(person.user_id, f"specialist.{key}", person.language)
     elif person.client is not None:
@@ -214,8 +226,16 @@ async def on_unsupported(update: Update, context: Context) -> None:
 
 
 async def on_edited(update: Update, context: Context) -> None:
-    """An edit: copies cannot follow it, so say so (an admin's edit changes nothing)."""
-    await _explain(update, context, "edit_not_relayed", None, tell_strangers=False)
+    """An edit: copies cannot follow it, so say so (an admin's edit changes nothing); a
+    client's edit the safety screen flags goes to their specialist all the same."""
+    person = await identify(update, context)
+    if person is None:
+        return
+    client, specialist = person.client, person.their_specialist
+    as_client = person.specialist is None and client is not None and specialist is not None
+    if as_client and await on_client_edit(update, context, client, specialist):  # type: ignore[arg-type]
+        return
+    await _explain_to(context, person, "edit_not_relayed", None, tell_strangers=False)
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
@@ -313,11 +333,22 @@ def register(application: PorchlightApp) -> None:
     application.add_handler(MessageHandler(NEW_MESSAGE & RELAYABLE, on_private_message))
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))
-    application.add_handler(MessageHandler(NEW_MESSAGE, on_unsupported))
-    application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
-    # The team inbox's group (the only group the bot stays in): answers, notes, commands.
+    # Telegram's note that someone pinned a message or set messages to delete themselves
+    # is nothing they wrote: no answer. A gift is sent on purpose: it cannot be passed on.
     application.add_handler(
-        MessageHandler(filters.ChatType.SUPERGROUP & filters.UpdateType.MESSAGE, on_team_message)
+        MessageHandler(NEW_MESSAGE & (~filters.StatusUpdate.ALL | GIFTS), on_unsupported)
+    )
+    application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    # The team inbox's group (the only group the bot stays in): answers, notes, commands;
+    # not Telegram's notes that someone pinned a message or closed a topic there.
+    in_the_group = filters.ChatType.SUPERGROUP & filters.UpdateType.MESSAGE
+    application.add_handler(
+        MessageHandler(in_the_group & ~filters.StatusUpdate.ALL, on_team_message)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.SUPERGROUP & filters.UpdateType.EDITED_MESSAGE, on_team_edit
+        )
     )
     # Last, after every other handler has run (groups run in order).
     application.add_handler(TypeHandler(Update, forget_handled), group=HANDLED_GROUP)

@@ -15,6 +15,7 @@ from telegram import Update
 from bot.handlers.common import identify, refusing
 from bot.handlers.context import Context, services
 from bot.services.people import Person
+from bot.services.team import is_team_note
 
 
 def _command(text: str, bot_username: str) -> tuple[str, str] | None:
@@ -48,6 +49,28 @@ async def on_team_message(update: Update, context: Context) -> None:
         # Their earlier answers still waiting (a failed handling) go first, in order.
         await found.relay.catch_up(person.user_id, update.update_id)
         await found.team.from_topic(update.update_id, thread, person, message.message_id, text)
+
+
+async def on_team_edit(update: Update, context: Context) -> None:
+    """Staff edited what they wrote in a client's topic: the client keeps the first version
+    (copies cannot follow an edit), so the one who edited hears so, in their private chat,
+    as in it (a note, which never reached the client, changes nothing)."""
+    message = update.edited_message
+    found = services(context)
+    if message is None or message.chat.id != found.team.chat_id or message.from_user is None:
+        return
+    thread = message.message_thread_id if message.is_topic_message else None
+    text = message.text or message.caption
+    if message.from_user.is_bot or thread is None or is_team_note(text):
+        return
+    if text is not None and _command(text, context.bot_data.bot_username or "") is not None:
+        return
+    person = await identify(update, context)
+    if person is None or not person.is_staff:
+        return
+    if await found.team.client_of(thread) is None:
+        return  # a topic that is nobody's: nothing went anywhere
+    await found.notices.say(person.user_id, "specialist.edit_not_relayed", person.language)
 
 
 async def _team_command(

@@ -40,9 +40,10 @@ class NewInvite:
     expires_at: datetime
 
 
-def consent_data(answer: str, code: str) -> str:
-    """Callback data of a consent button."""
-    return f"consent:{answer}:{code}"
+def consent_data(answer: str, code: str, terms: Terms) -> str:
+    """Callback data of a consent button: the invite's code and the terms the text showed
+    ("consent:yes:<code>:3", "consent:yes:<code>:3t" with the team inbox)."""
+    return f"consent:{answer}:{code}:{terms.version}" + ("t" if terms.team else "")
 
 
 def terms_data(terms: Terms) -> str:
@@ -62,14 +63,21 @@ def parse_terms_data(data: str) -> Terms | None:
     return Terms((number - 1) // 1000, team=True) if number > 1000 else Terms(number)
 
 
-def parse_consent_data(data: str) -> tuple[str, str] | None:
-    """The (answer, code) of a consent button, or None if it was not one of ours."""
+def parse_consent_data(data: str) -> tuple[str, str, Terms | None] | None:
+    """The (answer, code, terms shown) of a consent button, or None if it was not one of
+    ours. A button from before the terms were in its data shows None: what it showed is
+    not known."""
     parts = data.split(":")
-    if len(parts) != 3 or parts[0] != "consent" or parts[1] not in {"yes", "no"}:
+    if not 3 <= len(parts) <= 4 or parts[0] != "consent" or parts[1] not in {"yes", "no"}:
         return None
     if not looks_like_code(parts[2]):
         return None
-    return parts[1], parts[2]
+    if len(parts) == 3:
+        return parts[1], parts[2], None
+    number = parts[3].removesuffix("t")
+    if not number.isdigit() or not number.isascii():
+        return None
+    return parts[1], parts[2], Terms(int(number), team=parts[3].endswith("t"))
 
 
 class Onboarding:
@@ -199,28 +207,37 @@ class Onboarding:
             if specialist is None or not specialist.active:
                 await self._notices.say_to_stranger_now(person.user_id, language=language)
                 return
-            # Not yet a client: the consent is in the language of their Telegram app.
-            await self._outbox.text(
-                person.user_id,
-                self._texts.get(
-                    "consent.text",
-                    language,
-                    specialist=specialist.display_name,
-                    terms=self._terms(specialist, language),
-                ),
-                buttons=[
-                    [
-                        (self._texts.get("consent.yes", language), consent_data("yes", code)),
-                        (self._texts.get("consent.no", language), consent_data("no", code)),
-                    ]
-                ],
-                ephemeral=True,
-            )
+            await self._offer(person.user_id, code, specialist, language)
+
+    async def _offer(self, chat_id: int, code: str, specialist: Specialist, language: str) -> None:
+        """The consent text, with the terms in force, and its two buttons."""
+        # Not yet a client: the consent is in the language of their Telegram app.
+        terms = self._consent_version()
+        await self._outbox.text(
+            chat_id,
+            self._texts.get(
+                "consent.text",
+                language,
+                specialist=specialist.display_name,
+                terms=self._terms(specialist, language),
+            ),
+            buttons=[
+                [
+                    (self._texts.get("consent.yes", language), consent_data("yes", code, terms)),
+                    (self._texts.get("consent.no", language), consent_data("no", code, terms)),
+                ]
+            ],
+            ephemeral=True,
+        )
 
     async def answer_consent(
-        self, person: Person, answer: str, code: str, message_id: int
+        self, person: Person, answer: str, code: str, shown: Terms | None, message_id: int
     ) -> Client | None:
         """A consent button was tapped: yes makes a client, no leaves nothing behind.
+
+        A yes under terms that are no longer those in force (the team inbox was turned on
+        meanwhile: more people would read the client's words than the text said) makes
+        nobody a client: the consent is shown again, with the terms in force.
 
         The new client's language is their Telegram app's, when there is a file for it
         (the consent they just read was in it); they can change it at once, or later with
@@ -248,6 +265,10 @@ class Onboarding:
                 )
                 return None
             specialist = await self._specialists.by_id(invite.specialist_id)
+            if specialist is not None and specialist.active and shown != self._consent_version():
+                await self._outbox.remove_buttons(person.user_id, message_id)
+                await self._offer(person.user_id, code, specialist, language)
+                return None
             if (
                 specialist is None
                 or not specialist.active

@@ -74,9 +74,11 @@ class Outcome(StrEnum):
     RELAYED = "relayed"
     DUPLICATE = "duplicate"
     NOT_A_REPLY = "not_a_reply"
+    UNTRACED = "untraced"  # a reply to a message the relay has no link for (any more)
     CLIENT_GONE = "client_gone"
     NOT_YOUR_CLIENT = "not_your_client"
     ANSWERED_ALREADY = "answered_already"
+    CLIENT_BLOCKED = "client_blocked"
 
 
 class Relay:
@@ -226,13 +228,15 @@ class Relay:
             await self._escalations.waiting(client, now)
             if flagged is not None and urgent:
                 # After the specialist's own copy: while they are away it goes on at once.
+                # While the specialist is away, or cannot receive anything (they blocked the
+                # bot), the escalation goes on at once: nobody else would read it meanwhile.
                 await self._escalations.flagged(
                     client,
                     specialist,
                     (client.chat_id, message_id),
                     flagged.category,
                     now,
-                    away=away,
+                    away=away or specialist.blocked,
                 )
             resources_sent = urgent and await self._safety_reply(client, specialist, now)
             noted = away and await self._away.note(
@@ -240,7 +244,8 @@ class Relay:
             )
             if specialist.blocked:
                 # Kept for them, not passed on: the client hears so (bot.services.unreachable).
-                await self._unreachable.announce(specialist, urgent_now=urgent)
+                # Urgent words went to the supervisors at once (above): not again to the admins.
+                await self._unreachable.announce(specialist, urgent_now=urgent, escalated=urgent)
             elif not urgent and new_thread and not noted:
                 await self._outbox.text(
                     client.chat_id,
@@ -276,7 +281,12 @@ class Relay:
                 return Outcome.DUPLICATE
             link = await self._linked(specialist.chat_id, reply_to, None)
             if link is None:
-                return await self._explain(specialist, Outcome.NOT_A_REPLY)
+                # A reply to what cannot be traced (past retention, or nobody's) is told
+                # plainly that it did not go; anything else gets the hint how to answer.
+                untraced = reply_to is not None
+                return await self._explain(
+                    specialist, Outcome.UNTRACED if untraced else Outcome.NOT_A_REPLY
+                )
             client = await self._clients.by_id(link.client_id)
             if client is None:
                 return await self._explain(specialist, Outcome.CLIENT_GONE)
@@ -292,6 +302,12 @@ class Relay:
             moved = client.specialist_id != specialist.id or link.specialist_id != specialist.id
             if moved and not escalated:
                 return await self._explain(specialist, Outcome.NOT_YOUR_CLIENT)
+            if client.status is ClientStatus.BLOCKED:
+                # Telegram would refuse it, and the specialist was told of the block only
+                # once, when it happened: say so again rather than let it vanish.
+                text = self._texts.get("to.blocked", specialist.language, alias=client.alias)
+                await self._outbox.text(specialist.chat_id, text)
+                return Outcome.CLIENT_BLOCKED
             # Answering a client's message: thread the copy under the client's original.
             thread_to = (
                 link.source_message_id if link.direction is Direction.TO_SPECIALIST else None
@@ -337,6 +353,12 @@ class Relay:
         the specialist's: the client's answer to it reaches their own specialist. Only while
         the escalation is open, or from the one who answered it, for a while (see
         Escalations.may_reply); otherwise it does not go, and the supervisor hears why."""
+        if client.status is ClientStatus.BLOCKED:
+            # Telegram would refuse it, and only the specialist was told of the block.
+            language = await self._staff_languages.language_of(responder.user_id)
+            text = self._texts.get("to.blocked", language, alias=client.alias)
+            await self._outbox.text(responder.chat_id, text)
+            return Outcome.CLIENT_BLOCKED
         if not await self._escalations.may_reply(escalation, client, responder, self._clock.now()):
             return Outcome.ANSWERED_ALREADY
         specialist = await self._specialists.by_id(client.specialist_id)
@@ -759,6 +781,7 @@ class Relay:
     async def _explain(self, specialist: Specialist, outcome: Outcome) -> Outcome:
         key = {
             Outcome.NOT_A_REPLY: "specialist.reply_hint",
+            Outcome.UNTRACED: "untraced.reply",
             Outcome.CLIENT_GONE: "specialist.client_gone",
             Outcome.NOT_YOUR_CLIENT: "specialist.not_your_client",
         }[outcome]

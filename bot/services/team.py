@@ -294,6 +294,14 @@ class Team:
                 return
             if is_team_note(text):
                 return
+            if client.status is ClientStatus.BLOCKED:
+                # Telegram would refuse it (and the block was told once, when it happened):
+                # the topic hears that it did not go, rather than nothing.
+                notice = self._texts.get("to.blocked", specialist.language, alias=client.alias)
+                await self._queue(
+                    "send_message", {"topic": client.id, "text": notice}, priority=Priority.PERSON
+                )
+                return
             await self._to_client(client, specialist, person, message_id, now)
         log.info("relay.to_client", client=client.id, from_team=person.user_id)
         metrics.relayed("to_client")

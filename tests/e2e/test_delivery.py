@@ -209,8 +209,11 @@ async def test_a_client_who_blocks_the_bot_is_marked_and_the_specialist_told_onc
     bot.api.send_text(SAM, "just checking", reply_to=sam[-1].message_id)
     await bot.barrier(BO)  # not Sam: the note to him could pass for the /help answer
     assert (await bot.client_row(ALEX))["status"] == "blocked"
-    told = [m for m in bot.api.sent_to(SAM) if "has blocked the bot" in (m.text or "")]
+    told = [m for m in bot.api.sent_to(SAM) if "check-ins have stopped" in (m.text or "")]
     assert len(told) == 1
+    # Each reply after the block is known is answered at once: it did not go.
+    refused = [m for m in bot.api.sent_to(SAM) if "messages can't reach them" in (m.text or "")]
+    assert len(refused) == 2
     bot.clock.set(datetime(2026, 12, 1, 6, 0, 5, tzinfo=UTC))
     await bot.tick()
     assert not any("Doing okay" in str(m.reply_markup) for m in bot.api.sent_to(ALEX)[-3:])

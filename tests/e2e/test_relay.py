@@ -149,8 +149,10 @@ async def test_a_specialist_message_that_is_not_a_reply_gets_a_hint(bot: Harness
     notice = next(m for m in bot.api.sent_to(SAM) if (m.text or "").startswith("Here is"))
     bot.api.send_text(SAM, "hello everyone")
     bot.api.send_text(SAM, "answer to a notice", reply_to=notice.message_id)
-    hints = (await bot.said(SAM, before + 2))[before:]
-    assert all("reply to their message" in (m.text or "") for m in hints)
+    hint, untraced = (await bot.said(SAM, before + 2))[before:]
+    assert "reply to their message" in (hint.text or "")
+    # A reply to what is nobody's message says plainly that it did not go.
+    assert "your reply was not passed on" in (untraced.text or "")
     await bot.barrier(SAM)
     for client in (ALEX, BO, CY):
         assert all(
