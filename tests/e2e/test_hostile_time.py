@@ -1,0 +1,73 @@
+"""Time against the bot: the machine's clock set back while it runs, and other turns of time
+that must never leave a client pressured or a check-in (or an urgent message) forgotten."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+
+import pytest
+from apscheduler.schedulers import base as apscheduler_base
+
+from bot import scheduling
+from bot.config import CONFIG_DIR
+from bot.domain.texts import Texts
+from tests.e2e.harness import Harness, harness, say
+from tests.fakes.bot_api import FakeBotApi, FakeMessage
+
+SAM = 1001
+ALEX = 2001
+MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
+TEXTS = Texts.load(CONFIG_DIR / "messages")
+PROMPTS = {
+    TEXTS.get(k, "en", specialist="Sam Rivera") for k in TEXTS.names() if k.startswith("prompts.")
+}
+
+
+def checkins(bot: Harness, user: int) -> list[FakeMessage]:
+    return [m for m in bot.api.sent_to(user) if any(m.text and p in m.text for p in PROMPTS)]
+
+
+class _WallClock:
+    """The machine's wall clock as the JobQueue's scheduler and the bot's scheduling read it,
+    which a test sets back (the services' clock is the harness's own)."""
+
+    shift = timedelta(0)
+
+
+class _ShiftedDatetime(datetime):
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> _ShiftedDatetime:
+        return super().now(tz) + _WallClock.shift
+
+
+@pytest.fixture
+def wall_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[_WallClock]]:
+    """The scheduler behind PTB's JobQueue (APScheduler) and bot.scheduling read this clock."""
+    monkeypatch.setattr(apscheduler_base, "datetime", _ShiftedDatetime)
+    monkeypatch.setattr(scheduling, "datetime", _ShiftedDatetime)
+    _WallClock.shift = timedelta(0)
+    yield _WallClock
+    _WallClock.shift = timedelta(0)
+
+
+async def test_the_tick_goes_on_when_the_machine_clock_is_set_back(
+    fake_api: FakeBotApi, tmp_path: Path, wall_clock: type[_WallClock]
+) -> None:
+    """NTP steps the clock back an hour (a machine that booted with its hardware clock in
+    local time): the repeating tick must keep running, not wait for the hour to come round
+    again while the process looks alive (the heartbeat it wrote is in the future, so
+    `health` stays green), with check-ins, escalations and reminders all waiting on it."""
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, checkin_tick_seconds=0.1) as bot:
+        await bot.add_specialist(SAM, "Sam Rivera")
+        await bot.join(ALEX, "Alex", SAM, "Alex")
+        await say(bot, ALEX, "/schedule daily 09:00")
+        await say(bot, ALEX, "/timezone Europe/Berlin")
+        wall_clock.shift = -timedelta(hours=1)
+        # The scheduler has handed out at least one tick since: the next one is planned
+        # from the wall clock as it was.
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, 1, tzinfo=UTC))  # 09:00:01 in Berlin
+        await bot.api.wait_until(
+            lambda: len(checkins(bot, ALEX)) == 1, timeout=5.0, what="the 09:00 check-in"
+        )
