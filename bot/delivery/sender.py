@@ -39,7 +39,7 @@ from bot import metrics
 from bot.delivery.limiter import RateLimiter, Stopped
 from bot.domain.clock import Clock
 from bot.logs import EventLog
-from bot.storage.db import Database, fault_text, is_storage_fault
+from bot.storage.db import Database, fault_text, from_db, is_storage_fault
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 from bot.storage.topics import TopicRepository
 
@@ -357,11 +357,12 @@ class Sender:
 
     async def _send_one(self, item: OutboxItem) -> bool:
         """Send one item; False when the chat has to wait before its next message."""
-        if item.at_most_once and self._clock.now() - item.created_at > STALE_AFTER:
-            # A check-in that waited this long (a long outage) would no longer be the one
-            # the client chose: drop it rather than deliver it late.
+        if item.at_most_once and (stale := self._stale(item)) is not None:
+            # A check-in that waited this long (a long outage), or into the client's quiet
+            # hours, would no longer be the one the client chose: drop it, never deliver it
+            # late.
             async with self._db.autocommit():
-                await self._outbox.mark_dead(item, "stale")
+                await self._outbox.mark_dead(item, stale)
             metrics.dead()
             return True
         # A check-in's bookkeeping lets a person's message go first (Database.autocommit).
@@ -434,6 +435,17 @@ class Sender:
             await self._outbox.mark_sent(item, message_id, self._clock.now())
         log.debug("outbox.sent", item=item.id, chat=item.chat_id, method=item.method)
         return True
+
+    def _stale(self, item: OutboxItem) -> str | None:
+        """Why an at-most-once item may no longer go (queued too long ago, or its client's
+        quiet hours have begun since), or None."""
+        now = self._clock.now()
+        if now - item.created_at > STALE_AFTER:
+            return "stale"
+        expires = item.payload.get("expires")
+        if expires is not None and now >= from_db(expires):
+            return "quiet hours"
+        return None
 
     async def _wait_turn(self, item: OutboxItem) -> bool:
         """Wait for the limiter; False if the sender stops first.

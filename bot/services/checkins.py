@@ -23,7 +23,7 @@ from bot import metrics
 from bot.delivery.outbox import NewText, keyboard
 from bot.domain.engine import Action, Decision, decide, decide_manual
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
-from bot.domain.rhythm import after_quiet, next_due, step_down, zone
+from bot.domain.rhythm import after_quiet, next_due, quiet_begins, step_down, zone
 from bot.logs import EventLog
 from bot.services.base import ScheduleContext, ScheduleService
 from bot.storage import events
@@ -246,6 +246,7 @@ class CheckIns(ScheduleService):
             priority=Priority.SCHEDULED,
             idempotency_key=f"checkin:{due.client.id}:{slot_key}",
             at_most_once=True,
+            expires=quiet_begins(now, zone(due.schedule.timezone), due.schedule.quiet),
         )
         return kind, due_at, message
 

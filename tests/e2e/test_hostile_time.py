@@ -3,7 +3,7 @@ that must never leave a client pressured or a check-in (or an urgent message) fo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -71,3 +71,34 @@ async def test_the_tick_goes_on_when_the_machine_clock_is_set_back(
         await bot.api.wait_until(
             lambda: len(checkins(bot, ALEX)) == 1, timeout=5.0, what="the 09:00 check-in"
         )
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC) as running_bot:
+        await running_bot.add_specialist(SAM, "Sam Rivera")
+        await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
+        await running_bot.settle()
+        yield running_bot
+
+
+async def test_a_checkin_held_up_by_telegram_never_arrives_in_quiet_hours(bot: Harness) -> None:
+    """Alex wants a check-in at 21:30 and quiet from 22:00. Telegram fails the 21:30 one and
+    is back at 22:15: the check-in must not then wake Alex at night (the tick never sends one
+    in quiet hours; a check-in that waited in the outbox must not either)."""
+    await say(bot, ALEX, "/schedule daily 21:30")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    await say(bot, ALEX, "/quiet 22:00-07:00")
+    bot.api.fail_next("sendMessage", chat_id=ALEX, status=502)
+    bot.clock.set(datetime(2026, 11, 30, 20, 30, 5, tzinfo=UTC))  # 21:30 in Berlin
+    await bot.services.checkins.tick()
+    await bot.api.wait_until(
+        lambda: any(c.error_code == 502 for c in bot.api.calls_to("sendMessage")), what="the 502"
+    )
+    bot.advance(timedelta(minutes=45))  # 22:15 in Berlin: Telegram answers again
+    await bot.settle()
+    assert checkins(bot, ALEX) == []
+    # The next evening's check-in comes as chosen.
+    bot.clock.set(datetime(2026, 12, 1, 20, 30, 5, tzinfo=UTC))
+    await bot.tick()
+    assert len(checkins(bot, ALEX)) == 1

@@ -1,0 +1,38 @@
+"""When a client's quiet hours next begin: the latest moment a queued check-in may go."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.rhythm import parse_quiet, quiet_begins, zone
+
+BERLIN = "Europe/Berlin"
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("quiet", "moment", "expected"),
+    [
+        # Before today's start (22:00 in Berlin, 21:00 UTC): today's start.
+        ("22:00-07:00", utc(2026, 11, 30, 20, 30), utc(2026, 11, 30, 21, 0)),
+        # Past today's start: tomorrow's.
+        ("22:00-07:00", utc(2026, 11, 30, 21, 30), utc(2026, 12, 1, 21, 0)),
+        # Quiet hours within one day, the moment after them: tomorrow's.
+        ("13:00-14:00", utc(2026, 11, 30, 14, 0), utc(2026, 12, 1, 12, 0)),
+        # The start falls in the spring-forward gap (02:30 on 29 March): it moves by the gap.
+        ("02:30-06:00", utc(2026, 3, 28, 23, 0), utc(2026, 3, 29, 1, 30)),
+        # The start falls in the repeated hour (02:30 on 25 October): its first occurrence.
+        ("02:30-06:00", utc(2026, 10, 24, 23, 0), utc(2026, 10, 25, 0, 30)),
+    ],
+)
+def test_quiet_begins(quiet: str, moment: datetime, expected: datetime) -> None:
+    assert quiet_begins(moment, zone(BERLIN), parse_quiet(quiet)) == expected
+
+
+def test_no_quiet_hours_never_begin() -> None:
+    assert quiet_begins(utc(2026, 11, 30), zone(BERLIN), None) is None
