@@ -208,7 +208,11 @@ class CheckIns(ScheduleService):
     def _decide(self, due: DueClient, now: datetime, manual: bool) -> Decision:
         if manual:
             return decide_manual(
-                due.client.status, due.schedule, prompt_keys=self._prompt_keys, rng=self._rng
+                due.client.status,
+                due.schedule,
+                now,
+                prompt_keys=self._prompt_keys,
+                rng=self._rng,
             )
         return decide(
             due.client.status,

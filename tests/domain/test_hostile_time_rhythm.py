@@ -1,11 +1,15 @@
-"""When a client's quiet hours next begin: the latest moment a queued check-in may go."""
+"""Quiet hours against time: when they next begin (the latest moment a queued check-in may
+go), and a check-in a specialist asked for that meets them when it falls due."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
 import pytest
 
+from bot.domain.engine import Action, decide_manual
+from bot.domain.models import ClientStatus, Schedule
 from bot.domain.rhythm import parse_quiet, quiet_begins, zone
 
 BERLIN = "Europe/Berlin"
@@ -36,3 +40,35 @@ def test_quiet_begins(quiet: str, moment: datetime, expected: datetime) -> None:
 
 def test_no_quiet_hours_never_begin() -> None:
     assert quiet_begins(utc(2026, 11, 30), zone(BERLIN), None) is None
+
+
+def test_a_checkin_asked_for_waits_out_quiet_hours_it_meets_when_due() -> None:
+    """Due at 08:00 after quiet hours, found at 23:30 (the bot was down all day): it waits
+    for 08:00 again, and goes then."""
+    asked = Schedule(
+        client_id=1,
+        rhythm=None,
+        quiet=parse_quiet("22:00-08:00"),
+        timezone="UTC",
+        timezone_chosen=True,
+        paused_until=None,
+        next_due_at=None,
+        manual_due_at=utc(2026, 11, 30, 8),
+        last_slot=None,
+        unanswered=0,
+        last_prompt=None,
+        last_sent_kind=None,
+        welcome_back=False,
+        awaiting=None,
+    )
+    rng = random.Random(1)
+    late = decide_manual(
+        ClientStatus.ACTIVE, asked, utc(2026, 11, 30, 23, 30), prompt_keys=["a"], rng=rng
+    )
+    assert late.action is Action.SKIP
+    assert late.schedule.manual_due_at == utc(2026, 12, 1, 8)
+    morning = decide_manual(
+        ClientStatus.ACTIVE, late.schedule, utc(2026, 12, 1, 8), prompt_keys=["a"], rng=rng
+    )
+    assert morning.action is Action.CHECKIN
+    assert morning.schedule.manual_due_at is None

@@ -102,3 +102,25 @@ async def test_a_checkin_held_up_by_telegram_never_arrives_in_quiet_hours(bot: H
     bot.clock.set(datetime(2026, 12, 1, 20, 30, 5, tzinfo=UTC))
     await bot.tick()
     assert len(checkins(bot, ALEX)) == 1
+
+
+async def test_a_checkin_the_specialist_asked_for_never_arrives_in_quiet_hours_after_downtime(
+    bot: Harness,
+) -> None:
+    """Sam asks for a check-in during Alex's quiet hours and is told it goes when they end
+    (08:00). The bot is down from before 08:00 until 23:30 that evening, quiet hours again:
+    the check-in must wait for the morning, not wake Alex the moment the bot is back."""
+    await say(bot, ALEX, "/schedule off")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    await say(bot, ALEX, "/quiet 22:00-08:00")
+    bot.clock.set(datetime(2026, 11, 30, 22, 30, tzinfo=UTC))  # 23:30 in Berlin
+    answer = await say(bot, SAM, "/checkin Alex")
+    assert "when they end (08:00 their time)" in (answer.text or "")
+    await bot.stop()
+    bot.clock.set(datetime(2026, 12, 1, 22, 30, tzinfo=UTC))  # 23:30 the next evening
+    await bot.start()
+    await bot.run_tick()
+    assert checkins(bot, ALEX) == []
+    bot.clock.set(datetime(2026, 12, 2, 7, 0, 5, tzinfo=UTC))  # 08:00 in Berlin
+    await bot.run_tick()
+    assert len(checkins(bot, ALEX)) == 1
