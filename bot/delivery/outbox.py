@@ -358,6 +358,11 @@ class Outbox:
         """A client paused or stopped: a check-in still waiting to go no longer goes."""
         await self._repo.withdraw_checkins(chat_id)
 
+    async def expire_checkins(self, chat_id: int, at: datetime) -> None:
+        """A client changed their zone or quiet hours: a check-in still waiting goes no
+        later than `at`, when their quiet hours now begin."""
+        await self._repo.expire_checkins(chat_id, at)
+
     async def remove_buttons(self, chat_id: int, message_id: int) -> int:
         """Queue the removal of the buttons under one of the bot's messages."""
         payload = {"chat_id": chat_id, "message_id": message_id}

@@ -555,14 +555,18 @@ def after_quiet(moment: datetime, tz: tzinfo, quiet: QuietHours | None) -> datet
 
 @lru_cache(maxsize=1024)
 def quiet_begins(moment: datetime, tz: tzinfo, quiet: QuietHours | None) -> datetime | None:
-    """When the quiet hours next begin after a moment (UTC); None without quiet hours.
+    """The first moment from `moment` on (UTC) inside quiet hours: `moment` itself if it is
+    inside them, else when they next begin; None without quiet hours.
 
     A check-in queued at `moment` goes no later: one that waited in the outbox (Telegram
     down) must not wake the client at night. Cached: a tick's clients share a few of them.
     """
     if quiet is None:
         return None
-    day = moment.astimezone(tz).date()
+    local = moment.astimezone(tz)
+    if quiet.contains(local.time()):
+        return moment
+    day = local.date()
     for offset in range(3):  # today's start, or tomorrow's (a DST gap may move one)
         begins = _resolve(datetime.combine(day + timedelta(days=offset), quiet.start), tz)
         if begins > moment:

@@ -27,6 +27,7 @@ from bot.domain.rhythm import (
     parse_quiet,
     parse_schedule,
     parse_zone,
+    quiet_begins,
     zone,
 )
 from bot.services.base import ScheduleContext, ScheduleService
@@ -277,6 +278,12 @@ class Preferences(ScheduleService):
                 await self._clients.set_status(client.id, new_status)
             if new_status in (ClientStatus.PAUSED, ClientStatus.STOPPED):
                 await self._outbox.withdraw_checkins(client.chat_id)
+            elif (change.quiet, change.timezone) != (stored.quiet, stored.timezone):
+                # A check-in still waiting to go (Telegram down) knows the quiet hours it was
+                # queued under: in a new zone, or under new ones, it must not come at night.
+                begins = quiet_begins(self._clock.now(), zone(change.timezone), change.quiet)
+                if begins is not None:
+                    await self._outbox.expire_checkins(client.chat_id, begins)
             fresh = await self._clients.by_id(client.id)
             assert fresh is not None
             text, buttons = then or (self._summary(fresh, change), None)

@@ -403,6 +403,17 @@ class OutboxRepository:
             (chat_id, int(Priority.SCHEDULED)),
         )
 
+    async def expire_checkins(self, chat_id: int, at: datetime) -> int:
+        """The check-ins still waiting for one chat go no later than `at` (the client's
+        quiet hours as they are now: Sender._stale)."""
+        stamp = to_db(at)
+        return await self._db.write(
+            "UPDATE outbox SET payload = json_set(payload, '$.expires', ?)"
+            " WHERE chat_id = ? AND status = 'pending' AND priority = ? AND at_most_once = 1"
+            " AND coalesce(json_extract(payload, '$.expires') > ?, 1)",
+            (stamp, chat_id, int(Priority.SCHEDULED), stamp),
+        )
+
     async def recover_interrupted(self) -> tuple[int, int]:
         """After a crash: resend what may be sent twice, drop what must be sent at most once."""
         retried = await self._db.write(

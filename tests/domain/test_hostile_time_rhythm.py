@@ -24,8 +24,10 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
     [
         # Before today's start (22:00 in Berlin, 21:00 UTC): today's start.
         ("22:00-07:00", utc(2026, 11, 30, 20, 30), utc(2026, 11, 30, 21, 0)),
-        # Past today's start: tomorrow's.
-        ("22:00-07:00", utc(2026, 11, 30, 21, 30), utc(2026, 12, 1, 21, 0)),
+        # Just after the night's quiet hours ended: tonight's start.
+        ("22:00-07:00", utc(2026, 11, 30, 6, 0), utc(2026, 11, 30, 21, 0)),
+        # Inside quiet hours already: the moment itself.
+        ("22:00-07:00", utc(2026, 11, 30, 22, 30), utc(2026, 11, 30, 22, 30)),
         # Quiet hours within one day, the moment after them: tomorrow's.
         ("13:00-14:00", utc(2026, 11, 30, 14, 0), utc(2026, 12, 1, 12, 0)),
         # The start falls in the spring-forward gap (02:30 on 29 March): it moves by the gap.

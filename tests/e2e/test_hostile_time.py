@@ -13,7 +13,7 @@ from apscheduler.schedulers import base as apscheduler_base
 from bot import scheduling
 from bot.config import CONFIG_DIR
 from bot.domain.texts import Texts
-from tests.e2e.harness import Harness, harness, say
+from tests.e2e.harness import BARRIER_WATCHER, Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SAM = 1001
@@ -124,3 +124,37 @@ async def test_a_checkin_the_specialist_asked_for_never_arrives_in_quiet_hours_a
     bot.clock.set(datetime(2026, 12, 2, 7, 0, 5, tzinfo=UTC))  # 08:00 in Berlin
     await bot.run_tick()
     assert len(checkins(bot, ALEX)) == 1
+
+
+async def test_a_checkin_held_up_by_telegram_never_arrives_in_the_quiet_hours_of_a_new_zone(
+    bot: Harness,
+) -> None:
+    """Alex's 09:00 (Berlin) check-in waits out a Telegram outage; meanwhile Alex, now in New
+    York, sets that zone and quiet hours 22:00-07:00 there. When Telegram is back at 04:30 in
+    New York, the check-in chosen for a Berlin morning must not arrive in the New York night."""
+    await say(bot, ALEX, "/schedule daily 09:00")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    bot.api.fail_next("sendMessage", chat_id=ALEX, status=502)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC))  # 09:00 in Berlin
+    await bot.services.checkins.tick()
+    await bot.api.wait_until(
+        lambda: any(c.error_code == 502 for c in bot.api.calls_to("sendMessage")), what="the 502"
+    )
+    # While the check-in waits to be tried again, Alex changes their settings (the answers
+    # wait behind it in Alex's chat); Telegram is back at 04:30 in New York.
+    bot.api.send_text(ALEX, "/timezone America/New_York")
+    bot.api.send_text(ALEX, "/quiet 22:00-07:00")
+    await handled(bot)
+    row = await bot.client_row(ALEX)
+    assert (row["timezone"], row["quiet"]) == ("America/New_York", "22:00-07:00")
+    bot.advance(timedelta(hours=1, minutes=30))  # 04:30 in New York
+    await bot.settle()
+    assert checkins(bot, ALEX) == []
+
+
+async def handled(bot: Harness) -> None:
+    """Every update sent so far is handled (a stranger's /help, answered, comes after them)."""
+    bot.api.add_user(BARRIER_WATCHER, "Watcher")
+    before = len(bot.api.sent_to(BARRIER_WATCHER))
+    bot.api.send_text(BARRIER_WATCHER, "/help")
+    await bot.next_text(BARRIER_WATCHER, before)
