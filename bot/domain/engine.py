@@ -106,7 +106,13 @@ def decide(
             last_sent_kind=Action.PATIENCE.value,
         )
         return Decision(Action.PATIENCE, offer, status)
-    return _checkin(schedule, status, prompt_keys, rng, next_due_at=following, last_slot=slot)
+    # A check-in a specialist asked for that is due too (both put at the end of the same
+    # quiet hours) is this one: one message, counted once.
+    asked = schedule.manual_due_at
+    served = {} if asked is None or asked > now else {"manual_due_at": None}
+    return _checkin(
+        schedule, status, prompt_keys, rng, next_due_at=following, last_slot=slot, **served
+    )
 
 
 def decide_manual(

@@ -158,3 +158,28 @@ async def handled(bot: Harness) -> None:
     before = len(bot.api.sent_to(BARRIER_WATCHER))
     bot.api.send_text(BARRIER_WATCHER, "/help")
     await bot.next_text(BARRIER_WATCHER, before)
+
+
+async def test_a_checkin_asked_for_at_the_moment_of_a_scheduled_one_counts_once(
+    bot: Harness,
+) -> None:
+    """Alex's 07:30 check-ins come at 08:00, when quiet hours end; Sam's /checkin in the night
+    is also put at 08:00. Alex gets one check-in then, and it counts as one: the offer to ease
+    off comes after three unanswered check-ins, not two (nor does Sam read of three)."""
+    await say(bot, ALEX, "/schedule daily 07:30")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    await say(bot, ALEX, "/quiet 22:00-08:00")
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.clock.set(datetime(2026, 11, 30, 7, 0, 5, tzinfo=UTC))  # 08:00 in Berlin
+    await bot.run_tick()
+    bot.clock.set(datetime(2026, 11, 30, 22, 30, tzinfo=UTC))  # 23:30 in Berlin
+    answer = await say(bot, SAM, "/checkin Alex")
+    assert "when they end (08:00 their time)" in (answer.text or "")
+    for day in (1, 2):
+        bot.clock.set(datetime(2026, 11, 30, 7, 0, 5, tzinfo=UTC) + timedelta(days=day))
+        await bot.run_tick()
+    assert len(checkins(bot, ALEX)) == 3
+    assert not any("ease off" in (m.text or "") for m in bot.api.sent_to(ALEX))
+    assert not any(
+        "offered to ease off" in (m.text or "") for m in bot.api.sent_to(SAM)[sam_before:]
+    )
