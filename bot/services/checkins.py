@@ -25,6 +25,7 @@ from bot.domain.engine import Action, Decision, decide, decide_manual
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
 from bot.domain.rhythm import after_quiet, next_due, quiet_begins, step_down, zone
 from bot.logs import EventLog
+from bot.services.away import Away
 from bot.services.base import ScheduleContext, ScheduleService
 from bot.storage import events
 from bot.storage.outbox import SLOT, Priority
@@ -116,6 +117,9 @@ class CheckIns(ScheduleService):
             for key in self._texts.names()
             if key.startswith("prompts.")
         )
+        # The specialist's away time (bot.services.away): a client who asks to talk while
+        # they are away hears so, as a message would tell them.
+        self.away: Away | None = None
 
     # ------------------------------------------------------------------ the tick
 
@@ -340,6 +344,10 @@ class CheckIns(ScheduleService):
             await self._outbox.remove_buttons(client.chat_id, message_id)
             if answer in MOOD_ANSWERS:
                 await self._report_mood(client, specialist, checkin, answer)
+                away = self.away
+                if answer == "talk" and away and specialist.is_away(away.today(now)):
+                    # The thanks already point to /crisis: not a second time.
+                    await away.note(client, specialist, now, with_resources=False)
                 return Tap.DONE
             if answer in ("fewer", "less"):
                 await self._fewer(client, specialist, now)

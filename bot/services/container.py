@@ -159,6 +159,7 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         away = Away(staff, safety)
+        checkins.away = away
         escalations = Escalations(
             staff,
             EscalationRepository(db),

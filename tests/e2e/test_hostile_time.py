@@ -13,7 +13,7 @@ from apscheduler.schedulers import base as apscheduler_base
 from bot import scheduling
 from bot.config import CONFIG_DIR
 from bot.domain.texts import Texts
-from tests.e2e.harness import BARRIER_WATCHER, Harness, harness, say
+from tests.e2e.harness import BARRIER_WATCHER, Harness, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 SAM = 1001
@@ -183,3 +183,60 @@ async def test_a_checkin_asked_for_at_the_moment_of_a_scheduled_one_counts_once(
     assert not any(
         "offered to ease off" in (m.text or "") for m in bot.api.sent_to(SAM)[sam_before:]
     )
+
+
+@pytest.mark.parametrize(
+    ("first_tick", "expected"),
+    [
+        # Spring forward (29 March): 02:30 does not exist that night; it comes at 03:30.
+        (
+            datetime(2026, 3, 28, 22, 0, tzinfo=UTC),
+            ["2026-03-29T01:30:00.000000+00:00", "2026-03-30T00:30:00.000000+00:00"],
+        ),
+        # Fall back (25 October): 02:30 comes twice that night; one check-in, at the first.
+        (
+            datetime(2026, 10, 24, 22, 0, tzinfo=UTC),
+            ["2026-10-25T00:30:00.000000+00:00", "2026-10-26T01:30:00.000000+00:00"],
+        ),
+    ],
+)
+async def test_a_checkin_at_a_time_daylight_saving_skips_or_repeats_comes_once_a_night(
+    fake_api: FakeBotApi, tmp_path: Path, first_tick: datetime, expected: list[str]
+) -> None:
+    """Daily at 02:30 in Berlin, the tick every five minutes through two nights, one of them
+    a change of clocks, and a restart inside the hour that is skipped or repeated."""
+    async with harness(fake_api, tmp_path, start=first_tick - timedelta(hours=1)) as bot:
+        await bot.add_specialist(SAM, "Sam Rivera")
+        await bot.join(ALEX, "Alexandra", SAM, "Alex")
+        await say(bot, ALEX, "/schedule daily 02:30")
+        await say(bot, ALEX, "/timezone Europe/Berlin")
+        moment = first_tick
+        while moment < first_tick + timedelta(hours=30):
+            bot.clock.set(moment)
+            if moment == first_tick + timedelta(hours=3, minutes=5):  # 01:05 UTC
+                await bot.restart()
+            await bot.run_tick()
+            moment += timedelta(minutes=5)
+        client_id = (await bot.client_row(ALEX))["id"]
+        sent = await bot.rows("SELECT due_at FROM checkins WHERE client_id = ?", client_id)
+        assert [row[0] for row in sent] == expected
+        assert len(checkins(bot, ALEX)) == 2
+
+
+async def test_asking_to_talk_while_the_specialist_is_away_says_they_are_away(
+    bot: Harness,
+) -> None:
+    """Sam is away until Friday. Alex taps "I'd like to talk" on Monday's check-in: Alex must
+    learn that Sam is away until Friday (as a message would tell them), not only that Sam
+    will write "when they can"."""
+    answer = await say(bot, SAM, "/away until friday")
+    assert (answer.text or "").startswith("You're away until Friday 4 December.")
+    await say(bot, ALEX, "/schedule daily 09:00")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC))
+    await bot.tick()
+    (checkin,) = checkins(bot, ALEX)
+    before = len(bot.api.sent_to(ALEX))
+    await tap(bot, ALEX, checkin, "I'd like to talk")
+    said = [m.text or "" for m in bot.api.sent_to(ALEX)[before:]]
+    assert any("Sam Rivera is away until Friday 4 December." in text for text in said), said
