@@ -364,10 +364,19 @@ class CheckIns(ScheduleService):
     ) -> None:
         when = self.label(checkin, specialist.language)
         language = client.language
-        await self._outbox.text(
-            client.chat_id,
-            self._texts.get(f"checkin.ack_{answer}", language, specialist=specialist.display_name),
-        )
+        name = specialist.display_name
+        if answer == "talk" and specialist.blocked:
+            # The note to them is held until they unblock the bot (bot.services.unreachable):
+            # the client hears that it is kept, never that it went.
+            ack = "\n\n".join(
+                (
+                    self._texts.get("unreachable.kept", language, specialist=name),
+                    self._texts.get("away.urgent", language),
+                )
+            )
+        else:
+            ack = self._texts.get(f"checkin.ack_{answer}", language, specialist=name)
+        await self._outbox.text(client.chat_id, ack)
         theirs = specialist.language
         if answer == "talk":
             note = self._texts.get(

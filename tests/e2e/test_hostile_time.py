@@ -240,3 +240,23 @@ async def test_asking_to_talk_while_the_specialist_is_away_says_they_are_away(
     await tap(bot, ALEX, checkin, "I'd like to talk")
     said = [m.text or "" for m in bot.api.sent_to(ALEX)[before:]]
     assert any("Sam Rivera is away until Friday 4 December." in text for text in said), said
+
+
+async def test_asking_to_talk_when_the_specialist_blocked_the_bot_says_it_is_kept(
+    bot: Harness,
+) -> None:
+    """Sam has blocked the bot: Alex's "I'd like to talk" is held for Sam, and Alex must hear
+    that it is kept until Sam can receive it (as a message would tell them), not only that
+    Sam has been told."""
+    await say(bot, ALEX, "/schedule daily 09:00")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC))
+    await bot.tick()
+    (checkin,) = checkins(bot, ALEX)
+    bot.api.block_bot(SAM)
+    await handled(bot)
+    before = len(bot.api.sent_to(ALEX))
+    await tap(bot, ALEX, checkin, "I'd like to talk")
+    said = [m.text or "" for m in bot.api.sent_to(ALEX)[before:]]
+    assert any("Sam Rivera can't receive messages here right now" in text for text in said), said
+    assert not any("I've let Sam Rivera know" in text for text in said), said
