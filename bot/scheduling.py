@@ -200,7 +200,11 @@ async def keep_on_time(application: PorchlightApp) -> None:
     repeating jobs back to the wall clock if it went back (bring_forward)."""
     while True:
         await asyncio.sleep(CLOCK_WATCH_SECONDS)
-        bring_forward(application)
+        try:
+            bring_forward(application)
+        except Exception:
+            # A fault of ours in one look must not leave the tick unwatched for good.
+            log.exception("clock.watch_error")
 
 
 def bring_forward(application: PorchlightApp) -> None:
