@@ -262,7 +262,7 @@ class Services:
             export=DataExport(db, ExportRepository(db), audit, outbox, texts, clock, team),
             away=away,
             overview=overview,
-            transfers=Transfers(staff, overview, relay_repo, team),
+            transfers=Transfers(staff, overview, relay_repo, team, checkins.quiet_now),
             digests=Digests(staff, overview),
             admin=Admin(staff),
             escalations=escalations,

@@ -16,7 +16,7 @@ from bot.domain.texts import Texts
 from tests.e2e.harness import BARRIER_WATCHER, Harness, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
-SAM = 1001
+SAM, RIA = 1001, 1002
 ALEX = 2001
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
 TEXTS = Texts.load(CONFIG_DIR / "messages")
@@ -260,3 +260,19 @@ async def test_asking_to_talk_when_the_specialist_blocked_the_bot_says_it_is_kep
     said = [m.text or "" for m in bot.api.sent_to(ALEX)[before:]]
     assert any("Sam Rivera can't receive messages here right now" in text for text in said), said
     assert not any("I've let Sam Rivera know" in text for text in said), said
+
+
+async def test_a_transfer_in_the_clients_quiet_hours_is_told_without_a_sound(
+    bot: Harness,
+) -> None:
+    """Sam hands Alex over to Ria at 23:30 Alex's time, inside Alex's quiet hours: Alex must
+    read of it in the morning without being woken, as a reply in quiet hours arrives."""
+    await bot.add_specialist(RIA, "Ria Okafor")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    await say(bot, ALEX, "/quiet 22:00-07:00")
+    bot.clock.set(datetime(2026, 11, 30, 22, 30, tzinfo=UTC))  # 23:30 in Berlin
+    before = len(bot.api.sent_to(ALEX))
+    await say(bot, SAM, "/transfer Alex Ria Okafor")
+    told = await bot.next_text(ALEX, before)
+    assert "from now on, Ria Okafor will read your messages" in (told.text or "")
+    assert told.silent
