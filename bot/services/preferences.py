@@ -276,7 +276,9 @@ class Preferences(ScheduleService):
             await self._schedules.save(change)
             if new_status is not client.status:
                 await self._clients.set_status(client.id, new_status)
-            if new_status in (ClientStatus.PAUSED, ClientStatus.STOPPED):
+            unscheduled = change.rhythm is not None and not change.rhythm.is_scheduled
+            if unscheduled or new_status in (ClientStatus.PAUSED, ClientStatus.STOPPED):
+                # "Only when I write" stops check-ins as a pause does.
                 await self._outbox.withdraw_checkins(client.chat_id)
             elif (change.quiet, change.timezone) != (stored.quiet, stored.timezone):
                 # A check-in still waiting to go (Telegram down) knows the quiet hours it was

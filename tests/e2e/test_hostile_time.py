@@ -276,3 +276,25 @@ async def test_a_transfer_in_the_clients_quiet_hours_is_told_without_a_sound(
     told = await bot.next_text(ALEX, before)
     assert "from now on, Ria Okafor will read your messages" in (told.text or "")
     assert told.silent
+
+
+async def test_a_checkin_held_up_by_telegram_is_not_sent_after_the_client_chose_none(
+    bot: Harness,
+) -> None:
+    """Alex's 09:00 check-in waits out a Telegram outage; meanwhile Alex chooses "only when
+    I write" (/schedule off). When Telegram is back, no check-in may come: as after /pause or
+    /stop, the one still waiting is withdrawn."""
+    await say(bot, ALEX, "/schedule daily 09:00")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    bot.api.fail_next("sendMessage", chat_id=ALEX, status=502)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC))  # 09:00 in Berlin
+    await bot.services.checkins.tick()
+    await bot.api.wait_until(
+        lambda: any(c.error_code == 502 for c in bot.api.calls_to("sendMessage")), what="the 502"
+    )
+    bot.api.send_text(ALEX, "/schedule off")
+    await handled(bot)
+    assert (await bot.client_row(ALEX))["cadence"] == "when_i_write"
+    bot.advance(timedelta(minutes=10))
+    await bot.settle()
+    assert checkins(bot, ALEX) == []
