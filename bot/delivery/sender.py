@@ -58,6 +58,9 @@ IDLE_WAIT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
 STALE_AFTER = timedelta(hours=3)
 ERROR_PAUSE_SECONDS = 1.0
+# The clock went back at least this much between two looks: NTP stepped it (see
+# Sender._after_step_back).
+CLOCK_STEP_BACK = timedelta(seconds=2)
 # This many different chats told to wait within a second means the whole bot is.
 GLOBAL_429_CHATS = 3
 # Telegram's answer to a topic edit, close or reopen that changes nothing.
@@ -155,6 +158,8 @@ class Sender:
         self._worker_failed = False
         # Items withdrawn while with a worker (a transfer re-addressed them): not to be sent.
         self._withdrawn: set[int] = set()
+        # The clock, and the loop's, at the dispatcher's last look.
+        self._last_look: tuple[datetime, float] | None = None
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -219,6 +224,7 @@ class Sender:
         for always finds room.
         """
         self._wake.clear()
+        await self._after_step_back()
         # People's messages (retries come due, offers without room) are looked for as a
         # person's work; check-ins and the next moment as background work.
         async with self._db.autocommit():
@@ -231,6 +237,24 @@ class Sender:
             # What is due now is either handed out already (its worker wakes us when done)
             # or waits for room (likewise): only a future moment needs a timer.
             return await self._outbox.next_not_before(after=self._clock.now())
+
+    async def _after_step_back(self) -> None:
+        """The clock went back since the last look (NTP stepping it, a hardware clock read
+        as local time): what waits in the outbox for a moment (a retry, its chat's turn)
+        would otherwise wait that much longer, an hour for an hour, and every message
+        queued for its chat after it too. It waits as long as it was meant to instead."""
+        now, ticking = self._clock.now(), asyncio.get_running_loop().time()
+        last, self._last_look = self._last_look, (now, ticking)
+        if last is None:
+            return
+        # How far the clock went back: what it lost against the loop's clock, which never
+        # goes back.
+        step = last[0] + timedelta(seconds=ticking - last[1]) - now
+        if step < CLOCK_STEP_BACK:
+            return
+        async with self._db.autocommit():
+            moved = await self._outbox.bring_forward(step, now)
+        log.warning("clock.went_back", seconds=round(step.total_seconds()), moved=moved)
 
     async def _look(self, priority: Priority) -> None:
         """Hand out what is due of one priority, as far as its allowance has room."""

@@ -3,6 +3,7 @@ that must never leave a client pressured or a check-in (or an urgent message) fo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -298,3 +299,32 @@ async def test_a_checkin_held_up_by_telegram_is_not_sent_after_the_client_chose_
     bot.advance(timedelta(minutes=10))
     await bot.settle()
     assert checkins(bot, ALEX) == []
+
+
+async def test_a_reply_waiting_to_be_tried_again_goes_when_the_clock_is_set_back(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sam's answer to Alex meets a 502 and waits a second or two to be tried again; then
+    the machine's clock is set back an hour (NTP). The answer must still go in seconds, not
+    wait an hour for the clock to come round to its retry time (nor hold up Alex's chat)."""
+    bot.api.send_text(ALEX, "are you there?")
+    copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 1))[-1]
+    while copy.copied_from is None:  # the header, then the copy
+        copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 1))[-1]
+    await bot.settle()
+    bot.api.fail_next("copyMessage", chat_id=ALEX, status=502)
+    bot.api.send_text(SAM, "Yes, I'm here.", reply_to=copy.message_id)
+    await bot.api.wait_until(
+        lambda: any(c.error_code == 502 for c in bot.api.calls_to("copyMessage")), what="the 502"
+    )
+    with caplog.at_level(logging.WARNING, logger="bot.delivery.sender"):
+        bot.advance(-timedelta(hours=1))
+        await bot.api.wait_until(
+            lambda: "event=clock.went_back" in caplog.text, what="the step back noticed"
+        )
+    bot.advance(timedelta(seconds=5))  # the retry's back-off has passed
+    await bot.api.wait_until(
+        lambda: any(m.copied_from is not None for m in bot.api.sent_to(ALEX)),
+        timeout=10.0,
+        what="Sam's answer",
+    )
