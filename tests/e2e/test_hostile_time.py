@@ -17,6 +17,8 @@ from bot.domain.texts import Texts
 from tests.e2e.harness import BARRIER_WATCHER, Harness, harness, say, tap
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
+pytestmark = pytest.mark.thread_checks
+
 SAM, RIA = 1001, 1002
 ALEX = 2001
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
