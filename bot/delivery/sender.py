@@ -37,7 +37,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, Tim
 
 from bot import metrics
 from bot.delivery.limiter import RateLimiter, Stopped
-from bot.domain.clock import Clock
+from bot.domain.clock import Clock, StepBack
 from bot.logs import EventLog
 from bot.storage.db import Database, fault_text, from_db, is_storage_fault
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
@@ -58,9 +58,6 @@ IDLE_WAIT_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 300.0
 STALE_AFTER = timedelta(hours=3)
 ERROR_PAUSE_SECONDS = 1.0
-# The clock went back at least this much between two looks: NTP stepped it (see
-# Sender._after_step_back).
-CLOCK_STEP_BACK = timedelta(seconds=2)
 # This many different chats told to wait within a second means the whole bot is.
 GLOBAL_429_CHATS = 3
 # Telegram's answer to a topic edit, close or reopen that changes nothing.
@@ -158,8 +155,7 @@ class Sender:
         self._worker_failed = False
         # Items withdrawn while with a worker (a transfer re-addressed them): not to be sent.
         self._withdrawn: set[int] = set()
-        # The clock, and the loop's, at the dispatcher's last look.
-        self._last_look: tuple[datetime, float] | None = None
+        self._step_back = StepBack(clock)
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -243,14 +239,8 @@ class Sender:
         as local time): what waits in the outbox for a moment (a retry, its chat's turn)
         would otherwise wait that much longer, an hour for an hour, and every message
         queued for its chat after it too. It waits as long as it was meant to instead."""
-        now, ticking = self._clock.now(), asyncio.get_running_loop().time()
-        last, self._last_look = self._last_look, (now, ticking)
-        if last is None:
-            return
-        # How far the clock went back: what it lost against the loop's clock, which never
-        # goes back.
-        step = last[0] + timedelta(seconds=ticking - last[1]) - now
-        if step < CLOCK_STEP_BACK:
+        now, step = self._step_back.look()
+        if step is None:
             return
         async with self._db.autocommit():
             moved = await self._outbox.bring_forward(step, now)

@@ -1,13 +1,15 @@
 """Quiet hours against time: when they next begin (the latest moment a queued check-in may
-go), and a check-in a specialist asked for that meets them when it falls due."""
+go), a check-in a specialist asked for that meets them when it falls due, and a clock that
+is set back."""
 
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.domain.clock import ManualClock, StepBack
 from bot.domain.engine import Action, decide_manual
 from bot.domain.models import ClientStatus, Schedule
 from bot.domain.rhythm import parse_quiet, quiet_begins, zone
@@ -74,3 +76,21 @@ def test_a_checkin_asked_for_waits_out_quiet_hours_it_meets_when_due() -> None:
     )
     assert morning.action is Action.CHECKIN
     assert morning.schedule.manual_due_at is None
+
+
+def test_a_step_back_is_measured_against_a_clock_that_never_goes_back() -> None:
+    clock = ManualClock(utc(2026, 11, 30, 9))
+    ticking = [100.0]
+    watch = StepBack(clock, monotonic=lambda: ticking[0])
+    assert watch.look() == (utc(2026, 11, 30, 9), None)  # the first look only notes
+    clock.advance(timedelta(seconds=30))
+    ticking[0] += 30  # time passes: no step
+    assert watch.look()[1] is None
+    clock.advance(timedelta(minutes=10))  # the clock jumps forward: no step back
+    assert watch.look()[1] is None
+    ticking[0] += 5
+    clock.advance(timedelta(seconds=5) - timedelta(hours=1))  # 5 s pass, the clock goes back
+    assert watch.look()[1] == timedelta(hours=1)
+    ticking[0] += 1
+    clock.advance(timedelta(seconds=-0.5))  # less than two seconds: not a step
+    assert watch.look()[1] is None

@@ -19,7 +19,7 @@ from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 pytestmark = pytest.mark.thread_checks
 
-SAM, RIA = 1001, 1002
+ADMIN, SAM, RIA = 900, 1001, 1002
 ALEX = 2001
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
 TEXTS = Texts.load(CONFIG_DIR / "messages")
@@ -79,6 +79,7 @@ async def test_the_tick_goes_on_when_the_machine_clock_is_set_back(
 @pytest.fixture
 async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
     async with harness(fake_api, tmp_path, start=MONDAY_6_UTC) as running_bot:
+        running_bot.api.add_user(ADMIN, "Ada")
         await running_bot.add_specialist(SAM, "Sam Rivera")
         await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
         await running_bot.settle()
@@ -330,3 +331,24 @@ async def test_a_reply_waiting_to_be_tried_again_goes_when_the_clock_is_set_back
         timeout=10.0,
         what="Sam's answer",
     )
+
+
+async def test_an_urgent_message_goes_to_the_supervisors_on_time_when_the_clock_is_set_back(
+    bot: Harness,
+) -> None:
+    """Alex writes urgent words and Sam does not answer; a minute later NTP sets the clock
+    back an hour. The supervisors must have it when ESCALATE_AFTER_MINUTES have passed, not
+    an hour later, while the clock makes up the hour it lost."""
+    await bot.settle()
+    said = bot.api.send_text(ALEX, "i want to die")
+    await bot.api.wait_until(
+        lambda: any(m.copied_from == (ALEX, said.message_id) for m in bot.api.sent_to(SAM)),
+        what="Sam's copy",
+    )
+    await handled(bot)
+    await bot.run_tick()
+    bot.advance(timedelta(minutes=1) - timedelta(hours=1))
+    await bot.run_tick()
+    bot.advance(timedelta(minutes=15))  # 16 minutes since Alex wrote
+    await bot.run_tick()
+    assert any(m.copied_from == (ALEX, said.message_id) for m in bot.api.sent_to(ADMIN))
