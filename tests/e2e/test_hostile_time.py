@@ -352,3 +352,23 @@ async def test_an_urgent_message_goes_to_the_supervisors_on_time_when_the_clock_
     bot.advance(timedelta(minutes=15))  # 16 minutes since Alex wrote
     await bot.run_tick()
     assert any(m.copied_from == (ALEX, said.message_id) for m in bot.api.sent_to(ADMIN))
+
+
+async def test_a_client_back_from_a_pause_is_not_asked_at_once_to_ease_off(bot: Harness) -> None:
+    """Alex left two check-ins unanswered, then typed /pause 1w: a word about the pace, as a
+    tap on the check-in's Pause button is. Back a week later, Alex must not be asked on the
+    second day whether the bot should ease off, as if the silence had gone on all along."""
+    await say(bot, ALEX, "/schedule daily 09:00")
+    await say(bot, ALEX, "/timezone Europe/Berlin")
+    for day in range(2):
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC) + timedelta(days=day))
+        await bot.run_tick()
+    assert len(checkins(bot, ALEX)) == 2
+    bot.clock.set(datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    await say(bot, ALEX, "/pause 1w")
+    # The pause ends on 8 December at 11:00 in Berlin; check-ins again from the 10th.
+    for day in range(7, 11):
+        bot.clock.set(datetime(2026, 12, 1, 8, 0, 5, tzinfo=UTC) + timedelta(days=day))
+        await bot.run_tick()
+    assert not any("ease off" in (m.text or "") for m in bot.api.sent_to(ALEX))
+    assert len(checkins(bot, ALEX)) == 4
