@@ -37,7 +37,7 @@ from bot.handlers.routing import register
 from bot.handlers.webhook import WebhookUpdater
 from bot.health import Pulse, Watch
 from bot.logs import EventLog, hold_back_libraries, say_last, settle_logs
-from bot.scheduling import start_tick
+from bot.scheduling import keep_on_time, start_tick
 from bot.services.container import Services
 from bot.storage.db import StorageError, fault_text, is_storage_fault, unusable
 from bot.watch import StorageWatch
@@ -92,6 +92,7 @@ def build_application(
         # walking it again and again (full collections paused the loop for 30-50 ms).
         gc.freeze()
         start_tick(application, settings.checkin_tick_seconds, watch)
+        watching.add(asyncio.create_task(keep_on_time(application), name="clock-watch"))
         # Menus are settings, not messages, and Telegram keeps them between starts: they
         # are set after the first tick (one call per specialist, 300 calls at 100,000
         # clients), so that the check-ins that came due while the bot was down go first.

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot import metrics
 from bot.handlers.context import Context, PorchlightApp, services
@@ -31,6 +31,8 @@ log = EventLog(__name__)
 # first tick after a restart with 20,000 overdue ends within it instead of after all of them.
 SLICE_SECONDS = 0.25
 RETENTION_STEP_SECONDS = 1.0  # a day's purge at 100,000 clients: about 5,200 steps
+# How often the repeating jobs' plans are held against the wall clock (keep_on_time).
+CLOCK_WATCH_SECONDS = 1.0
 
 
 async def tick(found: Services, *, checkins: bool = True, seconds: float | None = None) -> bool:
@@ -191,3 +193,36 @@ def start_tick(application: PorchlightApp, seconds: float, watch: Watch | None =
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     log.info("tick.started", every_seconds=seconds)
+
+
+async def keep_on_time(application: PorchlightApp) -> None:
+    """Every CLOCK_WATCH_SECONDS (the event loop's clock, which never goes back), bring the
+    repeating jobs back to the wall clock if it went back (bring_forward)."""
+    while True:
+        await asyncio.sleep(CLOCK_WATCH_SECONDS)
+        try:
+            bring_forward(application)
+        except Exception:
+            # A fault of ours in one look must not leave the tick unwatched for good.
+            log.exception("clock.watch_error")
+
+
+def bring_forward(application: PorchlightApp) -> None:
+    """A repeating job planned further ahead than its interval: the machine's clock went back
+    (NTP stepping it, a hardware clock read as local time). The JobQueue's scheduler plans by
+    the wall clock, so the tick would wait for the hour to come round again, an hour for an
+    hour: check-ins, escalations and reminders waiting in a live process whose heartbeat is
+    ahead of the clock, so `health` passes. The job runs now instead, and its interval counts
+    from the clock as it is."""
+    if application.job_queue is None:
+        return
+    now = datetime.now(UTC)
+    for job in application.job_queue.jobs():
+        # A repeating job's trigger has its interval; a job run once (the drain) has none.
+        planned, interval = job.job.next_run_time, getattr(job.job.trigger, "interval", None)
+        if not isinstance(interval, timedelta) or planned is None:
+            continue
+        ahead = planned - now - interval
+        if ahead > timedelta(seconds=CLOCK_WATCH_SECONDS):
+            log.warning("clock.went_back", job=job.name, seconds=round(ahead.total_seconds()))
+            job.job.modify(next_run_time=now)

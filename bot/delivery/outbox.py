@@ -12,7 +12,7 @@ from typing import Any
 from bot.domain.clock import Clock
 from bot.domain.models import Client, Direction, Specialist
 from bot.domain.texts import chunks
-from bot.storage.db import Database, Step
+from bot.storage.db import Database, Step, to_db
 from bot.storage.outbox import NewItem, OutboxItem, OutboxRepository, Priority, keyboard_id
 from bot.storage.relay import RelayRepository
 
@@ -50,7 +50,11 @@ def _batch_payload(
     name = keyboards.get(item.keyboard)
     if name is None:
         name = keyboards[item.keyboard] = keyboard_id(item.keyboard)
-    return f'{{"chat_id":{item.chat_id},"text":{text},"keyboard":"{name}","slot":"{item.slot}"}}'
+    expires = "" if item.expires is None else f',"expires":"{to_db(item.expires)}"'
+    return (
+        f'{{"chat_id":{item.chat_id},"text":{text},"keyboard":"{name}","slot":"{item.slot}"'
+        f"{expires}}}"
+    )
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class NewText:
     priority: Priority = Priority.SCHEDULED
     idempotency_key: str | None = None
     at_most_once: bool = False
+    # An at-most-once text still waiting then is not sent (a check-in kept by an outage
+    # past the start of the client's quiet hours): Sender._send_one.
+    expires: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -350,6 +357,11 @@ class Outbox:
     async def withdraw_checkins(self, chat_id: int) -> None:
         """A client paused or stopped: a check-in still waiting to go no longer goes."""
         await self._repo.withdraw_checkins(chat_id)
+
+    async def expire_checkins(self, chat_id: int, at: datetime) -> None:
+        """A client changed their zone or quiet hours: a check-in still waiting goes no
+        later than `at`, when their quiet hours now begin."""
+        await self._repo.expire_checkins(chat_id, at)
 
     async def remove_buttons(self, chat_id: int, message_id: int) -> int:
         """Queue the removal of the buttons under one of the bot's messages."""

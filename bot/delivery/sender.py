@@ -37,9 +37,9 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, Tim
 
 from bot import metrics
 from bot.delivery.limiter import RateLimiter, Stopped
-from bot.domain.clock import Clock
+from bot.domain.clock import Clock, StepBack
 from bot.logs import EventLog
-from bot.storage.db import Database, fault_text, is_storage_fault
+from bot.storage.db import Database, fault_text, from_db, is_storage_fault
 from bot.storage.outbox import OutboxItem, OutboxRepository, Priority
 from bot.storage.topics import TopicRepository
 
@@ -155,6 +155,7 @@ class Sender:
         self._worker_failed = False
         # Items withdrawn while with a worker (a transfer re-addressed them): not to be sent.
         self._withdrawn: set[int] = set()
+        self._step_back = StepBack(clock)
 
     def wake(self) -> None:
         """Something new is queued."""
@@ -219,6 +220,7 @@ class Sender:
         for always finds room.
         """
         self._wake.clear()
+        await self._after_step_back()
         # People's messages (retries come due, offers without room) are looked for as a
         # person's work; check-ins and the next moment as background work.
         async with self._db.autocommit():
@@ -231,6 +233,18 @@ class Sender:
             # What is due now is either handed out already (its worker wakes us when done)
             # or waits for room (likewise): only a future moment needs a timer.
             return await self._outbox.next_not_before(after=self._clock.now())
+
+    async def _after_step_back(self) -> None:
+        """The clock went back since the last look (NTP stepping it, a hardware clock read
+        as local time): what waits in the outbox for a moment (a retry, its chat's turn)
+        would otherwise wait that much longer, an hour for an hour, and every message
+        queued for its chat after it too. It waits as long as it was meant to instead."""
+        now, step = self._step_back.look()
+        if step is None:
+            return
+        async with self._db.autocommit():
+            moved = await self._outbox.bring_forward(step, now)
+        log.warning("clock.went_back", seconds=round(step.total_seconds()), moved=moved)
 
     async def _look(self, priority: Priority) -> None:
         """Hand out what is due of one priority, as far as its allowance has room."""
@@ -357,11 +371,12 @@ class Sender:
 
     async def _send_one(self, item: OutboxItem) -> bool:
         """Send one item; False when the chat has to wait before its next message."""
-        if item.at_most_once and self._clock.now() - item.created_at > STALE_AFTER:
-            # A check-in that waited this long (a long outage) would no longer be the one
-            # the client chose: drop it rather than deliver it late.
+        if item.at_most_once and (stale := self._stale(item)) is not None:
+            # A check-in that waited this long (a long outage), or into the client's quiet
+            # hours, would no longer be the one the client chose: drop it, never deliver it
+            # late.
             async with self._db.autocommit():
-                await self._outbox.mark_dead(item, "stale")
+                await self._outbox.mark_dead(item, stale)
             metrics.dead()
             return True
         # A check-in's bookkeeping lets a person's message go first (Database.autocommit).
@@ -434,6 +449,17 @@ class Sender:
             await self._outbox.mark_sent(item, message_id, self._clock.now())
         log.debug("outbox.sent", item=item.id, chat=item.chat_id, method=item.method)
         return True
+
+    def _stale(self, item: OutboxItem) -> str | None:
+        """Why an at-most-once item may no longer go (queued too long ago, or its client's
+        quiet hours have begun since), or None."""
+        now = self._clock.now()
+        if now - item.created_at > STALE_AFTER:
+            return "stale"
+        expires = item.payload.get("expires")
+        if expires is not None and now >= from_db(expires):
+            return "quiet hours"
+        return None
 
     async def _wait_turn(self, item: OutboxItem) -> bool:
         """Wait for the limiter; False if the sender stops first.

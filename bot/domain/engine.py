@@ -19,7 +19,7 @@ from functools import cache
 from math import gcd
 
 from bot.domain.models import ClientStatus, Schedule
-from bot.domain.rhythm import is_stale, next_due, slot_date, zone
+from bot.domain.rhythm import after_quiet, is_stale, next_due, slot_date, zone
 
 
 class Action(StrEnum):
@@ -106,19 +106,33 @@ def decide(
             last_sent_kind=Action.PATIENCE.value,
         )
         return Decision(Action.PATIENCE, offer, status)
-    return _checkin(schedule, status, prompt_keys, rng, next_due_at=following, last_slot=slot)
+    # A check-in a specialist asked for that is due too (both put at the end of the same
+    # quiet hours) is this one: one message, counted once.
+    asked = schedule.manual_due_at
+    served = {} if asked is None or asked > now else {"manual_due_at": None}
+    return _checkin(
+        schedule, status, prompt_keys, rng, next_due_at=following, last_slot=slot, **served
+    )
 
 
 def decide_manual(
     status: ClientStatus,
     schedule: Schedule,
+    now: datetime,
     *,
     prompt_keys: Sequence[str],
     rng: random.Random,
 ) -> Decision:
-    """A check-in a specialist asked for, now that it may go (not if the client paused since)."""
+    """A check-in a specialist asked for, now that it may go (not if the client paused since).
+
+    It was put after the quiet hours of when it was asked for; now may be inside quiet hours
+    all the same (the bot was down until the next night, the client changed their quiet
+    hours or zone since): then it waits for them to end, as the specialist was told."""
     if status is not ClientStatus.ACTIVE:
         return Decision(Action.CLEAR, schedule.but(manual_due_at=None), status)
+    later = after_quiet(now, zone(schedule.timezone), schedule.quiet)
+    if later > now:
+        return Decision(Action.SKIP, schedule.but(manual_due_at=later), status)
     return _checkin(schedule, status, prompt_keys, rng, manual_due_at=None)
 
 

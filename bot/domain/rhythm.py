@@ -553,6 +553,27 @@ def after_quiet(moment: datetime, tz: tzinfo, quiet: QuietHours | None) -> datet
     return moment
 
 
+@lru_cache(maxsize=1024)
+def quiet_begins(moment: datetime, tz: tzinfo, quiet: QuietHours | None) -> datetime | None:
+    """The first moment from `moment` on (UTC) inside quiet hours: `moment` itself if it is
+    inside them, else when they next begin; None without quiet hours.
+
+    A check-in queued at `moment` goes no later: one that waited in the outbox (Telegram
+    down) must not wake the client at night. Cached: a tick's clients share a few of them.
+    """
+    if quiet is None:
+        return None
+    local = moment.astimezone(tz)
+    if quiet.contains(local.time()):
+        return moment
+    day = local.date()
+    for offset in range(3):  # today's start, or tomorrow's (a DST gap may move one)
+        begins = _resolve(datetime.combine(day + timedelta(days=offset), quiet.start), tz)
+        if begins > moment:
+            return begins
+    raise AssertionError("quiet hours begin within two days")
+
+
 def _resolve(local: datetime, tz: tzinfo) -> datetime:
     """The UTC instant of a naive local wall time, by PEP 495 with fold=0.
 

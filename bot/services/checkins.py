@@ -23,8 +23,9 @@ from bot import metrics
 from bot.delivery.outbox import NewText, keyboard
 from bot.domain.engine import Action, Decision, decide, decide_manual
 from bot.domain.models import Checkin, CheckinKind, Client, ClientStatus, Schedule, Specialist
-from bot.domain.rhythm import after_quiet, next_due, step_down, zone
+from bot.domain.rhythm import after_quiet, next_due, quiet_begins, step_down, zone
 from bot.logs import EventLog
+from bot.services.away import Away
 from bot.services.base import ScheduleContext, ScheduleService
 from bot.storage import events
 from bot.storage.outbox import SLOT, Priority
@@ -116,6 +117,9 @@ class CheckIns(ScheduleService):
             for key in self._texts.names()
             if key.startswith("prompts.")
         )
+        # The specialist's away time (bot.services.away): a client who asks to talk while
+        # they are away hears so, as a message would tell them.
+        self.away: Away | None = None
 
     # ------------------------------------------------------------------ the tick
 
@@ -208,7 +212,11 @@ class CheckIns(ScheduleService):
     def _decide(self, due: DueClient, now: datetime, manual: bool) -> Decision:
         if manual:
             return decide_manual(
-                due.client.status, due.schedule, prompt_keys=self._prompt_keys, rng=self._rng
+                due.client.status,
+                due.schedule,
+                now,
+                prompt_keys=self._prompt_keys,
+                rng=self._rng,
             )
         return decide(
             due.client.status,
@@ -246,6 +254,7 @@ class CheckIns(ScheduleService):
             priority=Priority.SCHEDULED,
             idempotency_key=f"checkin:{due.client.id}:{slot_key}",
             at_most_once=True,
+            expires=quiet_begins(now, zone(due.schedule.timezone), due.schedule.quiet),
         )
         return kind, due_at, message
 
@@ -335,6 +344,10 @@ class CheckIns(ScheduleService):
             await self._outbox.remove_buttons(client.chat_id, message_id)
             if answer in MOOD_ANSWERS:
                 await self._report_mood(client, specialist, checkin, answer)
+                away = self.away
+                if answer == "talk" and away and specialist.is_away(away.today(now)):
+                    # The thanks already point to /crisis: not a second time.
+                    await away.note(client, specialist, now, with_resources=False)
                 return Tap.DONE
             if answer in ("fewer", "less"):
                 await self._fewer(client, specialist, now)

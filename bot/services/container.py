@@ -159,6 +159,7 @@ class Services:
             staff_timezone=settings.default_timezone,
         )
         away = Away(staff, safety)
+        checkins.away = away
         escalations = Escalations(
             staff,
             EscalationRepository(db),
@@ -261,7 +262,7 @@ class Services:
             export=DataExport(db, ExportRepository(db), audit, outbox, texts, clock, team),
             away=away,
             overview=overview,
-            transfers=Transfers(staff, overview, relay_repo, team),
+            transfers=Transfers(staff, overview, relay_repo, team, checkins.quiet_now),
             digests=Digests(staff, overview),
             admin=Admin(staff),
             escalations=escalations,

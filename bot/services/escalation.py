@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot import metrics
+from bot.domain.clock import StepBack
 from bot.domain.escalation import (
     FOLLOW_UP_WINDOW,
     Escalation,
@@ -74,6 +75,7 @@ class Escalations(StaffService):
         # The team inbox (bot.services.team) hears of each escalation, for the client's
         # topic and the group's General topic.
         self.on_escalated: Callable[[Client, Specialist], Awaitable[None]] | None = None
+        self._step_back = StepBack(self._clock)
 
     @property
     def remind_after(self) -> timedelta:
@@ -200,7 +202,13 @@ class Escalations(StaffService):
     async def tick(self) -> int:
         """Send what is due: escalations, then reminders; return how many went."""
         sent = 0
-        now = self._clock.now()
+        now, step = self._step_back.look()
+        if step is not None:
+            # The clock went back (NTP): a deadline written before would come that much
+            # later, an urgent message waiting an hour more for an hour.
+            async with self._db.transaction(background=True):
+                moved = await self._repo.bring_forward(step, now)
+            log.warning("clock.went_back", seconds=round(step.total_seconds()), moved=moved)
         while True:
             async with self._db.transaction(background=True):
                 due = await self._repo.due(now, BATCH)

@@ -27,6 +27,7 @@ from bot.domain.rhythm import (
     parse_quiet,
     parse_schedule,
     parse_zone,
+    quiet_begins,
     zone,
 )
 from bot.services.base import ScheduleContext, ScheduleService
@@ -265,18 +266,30 @@ class Preferences(ScheduleService):
         status: ClientStatus | None = None,
         edit: int | None = None,
         then: tuple[str, Buttons] | None = None,
+        pace: bool = False,
     ) -> None:
-        """Store a changed schedule, reschedule, and answer with the summary (or `then`)."""
+        """Store a changed schedule, reschedule, and answer with the summary (or `then`);
+        with `pace`, the client chose their pace (ScheduleRepository.pace_chosen)."""
         new_status = status or client.status
         async with self._db.transaction():
             stored = await self._schedules.get(client.id)
             assert stored is not None
             change = self._reschedule(_with_choices(stored, change), new_status)
             await self._schedules.save(change)
+            if pace:
+                await self._schedules.pace_chosen(client.id)
             if new_status is not client.status:
                 await self._clients.set_status(client.id, new_status)
-            if new_status in (ClientStatus.PAUSED, ClientStatus.STOPPED):
+            unscheduled = change.rhythm is not None and not change.rhythm.is_scheduled
+            if unscheduled or new_status in (ClientStatus.PAUSED, ClientStatus.STOPPED):
+                # "Only when I write" stops check-ins as a pause does.
                 await self._outbox.withdraw_checkins(client.chat_id)
+            elif (change.quiet, change.timezone) != (stored.quiet, stored.timezone):
+                # A check-in still waiting to go (Telegram down) knows the quiet hours it was
+                # queued under: in a new zone, or under new ones, it must not come at night.
+                begins = quiet_begins(self._clock.now(), zone(change.timezone), change.quiet)
+                if begins is not None:
+                    await self._outbox.expire_checkins(client.chat_id, begins)
             fresh = await self._clients.by_id(client.id)
             assert fresh is not None
             text, buttons = then or (self._summary(fresh, change), None)
@@ -333,9 +346,10 @@ class Preferences(ScheduleService):
                 status=status,
                 edit=edit,
                 then=self.timezone_question(client),
+                pace=True,
             )
             return
-        await self._change(client, schedule, status=status, edit=edit)
+        await self._change(client, schedule, status=status, edit=edit, pace=True)
 
     async def set_timezone(self, client: Client, name: str, edit: int | None = None) -> None:
         """A new time zone (already validated)."""
@@ -510,6 +524,7 @@ class Preferences(ScheduleService):
         )
         async with self._db.transaction():
             await self._save(replace(schedule, paused_until=until, next_due_at=until))
+            await self._schedules.pace_chosen(client.id)
             await self._clients.set_status(client.id, ClientStatus.PAUSED)
             if client.status is not ClientStatus.PAUSED:
                 await events.about(self._db, events.PAUSED, now, client)
@@ -557,7 +572,7 @@ class Preferences(ScheduleService):
             await self._say(client, "pause.no_schedule", edit=edit)
             return
         resumed = replace(schedule, paused_until=None, welcome_back=True)
-        await self._change(client, resumed, status=ClientStatus.ACTIVE, edit=edit)
+        await self._change(client, resumed, status=ClientStatus.ACTIVE, edit=edit, pace=True)
         theirs = specialist.language
         rhythm = self._phrasing.rhythm(schedule.rhythm, theirs)
         async with self._db.transaction():

@@ -11,6 +11,7 @@ the old specialist's messages.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,12 +48,16 @@ class Transfers(StaffService):
         overview: Overview,
         relay: RelayRepository,
         team: Team | None = None,
+        quiet_now: Callable[[Client, datetime], Awaitable[bool]] | None = None,
     ) -> None:
         super().__init__(context)
         self._overview = overview
         self._relay = relay
         self._lookup = Lookup(context.clients, context.specialists)
         self._team = team
+        # Whether it is the client's quiet hours (bot.services.checkins): the news of a
+        # transfer then arrives without a sound, as a reply does.
+        self._quiet_now = quiet_now
 
     async def transfer(self, person: Person, text: str, client_id: int | None = None) -> None:
         """/transfer <alias> <specialist> [note], by the client's specialist or an admin; in
@@ -205,6 +210,7 @@ class Transfers(StaffService):
                 specialist=new.display_name,
                 previous=old.display_name,
             ),
+            silent=self._quiet_now is not None and await self._quiet_now(client, now),
         )
         return alias
 

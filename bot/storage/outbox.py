@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
@@ -317,6 +317,21 @@ class OutboxRepository:
             (to_db(not_before), error, item_id),
         )
 
+    async def bring_forward(self, step: timedelta, now: datetime) -> int:
+        """The clock went back by `step`: every pending item waiting for a later moment (a
+        retry's back-off, Telegram's retry_after, its chat's turn) waits as long as it was
+        meant to, and no longer: its moment moves back by the step (not before now)."""
+        rows = await self._db.fetch_all(
+            "SELECT id, not_before FROM outbox WHERE status = 'pending' AND not_before > ?",
+            (to_db(now),),
+        )
+        for item_id, not_before in rows:
+            await self._db.write(
+                "UPDATE outbox SET not_before = ? WHERE id = ?",
+                (to_db(max(now, from_db(not_before) - step)), item_id),
+            )
+        return len(rows)
+
     async def pause_chat(self, chat_id: int, until: datetime) -> None:
         """Hold every pending item of one chat until a moment (Telegram's retry_after)."""
         await self._db.write(
@@ -401,6 +416,17 @@ class OutboxRepository:
             "UPDATE outbox SET status = 'dead', last_error = 'withdrawn', payload = '{}'"
             " WHERE chat_id = ? AND status = 'pending' AND priority = ? AND at_most_once = 1",
             (chat_id, int(Priority.SCHEDULED)),
+        )
+
+    async def expire_checkins(self, chat_id: int, at: datetime) -> int:
+        """The check-ins still waiting for one chat go no later than `at` (the client's
+        quiet hours as they are now: Sender._stale)."""
+        stamp = to_db(at)
+        return await self._db.write(
+            "UPDATE outbox SET payload = json_set(payload, '$.expires', ?)"
+            " WHERE chat_id = ? AND status = 'pending' AND priority = ? AND at_most_once = 1"
+            " AND coalesce(json_extract(payload, '$.expires') > ?, 1)",
+            (stamp, chat_id, int(Priority.SCHEDULED), stamp),
         )
 
     async def recover_interrupted(self) -> tuple[int, int]:

@@ -340,6 +340,15 @@ class ScheduleRepository:
             (to_db(now), client_id),
         )
 
+    async def pace_chosen(self, client_id: int) -> None:
+        """The client chose their pace (a pause, a resume, a rhythm): a word about the
+        check-ins, as a tap on one is, so the unanswered count starts again (their last
+        reply stays what it was: they wrote nothing to their specialist)."""
+        await self._db.write(
+            "UPDATE client_ticks SET unanswered = 0, patience_offered = 0 WHERE client_id = ?",
+            (client_id,),
+        )
+
     async def checkin(self, checkin_id: int) -> Checkin | None:
         """One check-in by id."""
         row = await self._db.fetch_one("SELECT * FROM checkins WHERE id = ?", (checkin_id,))

@@ -103,11 +103,15 @@ def test_patience_offer_replaces_the_fourth_and_comes_once_per_silence() -> None
 
 def test_manual_checkin_leaves_the_schedule_alone() -> None:
     current = schedule(manual_due_at=NINE)
-    decision = decide_manual(ClientStatus.ACTIVE, current, prompt_keys=KEYS, rng=random.Random(1))
+    decision = decide_manual(
+        ClientStatus.ACTIVE, current, NINE, prompt_keys=KEYS, rng=random.Random(1)
+    )
     assert decision.action is Action.CHECKIN
     assert decision.schedule.manual_due_at is None
     assert decision.schedule.next_due_at == NINE
-    paused = decide_manual(ClientStatus.PAUSED, current, prompt_keys=KEYS, rng=random.Random(1))
+    paused = decide_manual(
+        ClientStatus.PAUSED, current, NINE, prompt_keys=KEYS, rng=random.Random(1)
+    )
     assert paused.action is Action.CLEAR
 
 
