@@ -293,12 +293,12 @@ class OutboxRepository:
         )
         return changed == 1
 
-    async def _finish(self, item: OutboxItem, sql: str, params: Params) -> None:
-        """Mark an item done, or delete it if it was never to be kept (a stranger's note)."""
+    async def _finish(self, item: OutboxItem, sql: str, params: Params) -> bool:
+        """Mark an item done, or delete it if it was never to be kept (a stranger's note);
+        False if it is no longer there (erased by /forget while it was being sent)."""
         if item.ephemeral:
-            await self._db.write("DELETE FROM outbox WHERE id = ?", (item.id,))
-        else:
-            await self._db.write(sql, params)
+            return await self._db.write("DELETE FROM outbox WHERE id = ?", (item.id,)) == 1
+        return await self._db.write(sql, params) == 1
 
     async def mark_sent(self, item: OutboxItem, message_id: int | None, now: datetime) -> None:
         """Telegram accepted the message (a relayed one's link learns its id: m008)."""
@@ -325,9 +325,10 @@ class OutboxRepository:
             (to_db(until), chat_id),
         )
 
-    async def mark_dead(self, item: OutboxItem, error: str) -> None:
-        """Give up on an item (its payload goes: it may name people)."""
-        await self._finish(
+    async def mark_dead(self, item: OutboxItem, error: str) -> bool:
+        """Give up on an item (its payload goes: it may name people); False if it is no
+        longer there (erased by /forget while it was being sent)."""
+        return await self._finish(
             item,
             "UPDATE outbox SET status = 'dead', last_error = ?, payload = '{}' WHERE id = ?",
             (error, item.id),

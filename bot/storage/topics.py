@@ -112,11 +112,15 @@ class TopicRepository:
 
     async def forget(self, client_id: int) -> Topic | None:
         """Remove the client's topic row and what still waits to go into it or to link to
-        it (in whichever group); return it."""
+        it (in whichever group), in flight too; return it.
+
+        An item being sent that then fails would otherwise be tried again later, into
+        the topic of whoever has the client's id by then (SQLite gives a deleted row's
+        id to the next client when it was the last): erased, it is not tried again."""
         topic = await self.get(client_id)
         await self._db.write(
             # (Group chats have negative ids: people's private chats are not read.)
-            "DELETE FROM outbox WHERE chat_id < 0 AND status IN ('pending', 'held')"
+            "DELETE FROM outbox WHERE chat_id < 0 AND status IN ('pending', 'held', 'sending')"
             " AND (json_extract(payload, '$.topic') = ?"
             " OR json_extract(payload, '$.link_topic') = ?)",
             (client_id, client_id),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,13 +11,14 @@ import pytest
 from bot.backup import backup
 from bot.restore import restore
 from tests.e2e.harness import Harness, harness, say, tap
+from tests.e2e.test_team import TEAM, team_bot, topic_named
 from tests.fakes.bot_api import FakeBotApi
 from tests.storage.test_checkpoint import on_disk
 
 pytestmark = pytest.mark.thread_checks
 
 SAM, RIA = 1001, 1002
-ALEX, BO = 2001, 2002
+ALEX, BO, CY, DEE = 2001, 2002, 2003, 2004
 ADMIN = 900
 START = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # a Monday
 
@@ -96,3 +97,92 @@ async def test_a_client_who_erased_their_data_does_not_come_back_with_a_restored
     assert await bot.rows("SELECT count(*) FROM clients WHERE telegram_user_id = ?", ALEX) == [
         (0,)
     ]
+
+
+URGENT_WORDS = "I want to end my life tonight"
+
+
+async def test_after_forget_with_the_team_inbox_and_an_escalation_nothing_is_left_on_disk(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        path = bot.settings.database_path
+        alex_topic = topic_named(api, "Alex · Sam Rivera")
+        # Alex's possibly urgent words: Sam, the topic, General; nobody answers, so the
+        # supervisors get it; Ria answers in the topic; Sam writes with /to.
+        api.send_text(ALEX, URGENT_WORDS)
+        await bot.barrier(ALEX)
+        bot.clock.advance(timedelta(minutes=20))
+        await bot.run_tick()
+        api.send_topic_text(TEAM, RIA, "Ria here: staff-words-nectarine", thread_id=alex_topic)
+        await bot.barrier(ALEX)
+        api.send_text(SAM, "/to Alex sam-words-persimmon")
+        await bot.barrier(ALEX)
+        said = [m.text or "" for m in api.sent_to(ALEX)]
+        assert any("nectarine" in t for t in said) and any("persimmon" in t for t in said)
+        assert any(m.copied_from is not None for m in api.sent_to(ADMIN))  # escalated
+        await say(bot, ALEX, "/mydata")
+        await bot.barrier(ALEX)
+
+        question = await say(bot, ALEX, "/forget")
+        await tap(bot, ALEX, question, "Erase everything")
+        await bot.barrier(BO)
+        await bot.run_tick()
+        assert alex_topic not in api.topics(TEAM)
+        for text in ("Alex", "nectarine", "persimmon", "porchlight-mydata", '"tell":2001'):
+            assert on_disk(path, text) == [], text
+        rows = await bot.rows(
+            "SELECT 'clients', count(*) FROM clients WHERE telegram_user_id = 2001"
+            " UNION ALL SELECT 'outbox', count(*) FROM outbox WHERE chat_id = 2001"
+            " UNION ALL SELECT 'inbox', count(*) FROM inbox WHERE user_id = 2001"
+            " UNION ALL SELECT 'links', count(*) FROM relay_links WHERE source_chat_id = 2001"
+            " OR dest_chat_id = 2001"
+            " UNION ALL SELECT 'escalations', count(*) FROM escalations"
+            " WHERE source_chat_id = 2001"
+            " UNION ALL SELECT 'threads', count(*) FROM relay_threads WHERE chat_id = 2001"
+            " OR source_key LIKE '%:1:%'"
+        )
+        assert [row for row in rows if row[1] != 0] == []
+
+
+async def test_a_team_copy_in_flight_at_forget_never_lands_in_the_next_clients_topic(
+    fake_api: FakeBotApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Cy (the newest client, so SQLite gives Cy's id to the next one) writes; the group is
+    # slow and then fails, so the team's copy is in flight when Cy erases everything. Dee
+    # joins Ria next. Cy's words must never be posted in the team group again, least of all
+    # in Dee's topic, where the team would read them as Dee's and answer Dee.
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        cy_id = (await bot.client_row(CY))["id"]
+        api.fail_next("copyMessage", chat_id=TEAM, status=500, delay=1.0)
+        words = api.send_text(CY, "only for Ria and her team")
+        await api.wait_until(
+            lambda: any(c.params.get("chat_id") == TEAM for c in api.calls_to("copyMessage")),
+            what="the team's copy on its way",
+        )
+        question = await say(bot, CY, "/forget")
+        query = api.press_button(CY, question.message_id, "f:yes")
+        await api.wait_until(lambda: query in api.answered_callbacks, what="the tap")
+        await api.wait_until(
+            lambda: any("has left" in (m.text or "") for m in api.sent_to(RIA)), what="the note"
+        )
+        await api.wait_until(  # the group answered 500, and the sender has taken it in
+            lambda: any("event=outbox.retry" in r.getMessage() for r in caplog.records),
+            what="the failed copy put off",
+        )
+        api.add_user(DEE, "Dee")
+        await bot.join(DEE, "Dee", RIA, "Dee")
+        assert (await bot.client_row(DEE))["id"] == cy_id
+        bot.advance(timedelta(minutes=10))  # the group's pause is over: what waits goes
+        await api.wait_until(
+            lambda: any(t.name == "Dee · Ria Okafor" for t in api.topics(TEAM).values()),
+            what="Dee's topic",
+        )
+        dee_topic = topic_named(api, "Dee · Ria Okafor")
+        bot.advance(timedelta(minutes=10))  # anything that waited for Dee's topic goes
+        await bot.barrier(BO)
+        assert [
+            m for m in api.in_topic(TEAM, dee_topic) if m.copied_from == (CY, words.message_id)
+        ] == []
