@@ -342,17 +342,24 @@ async def _specialist_remove(settings: Settings, user_id: int, to: str | None) -
         print(
             services.texts.get("admin.removed_alone", DEFAULT_LANGUAGE, name=leaving.display_name)
         )
-        return 0
-    print(
-        services.texts.get(
-            "admin.removed",
-            DEFAULT_LANGUAGE,
-            name=leaving.display_name,
-            count=removal.moved,
-            target=target.display_name,
+    else:
+        print(
+            services.texts.get(
+                "admin.removed",
+                DEFAULT_LANGUAGE,
+                name=leaving.display_name,
+                count=removal.moved,
+                target=target.display_name,
+            )
         )
-    )
-    print("(The running bot sends their messages within seconds; a stopped one when it starts.)")
+        print(
+            "(The running bot sends their messages within seconds; a stopped one when it starts.)"
+        )
+    if settings.team_chat_id is not None:
+        text = services.texts.get(
+            "team_removal.in_group", DEFAULT_LANGUAGE, name=leaving.display_name
+        )
+        print(text)
     return 0
 
 

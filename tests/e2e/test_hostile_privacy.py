@@ -186,3 +186,25 @@ async def test_a_team_copy_in_flight_at_forget_never_lands_in_the_next_clients_t
         assert [
             m for m in api.in_topic(TEAM, dee_topic) if m.copied_from == (CY, words.message_id)
         ] == []
+
+
+async def test_removing_a_specialist_tells_the_admin_they_can_still_read_the_team_group(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    # The bot cannot take anyone out of the team group (it may only manage topics there), and
+    # a removed specialist still in it goes on reading every client's topic: whoever removes
+    # them is told to take them out of the group too.
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        before = len(api.sent_to(ADMIN))
+        api.send_text(ADMIN, f"/removespecialist {RIA} to Sam Rivera")
+        answers = await bot.said(ADMIN, before + 2)
+        assert (answers[before].text or "").startswith("Ria Okafor is no longer a specialist.")
+        assert (answers[before + 1].text or "") == (
+            "Ria Okafor may still be in the team group, where they can read every client's"
+            " topic: remove them from it in Telegram too."
+        )
+        # Meanwhile Cy's words (Cy is Sam's now) still reach Cy's topic, which Ria can read.
+        words = api.send_text(CY, "for Sam now")
+        await bot.barrier(CY)
+        assert any(m.copied_from == (CY, words.message_id) for m in api.messages(TEAM))
