@@ -33,6 +33,7 @@ from bot.config import (
     load_settings,
     unknown_settings,
 )
+from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import SystemClock
 from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
@@ -204,8 +205,24 @@ def _positive(text: str) -> int:
 
 
 def _bot(settings: Settings) -> Bot:
+    """A Bot that calls Telegram as `run` does: through its transport (bot.delivery.transport),
+    which reads a proxy the same way and names a malformed one in one line without its
+    password (PTB's own transport stopped `check` with a traceback quoting part of it)."""
     root = settings.telegram_api_base_url
-    return Bot(settings.token(), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+    request = AiohttpRequest(
+        connection_pool_size=1,
+        read_timeout=settings.api_timeout_seconds,
+        write_timeout=settings.api_timeout_seconds,
+        connect_timeout=settings.api_timeout_seconds,
+        pool_timeout=settings.api_timeout_seconds,
+    )
+    return Bot(
+        settings.token(),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=request,
+        get_updates_request=request,
+    )
 
 
 async def _username(settings: Settings) -> str:

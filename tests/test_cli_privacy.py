@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from tests.conftest import TOKEN
 
 
 def test_removing_a_specialist_with_the_team_inbox_on_says_to_take_them_out_of_the_group(
@@ -25,4 +26,34 @@ def test_removing_a_specialist_with_the_team_inbox_on_says_to_take_them_out_of_t
         "Sam Rivera is no longer a specialist.",
         "Sam Rivera may still be in the team group, where they can read every client's topic:"
         " remove them from it in Telegram too.",
+    ]
+
+
+@pytest.mark.parametrize("command", [["check"], ["invite", "1001", "--alias", "Alex"]])
+def test_a_malformed_proxy_url_is_one_line_without_its_password(
+    command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A password with an unencoded "/" makes the rest of the URL read as a port: `check`
+    # and `invite` stopped with a traceback quoting the password's first part, where `run`
+    # says one line with the credentials blanked.
+    monkeypatch.chdir(tmp_path)
+    for name in ("ADMIN_IDS", "DEFAULT_TIMEZONE", "TELEGRAM_API_BASE_URL", "TEAM_CHAT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "db" / "porchlight.sqlite3"))
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "https://api.telegram.org")
+    monkeypatch.setenv("HTTPS_PROXY", "http://porch:Sesame/Ladder@proxy.example:3128")
+    assert main(["specialist", "add", "1001", "--name", "Sam Rivera"]) == 0
+    capsys.readouterr()
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert "Sesame" not in err and "Ladder" not in err
+    # (check warns first about what this checkout lacks: crisis lines, admins.)
+    lines = [line for line in err.strip().splitlines() if not line.startswith("Warning: ")]
+    assert lines == [
+        "Could not reach the Bot API (NetworkError):"
+        " aiohttp.InvalidURL: http://<credentials>@proxy.example:3128"
     ]
