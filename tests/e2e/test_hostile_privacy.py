@@ -208,3 +208,18 @@ async def test_removing_a_specialist_tells_the_admin_they_can_still_read_the_tea
         words = api.send_text(CY, "for Sam now")
         await bot.barrier(CY)
         assert any(m.copied_from == (CY, words.message_id) for m in api.messages(TEAM))
+
+
+async def test_an_invite_that_expired_unused_leaves_no_name_behind(bot: Harness) -> None:
+    # A specialist may put a person's real name in an invite; if the person never opens the
+    # link, nothing needs that name once the link can no longer be used.
+    code = await bot.invite(SAM, "Quinn Harper")
+    bot.clock.advance(timedelta(days=8))  # the link expired after 7
+    await bot.services.relay.tidy(bot.services.retention)
+    await bot.run_tick()  # the tick's checkpoint
+    assert await bot.rows("SELECT alias FROM invites") == []
+    assert on_disk(bot.settings.database_path, "Quinn Harper") == []
+    # The link answers as any expired one did: it works by invitation.
+    bot.api.add_user(3001, "Quinn")
+    answer = await say(bot, 3001, f"/start {code}")
+    assert "works by invitation" in (answer.text or "")
