@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from bot.backup import backup
 from bot.restore import restore
 from tests.e2e.harness import Harness, harness, say, tap
+from tests.e2e.test_mydata import export_of
 from tests.e2e.test_team import TEAM, team_bot, topic_named
 from tests.fakes.bot_api import FakeBotApi
 from tests.storage.test_checkpoint import on_disk
@@ -223,3 +226,31 @@ async def test_an_invite_that_expired_unused_leaves_no_name_behind(bot: Harness)
     bot.api.add_user(3001, "Quinn")
     answer = await say(bot, 3001, f"/start {code}")
     assert "works by invitation" in (answer.text or "")
+
+
+async def test_mydata_after_an_escalation_a_team_answer_and_a_transfer_names_no_one_else(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    # Staff accounts stay hidden from clients (the relay copies, never forwards): the export
+    # must not name them by Telegram id either, nor any other client.
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        alex_topic = topic_named(api, "Alex · Sam Rivera")
+        api.send_text(ALEX, URGENT_WORDS)
+        await bot.barrier(ALEX)
+        bot.clock.advance(timedelta(minutes=20))
+        await bot.run_tick()
+        escalated = [m for m in api.sent_to(ADMIN) if m.copied_from is not None]
+        api.send_text(ADMIN, "I'm here, Alex", reply_to=escalated[-1].message_id)
+        api.send_topic_text(TEAM, RIA, "Ria here too", thread_id=alex_topic)
+        await bot.barrier(ALEX)
+        said = [m.text or "" for m in api.sent_to(ALEX)]
+        assert "I'm here, Alex" in said and "Ria here too" in said
+        await say(bot, ADMIN, "/transfer Alex Ria Okafor")
+        await bot.barrier(ALEX)
+        data = await export_of(bot, ALEX)
+        assert data["specialist"] == "Ria Okafor"
+        assert {entry["by"] for entry in data["audit"]} >= {"client", "admin", "system"}
+        text = json.dumps(data)
+        for other in (str(ADMIN), str(SAM), str(RIA), str(BO), str(CY), "Bo", "Cy", "Bo ·"):
+            assert not re.search(rf"\b{re.escape(other)}\b", text), (other, text)
