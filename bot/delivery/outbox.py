@@ -347,6 +347,11 @@ class Outbox:
             self._db.after_commit(self._wake)
         return released
 
+    async def drop_held(self, chat_id: int) -> int:
+        """What is held for a removed specialist (they had blocked the bot) never goes: not
+        when they unblock it, nor if they are registered again months later."""
+        return await self._repo.drop_held(chat_id)
+
     async def withdraw_checkins(self, chat_id: int) -> None:
         """A client paused or stopped: a check-in still waiting to go no longer goes."""
         await self._repo.withdraw_checkins(chat_id)

@@ -396,6 +396,15 @@ class OutboxRepository:
         )
         return sorted(await self._items(rows), key=lambda item: item.id)
 
+    async def drop_held(self, chat_id: int) -> int:
+        """Give up what is held for one chat (its specialist, who had blocked the bot, was
+        removed): none of it may reach them if they are ever registered again."""
+        return await self._db.write(
+            "UPDATE outbox SET status = 'dead', last_error = 'removed', payload = '{}'"
+            " WHERE chat_id = ? AND status = 'held'",
+            (chat_id,),
+        )
+
     async def withdraw_checkins(self, chat_id: int) -> int:
         """Give up the check-ins still waiting for one chat (the client paused or stopped)."""
         return await self._db.write(

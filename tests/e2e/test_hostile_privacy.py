@@ -254,3 +254,32 @@ async def test_mydata_after_an_escalation_a_team_answer_and_a_transfer_names_no_
         text = json.dumps(data)
         for other in (str(ADMIN), str(SAM), str(RIA), str(BO), str(CY), "Bo", "Cy", "Bo ·"):
             assert not re.search(rf"\b{re.escape(other)}\b", text), (other, text)
+
+
+async def test_a_removed_specialist_registered_again_gets_nothing_kept_from_before(
+    bot: Harness,
+) -> None:
+    # Ria was on call, then blocked the bot: a copy of Alex's possibly urgent words (Alex is
+    # Sam's client) was kept for her. An admin removed her; months later she is registered
+    # again and writes to the bot. Alex's words from back then must not reach her now.
+    await bot.add_specialist(RIA, "Ria Okafor")
+    await say(bot, RIA, "/oncall on")
+    bot.api.block_bot(RIA)
+    bot.api.send_text(ALEX, URGENT_WORDS)
+    await bot.barrier(BO)
+    bot.clock.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    held = await bot.rows("SELECT count(*) FROM outbox WHERE chat_id = ? AND status = 'held'", RIA)
+    assert held[0][0] > 0  # the escalation's copy, kept for her
+    answer = await say(bot, ADMIN, f"/removespecialist {RIA}")
+    assert (answer.text or "").startswith("Ria Okafor is no longer a specialist")
+
+    bot.clock.advance(timedelta(days=90))
+    bot.api.unblock_bot(RIA)
+    await say(bot, ADMIN, f"/addspecialist {RIA} Ria Okafor")
+    before = len(bot.api.sent_to(RIA))
+    await say(bot, RIA, "/start")
+    await bot.barrier(BO)
+    arrived = bot.api.sent_to(RIA)[before:]
+    assert not any("Alex" in (m.text or "") for m in arrived)
+    assert not any(m.copied_from is not None and m.copied_from[0] == ALEX for m in arrived)
