@@ -283,3 +283,28 @@ async def test_a_removed_specialist_registered_again_gets_nothing_kept_from_befo
     arrived = bot.api.sent_to(RIA)[before:]
     assert not any("Alex" in (m.text or "") for m in arrived)
     assert not any(m.copied_from is not None and m.copied_from[0] == ALEX for m in arrived)
+
+
+async def test_an_admin_who_is_also_a_client_answers_an_escalation_to_its_client(
+    bot: Harness,
+) -> None:
+    # An admin tried the bot as a client (invited by Ria as "Ada"). An escalation of Alex's
+    # possibly urgent words (Alex is Sam's) reaches them as a supervisor, under "Reply to the
+    # message below to answer Alex": their answer must reach Alex, and never go to Ria as a
+    # message from her client "Ada" (about another specialist's client, and lost to Alex).
+    await bot.add_specialist(RIA, "Ria Okafor")
+    await bot.join(ADMIN, "Ada", RIA, "Ada")
+    bot.api.send_text(ALEX, URGENT_WORDS)
+    await bot.barrier(BO)
+    bot.clock.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    [copy] = [m for m in bot.api.sent_to(ADMIN) if m.copied_from is not None]
+    answer = bot.api.send_text(ADMIN, "Alex, I'm here with you", reply_to=copy.message_id)
+    await bot.barrier(BO)
+    assert not any(m.copied_from == (ADMIN, answer.message_id) for m in bot.api.sent_to(RIA))
+    assert any(m.copied_from == (ADMIN, answer.message_id) for m in bot.api.sent_to(ALEX))
+    assert "From Sam Rivera's team:" in [m.text for m in bot.api.sent_to(ALEX)]
+    # What they write as a client (no reply to a copy) still goes to their own specialist.
+    mine = bot.api.send_text(ADMIN, "a word for Ria")
+    await bot.barrier(BO)
+    assert any(m.copied_from == (ADMIN, mine.message_id) for m in bot.api.sent_to(RIA))
