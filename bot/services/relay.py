@@ -342,7 +342,18 @@ class Relay:
             return False
         admin = Responder(client.telegram_user_id, client.chat_id, None, is_admin=True)
         outcome = await self.from_supervisor(update_id, admin, message_id, reply_to)
-        return outcome is not Outcome.NOT_A_REPLY
+        if outcome is not Outcome.NOT_A_REPLY:
+            return True
+        async with self._db.transaction():
+            link = await self._relay.by_dest(client.chat_id, reply_to)
+            if link is None or link.client_id == client.id:
+                return False
+            # A copy of another client's message they had as an admin (their specialist
+            # blocked the bot: its header says a reply does not reach them): it reaches
+            # nobody, as from any admin, and is not theirs to pass on as a client either.
+            language = await self._staff_languages.language_of(client.telegram_user_id)
+            await self._outbox.text(client.chat_id, self._texts.get("admin.greeting", language))
+        return True
 
     async def _as_supervisor(
         self, client: Client, responder: Responder, message_id: int, escalation: Escalation

@@ -308,3 +308,24 @@ async def test_an_admin_who_is_also_a_client_answers_an_escalation_to_its_client
     mine = bot.api.send_text(ADMIN, "a word for Ria")
     await bot.barrier(BO)
     assert any(m.copied_from == (ADMIN, mine.message_id) for m in bot.api.sent_to(RIA))
+
+
+async def test_an_admin_who_is_also_a_client_replying_to_an_admins_copy_reaches_no_one(
+    bot: Harness,
+) -> None:
+    # Sam blocked the bot: Alex's possibly urgent words go to the admins at once, under a
+    # header saying a reply to the copy does not reach Alex. An admin who is also Ria's
+    # client ("Ada") replies to it all the same: it must not go to Ria as Ada's message.
+    await bot.add_specialist(RIA, "Ria Okafor")
+    await bot.join(ADMIN, "Ada", RIA, "Ada")
+    bot.api.block_bot(SAM)
+    bot.api.send_text(ALEX, URGENT_WORDS)
+    await bot.barrier(BO)
+    [copy] = [m for m in bot.api.sent_to(ADMIN) if m.copied_from is not None]
+    before = len(bot.api.sent_to(ADMIN))
+    answer = bot.api.send_text(ADMIN, "calling Alex's mum now", reply_to=copy.message_id)
+    await bot.barrier(BO)
+    assert not any(m.copied_from == (ADMIN, answer.message_id) for m in bot.api.sent_to(RIA))
+    assert not any(m.copied_from == (ADMIN, answer.message_id) for m in bot.api.sent_to(ALEX))
+    told = [m.text or "" for m in bot.api.sent_to(ADMIN)[before:]]
+    assert not any("pass this on" in text for text in told), told
