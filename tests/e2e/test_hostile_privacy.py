@@ -329,3 +329,28 @@ async def test_an_admin_who_is_also_a_client_replying_to_an_admins_copy_reaches_
     assert not any(m.copied_from == (ADMIN, answer.message_id) for m in bot.api.sent_to(ALEX))
     told = [m.text or "" for m in bot.api.sent_to(ADMIN)[before:]]
     assert not any("pass this on" in text for text in told), told
+
+
+async def test_a_copy_waiting_for_its_turn_in_the_specialists_chat_is_not_sent_after_forget(
+    bot: Harness,
+) -> None:
+    # Sam's chat has to wait a moment (Telegram's one message a second per chat, a 429):
+    # Alex's words are handed to the sender and wait for their turn there when Alex erases
+    # everything. Once the wait is over, Sam gets the note that Alex left, and not the words.
+    sender = bot.services.sender
+    assert sender is not None
+    bot.api.send_text(ALEX, "first, under its header")
+    await bot.barrier(BO)
+    sender._limiter.pause_chat(SAM, 2.0)  # as Telegram's pace would hold the chat
+    words = bot.api.send_text(ALEX, "please forget I said this")  # no header: it follows on
+    await bot.api.wait_until(
+        lambda: SAM in sender._queues, what="the copy with the sender, waiting for its turn"
+    )
+    question = await say(bot, ALEX, "/forget")
+    query = bot.api.press_button(ALEX, question.message_id, "f:yes")
+    await bot.api.wait_until(lambda: query in bot.api.answered_callbacks, what="the tap")
+    await bot.api.wait_until(
+        lambda: any("has left" in (m.text or "") for m in bot.api.sent_to(SAM)),
+        what="the note that Alex left",
+    )
+    assert not any(m.copied_from == (ALEX, words.message_id) for m in bot.api.sent_to(SAM))
