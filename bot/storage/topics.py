@@ -9,6 +9,10 @@ import aiosqlite
 
 from bot.storage.db import Database, to_db
 
+# The idempotency keys of team group items about one client start "<prefix>:<client id>:"
+# (bot.services.team): a copy of their message, its line in General, the away note.
+_KEYED = ("team", "team-urgent", "team-away")
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -126,6 +130,16 @@ class TopicRepository:
             " OR json_extract(payload, '$.link_topic') = ?) RETURNING id",
             (client_id, client_id),
         )
+        # Sent ones keep their idempotency keys, which name the client's message by its chat
+        # (their Telegram id) and id (bot.services.team: "team:<client>:<chat>:<message>"):
+        # they go too. Each prefix is a range of the keys' unique index.
+        for prefix in _KEYED:
+            start = f"{prefix}:{client_id}:"
+            await self._db.write(
+                "DELETE FROM outbox WHERE idempotency_key >= ? AND idempotency_key < ?"
+                " AND chat_id < 0",
+                (start, start[:-1] + ";"),  # ";" sorts right after ":"
+            )
         await self._db.write("DELETE FROM team_topics WHERE client_id = ?", (client_id,))
         await self._db.write("DELETE FROM team_notices WHERE client_id = ?", (client_id,))
         return topic, [row[0] for row in gone]

@@ -135,6 +135,15 @@ async def test_after_forget_with_the_team_inbox_and_an_escalation_nothing_is_lef
         assert alex_topic not in api.topics(TEAM)
         for text in ("Alex", "nectarine", "persimmon", "porchlight-mydata", '"tell":2001'):
             assert on_disk(path, text) == [], text
+        # Alex's Telegram id, as text anywhere (a JSON payload, a key naming their message).
+        assert (
+            await bot.rows(
+                "SELECT id, status, idempotency_key FROM outbox"
+                " WHERE idempotency_key LIKE '%2001%' OR payload LIKE '%2001%'"
+            )
+            == []
+        )
+        assert on_disk(path, ":2001:") == []
         rows = await bot.rows(
             "SELECT 'clients', count(*) FROM clients WHERE telegram_user_id = 2001"
             " UNION ALL SELECT 'outbox', count(*) FROM outbox WHERE chat_id = 2001"
