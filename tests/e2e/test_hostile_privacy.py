@@ -363,3 +363,24 @@ async def test_a_copy_waiting_for_its_turn_in_the_specialists_chat_is_not_sent_a
         what="the note that Alex left",
     )
     assert not any(m.copied_from == (ALEX, words.message_id) for m in bot.api.sent_to(SAM))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="/forget deletes the client's topic, but not the lines about them in the General"
+    " topic ('Possibly urgent, from Alex (Sam Rivera): <link>'); see the report",
+)
+async def test_after_forget_the_team_groups_general_topic_no_longer_names_the_client(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        api.send_text(ALEX, URGENT_WORDS)
+        await bot.barrier(ALEX)
+        bot.clock.advance(timedelta(minutes=20))
+        await bot.run_tick()  # escalated: a second line in General
+        assert any("Alex" in (m.text or "") for m in api.in_topic(TEAM, None))
+        question = await say(bot, ALEX, "/forget")
+        await tap(bot, ALEX, question, "Erase everything")
+        await bot.barrier(BO)
+        assert [m.text for m in api.in_topic(TEAM, None) if "Alex" in (m.text or "")] == []
