@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import pytest
 
 from bot.backup import backup
 from bot.restore import restore
+from tests.conftest import TOKEN
 from tests.e2e.harness import Harness, harness, say, tap
 from tests.e2e.test_mydata import export_of
 from tests.e2e.test_team import TEAM, team_bot, topic_named
@@ -106,9 +108,10 @@ URGENT_WORDS = "I want to end my life tonight"
 
 
 async def test_after_forget_with_the_team_inbox_and_an_escalation_nothing_is_left_on_disk(
-    fake_api: FakeBotApi, tmp_path: Path
+    fake_api: FakeBotApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     api = fake_api
+    caplog.set_level(logging.DEBUG)  # every line the bot logs, the sender's included
     async with team_bot(api, tmp_path) as bot:
         path = bot.settings.database_path
         alex_topic = topic_named(api, "Alex · Sam Rivera")
@@ -156,6 +159,10 @@ async def test_after_forget_with_the_team_inbox_and_an_escalation_nothing_is_lef
             " OR source_key LIKE '%:1:%'"
         )
         assert [row for row in rows if row[1] != 0] == []
+    # Nor in the logs, at any level: no one's words, no alias, no token.
+    assert any(r.levelno == logging.DEBUG for r in caplog.records)
+    for text in ("nectarine", "persimmon", URGENT_WORDS, "Alex", TOKEN.split(":")[1]):
+        assert text not in caplog.text, text
 
 
 async def test_a_team_copy_in_flight_at_forget_never_lands_in_the_next_clients_topic(
