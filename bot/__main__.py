@@ -33,6 +33,7 @@ from bot.config import (
     load_settings,
     unknown_settings,
 )
+from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import SystemClock
 from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
@@ -205,8 +206,24 @@ def _positive(text: str) -> int:
 
 
 def _bot(settings: Settings) -> Bot:
+    """A Bot that calls Telegram as `run` does: through its transport (bot.delivery.transport),
+    which reads a proxy the same way and names a malformed one in one line without its
+    password (PTB's own transport stopped `check` with a traceback quoting part of it)."""
     root = settings.telegram_api_base_url
-    return Bot(settings.token(), base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+    request = AiohttpRequest(
+        connection_pool_size=1,
+        read_timeout=settings.api_timeout_seconds,
+        write_timeout=settings.api_timeout_seconds,
+        connect_timeout=settings.api_timeout_seconds,
+        pool_timeout=settings.api_timeout_seconds,
+    )
+    return Bot(
+        settings.token(),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=request,
+        get_updates_request=request,
+    )
 
 
 async def _username(settings: Settings) -> str:
@@ -341,17 +358,24 @@ async def _specialist_remove(settings: Settings, user_id: int, to: str | None) -
         print(
             services.texts.get("admin.removed_alone", DEFAULT_LANGUAGE, name=leaving.display_name)
         )
-        return 0
-    print(
-        services.texts.get(
-            "admin.removed",
-            DEFAULT_LANGUAGE,
-            name=leaving.display_name,
-            count=removal.moved,
-            target=target.display_name,
+    else:
+        print(
+            services.texts.get(
+                "admin.removed",
+                DEFAULT_LANGUAGE,
+                name=leaving.display_name,
+                count=removal.moved,
+                target=target.display_name,
+            )
         )
-    )
-    print("(The running bot sends their messages within seconds; a stopped one when it starts.)")
+        print(
+            "(The running bot sends their messages within seconds; a stopped one when it starts.)"
+        )
+    if settings.team_chat_id is not None:
+        text = services.texts.get(
+            "team_removal.in_group", DEFAULT_LANGUAGE, name=leaving.display_name
+        )
+        print(text)
     return 0
 
 

@@ -343,6 +343,12 @@ class Outbox:
             self._db.after_commit(partial(self._withdraw, [item.id for item in taken]))
         return taken
 
+    def withdrawn(self, item_ids: Collection[int]) -> None:
+        """These items were deleted (an erasure): once that is committed, the sender drops
+        any of them it holds, unless its request has left already."""
+        if item_ids:
+            self._db.after_commit(partial(self._withdraw, list(item_ids)))
+
     async def first_ordinary_waiting(self, chat_id: int) -> OutboxItem | None:
         """The chat's next item to go after anything possibly urgent, if one waits."""
         return await self._repo.first_waiting(chat_id, after=Priority.URGENT)
@@ -353,6 +359,11 @@ class Outbox:
         if released:
             self._db.after_commit(self._wake)
         return released
+
+    async def drop_held(self, chat_id: int) -> int:
+        """What is held for a removed specialist (they had blocked the bot) never goes: not
+        when they unblock it, nor if they are registered again months later."""
+        return await self._repo.drop_held(chat_id)
 
     async def withdraw_checkins(self, chat_id: int) -> None:
         """A client paused or stopped: a check-in still waiting to go no longer goes."""

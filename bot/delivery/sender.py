@@ -526,7 +526,10 @@ class Sender:
         log.warning("outbox.dead", item=item.id, chat=item.chat_id, reason=reason)
         metrics.dead()
         async with self._db.transaction():
-            await self._outbox.mark_dead(item, reason)
+            if not await self._outbox.mark_dead(item, reason):
+                # Erased by /forget while it was being sent: nobody is left to tell, and
+                # its ids (the client's, the link's) may belong to someone else by now.
+                return
             if self._team is not None and (
                 item.chat_id == self._team_chat_id or item.method.endswith("_topic")
             ):

@@ -85,6 +85,11 @@ async def cmd_removespecialist(update: Update, context: Context, person: Person)
             count=removal.moved,
             target=removal.target.display_name,
         )
+    if found.team.enabled:
+        # Nothing the bot sends reaches them now, but the group still shows them every topic.
+        await found.notices.say(
+            person.user_id, "team_removal.in_group", person.language, name=leaving.display_name
+        )
     is_admin = leaving.telegram_user_id in found.people.admin_ids
     role = role_of(False, is_admin)
     await set_menu(context.bot, found.texts, leaving.chat_id, role, leaving.language)

@@ -54,6 +54,11 @@ async def on_client_message(
     found = services(context)
     # An earlier message of theirs still waiting (its handling failed) goes first.
     await found.relay.catch_up(client.telegram_user_id, update.update_id)
+    # An admin who is also a client, answering an escalated message: to that message's client.
+    if await found.relay.admin_answer(
+        update.update_id, client, message.message_id, replied_to(update)
+    ):
+        return
     await found.preferences.unblock(client)
     if message.text and await found.preferences.typed_answer(client, message.text):
         return

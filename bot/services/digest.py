@@ -63,7 +63,10 @@ class Digests(StaffService):
         sent = 0
         for specialist in wanting:
             assert specialist.digest_at is not None
-            if local.time() < specialist.digest_at:
+            if local.time() < specialist.digest_at or specialist.blocked:
+                # Not for a specialist who blocked the bot: a summary kept for them would
+                # arrive stale, and go on naming a client who has erased their data since.
+                # Once they unblock it, the day's summary comes at the next tick.
                 continue
             async with self._db.transaction():
                 if not await self._specialists.claim_digest(specialist.id, local.date()):

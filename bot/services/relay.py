@@ -346,6 +346,31 @@ class Relay:
                 return Outcome.CLIENT_GONE
             return await self._as_supervisor(client, responder, message_id, escalation)
 
+    async def admin_answer(
+        self, update_id: int, client: Client, message_id: int, reply_to: int | None
+    ) -> bool:
+        """A client who is also an admin, replying to a copy of an escalated message they
+        received as a supervisor: the answer goes to that copy's client, as any admin's
+        does (True). Anything else they write is theirs, as a client, for their own
+        specialist (False): before, such an answer went there too, under their alias, and
+        never reached the client whose words the copy showed."""
+        if reply_to is None or client.telegram_user_id not in self._people.admin_ids:
+            return False
+        admin = Responder(client.telegram_user_id, client.chat_id, None, is_admin=True)
+        outcome = await self.from_supervisor(update_id, admin, message_id, reply_to)
+        if outcome is not Outcome.NOT_A_REPLY:
+            return True
+        async with self._db.transaction():
+            link = await self._relay.by_dest(client.chat_id, reply_to)
+            if link is None or link.client_id == client.id:
+                return False
+            # A copy of another client's message they had as an admin (their specialist
+            # blocked the bot: its header says a reply does not reach them): it reaches
+            # nobody, as from any admin, and is not theirs to pass on as a client either.
+            language = await self._staff_languages.language_of(client.telegram_user_id)
+            await self._outbox.text(client.chat_id, self._texts.get("admin.greeting", language))
+        return True
+
     async def _as_supervisor(
         self, client: Client, responder: Responder, message_id: int, escalation: Escalation
     ) -> Outcome:
@@ -662,7 +687,7 @@ class Relay:
             await self.forget(message.update_id)
             return
         # In the order the live handler asks (bot.handlers.routing): an admin who is also
-        # someone's client writes as that client.
+        # someone's client writes as that client, but for an answer to an escalation.
         if person.specialist is not None:
             await self.from_specialist(
                 message.update_id,
@@ -672,6 +697,14 @@ class Relay:
             )
         elif person.client is not None and person.their_specialist is not None:
             category = message.safety_category
+            if await self.admin_answer(
+                message.update_id,
+                person.client,
+                message.message_id,
+                message.reply_to_message_id,
+            ):
+                await self.forget(message.update_id)
+                return
             await self.from_client(
                 message.update_id,
                 person.client,

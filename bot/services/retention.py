@@ -69,7 +69,8 @@ class Purge:
                 return 0
             self._cutoffs = {table: now - ages[table] for table in Kept if table in ages}
             self._next_at = now + PURGE_EVERY
-            self._deleted = 0
+            async with self._db.autocommit(background=True):
+                self._deleted = await self._repo.delete_expired_invites(now)
         deleted = 0
         for table in list(self._cutoffs):
             async with self._db.autocommit(background=True):

@@ -155,6 +155,10 @@ class Transfers(StaffService):
                 )
             else:
                 await self._hand_over(theirs, leaving, moving, actor, now)
+            # Their clients' words kept for them went to `moving` just now; what is left
+            # (copies of others' possibly urgent words they had as a supervisor, notes about
+            # clients) is not theirs to read any more, even if they are registered again.
+            await self._outbox.drop_held(leaving.chat_id)
         log.info("specialist.removed", specialist=leaving.id, moved=len(theirs))
         return Removal(leaving, moving, len(theirs) if moving else 0)
 

@@ -293,12 +293,12 @@ class OutboxRepository:
         )
         return changed == 1
 
-    async def _finish(self, item: OutboxItem, sql: str, params: Params) -> None:
-        """Mark an item done, or delete it if it was never to be kept (a stranger's note)."""
+    async def _finish(self, item: OutboxItem, sql: str, params: Params) -> bool:
+        """Mark an item done, or delete it if it was never to be kept (a stranger's note);
+        False if it is no longer there (erased by /forget while it was being sent)."""
         if item.ephemeral:
-            await self._db.write("DELETE FROM outbox WHERE id = ?", (item.id,))
-        else:
-            await self._db.write(sql, params)
+            return await self._db.write("DELETE FROM outbox WHERE id = ?", (item.id,)) == 1
+        return await self._db.write(sql, params) == 1
 
     async def mark_sent(self, item: OutboxItem, message_id: int | None, now: datetime) -> None:
         """Telegram accepted the message (a relayed one's link learns its id: m008)."""
@@ -340,9 +340,10 @@ class OutboxRepository:
             (to_db(until), chat_id),
         )
 
-    async def mark_dead(self, item: OutboxItem, error: str) -> None:
-        """Give up on an item (its payload goes: it may name people)."""
-        await self._finish(
+    async def mark_dead(self, item: OutboxItem, error: str) -> bool:
+        """Give up on an item (its payload goes: it may name people); False if it is no
+        longer there (erased by /forget while it was being sent)."""
+        return await self._finish(
             item,
             "UPDATE outbox SET status = 'dead', last_error = ?, payload = '{}' WHERE id = ?",
             (error, item.id),
@@ -409,6 +410,15 @@ class OutboxRepository:
             (chat_id,),
         )
         return sorted(await self._items(rows), key=lambda item: item.id)
+
+    async def drop_held(self, chat_id: int) -> int:
+        """Give up what is held for one chat (its specialist, who had blocked the bot, was
+        removed): none of it may reach them if they are ever registered again."""
+        return await self._db.write(
+            "UPDATE outbox SET status = 'dead', last_error = 'removed', payload = '{}'"
+            " WHERE chat_id = ? AND status = 'held'",
+            (chat_id,),
+        )
 
     async def withdraw_checkins(self, chat_id: int) -> int:
         """Give up the check-ins still waiting for one chat (the client paused or stopped)."""

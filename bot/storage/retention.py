@@ -47,6 +47,13 @@ class RetentionRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def delete_expired_invites(self, now: datetime) -> int:
+        """Delete the invites that expired unused: the alias (often a person's name) serves
+        nothing once the link cannot be used (a used one went when it was used: m007). One
+        statement, without an index: only invites not yet used are there, a few per
+        specialist."""
+        return await self._db.write("DELETE FROM invites WHERE expires_at < ?", (to_db(now),))
+
     async def delete_before(self, table: Kept, moment: datetime, limit: int) -> int:
         """Delete up to `limit` rows of `table` older than the moment; how many went."""
         return await self._db.write(delete_statement(table), (to_db(moment), limit))
