@@ -11,8 +11,9 @@ import pytest
 
 from bot.domain.clock import ManualClock, StepBack
 from bot.domain.engine import Action, decide_manual
-from bot.domain.models import ClientStatus, Schedule
+from bot.domain.models import ClientStatus
 from bot.domain.rhythm import parse_quiet, quiet_begins, zone
+from tests.domain.test_engine import schedule
 
 BERLIN = "Europe/Berlin"
 
@@ -49,21 +50,11 @@ def test_no_quiet_hours_never_begin() -> None:
 def test_a_checkin_asked_for_waits_out_quiet_hours_it_meets_when_due() -> None:
     """Due at 08:00 after quiet hours, found at 23:30 (the bot was down all day): it waits
     for 08:00 again, and goes then."""
-    asked = Schedule(
-        client_id=1,
+    asked = schedule(
         rhythm=None,
         quiet=parse_quiet("22:00-08:00"),
-        timezone="UTC",
-        timezone_chosen=True,
-        paused_until=None,
         next_due_at=None,
         manual_due_at=utc(2026, 11, 30, 8),
-        last_slot=None,
-        unanswered=0,
-        last_prompt=None,
-        last_sent_kind=None,
-        welcome_back=False,
-        awaiting=None,
     )
     rng = random.Random(1)
     late = decide_manual(

@@ -92,6 +92,14 @@ async def test_an_answer_edited_in_a_topic_is_said_not_to_reach_the_client(
         ]
 
 
+def from_alex(api: FakeBotApi, welcome: FakeMessage, message_id: int, **what: object) -> None:
+    """Something in Alex's chat with the bot that is not text (a pin, a gift)."""
+    sender = {"id": ALEX, "is_bot": False, "first_name": "Alexandra"}
+    chat = welcome.raw["chat"]
+    message = {"message_id": message_id, "date": int(time.time()), "chat": chat, "from": sender}
+    api.push_update({"message": message | what})
+
+
 def service(answer: FakeMessage, message_id: int, **what: object) -> JSONDict:
     """A service message Telegram posts in a topic when a member acts on it (pins a
     message, closes the topic): it holds nothing anyone wrote."""
@@ -138,17 +146,7 @@ async def test_a_client_who_pins_a_message_is_not_told_it_cannot_be_passed_on(
     api = bot.api
     welcome = api.sent_to(ALEX)[0]
     alex_before, sam_before = len(api.sent_to(ALEX)), len(api.sent_to(SAM))
-    api.push_update(
-        {
-            "message": {
-                "message_id": 990_000,
-                "date": int(time.time()),
-                "chat": welcome.raw["chat"],
-                "from": {"id": ALEX, "is_bot": False, "first_name": "Alexandra"},
-                "pinned_message": welcome.raw,
-            }
-        }
-    )
+    from_alex(api, welcome, 990_000, pinned_message=welcome.raw)
     await bot.barrier(ALEX)
     told = texts(api.sent_to(ALEX)[alex_before:])
     assert not [t for t in told if t.startswith("I can't pass on")]
@@ -158,17 +156,7 @@ async def test_a_client_who_pins_a_message_is_not_told_it_cannot_be_passed_on(
     sticker |= {"is_animated": False, "is_video": False, "type": "regular"}
     gift = {"gift": {"id": "g1", "star_count": 15, "sticker": sticker}}
     alex_before = len(api.sent_to(ALEX))
-    api.push_update(
-        {
-            "message": {
-                "message_id": 990_001,
-                "date": int(time.time()),
-                "chat": welcome.raw["chat"],
-                "from": {"id": ALEX, "is_bot": False, "first_name": "Alexandra"},
-                "gift": gift,
-            }
-        }
-    )
+    from_alex(api, welcome, 990_001, gift=gift)
     answer = await bot.next_text(ALEX, alex_before)
     assert (answer.text or "").startswith("I can't pass on that kind of message.")
 

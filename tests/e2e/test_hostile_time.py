@@ -14,14 +14,13 @@ from apscheduler.schedulers import base as apscheduler_base
 from bot import scheduling
 from bot.config import CONFIG_DIR
 from bot.domain.texts import Texts
+from tests.e2e.conftest import MONDAY_6_UTC  # 07:00 in Berlin
 from tests.e2e.harness import BARRIER_WATCHER, Harness, harness, say, tap
+from tests.e2e.test_staff_languages import ADMIN, ALEX, RIA, SAM, sam_and_alex
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 pytestmark = pytest.mark.thread_checks
 
-ADMIN, SAM, RIA = 900, 1001, 1002
-ALEX = 2001
-MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
 TEXTS = Texts.load(CONFIG_DIR / "messages")
 PROMPTS = {
     TEXTS.get(k, "en", specialist="Sam Rivera") for k in TEXTS.names() if k.startswith("prompts.")
@@ -78,12 +77,19 @@ async def test_the_tick_goes_on_when_the_machine_clock_is_set_back(
 
 @pytest.fixture
 async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
-    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC) as running_bot:
-        running_bot.api.add_user(ADMIN, "Ada")
-        await running_bot.add_specialist(SAM, "Sam Rivera")
-        await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
-        await running_bot.settle()
+    async with sam_and_alex(fake_api, tmp_path) as running_bot:
         yield running_bot
+
+
+async def held_up(bot: Harness, due: datetime) -> None:
+    """Alex's check-in falls due at `due` and Telegram refuses it (a 502): it waits in the
+    outbox to be tried again."""
+    bot.api.fail_next("sendMessage", chat_id=ALEX, status=502)
+    bot.clock.set(due)
+    await bot.services.checkins.tick()
+    await bot.api.wait_until(
+        lambda: any(c.error_code == 502 for c in bot.api.calls_to("sendMessage")), what="the 502"
+    )
 
 
 async def test_a_checkin_held_up_by_telegram_never_arrives_in_quiet_hours(bot: Harness) -> None:
@@ -93,12 +99,7 @@ async def test_a_checkin_held_up_by_telegram_never_arrives_in_quiet_hours(bot: H
     await say(bot, ALEX, "/schedule daily 21:30")
     await say(bot, ALEX, "/timezone Europe/Berlin")
     await say(bot, ALEX, "/quiet 22:00-07:00")
-    bot.api.fail_next("sendMessage", chat_id=ALEX, status=502)
-    bot.clock.set(datetime(2026, 11, 30, 20, 30, 5, tzinfo=UTC))  # 21:30 in Berlin
-    await bot.services.checkins.tick()
-    await bot.api.wait_until(
-        lambda: any(c.error_code == 502 for c in bot.api.calls_to("sendMessage")), what="the 502"
-    )
+    await held_up(bot, datetime(2026, 11, 30, 20, 30, 5, tzinfo=UTC))  # 21:30 in Berlin
     bot.advance(timedelta(minutes=45))  # 22:15 in Berlin: Telegram answers again
     await bot.settle()
     assert checkins(bot, ALEX) == []
@@ -138,12 +139,7 @@ async def test_a_checkin_held_up_by_telegram_never_arrives_in_the_quiet_hours_of
     New York, the check-in chosen for a Berlin morning must not arrive in the New York night."""
     await say(bot, ALEX, "/schedule daily 09:00")
     await say(bot, ALEX, "/timezone Europe/Berlin")
-    bot.api.fail_next("sendMessage", chat_id=ALEX, status=502)
-    bot.clock.set(datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC))  # 09:00 in Berlin
-    await bot.services.checkins.tick()
-    await bot.api.wait_until(
-        lambda: any(c.error_code == 502 for c in bot.api.calls_to("sendMessage")), what="the 502"
-    )
+    await held_up(bot, datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC))  # 09:00 in Berlin
     # While the check-in waits to be tried again, Alex changes their settings (the answers
     # wait behind it in Alex's chat); Telegram is back at 04:30 in New York.
     bot.api.send_text(ALEX, "/timezone America/New_York")
@@ -290,12 +286,7 @@ async def test_a_checkin_held_up_by_telegram_is_not_sent_after_the_client_chose_
     /stop, the one still waiting is withdrawn."""
     await say(bot, ALEX, "/schedule daily 09:00")
     await say(bot, ALEX, "/timezone Europe/Berlin")
-    bot.api.fail_next("sendMessage", chat_id=ALEX, status=502)
-    bot.clock.set(datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC))  # 09:00 in Berlin
-    await bot.services.checkins.tick()
-    await bot.api.wait_until(
-        lambda: any(c.error_code == 502 for c in bot.api.calls_to("sendMessage")), what="the 502"
-    )
+    await held_up(bot, datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC))  # 09:00 in Berlin
     bot.api.send_text(ALEX, "/schedule off")
     await handled(bot)
     assert (await bot.client_row(ALEX))["cadence"] == "when_i_write"

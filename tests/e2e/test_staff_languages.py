@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -65,8 +66,8 @@ async def stored(bot: Harness, user: int) -> list[tuple[object, ...]]:
     )
 
 
-@pytest.fixture
-async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def sam_and_alex(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
     """Sam Rivera, a specialist, with Alex, an English-speaking client; the admin (900), who
     is no specialist, has opened the bot."""
     async with harness(fake_api, tmp_path, start=MONDAY_6_UTC) as running_bot:
@@ -74,6 +75,12 @@ async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
         await running_bot.add_specialist(SAM, "Sam Rivera")
         await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
         await running_bot.settle()
+        yield running_bot
+
+
+@pytest.fixture
+async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with sam_and_alex(fake_api, tmp_path) as running_bot:
         yield running_bot
 
 
