@@ -244,6 +244,10 @@ class BackgroundHandler(logging.Handler):
         """Write a line as it is, after every line queued so far; True once written, False
         if the stream did not take it within SETTLE_SECONDS (it is written when it does)."""
         with self._changed:
+            if self._dropped:
+                # Counted before it: said here, or the count would come after the one line.
+                self._lines.append(self._dropped_line(self._dropped))
+                self._dropped = 0
             self._lines.append(line)
             self._changed.notify_all()
         self.flush()

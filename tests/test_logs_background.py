@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 
 from bot.logs import BackgroundHandler, EventFormatter, EventLog
 
@@ -47,3 +48,35 @@ def test_lines_beyond_the_limit_are_dropped_and_counted_once_the_stream_reads() 
         "event=log.dropped lines=5",
     ]
     assert " WARNING bot.logs event=log.dropped" in lines[-1]
+
+
+def test_the_one_line_stays_last_after_lines_were_dropped() -> None:
+    """A stopping bot's one line (say_last) comes after the count of lines dropped while
+    the destination stalled, not before it: the last line is the one a person reads."""
+    stream = Stalled()
+    handler = BackgroundHandler(stream, EventFormatter(), limit=2)
+    logger = logging.getLogger("bot.test.background.last")
+    logger.propagate, logger.handlers[:] = False, [handler]
+    logger.setLevel(logging.INFO)
+    log = EventLog("bot.test.background.last")
+    log.info("first.line", n=0)
+    assert stream.waiting.wait(10)
+    for n in range(1, 6):
+        log.info("some.event", n=n)  # n=1..2 wait, n=3..5 are dropped
+    saying = threading.Thread(target=handler.say, args=("Stopped: the database is gone.",))
+    saying.start()
+    deadline = time.monotonic() + 10
+    while len(handler._lines) < 3:  # the one line waits behind n=1..2
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    stream.go.set()
+    saying.join(10)
+    handler.flush(timeout=10)
+    lines = stream.getvalue().splitlines()
+    assert lines[-1] == "Stopped: the database is gone."
+    assert [line.split(" ", 4)[-1] for line in lines[:-1]] == [
+        "event=first.line n=0",
+        "event=some.event n=1",
+        "event=some.event n=2",
+        "event=log.dropped lines=3",
+    ]
