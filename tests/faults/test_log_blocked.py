@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import socket
 from pathlib import Path
 
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
@@ -93,3 +94,29 @@ async def test_a_database_gone_while_nobody_reads_the_log_still_ends_the_process
             bot.kill()
             await bot.wait()
         os.close(reading)
+
+
+async def test_a_metrics_port_in_use_while_nobody_reads_the_log_still_ends_the_process(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Its one line cannot be written (the log's pipe is full, nobody reads): the process
+    ends all the same, exit 1, for its supervisor to act on."""
+    database = tmp_path / "porchlight.sqlite3"
+    reading, writing = os.pipe()
+    fcntl.fcntl(writing, F_SETPIPE_SZ, 4096)
+    os.write(writing, b"." * 4096)  # full: the next write waits for a reader
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        bot = await start_bot(
+            fake_api, database, tmp_path / "unused.log", output_to=writing, METRICS_PORT=port
+        )
+        os.close(writing)
+        try:
+            assert await exit_code(bot, within=20) == 1
+        finally:
+            if bot.returncode is None:
+                bot.kill()
+                await bot.wait()
+            os.close(reading)
