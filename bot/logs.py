@@ -240,9 +240,9 @@ class BackgroundHandler(logging.Handler):
             self._lines.append(line)
             self._changed.notify_all()
 
-    def say(self, line: str) -> bool:
-        """Write a line as it is, after every line queued so far; True once written, False
-        if the stream did not take it within SETTLE_SECONDS (it is written when it does)."""
+    def say(self, line: str) -> None:
+        """Write a line as it is, after every line queued so far; wait for it as flush does
+        (a stream that does not take it in time gets it when it does, if the process lives)."""
         with self._changed:
             if self._dropped:
                 # Counted before it: said here, or the count would come after the one line.
@@ -251,8 +251,6 @@ class BackgroundHandler(logging.Handler):
             self._lines.append(line)
             self._changed.notify_all()
         self.flush()
-        with self._changed:
-            return not (self._lines or self._writing)
 
     def flush(self, timeout: float = SETTLE_SECONDS) -> None:
         """Wait until every queued line is written, at most `timeout` seconds (once: a
@@ -282,6 +280,7 @@ class BackgroundHandler(logging.Handler):
                 self._put("".join(f"{line}\n" for line in lines))
             with self._changed:
                 self._writing = False
+                self._stalled = False  # it reads again
                 self._changed.notify_all()
 
     def _put(self, text: str) -> None:
