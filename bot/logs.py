@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import select
 import sys
 import threading
 import time
@@ -295,7 +296,12 @@ class BackgroundHandler(logging.Handler):
             return
         data = text.encode("utf-8", errors="replace")
         while data:
-            data = data[os.write(descriptor, data) :]
+            try:
+                data = data[os.write(descriptor, data) :]
+            except BlockingIOError:
+                # A non-blocking destination (O_NONBLOCK set by whoever shares it) that is
+                # full: wait until it reads, as a blocking one would, not drop the lines.
+                select.select([], [descriptor], [])
 
     def _dropped_line(self, count: int) -> str:
         record = logging.makeLogRecord(

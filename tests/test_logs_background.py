@@ -4,8 +4,11 @@ counted, not lost without a word."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import os
+import select
 import threading
 import time
 
@@ -80,3 +83,28 @@ def test_the_one_line_stays_last_after_lines_were_dropped() -> None:
         "event=some.event n=2",
         "event=log.dropped lines=3",
     ]
+
+
+def test_a_non_blocking_destination_that_is_full_gets_its_lines_once_it_reads() -> None:
+    """stderr can be non-blocking (a parent that set O_NONBLOCK on the pipe they share):
+    while it is full a write fails at once (EAGAIN), and the lines, the one line a stopping
+    bot ends with included, were dropped without a word. The writer waits for it instead."""
+    reading, writing = os.pipe()
+    os.set_blocking(writing, False)
+    filled = 0
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            filled += os.write(writing, b"." * 4096)
+    stream = open(writing, "w")  # noqa: SIM115 (the handler keeps it)
+    handler = BackgroundHandler(stream, EventFormatter(), limit=10)
+    try:
+        handler.say("Stopped: the database is gone.")  # waits, then gives up (nobody reads)
+        seen = b""
+        while b"Stopped" not in seen or not seen.endswith(b"\n"):
+            ready, _, _ = select.select([reading], [], [], 10)
+            assert ready, seen[filled:]
+            seen += os.read(reading, 65536)
+        assert seen[filled:] == b"Stopped: the database is gone.\n"
+    finally:
+        stream.close()
+        os.close(reading)
