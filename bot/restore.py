@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -77,11 +78,31 @@ def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
         # The copy first: a copy that fails (a full disk) leaves the database in place.
         partial = _copied_beside(place, backup)
         try:
-            kept = _keep_aside(place, now) if place.exists() else None
-            os.replace(partial, place)
+            if place.exists():
+                _fold(place)
+            # Between moving the database aside and renaming the copy into place there is
+            # no database where the bot looks: a Ctrl-C or SIGTERM waits, and once both are
+            # done it is too late to stop the restore, which then ends as restored.
+            with _uninterrupted():
+                kept = _keep_aside(place, now) if place.exists() else None
+                os.replace(partial, place)
         finally:
             partial.unlink(missing_ok=True)
         return kept
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM for the block; one that came meanwhile is taken, not acted on
+    (the block has done what it would have stopped)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        for number in held & signal.sigpending():
+            signal.sigtimedwait({number}, 0)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _copied_beside(database: Path, backup: Path) -> Path:
@@ -132,12 +153,16 @@ def _check_backup(backup: Path) -> None:
         )
 
 
-def _keep_aside(database: Path, now: datetime) -> Path:
-    """Fold the -wal into the database, then move it to a dated name beside it."""
+def _fold(database: Path) -> None:
+    """Fold the -wal into the database (a long log takes a while: Ctrl-C may stop it)."""
     # A damaged database is what a restore is for: then it is kept aside as it is.
     with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(database)) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("PRAGMA journal_mode=DELETE")
+
+
+def _keep_aside(database: Path, now: datetime) -> Path:
+    """Move the database (its -wal and -shm, if any are left) to a dated name beside it."""
     kept = database.with_name(f"{database.name}.before-restore-{now:%Y%m%d-%H%M%S}")
     os.replace(database, kept)
     for leftover in ("-wal", "-shm"):
