@@ -29,17 +29,24 @@ class Stalled(io.StringIO):
         return super().write(text)
 
 
-def test_lines_beyond_the_limit_are_dropped_and_counted_once_the_stream_reads() -> None:
+def _overflowed(name: str, limit: int, events: int) -> tuple[Stalled, BackgroundHandler]:
+    """A handler on a stalled stream, held up by its first line, then `events` more logged
+    (each returns at once: n=1..limit wait, the rest are dropped)."""
     stream = Stalled()
-    handler = BackgroundHandler(stream, EventFormatter(), limit=3)
-    logger = logging.getLogger("bot.test.background")
+    handler = BackgroundHandler(stream, EventFormatter(), limit=limit)
+    logger = logging.getLogger(name)
     logger.propagate, logger.handlers[:] = False, [handler]
     logger.setLevel(logging.INFO)
-    log = EventLog("bot.test.background")
+    log = EventLog(name)
     log.info("first.line", n=0)
     assert stream.waiting.wait(10)  # the writer holds the first line, the stream stalls
-    for n in range(1, 9):
-        log.info("some.event", n=n)  # returns at once: n=1..3 wait, n=4..8 are dropped
+    for n in range(1, events + 1):
+        log.info("some.event", n=n)
+    return stream, handler
+
+
+def test_lines_beyond_the_limit_are_dropped_and_counted_once_the_stream_reads() -> None:
+    stream, handler = _overflowed("bot.test.background", limit=3, events=8)
     stream.go.set()
     handler.flush(timeout=10)
     lines = stream.getvalue().splitlines()
@@ -56,16 +63,7 @@ def test_lines_beyond_the_limit_are_dropped_and_counted_once_the_stream_reads() 
 def test_the_one_line_stays_last_after_lines_were_dropped() -> None:
     """A stopping bot's one line (say_last) comes after the count of lines dropped while
     the destination stalled, not before it: the last line is the one a person reads."""
-    stream = Stalled()
-    handler = BackgroundHandler(stream, EventFormatter(), limit=2)
-    logger = logging.getLogger("bot.test.background.last")
-    logger.propagate, logger.handlers[:] = False, [handler]
-    logger.setLevel(logging.INFO)
-    log = EventLog("bot.test.background.last")
-    log.info("first.line", n=0)
-    assert stream.waiting.wait(10)
-    for n in range(1, 6):
-        log.info("some.event", n=n)  # n=1..2 wait, n=3..5 are dropped
+    stream, handler = _overflowed("bot.test.background.last", limit=2, events=5)
     saying = threading.Thread(target=handler.say, args=("Stopped: the database is gone.",))
     saying.start()
     deadline = time.monotonic() + 10
