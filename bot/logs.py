@@ -231,9 +231,13 @@ class BackgroundHandler(logging.Handler):
         """Queue the formatted line (or count it dropped); never wait for the stream."""
         try:
             line = self.format(record)
-        except Exception:
-            self.handleError(record)
-            return
+        except Exception as error:
+            # A library's call whose arguments do not fit its message. Not logging's own
+            # report (handleError): straight to stderr from this thread, which a stalled log
+            # would hold up, and quoting the arguments as they are (a token, someone's words).
+            line = self._own_line(
+                "log.unformattable", {"logger": record.name, "error": type(error).__name__}
+            )
         with self._changed:
             if len(self._lines) >= self._limit:
                 self._dropped += 1
@@ -304,14 +308,18 @@ class BackgroundHandler(logging.Handler):
                 select.select([], [descriptor], [])
 
     def _dropped_line(self, count: int) -> str:
+        return self._own_line("log.dropped", {"lines": count})
+
+    def _own_line(self, event: str, ids: dict[str, Id]) -> str:
+        """A WARNING line of this module's, formatted as the others are."""
         record = logging.makeLogRecord(
             {
                 "name": __name__,
                 "levelno": logging.WARNING,
                 "levelname": "WARNING",
-                "msg": event_line("log.dropped", {"lines": count}),
-                "event": "log.dropped",
-                "ids": {"lines": count},
+                "msg": event_line(event, ids),
+                "event": event,
+                "ids": ids,
             }
         )
         return self.format(record)

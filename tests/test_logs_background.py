@@ -12,7 +12,10 @@ import select
 import threading
 import time
 
+import pytest
+
 from bot.logs import BackgroundHandler, EventFormatter, EventLog
+from tests.conftest import TOKEN
 
 
 class Stalled(io.StringIO):
@@ -106,3 +109,23 @@ def test_a_non_blocking_destination_that_is_full_gets_its_lines_once_it_reads() 
     finally:
         stream.close()
         os.close(reading)
+
+
+def test_a_line_that_cannot_be_formatted_is_said_without_what_it_held(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A library's log call whose arguments do not fit its message: logging's own report
+    went straight to stderr, from the event loop (held up by a stalled log like any write),
+    quoting the arguments as they were, token and all. It is one line in the log instead."""
+    stream = io.StringIO()
+    handler = BackgroundHandler(stream, EventFormatter(secrets=[TOKEN]), limit=10)
+    logger = logging.getLogger("bot.test.background.unformattable")
+    logger.propagate, logger.handlers[:] = False, [handler]
+    logger.warning("fetching %s from %s", f"https://api.telegram.org/bot{TOKEN}/getUpdates")
+    handler.flush(timeout=10)
+    assert capsys.readouterr().err == ""
+    (line,) = stream.getvalue().splitlines()
+    assert line.endswith(
+        " WARNING bot.logs event=log.unformattable"
+        " logger=bot.test.background.unformattable error=TypeError"
+    )
