@@ -201,6 +201,13 @@ class RedactToken(logging.Filter):
 WAITING_LINES = 20_000
 # How long a stopping bot waits for its last lines to be written before its one line.
 SETTLE_SECONDS = 2.0
+# ... counted from the last part it took: one that reads, however slowly, gets every line
+# (the one line last), but the exit's waits for it, all together, last this long at most
+# (well within the stop grace, bot.app.STOP_GRACE_SECONDS, whose forced exit would come
+# in the middle of them).
+SETTLE_MOST_SECONDS = 4.0
+# What the writer hands the stream at a time: each part taken is progress (see flush).
+PART_CHARS = 65536
 
 
 class BackgroundHandler(logging.Handler):
@@ -224,6 +231,8 @@ class BackgroundHandler(logging.Handler):
         self._dropped = 0
         self._writing = False
         self._stalled = False
+        self._took = 0.0  # when the stream last took a part (monotonic seconds)
+        self._ends: float | None = None  # when the exit stops waiting for it (see flush)
         self._changed = threading.Condition()
         threading.Thread(target=self._write, name="log-writer", daemon=True).start()
 
@@ -258,11 +267,18 @@ class BackgroundHandler(logging.Handler):
         self.flush()
 
     def flush(self, timeout: float = SETTLE_SECONDS) -> None:
-        """Wait until every queued line is written, at most `timeout` seconds (once: a
-        destination that did not read then is not waited for again at exit)."""
-        deadline = time.monotonic() + (0 if self._stalled else timeout)
+        """Wait until every queued line is written, while the stream takes a part within
+        `timeout` seconds of the last one (a destination that took nothing in time is not
+        waited for again, until it reads again). Called as the process ends (settle_logs,
+        say_last, logging.shutdown): all the calls together wait SETTLE_MOST_SECONDS at most."""
+        start = time.monotonic()
         with self._changed:
+            if self._ends is None:
+                self._ends = start + SETTLE_MOST_SECONDS
+            if self._stalled:
+                timeout = 0
             while self._lines or self._dropped or self._writing:
+                deadline = min(max(start, self._took) + timeout, self._ends)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self._stalled = True
@@ -280,12 +296,17 @@ class BackgroundHandler(logging.Handler):
                 self._writing = True
             if dropped:
                 lines.append(self._dropped_line(dropped))
+            text = "".join(f"{line}\n" for line in lines)
             # A destination that fails takes the lines with it.
             with contextlib.suppress(Exception):
-                self._put("".join(f"{line}\n" for line in lines))
+                for part in range(0, len(text), PART_CHARS):
+                    self._put(text[part : part + PART_CHARS])
+                    with self._changed:
+                        self._took = time.monotonic()
+                        self._stalled = False  # it reads again
+                        self._changed.notify_all()
             with self._changed:
                 self._writing = False
-                self._stalled = False  # it reads again
                 self._changed.notify_all()
 
     def _put(self, text: str) -> None:

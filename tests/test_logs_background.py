@@ -129,3 +129,31 @@ def test_a_line_that_cannot_be_formatted_is_said_without_what_it_held(
         " WARNING bot.logs event=log.unformattable"
         " logger=bot.test.background.unformattable error=TypeError"
     )
+
+
+class Slow(Stalled):
+    """Once let go, a destination that reads, slowly (128 KB a second)."""
+
+    def write(self, text: str) -> int:
+        self.waiting.set()
+        self.go.wait(10)
+        time.sleep(len(text) / (128 * 1024))  # the time the reader takes
+        return io.StringIO.write(self, text)
+
+
+def test_the_one_line_waits_for_a_destination_that_reads_slowly() -> None:
+    """A destination that takes its backlog slowly (journald or Docker's log driver busy) is
+    still reading: the stopping bot's one line waits for it past the settle time (up to
+    SETTLE_MOST_SECONDS), rather than being left out of a log that would have had it."""
+    stream = Slow()
+    handler = BackgroundHandler(stream, EventFormatter(), limit=100)
+    logger = logging.getLogger("bot.test.background.slow")
+    logger.propagate, logger.handlers[:] = False, [handler]
+    logger.setLevel(logging.INFO)
+    logger.info("first")
+    assert stream.waiting.wait(10)
+    for _ in range(5):
+        logger.info("x" * 65536)  # 320 KB waiting: 2.5 s at 128 KB a second
+    stream.go.set()
+    handler.say("Stopped: the database is gone.")
+    assert stream.getvalue().endswith("\nStopped: the database is gone.\n")
