@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from bot.backup import signals_held
 from bot.storage.db import check_place
 from bot.storage.migrations import MIGRATIONS
 
@@ -81,9 +82,9 @@ def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
             if place.exists():
                 _fold(place)
             # Between moving the database aside and renaming the copy into place there is
-            # no database where the bot looks: a Ctrl-C or SIGTERM waits, and once both are
-            # done it is too late to stop the restore, which then ends as restored.
-            with _uninterrupted():
+            # no database where the bot looks: a Ctrl-C or SIGTERM then waits, and once both
+            # are done it is too late to stop the restore, which ends as restored.
+            with signals_held():
                 kept = _keep_aside(place, now) if place.exists() else None
                 os.replace(partial, place)
         finally:
@@ -91,31 +92,20 @@ def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
         return kept
 
 
-@contextlib.contextmanager
-def _uninterrupted() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM for the block; one that came meanwhile is taken, not acted on
-    (the block has done what it would have stopped)."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        for number in held & signal.sigpending():
-            signal.sigtimedwait({number}, 0)
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
-
-
 def _copied_beside(database: Path, backup: Path) -> Path:
     """A whole, synced copy of backup in the database's folder."""
+    with signals_held() as came:  # until there is a name to delete the copy by
+        try:
+            handle, name = tempfile.mkstemp(
+                dir=database.parent, prefix=f".{database.name}.", suffix=".restoring"
+            )
+        except OSError as error:
+            raise RestoreError(f"Cannot write beside {database}: {error.strerror}.") from None
+        os.close(handle)  # 0600 from the start, like the database
+        partial = Path(name)
     try:
-        handle, name = tempfile.mkstemp(
-            dir=database.parent, prefix=f".{database.name}.", suffix=".restoring"
-        )
-    except OSError as error:
-        raise RestoreError(f"Cannot write beside {database}: {error.strerror}.") from None
-    os.close(handle)  # 0600 from the start, like the database
-    partial = Path(name)
-    try:
+        for number in came:
+            signal.raise_signal(number)  # as it would have been, now that it can be undone
         shutil.copyfile(backup, partial)
         with partial.open("rb") as written:
             os.fsync(written.fileno())
