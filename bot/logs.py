@@ -270,7 +270,8 @@ class BackgroundHandler(logging.Handler):
         """Wait until every queued line is written, while the stream takes a part within
         `timeout` seconds of the last one (a destination that took nothing in time is not
         waited for again, until it reads again). Called as the process ends (settle_logs,
-        say_last, logging.shutdown): all the calls together wait SETTLE_MOST_SECONDS at most."""
+        say_last, logging.shutdown): the calls that follow one another without it catching
+        up wait SETTLE_MOST_SECONDS at most in all."""
         start = time.monotonic()
         with self._changed:
             if self._ends is None:
@@ -284,6 +285,7 @@ class BackgroundHandler(logging.Handler):
                     self._stalled = True
                     return
                 self._changed.wait(left)
+            self._ends = None  # caught up: a later exit (the stop grace's) waits afresh
 
     def _write(self) -> None:
         while True:

@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+import bot.logs
 from bot.logs import BackgroundHandler, EventFormatter, EventLog
 from tests.conftest import TOKEN
 
@@ -157,3 +158,24 @@ def test_the_one_line_waits_for_a_destination_that_reads_slowly() -> None:
     stream.go.set()
     handler.say("Stopped: the database is gone.")
     assert stream.getvalue().endswith("\nStopped: the database is gone.\n")
+
+
+def test_a_forced_exit_after_the_log_had_caught_up_still_waits_for_its_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The exit's waits for the log share SETTLE_MOST_SECONDS only while it lags: a stopped
+    bot whose log had caught up, and whose process then hung until the stop grace's forced
+    exit, still has that exit's one line written."""
+    monkeypatch.setattr(bot.logs, "SETTLE_MOST_SECONDS", 1.0)
+    stream = Stalled()
+    stream.go.set()
+    handler = BackgroundHandler(stream, EventFormatter(), limit=10)
+    handler.say("Stopped: the database is gone.")  # the stopping bot's line: caught up
+    stream.go.clear()
+    stream.waiting.clear()
+    handler.handle(logging.makeLogRecord({"msg": "..."}))  # held: nobody reads a moment
+    assert stream.waiting.wait(10)
+    time.sleep(1.1)  # the process hangs past the stop grace
+    threading.Timer(0.2, stream.go.set).start()  # the destination reads again
+    handler.say("Stopped: the database is gone.")  # the forced exit's
+    assert stream.getvalue().endswith("...\nStopped: the database is gone.\n")
