@@ -84,10 +84,13 @@ def signals_held() -> Iterator[list[int]]:
     it gives the list of those that came, for the caller to act on once it can. (Their
     handlers run in the main thread only: elsewhere nothing needs holding.)"""
     came: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
+    held = (signal.SIGINT, signal.SIGTERM)
+    # A handler set outside Python (getsignal None) could not be put back: left be.
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(number) is None for number in held
+    ):
         yield came
         return
-    held = (signal.SIGINT, signal.SIGTERM)
     before = [signal.signal(number, lambda number, _: came.append(number)) for number in held]
     try:
         yield came
