@@ -453,10 +453,9 @@ def _serve_metrics(settings: Settings) -> bool:
     try:
         metrics.serve(settings.metrics_listen, settings.metrics_port)
     except OSError as error:
-        print(
+        say_last(  # from `run`: after its log's last line, never waiting on a stalled one
             f"Could not listen on {settings.metrics_listen}:{settings.metrics_port} for metrics"
-            f" ({error.strerror}): set METRICS_LISTEN and METRICS_PORT to a free address.",
-            file=sys.stderr,
+            f" ({error.strerror}): set METRICS_LISTEN and METRICS_PORT to a free address."
         )
         return False
     return True

@@ -12,8 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import sqlite3
 import tempfile
+import threading
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -56,18 +59,44 @@ def backup(database: Path, target: str | Path, *, now: datetime, force: bool = F
     folder = target.parent
     if not folder.is_dir():
         raise BackupError(f"Cannot write the backup: the folder {folder} does not exist.")
+    with signals_held() as came:  # until there is a name to delete the copy by
+        try:
+            handle, name = tempfile.mkstemp(
+                dir=folder, prefix=f".{target.name}.", suffix=".partial"
+            )
+        except OSError as error:
+            raise BackupError(f"Cannot write the backup in {folder}: {error.strerror}.") from None
+        os.close(handle)  # mkstemp made it 0600: the copy is private from its first byte
+        partial = Path(name)
     try:
-        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".partial")
-    except OSError as error:
-        raise BackupError(f"Cannot write the backup in {folder}: {error.strerror}.") from None
-    os.close(handle)  # mkstemp made it 0600: the copy is private from its first byte
-    partial = Path(name)
-    try:
+        for number in came:
+            signal.raise_signal(number)  # as it would have been, now that it can be undone
         _copy(database, partial)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM (the command line makes it Ctrl-C) wait until the block has ended:
+    it gives the list of those that came, for the caller to act on once it can. (Their
+    handlers run in the main thread only: elsewhere nothing needs holding.)"""
+    came: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    # A handler set outside Python (getsignal None) could not be put back: left be.
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(number) is None for number in held
+    ):
+        yield came
+        return
+    before = [signal.signal(number, lambda number, _: came.append(number)) for number in held]
+    try:
+        yield came
+    finally:
+        for number, handler in zip(held, before, strict=True):
+            signal.signal(number, handler)
 
 
 def _copy(database: Path, partial: Path) -> None:

@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import select
 import sys
 import threading
 import time
@@ -206,6 +207,13 @@ class RedactToken(logging.Filter):
 WAITING_LINES = 20_000
 # How long a stopping bot waits for its last lines to be written before its one line.
 SETTLE_SECONDS = 2.0
+# ... counted from the last part it took: one that reads, however slowly, gets every line
+# (the one line last), but the exit's waits for it, all together, last this long at most
+# (well within the stop grace, bot.app.STOP_GRACE_SECONDS, whose forced exit would come
+# in the middle of them).
+SETTLE_MOST_SECONDS = 4.0
+# What the writer hands the stream at a time: each part taken is progress (see flush).
+PART_CHARS = 65536
 
 
 class BackgroundHandler(logging.Handler):
@@ -229,6 +237,8 @@ class BackgroundHandler(logging.Handler):
         self._dropped = 0
         self._writing = False
         self._stalled = False
+        self._took = 0.0  # when the stream last took a part (monotonic seconds)
+        self._ends: float | None = None  # when the exit stops waiting for it (see flush)
         self._changed = threading.Condition()
         threading.Thread(target=self._write, name="log-writer", daemon=True).start()
 
@@ -236,9 +246,13 @@ class BackgroundHandler(logging.Handler):
         """Queue the formatted line (or count it dropped); never wait for the stream."""
         try:
             line = self.format(record)
-        except Exception:
-            self.handleError(record)
-            return
+        except Exception as error:
+            # A library's call whose arguments do not fit its message. Not logging's own
+            # report (handleError): straight to stderr from this thread, which a stalled log
+            # would hold up, and quoting the arguments as they are (a token, someone's words).
+            line = self._own_line(
+                "log.unformattable", {"logger": record.name, "error": type(error).__name__}
+            )
         with self._changed:
             if len(self._lines) >= self._limit:
                 self._dropped += 1
@@ -250,21 +264,34 @@ class BackgroundHandler(logging.Handler):
         """Write a line as it is, after every line queued so far; wait for it as flush does
         (a stream that does not take it in time gets it when it does, if the process lives)."""
         with self._changed:
+            if self._dropped:
+                # Counted before it: said here, or the count would come after the one line.
+                self._lines.append(self._dropped_line(self._dropped))
+                self._dropped = 0
             self._lines.append(line)
             self._changed.notify_all()
         self.flush()
 
     def flush(self, timeout: float = SETTLE_SECONDS) -> None:
-        """Wait until every queued line is written, at most `timeout` seconds (once: a
-        destination that did not read then is not waited for again at exit)."""
-        deadline = time.monotonic() + (0 if self._stalled else timeout)
+        """Wait until every queued line is written, while the stream takes a part within
+        `timeout` seconds of the last one (a destination that took nothing in time is not
+        waited for again, until it reads again). Called as the process ends (settle_logs,
+        say_last, logging.shutdown): the calls that follow one another without it catching
+        up wait SETTLE_MOST_SECONDS at most in all."""
+        start = time.monotonic()
         with self._changed:
+            if self._ends is None:
+                self._ends = start + SETTLE_MOST_SECONDS
+            if self._stalled:
+                timeout = 0
             while self._lines or self._dropped or self._writing:
+                deadline = min(max(start, self._took) + timeout, self._ends)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self._stalled = True
                     return
                 self._changed.wait(left)
+            self._ends = None  # caught up: a later exit (the stop grace's) waits afresh
 
     def _write(self) -> None:
         while True:
@@ -277,12 +304,17 @@ class BackgroundHandler(logging.Handler):
                 self._writing = True
             if dropped:
                 lines.append(self._dropped_line(dropped))
+            text = "".join(f"{line}\n" for line in lines)
             # A destination that fails takes the lines with it.
             with contextlib.suppress(Exception):
-                self._put("".join(f"{line}\n" for line in lines))
+                for part in range(0, len(text), PART_CHARS):
+                    self._put(text[part : part + PART_CHARS])
+                    with self._changed:
+                        self._took = time.monotonic()
+                        self._stalled = False  # it reads again
+                        self._changed.notify_all()
             with self._changed:
                 self._writing = False
-                self._stalled = False  # it reads again
                 self._changed.notify_all()
 
     def _put(self, text: str) -> None:
@@ -297,17 +329,26 @@ class BackgroundHandler(logging.Handler):
             return
         data = text.encode("utf-8", errors="replace")
         while data:
-            data = data[os.write(descriptor, data) :]
+            try:
+                data = data[os.write(descriptor, data) :]
+            except BlockingIOError:
+                # A non-blocking destination (O_NONBLOCK set by whoever shares it) that is
+                # full: wait until it reads, as a blocking one would, not drop the lines.
+                select.select([], [descriptor], [])
 
     def _dropped_line(self, count: int) -> str:
+        return self._own_line("log.dropped", {"lines": count})
+
+    def _own_line(self, event: str, ids: dict[str, Id]) -> str:
+        """A WARNING line of this module's, formatted as the others are."""
         record = logging.makeLogRecord(
             {
                 "name": __name__,
                 "levelno": logging.WARNING,
                 "levelname": "WARNING",
-                "msg": event_line("log.dropped", {"lines": count}),
-                "event": "log.dropped",
-                "ids": {"lines": count},
+                "msg": event_line(event, ids),
+                "event": event,
+                "ids": ids,
             }
         )
         return self.format(record)

@@ -15,12 +15,14 @@ import contextlib
 import fcntl
 import os
 import shutil
+import signal
 import sqlite3
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from bot.backup import signals_held
 from bot.storage.db import check_place
 from bot.storage.migrations import MIGRATIONS
 
@@ -77,8 +79,14 @@ def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
         # The copy first: a copy that fails (a full disk) leaves the database in place.
         partial = _copied_beside(place, backup)
         try:
-            kept = _keep_aside(place, now) if place.exists() else None
-            os.replace(partial, place)
+            if place.exists():
+                _fold(place)
+            # Between moving the database aside and renaming the copy into place there is
+            # no database where the bot looks: a Ctrl-C or SIGTERM then waits, and once both
+            # are done it is too late to stop the restore, which ends as restored.
+            with signals_held():
+                kept = _keep_aside(place, now) if place.exists() else None
+                os.replace(partial, place)
         finally:
             partial.unlink(missing_ok=True)
         return kept
@@ -86,15 +94,18 @@ def restore(database: Path, backup: Path, *, now: datetime) -> Path | None:
 
 def _copied_beside(database: Path, backup: Path) -> Path:
     """A whole, synced copy of backup in the database's folder."""
+    with signals_held() as came:  # until there is a name to delete the copy by
+        try:
+            handle, name = tempfile.mkstemp(
+                dir=database.parent, prefix=f".{database.name}.", suffix=".restoring"
+            )
+        except OSError as error:
+            raise RestoreError(f"Cannot write beside {database}: {error.strerror}.") from None
+        os.close(handle)  # 0600 from the start, like the database
+        partial = Path(name)
     try:
-        handle, name = tempfile.mkstemp(
-            dir=database.parent, prefix=f".{database.name}.", suffix=".restoring"
-        )
-    except OSError as error:
-        raise RestoreError(f"Cannot write beside {database}: {error.strerror}.") from None
-    os.close(handle)  # 0600 from the start, like the database
-    partial = Path(name)
-    try:
+        for number in came:
+            signal.raise_signal(number)  # as it would have been, now that it can be undone
         shutil.copyfile(backup, partial)
         with partial.open("rb") as written:
             os.fsync(written.fileno())
@@ -132,12 +143,16 @@ def _check_backup(backup: Path) -> None:
         )
 
 
-def _keep_aside(database: Path, now: datetime) -> Path:
-    """Fold the -wal into the database, then move it to a dated name beside it."""
+def _fold(database: Path) -> None:
+    """Fold the -wal into the database (a long log takes a while: Ctrl-C may stop it)."""
     # A damaged database is what a restore is for: then it is kept aside as it is.
     with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(database)) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.execute("PRAGMA journal_mode=DELETE")
+
+
+def _keep_aside(database: Path, now: datetime) -> Path:
+    """Move the database (its -wal and -shm, if any are left) to a dated name beside it."""
     kept = database.with_name(f"{database.name}.before-restore-{now:%Y%m%d-%H%M%S}")
     os.replace(database, kept)
     for leftover in ("-wal", "-shm"):

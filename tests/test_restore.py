@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import errno
+import os
 import shutil
+import signal
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,3 +71,41 @@ def test_a_database_reached_through_a_link_is_restored_where_the_link_leads(
         assert conn.execute("SELECT what FROM marker").fetchall() == [("current",)]
     conn.close()
     assert sorted(path.name for path in app.iterdir()) == ["p.sqlite3"]
+
+
+def test_a_sigterm_as_the_database_is_moved_aside_leaves_the_backup_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM (a `timeout` around the command) is Ctrl-C for restore. Arriving between
+    moving the database aside and renaming the backup into place, it deleted the copy and
+    left no database at all where the bot looks: the next start made an empty one, and the
+    person was told to run the restore again. Past that point the restore finishes."""
+    database, backup = tmp_path / "p.sqlite3", tmp_path / "b.sqlite3"
+    _database(database, "current")
+    _database(backup, "backup")
+    replace = os.replace
+
+    def moved_then_stopped(source: object, target: object) -> None:
+        replace(source, target)  # type: ignore[arg-type]
+        if source == database:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", moved_then_stopped)
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        kept = restore(database, backup, now=NOW)
+    except KeyboardInterrupt:  # `restore` then says: interrupted, run it again
+        kept = None
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert database.exists(), sorted(path.name for path in tmp_path.iterdir())
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT what FROM marker").fetchall() == [("backup",)]
+    conn.close()
+    assert kept is not None
+    with sqlite3.connect(kept) as conn:
+        assert conn.execute("SELECT what FROM marker").fetchall() == [("current",)]
+    conn.close()

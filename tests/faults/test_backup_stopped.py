@@ -9,12 +9,17 @@ process at once, and the partial copy, every client's data to that point, stayed
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.backup import backup as run_backup
+from bot.restore import restore as run_restore
 from tests.fakes.bot_api import FakeBotApi
 from tests.faults.process import exit_code, output, prepare, said, start_bot
 
@@ -67,3 +72,35 @@ async def test_a_backup_or_restore_stopped_halfway_leaves_no_partial_copy(
     assert _names(tmp_path, folder) == sorted([*before, log.name, *lock]), output(log)
     assert code == 1, output(log)
     assert said(log) == [f"The {command} was interrupted before it finished: run it again."]
+
+
+@pytest.mark.parametrize("command", ["backup", "restore"])
+async def test_a_sigterm_just_as_the_partial_copy_is_made_leaves_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The moment between making the hidden copy's file and knowing its name (what the test
+    above hits now and then): stopped there, the file stayed, with no name to delete it by."""
+    database, backup = tmp_path / "porchlight.sqlite3", tmp_path / "backup.sqlite3"
+    await prepare(database)
+    await prepare(backup)
+    make = tempfile.mkstemp
+
+    def made_then_stopped(**where: str) -> tuple[int, str]:
+        made = make(**where)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return made
+
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tempfile, "mkstemp", made_then_stopped)
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            if command == "backup":
+                run_backup(database, tmp_path / "copy.sqlite3", now=datetime.now(UTC))
+            else:
+                run_restore(database, backup, now=datetime.now(UTC))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert _names(tmp_path, pattern=".*") == []  # no hidden copy left

@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
@@ -37,17 +40,36 @@ async def _read_until(reading: int, text: bytes) -> bytes:
     return seen
 
 
+@asynccontextmanager
+async def _logging_to_a_pipe(
+    fake_api: FakeBotApi, tmp_path: Path, *, full: bool = False, **settings: str
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, int]]:
+    """`run` with its output into a 4 KB pipe (already full, with `full`), and the pipe's
+    end to read from; the process is ended if a test leaves it running."""
+    reading, writing = os.pipe()
+    fcntl.fcntl(writing, F_SETPIPE_SZ, 4096)
+    if full:
+        os.write(writing, b"." * 4096)  # the next write waits for a reader
+    database = tmp_path / "porchlight.sqlite3"
+    bot = await start_bot(
+        fake_api, database, tmp_path / "unused.log", output_to=writing, **settings
+    )
+    os.close(writing)
+    try:
+        yield bot, reading
+    finally:
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+        os.close(reading)
+
+
 async def test_a_log_nobody_reads_does_not_stop_the_bot_serving(
     fake_api: FakeBotApi, tmp_path: Path
 ) -> None:
-    database = tmp_path / "porchlight.sqlite3"
-    await prepare(database)
+    await prepare(tmp_path / "porchlight.sqlite3")
     add_people(fake_api)
-    reading, writing = os.pipe()
-    fcntl.fcntl(writing, F_SETPIPE_SZ, 4096)
-    bot = await start_bot(fake_api, database, tmp_path / "unused.log", output_to=writing)
-    os.close(writing)
-    try:
+    async with _logging_to_a_pipe(fake_api, tmp_path) as (bot, reading):
         await _read_until(reading, b"event=bot.started")
         # From now on nobody reads: a relay logs a line, 4 KB is about 40 of them.
         sent: list[FakeMessage] = []
@@ -61,11 +83,6 @@ async def test_a_log_nobody_reads_does_not_stop_the_bot_serving(
         assert await exit_code(bot, within=10) == 0
         written = (await drained).decode()
         assert written.count("event=relay.to_specialist") == 80
-    finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
-        os.close(reading)
 
 
 async def test_a_database_gone_while_nobody_reads_the_log_still_ends_the_process(
@@ -74,13 +91,9 @@ async def test_a_database_gone_while_nobody_reads_the_log_still_ends_the_process
     """The storage watch stops the bot; its one line cannot be written (nobody reads), and
     the process must end all the same, exit 1, for its supervisor to start it again."""
     database = tmp_path / "porchlight.sqlite3"
-    reading, writing = os.pipe()
-    fcntl.fcntl(writing, F_SETPIPE_SZ, 4096)
     await prepare(database)
     add_people(fake_api)
-    bot = await start_bot(fake_api, database, tmp_path / "unused.log", output_to=writing)
-    os.close(writing)
-    try:
+    async with _logging_to_a_pipe(fake_api, tmp_path) as (bot, reading):
         await _read_until(reading, b"event=bot.started")
         sent: list[FakeMessage] = []
         while len(sent) < 60:  # the pipe is full by then
@@ -88,8 +101,19 @@ async def test_a_database_gone_while_nobody_reads_the_log_still_ends_the_process
             await arrived(fake_api, *sent)
         os.unlink(database)
         assert await exit_code(bot, within=20) == 1
-    finally:
-        if bot.returncode is None:
-            bot.kill()
-            await bot.wait()
-        os.close(reading)
+
+
+async def test_a_metrics_port_in_use_while_nobody_reads_the_log_still_ends_the_process(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Its one line cannot be written (the log's pipe is full, nobody reads): the process
+    ends all the same, exit 1, for its supervisor to act on."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        async with _logging_to_a_pipe(fake_api, tmp_path, full=True, METRICS_PORT=port) as (
+            bot,
+            _,
+        ):
+            assert await exit_code(bot, within=20) == 1
