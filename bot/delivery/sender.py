@@ -242,7 +242,8 @@ class Sender:
         now, step = self._step_back.look()
         if step is None:
             return
-        async with self._db.autocommit():
+        # One transaction: after a storm tens of thousands wait, each its own commit else.
+        async with self._db.transaction():
             moved = await self._outbox.bring_forward(step, now)
         log.warning("clock.went_back", seconds=round(step.total_seconds()), moved=moved)
 

@@ -90,16 +90,7 @@ class EscalationRepository:
     async def bring_forward(self, step: timedelta, now: datetime) -> int:
         """The clock went back by `step`: each deadline still ahead moves back by the step
         (not before now), so that it comes as long after the message as it was meant to."""
-        rows = await self._db.fetch_all(
-            "SELECT id, due_at FROM escalations WHERE due_at IS NOT NULL AND due_at > ?",
-            (to_db(now),),
-        )
-        for escalation_id, due_at in rows:
-            await self._db.write(
-                "UPDATE escalations SET due_at = ? WHERE id = ?",
-                (to_db(max(now, from_db(due_at) - step)), escalation_id),
-            )
-        return len(rows)
+        return await self._db.bring_forward("escalations", "due_at", step, now)
 
     async def mark_escalated(self, escalation_id: int, now: datetime) -> bool:
         """Claim an escalation for sending; False if it went or was answered meanwhile."""
