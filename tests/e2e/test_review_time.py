@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot import scheduling
 from bot.config import CONFIG_DIR
 from bot.domain.texts import Texts
+from bot.handlers.context import PorchlightApp
+from tests.e2e import test_hostile_time as hostile
 from tests.e2e.harness import Harness, harness, say
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
@@ -22,6 +25,10 @@ TEXTS = Texts.load(CONFIG_DIR / "messages")
 PROMPTS = {
     TEXTS.get(k, "en", specialist="Sam Rivera") for k in TEXTS.names() if k.startswith("prompts.")
 }
+
+
+# The machine's wall clock as the JobQueue's scheduler reads it, which a test sets back.
+wall_clock = hostile.wall_clock
 
 
 def checkins(bot: Harness, user: int) -> list[FakeMessage]:
@@ -66,3 +73,35 @@ async def test_a_checkin_asked_for_just_before_quiet_hours_still_reaches_the_cli
     bot.clock.set(datetime(2026, 12, 1, 6, 0, 5, tzinfo=UTC))  # 07:00 in Berlin
     await bot.run_tick()
     assert len(checkins(bot, ALEX)) == 1
+
+
+async def test_the_tick_goes_on_when_the_clock_is_set_back_after_a_fault_in_the_clock_watch(
+    fake_api: FakeBotApi,
+    tmp_path: Path,
+    wall_clock: type[hostile._WallClock],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One look of the clock watch fails (a fault of ours); later NTP sets the clock back an
+    hour. The watch must still be watching: Alex's 09:00 check-in comes at 09:00, not an
+    hour later."""
+    looks: list[PorchlightApp] = []
+    bring_forward = scheduling.bring_forward
+
+    def failing_once(application: PorchlightApp) -> None:
+        looks.append(application)
+        if len(looks) == 1:
+            raise RuntimeError("one look fails")
+        bring_forward(application)
+
+    monkeypatch.setattr(scheduling, "bring_forward", failing_once)
+    async with harness(fake_api, tmp_path, start=MONDAY_6_UTC, checkin_tick_seconds=0.1) as bot:
+        await bot.add_specialist(SAM, "Sam Rivera")
+        await bot.join(ALEX, "Alex", SAM, "Alex")
+        await say(bot, ALEX, "/schedule daily 09:00")
+        await say(bot, ALEX, "/timezone Europe/Berlin")
+        await bot.api.wait_until(lambda: len(looks) >= 1, what="the look that fails")
+        wall_clock.shift = -timedelta(hours=1)
+        bot.clock.set(datetime(2026, 11, 30, 8, 0, 1, tzinfo=UTC))  # 09:00:01 in Berlin
+        await bot.api.wait_until(
+            lambda: len(checkins(bot, ALEX)) == 1, timeout=5.0, what="the 09:00 check-in"
+        )
