@@ -92,6 +92,14 @@ class EscalationRepository:
         (not before now), so that it comes as long after the message as it was meant to."""
         return await self._db.bring_forward("escalations", "due_at", step, now)
 
+    async def keep_within(self, latest: datetime) -> int:
+        """No deadline lies after `latest`: one that does was written before the clock went
+        back (every deadline is at most a window after its message)."""
+        stamp = to_db(latest)
+        return await self._db.write(
+            "UPDATE escalations SET due_at = ? WHERE due_at > ?", (stamp, stamp)
+        )
+
     async def mark_escalated(self, escalation_id: int, now: datetime) -> bool:
         """Claim an escalation for sending; False if it went or was answered meanwhile."""
         changed = await self._db.write(

@@ -19,7 +19,7 @@ from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 pytestmark = pytest.mark.thread_checks
 
-SAM, ALEX = 1001, 2001
+ADMIN, SAM, ALEX = 900, 1001, 2001
 MONDAY_6_UTC = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)  # 07:00 in Berlin
 TEXTS = Texts.load(CONFIG_DIR / "messages")
 PROMPTS = {
@@ -38,6 +38,7 @@ def checkins(bot: Harness, user: int) -> list[FakeMessage]:
 @pytest.fixture
 async def bot(fake_api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
     async with harness(fake_api, tmp_path, start=MONDAY_6_UTC) as running_bot:
+        running_bot.api.add_user(ADMIN, "Ada")
         await running_bot.add_specialist(SAM, "Sam Rivera")
         await running_bot.join(ALEX, "Alexandra", SAM, "Alex")
         await running_bot.settle()
@@ -141,3 +142,25 @@ async def test_an_offer_to_ease_off_held_up_into_quiet_hours_still_reaches_the_c
     bot.clock.set(evening + timedelta(days=4))
     await bot.run_tick()
     assert any("ease off" in (m.text or "") for m in bot.api.sent_to(ALEX))
+
+
+async def test_an_urgent_message_goes_on_time_when_the_clock_went_back_while_the_bot_was_down(
+    bot: Harness,
+) -> None:
+    """Alex writes urgent words and Sam does not answer; the bot restarts (a deploy, a crash)
+    and the machine's clock, wrong by an hour when it stopped, is right when it starts again.
+    Nothing in the new process saw the clock go back: the supervisors must still have Alex's
+    words when ESCALATE_AFTER_MINUTES have passed, not an hour later."""
+    said = bot.api.send_text(ALEX, "i want to die")
+    await bot.api.wait_until(
+        lambda: any(m.copied_from == (ALEX, said.message_id) for m in bot.api.sent_to(SAM)),
+        what="Sam's copy",
+    )
+    await bot.settle()
+    await bot.stop()
+    bot.clock.advance(timedelta(minutes=1) - timedelta(hours=1))
+    await bot.start()
+    await bot.run_tick()
+    bot.advance(timedelta(minutes=15))  # 16 minutes since Alex wrote
+    await bot.run_tick()
+    assert any(m.copied_from == (ALEX, said.message_id) for m in bot.api.sent_to(ADMIN))
