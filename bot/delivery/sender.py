@@ -165,8 +165,11 @@ class Sender:
         """Recover from an interrupted run, then start draining in the background."""
         async with self._db.transaction():
             retried, dropped = await self._outbox.recover_interrupted()
+            ahead = await self._outbox.queued_ahead(self._clock.now())
         if retried or dropped:
             log.warning("outbox.recovered", retried=retried, dropped=dropped)
+        if ahead:
+            log.warning("clock.went_back", moved=ahead)
         self._stopping = False
         self._stopped.clear()
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")

@@ -325,6 +325,25 @@ class OutboxRepository:
             "outbox", "not_before", step, now, " AND status = 'pending'"
         )
 
+    async def queued_ahead(self, now: datetime) -> int:
+        """Pending items queued after `now`: the clock went back since, maybe while the bot
+        was down, where no look saw the step (bring_forward). Each waits no longer than it
+        was meant to: its moment moves back by how far its queuing lies ahead of now."""
+        stamp = to_db(now)
+        rows = await self._db.fetch_all(
+            "SELECT id, not_before, created_at FROM outbox"
+            " WHERE status = 'pending' AND not_before > ? AND created_at > ?",
+            (stamp, stamp),
+        )
+        await self._db.write_many(
+            "UPDATE outbox SET not_before = ? WHERE id = ?",
+            [
+                (to_db(max(now, from_db(not_before) - (from_db(created) - now))), item_id)
+                for item_id, not_before, created in rows
+            ],
+        )
+        return len(rows)
+
     async def pause_chat(self, chat_id: int, until: datetime) -> None:
         """Hold every pending item of one chat until a moment (Telegram's retry_after)."""
         await self._db.write(

@@ -164,3 +164,31 @@ async def test_an_urgent_message_goes_on_time_when_the_clock_went_back_while_the
     bot.advance(timedelta(minutes=15))  # 16 minutes since Alex wrote
     await bot.run_tick()
     assert any(m.copied_from == (ALEX, said.message_id) for m in bot.api.sent_to(ADMIN))
+
+
+async def test_a_reply_waiting_to_be_tried_again_goes_when_the_clock_went_back_while_down(
+    bot: Harness,
+) -> None:
+    """Sam's answer to Alex meets a 502 and waits a second or two to be tried again; the bot
+    restarts, and the machine's clock, an hour fast when it stopped, is right when it
+    starts. The answer must go in seconds, not wait an hour for its retry time to come
+    round (nor hold up everything after it in Alex's chat)."""
+    bot.api.send_text(ALEX, "are you there?")
+    copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 1))[-1]
+    while copy.copied_from is None:  # the header, then the copy
+        copy = (await bot.said(SAM, len(bot.api.sent_to(SAM)) + 1))[-1]
+    await bot.settle()
+    bot.api.fail_next("copyMessage", chat_id=ALEX, status=502)
+    bot.api.send_text(SAM, "Yes, I'm here.", reply_to=copy.message_id)
+    await bot.api.wait_until(
+        lambda: any(c.error_code == 502 for c in bot.api.calls_to("copyMessage")), what="the 502"
+    )
+    await bot.stop()
+    bot.clock.advance(-timedelta(hours=1))
+    await bot.start()
+    bot.advance(timedelta(seconds=5))  # the retry's back-off has passed
+    await bot.api.wait_until(
+        lambda: any(m.copied_from is not None for m in bot.api.sent_to(ALEX)),
+        timeout=10.0,
+        what="Sam's answer",
+    )
