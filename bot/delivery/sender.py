@@ -165,8 +165,11 @@ class Sender:
         """Recover from an interrupted run, then start draining in the background."""
         async with self._db.transaction():
             retried, dropped = await self._outbox.recover_interrupted()
+            ahead = await self._outbox.queued_ahead(self._clock.now())
         if retried or dropped:
             log.warning("outbox.recovered", retried=retried, dropped=dropped)
+        if ahead:
+            log.warning("clock.went_back", moved=ahead)
         self._stopping = False
         self._stopped.clear()
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
@@ -242,7 +245,8 @@ class Sender:
         now, step = self._step_back.look()
         if step is None:
             return
-        async with self._db.autocommit():
+        # One transaction: after a storm tens of thousands wait, each its own commit else.
+        async with self._db.transaction():
             moved = await self._outbox.bring_forward(step, now)
         log.warning("clock.went_back", seconds=round(step.total_seconds()), moved=moved)
 

@@ -568,9 +568,13 @@ def quiet_begins(moment: datetime, tz: tzinfo, quiet: QuietHours | None) -> date
         return moment
     day = local.date()
     for offset in range(3):  # today's start, or tomorrow's (a DST gap may move one)
-        begins = _resolve(datetime.combine(day + timedelta(days=offset), quiet.start), tz)
-        if begins > moment:
-            return begins
+        start = datetime.combine(day + timedelta(days=offset), quiet.start)
+        # A start in the hour the clocks go back comes twice (fold 0, then 1), and quiet
+        # hours begin again at the second; in a gap fold 1 reads earlier and never wins.
+        for fold in (0, 1):
+            begins = start.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+            if begins > moment:
+                return begins
     raise AssertionError("quiet hours begin within two days")
 
 

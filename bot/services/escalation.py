@@ -203,12 +203,15 @@ class Escalations(StaffService):
         """Send what is due: escalations, then reminders; return how many went."""
         sent = 0
         now, step = self._step_back.look()
-        if step is not None:
-            # The clock went back (NTP): a deadline written before would come that much
-            # later, an urgent message waiting an hour more for an hour.
-            async with self._db.transaction(background=True):
+        async with self._db.transaction(background=True):
+            if step is not None:
+                # The clock went back (NTP): a deadline written before would come that much
+                # later, an urgent message waiting an hour more for an hour.
                 moved = await self._repo.bring_forward(step, now)
-            log.warning("clock.went_back", seconds=round(step.total_seconds()), moved=moved)
+                log.warning("clock.went_back", seconds=round(step.total_seconds()), moved=moved)
+            # A step no look saw (it came while the bot was down): no deadline lies further
+            # ahead than a whole window from now.
+            await self._repo.keep_within(now + self._escalate_after)
         while True:
             async with self._db.transaction(background=True):
                 due = await self._repo.due(now, BATCH)

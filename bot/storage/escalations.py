@@ -101,16 +101,15 @@ class EscalationRepository:
     async def bring_forward(self, step: timedelta, now: datetime) -> int:
         """The clock went back by `step`: each deadline still ahead moves back by the step
         (not before now), so that it comes as long after the message as it was meant to."""
-        rows = await self._db.fetch_all(
-            "SELECT id, due_at FROM escalations WHERE due_at IS NOT NULL AND due_at > ?",
-            (to_db(now),),
+        return await self._db.bring_forward("escalations", "due_at", step, now)
+
+    async def keep_within(self, latest: datetime) -> int:
+        """No deadline lies after `latest`: one that does was written before the clock went
+        back (every deadline is at most a window after its message)."""
+        stamp = to_db(latest)
+        return await self._db.write(
+            "UPDATE escalations SET due_at = ? WHERE due_at > ?", (stamp, stamp)
         )
-        for escalation_id, due_at in rows:
-            await self._db.write(
-                "UPDATE escalations SET due_at = ? WHERE id = ?",
-                (to_db(max(now, from_db(due_at) - step)), escalation_id),
-            )
-        return len(rows)
 
     async def mark_escalated(self, escalation_id: int, now: datetime) -> bool:
         """Claim an escalation for sending; False if it went or was answered meanwhile."""

@@ -321,15 +321,27 @@ class OutboxRepository:
         """The clock went back by `step`: every pending item waiting for a later moment (a
         retry's back-off, Telegram's retry_after, its chat's turn) waits as long as it was
         meant to, and no longer: its moment moves back by the step (not before now)."""
-        rows = await self._db.fetch_all(
-            "SELECT id, not_before FROM outbox WHERE status = 'pending' AND not_before > ?",
-            (to_db(now),),
+        return await self._db.bring_forward(
+            "outbox", "not_before", step, now, " AND status = 'pending'"
         )
-        for item_id, not_before in rows:
-            await self._db.write(
-                "UPDATE outbox SET not_before = ? WHERE id = ?",
-                (to_db(max(now, from_db(not_before) - step)), item_id),
-            )
+
+    async def queued_ahead(self, now: datetime) -> int:
+        """Pending items queued after `now`: the clock went back since, maybe while the bot
+        was down, where no look saw the step (bring_forward). Each waits no longer than it
+        was meant to: its moment moves back by how far its queuing lies ahead of now."""
+        stamp = to_db(now)
+        rows = await self._db.fetch_all(
+            "SELECT id, not_before, created_at FROM outbox"
+            " WHERE status = 'pending' AND not_before > ? AND created_at > ?",
+            (stamp, stamp),
+        )
+        await self._db.write_many(
+            "UPDATE outbox SET not_before = ? WHERE id = ?",
+            [
+                (to_db(max(now, from_db(not_before) - (from_db(created) - now))), item_id)
+                for item_id, not_before, created in rows
+            ],
+        )
         return len(rows)
 
     async def pause_chat(self, chat_id: int, until: datetime) -> None:
