@@ -350,6 +350,13 @@ class Relay:
         the specialist's: the client's answer to it reaches their own specialist. Only while
         the escalation is open, or from the one who answered it, for a while (see
         Escalations.may_reply); otherwise it does not go, and the supervisor hears why."""
+        if client.status is ClientStatus.BLOCKED:
+            # Telegram would refuse it, and only the specialist heard of the block: the
+            # supervisor hears it now, and the escalation is not answered by it.
+            language = await self._staff_languages.language_of(responder.user_id)
+            text = self._texts.get("to.blocked", language, alias=client.alias)
+            await self._outbox.text(responder.chat_id, text)
+            return Outcome.CLIENT_BLOCKED
         if not await self._escalations.may_reply(escalation, client, responder, self._clock.now()):
             return Outcome.ANSWERED_ALREADY
         specialist = await self._specialists.by_id(client.specialist_id)
