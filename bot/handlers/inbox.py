@@ -25,6 +25,7 @@ from telegram import Message, Update
 from telegram.ext import filters
 
 from bot.handlers.context import Context, services
+from bot.handlers.polling import REDUCED_KIND, SOUND_AND_VIDEO
 from bot.logs import EventLog
 from bot.services.team import is_team_note
 from bot.storage.db import fault_text, is_storage_fault
@@ -36,12 +37,15 @@ log = EventLog(__name__)
 FIRST_RETRY_SECONDS = 0.25
 MAX_RETRY_SECONDS = 5.0
 # What the safety screen cannot read: kinds of message with sound or moving pictures.
-UNSCREENED_KINDS = ("voice", "video_note", "video", "audio")
+UNSCREENED_KINDS = SOUND_AND_VIDEO
 
 
 def unscreened_kind(message: Message) -> str | None:
-    """The kind of a voice note, video note, video or audio; None for anything screenable."""
-    return next((kind for kind in UNSCREENED_KINDS if getattr(message, kind) is not None), None)
+    """The kind of a voice note, video note, video or audio (also of one PTB could not read,
+    bot.handlers.polling); None for anything screenable."""
+    found = next((kind for kind in UNSCREENED_KINDS if getattr(message, kind) is not None), None)
+    reduced = message.api_kwargs.get(REDUCED_KIND)
+    return found or (reduced if reduced in UNSCREENED_KINDS else None)
 
 
 def received(update: Update, team_chat_id: int | None = None) -> Received | None:

@@ -65,6 +65,10 @@ log = EventLog(__name__)
 
 # Marks a message reduced to its ids (PTB keeps a field it does not know in api_kwargs).
 REDUCED = "porchlight_reduced"
+# On a reduced message: its kind when it is sound or moving pictures, which the safety
+# screen cannot read (its header says so, as for any voice note or video).
+REDUCED_KIND = "porchlight_kind"
+SOUND_AND_VIDEO = ("voice", "video_note", "video", "audio")
 
 # The longest a poll waits when all it found were updates without a readable id.
 HELD_PAUSE_SECONDS = 1.0
@@ -130,7 +134,7 @@ def _parsed(element: Any, update_id: int, bot: Bot | None) -> Update:
 
 def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update | None:
     """A new message PTB cannot read, kept to what copying it needs: who wrote, in which
-    chat, which message (and the one it replies to), and its words if they are plain text,
+    chat and topic, which message (and the one it replies to), its words if plain text,
     to be screened. Its content is left to Telegram, so a client's words still reach their
     specialist; None if even those ids are unreadable."""
     message = element.get("message")
@@ -150,6 +154,14 @@ def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update
         "from": {"id": user_id, "is_bot": False, "first_name": "?"},
         REDUCED: True,
     }
+    kind = next((key for key in SOUND_AND_VIDEO if key in message), None)
+    if kind is not None:
+        kept[REDUCED_KIND] = kind
+    thread = message.get("message_thread_id")
+    if isinstance(thread, int) and not isinstance(thread, bool):
+        # Written in a topic (the team inbox's: an answer to the topic's client).
+        kept["message_thread_id"] = thread
+        kept["is_topic_message"] = message.get("is_topic_message") is True
     replied_to = reply.get("message_id") if isinstance(reply, dict) else None
     if isinstance(replied_to, int):
         kept["reply_to_message"] = {"message_id": replied_to, "date": 0, "chat": kept["chat"]}

@@ -351,9 +351,13 @@ class CheckIns(ScheduleService):
     ) -> None:
         when = self.label(checkin, specialist.language)
         language = client.language
+        # "I've let them know" would not be true while they cannot receive anything.
+        ack = "checkin_kept.talk" if answer == "talk" and specialist.blocked else None
         await self._outbox.text(
             client.chat_id,
-            self._texts.get(f"checkin.ack_{answer}", language, specialist=specialist.display_name),
+            self._texts.get(
+                ack or f"checkin.ack_{answer}", language, specialist=specialist.display_name
+            ),
         )
         theirs = specialist.language
         if answer == "talk":

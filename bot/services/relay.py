@@ -228,13 +228,15 @@ class Relay:
             await self._escalations.waiting(client, now)
             if flagged is not None and urgent:
                 # After the specialist's own copy: while they are away it goes on at once.
+                # While the specialist is away, or cannot receive anything (they blocked the
+                # bot), the escalation goes on at once: nobody else would read it meanwhile.
                 await self._escalations.flagged(
                     client,
                     specialist,
                     (client.chat_id, message_id),
                     flagged.category,
                     now,
-                    away=away,
+                    away=away or specialist.blocked,
                 )
             resources_sent = urgent and await self._safety_reply(client, specialist, now)
             noted = away and await self._away.note(
@@ -242,7 +244,8 @@ class Relay:
             )
             if specialist.blocked:
                 # Kept for them, not passed on: the client hears so (bot.services.unreachable).
-                await self._unreachable.announce(specialist, urgent_now=urgent)
+                # Urgent words went to the supervisors at once (above): not again to the admins.
+                await self._unreachable.announce(specialist, urgent_now=urgent, escalated=urgent)
             elif not urgent and new_thread and not noted:
                 await self._outbox.text(
                     client.chat_id,

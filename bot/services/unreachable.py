@@ -75,10 +75,13 @@ class Unreachable:
                 )
         await self.announce(specialist)
 
-    async def announce(self, specialist: Specialist, *, urgent_now: bool = False) -> None:
+    async def announce(
+        self, specialist: Specialist, *, urgent_now: bool = False, escalated: bool = False
+    ) -> None:
         """Inside a transaction: for what was held for the specialist since the last time,
         tell each client concerned that their words are kept (once in KEPT_NOTE_EVERY, or
-        now with `urgent_now`), and send possibly urgent words to the admins."""
+        now with `urgent_now`), and send possibly urgent words to the admins (unless they
+        were `escalated` already, to the admins and whoever is on call)."""
         now = self._clock.now()
         told: set[int] = set()
         for item in await self._repo.newly_held(specialist.chat_id):
@@ -88,7 +91,7 @@ class Unreachable:
             if client.id not in told:
                 told.add(client.id)
                 await self.tell_kept(client, specialist, now, force=urgent_now)
-            if item.priority is Priority.URGENT:
+            if item.priority is Priority.URGENT and not escalated:
                 source = (item.payload["from_chat_id"], item.payload["message_id"])
                 await self.escalate_held_urgent(client, specialist, source, now)
 

@@ -126,10 +126,13 @@ async def test_a_specialist_who_blocks_the_bot_gets_everything_kept_when_they_un
         alex = texts(bot, ALEX)[before_alex:]
         assert [t for t in alex if t.startswith(KEPT)] == [alex[0]]
         assert not any(t.startswith(PASSED_ON) for t in alex)
-        # Bo's possibly urgent words reached the admins at once, under a header.
+        # Bo's possibly urgent words reached the admins at once, once, under the escalation's
+        # header (so that a reply reaches Bo), as they reach whoever is on call.
         admin = bot.api.sent_to(ADMIN)
-        at = next(i for i, m in enumerate(admin) if m.copied_from == (BO, urgent.message_id))
-        assert (admin[at - 1].text or "").startswith("⚠️ Possibly urgent, from Bo, a client of")
+        [at] = [i for i, m in enumerate(admin) if m.copied_from == (BO, urgent.message_id)]
+        assert (admin[at - 1].text or "").startswith(
+            "⚠️ Possibly urgent, not answered yet. From Bo, a client of Sam Rivera"
+        )
         assert any(t.startswith(KEPT) for t in texts(bot, BO))
         # Nothing given up on.
         assert await bot.rows("SELECT count(*) FROM outbox WHERE status = 'dead'") == [(0,)]

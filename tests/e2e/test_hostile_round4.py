@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.e2e.conftest import MONDAY_6_UTC
 from tests.e2e.harness import Harness, current, harness, say, tap
+from tests.e2e.test_checkins import checkins, daily_at_nine_in_berlin
 from tests.e2e.test_team import (
     ALEX,
     BO,
@@ -276,3 +277,85 @@ async def test_urgent_words_in_a_message_ptb_cannot_read_are_still_screened(
     told = texts(api.sent_to(ALEX)[alex_before:])
     assert any("What you wrote has gone to Sam Rivera" in t for t in told)
     assert await bot.rows("SELECT count(*) FROM escalations") == [(1,)]
+
+
+async def test_urgent_words_for_a_specialist_who_blocked_the_bot_reach_whoever_is_on_call_at_once(
+    bot: Harness,
+) -> None:
+    """Sam has blocked the bot: what Alex writes is kept for him, and he cannot read it.
+    Urgent words then went at once to the admins only (a copy they cannot answer), while
+    the specialist on call got them like any unanswered message, after 15 minutes nobody
+    could have answered in. As while Sam is away, they must go on at once."""
+    api = bot.api
+    tess = 1003
+    await bot.add_specialist(tess, "Tess Lee")
+    assert ((await say(bot, tess, "/oncall on")).text or "").startswith("You're on call.")
+    api.block_bot(SAM)
+    await bot.barrier(BO)
+    said = api.send_text(ALEX, "i want to die")
+    await bot.barrier(ALEX)
+    await bot.run_tick()  # no time has passed
+    assert any(m.copied_from == (ALEX, said.message_id) for m in api.sent_to(tess))
+    # The admins get it once, as a copy they can answer (not also as one they cannot).
+    assert [m.copied_from for m in api.sent_to(900) if m.copied_from] == [(ALEX, said.message_id)]
+    assert texts(api.sent_to(900))[-2].startswith("⚠️ Possibly urgent, not answered yet.")
+
+
+async def test_an_answer_in_a_topic_that_ptb_cannot_read_still_reaches_the_client(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """A private message PTB cannot parse is reduced to its ids and relayed; one written in
+    a client's topic lost the topic on the way (its thread was not among the ids kept), so
+    Ria's answer to Alex went nowhere, and nobody was told."""
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        alex = topic_named(api, "Alex · Sam Rivera")
+        template = api.send_topic_text(TEAM, RIA, "first words", thread_id=alex)
+        await bot.barrier(RIA)
+        alex_before = len(api.sent_to(ALEX))
+        raw = copy.deepcopy(template.raw)
+        raw.update(message_id=template.message_id + 100, text="I'm here, Alex", date="yesterday")
+        api.push_update({"message": raw})
+        await bot.barrier(RIA)
+        got = api.sent_to(ALEX)[alex_before:]
+        assert [m.copied_from for m in got if m.copied_from] == [(TEAM, raw["message_id"])]
+
+
+async def test_a_voice_note_ptb_cannot_read_still_says_it_was_not_screened(
+    bot: Harness,
+) -> None:
+    """A voice note's header says it was not screened for urgent words; one PTB could not
+    parse came under a plain 'From Alex:', as if it had been."""
+    api = bot.api
+    voice = api.send_media(ALEX, "voice")
+    await bot.barrier(ALEX)
+    raw = copy.deepcopy(voice.raw)
+    raw.update(message_id=voice.message_id + 100, date="yesterday")
+    sam_before = len(api.sent_to(SAM))
+    api.push_update({"message": raw})
+    await bot.barrier(ALEX)
+    got = api.sent_to(SAM)[sam_before:]
+    assert [m.copied_from for m in got if m.copied_from] == [(ALEX, raw["message_id"])]
+    assert texts(got)[0] == "From Alex (voice message: not screened for urgent words):"
+
+
+async def test_wanting_to_talk_to_a_specialist_who_blocked_the_bot_is_not_said_to_be_passed_on(
+    bot: Harness,
+) -> None:
+    """Sam has blocked the bot. Alex taps 'I'd like to talk' under a check-in and reads
+    'I've let Sam Rivera know you'd like to talk, and they'll write to you here': Sam had
+    not been told and could not be; a message in Alex's words would have said it is kept
+    for Sam, and that the team knows."""
+    api = bot.api
+    await daily_at_nine_in_berlin(bot, ALEX)
+    api.block_bot(SAM)
+    await bot.barrier(BO)
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    before = len(api.sent_to(ALEX))
+    await tap(bot, ALEX, checkins(bot, ALEX)[-1], "I'd like to talk")
+    await bot.barrier(ALEX)
+    told = " ".join(texts(api.sent_to(ALEX)[before:]))
+    assert "I've let Sam Rivera know" not in told
+    assert "Sam Rivera can't receive messages here right now" in told
+    assert "/crisis" in told  # who can be reached now, as the usual answer says
