@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, fail_next
 from tests.e2e.test_escalation import ADMIN, ALEX, SAM, TESS, bot, copy_in, reply, texts, urgent
+from tests.fakes.bot_api import FakeMessage
 
 # Relays run whole on the database's thread: the loop checks nothing there touches it.
 pytestmark = pytest.mark.thread_checks
@@ -15,8 +16,7 @@ pytestmark = pytest.mark.thread_checks
 __all__ = ["bot"]
 
 BLOCKED = (
-    "Alex has blocked the bot, so messages can't reach them. If they write again, you can"
-    " answer."
+    "Alex has blocked the bot, so messages can't reach them. If they write again, you can answer."
 )
 
 
@@ -44,3 +44,55 @@ async def test_a_supervisors_answer_to_a_client_who_blocked_the_bot_is_said_not_
     await reply(bot, TESS, copy_in(bot, TESS, original), "Thinking of you")
     await bot.api.wait_until(lambda: len(texts(bot, TESS, BLOCKED)) == 1, what="Tess told")
     assert await bot.rows("SELECT count(*) FROM outbox WHERE status = 'dead'") == [(0,)]
+
+
+async def test_urgent_words_written_into_an_edit_survive_a_locked_database(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alex edits 'hi' to say they want to die, just as the database is locked for a
+    moment. A message would wait in the inbox and go at the next tick; the edit was not
+    kept at all: its handling failed, it was confirmed to Telegram, and Sam never saw the
+    words, nor did the escalation clock start."""
+    api = bot.api
+    first = api.send_text(ALEX, "hi")
+    await bot.barrier(ALEX)
+    sam_before = len(api.sent_to(SAM))
+    fail_next(monkeypatch, bot.services.checkins, "answered_by_message", 1, None)
+    api.edit_text(ALEX, first.message_id, "i want to die")
+    await bot.barrier(ALEX)
+    await bot.run_tick()
+    to_sam = (await bot.said(SAM, sam_before + 2))[sam_before:]
+    assert texts_of(to_sam)[:2] == ["⚠️ Possibly urgent. From Alex:", "i want to die"]
+    assert await bot.rows("SELECT count(*) FROM escalations") == [(1,)]
+    assert await bot.rows("SELECT count(*) FROM inbox") == [(0,)]
+    # An ordinary edit is only explained: nothing of it is kept.
+    api.edit_text(ALEX, first.message_id, "all fine now")
+    await bot.barrier(ALEX)
+    assert await bot.rows("SELECT count(*) FROM inbox") == [(0,)]
+
+
+def texts_of(messages: list[FakeMessage]) -> list[str]:
+    return [m.text or "" for m in messages]
+
+
+async def test_a_specialists_edit_is_never_relayed_even_after_a_failure(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sam corrects his answer to Alex, with words the screen would flag, as the database
+    is locked for a moment: an edit is explained, never passed on, so nothing of it may
+    wait to be relayed at the next tick."""
+    api = bot.api
+    said = api.send_text(ALEX, "rough day")
+    copy_of_it = (await bot.said(SAM, len(api.sent_to(SAM)) + 2))[-1]
+    answer = api.send_text(SAM, "call me", reply_to=copy_of_it.message_id)
+    await bot.barrier(SAM)
+    assert any(m.copied_from == (SAM, answer.message_id) for m in api.sent_to(ALEX))
+    assert said.message_id
+    alex_before = len(api.sent_to(ALEX))
+    fail_next(monkeypatch, bot.services.notices, "say", 1, None)
+    api.edit_text(SAM, answer.message_id, "do you want to die")
+    await bot.barrier(SAM)
+    await bot.run_tick()
+    await bot.settle()
+    assert len(api.sent_to(ALEX)) == alex_before
+    assert await bot.rows("SELECT count(*) FROM inbox") == [(0,)]
