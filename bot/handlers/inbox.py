@@ -48,6 +48,13 @@ def unscreened_kind(message: Message) -> str | None:
     return found or (reduced if reduced in UNSCREENED_KINDS else None)
 
 
+def is_live_location(update: Update) -> bool:
+    """True for an edit that is a live location moving: Telegram reports each move as an
+    edit of the message, though nobody edited anything (only a live location can move)."""
+    message = update.edited_message
+    return message is not None and message.location is not None
+
+
 def received(update: Update, team_chat_id: int | None = None) -> Received | None:
     """The ids of a new private message from a person, or of one written in a client's
     topic in the team group (an answer to the client, unless it is a note), or of an edit
@@ -59,7 +66,7 @@ def received(update: Update, team_chat_id: int | None = None) -> Received | None
     user = update.effective_user
     if message is None or user is None or user.is_bot:
         return None
-    if edited and message.chat.type != "private":
+    if edited and (message.chat.type != "private" or is_live_location(update)):
         return None
     if filters.COMMAND.check_update(update):
         # Commands are answered, not relayed. What Telegram marks as one, as the handlers

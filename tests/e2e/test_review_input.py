@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import Harness, fail_next
 from tests.e2e.test_escalation import ADMIN, ALEX, SAM, TESS, bot, copy_in, reply, texts, urgent
-from tests.fakes.bot_api import FakeMessage
+from tests.e2e.test_team import RIA, TEAM, team_bot, topic_named
+from tests.fakes.bot_api import FakeBotApi, FakeMessage
 
 # Relays run whole on the database's thread: the loop checks nothing there touches it.
 pytestmark = pytest.mark.thread_checks
@@ -96,3 +99,53 @@ async def test_a_specialists_edit_is_never_relayed_even_after_a_failure(
     await bot.settle()
     assert len(api.sent_to(ALEX)) == alex_before
     assert await bot.rows("SELECT count(*) FROM inbox") == [(0,)]
+
+
+async def test_a_live_location_moving_is_not_answered_as_an_edit(bot: Harness) -> None:
+    """Alex shares their live location with Sam. Telegram reports each move as an edit of
+    that message, and each was answered 'Edits aren't passed on to Sam Rivera': a message
+    every few seconds, for as long as the sharing lasted, to someone who may be in
+    trouble. A move is nobody's edit: no answer."""
+    api = bot.api
+    place = {"latitude": 51.5, "longitude": -0.12, "live_period": 900}
+    raw = {
+        "message_id": 990_200,
+        "date": int(time.time()),
+        "chat": {"id": ALEX, "type": "private"},
+        "from": {"id": ALEX, "is_bot": False, "first_name": "Alexandra"},
+        "location": place,
+    }
+    sam_before = len(api.sent_to(SAM))
+    api.push_update({"message": raw})
+    await bot.said(SAM, sam_before + 2)
+    alex_before = len(api.sent_to(ALEX))
+    for step in range(1, 4):
+        moved = {**raw, "location": {**place, "latitude": 51.5 + step / 1000}}
+        api.push_update({"edited_message": {**moved, "edit_date": int(time.time())}})
+    await bot.barrier(ALEX)
+    told = [m.text or "" for m in api.sent_to(ALEX)[alex_before:]]
+    assert [t for t in told if t.startswith("Edits aren't")] == []
+
+
+async def test_a_live_location_moving_in_a_topic_is_not_answered_as_an_edit(
+    fake_api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Ria shares her live location in Alex's topic ('on my way'): each move came as an
+    edit, and each got her 'Edits aren't passed on' in her private chat."""
+    api = fake_api
+    async with team_bot(api, tmp_path) as bot:
+        alex = topic_named(api, "Alex · Sam Rivera")
+        words = api.send_topic_text(TEAM, RIA, "On my way", thread_id=alex)
+        await bot.barrier(RIA)
+        place = {"latitude": 51.5, "longitude": -0.12, "live_period": 900}
+        raw = {**words.raw, "message_id": 990_300, "location": place}
+        del raw["text"]
+        api.push_update({"message": raw})
+        await bot.barrier(RIA)
+        ria_before = len(api.sent_to(RIA))
+        for step in range(1, 4):
+            moved = {**raw, "location": {**place, "latitude": 51.5 + step / 1000}}
+            api.push_update({"edited_message": {**moved, "edit_date": int(time.time())}})
+        await bot.barrier(RIA)
+        told = [m.text or "" for m in api.sent_to(RIA)[ria_before:]]
+        assert [t for t in told if t.startswith("Edits aren't")] == []
