@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Harness, fail_next
+from tests.e2e.conftest import MONDAY_6_UTC
+from tests.e2e.harness import Harness, current, fail_next, harness, tap
 from tests.e2e.test_escalation import ADMIN, ALEX, SAM, TESS, bot, copy_in, reply, texts, urgent
 from tests.e2e.test_team import RIA, TEAM, team_bot, topic_named
 from tests.fakes.bot_api import FakeBotApi, FakeMessage
@@ -149,3 +150,42 @@ async def test_a_live_location_moving_in_a_topic_is_not_answered_as_an_edit(
         await bot.barrier(RIA)
         told = [m.text or "" for m in api.sent_to(RIA)[ria_before:]]
         assert [t for t in told if t.startswith("Edits aren't")] == []
+
+
+@pytest.mark.parametrize(
+    ("app_language", "yes", "again_says"),
+    [("en", "Yes, let's begin", "Yes, let's begin"), ("es", "Sí, empecemos", "Sí, empecemos")],
+)
+async def test_a_consent_button_sent_before_the_terms_were_in_it_asks_again_kindly(
+    fake_api: FakeBotApi, tmp_path: Path, app_language: str, yes: str, again_says: str
+) -> None:
+    """A consent text sent by the version before the buttons carried their terms (data
+    'consent:yes:<code>'): whatever terms it showed are not known, so a Yes to it shows
+    the terms in force again, in the language it was in, and makes nobody a client; a Yes
+    to those does."""
+    api = fake_api
+    async with harness(api, tmp_path, start=MONDAY_6_UTC) as bot:
+        await bot.add_specialist(SAM, "Sam Rivera")
+        code = await bot.invite(SAM, "Alex")
+        api.add_user(ALEX, "Alexandra", language_code=app_language)
+        before = len(api.sent_to(ALEX))
+        api.send_text(ALEX, f"/start {code}")
+        consent = await bot.next_text(ALEX, before)
+        old = {
+            "inline_keyboard": [
+                [
+                    {"text": text, "callback_data": f"consent:{answer}:{code}"}
+                    for (text, _), answer in zip(consent.buttons()[0], ("yes", "no"), strict=True)
+                ]
+            ]
+        }
+        consent.reply_markup = consent.raw["reply_markup"] = old
+        shown = len(api.sent_to(ALEX))
+        await tap(bot, ALEX, consent, yes)
+        assert await bot.rows("SELECT count(*) FROM clients") == [(0,)]
+        again = await bot.next_text(ALEX, shown)
+        assert again.text == consent.text
+        assert current(bot, ALEX, consent).buttons() == []
+        await tap(bot, ALEX, again, again_says)
+        row = await bot.client_row(ALEX)
+        assert (row["status"], row["language"]) == ("active", app_language)
