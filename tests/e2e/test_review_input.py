@@ -12,7 +12,7 @@ from tests.e2e.conftest import MONDAY_6_UTC
 from tests.e2e.harness import Harness, current, fail_next, harness, tap
 from tests.e2e.test_escalation import ADMIN, ALEX, SAM, TESS, bot, copy_in, reply, texts, urgent
 from tests.e2e.test_team import RIA, TEAM, team_bot, topic_named
-from tests.fakes.bot_api import FakeBotApi, FakeMessage
+from tests.fakes.bot_api import FakeBotApi, FakeMessage, JSONDict
 
 # Relays run whole on the database's thread: the loop checks nothing there touches it.
 pytestmark = pytest.mark.thread_checks
@@ -102,27 +102,35 @@ async def test_a_specialists_edit_is_never_relayed_even_after_a_failure(
     assert await bot.rows("SELECT count(*) FROM inbox") == [(0,)]
 
 
+# A live location, shared for 15 minutes.
+PLACE = {"latitude": 51.5, "longitude": -0.12, "live_period": 900}
+
+
+def move(api: FakeBotApi, raw: JSONDict, *, steps: int) -> None:
+    """Telegram reports each move of a live location as an edit of its message."""
+    for step in range(1, steps + 1):
+        moved = {**raw, "location": {**PLACE, "latitude": 51.5 + step / 1000}}
+        api.push_update({"edited_message": {**moved, "edit_date": int(time.time())}})
+
+
 async def test_a_live_location_moving_is_not_answered_as_an_edit(bot: Harness) -> None:
     """Alex shares their live location with Sam. Telegram reports each move as an edit of
     that message, and each was answered 'Edits aren't passed on to Sam Rivera': a message
     every few seconds, for as long as the sharing lasted, to someone who may be in
     trouble. A move is nobody's edit: no answer."""
     api = bot.api
-    place = {"latitude": 51.5, "longitude": -0.12, "live_period": 900}
     raw = {
         "message_id": 990_200,
         "date": int(time.time()),
         "chat": {"id": ALEX, "type": "private"},
         "from": {"id": ALEX, "is_bot": False, "first_name": "Alexandra"},
-        "location": place,
+        "location": PLACE,
     }
     sam_before = len(api.sent_to(SAM))
     api.push_update({"message": raw})
     await bot.said(SAM, sam_before + 2)
     alex_before = len(api.sent_to(ALEX))
-    for step in range(1, 4):
-        moved = {**raw, "location": {**place, "latitude": 51.5 + step / 1000}}
-        api.push_update({"edited_message": {**moved, "edit_date": int(time.time())}})
+    move(api, raw, steps=3)
     await bot.barrier(ALEX)
     told = [m.text or "" for m in api.sent_to(ALEX)[alex_before:]]
     assert [t for t in told if t.startswith("Edits aren't")] == []
@@ -138,15 +146,12 @@ async def test_a_live_location_moving_in_a_topic_is_not_answered_as_an_edit(
         alex = topic_named(api, "Alex · Sam Rivera")
         words = api.send_topic_text(TEAM, RIA, "On my way", thread_id=alex)
         await bot.barrier(RIA)
-        place = {"latitude": 51.5, "longitude": -0.12, "live_period": 900}
-        raw = {**words.raw, "message_id": 990_300, "location": place}
+        raw = {**words.raw, "message_id": 990_300, "location": PLACE}
         del raw["text"]
         api.push_update({"message": raw})
         await bot.barrier(RIA)
         ria_before = len(api.sent_to(RIA))
-        for step in range(1, 4):
-            moved = {**raw, "location": {**place, "latitude": 51.5 + step / 1000}}
-            api.push_update({"edited_message": {**moved, "edit_date": int(time.time())}})
+        move(api, raw, steps=3)
         await bot.barrier(RIA)
         told = [m.text or "" for m in api.sent_to(RIA)[ria_before:]]
         assert [t for t in told if t.startswith("Edits aren't")] == []
