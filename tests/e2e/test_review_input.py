@@ -194,3 +194,40 @@ async def test_a_consent_button_sent_before_the_terms_were_in_it_asks_again_kind
         await tap(bot, ALEX, again, again_says)
         row = await bot.client_row(ALEX)
         assert (row["status"], row["language"]) == ("active", app_language)
+
+
+async def test_an_urgent_message_corrected_in_an_edit_goes_to_the_supervisors_once(
+    bot: Harness,
+) -> None:
+    """Alex writes urgent words, then corrects a typo in them. Sam gets the message as it
+    now reads, marked; but the supervisors, 15 minutes on, got it twice, two 'Possibly
+    urgent, not answered yet' over the same message (a copy shows it as it reads now),
+    as if Alex had written twice."""
+    original = await urgent(bot, "i want to die tonigth")
+    sam_before = len(bot.api.sent_to(SAM))
+    bot.api.edit_text(ALEX, original.message_id, "i want to die tonight")
+    await bot.said(SAM, sam_before + 2)  # the message as it now reads, marked
+    bot.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    await bot.settle()
+    for supervisor in (ADMIN, TESS):
+        assert len(texts(bot, supervisor, "⚠️ Possibly urgent, not answered yet.")) == 1
+        copies = [m for m in bot.api.sent_to(supervisor) if m.copied_from]
+        assert [m.copied_from for m in copies] == [(ALEX, original.message_id)]
+
+
+async def test_an_urgent_message_edited_after_it_went_on_goes_on_again_as_it_now_reads(
+    bot: Harness,
+) -> None:
+    """The supervisors' copies were made before the edit and still show the first words:
+    an edit the screen flags after that goes to them too."""
+    original = await urgent(bot, "i want to die")
+    bot.advance(timedelta(minutes=20))
+    await bot.run_tick()
+    bot.api.edit_text(ALEX, original.message_id, "i took the pills")
+    await bot.barrier(ALEX)
+    bot.advance(timedelta(minutes=16))  # nobody answered this either
+    await bot.run_tick()
+    await bot.settle()
+    for supervisor in (ADMIN, TESS):
+        assert len(texts(bot, supervisor, "⚠️ Possibly urgent, not answered yet.")) == 2
