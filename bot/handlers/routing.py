@@ -81,6 +81,7 @@ from bot.services.people import Person
 HANDLED_GROUP = 100
 PRIVATE = filters.ChatType.PRIVATE
 NEW_MESSAGE = PRIVATE & filters.UpdateType.MESSAGE
+GIFTS = filters.StatusUpdate.GIFT | filters.StatusUpdate.UNIQUE_GIFT
 
 
 class _Reduced(filters.UpdateFilter):
@@ -335,9 +336,9 @@ def register(application: PorchlightApp) -> None:
     application.add_handler(MessageHandler(NEW_MESSAGE & filters.COMMAND, on_unknown_command))
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, on_edited))
     # Telegram's note that someone pinned a message or set messages to delete themselves
-    # is nothing they wrote: no answer.
+    # is nothing they wrote: no answer. A gift is sent on purpose: it cannot be passed on.
     application.add_handler(
-        MessageHandler(NEW_MESSAGE & ~filters.StatusUpdate.ALL, on_unsupported)
+        MessageHandler(NEW_MESSAGE & (~filters.StatusUpdate.ALL | GIFTS), on_unsupported)
     )
     application.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     # The team inbox's group (the only group the bot stays in): answers, notes, commands;

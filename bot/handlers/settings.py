@@ -233,6 +233,9 @@ async def _checkin_tap(
     due_at, answer = parsed
     found = services(context)
     tap = await found.checkins.answer(client, specialist, due_at, answer, message_id)
+    if tap is Tap.DONE and answer == "talk":
+        # "They'll write to you" while they are away needs saying until when.
+        await found.away.note_if_away(client, specialist)
     if tap is Tap.PAUSE:
         prefs = found.preferences
         await prefs.ask(client, prefs.pause_question(client, specialist.display_name))

@@ -98,6 +98,15 @@ class Away(StaffService):
             log.info("specialist.back", specialist=specialist.id, automatic=1)
         return len(ended)
 
+    async def note_if_away(self, client: Client, specialist: Specialist) -> None:
+        """A client asked to talk (a check-in's button): while their specialist is away,
+        the away note, as a message of theirs would bring (once a day)."""
+        now = self._clock.now()
+        if not specialist.is_away(self.today(now)):
+            return
+        async with self._db.transaction():
+            await self.note(client, specialist, now, with_resources=False)
+
     async def note(
         self, client: Client, specialist: Specialist, now: datetime, *, with_resources: bool
     ) -> bool:

@@ -354,8 +354,7 @@ class Relay:
         the escalation is open, or from the one who answered it, for a while (see
         Escalations.may_reply); otherwise it does not go, and the supervisor hears why."""
         if client.status is ClientStatus.BLOCKED:
-            # Telegram would refuse it, and only the specialist heard of the block: the
-            # supervisor hears it now, and the escalation is not answered by it.
+            # Telegram would refuse it, and only the specialist was told of the block.
             language = await self._staff_languages.language_of(responder.user_id)
             text = self._texts.get("to.blocked", language, alias=client.alias)
             await self._outbox.text(responder.chat_id, text)

@@ -153,6 +153,24 @@ async def test_a_client_who_pins_a_message_is_not_told_it_cannot_be_passed_on(
     told = texts(api.sent_to(ALEX)[alex_before:])
     assert not [t for t in told if t.startswith("I can't pass on")]
     assert len(api.sent_to(SAM)) == sam_before
+    # A gift, sent on purpose, is still answered as what cannot be passed on.
+    sticker = {"file_id": "s", "file_unique_id": "su", "width": 512, "height": 512}
+    sticker |= {"is_animated": False, "is_video": False, "type": "regular"}
+    gift = {"gift": {"id": "g1", "star_count": 15, "sticker": sticker}}
+    alex_before = len(api.sent_to(ALEX))
+    api.push_update(
+        {
+            "message": {
+                "message_id": 990_001,
+                "date": int(time.time()),
+                "chat": welcome.raw["chat"],
+                "from": {"id": ALEX, "is_bot": False, "first_name": "Alexandra"},
+                "gift": gift,
+            }
+        }
+    )
+    answer = await bot.next_text(ALEX, alex_before)
+    assert (answer.text or "").startswith("I can't pass on that kind of message.")
 
 
 async def test_urgent_words_written_into_an_edit_reach_the_specialist_marked(
@@ -196,9 +214,9 @@ async def test_a_reply_to_a_message_too_old_to_trace_says_it_did_not_go(bot: Har
     await bot.services.relay.tidy(bot.services.retention)
     answer = await say(bot, SAM, "Are you still there?")  # not a reply: the usual hint
     assert (answer.text or "").startswith("To answer someone, reply to their message")
-    before = len(api.sent_to(ALEX))
+    before, sam_before = len(api.sent_to(ALEX)), len(api.sent_to(SAM))
     api.send_text(SAM, "Thinking of you", reply_to=old_copy.message_id)
-    answer = await bot.next_text(SAM, len(api.sent_to(SAM)))
+    answer = await bot.next_text(SAM, sam_before)
     assert "was not passed on" in (answer.text or ""), answer.text
     assert "/to Alex" not in (answer.text or "")  # whose it was is not known any more
     assert "/to" in (answer.text or "")
@@ -359,3 +377,44 @@ async def test_wanting_to_talk_to_a_specialist_who_blocked_the_bot_is_not_said_t
     assert "I've let Sam Rivera know" not in told
     assert "Sam Rivera can't receive messages here right now" in told
     assert "/crisis" in told  # who can be reached now, as the usual answer says
+
+
+async def test_wanting_to_talk_while_the_specialist_is_away_brings_the_away_note(
+    bot: Harness,
+) -> None:
+    """Sam is away for two weeks. Alex taps 'I'd like to talk' and reads that Sam knows
+    and will write; a message would have brought the away note (until when, and where to
+    turn meanwhile). A tap is how many clients say it: it must bring the note too."""
+    api = bot.api
+    await daily_at_nine_in_berlin(bot, ALEX)
+    assert ((await say(bot, SAM, "/away until 2026-12-14")).text or "").startswith("You're away")
+    bot.clock.set(datetime(2026, 11, 30, 8, 0, tzinfo=UTC))
+    await bot.tick()
+    before = len(api.sent_to(ALEX))
+    await tap(bot, ALEX, checkins(bot, ALEX)[-1], "I'd like to talk")
+    await bot.barrier(ALEX)
+    told = texts(api.sent_to(ALEX)[before:])
+    assert any("Sam Rivera is away" in t for t in told), told
+
+
+async def test_a_supervisors_answer_to_a_client_who_blocked_the_bot_is_said_not_to_go(
+    bot: Harness,
+) -> None:
+    """Alex's urgent words went on to the admin; Alex then blocked the bot. The admin's
+    answer was copied, refused by Telegram and dropped as 'told already' (and told to
+    Sam only), while the admin believed Alex had read it."""
+    api = bot.api
+    said = api.send_text(ALEX, "i want to die")
+    await bot.barrier(ALEX)
+    bot.advance(timedelta(minutes=16))
+    await bot.run_tick()
+    admin_copy = next(m for m in api.sent_to(900) if m.copied_from == (ALEX, said.message_id))
+    api.block_bot(ALEX)
+    await bot.barrier(BO)
+    before = len(api.sent_to(900))
+    api.send_text(900, "We're here for you", reply_to=admin_copy.message_id)
+    answer = await bot.next_text(900, before)
+    assert answer.text == (
+        "Alex has blocked the bot, so messages can't reach them. If they write again, you"
+        " can answer."
+    )
