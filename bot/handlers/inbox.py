@@ -52,7 +52,9 @@ def is_live_location(update: Update) -> bool:
     """True for an edit that is a live location moving: Telegram reports each move as an
     edit of the message, though nobody edited anything (only a live location can move)."""
     message = update.edited_message
-    return message is not None and message.location is not None
+    if message is None:
+        return False
+    return message.location is not None or message.api_kwargs.get(REDUCED_KIND) == "location"
 
 
 def received(update: Update, team_chat_id: int | None = None) -> Received | None:

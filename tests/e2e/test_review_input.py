@@ -231,3 +231,31 @@ async def test_an_urgent_message_edited_after_it_went_on_goes_on_again_as_it_now
     await bot.settle()
     for supervisor in (ADMIN, TESS):
         assert len(texts(bot, supervisor, "⚠️ Possibly urgent, not answered yet.")) == 2
+
+
+async def test_urgent_words_edited_in_that_ptb_cannot_read_still_reach_the_specialist(
+    bot: Harness,
+) -> None:
+    """A message PTB cannot read is reduced to its ids and relayed, screened; an edit PTB
+    cannot read (after a Bot API change, every edit) was skipped whole: urgent words
+    written into it reached nobody, and nobody said a word."""
+    api = bot.api
+    first = api.send_text(ALEX, "hi")
+    await bot.barrier(ALEX)
+    sam_before = len(api.sent_to(SAM))
+    raw = {**first.raw, "text": "i want to die", "edit_date": int(time.time())}
+    raw["date"] = "yesterday"  # not a Message PTB can build
+    api.push_update({"edited_message": raw})
+    header, relayed = (await bot.said(SAM, sam_before + 2))[sam_before:]
+    assert header.text == "⚠️ Possibly urgent. From Alex:"
+    assert relayed.copied_from == (ALEX, first.message_id)
+    # A live location PTB cannot read, moving, is still nobody's edit.
+    location = {**first.raw, "message_id": 990_400, "location": PLACE}
+    del location["text"]
+    api.push_update({"message": location})
+    await bot.barrier(ALEX)
+    alex_before = len(api.sent_to(ALEX))
+    move(api, {**location, "date": "yesterday"}, steps=2)
+    await bot.barrier(ALEX)
+    told = [m.text or "" for m in api.sent_to(ALEX)[alex_before:]]
+    assert [t for t in told if t.startswith("Edits aren't")] == []
