@@ -12,7 +12,8 @@ never its text, which may quote the update. A new message is then reduced to the
 that copying it needs (who, which chat, which message, the one it replies to), with its
 words when they are plain text, for the safety screen, and relayed like any other: nothing
 a client wrote is lost, nor left unscreened, because PTB could not read some field of it
-(`event=telegram.update_reduced update_id=N error=TypeError`). Anything else is handed on
+(`event=telegram.update_reduced update_id=N error=TypeError`); an edit is reduced the
+same way, so urgent words written into one are still screened. Anything else is handed on
 as an empty `Update` with its id (`event=telegram.update_skipped ...`): no handler matches
 it, and the Updater's offset moves past it, which confirms it to Telegram. The others
 of the batch are handled as always.
