@@ -97,7 +97,9 @@ async def on_client_edit(
     if message is None:
         return False
     relay = services(context).relay
-    flagged, _ = await relay.screened(message.text or message.caption, client.language)
+    flagged, _ = await relay.screened(
+        message.text or message.caption, client.language, update.update_id
+    )
     if flagged is None:
         return False
     reply = message.reply_to_message

@@ -48,13 +48,27 @@ def unscreened_kind(message: Message) -> str | None:
     return found or (reduced if reduced in UNSCREENED_KINDS else None)
 
 
+def is_live_location(update: Update) -> bool:
+    """True for an edit that is a live location moving: Telegram reports each move as an
+    edit of the message, though nobody edited anything (only a live location can move)."""
+    message = update.edited_message
+    if message is None:
+        return False
+    return message.location is not None or message.api_kwargs.get(REDUCED_KIND) == "location"
+
+
 def received(update: Update, team_chat_id: int | None = None) -> Received | None:
     """The ids of a new private message from a person, or of one written in a client's
-    topic in the team group (an answer to the client, unless it is a note), if the update
-    is one."""
+    topic in the team group (an answer to the client, unless it is a note), or of an edit
+    in a private chat (see Received.edited), if the update is one."""
     message = update.message
+    edited = message is None and update.edited_message is not None
+    if edited:
+        message = update.edited_message
     user = update.effective_user
     if message is None or user is None or user.is_bot:
+        return None
+    if edited and (message.chat.type != "private" or is_live_location(update)):
         return None
     if filters.COMMAND.check_update(update):
         # Commands are answered, not relayed. What Telegram marks as one, as the handlers
@@ -87,6 +101,7 @@ def received(update: Update, team_chat_id: int | None = None) -> Received | None
         reply_to_message_id=reply.message_id if reply else None,
         unscreened=unscreened_kind(message),
         forwarded=message.forward_origin is not None,
+        edited=edited,
     )
 
 
@@ -122,8 +137,9 @@ class InboxQueue(asyncio.Queue[object]):
         """Store the message's ids, then queue the update."""
         if self._keep is not None and isinstance(item, Update):
             kept = received(item, self._team_chat_id)
-            if kept is not None and item.message is not None:
-                words = item.message.text or item.message.caption
+            message = item.effective_message
+            if kept is not None and message is not None:
+                words = message.text or message.caption
                 language = item.effective_user.language_code if item.effective_user else None
                 await self._keep_until_stored(self._keep, kept, words, language)
         await super().put(item)

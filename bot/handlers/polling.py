@@ -12,7 +12,8 @@ never its text, which may quote the update. A new message is then reduced to the
 that copying it needs (who, which chat, which message, the one it replies to), with its
 words when they are plain text, for the safety screen, and relayed like any other: nothing
 a client wrote is lost, nor left unscreened, because PTB could not read some field of it
-(`event=telegram.update_reduced update_id=N error=TypeError`). Anything else is handed on
+(`event=telegram.update_reduced update_id=N error=TypeError`); an edit is reduced the
+same way, so urgent words written into one are still screened. Anything else is handed on
 as an empty `Update` with its id (`event=telegram.update_skipped ...`): no handler matches
 it, and the Updater's offset moves past it, which confirms it to Telegram. The others
 of the batch are handled as always.
@@ -66,7 +67,8 @@ log = EventLog(__name__)
 # Marks a message reduced to its ids (PTB keeps a field it does not know in api_kwargs).
 REDUCED = "porchlight_reduced"
 # On a reduced message: its kind when it is sound or moving pictures, which the safety
-# screen cannot read (its header says so, as for any voice note or video).
+# screen cannot read (its header says so, as for any voice note or video), or a location
+# (a live one moves by edits, bot.handlers.inbox.is_live_location).
 REDUCED_KIND = "porchlight_kind"
 SOUND_AND_VIDEO = ("voice", "video_note", "video", "audio")
 
@@ -136,9 +138,11 @@ def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update
     """A new message PTB cannot read, kept to what copying it needs: who wrote, in which
     chat and topic, which message (and the one it replies to), its words if plain text,
     to be screened. Its content is left to Telegram, so a client's words still reach their
-    specialist; None if even those ids are unreadable."""
-    message = element.get("message")
-    if not isinstance(message, dict):
+    specialist; None if even those ids are unreadable. An edit likewise: urgent words
+    written into one are relayed (bot.handlers.client.on_client_edit)."""
+    field = next((key for key in ("message", "edited_message") if key in element), None)
+    message = element.get(field) if field is not None else None
+    if field is None or not isinstance(message, dict):
         return None
     chat, sender, reply = (message.get(key) for key in ("chat", "from", "reply_to_message"))
     ids = [message.get("message_id")]
@@ -154,7 +158,7 @@ def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update
         "from": {"id": user_id, "is_bot": False, "first_name": "?"},
         REDUCED: True,
     }
-    kind = next((key for key in SOUND_AND_VIDEO if key in message), None)
+    kind = next((key for key in (*SOUND_AND_VIDEO, "location") if key in message), None)
     if kind is not None:
         kept[REDUCED_KIND] = kind
     thread = message.get("message_thread_id")
@@ -171,7 +175,7 @@ def _reduced(element: dict[str, Any], update_id: int, bot: Bot | None) -> Update
     words = {key: message[key] for key in ("text", "caption") if isinstance(message.get(key), str)}
     for attempt in ({**kept, **words}, kept) if words else (kept,):
         try:
-            return Update.de_json({"update_id": update_id, "message": attempt}, bot)
+            return Update.de_json({"update_id": update_id, field: attempt}, bot)
         except Exception:
             continue
     return None

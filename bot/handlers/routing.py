@@ -45,7 +45,7 @@ from bot.handlers.common import (
     on_my_chat_member,
 )
 from bot.handlers.context import Context, PorchlightApp, services
-from bot.handlers.inbox import forget_handled
+from bot.handlers.inbox import forget_handled, is_live_location
 from bot.handlers.languages import cmd_language, on_staff_language_button
 from bot.handlers.polling import is_reduced
 from bot.handlers.settings import (
@@ -228,6 +228,8 @@ async def on_unsupported(update: Update, context: Context) -> None:
 async def on_edited(update: Update, context: Context) -> None:
     """An edit: copies cannot follow it, so say so (an admin's edit changes nothing); a
     client's edit the safety screen flags goes to their specialist all the same."""
+    if is_live_location(update):
+        return
     person = await identify(update, context)
     if person is None:
         return

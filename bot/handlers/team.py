@@ -14,6 +14,7 @@ from telegram import Update
 
 from bot.handlers.common import identify, refusing
 from bot.handlers.context import Context, services
+from bot.handlers.inbox import is_live_location
 from bot.services.people import Person
 from bot.services.team import is_team_note
 
@@ -59,6 +60,8 @@ async def on_team_edit(update: Update, context: Context) -> None:
     found = services(context)
     if message is None or message.chat.id != found.team.chat_id or message.from_user is None:
         return
+    if is_live_location(update):
+        return  # a live location moving, not an edit anyone made
     thread = message.message_thread_id if message.is_topic_message else None
     text = message.text or message.caption
     if message.from_user.is_bot or thread is None or is_team_note(text):

@@ -96,6 +96,13 @@ class Escalations(StaffService):
     ) -> None:
         """Inside the relay's transaction: start the clock on an urgent message (and send it
         on at once while the specialist is away)."""
+        waiting = await self._repo.open_for(client.id)
+        if any(
+            (e.source_chat_id, e.source_message_id) == source and not e.escalated for e in waiting
+        ):
+            # An edit of a message whose clock already runs (bot.handlers.client): the
+            # supervisors' copies, not made yet, will show it as it reads then.
+            return
         escalation = await self._repo.add(
             client_id=client.id,
             specialist_id=specialist.id,

@@ -577,12 +577,23 @@ class Relay:
             )
             while len(screenings) > SCREENINGS_KEPT:
                 del screenings[next(iter(screenings))]
+        if received.edited and (flagged is None or not await self._a_client(received.user_id)):
+            return  # only a client's edit the screen flags is relayed (bot.handlers.client)
         if flagged is not None:
             received = replace(received, safety_category=flagged.category)
         if unread is not None:
             received = replace(received, unscreened=unread)
         async with self._db.autocommit():
             await self._inbox.keep(received, self._clock.now())
+
+    async def _a_client(self, user_id: int) -> bool:
+        """Whether this person writes as a client (as bot.handlers.routing tells)."""
+        person = await self._people.identify(user_id)
+        return (
+            person.specialist is None
+            and person.client is not None
+            and person.their_specialist is not None
+        )
 
     async def _settle(self, update_id: int) -> None:
         """Inside the relay's transaction: the message is handled once this commits."""

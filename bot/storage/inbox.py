@@ -25,6 +25,9 @@ class Received:
     forwarded: bool = False
     # Written in a client's topic in the team group (chat_id is the group's).
     thread_id: int | None = None
+    # An edit (in memory only, never stored): kept only when it is a client's and the
+    # screen flags it, the one kind of edit that is relayed (bot.handlers.client).
+    edited: bool = False
 
 
 class InboxRepository:

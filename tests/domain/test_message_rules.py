@@ -42,6 +42,7 @@ CLIENT_TABLES = frozenset(
         "weekday_short",
         "month",
         "language",
+        "checkin_kept",
     }
 )
 CLIENT_KEYS = frozenset(
@@ -260,3 +261,10 @@ def test_english_client_texts_read_easily() -> None:
     assert len(scores) > 80
     assert median >= 80, lowest
     assert lowest[0][1] >= 60, lowest
+
+
+def test_spanish_says_persona_for_whoever_is_supported_never_cliente() -> None:
+    """es.toml's own rule: "persona" for whoever receives support (staff texts too);
+    "cliente" reads as a customer, in a programme where nobody is one."""
+    said = [key for key in sorted(TEXTS.names()) if "cliente" in _raw("es", key).casefold()]
+    assert said == []
