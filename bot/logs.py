@@ -40,9 +40,15 @@ _URL_CREDENTIALS = re.compile(
 )
 
 
+# A bot token in a Bot API URL's path (/bot<token>/getMe, /file/bot<token>/...), which an
+# error about the URL quotes whole ("aiohttp.InvalidUrlClientError: http://host:port/bot...").
+_TOKEN_IN_PATH = re.compile(r"(/bot)\d+:[A-Za-z0-9_-]+")
+
+
 def redact_urls(text: str) -> str:
-    """The text with the credentials of every URL in it blanked (`http://<credentials>@...`)."""
-    return _URL_CREDENTIALS.sub(r"\1<credentials>@", text)
+    """The text with the credentials of every URL in it blanked (`http://<credentials>@...`),
+    and a bot token in a URL's path too (`/bot<token>/getMe`)."""
+    return _TOKEN_IN_PATH.sub(r"\1<token>", _URL_CREDENTIALS.sub(r"\1<credentials>@", text))
 
 
 class EventLog:

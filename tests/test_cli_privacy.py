@@ -3,6 +3,9 @@ removed specialist may still read the team group (the bot cannot take them out o
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -57,3 +60,32 @@ def test_a_malformed_proxy_url_is_one_line_without_its_password(
         "Could not reach the Bot API (NetworkError):"
         " aiohttp.InvalidURL: http://<credentials>@proxy.example:3128"
     ]
+
+
+@pytest.mark.parametrize("command", ["check", "run"])
+def test_an_api_url_that_cannot_be_used_is_named_without_the_token(
+    command: str, tmp_path: Path
+) -> None:
+    # The request's URL holds the token (/bot<token>/getMe): quoted in the one line that
+    # says the Bot API cannot be reached, it put the token on the screen and in the journal.
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "DATABASE_PATH": str(tmp_path / "porchlight.sqlite3"),
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:notaport",
+        "API_TIMEOUT_SECONDS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", command],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert TOKEN.split(":")[1] not in done.stderr + done.stdout
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("Could not reach the Bot API (NetworkError): "), done.stderr
+    assert "127.0.0.1:notaport" in last

@@ -342,6 +342,12 @@ class Outbox:
             self._db.after_commit(partial(self._withdraw, [item.id for item in taken]))
         return taken
 
+    def withdrawn(self, item_ids: Collection[int]) -> None:
+        """These items were deleted (an erasure): once that is committed, the sender drops
+        any of them it holds, unless its request has left already."""
+        if item_ids:
+            self._db.after_commit(partial(self._withdraw, list(item_ids)))
+
     async def first_ordinary_waiting(self, chat_id: int) -> OutboxItem | None:
         """The chat's next item to go after anything possibly urgent, if one waits."""
         return await self._repo.first_waiting(chat_id, after=Priority.URGENT)

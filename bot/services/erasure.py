@@ -75,7 +75,8 @@ class Erasure:
     async def erase(self, client: Client, specialist: Specialist, message_id: int) -> None:
         """Delete every row about the client; say goodbye; tell the specialist."""
         async with self._db.transaction():
-            await self._clients.erase(client)
+            # What the sender holds of it already, waiting for its chat's turn, is not sent.
+            self._outbox.withdrawn(await self._clients.erase(client))
             if self._team is not None:
                 await self._team.erased(client)  # the client's team topic goes too
             # The log keeps that an erasure happened, and nothing that says whose: the

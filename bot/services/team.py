@@ -222,7 +222,8 @@ class Team:
         if topic is None:
             return False
         chat_id = self.chat_id if topic.chat_id is None else topic.chat_id
-        await self._topics.forget(client.id)
+        _, gone = await self._topics.forget(client.id)
+        self._outbox.withdrawn(gone)
         if topic.thread_id is None:
             return False
         if chat_id is None:

@@ -176,18 +176,22 @@ class ClientRepository:
         )
         return changed == 1
 
-    async def erase(self, client: Client) -> None:
-        """Delete every row about the client (check-ins and routing go by cascade)."""
+    async def erase(self, client: Client) -> list[int]:
+        """Delete every row about the client (check-ins and routing go by cascade); return
+        the ids of the outbox items deleted (the sender may hold some of them already)."""
         conn = self._db.conn
-        await conn.execute("DELETE FROM outbox WHERE chat_id = ?", (client.chat_id,))
-        await conn.execute(
+        gone = await self._db.fetch_all(
+            "DELETE FROM outbox WHERE chat_id = ? RETURNING id", (client.chat_id,)
+        )
+        gone += await self._db.fetch_all(
             "DELETE FROM outbox WHERE relay_link_id IN"
-            " (SELECT id FROM relay_links WHERE client_id = ?)",
+            " (SELECT id FROM relay_links WHERE client_id = ?) RETURNING id",
             (client.id,),
         )
         await conn.execute("DELETE FROM inbox WHERE user_id = ?", (client.telegram_user_id,))
         await conn.execute("DELETE FROM relay_threads WHERE chat_id = ?", (client.chat_id,))
         await conn.execute("DELETE FROM clients WHERE id = ?", (client.id,))
+        return [row[0] for row in gone]
 
     async def block(self, client_id: int) -> bool:
         """Mark the client blocked, remembering their status; False if they were already."""

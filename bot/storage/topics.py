@@ -9,6 +9,10 @@ import aiosqlite
 
 from bot.storage.db import Database, to_db
 
+# The idempotency keys of team group items about one client start "<prefix>:<client id>:"
+# (bot.services.team): a copy of their message, its line in General, the away note.
+_KEYED = ("team", "team-urgent", "team-away")
+
 
 @dataclass(frozen=True)
 class Topic:
@@ -110,24 +114,35 @@ class TopicRepository:
         )
         return changed == 1
 
-    async def forget(self, client_id: int) -> Topic | None:
+    async def forget(self, client_id: int) -> tuple[Topic | None, list[int]]:
         """Remove the client's topic row and what still waits to go into it or to link to
-        it (in whichever group), in flight too; return it.
+        it (in whichever group), in flight too; return it, and the ids of the outbox
+        items deleted (the sender may hold some of them already).
 
         An item being sent that then fails would otherwise be tried again later, into
         the topic of whoever has the client's id by then (SQLite gives a deleted row's
         id to the next client when it was the last): erased, it is not tried again."""
         topic = await self.get(client_id)
-        await self._db.write(
+        gone = await self._db.fetch_all(
             # (Group chats have negative ids: people's private chats are not read.)
             "DELETE FROM outbox WHERE chat_id < 0 AND status IN ('pending', 'held', 'sending')"
             " AND (json_extract(payload, '$.topic') = ?"
-            " OR json_extract(payload, '$.link_topic') = ?)",
+            " OR json_extract(payload, '$.link_topic') = ?) RETURNING id",
             (client_id, client_id),
         )
+        # Sent ones keep their idempotency keys, which name the client's message by its chat
+        # (their Telegram id) and id (bot.services.team: "team:<client>:<chat>:<message>"):
+        # they go too. Each prefix is a range of the keys' unique index.
+        for prefix in _KEYED:
+            start = f"{prefix}:{client_id}:"
+            await self._db.write(
+                "DELETE FROM outbox WHERE idempotency_key >= ? AND idempotency_key < ?"
+                " AND chat_id < 0",
+                (start, start[:-1] + ";"),  # ";" sorts right after ":"
+            )
         await self._db.write("DELETE FROM team_topics WHERE client_id = ?", (client_id,))
         await self._db.write("DELETE FROM team_notices WHERE client_id = ?", (client_id,))
-        return topic
+        return topic, [row[0] for row in gone]
 
     async def first_notice(self, client_id: int, user_id: int) -> bool:
         """True the first time this member is told, in this topic, that they do not reach
