@@ -45,6 +45,18 @@ async def erase(bot: Harness, user: int) -> None:
     await bot.barrier(BO)
 
 
+async def unblocked_after_alex_left(bot: Harness) -> list[str]:
+    """Sam unblocks the bot: the texts that reach Sam, once the note that Alex left has."""
+    before = len(bot.api.sent_to(SAM))
+    bot.api.unblock_bot(SAM)
+    await bot.api.wait_until(
+        lambda: any("has left" in (m.text or "") for m in bot.api.sent_to(SAM)[before:]),
+        what="the note that Alex left",
+    )
+    await bot.barrier(BO)
+    return [m.text or "" for m in bot.api.sent_to(SAM)[before:]]
+
+
 async def test_no_summary_naming_an_erased_client_waits_for_a_specialist_who_blocked_the_bot(
     bot: Harness,
 ) -> None:
@@ -68,14 +80,7 @@ async def test_no_summary_naming_an_erased_client_waits_for_a_specialist_who_blo
         ' Messages already in this chat stay here."}'
     ]
 
-    before = len(bot.api.sent_to(SAM))
-    bot.api.unblock_bot(SAM)
-    await bot.api.wait_until(
-        lambda: any("has left" in (m.text or "") for m in bot.api.sent_to(SAM)[before:]),
-        what="the note that Alex left",
-    )
-    await bot.barrier(BO)
-    arrived = [m.text or "" for m in bot.api.sent_to(SAM)[before:]]
+    arrived = await unblocked_after_alex_left(bot)
     assert [text for text in arrived if "Alex" in text and "has left" not in text] == []
     await bot.run_tick()  # the tick's checkpoint
     assert on_disk(bot.settings.database_path, "Alex") == []

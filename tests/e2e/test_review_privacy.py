@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.harness import Harness, say
-from tests.e2e.test_hostile_privacy import ALEX, BO, SAM, START, bot, erase
+from tests.e2e.test_hostile_privacy import (
+    ALEX,
+    BO,
+    SAM,
+    START,
+    bot,
+    erase,
+    unblocked_after_alex_left,
+)
 from tests.storage.test_checkpoint import on_disk
 
 pytestmark = pytest.mark.thread_checks
@@ -28,14 +36,7 @@ async def test_a_summary_queued_before_the_block_was_known_does_not_outlive_an_e
     await bot.run_tick()
     await erase(bot, ALEX)
 
-    before = len(bot.api.sent_to(SAM))
-    bot.api.unblock_bot(SAM)
-    await bot.api.wait_until(
-        lambda: any("has left" in (m.text or "") for m in bot.api.sent_to(SAM)[before:]),
-        what="the note that Alex left",
-    )
-    await bot.barrier(BO)
-    arrived = [m.text or "" for m in bot.api.sent_to(SAM)[before:]]
+    arrived = await unblocked_after_alex_left(bot)
     assert [text for text in arrived if "Alex" in text and "has left" not in text] == []
     # The day's summary is made afresh, now that Sam can read it: without Alex.
     await bot.run_tick()  # and the tick's checkpoint
