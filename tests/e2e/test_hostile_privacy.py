@@ -88,9 +88,10 @@ async def test_no_summary_naming_an_erased_client_waits_for_a_specialist_who_blo
 
 @pytest.mark.xfail(
     strict=True,
-    reason="restore brings back every client who erased their data after the backup was made;"
-    " restore could erase from the restored copy the clients the current database no longer"
-    " has (only /forget deletes a client row), or at least say so (see the report)",
+    reason="restore brings back every client who erased their data after the backup was made"
+    " (README, Restore, says so and what to do); restore could erase from the restored copy"
+    " the clients the database it replaces no longer has (only /forget deletes a client row),"
+    " when that database descends from the backup",
 )
 async def test_a_client_who_erased_their_data_does_not_come_back_with_a_restored_backup(
     bot: Harness, tmp_path: Path
