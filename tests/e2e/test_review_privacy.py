@@ -47,3 +47,21 @@ async def test_a_summary_queued_before_the_block_was_known_does_not_outlive_an_e
     ]
     assert len(summaries) == 1 and "Alex" not in summaries[0], summaries
     assert on_disk(bot.settings.database_path, "Alex") == []
+
+
+async def test_a_note_held_for_a_specialist_who_blocked_the_bot_does_not_outlive_an_erasure(
+    bot: Harness,
+) -> None:
+    # Sam blocked the bot; Alex blocked it too, then came back and erased everything. The
+    # note "Alex has blocked the bot" kept for Sam named Alex, who is gone, and came to Sam
+    # on unblocking, with Alex's alias on disk until then.
+    bot.api.block_bot(SAM)
+    await bot.barrier(BO)
+    bot.api.block_bot(ALEX)
+    await bot.barrier(BO)
+    bot.api.unblock_bot(ALEX)
+    await erase(bot, ALEX)
+    arrived = await unblocked_after_alex_left(bot)
+    assert [text for text in arrived if "Alex" in text and "has left" not in text] == []
+    await bot.run_tick()  # the tick's checkpoint
+    assert on_disk(bot.settings.database_path, "Alex") == []
