@@ -20,7 +20,6 @@ from pathlib import Path
 from types import FrameType
 from typing import TypeAlias
 
-from telegram import Bot
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import (
@@ -33,7 +32,6 @@ from bot.config import (
     load_settings,
     unknown_settings,
 )
-from bot.delivery.transport import AiohttpRequest
 from bot.domain.clock import SystemClock
 from bot.domain.commands import telegram_id
 from bot.domain.safety import PLACEHOLDER, SafetyConfigError, SafetyScreen
@@ -49,6 +47,7 @@ from bot.services.notices import Refused
 from bot.services.onboarding import InviteRefused
 from bot.services.people import CLI, SpecialistError
 from bot.services.team_check import team_chat_problems
+from bot.startup import api_bot
 from bot.storage.db import StorageError, inspect_database
 from bot.storage.escalations import anyone_on_call
 
@@ -205,30 +204,9 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def _bot(settings: Settings) -> Bot:
-    """A Bot that calls Telegram as `run` does: through its transport (bot.delivery.transport),
-    which reads a proxy the same way and names a malformed one in one line without its
-    password (PTB's own transport stopped `check` with a traceback quoting part of it)."""
-    root = settings.telegram_api_base_url
-    request = AiohttpRequest(
-        connection_pool_size=1,
-        read_timeout=settings.api_timeout_seconds,
-        write_timeout=settings.api_timeout_seconds,
-        connect_timeout=settings.api_timeout_seconds,
-        pool_timeout=settings.api_timeout_seconds,
-    )
-    return Bot(
-        settings.token(),
-        base_url=f"{root}/bot",
-        base_file_url=f"{root}/file/bot",
-        request=request,
-        get_updates_request=request,
-    )
-
-
 async def _username(settings: Settings) -> str:
     """Ask Telegram who the bot is (getMe)."""
-    async with _bot(settings) as bot:
+    async with api_bot(settings) as bot:
         return bot.username
 
 
@@ -244,7 +222,7 @@ async def _check(settings: Settings) -> int:
     _warn_if_escalation_has_nowhere_to_go(settings)
     username = await _username(settings)
     if settings.team_chat_id is not None:
-        async with _bot(settings) as bot:
+        async with api_bot(settings) as bot:
             problems = await team_chat_problems(bot, settings.team_chat_id)
         for problem in problems:
             print(f"Error in the team inbox: {problem}", file=sys.stderr)

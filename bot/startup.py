@@ -25,29 +25,35 @@ FIRST_PAUSE_SECONDS = 1.0
 LONGEST_PAUSE_SECONDS = 60.0
 
 
+def api_bot(settings: Settings) -> Bot:
+    """A Bot for one-off calls (`run`'s first getMe, `check`, `invite`) that calls Telegram
+    as `run` does: through its transport (bot.delivery.transport), which reads a proxy the
+    same way and names a malformed one in one line without its password."""
+    root = settings.telegram_api_base_url
+    timeout = settings.api_timeout_seconds
+    request = AiohttpRequest(
+        connection_pool_size=1,
+        read_timeout=timeout,
+        write_timeout=timeout,
+        connect_timeout=timeout,
+        pool_timeout=timeout,
+    )
+    return Bot(
+        settings.token(),
+        base_url=f"{root}/bot",
+        base_file_url=f"{root}/file/bot",
+        request=request,
+        get_updates_request=request,
+    )
+
+
 async def reach_telegram(settings: Settings, *, first_pause: float = FIRST_PAUSE_SECONDS) -> str:
     """Ask getMe until the Bot API answers; the bot's username. InvalidToken if refused."""
     pause = first_pause
     attempt = 1
-    root = settings.telegram_api_base_url
-    timeout = settings.api_timeout_seconds
     while True:
-        request = AiohttpRequest(
-            connection_pool_size=1,
-            read_timeout=timeout,
-            write_timeout=timeout,
-            connect_timeout=timeout,
-            pool_timeout=timeout,
-        )
-        bot = Bot(
-            settings.token(),
-            base_url=f"{root}/bot",
-            base_file_url=f"{root}/file/bot",
-            request=request,
-            get_updates_request=request,
-        )
         try:
-            async with bot:  # getMe; closes the session whatever happens
+            async with api_bot(settings) as bot:  # getMe; closes the session whatever happens
                 return bot.username
         except InvalidToken:
             raise

@@ -32,6 +32,11 @@ def keyboard(buttons: Buttons) -> dict[str, Any]:
     }
 
 
+def _part_key(key: str | None, index: int) -> str | None:
+    """A long text's parts each carry the key, the first as given, the rest numbered."""
+    return key if key is None or index == 0 else f"{key}#{index}"
+
+
 def _text_payload(chat_id: int, text: str, buttons: Buttons | None) -> dict[str, Any]:
     payload: dict[str, Any] = {"chat_id": chat_id, "text": text}
     if buttons:
@@ -177,7 +182,8 @@ class Outbox:
 
         A text longer than one message may be (a list of many specialists, an audit, a
         summary) goes as several, split between lines: Telegram refuses it whole. The first
-        carries the link and the key, the last the buttons; the first one's id is returned.
+        carries the link and the key (the others the key and their number), the last the
+        buttons; the first one's id is returned.
         """
         if relay_link_id is None and not ephemeral:
             await self._relay.forget_last_source(chat_id)
@@ -197,7 +203,7 @@ class Outbox:
                 payload,
                 priority=priority,
                 relay_link_id=relay_link_id if index == 0 else None,
-                idempotency_key=idempotency_key if index == 0 else None,
+                idempotency_key=_part_key(idempotency_key, index),
                 at_most_once=at_most_once,
                 ephemeral=ephemeral,
             )
@@ -359,6 +365,10 @@ class Outbox:
         if released:
             self._db.after_commit(self._wake)
         return released
+
+    async def drop_held_digests(self, chat_id: int) -> int:
+        """A daily summary held for a specialist who blocked the bot never goes (stale)."""
+        return await self._repo.drop_held_digests(chat_id)
 
     async def drop_held(self, chat_id: int) -> int:
         """What is held for a removed specialist (they had blocked the bot) never goes: not

@@ -68,8 +68,12 @@ class DeliveryReports:
                 log.info("client.blocked", client=client.id)
                 await events.about(self._db, events.BLOCKED, datetime.now(UTC), client)
                 if specialist is not None:
-                    await self._outbox.text(
-                        specialist.chat_id,
+                    # Linked to the client like the other notes about them (paused,
+                    # stopped): kept for a specialist who blocked the bot too, it goes with
+                    # the client's /forget instead of naming them once the specialist is back.
+                    await self._outbox.note_about(
+                        specialist,
+                        client,
                         self._texts.get(
                             "to_specialist.client_blocked", specialist.language, alias=client.alias
                         ),

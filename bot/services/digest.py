@@ -19,6 +19,7 @@ from bot.logs import EventLog
 from bot.services.base import StaffContext, StaffService
 from bot.services.notices import Refused
 from bot.services.overview import Overview
+from bot.storage.outbox import DIGEST_KEY
 
 log = EventLog(__name__)
 
@@ -66,14 +67,19 @@ class Digests(StaffService):
             if local.time() < specialist.digest_at or specialist.blocked:
                 # Not for a specialist who blocked the bot: a summary kept for them would
                 # arrive stale, and go on naming a client who has erased their data since.
-                # Once they unblock it, the day's summary comes at the next tick.
+                # Once they unblock it, the day's summary comes at the next tick (one held
+                # when the bot learnt of the block is dropped: Unreachable.blocked).
                 continue
             async with self._db.transaction():
                 if not await self._specialists.claim_digest(specialist.id, local.date()):
                     continue
                 start, end = self._window(specialist.digest_at, local.date())
                 summary = await self._summary(specialist, now, start, end)
-                await self._outbox.text(specialist.chat_id, "\n".join(summary))  # in parts
+                await self._outbox.text(  # in parts
+                    specialist.chat_id,
+                    "\n".join(summary),
+                    idempotency_key=f"{DIGEST_KEY}{specialist.id}:{local.date().isoformat()}",
+                )
             sent += 1
         if sent:
             log.info("digest.sent", count=sent)

@@ -74,7 +74,10 @@ class Escalations(StaffService):
         self._remind_after = remind_after
         # The team inbox (bot.services.team) hears of each escalation, for the client's
         # topic and the group's General topic.
-        self.on_escalated: Callable[[Client, Specialist], Awaitable[None]] | None = None
+        # Told of each escalation sent: its client, their specialist, and the words' ids.
+        self.on_escalated: (
+            Callable[[Client, Specialist, tuple[int, int]], Awaitable[None]] | None
+        ) = None
         self._step_back = StepBack(self._clock)
 
     @property
@@ -275,7 +278,8 @@ class Escalations(StaffService):
             )
             await self._send_copy(escalation, client, specialist, supervisor, header)
         if self.on_escalated is not None:
-            await self.on_escalated(client, specialist)
+            source = (escalation.source_chat_id, escalation.source_message_id)
+            await self.on_escalated(client, specialist, source)
         theirs = specialist.language
         ago = self._phrasing.ago(escalation.flagged_at, now, theirs)
         await self._outbox.note_about(

@@ -47,6 +47,7 @@ class Purge:
         self._batch_rows = batch_rows
         self._next_at: datetime | None = None  # None: at the next call
         self._cutoffs: dict[Kept, datetime] = {}  # what is left of the purge under way
+        self._invites_expired_by: datetime | None = None  # None: none left to delete
         self._deleted = 0
         self._one_at_a_time = asyncio.Lock()  # the job, and a direct call (tests)
         self.statements = 0  # how many batches so far (benchmarks count them)
@@ -54,7 +55,7 @@ class Purge:
     @property
     def under_way(self) -> bool:
         """Whether a purge has started and not finished."""
-        return bool(self._cutoffs)
+        return bool(self._cutoffs) or self._invites_expired_by is not None
 
     async def run(self, ages: Mapping[Kept, timedelta]) -> int:
         """Go on with today's purge (starting it if one is due) until one batch comes back
@@ -64,13 +65,13 @@ class Purge:
 
     async def _step(self, ages: Mapping[Kept, timedelta]) -> int:
         now = self._clock.now()
-        if not self._cutoffs:
+        if not self.under_way:
             if self._next_at is not None and now < self._next_at:
                 return 0
             self._cutoffs = {table: now - ages[table] for table in Kept if table in ages}
+            self._invites_expired_by = now
             self._next_at = now + PURGE_EVERY
-            async with self._db.autocommit(background=True):
-                self._deleted = await self._repo.delete_expired_invites(now)
+            self._deleted = 0
         deleted = 0
         for table in list(self._cutoffs):
             async with self._db.autocommit(background=True):
@@ -82,7 +83,18 @@ class Purge:
             if gone == self._batch_rows:
                 break  # more where this came from: the next step goes on
             del self._cutoffs[table]
+        if not self._cutoffs and self._invites_expired_by is not None:
+            # Last, a batch at a time like the rest: the first purge after an upgrade finds
+            # every invite ever left unused.
+            async with self._db.autocommit(background=True):
+                gone = await self._repo.delete_expired_invites(
+                    self._invites_expired_by, self._batch_rows
+                )
+            deleted += gone
+            self.statements += 1
+            if gone < self._batch_rows:
+                self._invites_expired_by = None
         self._deleted += deleted
-        if not self._cutoffs:
+        if not self.under_way:
             log.info("retention.purged", rows=self._deleted)
         return deleted

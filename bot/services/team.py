@@ -222,8 +222,20 @@ class Team:
         if topic is None:
             return False
         chat_id = self.chat_id if topic.chat_id is None else topic.chat_id
-        _, gone = await self._topics.forget(client.id)
+        _, gone, lines = await self._topics.forget(client.id)
         self._outbox.withdrawn(gone)
+        if lines:
+            # Its lines in General ("Possibly urgent, from Alex ...") lose the alias, in the
+            # language they were written in: the bot may edit its own messages at any age
+            # (deleting them it may not, after 48 h).
+            specialist = await self._specialists.by_id(client.specialist_id)
+            language = client.language if specialist is None else specialist.language
+            text = self._texts.get("team_erasure.general_line", language)
+            for line_chat, message_id in lines:
+                payload = {"message_id": message_id, "text": text}
+                await self._outbox.queue(
+                    line_chat, "edit_message_text", payload, priority=Priority.TEAM
+                )
         if topic.thread_id is None:
             return False
         if chat_id is None:
@@ -547,7 +559,9 @@ class Team:
             "send_message", {**payload, "parse_mode": "HTML"}, priority=_team_priority(urgent)
         )
 
-    async def escalated(self, client: Client, specialist: Specialist) -> None:
+    async def escalated(
+        self, client: Client, specialist: Specialist, source: tuple[int, int]
+    ) -> None:
         """Inside the escalation's transaction: an urgent message nobody answered went to
         the supervisors; the topic and the General topic hear it too."""
         if not self.may_post(client):
@@ -567,8 +581,13 @@ class Team:
             specialist=specialist.display_name,
             topic_link="{topic_link}",
         )
+        # Keyed like the other lines about the client, so /forget finds it (erased_lines).
+        key = f"team-escalated:{client.id}:{source[0]}:{source[1]}"
         await self._queue(
-            "send_message", {"text": line, "link_topic": client.id}, priority=Priority.TEAM_URGENT
+            "send_message",
+            {"text": line, "link_topic": client.id},
+            key=key,
+            priority=Priority.TEAM_URGENT,
         )
 
     async def _text(

@@ -60,6 +60,10 @@ class Unreachable:
         or Telegram's my_chat_member update). Their chat is held, and everyone told."""
         first = await self._specialists.set_blocked(specialist.id, True)
         await self._repo.hold_chat(refused_item or 0, specialist.chat_id)
+        if await self._outbox.drop_held_digests(specialist.chat_id):
+            # The summary made before the bot knew (Telegram refused it, or it was queued)
+            # would arrive stale: the day's is made afresh once they unblock the bot.
+            await self._specialists.set_digest(specialist.id, specialist.digest_at, None)
         if first:
             clients = await self._specialists.client_count(specialist.id)
             log.warning("specialist.blocked", specialist=specialist.id, clients=clients)

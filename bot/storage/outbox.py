@@ -72,6 +72,9 @@ class NewItem:
 # before m024, so nothing past this module knows the difference.
 SLOT = "<slot>"
 
+# The idempotency key of every part of a daily summary begins so (bot.services.digest).
+DIGEST_KEY = "digest:"
+
 
 def keyboard_id(markup: str) -> str:
     """The name a keyboard is stored under: its content's, so one name is one keyboard."""
@@ -430,6 +433,17 @@ class OutboxRepository:
             "UPDATE outbox SET status = 'dead', last_error = 'removed', payload = '{}'"
             " WHERE chat_id = ? AND status = 'held'",
             (chat_id,),
+        )
+
+    async def drop_held_digests(self, chat_id: int) -> int:
+        """Give up the daily summaries held for one chat (their specialist blocked the bot):
+        kept, one would arrive stale, naming clients who may have erased their data since.
+        Their keys go too, so the day's summary can be made again once they unblock it."""
+        return await self._db.write(
+            "UPDATE outbox SET status = 'dead', last_error = 'stale', payload = '{}',"
+            " idempotency_key = NULL WHERE chat_id = ? AND status = 'held'"
+            " AND idempotency_key LIKE ? || '%'",
+            (chat_id, DIGEST_KEY),
         )
 
     async def withdraw_checkins(self, chat_id: int) -> int:

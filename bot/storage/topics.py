@@ -11,7 +11,9 @@ from bot.storage.db import Database, to_db
 
 # The idempotency keys of team group items about one client start "<prefix>:<client id>:"
 # (bot.services.team): a copy of their message, its line in General, the away note.
-_KEYED = ("team", "team-urgent", "team-away")
+_KEYED = ("team", "team-urgent", "team-away", "team-escalated")
+# Of those, the lines in the General topic that name the client (bot.services.team).
+_GENERAL = ("team-urgent", "team-escalated")
 
 
 @dataclass(frozen=True)
@@ -114,10 +116,13 @@ class TopicRepository:
         )
         return changed == 1
 
-    async def forget(self, client_id: int) -> tuple[Topic | None, list[int]]:
+    async def forget(
+        self, client_id: int
+    ) -> tuple[Topic | None, list[int], list[tuple[int, int]]]:
         """Remove the client's topic row and what still waits to go into it or to link to
-        it (in whichever group), in flight too; return it, and the ids of the outbox
-        items deleted (the sender may hold some of them already).
+        it (in whichever group), in flight too; return it, the ids of the outbox items
+        deleted (the sender may hold some of them already), and the (chat, message) of
+        each line about the client sent to the General topic.
 
         An item being sent that then fails would otherwise be tried again later, into
         the topic of whoever has the client's id by then (SQLite gives a deleted row's
@@ -133,16 +138,19 @@ class TopicRepository:
         # Sent ones keep their idempotency keys, which name the client's message by its chat
         # (their Telegram id) and id (bot.services.team: "team:<client>:<chat>:<message>"):
         # they go too. Each prefix is a range of the keys' unique index.
+        lines: list[tuple[int, int]] = []
         for prefix in _KEYED:
             start = f"{prefix}:{client_id}:"
-            await self._db.write(
+            rows = await self._db.fetch_all(
                 "DELETE FROM outbox WHERE idempotency_key >= ? AND idempotency_key < ?"
-                " AND chat_id < 0",
+                " AND chat_id < 0 RETURNING chat_id, sent_message_id",
                 (start, start[:-1] + ";"),  # ";" sorts right after ":"
             )
+            if prefix in _GENERAL:
+                lines += [(row[0], row[1]) for row in rows if row[1] is not None]
         await self._db.write("DELETE FROM team_topics WHERE client_id = ?", (client_id,))
         await self._db.write("DELETE FROM team_notices WHERE client_id = ?", (client_id,))
-        return topic, [row[0] for row in gone]
+        return topic, [row[0] for row in gone], lines
 
     async def first_notice(self, client_id: int, user_id: int) -> bool:
         """True the first time this member is told, in this topic, that they do not reach

@@ -165,3 +165,25 @@ async def test_every_purge_statement_finds_its_rows_through_an_index(db: Databas
         plans.extend(row["detail"] for row in rows)
     assert len(plans) > 3 * len(Kept)
     assert not [plan for plan in plans if plan.startswith("SCAN")], plans
+
+
+async def test_expired_invites_go_a_batch_at_a_time(db: Database) -> None:
+    # Invites were never purged before, so the first purge after an upgrade finds every
+    # invite ever left unused: 30,000 of them in one DELETE held the database 162 ms.
+    await setup_people(db)
+    async with db.transaction() as conn:
+        for number in range(13):
+            expires = START - timedelta(days=1) if number < 12 else START + timedelta(days=1)
+            await conn.execute(
+                "INSERT INTO invites (code_hash, specialist_id, alias, created_at, expires_at)"
+                " VALUES (?, 1, ?, ?, ?)",
+                (bytes([number]), f"Person {number}", to_db(START), to_db(expires)),
+            )
+    clock = ManualClock(START)
+    purge = Purge(db, clock, batch_rows=5)
+    await purge.run(AGES)
+    assert len(await moments(db, "invites", "expires_at")) == 13 - 5
+    while purge.under_way:
+        clock.advance(timedelta(seconds=1))
+        await purge.run(AGES)
+    assert await moments(db, "invites", "expires_at") == [START + timedelta(days=1)]
