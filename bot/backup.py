@@ -15,10 +15,10 @@ import re
 import signal
 import sqlite3
 import tempfile
-import threading
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+
+from bot.restore import signals_held
 
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -76,27 +76,6 @@ def backup(database: Path, target: str | Path, *, now: datetime, force: bool = F
     finally:
         partial.unlink(missing_ok=True)
     return target
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[list[int]]:
-    """Ctrl-C and SIGTERM (the command line makes it Ctrl-C) wait until the block has ended:
-    it gives the list of those that came, for the caller to act on once it can. (Their
-    handlers run in the main thread only: elsewhere nothing needs holding.)"""
-    came: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    # A handler set outside Python (getsignal None) could not be put back: left be.
-    if threading.current_thread() is not threading.main_thread() or any(
-        signal.getsignal(number) is None for number in held
-    ):
-        yield came
-        return
-    before = [signal.signal(number, lambda number, _: came.append(number)) for number in held]
-    try:
-        yield came
-    finally:
-        for number, handler in zip(held, before, strict=True):
-            signal.signal(number, handler)
 
 
 def _copy(database: Path, partial: Path) -> None:

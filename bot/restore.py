@@ -18,11 +18,11 @@ import shutil
 import signal
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from bot.backup import signals_held
 from bot.storage.db import check_place
 from bot.storage.migrations import MIGRATIONS
 
@@ -160,3 +160,24 @@ def _keep_aside(database: Path, now: datetime) -> Path:
         if stale.exists():
             os.replace(stale, kept.with_name(kept.name + leftover))
     return kept
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM (the command line makes it Ctrl-C) wait until the block has ended:
+    it gives the list of those that came, for the caller to act on once it can. (Their
+    handlers run in the main thread only: elsewhere nothing needs holding.)"""
+    came: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    # A handler set outside Python (getsignal None) could not be put back: left be.
+    if threading.current_thread() is not threading.main_thread() or any(
+        signal.getsignal(number) is None for number in held
+    ):
+        yield came
+        return
+    before = [signal.signal(number, lambda number, _: came.append(number)) for number in held]
+    try:
+        yield came
+    finally:
+        for number, handler in zip(held, before, strict=True):
+            signal.signal(number, handler)

@@ -56,9 +56,10 @@ def _batch_payload(
     if name is None:
         name = keyboards[item.keyboard] = keyboard_id(item.keyboard)
     expires = "" if item.expires is None else f',"expires":"{to_db(item.expires)}"'
+    quiet = ',"quiet":1' if item.quiet_drops else ""
     return (
         f'{{"chat_id":{item.chat_id},"text":{text},"keyboard":"{name}","slot":"{item.slot}"'
-        f"{expires}}}"
+        f"{expires}{quiet}}}"
     )
 
 
@@ -79,6 +80,9 @@ class NewText:
     # An at-most-once text still waiting then is not sent (a check-in kept by an outage
     # past the start of the client's quiet hours): Sender._send_one.
     expires: datetime | None = None
+    # Dropped at the start of the client's quiet hours as they are when it waits, whatever
+    # they were when it was queued (a scheduled check-in: OutboxRepository.expire_checkins).
+    quiet_drops: bool = False
 
 
 @dataclass(frozen=True)

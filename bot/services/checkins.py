@@ -246,6 +246,7 @@ class CheckIns(ScheduleService):
             if decision.welcome_back:
                 text = f"{self._texts.get('checkin.welcome_back', language)}\n\n{text}"
         slot_key = str(int(due_at.timestamp()))
+        scheduled = kind is CheckinKind.SCHEDULED
         message = NewText(
             chat_id=due.client.chat_id,
             text=text,
@@ -254,7 +255,13 @@ class CheckIns(ScheduleService):
             priority=Priority.SCHEDULED,
             idempotency_key=f"checkin:{due.client.id}:{slot_key}",
             at_most_once=True,
-            expires=quiet_begins(now, zone(due.schedule.timezone), due.schedule.quiet),
+            # A scheduled check-in held up past the start of quiet hours is dropped there (the
+            # next one comes in its time); one the specialist asked for, or an offer to ease
+            # off, is never dropped so: the specialist was told it is on its way.
+            expires=quiet_begins(now, zone(due.schedule.timezone), due.schedule.quiet)
+            if scheduled
+            else None,
+            quiet_drops=scheduled,
         )
         return kind, due_at, message
 

@@ -455,12 +455,14 @@ class OutboxRepository:
         )
 
     async def expire_checkins(self, chat_id: int, at: datetime) -> int:
-        """The check-ins still waiting for one chat go no later than `at` (the client's
-        quiet hours as they are now: Sender._stale)."""
+        """The scheduled check-ins still waiting for one chat go no later than `at` (the
+        client's quiet hours as they are now: Sender._stale). Only those ("quiet" in their
+        payload): one a specialist asked for, or an offer, is never dropped so."""
         stamp = to_db(at)
         return await self._db.write(
             "UPDATE outbox SET payload = json_set(payload, '$.expires', ?)"
             " WHERE chat_id = ? AND status = 'pending' AND priority = ? AND at_most_once = 1"
+            " AND json_extract(payload, '$.quiet') = 1"
             " AND coalesce(json_extract(payload, '$.expires') > ?, 1)",
             (stamp, chat_id, int(Priority.SCHEDULED), stamp),
         )
