@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.restore import signals_held
+from bot.storage.db import connect_existing
 
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -81,10 +82,8 @@ def backup(database: Path, target: str | Path, *, now: datetime, force: bool = F
 def _copy(database: Path, partial: Path) -> None:
     """Copy in one step (one snapshot), make the copy a single self-contained file, check it."""
     try:
-        # mode=rw: never create a database where there was none.
-        source = sqlite3.connect(
-            f"{database.resolve().as_uri()}?mode=rw", uri=True, timeout=BUSY_TIMEOUT_SECONDS
-        )
+        # Never creates a database where there was none.
+        source = connect_existing(database, BUSY_TIMEOUT_SECONDS)
     except sqlite3.Error as error:
         raise BackupError(f"Cannot open the database {database}: {error}.") from None
     try:

@@ -143,6 +143,16 @@ def _refuse_newer(path: Path, recorded: Iterable[str]) -> None:
         raise unusable(path, f"a newer version of Porchlight made it ({names}): upgrade the bot")
 
 
+def connect_existing(
+    path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS / 1000
+) -> sqlite3.Connection:
+    """A plain connection from another command to the database at path, as it is: mode=rw
+    never creates one, and opening runs no migration (`check` changes nothing)."""
+    return sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=busy_timeout_seconds
+    )
+
+
 def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS / 1000) -> str:
     """What `check` says about the database at path, changing nothing (not even creating
     it); a StorageError naming the problem if the bot could not use it."""
@@ -152,10 +162,8 @@ def inspect_database(path: Path, busy_timeout_seconds: float = BUSY_TIMEOUT_MS /
             raise unusable(path, f"it does not exist and {folder} is not writable")
         return f"{path} does not exist yet: `run` will create it (a new, empty database)."
     try:
-        # mode=rw: never create; BEGIN IMMEDIATE asks for the write lock the bot needs.
-        connection = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=busy_timeout_seconds
-        )
+        # BEGIN IMMEDIATE asks for the write lock the bot needs.
+        connection = connect_existing(path, busy_timeout_seconds)
         try:
             connection.execute("BEGIN IMMEDIATE")
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}

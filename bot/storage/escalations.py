@@ -16,8 +16,8 @@ from bot.domain.escalation import Escalation, Supervisor
 from bot.domain.models import Client
 from bot.storage.clients import CLIENT_COLUMNS, client_from_row
 from bot.storage.db import (
-    BUSY_TIMEOUT_MS,
     Database,
+    connect_existing,
     fault_text,
     from_db,
     maybe_from_db,
@@ -242,11 +242,8 @@ def anyone_on_call(database: Path) -> bool:
     anything (`check`): opening it as the bot does would migrate a database an older bot
     still runs on. One older than on-call (or empty) has nobody on call. A StorageError if
     it cannot be read."""
-    uri = f"{database.resolve().as_uri()}?mode=rw"  # never create (as inspect_database)
     try:
-        with contextlib.closing(
-            sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        ) as connection:
+        with contextlib.closing(connect_existing(database)) as connection:
             row = connection.execute(
                 "SELECT 1 FROM specialists WHERE on_call = 1 AND active = 1 LIMIT 1"
             ).fetchone()
